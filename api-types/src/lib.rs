@@ -1,0 +1,562 @@
+//! Request and response types of the Gatehouse Management API.
+//!
+//! Shared by the server (which derives the OpenAPI document from them) and the console (which
+//! sends and receives exactly these types). Nothing here depends on a web framework or a
+//! database, so the crate builds for `wasm32-unknown-unknown`.
+
+pub mod checks;
+pub mod grant;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+use validator::Validate;
+
+#[cfg(feature = "openapi")]
+use utoipa::{IntoParams, ToSchema};
+
+/// Deserializes a field that distinguishes "absent" (`None`) from "null" (`Some(None)`), as
+/// JSON merge patch does: absent leaves a value unchanged, null clears it.
+fn nullable<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+// ---------------------------------------------------------------- problems and pages
+
+/// An RFC 9457 problem document; every 4xx and 5xx of `/api/v1` has this shape.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// Field-level validation errors (400 only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<FieldError>>,
+    /// The grant that was missing (403 only), e.g. `users:write@customers`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub missing_grant: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+/// One page of a list. `next_page_token` is opaque; pass it as `page_token` for the next page.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_page_token: Option<String>,
+}
+
+pub const DEFAULT_PAGE_SIZE: u32 = 50;
+pub const MAX_PAGE_SIZE: u32 = 200;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, Validate)]
+#[cfg_attr(feature = "openapi", derive(IntoParams))]
+#[serde(deny_unknown_fields)]
+pub struct PageParams {
+    /// 1 to 200, default 50.
+    #[validate(range(min = 1, max = 200, message = "must be between 1 and 200"))]
+    pub page_size: Option<u32>,
+    /// The `next_page_token` of the previous page.
+    #[validate(length(max = 200, message = "is not a page token"))]
+    pub page_token: Option<String>,
+}
+
+// ---------------------------------------------------------------- namespaces
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Namespace {
+    pub slug: String,
+    pub display_name: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Validate)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NamespaceCreate {
+    #[validate(custom(function = "checks::namespace_slug"))]
+    pub slug: String,
+    #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"), custom(function = "checks::plain_text"))]
+    pub display_name: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, Validate)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NamespacePatch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"), custom(function = "checks::plain_text"))]
+    pub display_name: Option<String>,
+}
+
+// ---------------------------------------------------------------- accounts
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Account {
+    pub id: Uuid,
+    pub namespace: String,
+    pub username: Option<String>,
+    pub email: Option<String>,
+    pub email_verified: bool,
+    /// E.164.
+    pub phone_number: Option<String>,
+    pub phone_number_verified: bool,
+    pub name: Option<String>,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub attributes: Map<String, Value>,
+    pub disabled: bool,
+    /// Whether a password is set (the password and its hash are never returned).
+    pub has_password: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, Validate)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct AccountCreate {
+    #[validate(custom(function = "checks::username"))]
+    pub username: Option<String>,
+    #[validate(email(message = "must be an email address"), length(max = 254, message = "must be at most 254 characters"))]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub email_verified: bool,
+    #[validate(custom(function = "checks::phone_number"))]
+    pub phone_number: Option<String>,
+    #[serde(default)]
+    pub phone_number_verified: bool,
+    #[validate(length(max = 200, message = "must be at most 200 characters"), custom(function = "checks::plain_text"))]
+    pub name: Option<String>,
+    #[validate(length(max = 200, message = "must be at most 200 characters"), custom(function = "checks::plain_text"))]
+    pub given_name: Option<String>,
+    #[validate(length(max = 200, message = "must be at most 200 characters"), custom(function = "checks::plain_text"))]
+    pub family_name: Option<String>,
+    #[validate(custom(function = "checks::attributes"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub attributes: Option<Map<String, Value>>,
+    #[serde(default)]
+    pub disabled: bool,
+    #[validate(custom(function = "checks::password"))]
+    pub password: Option<String>,
+}
+
+/// A JSON merge patch of an account: absent fields stay, `null` clears.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, Validate)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct AccountPatch {
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
+    #[validate(custom(function = "checks::username"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub username: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
+    #[validate(email(message = "must be an email address"), length(max = 254, message = "must be at most 254 characters"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub email: Option<Option<String>>,
+    /// Changing `email` without setting this resets it to false.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_verified: Option<bool>,
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
+    #[validate(custom(function = "checks::phone_number"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub phone_number: Option<Option<String>>,
+    /// Changing `phone_number` without setting this resets it to false.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone_number_verified: Option<bool>,
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
+    #[validate(length(max = 200, message = "must be at most 200 characters"), custom(function = "checks::plain_text"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
+    #[validate(length(max = 200, message = "must be at most 200 characters"), custom(function = "checks::plain_text"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub given_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
+    #[validate(length(max = 200, message = "must be at most 200 characters"), custom(function = "checks::plain_text"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub family_name: Option<Option<String>>,
+    /// Replaces all attributes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[validate(custom(function = "checks::attributes"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub attributes: Option<Map<String, Value>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled: Option<bool>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Validate)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PasswordSet {
+    #[validate(custom(function = "checks::password"))]
+    pub password: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, Validate)]
+#[cfg_attr(feature = "openapi", derive(IntoParams))]
+#[serde(deny_unknown_fields)]
+pub struct UserListParams {
+    /// Prefix of the username, email or phone number (case-insensitive).
+    #[validate(length(min = 1, max = 254, message = "must be 1 to 254 characters"))]
+    pub q: Option<String>,
+    /// Only disabled (`true`) or only enabled (`false`) accounts.
+    pub disabled: Option<bool>,
+    #[validate(range(min = 1, max = 200, message = "must be between 1 and 200"))]
+    pub page_size: Option<u32>,
+    #[validate(length(max = 200, message = "is not a page token"))]
+    pub page_token: Option<String>,
+}
+
+/// One row of a bulk import. `password` is a plain password (hashed on import, which costs
+/// tens of milliseconds each); `password_hash` is a PHC string (`$argon2id$…`, `$2b$…`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, Validate)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct AccountImport {
+    #[validate(custom(function = "checks::username"))]
+    pub username: Option<String>,
+    #[validate(email(message = "must be an email address"), length(max = 254, message = "must be at most 254 characters"))]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub email_verified: bool,
+    #[validate(custom(function = "checks::phone_number"))]
+    pub phone_number: Option<String>,
+    #[serde(default)]
+    pub phone_number_verified: bool,
+    #[validate(length(max = 200, message = "must be at most 200 characters"), custom(function = "checks::plain_text"))]
+    pub name: Option<String>,
+    #[validate(length(max = 200, message = "must be at most 200 characters"), custom(function = "checks::plain_text"))]
+    pub given_name: Option<String>,
+    #[validate(length(max = 200, message = "must be at most 200 characters"), custom(function = "checks::plain_text"))]
+    pub family_name: Option<String>,
+    #[validate(custom(function = "checks::attributes"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub attributes: Option<Map<String, Value>>,
+    #[serde(default)]
+    pub disabled: bool,
+    #[validate(custom(function = "checks::password"))]
+    pub password: Option<String>,
+    #[validate(length(max = 512, message = "must be at most 512 characters"))]
+    pub password_hash: Option<String>,
+}
+
+impl AccountImport {
+    /// The account fields of this row, without its password material.
+    pub fn account(&self) -> AccountCreate {
+        AccountCreate {
+            username: self.username.clone(),
+            email: self.email.clone(),
+            email_verified: self.email_verified,
+            phone_number: self.phone_number.clone(),
+            phone_number_verified: self.phone_number_verified,
+            name: self.name.clone(),
+            given_name: self.given_name.clone(),
+            family_name: self.family_name.clone(),
+            attributes: self.attributes.clone(),
+            disabled: self.disabled,
+            password: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ImportResult {
+    pub created: u64,
+    pub failed: u64,
+    /// One entry per rejected row; `index` is the row's 0-based position in the input.
+    pub errors: Vec<ImportRowError>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ImportRowError {
+    pub index: u64,
+    pub errors: Vec<FieldError>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Validate)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Permissions {
+    /// Grants `<resource>:<action>@<namespace>`.
+    #[validate(custom(function = "checks::grants"))]
+    pub permissions: Vec<String>,
+}
+
+// ---------------------------------------------------------------- clients
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Owner {
+    pub account_id: Uuid,
+    pub namespace: String,
+    pub username: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Client {
+    pub id: Uuid,
+    pub client_id: String,
+    pub name: String,
+    /// Null when the owning account was deleted; such a client cannot act.
+    pub owner: Option<Owner>,
+    pub permissions: Vec<String>,
+    /// `permissions` met with the owner's grants right now.
+    pub effective_permissions: Vec<String>,
+    pub grant_types: Vec<String>,
+    pub redirect_uris: Vec<String>,
+    pub password_grant_enabled: bool,
+    pub user_namespace: Option<String>,
+    pub disabled: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+/// The response that creates a client: the only one that ever carries its secret.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ClientCreated {
+    #[serde(flatten)]
+    pub client: Client,
+    pub client_secret: String,
+}
+
+fn default_grant_types() -> Vec<String> {
+    vec!["client_credentials".to_owned()]
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Validate)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ClientCreate {
+    #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"), custom(function = "checks::plain_text"))]
+    pub name: String,
+    #[serde(default)]
+    #[validate(custom(function = "checks::grants"))]
+    pub permissions: Vec<String>,
+    /// Default `["client_credentials"]`.
+    #[serde(default = "default_grant_types")]
+    #[validate(custom(function = "checks::grant_types"))]
+    pub grant_types: Vec<String>,
+    #[serde(default)]
+    #[validate(custom(function = "checks::redirect_uris"))]
+    pub redirect_uris: Vec<String>,
+    #[serde(default)]
+    pub password_grant_enabled: bool,
+    /// The namespace whose accounts sign in through this client.
+    #[validate(custom(function = "checks::namespace_slug"))]
+    pub user_namespace: Option<String>,
+    /// Another account to own the client (needs `clients:write@*` and `permissions:write@<its namespace>`).
+    pub owner_account_id: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, Validate)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ClientPatch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"), custom(function = "checks::plain_text"))]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[validate(custom(function = "checks::grants"))]
+    pub permissions: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[validate(custom(function = "checks::grant_types"))]
+    pub grant_types: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[validate(custom(function = "checks::redirect_uris"))]
+    pub redirect_uris: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_grant_enabled: Option<bool>,
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
+    #[validate(custom(function = "checks::namespace_slug"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub user_namespace: Option<Option<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled: Option<bool>,
+    /// Transfers ownership (needs `clients:write@*` and `permissions:write@<new owner's namespace>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_account_id: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, Validate)]
+#[cfg_attr(feature = "openapi", derive(IntoParams))]
+#[serde(deny_unknown_fields)]
+pub struct ClientListParams {
+    /// `me` lists the caller's own clients; an account id lists that account's.
+    #[validate(length(max = 64, message = "must be 'me' or an account id"))]
+    pub owner: Option<String>,
+    #[validate(range(min = 1, max = 200, message = "must be between 1 and 200"))]
+    pub page_size: Option<u32>,
+    #[validate(length(max = 200, message = "is not a page token"))]
+    pub page_token: Option<String>,
+}
+
+pub const DEFAULT_SECRET_OVERLAP_SECONDS: u64 = 86_400;
+pub const MAX_SECRET_OVERLAP_SECONDS: u64 = 30 * 86_400;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, Validate)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SecretRotate {
+    /// How long the previous secret keeps working, in seconds (default 86400, `0` ends it now,
+    /// at most 30 days).
+    #[validate(range(max = 2592000, message = "must be between 0 and 2592000 seconds"))]
+    pub previous_secret_expires_in: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct SecretRotated {
+    pub client_id: String,
+    pub client_secret: String,
+    /// When the previous secret stops working; null when there was none.
+    pub previous_secret_expires_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct DroppedGrant {
+    pub grant: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct EffectivePermissions {
+    pub granted: Vec<String>,
+    pub owner: Vec<String>,
+    pub effective: Vec<String>,
+    pub dropped: Vec<DroppedGrant>,
+}
+
+// ---------------------------------------------------------------- the caller
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum CallerKind {
+    Client,
+    Account,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Me {
+    pub kind: CallerKind,
+    /// The client's or the account's id.
+    pub id: Uuid,
+    /// For a client: its public client_id.
+    pub client_id: Option<String>,
+    /// For an account: its namespace and username.
+    pub namespace: Option<String>,
+    pub username: Option<String>,
+    /// For a client: the account it acts for.
+    pub owner: Option<Owner>,
+    /// The caller's own grants (a client's as granted).
+    pub permissions: Vec<String>,
+    /// What the caller may do right now.
+    pub effective_permissions: Vec<String>,
+}
+
+// ---------------------------------------------------------------- audit
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct AuditActor {
+    /// `client`, `account` or `system`.
+    #[serde(rename = "type")]
+    pub actor_type: String,
+    pub id: Option<String>,
+    pub owner_account_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct AuditTarget {
+    #[serde(rename = "type")]
+    pub target_type: String,
+    pub id: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct AuditEvent {
+    pub id: Uuid,
+    /// Position in the hash chain.
+    pub seq: i64,
+    pub time: DateTime<Utc>,
+    pub actor: AuditActor,
+    /// e.g. `user.create`, `client.secret.rotate`, `auth.basic.failure`.
+    pub action: String,
+    pub target: Option<AuditTarget>,
+    pub namespace: Option<String>,
+    /// `success`, `denied` or `failure`.
+    pub outcome: String,
+    pub request_id: Option<String>,
+    pub ip: Option<String>,
+    /// `{"before":…, "after":…}` with secrets redacted, or details of a refusal.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub changes: Option<Value>,
+    pub hash: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, Validate)]
+#[cfg_attr(feature = "openapi", derive(IntoParams))]
+#[serde(deny_unknown_fields)]
+pub struct AuditListParams {
+    /// Actor id (client or account).
+    #[validate(length(max = 64, message = "must be at most 64 characters"))]
+    pub actor: Option<String>,
+    /// Target id.
+    #[validate(length(max = 64, message = "must be at most 64 characters"))]
+    pub target: Option<String>,
+    /// Exact action, or a prefix ending in `.` or `*` (e.g. `client.`).
+    #[validate(length(max = 64, message = "must be at most 64 characters"))]
+    pub action: Option<String>,
+    #[validate(length(max = 63, message = "must be at most 63 characters"))]
+    pub namespace: Option<String>,
+    /// `success`, `denied` or `failure`.
+    #[validate(length(max = 16, message = "must be success, denied or failure"))]
+    pub outcome: Option<String>,
+    /// RFC 3339; events at or after.
+    pub since: Option<DateTime<Utc>>,
+    /// RFC 3339; events before.
+    pub until: Option<DateTime<Utc>>,
+    #[validate(range(min = 1, max = 200, message = "must be between 1 and 200"))]
+    pub page_size: Option<u32>,
+    #[validate(length(max = 200, message = "is not a page token"))]
+    pub page_token: Option<String>,
+}
+
+// ---------------------------------------------------------------- operations
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Health {
+    pub status: String,
+}

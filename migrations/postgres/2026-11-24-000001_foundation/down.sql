@@ -1,0 +1,8 @@
+DROP TABLE idempotency_keys;
+DROP TABLE audit_chain_head;
+DROP TABLE audit_events;
+DROP FUNCTION audit_events_append_only;
+DROP TABLE client_secrets;
+DROP TABLE clients;
+DROP TABLE accounts;
+DROP TABLE namespaces;

@@ -1,0 +1,122 @@
+//! The command line: parse, then run one command. Errors end the process with one line on
+//! stderr and a non-zero exit code.
+
+use std::io::Read;
+use std::process::ExitCode;
+
+use clap::Parser;
+use gatehouse_api_types::checks;
+
+use crate::config::{AuditCommand, BootstrapArgs, Cli, Command, Config};
+use crate::db::{self, audit::ChainStatus, Db, PoolSettings};
+use crate::domain::{bootstrap, password, secrets};
+use crate::error::{Error, Result};
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("gatehouse: {}", one_line(&e));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging() {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info,actix_server=warn"))
+        .format_timestamp_millis()
+        .init();
+}
+
+fn one_line(e: &Error) -> String {
+    let text = match e {
+        Error::Invalid { errors, detail } if !errors.is_empty() => {
+            errors.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; ").to_string() + &format!(" ({detail})")
+        }
+        other => other.to_string(),
+    };
+    text.lines().next().unwrap_or("").to_owned()
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Serve(args) => {
+            actix_web::rt::System::new().block_on(crate::server::serve(cli.config, args))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate => {
+            let db = open(&cli.config)?;
+            let applied = db::migrate(&mut *db.get()?)?;
+            if applied.is_empty() {
+                println!("the database is up to date");
+            }
+            for name in applied {
+                println!("applied {name}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bootstrap(args) => {
+            let output = run_bootstrap(&cli.config, &args)?;
+            println!("{output}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit { command: AuditCommand::Verify } => {
+            let db = open(&cli.config)?;
+            match db::audit::verify(&mut *db.get()?)? {
+                ChainStatus::Intact { events } => {
+                    println!("audit chain intact: {events} events verified");
+                    Ok(ExitCode::SUCCESS)
+                }
+                ChainStatus::Broken { checked, reason } => {
+                    println!("audit chain BROKEN after {checked} good events: {reason}");
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
+    }
+}
+
+/// A small pool for one-shot commands, with migrations applied.
+fn open(config: &Config) -> Result<Db> {
+    let url = config.database()?;
+    let db = Db::connect(&url, &PoolSettings { max_size: 2, ..config.pool() })?;
+    db::migrate(&mut *db.get()?)?;
+    Ok(db)
+}
+
+/// What `bootstrap` prints, in the contract's field order.
+#[derive(serde::Serialize)]
+struct BootstrapOutput {
+    namespace: &'static str,
+    account_id: uuid::Uuid,
+    client_id: String,
+    client_secret: String,
+}
+
+fn run_bootstrap(config: &Config, args: &BootstrapArgs) -> Result<String> {
+    checks::username(&args.username).map_err(|e| Error::invalid("--username", e.message.map(|m| m.to_string()).unwrap_or_default()))?;
+    let params = config.hash_params()?;
+    let password_hash = if args.password_stdin {
+        let mut input = String::new();
+        std::io::stdin().read_to_string(&mut input).map_err(|e| Error::bad_request(format!("cannot read the password from stdin: {e}")))?;
+        let password = input.strip_suffix('\n').map(|p| p.strip_suffix('\r').unwrap_or(p)).unwrap_or(&input);
+        checks::password(password).map_err(|e| Error::invalid("password", e.message.map(|m| m.to_string()).unwrap_or_default()))?;
+        Some(password::hash(&params, password)?)
+    } else {
+        None
+    };
+    let secret = secrets::generate_secret();
+    let secret_hash = password::hash(&params, &secret)?;
+    let db = open(config)?;
+    let username = args.username.clone();
+    let done = db.write_blocking(&mut *db.get()?, |conn| bootstrap::run(conn, &username, password_hash, secret_hash))?;
+    serde_json::to_string(&BootstrapOutput {
+        namespace: bootstrap::SYSTEM,
+        account_id: done.account_id,
+        client_id: done.client_id,
+        client_secret: secret,
+    })
+    .map_err(Error::internal)
+}

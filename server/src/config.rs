@@ -1,0 +1,122 @@
+//! One typed configuration, from flags with environment fallbacks.
+
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::db::{DatabaseUrl, PoolSettings};
+use crate::domain::password::{HashParams, FLOOR};
+use crate::error::Result;
+
+#[derive(Debug, Clone, Parser)]
+#[command(name = "gatehouse", version, about = "Gatehouse identity service: Management API, OAuth 2.0 / OpenID Connect provider and admin console")]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: Config,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Apply pending migrations, then serve the API, the OAuth/OIDC endpoints and the console.
+    /// Stops gracefully on SIGTERM or SIGINT.
+    Serve(ServeArgs),
+    /// Apply pending migrations and exit.
+    Migrate,
+    /// On an empty database: create namespace `system`, an administrator holding `*:*@*` and a
+    /// first client owned by it. Prints the ids and the client secret as one JSON object.
+    Bootstrap(BootstrapArgs),
+    /// Work with the audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum AuditCommand {
+    /// Walk the hash chain from its first event; name the first broken link (exit 1).
+    Verify,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BootstrapArgs {
+    /// The administrator's username.
+    #[arg(long)]
+    pub username: String,
+    /// Read the administrator's password from standard input (otherwise the account has none
+    /// until one is set through the API).
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// `sqlite://path` (embedded, created on first use) or `postgres://…`.
+    #[arg(long, env = "GATEHOUSE_DATABASE_URL", default_value = "sqlite://gatehouse.db", global = true)]
+    pub database_url: String,
+    /// Address to listen on.
+    #[arg(long, env = "GATEHOUSE_BIND", default_value = "127.0.0.1:8080", global = true)]
+    pub bind: String,
+    /// The issuer URL of tokens (default `http://<bind>`).
+    #[arg(long, env = "GATEHOUSE_ISSUER", global = true)]
+    pub issuer: Option<String>,
+    /// Database connections in the pool.
+    #[arg(long, env = "GATEHOUSE_DB_POOL_SIZE", default_value_t = 16, global = true)]
+    pub db_pool_size: u32,
+    /// Seconds to wait for a free connection before answering 503.
+    #[arg(long, env = "GATEHOUSE_DB_POOL_TIMEOUT", default_value_t = 5, global = true)]
+    pub db_pool_timeout: u64,
+    /// argon2id memory in KiB (at least 19456).
+    #[arg(long, env = "GATEHOUSE_ARGON2_MEMORY_KIB", default_value_t = FLOOR.memory_kib, global = true)]
+    pub argon2_memory_kib: u32,
+    /// argon2id iterations (at least 2).
+    #[arg(long, env = "GATEHOUSE_ARGON2_ITERATIONS", default_value_t = FLOOR.iterations, global = true)]
+    pub argon2_iterations: u32,
+    /// argon2id lanes.
+    #[arg(long, env = "GATEHOUSE_ARGON2_PARALLELISM", default_value_t = FLOOR.parallelism, global = true)]
+    pub argon2_parallelism: u32,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// HTTP worker threads (default: one per CPU).
+    #[arg(long, env = "GATEHOUSE_WORKERS")]
+    pub workers: Option<usize>,
+    /// Threads that hash passwords, at lower priority than request threads (default: one per CPU).
+    #[arg(long, env = "GATEHOUSE_HASH_THREADS")]
+    pub hash_threads: Option<usize>,
+    /// Client credentials remembered as verified (bounded cache).
+    #[arg(long, env = "GATEHOUSE_SECRET_CACHE_SIZE", default_value_t = 100_000)]
+    pub secret_cache_size: usize,
+    /// Take the caller's address from `X-Forwarded-For` (only behind a proxy that sets it).
+    #[arg(long, env = "GATEHOUSE_TRUST_FORWARDED_FOR")]
+    pub trust_forwarded_for: bool,
+    /// Seconds that in-flight requests get to finish on SIGTERM.
+    #[arg(long, env = "GATEHOUSE_SHUTDOWN_TIMEOUT", default_value_t = 30)]
+    pub shutdown_timeout: u64,
+}
+
+impl Config {
+    pub fn database(&self) -> Result<DatabaseUrl> {
+        DatabaseUrl::parse(&self.database_url)
+    }
+
+    pub fn pool(&self) -> PoolSettings {
+        PoolSettings { max_size: self.db_pool_size.max(1), timeout: Duration::from_secs(self.db_pool_timeout.max(1)) }
+    }
+
+    pub fn hash_params(&self) -> Result<HashParams> {
+        HashParams { memory_kib: self.argon2_memory_kib, iterations: self.argon2_iterations, parallelism: self.argon2_parallelism }
+            .checked()
+    }
+
+    pub fn issuer(&self) -> String {
+        self.issuer.clone().unwrap_or_else(|| format!("http://{}", self.bind)).trim_end_matches('/').to_owned()
+    }
+}
+
+pub fn cpus() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
+}

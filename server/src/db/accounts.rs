@@ -1,0 +1,154 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use super::schema::accounts;
+use super::{from_db_time, from_json_text, parse_uuid, to_db_time, to_json_text, Conn};
+use crate::domain::accounts::Account;
+use crate::domain::names::prefix_upper_bound;
+use crate::domain::parse_stored_grants;
+use crate::error::{Error, Result};
+
+#[derive(Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = accounts, treat_none_as_null = true)]
+pub(super) struct Row {
+    pub id: String,
+    pub namespace: String,
+    pub username: Option<String>,
+    pub username_key: Option<String>,
+    pub email: Option<String>,
+    pub email_key: Option<String>,
+    pub email_verified: bool,
+    pub phone_number: Option<String>,
+    pub phone_number_verified: bool,
+    pub name: Option<String>,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub attributes: String,
+    pub permissions: String,
+    pub password_hash: Option<String>,
+    pub disabled: bool,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl Row {
+    pub(super) fn into_account(self) -> Result<Account> {
+        Ok(Account {
+            id: parse_uuid(&self.id)?,
+            namespace: self.namespace,
+            username: self.username,
+            email: self.email,
+            email_verified: self.email_verified,
+            phone_number: self.phone_number,
+            phone_number_verified: self.phone_number_verified,
+            name: self.name,
+            given_name: self.given_name,
+            family_name: self.family_name,
+            attributes: from_json_text(&self.attributes)?,
+            permissions: parse_stored_grants(&from_json_text::<Vec<String>>(&self.permissions)?),
+            password_hash: self.password_hash,
+            disabled: self.disabled,
+            version: self.version,
+            created_at: from_db_time(self.created_at),
+            updated_at: from_db_time(self.updated_at),
+        })
+    }
+
+    fn from_account(a: &Account) -> Result<Row> {
+        Ok(Row {
+            id: a.id.to_string(),
+            namespace: a.namespace.clone(),
+            username: a.username.clone(),
+            username_key: a.username_key(),
+            email: a.email.clone(),
+            email_key: a.email_key(),
+            email_verified: a.email_verified,
+            phone_number: a.phone_number.clone(),
+            phone_number_verified: a.phone_number_verified,
+            name: a.name.clone(),
+            given_name: a.given_name.clone(),
+            family_name: a.family_name.clone(),
+            attributes: to_json_text(&a.attributes)?,
+            permissions: to_json_text(&crate::domain::grant_strings(&a.permissions))?,
+            password_hash: a.password_hash.clone(),
+            disabled: a.disabled,
+            version: a.version,
+            created_at: to_db_time(a.created_at),
+            updated_at: to_db_time(a.updated_at),
+        })
+    }
+}
+
+pub fn insert(conn: &mut Conn, account: &Account) -> Result<()> {
+    diesel::insert_into(accounts::table).values(Row::from_account(account)?).execute(conn)?;
+    Ok(())
+}
+
+pub fn get(conn: &mut Conn, id: Uuid) -> Result<Option<Account>> {
+    accounts::table
+        .find(id.to_string())
+        .select(Row::as_select())
+        .first(conn)
+        .optional()?
+        .map(Row::into_account)
+        .transpose()
+}
+
+/// Accounts of a namespace in id order after `after`, optionally those whose username, email
+/// or phone number starts with the folded `prefix`. Prefixes are matched as index ranges.
+pub fn search(
+    conn: &mut Conn,
+    namespace: &str,
+    prefix: Option<&str>,
+    disabled: Option<bool>,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Account>> {
+    let mut query = accounts::table
+        .filter(accounts::namespace.eq(namespace))
+        .select(Row::as_select())
+        .order(accounts::id.asc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(prefix) = prefix {
+        let upper = prefix_upper_bound(prefix);
+        query = query.filter(
+            (accounts::username_key.ge(prefix).and(accounts::username_key.lt(upper.clone())))
+                .or(accounts::email_key.ge(prefix).and(accounts::email_key.lt(upper.clone())))
+                .or(accounts::phone_number.ge(prefix).and(accounts::phone_number.lt(upper))),
+        );
+    }
+    if let Some(disabled) = disabled {
+        query = query.filter(accounts::disabled.eq(disabled));
+    }
+    if let Some(after) = after {
+        query = query.filter(accounts::id.gt(after));
+    }
+    query.load(conn)?.into_iter().map(Row::into_account).collect()
+}
+
+/// Writes `account` if its stored version is still `expected_version` (else 412).
+pub fn update(conn: &mut Conn, account: &Account, expected_version: i64) -> Result<()> {
+    let changed = diesel::update(accounts::table.find(account.id.to_string()).filter(accounts::version.eq(expected_version)))
+        .set(Row::from_account(account)?)
+        .execute(conn)?;
+    if changed == 0 {
+        return Err(Error::PreconditionFailed);
+    }
+    Ok(())
+}
+
+pub fn delete(conn: &mut Conn, id: Uuid) -> Result<()> {
+    diesel::delete(accounts::table.find(id.to_string())).execute(conn)?;
+    Ok(())
+}
+
+pub fn count_in_namespace(conn: &mut Conn, namespace: &str) -> Result<i64> {
+    Ok(accounts::table.filter(accounts::namespace.eq(namespace)).count().get_result(conn)?)
+}
+
+pub fn count_all(conn: &mut Conn) -> Result<i64> {
+    Ok(accounts::table.count().get_result(conn)?)
+}

@@ -1,0 +1,255 @@
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use super::schema::{accounts, client_secrets, clients};
+use super::{from_db_time, from_json_text, parse_uuid, to_db_time, to_json_text, Conn};
+use crate::domain::clients::{Client, ClientView, Owner, Secret};
+use crate::domain::{grant_strings, parse_stored_grants};
+use crate::error::{Error, Result};
+
+#[derive(Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = clients, treat_none_as_null = true)]
+struct Row {
+    id: String,
+    client_id: String,
+    name: String,
+    owner_account_id: Option<String>,
+    permissions: String,
+    grant_types: String,
+    redirect_uris: String,
+    password_grant_enabled: bool,
+    user_namespace: Option<String>,
+    disabled: bool,
+    version: i64,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+    last_used_at: Option<NaiveDateTime>,
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = accounts)]
+struct OwnerRow {
+    id: String,
+    namespace: String,
+    username: Option<String>,
+    disabled: bool,
+    permissions: String,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = client_secrets)]
+struct SecretRow {
+    id: String,
+    client_id: String,
+    secret_hash: String,
+    created_at: NaiveDateTime,
+    expires_at: Option<NaiveDateTime>,
+}
+
+impl Row {
+    fn into_client(self) -> Result<Client> {
+        Ok(Client {
+            id: parse_uuid(&self.id)?,
+            client_id: self.client_id,
+            name: self.name,
+            owner_account_id: self.owner_account_id.as_deref().map(parse_uuid).transpose()?,
+            permissions: parse_stored_grants(&from_json_text::<Vec<String>>(&self.permissions)?),
+            grant_types: from_json_text(&self.grant_types)?,
+            redirect_uris: from_json_text(&self.redirect_uris)?,
+            password_grant_enabled: self.password_grant_enabled,
+            user_namespace: self.user_namespace,
+            disabled: self.disabled,
+            version: self.version,
+            created_at: from_db_time(self.created_at),
+            updated_at: from_db_time(self.updated_at),
+            last_used_at: self.last_used_at.map(from_db_time),
+        })
+    }
+
+    fn from_client(c: &Client) -> Result<Row> {
+        Ok(Row {
+            id: c.id.to_string(),
+            client_id: c.client_id.clone(),
+            name: c.name.clone(),
+            owner_account_id: c.owner_account_id.map(|id| id.to_string()),
+            permissions: to_json_text(&grant_strings(&c.permissions))?,
+            grant_types: to_json_text(&c.grant_types)?,
+            redirect_uris: to_json_text(&c.redirect_uris)?,
+            password_grant_enabled: c.password_grant_enabled,
+            user_namespace: c.user_namespace.clone(),
+            disabled: c.disabled,
+            version: c.version,
+            created_at: to_db_time(c.created_at),
+            updated_at: to_db_time(c.updated_at),
+            last_used_at: c.last_used_at.map(to_db_time),
+        })
+    }
+}
+
+impl OwnerRow {
+    fn into_owner(self) -> Result<Owner> {
+        Ok(Owner {
+            id: parse_uuid(&self.id)?,
+            namespace: self.namespace,
+            username: self.username,
+            disabled: self.disabled,
+            permissions: parse_stored_grants(&from_json_text::<Vec<String>>(&self.permissions)?),
+        })
+    }
+}
+
+impl SecretRow {
+    fn into_secret(self) -> Result<Secret> {
+        Ok(Secret {
+            id: parse_uuid(&self.id)?,
+            client: parse_uuid(&self.client_id)?,
+            secret_hash: self.secret_hash,
+            created_at: from_db_time(self.created_at),
+            expires_at: self.expires_at.map(from_db_time),
+        })
+    }
+}
+
+fn into_view((client, owner): (Row, Option<OwnerRow>)) -> Result<ClientView> {
+    Ok(ClientView { client: client.into_client()?, owner: owner.map(OwnerRow::into_owner).transpose()? })
+}
+
+pub fn insert(conn: &mut Conn, client: &Client) -> Result<()> {
+    diesel::insert_into(clients::table).values(Row::from_client(client)?).execute(conn)?;
+    Ok(())
+}
+
+pub fn get(conn: &mut Conn, id: Uuid) -> Result<Option<ClientView>> {
+    clients::table
+        .left_join(accounts::table)
+        .filter(clients::id.eq(id.to_string()))
+        .select((Row::as_select(), Option::<OwnerRow>::as_select()))
+        .first(conn)
+        .optional()?
+        .map(into_view)
+        .transpose()
+}
+
+pub fn get_by_client_id(conn: &mut Conn, client_id: &str) -> Result<Option<ClientView>> {
+    clients::table
+        .left_join(accounts::table)
+        .filter(clients::client_id.eq(client_id))
+        .select((Row::as_select(), Option::<OwnerRow>::as_select()))
+        .first(conn)
+        .optional()?
+        .map(into_view)
+        .transpose()
+}
+
+/// An account as a (prospective) owner of clients.
+pub fn owner(conn: &mut Conn, account_id: Uuid) -> Result<Option<Owner>> {
+    accounts::table
+        .find(account_id.to_string())
+        .select(OwnerRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(OwnerRow::into_owner)
+        .transpose()
+}
+
+pub fn list(conn: &mut Conn, owner: Option<Uuid>, after: Option<&str>, limit: i64) -> Result<Vec<ClientView>> {
+    let mut query = clients::table
+        .left_join(accounts::table)
+        .select((Row::as_select(), Option::<OwnerRow>::as_select()))
+        .order(clients::id.asc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(owner) = owner {
+        query = query.filter(clients::owner_account_id.eq(owner.to_string()));
+    }
+    if let Some(after) = after {
+        query = query.filter(clients::id.gt(after));
+    }
+    query.load(conn)?.into_iter().map(into_view).collect()
+}
+
+/// Writes `client` if its stored version is still `expected_version` (else 412).
+pub fn update(conn: &mut Conn, client: &Client, expected_version: i64) -> Result<()> {
+    let changed = diesel::update(clients::table.find(client.id.to_string()).filter(clients::version.eq(expected_version)))
+        .set(Row::from_client(client)?)
+        .execute(conn)?;
+    if changed == 0 {
+        return Err(Error::PreconditionFailed);
+    }
+    Ok(())
+}
+
+pub fn delete(conn: &mut Conn, id: Uuid) -> Result<()> {
+    diesel::delete(clients::table.find(id.to_string())).execute(conn)?;
+    Ok(())
+}
+
+/// Records use, at most once a minute per client, so that reads stay reads.
+pub fn touch_last_used(conn: &mut Conn, id: Uuid, now: DateTime<Utc>) -> Result<()> {
+    let stale = to_db_time(now - chrono::Duration::seconds(60));
+    diesel::update(
+        clients::table
+            .find(id.to_string())
+            .filter(clients::last_used_at.is_null().or(clients::last_used_at.lt(stale))),
+    )
+    .set(clients::last_used_at.eq(to_db_time(now)))
+    .execute(conn)?;
+    Ok(())
+}
+
+pub fn count_owned_by(conn: &mut Conn, account_id: Uuid) -> Result<i64> {
+    Ok(clients::table.filter(clients::owner_account_id.eq(account_id.to_string())).count().get_result(conn)?)
+}
+
+pub fn count_signing_into(conn: &mut Conn, namespace: &str) -> Result<i64> {
+    Ok(clients::table.filter(clients::user_namespace.eq(namespace)).count().get_result(conn)?)
+}
+
+pub fn insert_secret(conn: &mut Conn, secret: &Secret) -> Result<()> {
+    let row = SecretRow {
+        id: secret.id.to_string(),
+        client_id: secret.client.to_string(),
+        secret_hash: secret.secret_hash.clone(),
+        created_at: to_db_time(secret.created_at),
+        expires_at: secret.expires_at.map(to_db_time),
+    };
+    diesel::insert_into(client_secrets::table).values(row).execute(conn)?;
+    Ok(())
+}
+
+/// The secrets of a client that still work at `now`, newest first.
+pub fn active_secrets(conn: &mut Conn, client: Uuid, now: DateTime<Utc>) -> Result<Vec<Secret>> {
+    client_secrets::table
+        .filter(client_secrets::client_id.eq(client.to_string()))
+        .filter(client_secrets::expires_at.is_null().or(client_secrets::expires_at.gt(to_db_time(now))))
+        .order(client_secrets::id.desc())
+        .select(SecretRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(SecretRow::into_secret)
+        .collect()
+}
+
+/// Makes every secret of the client stop working at `at` at the latest.
+pub fn expire_secrets_by(conn: &mut Conn, client: Uuid, at: DateTime<Utc>) -> Result<()> {
+    let at = to_db_time(at);
+    diesel::update(
+        client_secrets::table
+            .filter(client_secrets::client_id.eq(client.to_string()))
+            .filter(client_secrets::expires_at.is_null().or(client_secrets::expires_at.gt(at))),
+    )
+    .set(client_secrets::expires_at.eq(at))
+    .execute(conn)?;
+    Ok(())
+}
+
+pub fn delete_expired_secrets(conn: &mut Conn, client: Uuid, now: DateTime<Utc>) -> Result<()> {
+    diesel::delete(
+        client_secrets::table
+            .filter(client_secrets::client_id.eq(client.to_string()))
+            .filter(client_secrets::expires_at.le(to_db_time(now))),
+    )
+    .execute(conn)?;
+    Ok(())
+}

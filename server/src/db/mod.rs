@@ -1,0 +1,377 @@
+//! Storage: one connection type over SQLite and PostgreSQL, one pool, one set of queries.
+//!
+//! Queries are written once against [`Conn`] (diesel's `MultiConnection`); the few places that
+//! must differ by backend match on the enum. Every call runs on a blocking thread, never on
+//! the async workers.
+
+pub mod accounts;
+pub mod audit;
+pub mod clients;
+pub mod idempotency;
+pub mod namespaces;
+pub mod schema;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::r2d2::R2D2Connection;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::{Connection, PgConnection, SqliteConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::error::{Error, Result};
+
+/// A connection to whichever database the URL names. PostgreSQL comes first: SQLite would
+/// accept any string as a file name.
+#[derive(diesel::MultiConnection)]
+pub enum Conn {
+    Pg(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A parsed `--database-url`: `sqlite://path` (or `sqlite:path`) or `postgres://…`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatabaseUrl {
+    pub backend: Backend,
+    /// What the driver is given: a file path for SQLite, the URL for PostgreSQL.
+    target: String,
+}
+
+impl DatabaseUrl {
+    pub fn parse(url: &str) -> Result<Self> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(DatabaseUrl { backend: Backend::Postgres, target: url.to_owned() });
+        }
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .ok_or_else(|| Error::bad_request("database URL must start with sqlite:// or postgres://"))?;
+        if path.is_empty() {
+            return Err(Error::bad_request("sqlite:// URL needs a file path, e.g. sqlite://gatehouse.db"));
+        }
+        Ok(DatabaseUrl { backend: Backend::Sqlite, target: path.to_owned() })
+    }
+
+    /// The URL without its password, for log lines.
+    pub fn redacted(&self) -> String {
+        match self.backend {
+            Backend::Sqlite => format!("sqlite://{}", self.target),
+            Backend::Postgres => redact_password(&self.target),
+        }
+    }
+
+    pub fn connect(&self) -> Result<Conn> {
+        let conn = match self.backend {
+            Backend::Postgres => Conn::Pg(PgConnection::establish(&self.target).map_err(unavailable)?),
+            Backend::Sqlite => {
+                let mut conn = SqliteConnection::establish(&self.target).map_err(unavailable)?;
+                // busy_timeout first: switching to WAL may itself have to wait for a lock.
+                conn.batch_execute(
+                    "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
+                     PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+                )
+                .map_err(Error::from)?;
+                Conn::Sqlite(conn)
+            }
+        };
+        Ok(conn)
+    }
+}
+
+fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    match rest.split_once('@') {
+        Some((userinfo, host)) if userinfo.contains(':') => {
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{scheme}://{user}:***@{host}")
+        }
+        _ => url.to_owned(),
+    }
+}
+
+fn unavailable(e: diesel::ConnectionError) -> Error {
+    Error::Unavailable(format!("cannot connect to the database: {}", first_line(&e.to_string())))
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or("").trim()
+}
+
+/// Applies pending migrations; returns their names.
+pub fn migrate(conn: &mut Conn) -> Result<Vec<String>> {
+    let applied = match conn {
+        Conn::Pg(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.iter().map(|m| m.to_string()).collect()),
+        Conn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.iter().map(|m| m.to_string()).collect()),
+    };
+    applied.map_err(|e| Error::Internal(format!("migration failed: {e}")))
+}
+
+/// Opens connections for the pool (the backend is fixed by the URL).
+pub struct Manager {
+    url: DatabaseUrl,
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = Conn;
+    type Error = Error;
+
+    fn connect(&self) -> Result<Conn> {
+        self.url.connect()
+    }
+
+    fn is_valid(&self, conn: &mut Conn) -> Result<()> {
+        conn.ping().map_err(Error::from)
+    }
+
+    fn has_broken(&self, conn: &mut Conn) -> bool {
+        conn.is_broken()
+    }
+}
+
+/// r2d2 logs connection errors through this; one line, no URL.
+#[derive(Debug)]
+struct PoolErrors;
+
+impl r2d2::HandleError<Error> for PoolErrors {
+    fn handle_error(&self, error: Error) {
+        log::warn!("database pool: {error}");
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct PoolSettings {
+    pub max_size: u32,
+    pub timeout: Duration,
+}
+
+/// The shared handle: a pool, plus (for SQLite) the one in-process write lock that queues
+/// writers instead of letting them spin on SQLite's busy handler.
+#[derive(Clone)]
+pub struct Db {
+    pool: r2d2::Pool<Manager>,
+    backend: Backend,
+    write_lock: Option<Arc<Mutex<()>>>,
+    url: DatabaseUrl,
+}
+
+impl Db {
+    pub fn connect(url: &DatabaseUrl, settings: &PoolSettings) -> Result<Db> {
+        let pool = r2d2::Pool::builder()
+            .max_size(settings.max_size)
+            .min_idle(Some(1))
+            .connection_timeout(settings.timeout)
+            .error_handler(Box::new(PoolErrors))
+            .build(Manager { url: url.clone() })
+            .map_err(|e| Error::Unavailable(format!("cannot open the database {}: {e}", url.redacted())))?;
+        let write_lock = (url.backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
+        Ok(Db { pool, backend: url.backend, write_lock, url: url.clone() })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn url(&self) -> &DatabaseUrl {
+        &self.url
+    }
+
+    /// (connections open, connections idle, maximum).
+    pub fn pool_state(&self) -> (u32, u32, u32) {
+        let state = self.pool.state();
+        (state.connections, state.idle_connections, self.pool.max_size())
+    }
+
+    /// A pooled connection, for blocking code (`503` when none frees up within the timeout).
+    pub fn get(&self) -> Result<r2d2::PooledConnection<Manager>> {
+        self.pool.get().map_err(|e| Error::Unavailable(format!("database unavailable: {e}")))
+    }
+
+    /// Runs `f` with a pooled connection on a blocking thread.
+    pub async fn run<T, F>(&self, f: F) -> Result<T>
+    where
+        F: FnOnce(&mut Conn) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let db = self.clone();
+        blocking(move || f(&mut *db.get()?)).await
+    }
+
+    /// Runs `f` in one write transaction on a blocking thread: all of it commits or none does.
+    pub async fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        F: FnOnce(&mut Conn) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let db = self.clone();
+        blocking(move || db.write_blocking(&mut *db.get()?, f)).await
+    }
+
+    /// The same, for code already on a blocking thread with its own connection.
+    pub fn write_blocking<T>(&self, conn: &mut Conn, f: impl FnOnce(&mut Conn) -> Result<T>) -> Result<T> {
+        let _serialized = self.write_lock.as_ref().map(|lock| lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+        transaction(conn, f)
+    }
+}
+
+/// Runs blocking work (queries, file I/O) off the async workers.
+pub async fn blocking<T, F>(f: F) -> Result<T>
+where
+    F: FnOnce() -> Result<T> + Send + 'static,
+    T: Send + 'static,
+{
+    actix_web::rt::task::spawn_blocking(f).await.map_err(|e| Error::Internal(format!("blocking task failed: {e}")))?
+}
+
+/// A write transaction. On SQLite it is `BEGIN IMMEDIATE`, which takes the write lock up front
+/// so that a transaction that reads first never fails to upgrade later.
+pub fn transaction<T>(conn: &mut Conn, f: impl FnOnce(&mut Conn) -> Result<T>) -> Result<T> {
+    match conn {
+        Conn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
+        Conn::Pg(c) => AnsiTransactionManager::begin_transaction(c)?,
+    }
+    match f(conn) {
+        Ok(value) => {
+            <Conn as Connection>::TransactionManager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(error) => {
+            if let Err(rollback) = <Conn as Connection>::TransactionManager::rollback_transaction(conn) {
+                log::warn!("rollback failed: {rollback}");
+            }
+            Err(error)
+        }
+    }
+}
+
+/// Runs `f` in a savepoint of the current transaction: on error only its own work is undone.
+pub fn savepoint<T>(conn: &mut Conn, f: impl FnOnce(&mut Conn) -> Result<T>) -> Result<T> {
+    conn.transaction(f)
+}
+
+impl From<DieselError> for Error {
+    fn from(e: DieselError) -> Self {
+        match e {
+            DieselError::NotFound => Error::NotFound("not found".into()),
+            DieselError::DatabaseError(kind, info) => {
+                let message = info.message().to_owned();
+                match kind {
+                    DatabaseErrorKind::UniqueViolation => Error::Conflict(conflict_detail(info.constraint_name(), &message)),
+                    DatabaseErrorKind::ForeignKeyViolation => {
+                        Error::Conflict("the resource is still referenced by, or refers to something that does not exist".into())
+                    }
+                    DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand => {
+                        Error::Unavailable("database connection lost".into())
+                    }
+                    DatabaseErrorKind::SerializationFailure => Error::Unavailable("database busy, retry".into()),
+                    _ if message.contains("database is locked") || message.contains("database is busy") => {
+                        Error::Unavailable("database busy, retry".into())
+                    }
+                    _ => Error::Internal(format!("database error: {message}")),
+                }
+            }
+            other => Error::Internal(format!("database error: {other}")),
+        }
+    }
+}
+
+/// Names the field behind a unique violation (PostgreSQL names the index; SQLite the columns).
+fn conflict_detail(constraint: Option<&str>, message: &str) -> String {
+    let text = format!("{} {}", constraint.unwrap_or(""), message);
+    let field = if text.contains("username") {
+        "username"
+    } else if text.contains("email") {
+        "email"
+    } else if text.contains("phone") {
+        "phone_number"
+    } else if text.contains("namespaces") {
+        "slug"
+    } else if text.contains("client_id") {
+        "client_id"
+    } else {
+        return "the resource already exists".into();
+    };
+    format!("{field} is already taken")
+}
+
+// ---------------------------------------------------------------- value conversions
+
+/// Times are stored as UTC without zone, at microsecond precision (what PostgreSQL keeps), so
+/// what is hashed into the audit chain reads back identically on both backends.
+pub fn now() -> DateTime<Utc> {
+    truncate_to_micros(Utc::now())
+}
+
+pub fn truncate_to_micros(t: DateTime<Utc>) -> DateTime<Utc> {
+    let micros = t.timestamp_micros();
+    DateTime::from_timestamp_micros(micros).unwrap_or(t)
+}
+
+pub fn to_db_time(t: DateTime<Utc>) -> NaiveDateTime {
+    t.naive_utc()
+}
+
+pub fn from_db_time(t: NaiveDateTime) -> DateTime<Utc> {
+    t.and_utc()
+}
+
+pub fn parse_uuid(text: &str) -> Result<uuid::Uuid> {
+    uuid::Uuid::parse_str(text).map_err(|_| Error::Internal(format!("stored id is not a UUID: {text}")))
+}
+
+pub fn to_json_text<T: serde::Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(Error::internal)
+}
+
+pub fn from_json_text<T: serde::de::DeserializeOwned>(text: &str) -> Result<T> {
+    serde_json::from_str(text).map_err(|e| Error::Internal(format!("stored JSON is malformed: {e}")))
+}
+
+/// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` prefix pattern.
+pub fn like_prefix(prefix: &str) -> String {
+    let mut pattern = String::with_capacity(prefix.len() + 1);
+    for c in prefix.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_database_urls() {
+        assert_eq!(DatabaseUrl::parse("sqlite://gatehouse.db").unwrap().backend, Backend::Sqlite);
+        assert_eq!(DatabaseUrl::parse("sqlite:/tmp/x.db").unwrap().target, "/tmp/x.db");
+        assert_eq!(DatabaseUrl::parse("postgres://u@h/db").unwrap().backend, Backend::Postgres);
+        assert!(DatabaseUrl::parse("mysql://x").is_err());
+        assert!(DatabaseUrl::parse("sqlite://").is_err());
+    }
+
+    #[test]
+    fn redacts_passwords_from_urls() {
+        let url = DatabaseUrl::parse("postgres://app:s3cret@db:5432/gh").unwrap();
+        assert_eq!(url.redacted(), "postgres://app:***@db:5432/gh");
+        assert!(!url.redacted().contains("s3cret"));
+    }
+
+    #[test]
+    fn escapes_like_patterns() {
+        assert_eq!(like_prefix("a_b%c\\"), "a\\_b\\%c\\\\%");
+    }
+}

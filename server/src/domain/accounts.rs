@@ -1,0 +1,342 @@
+//! Accounts: people who can sign in. Sign-in names (username, email, phone number) are unique
+//! per namespace after folding (see [`super::names`]); the database enforces it.
+
+use chrono::{DateTime, Utc};
+use gatehouse_api_types::grant::Grant;
+use gatehouse_api_types::{Account as ApiAccount, AccountCreate, AccountPatch, FieldError, ImportRowError};
+use serde_json::{json, Map, Value};
+use uuid::Uuid;
+
+use super::audit::{NewEvent, REDACTED};
+use super::{grant_strings, names, namespaces, Context, PageRequest, Precondition};
+use crate::db::{self, Conn};
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Account {
+    pub id: Uuid,
+    pub namespace: String,
+    pub username: Option<String>,
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub phone_number: Option<String>,
+    pub phone_number_verified: bool,
+    pub name: Option<String>,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub attributes: Map<String, Value>,
+    pub permissions: Vec<Grant>,
+    /// PHC string; never leaves the server.
+    pub password_hash: Option<String>,
+    pub disabled: bool,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Account {
+    /// A new account from validated input (the password, if any, already hashed).
+    pub fn new(namespace: &str, input: AccountCreate, password_hash: Option<String>) -> Result<Account> {
+        let now = db::now();
+        let account = Account {
+            id: Uuid::now_v7(),
+            namespace: namespace.to_owned(),
+            username: input.username,
+            email: input.email,
+            email_verified: input.email_verified,
+            phone_number: input.phone_number,
+            phone_number_verified: input.phone_number_verified,
+            name: input.name,
+            given_name: input.given_name,
+            family_name: input.family_name,
+            attributes: input.attributes.unwrap_or_default(),
+            permissions: Vec::new(),
+            password_hash,
+            disabled: input.disabled,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        account.check_sign_in_name()?;
+        Ok(account)
+    }
+
+    pub fn username_key(&self) -> Option<String> {
+        self.username.as_deref().map(names::fold)
+    }
+
+    pub fn email_key(&self) -> Option<String> {
+        self.email.as_deref().map(names::fold)
+    }
+
+    fn check_sign_in_name(&self) -> Result<()> {
+        if self.username.is_none() && self.email.is_none() && self.phone_number.is_none() {
+            return Err(Error::Invalid {
+                detail: "an account needs a username, an email or a phone number".into(),
+                errors: vec![FieldError { field: "username".into(), message: "one of username, email or phone_number is required".into() }],
+            });
+        }
+        Ok(())
+    }
+
+    pub fn to_api(&self) -> ApiAccount {
+        ApiAccount {
+            id: self.id,
+            namespace: self.namespace.clone(),
+            username: self.username.clone(),
+            email: self.email.clone(),
+            email_verified: self.email_verified,
+            phone_number: self.phone_number.clone(),
+            phone_number_verified: self.phone_number_verified,
+            name: self.name.clone(),
+            given_name: self.given_name.clone(),
+            family_name: self.family_name.clone(),
+            attributes: self.attributes.clone(),
+            disabled: self.disabled,
+            has_password: self.password_hash.is_some(),
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+    }
+
+    /// What the audit log records of an account: everything but password material.
+    pub fn audit_view(&self) -> Value {
+        let mut view = serde_json::to_value(self.to_api()).unwrap_or(Value::Null);
+        if let Value::Object(map) = &mut view {
+            map.remove("created_at");
+            map.remove("updated_at");
+            map.insert("permissions".into(), json!(grant_strings(&self.permissions)));
+        }
+        view
+    }
+
+    pub fn etag(&self) -> String {
+        Precondition::etag(self.version)
+    }
+
+    fn apply(&mut self, patch: AccountPatch) {
+        if let Some(username) = patch.username {
+            self.username = username;
+        }
+        if let Some(email) = patch.email {
+            if email != self.email {
+                self.email_verified = false;
+            }
+            self.email = email;
+        }
+        if let Some(verified) = patch.email_verified {
+            self.email_verified = verified;
+        }
+        if let Some(phone) = patch.phone_number {
+            if phone != self.phone_number {
+                self.phone_number_verified = false;
+            }
+            self.phone_number = phone;
+        }
+        if let Some(verified) = patch.phone_number_verified {
+            self.phone_number_verified = verified;
+        }
+        if let Some(name) = patch.name {
+            self.name = name;
+        }
+        if let Some(given_name) = patch.given_name {
+            self.given_name = given_name;
+        }
+        if let Some(family_name) = patch.family_name {
+            self.family_name = family_name;
+        }
+        if let Some(attributes) = patch.attributes {
+            self.attributes = attributes;
+        }
+        if let Some(disabled) = patch.disabled {
+            self.disabled = disabled;
+        }
+        if self.email.is_none() {
+            self.email_verified = false;
+        }
+        if self.phone_number.is_none() {
+            self.phone_number_verified = false;
+        }
+    }
+}
+
+fn user_event(ctx: &Context, action: &str, account: &Account) -> NewEvent {
+    ctx.event(action).target("account", account.id).namespace(&account.namespace)
+}
+
+/// Maps a unique violation on insert or update to a field error.
+fn conflict_as_field_error(e: Error) -> Error {
+    match e {
+        Error::Conflict(detail) => {
+            let field = detail.split_whitespace().next().unwrap_or("username").to_owned();
+            Error::Conflict(format!("{field} is already taken in this namespace"))
+        }
+        other => other,
+    }
+}
+
+pub fn create(conn: &mut Conn, ctx: &Context, namespace: &str, input: AccountCreate, password_hash: Option<String>) -> Result<Account> {
+    ctx.caller.authorize("users", "write", namespace)?;
+    namespaces::find(conn, namespace)?;
+    let account = Account::new(namespace, input, password_hash)?;
+    db::accounts::insert(conn, &account).map_err(conflict_as_field_error)?;
+    db::audit::append(conn, vec![user_event(ctx, "user.create", &account).diff(None, Some(account.audit_view()))])?;
+    Ok(account)
+}
+
+/// The account `id` of `namespace`, or a 404 (also when it lives in another namespace).
+pub fn find(conn: &mut Conn, namespace: &str, id: Uuid) -> Result<Account> {
+    db::accounts::get(conn, id)?
+        .filter(|a| a.namespace == namespace)
+        .ok_or_else(|| Error::NotFound(format!("no account {id} in namespace {namespace}")))
+}
+
+pub fn get(conn: &mut Conn, ctx: &Context, namespace: &str, id: Uuid) -> Result<Account> {
+    ctx.caller.authorize("users", "read", namespace)?;
+    find(conn, namespace, id)
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Search {
+    /// Prefix of the username, email or phone number, folded like sign-in names.
+    pub prefix: Option<String>,
+    pub disabled: Option<bool>,
+}
+
+pub fn list(conn: &mut Conn, ctx: &Context, namespace: &str, search: &Search, page: &PageRequest) -> Result<(Vec<Account>, Option<String>)> {
+    ctx.caller.authorize("users", "read", namespace)?;
+    namespaces::find(conn, namespace)?;
+    let folded = search.prefix.as_deref().map(names::fold);
+    let rows = db::accounts::search(conn, namespace, folded.as_deref(), search.disabled, page.after.as_deref(), page.fetch_limit())?;
+    Ok(page.finish(rows, |a| a.id.to_string()))
+}
+
+pub fn update(conn: &mut Conn, ctx: &Context, namespace: &str, id: Uuid, patch: AccountPatch, condition: Option<&Precondition>) -> Result<Account> {
+    ctx.caller.authorize("users", "write", namespace)?;
+    let before = find(conn, namespace, id)?;
+    Precondition::check(condition, before.version)?;
+    let mut after = before.clone();
+    after.apply(patch);
+    after.check_sign_in_name()?;
+    after.version += 1;
+    after.updated_at = db::now();
+    db::accounts::update(conn, &after, before.version).map_err(conflict_as_field_error)?;
+    db::audit::append(
+        conn,
+        vec![user_event(ctx, "user.update", &after).diff(Some(before.audit_view()), Some(after.audit_view()))],
+    )?;
+    Ok(after)
+}
+
+pub fn delete(conn: &mut Conn, ctx: &Context, namespace: &str, id: Uuid, condition: Option<&Precondition>) -> Result<()> {
+    ctx.caller.authorize("users", "write", namespace)?;
+    let before = find(conn, namespace, id)?;
+    Precondition::check(condition, before.version)?;
+    if ctx.caller.acting_account_id() == id {
+        return Err(Error::Conflict("you cannot delete the account you act as".into()));
+    }
+    let orphaned = db::clients::count_owned_by(conn, id)?;
+    db::accounts::delete(conn, id)?;
+    let mut changes = json!({ "before": before.audit_view(), "after": null });
+    if orphaned > 0 {
+        changes["orphaned_clients"] = json!(orphaned);
+    }
+    db::audit::append(conn, vec![user_event(ctx, "user.delete", &before).changes(changes)])?;
+    Ok(())
+}
+
+pub fn set_password(conn: &mut Conn, ctx: &Context, namespace: &str, id: Uuid, password_hash: String) -> Result<Account> {
+    ctx.caller.authorize("users", "write", namespace)?;
+    let mut account = find(conn, namespace, id)?;
+    let expected = account.version;
+    account.password_hash = Some(password_hash);
+    account.version += 1;
+    account.updated_at = db::now();
+    db::accounts::update(conn, &account, expected)?;
+    db::audit::append(conn, vec![user_event(ctx, "user.password.set", &account).changes(json!({ "password": REDACTED }))])?;
+    Ok(account)
+}
+
+pub fn permissions(conn: &mut Conn, ctx: &Context, namespace: &str, id: Uuid) -> Result<Account> {
+    ctx.caller.authorize("permissions", "read", namespace)?;
+    find(conn, namespace, id)
+}
+
+/// Replaces an account's grants. The caller must hold every grant it adds or removes.
+pub fn set_permissions(
+    conn: &mut Conn,
+    ctx: &Context,
+    namespace: &str,
+    id: Uuid,
+    grants: Vec<Grant>,
+    condition: Option<&Precondition>,
+) -> Result<Account> {
+    ctx.caller.authorize("permissions", "write", namespace)?;
+    let before = find(conn, namespace, id)?;
+    Precondition::check(condition, before.version)?;
+    let wanted = gatehouse_api_types::grant::normalize(grants);
+    let added = wanted.iter().filter(|g| !before.permissions.contains(g));
+    let removed = before.permissions.iter().filter(|g| !wanted.contains(g));
+    ctx.caller.require_holds_all(added.chain(removed))?;
+    let mut after = before.clone();
+    after.permissions = wanted;
+    after.version += 1;
+    after.updated_at = db::now();
+    db::accounts::update(conn, &after, before.version)?;
+    db::audit::append(
+        conn,
+        vec![user_event(ctx, "user.permissions.set", &after).diff(
+            Some(json!({ "permissions": grant_strings(&before.permissions) })),
+            Some(json!({ "permissions": grant_strings(&after.permissions) })),
+        )],
+    )?;
+    Ok(after)
+}
+
+/// One row of a bulk import: validated, its password (if any) already hashed.
+#[derive(Debug, Clone)]
+pub struct ImportRow {
+    pub index: u64,
+    pub account: AccountCreate,
+    pub password_hash: Option<String>,
+}
+
+/// Creates what can be created of `rows`; each row succeeds or fails on its own.
+pub fn import_chunk(conn: &mut Conn, ctx: &Context, namespace: &str, rows: Vec<ImportRow>) -> Result<(u64, Vec<ImportRowError>)> {
+    ctx.caller.authorize("users", "write", namespace)?;
+    namespaces::find(conn, namespace)?;
+    let mut created = 0;
+    let mut errors = Vec::new();
+    let mut events = Vec::new();
+    for row in rows {
+        let outcome = Account::new(namespace, row.account, row.password_hash)
+            .and_then(|account| db::savepoint(conn, |c| db::accounts::insert(c, &account)).map(|()| account));
+        match outcome {
+            Ok(account) => {
+                created += 1;
+                events.push(
+                    user_event(ctx, "user.create", &account)
+                        .changes(json!({ "before": null, "after": account.audit_view(), "via": "import" })),
+                );
+            }
+            Err(e @ (Error::Conflict(_) | Error::Invalid { .. })) => errors.push(row_error(row.index, conflict_as_field_error(e))),
+            Err(e) => return Err(e),
+        }
+    }
+    db::audit::append(conn, events)?;
+    Ok((created, errors))
+}
+
+/// The field errors of one rejected import row.
+pub fn row_error(index: u64, error: Error) -> ImportRowError {
+    let errors = match error {
+        Error::Invalid { errors, detail } if errors.is_empty() => vec![FieldError { field: "row".into(), message: detail }],
+        Error::Invalid { errors, .. } => errors,
+        Error::Conflict(detail) => {
+            let field = detail.split_whitespace().next().unwrap_or("row").to_owned();
+            vec![FieldError { field, message: detail }]
+        }
+        other => vec![FieldError { field: "row".into(), message: other.to_string() }],
+    };
+    ImportRowError { index, errors }
+}

@@ -1,0 +1,218 @@
+//! The rules of Gatehouse: who may do what, and what each change does. No HTTP or SQL here;
+//! functions take an opaque storage connection and the request [`Context`].
+
+pub mod accounts;
+pub mod audit;
+pub mod audit_access;
+pub mod authn;
+pub mod bootstrap;
+pub mod clients;
+pub mod hashing;
+pub mod import;
+pub mod idempotency;
+pub mod names;
+pub mod namespaces;
+pub mod password;
+pub mod secrets;
+
+mod paging;
+pub use paging::{PageRequest, Precondition};
+
+use gatehouse_api_types::grant::{self, Grant};
+use gatehouse_api_types::{CallerKind, Me, Owner};
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+use audit::Actor;
+
+/// Who is asking, and where the request came from.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub caller: Caller,
+    pub request_id: String,
+    pub ip: Option<String>,
+}
+
+/// The account a client acts for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnerRef {
+    pub account_id: Uuid,
+    pub namespace: String,
+    pub username: Option<String>,
+}
+
+impl OwnerRef {
+    pub fn to_api(&self) -> Owner {
+        Owner { account_id: self.account_id, namespace: self.namespace.clone(), username: self.username.clone() }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    Client { id: Uuid, client_id: String, owner: OwnerRef },
+    Account { id: Uuid, namespace: String, username: Option<String> },
+}
+
+/// An authenticated caller with the permissions it holds right now.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub principal: Principal,
+    /// The caller's own grants (for a client: as granted, before its owner bounds them).
+    pub granted: Vec<Grant>,
+    /// For a client: its owner's grants at the time of the request.
+    pub owner_grants: Vec<Grant>,
+    /// What the caller may do: for a client the meet of its grants with its owner's.
+    pub effective: Vec<Grant>,
+}
+
+impl Caller {
+    pub fn client(id: Uuid, client_id: String, owner: OwnerRef, granted: Vec<Grant>, owner_grants: Vec<Grant>) -> Caller {
+        let effective = grant::effective(&granted, &owner_grants);
+        Caller { principal: Principal::Client { id, client_id, owner }, granted, owner_grants, effective }
+    }
+
+    pub fn account(id: Uuid, namespace: String, username: Option<String>, grants: Vec<Grant>) -> Caller {
+        Caller {
+            principal: Principal::Account { id, namespace, username },
+            effective: grant::normalize(grants.iter().cloned()),
+            granted: grants,
+            owner_grants: Vec::new(),
+        }
+    }
+
+    /// The one permission check: `403` naming the missing grant unless the caller holds
+    /// `<resource>:<action>@<namespace>` right now.
+    pub fn authorize(&self, resource: &str, action: &str, namespace: &str) -> Result<()> {
+        if self.may(resource, action, namespace) {
+            Ok(())
+        } else {
+            Err(Error::missing_grant(format!("{resource}:{action}@{namespace}")))
+        }
+    }
+
+    pub fn may(&self, resource: &str, action: &str, namespace: &str) -> bool {
+        grant::allows(&self.effective, resource, action, namespace)
+    }
+
+    /// Nobody grants what they do not hold: every grant in `wanted` must be held by the caller.
+    pub fn require_holds_all<'a>(&self, wanted: impl IntoIterator<Item = &'a Grant>) -> Result<()> {
+        for g in wanted {
+            if !grant::holds(&self.effective, g) {
+                return Err(Error::Forbidden {
+                    detail: format!("you cannot grant or revoke {g}: you do not hold it"),
+                    missing: Some(g.to_string()),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The account whose authority the caller exercises: itself, or a client's owner.
+    pub fn acting_account_id(&self) -> Uuid {
+        match &self.principal {
+            Principal::Client { owner, .. } => owner.account_id,
+            Principal::Account { id, .. } => *id,
+        }
+    }
+
+    pub fn id(&self) -> Uuid {
+        match &self.principal {
+            Principal::Client { id, .. } | Principal::Account { id, .. } => *id,
+        }
+    }
+
+    pub fn actor(&self) -> Actor {
+        match &self.principal {
+            Principal::Client { id, owner, .. } => Actor::client(id.to_string(), Some(owner.account_id.to_string())),
+            Principal::Account { id, .. } => Actor::account(id.to_string()),
+        }
+    }
+
+    pub fn to_me(&self) -> Me {
+        let strings = |grants: &[Grant]| grants.iter().map(Grant::to_string).collect::<Vec<_>>();
+        match &self.principal {
+            Principal::Client { id, client_id, owner } => Me {
+                kind: CallerKind::Client,
+                id: *id,
+                client_id: Some(client_id.clone()),
+                namespace: None,
+                username: None,
+                owner: Some(owner.to_api()),
+                permissions: strings(&self.granted),
+                effective_permissions: strings(&self.effective),
+            },
+            Principal::Account { id, namespace, username } => Me {
+                kind: CallerKind::Account,
+                id: *id,
+                client_id: None,
+                namespace: Some(namespace.clone()),
+                username: username.clone(),
+                owner: None,
+                permissions: strings(&self.granted),
+                effective_permissions: strings(&self.effective),
+            },
+        }
+    }
+}
+
+impl Context {
+    /// An audit event by this caller, for this request.
+    pub fn event(&self, action: &str) -> audit::NewEvent {
+        audit::NewEvent::new(self.caller.actor(), action).request(Some(self.request_id.clone()), self.ip.clone())
+    }
+}
+
+/// Parses stored grant strings; a stored grant that no longer parses is dropped with a warning
+/// (it can only come from a manual edit of the database).
+pub fn parse_stored_grants(texts: &[String]) -> Vec<Grant> {
+    texts
+        .iter()
+        .filter_map(|t| match Grant::parse(t) {
+            Ok(g) => Some(g),
+            Err(e) => {
+                log::warn!("ignoring a stored grant that does not parse: {e}");
+                None
+            }
+        })
+        .collect()
+}
+
+pub fn grant_strings(grants: &[Grant]) -> Vec<String> {
+    grants.iter().map(Grant::to_string).collect()
+}
+
+/// Parses grants from a request (already validated, so an error here is a 400 all the same).
+pub fn parse_request_grants(field: &str, texts: &[String]) -> Result<Vec<Grant>> {
+    grant::parse_all(texts).map_err(|e| Error::invalid(field, e.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn g(s: &str) -> Grant {
+        Grant::parse(s).unwrap()
+    }
+
+    fn owner() -> OwnerRef {
+        OwnerRef { account_id: Uuid::nil(), namespace: "system".into(), username: Some("bob".into()) }
+    }
+
+    #[test]
+    fn client_acts_with_the_meet_of_its_grants_and_its_owners() {
+        let caller = Caller::client(Uuid::nil(), "c".into(), owner(), vec![g("users:*@*")], vec![g("users:read@customers")]);
+        assert!(caller.authorize("users", "read", "customers").is_ok());
+        match caller.authorize("users", "write", "customers") {
+            Err(Error::Forbidden { missing: Some(m), .. }) => assert_eq!(m, "users:write@customers"),
+            other => panic!("expected 403, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn nobody_grants_what_they_do_not_hold() {
+        let caller = Caller::account(Uuid::nil(), "system".into(), None, vec![g("users:read@*"), g("users:write@shop")]);
+        assert!(caller.require_holds_all(&[g("users:read@shop")]).is_ok());
+        assert!(caller.require_holds_all(&[g("users:*@shop")]).is_ok());
+        assert!(caller.require_holds_all(&[g("users:write@*")]).is_err());
+    }
+}

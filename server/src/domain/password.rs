@@ -1,0 +1,186 @@
+//! Password hashing: argon2id at OWASP's floor or stronger, the parameters kept in each PHC
+//! string so they can be raised later. Imported argon2 and bcrypt hashes verify and report that
+//! they should be re-hashed with the current parameters.
+//!
+//! Everything here is CPU-bound and slow on purpose: call it through [`super::hashing::HashPool`].
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use rand::RngCore;
+
+use crate::error::{Error, Result};
+
+/// OWASP's minimum for argon2id: 19 MiB, 2 iterations, 1 lane.
+pub const FLOOR: HashParams = HashParams { memory_kib: 19_456, iterations: 2, parallelism: 1 };
+
+/// Upper bounds for imported hashes, so that a hostile import cannot make one sign-in cost
+/// gigabytes or minutes.
+const MAX_IMPORT_MEMORY_KIB: u32 = 262_144;
+const MAX_IMPORT_ITERATIONS: u32 = 16;
+const MAX_IMPORT_PARALLELISM: u32 = 16;
+const MIN_BCRYPT_COST: u32 = 4;
+const MAX_BCRYPT_COST: u32 = 15;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HashParams {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+}
+
+impl Default for HashParams {
+    fn default() -> Self {
+        FLOOR
+    }
+}
+
+impl HashParams {
+    /// Refuses parameters below OWASP's floor.
+    pub fn checked(self) -> Result<Self> {
+        if self.memory_kib < FLOOR.memory_kib || self.iterations < FLOOR.iterations || self.parallelism < 1 {
+            return Err(Error::bad_request(format!(
+                "argon2id parameters must be at least m={} KiB, t={}, p={}",
+                FLOOR.memory_kib, FLOOR.iterations, FLOOR.parallelism
+            )));
+        }
+        Ok(self)
+    }
+
+    fn argon2(&self) -> Result<Argon2<'static>> {
+        let params = Params::new(self.memory_kib, self.iterations, self.parallelism, None).map_err(Error::internal)?;
+        Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
+    }
+}
+
+/// Hashes `secret` with argon2id and a fresh random salt; returns the PHC string.
+pub fn hash(params: &HashParams, secret: &str) -> Result<String> {
+    let mut salt = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut salt);
+    let salt = SaltString::encode_b64(&salt).map_err(Error::internal)?;
+    let phc = params.argon2()?.hash_password(secret.as_bytes(), &salt).map_err(Error::internal)?;
+    Ok(phc.to_string())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verified {
+    /// The password matches; `rehash` says the stored hash is weaker than (or differs from)
+    /// the current parameters and should be replaced.
+    Yes { rehash: bool },
+    No,
+}
+
+impl Verified {
+    pub fn ok(self) -> bool {
+        matches!(self, Verified::Yes { .. })
+    }
+}
+
+/// Checks `secret` against a stored PHC string (argon2 of any variant, or bcrypt).
+pub fn verify(current: &HashParams, stored: &str, secret: &str) -> Verified {
+    if is_bcrypt(stored) {
+        return match bcrypt::verify(secret, stored) {
+            Ok(true) => Verified::Yes { rehash: true },
+            _ => Verified::No,
+        };
+    }
+    let Ok(parsed) = PasswordHash::new(stored) else { return Verified::No };
+    if argon2_bounds(&parsed).is_err() {
+        return Verified::No;
+    }
+    match Argon2::default().verify_password(secret.as_bytes(), &parsed) {
+        Ok(()) => Verified::Yes { rehash: needs_rehash(current, &parsed) },
+        Err(_) => Verified::No,
+    }
+}
+
+fn needs_rehash(current: &HashParams, parsed: &PasswordHash<'_>) -> bool {
+    if parsed.algorithm.as_str() != "argon2id" {
+        return true;
+    }
+    match Params::try_from(parsed) {
+        Ok(p) => p.m_cost() != current.memory_kib || p.t_cost() != current.iterations || p.p_cost() != current.parallelism,
+        Err(_) => true,
+    }
+}
+
+/// Checks that an imported PHC string is one we can verify, within sane cost bounds.
+pub fn check_importable(stored: &str) -> std::result::Result<(), String> {
+    if is_bcrypt(stored) {
+        let cost: u32 = stored
+            .get(4..6)
+            .and_then(|c| c.parse().ok())
+            .ok_or_else(|| "is not a valid bcrypt hash".to_owned())?;
+        if !(MIN_BCRYPT_COST..=MAX_BCRYPT_COST).contains(&cost) {
+            return Err(format!("bcrypt cost must be between {MIN_BCRYPT_COST} and {MAX_BCRYPT_COST}"));
+        }
+        let valid = stored.len() == 60
+            && stored.as_bytes()[6] == b'$'
+            && stored[7..].bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'/');
+        return if valid { Ok(()) } else { Err("is not a valid bcrypt hash".into()) };
+    }
+    if !stored.starts_with("$argon2") {
+        return Err("must be a PHC string: $argon2id$…, $argon2i$…, $argon2d$… or $2b$…".into());
+    }
+    let parsed = PasswordHash::new(stored).map_err(|_| "is not a valid argon2 PHC string".to_owned())?;
+    argon2_bounds(&parsed)?;
+    if parsed.salt.is_none() || parsed.hash.is_none() {
+        return Err("is missing its salt or hash".into());
+    }
+    Ok(())
+}
+
+fn argon2_bounds(parsed: &PasswordHash<'_>) -> std::result::Result<(), String> {
+    if !matches!(parsed.algorithm.as_str(), "argon2id" | "argon2i" | "argon2d") {
+        return Err("uses an unsupported algorithm".into());
+    }
+    let params = Params::try_from(parsed).map_err(|_| "has invalid argon2 parameters".to_owned())?;
+    if params.m_cost() > MAX_IMPORT_MEMORY_KIB || params.t_cost() > MAX_IMPORT_ITERATIONS || params.p_cost() > MAX_IMPORT_PARALLELISM {
+        return Err(format!(
+            "argon2 parameters are too expensive (at most m={MAX_IMPORT_MEMORY_KIB}, t={MAX_IMPORT_ITERATIONS}, p={MAX_IMPORT_PARALLELISM})"
+        ));
+    }
+    Ok(())
+}
+
+fn is_bcrypt(stored: &str) -> bool {
+    stored.starts_with("$2a$") || stored.starts_with("$2b$") || stored.starts_with("$2y$")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_with_argon2id_at_the_owasp_floor_and_verifies() {
+        let phc = hash(&FLOOR, "correct horse").unwrap();
+        assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
+        assert_eq!(verify(&FLOOR, &phc, "correct horse"), Verified::Yes { rehash: false });
+        assert_eq!(verify(&FLOOR, &phc, "wrong horse"), Verified::No);
+    }
+
+    #[test]
+    fn weaker_or_foreign_hashes_verify_and_ask_for_a_rehash() {
+        let weak = HashParams { memory_kib: 8192, iterations: 1, parallelism: 1 };
+        let phc = weak.argon2().unwrap().hash_password(b"pw123456", &SaltString::encode_b64(b"0123456789abcdef").unwrap()).unwrap().to_string();
+        assert_eq!(verify(&FLOOR, &phc, "pw123456"), Verified::Yes { rehash: true });
+        let bcrypt_hash = bcrypt::hash("pw123456", 4).unwrap();
+        assert!(check_importable(&bcrypt_hash).is_ok());
+        assert_eq!(verify(&FLOOR, &bcrypt_hash, "pw123456"), Verified::Yes { rehash: true });
+        assert_eq!(verify(&FLOOR, &bcrypt_hash, "nope"), Verified::No);
+    }
+
+    #[test]
+    fn refuses_to_import_unknown_or_ruinous_hashes() {
+        assert!(check_importable("plaintext").is_err());
+        assert!(check_importable("$1$abc$def").is_err());
+        assert!(check_importable("$argon2id$v=19$m=4194304,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA").is_err());
+        assert!(check_importable("$2b$31$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234").is_err());
+        assert!(check_importable("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA").is_ok());
+    }
+
+    #[test]
+    fn refuses_parameters_below_the_floor() {
+        assert!(HashParams { memory_kib: 4096, iterations: 2, parallelism: 1 }.checked().is_err());
+        assert!(HashParams { memory_kib: 65536, iterations: 3, parallelism: 1 }.checked().is_ok());
+    }
+}

@@ -1,0 +1,98 @@
+//! The one error type of the server. It knows nothing of HTTP: `http::problem` maps it to
+//! `application/problem+json` in one place, and the storage layer maps database errors into it.
+
+use gatehouse_api_types::FieldError;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The request is malformed or fails validation; `errors` names the fields.
+    #[error("{detail}")]
+    Invalid { detail: String, errors: Vec<FieldError> },
+    /// No valid credentials. The reason goes to the audit log, never to the caller.
+    #[error("authentication required")]
+    Unauthenticated { reason: &'static str },
+    /// Authenticated, but a grant is missing (`missing` names it) or the action is not allowed.
+    #[error("{detail}")]
+    Forbidden { detail: String, missing: Option<String> },
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the resource has changed since it was read (If-Match does not match its ETag)")]
+    PreconditionFailed,
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// Well-formed but cannot be processed, e.g. an Idempotency-Key reused with another body.
+    #[error("{0}")]
+    Unprocessable(String),
+    #[error("too many requests; retry in {retry_after} s")]
+    TooManyRequests { retry_after: u64 },
+    /// The database (or another dependency) cannot be reached right now.
+    #[error("{0}")]
+    Unavailable(String),
+    /// A bug or an unexpected fault; the message is logged, never returned.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        Error::Invalid {
+            detail: format!("{field}: {message}"),
+            errors: vec![FieldError { field: field.to_owned(), message }],
+        }
+    }
+
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Error::Invalid { detail: detail.into(), errors: Vec::new() }
+    }
+
+    pub fn missing_grant(grant: String) -> Self {
+        Error::Forbidden { detail: format!("you lack {grant}"), missing: Some(grant) }
+    }
+
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Error::Forbidden { detail: detail.into(), missing: None }
+    }
+
+    pub fn internal(what: impl std::fmt::Display) -> Self {
+        Error::Internal(what.to_string())
+    }
+}
+
+impl From<validator::ValidationErrors> for Error {
+    fn from(errors: validator::ValidationErrors) -> Self {
+        let mut fields = Vec::new();
+        collect_field_errors("", &errors, &mut fields);
+        fields.sort_by(|a, b| a.field.cmp(&b.field));
+        let detail = match fields.as_slice() {
+            [one] => format!("{}: {}", one.field, one.message),
+            _ => format!("{} fields are invalid", fields.len()),
+        };
+        Error::Invalid { detail, errors: fields }
+    }
+}
+
+fn collect_field_errors(prefix: &str, errors: &validator::ValidationErrors, out: &mut Vec<FieldError>) {
+    use validator::ValidationErrorsKind;
+    for (field, kind) in errors.errors() {
+        let path = if prefix.is_empty() { field.to_string() } else { format!("{prefix}.{field}") };
+        match kind {
+            ValidationErrorsKind::Field(list) => out.extend(list.iter().map(|e| FieldError {
+                field: path.clone(),
+                message: e.message.as_ref().map(|m| m.to_string()).unwrap_or_else(|| format!("is invalid ({})", e.code)),
+            })),
+            ValidationErrorsKind::Struct(inner) => collect_field_errors(&path, inner, out),
+            ValidationErrorsKind::List(items) => {
+                for (index, inner) in items {
+                    collect_field_errors(&format!("{path}[{index}]"), inner, out);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,51 @@
+use actix_web::HttpResponse;
+use gatehouse_api_types::{AuditActor, AuditEvent, AuditListParams, AuditTarget, Page, Problem};
+
+use crate::db::audit::Filter;
+use crate::domain::audit::StoredEvent;
+use crate::domain::{audit_access, PageRequest};
+use crate::error::{Error, Result};
+use crate::http::auth::Api;
+use crate::http::extract::Query;
+
+/// Audit events, newest first. With `audit:read@*` all of them; otherwise those in namespaces
+/// the caller holds `audit:read` on, and always those by or about the caller and its clients.
+#[utoipa::path(get, path = "/api/v1/audit-events", tag = "audit", params(AuditListParams),
+    responses((status = 200, body = Page<AuditEvent>), (status = 400, body = Problem), (status = 401, body = Problem)))]
+pub async fn list(api: Api, query: Query<AuditListParams>) -> Result<HttpResponse> {
+    let q = query.0;
+    let page = PageRequest::new(q.page_size, q.page_token.as_deref())?;
+    if let Some(outcome) = &q.outcome {
+        if !matches!(outcome.as_str(), "success" | "denied" | "failure") {
+            return Err(Error::invalid("outcome", "must be success, denied or failure"));
+        }
+    }
+    let filter = Filter {
+        actor: q.actor,
+        target: q.target,
+        action: q.action,
+        namespace: q.namespace,
+        outcome: q.outcome,
+        since: q.since,
+        until: q.until,
+    };
+    let (events, next_page_token) = api.read(move |conn, ctx| audit_access::list(conn, ctx, &filter, &page)).await?;
+    Ok(HttpResponse::Ok().json(Page { items: events.into_iter().map(to_api).collect::<Result<Vec<_>>>()?, next_page_token }))
+}
+
+fn to_api(e: StoredEvent) -> Result<AuditEvent> {
+    Ok(AuditEvent {
+        id: uuid::Uuid::parse_str(&e.id).map_err(Error::internal)?,
+        seq: e.seq,
+        time: e.time,
+        actor: AuditActor { actor_type: e.actor_type, id: e.actor_id, owner_account_id: e.actor_owner_account_id },
+        action: e.action,
+        target: e.target_type.zip(e.target_id).map(|(target_type, id)| AuditTarget { target_type, id }),
+        namespace: e.namespace,
+        outcome: e.outcome,
+        request_id: e.request_id,
+        ip: e.ip,
+        changes: e.changes.as_deref().and_then(|c| serde_json::from_str(c).ok()),
+        hash: e.hash,
+    })
+}

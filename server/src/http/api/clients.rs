@@ -1,0 +1,102 @@
+use actix_web::{web, HttpResponse};
+use chrono::Duration;
+use gatehouse_api_types::{
+    Client, ClientCreate, ClientCreated, ClientListParams, ClientPatch, EffectivePermissions, Page, Problem, SecretRotate,
+    SecretRotated, DEFAULT_SECRET_OVERLAP_SECONDS,
+};
+use uuid::Uuid;
+
+use crate::domain::clients::{self, OwnerFilter};
+use crate::domain::idempotency::Reply;
+use crate::domain::secrets::generate_secret;
+use crate::domain::PageRequest;
+use crate::error::{Error, Result};
+use crate::http::auth::Api;
+use crate::http::extract::{Json, OptionalJson, Query};
+use crate::http::{created, ok_with_etag};
+
+/// All clients (needs `clients:read@*`), or one owner's: `owner=me`, or an account id.
+#[utoipa::path(get, path = "/api/v1/clients", tag = "clients", params(ClientListParams),
+    responses((status = 200, body = Page<Client>), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn list(api: Api, query: Query<ClientListParams>) -> Result<HttpResponse> {
+    let q = query.0;
+    let page = PageRequest::new(q.page_size, q.page_token.as_deref())?;
+    let owner = OwnerFilter::parse(q.owner.as_deref())?;
+    let (items, next_page_token) = api.read(move |conn, ctx| clients::list(conn, ctx, owner, &page)).await?;
+    Ok(HttpResponse::Ok().json(Page { items: items.iter().map(|c| c.to_api()).collect(), next_page_token }))
+}
+
+/// Creates a client (needs `clients:write@*`; its grants must be held by the creator). The
+/// secret is in this response only.
+#[utoipa::path(post, path = "/api/v1/clients", tag = "clients", request_body = ClientCreate,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key and body return the first response")),
+    responses((status = 201, body = ClientCreated), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn create(api: Api, body: Json<ClientCreate>) -> Result<HttpResponse> {
+    api.ctx.caller.authorize("clients", "write", "*")?;
+    let input = body.value;
+    let secret = generate_secret();
+    let secret_hash = api.state.hasher.hash(secret.clone()).await?;
+    api.create(body.digest, move |conn, ctx| {
+        let view = clients::create(conn, ctx, input.clone(), secret_hash.clone())?;
+        let location = format!("/api/v1/clients/{}", view.client.id);
+        created(location, &ClientCreated { client: view.to_api(), client_secret: secret.clone() })
+    })
+    .await
+}
+
+#[utoipa::path(get, path = "/api/v1/clients/{id}", tag = "clients", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Client), (status = 401, body = Problem), (status = 404, body = Problem)))]
+pub async fn get(api: Api, path: web::Path<Uuid>) -> Result<HttpResponse> {
+    let id = path.into_inner();
+    let view = api.read(move |conn, ctx| clients::get(conn, ctx, id)).await?;
+    Ok(ok_with_etag(view.etag(), &view.to_api()))
+}
+
+/// Changes a client. Owners may rename, disable and re-enable their clients; other settings
+/// need `clients:write` over the owner's namespace, grants only what the caller holds, turning
+/// on the password grant `clients:write@*`, and a transfer (`owner_account_id`) also
+/// `permissions:write@<new owner's namespace>`. Honours `If-Match`.
+#[utoipa::path(patch, path = "/api/v1/clients/{id}", tag = "clients", params(("id" = Uuid, Path)), request_body = ClientPatch,
+    responses((status = 200, body = Client), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 412, body = Problem)))]
+pub async fn update(api: Api, path: web::Path<Uuid>, body: Json<ClientPatch>) -> Result<HttpResponse> {
+    let (id, patch, condition) = (path.into_inner(), body.value, api.if_match()?);
+    let view = api.write(move |conn, ctx| clients::update(conn, ctx, id, patch, condition.as_ref())).await?;
+    Ok(ok_with_etag(view.etag(), &view.to_api()))
+}
+
+#[utoipa::path(delete, path = "/api/v1/clients/{id}", tag = "clients", params(("id" = Uuid, Path)),
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem), (status = 412, body = Problem)))]
+pub async fn delete(api: Api, path: web::Path<Uuid>) -> Result<HttpResponse> {
+    let (id, condition) = (path.into_inner(), api.if_match()?);
+    api.write(move |conn, ctx| clients::delete(conn, ctx, id, condition.as_ref())).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Issues a new secret, returned once. The previous secret keeps working for
+/// `previous_secret_expires_in` seconds (default 86400; 0 ends it at once).
+#[utoipa::path(post, path = "/api/v1/clients/{id}/secrets", tag = "clients", params(("id" = Uuid, Path),
+        ("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key and body return the first response")),
+    request_body(content = Option<SecretRotate>, description = "Optional"),
+    responses((status = 201, body = SecretRotated), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn rotate_secret(api: Api, path: web::Path<Uuid>, body: OptionalJson<SecretRotate>) -> Result<HttpResponse> {
+    let id = path.into_inner();
+    let seconds = body.value.previous_secret_expires_in.unwrap_or(DEFAULT_SECRET_OVERLAP_SECONDS);
+    let overlap = Duration::seconds(i64::try_from(seconds).map_err(|_| Error::invalid("previous_secret_expires_in", "is too large"))?);
+    let secret = generate_secret();
+    let secret_hash = api.state.hasher.hash(secret.clone()).await?;
+    api.create(body.digest, move |conn, ctx| {
+        let (view, previous_secret_expires_at) = clients::rotate_secret(conn, ctx, id, secret_hash.clone(), overlap)?;
+        let body = SecretRotated { client_id: view.client.client_id.clone(), client_secret: secret.clone(), previous_secret_expires_at };
+        Ok(Reply { status: 201, location: None, body: serde_json::to_vec(&body).map_err(Error::internal)? })
+    })
+    .await
+}
+
+/// The client's grants, its owner's, the meet of both, and each dropped grant with the reason.
+#[utoipa::path(get, path = "/api/v1/clients/{id}/effective-permissions", tag = "clients", params(("id" = Uuid, Path)),
+    responses((status = 200, body = EffectivePermissions), (status = 401, body = Problem), (status = 404, body = Problem)))]
+pub async fn effective_permissions(api: Api, path: web::Path<Uuid>) -> Result<HttpResponse> {
+    let id = path.into_inner();
+    let effective = api.read(move |conn, ctx| clients::effective_permissions(conn, ctx, id)).await?;
+    Ok(HttpResponse::Ok().json(effective))
+}

@@ -1,0 +1,56 @@
+use actix_web::{web, HttpResponse};
+use gatehouse_api_types::{Namespace, NamespaceCreate, NamespacePatch, Page, PageParams, Problem};
+
+use crate::domain::{namespaces, PageRequest};
+use crate::error::Result;
+use crate::http::auth::Api;
+use crate::http::extract::{Json, Query};
+use crate::http::{created, ok_with_etag};
+
+/// Namespaces the caller may read, by slug.
+#[utoipa::path(get, path = "/api/v1/namespaces", tag = "namespaces", params(PageParams),
+    responses((status = 200, body = Page<Namespace>), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn list(api: Api, query: Query<PageParams>) -> Result<HttpResponse> {
+    let page = PageRequest::new(query.0.page_size, query.0.page_token.as_deref())?;
+    let (items, next_page_token) = api.read(move |conn, ctx| namespaces::list(conn, ctx, &page)).await?;
+    Ok(HttpResponse::Ok().json(Page { items: items.iter().map(|n| n.to_api()).collect(), next_page_token }))
+}
+
+/// Creates a namespace (needs `namespaces:write@<slug>`).
+#[utoipa::path(post, path = "/api/v1/namespaces", tag = "namespaces", request_body = NamespaceCreate,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key and body return the first response")),
+    responses((status = 201, body = Namespace), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn create(api: Api, body: Json<NamespaceCreate>) -> Result<HttpResponse> {
+    let input = body.value;
+    api.create(body.digest, move |conn, ctx| {
+        let namespace = namespaces::create(conn, ctx, input.clone())?;
+        created(format!("/api/v1/namespaces/{}", namespace.slug), &namespace.to_api())
+    })
+    .await
+}
+
+#[utoipa::path(get, path = "/api/v1/namespaces/{ns}", tag = "namespaces", params(("ns" = String, Path)),
+    responses((status = 200, body = Namespace), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn get(api: Api, path: web::Path<String>) -> Result<HttpResponse> {
+    let slug = path.into_inner();
+    let namespace = api.read(move |conn, ctx| namespaces::get(conn, ctx, &slug)).await?;
+    Ok(ok_with_etag(crate::domain::Precondition::etag(namespace.version), &namespace.to_api()))
+}
+
+/// Renames a namespace (its slug never changes). Honours `If-Match`.
+#[utoipa::path(patch, path = "/api/v1/namespaces/{ns}", tag = "namespaces", params(("ns" = String, Path)), request_body = NamespacePatch,
+    responses((status = 200, body = Namespace), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 412, body = Problem)))]
+pub async fn update(api: Api, path: web::Path<String>, body: Json<NamespacePatch>) -> Result<HttpResponse> {
+    let (slug, patch, condition) = (path.into_inner(), body.value, api.if_match()?);
+    let namespace = api.write(move |conn, ctx| namespaces::update(conn, ctx, &slug, patch, condition.as_ref())).await?;
+    Ok(ok_with_etag(crate::domain::Precondition::etag(namespace.version), &namespace.to_api()))
+}
+
+/// Deletes a namespace that holds no accounts. Honours `If-Match`.
+#[utoipa::path(delete, path = "/api/v1/namespaces/{ns}", tag = "namespaces", params(("ns" = String, Path)),
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 412, body = Problem)))]
+pub async fn delete(api: Api, path: web::Path<String>) -> Result<HttpResponse> {
+    let (slug, condition) = (path.into_inner(), api.if_match()?);
+    api.write(move |conn, ctx| namespaces::delete(conn, ctx, &slug, condition.as_ref())).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

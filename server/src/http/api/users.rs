@@ -1,0 +1,130 @@
+use actix_web::{web, HttpMessage, HttpResponse};
+use gatehouse_api_types::{
+    Account, AccountCreate, AccountImport, AccountPatch, ImportResult, Page, PasswordSet, Permissions, Problem, UserListParams,
+};
+use uuid::Uuid;
+
+use crate::domain::accounts::{self, Search};
+use crate::domain::idempotency::{self, Outcome, Reply};
+use crate::domain::{grant_strings, import, parse_request_grants, PageRequest, Precondition};
+use crate::error::Result;
+use crate::http::auth::{reply_response, Api};
+use crate::http::extract::{read_body, request_digest, Json, Query, IMPORT_LIMIT};
+use crate::http::{created, ok_with_etag};
+
+/// Accounts of a namespace in creation order; `q` searches by prefix of the username, email or
+/// phone number (case-insensitive). Keyset paging.
+#[utoipa::path(get, path = "/api/v1/namespaces/{ns}/users", tag = "users", params(("ns" = String, Path), UserListParams),
+    responses((status = 200, body = Page<Account>), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn list(api: Api, path: web::Path<String>, query: Query<UserListParams>) -> Result<HttpResponse> {
+    let (ns, q) = (path.into_inner(), query.0);
+    let page = PageRequest::new(q.page_size, q.page_token.as_deref())?;
+    let search = Search { prefix: q.q, disabled: q.disabled };
+    let (items, next_page_token) = api.read(move |conn, ctx| accounts::list(conn, ctx, &ns, &search, &page)).await?;
+    Ok(HttpResponse::Ok().json(Page { items: items.iter().map(|a| a.to_api()).collect(), next_page_token }))
+}
+
+/// Creates an account (needs `users:write@<ns>`); the password, if given, is hashed with argon2id.
+#[utoipa::path(post, path = "/api/v1/namespaces/{ns}/users", tag = "users", params(("ns" = String, Path),
+        ("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key and body return the first response")),
+    request_body = AccountCreate,
+    responses((status = 201, body = Account), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn create(api: Api, path: web::Path<String>, body: Json<AccountCreate>) -> Result<HttpResponse> {
+    let ns = path.into_inner();
+    api.ctx.caller.authorize("users", "write", &ns)?;
+    let mut input = body.value;
+    let password_hash = match input.password.take() {
+        Some(password) => Some(api.state.hasher.hash(password).await?),
+        None => None,
+    };
+    api.create(body.digest, move |conn, ctx| {
+        let account = accounts::create(conn, ctx, &ns, input.clone(), password_hash.clone())?;
+        created(format!("/api/v1/namespaces/{ns}/users/{}", account.id), &account.to_api())
+    })
+    .await
+}
+
+/// Creates many accounts from a JSON array or NDJSON (one object per line), up to 100,000
+/// per request. Rows that fail are reported by index; the others are created.
+#[utoipa::path(post, path = "/api/v1/namespaces/{ns}/users:import", tag = "users", params(("ns" = String, Path)),
+    request_body(content = Vec<AccountImport>, content_type = "application/json", description = "Also application/x-ndjson: one AccountImport per line"),
+    responses((status = 200, body = ImportResult), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 413, body = Problem), (status = 415, body = Problem)))]
+pub async fn import(api: Api, path: web::Path<String>, payload: web::Payload) -> Result<HttpResponse> {
+    let ns = path.into_inner();
+    api.ctx.caller.authorize("users", "write", &ns)?;
+    let body = read_body(&api.req, payload.into_inner(), IMPORT_LIMIT, &import::MEDIA_TYPES).await?;
+    let claim = api.claim(request_digest(&api.req, &body))?;
+    if let Some(claim) = claim.clone() {
+        if let Some(reply) = api.read(move |conn, _| idempotency::find(conn, &claim)).await? {
+            return Ok(reply_response(Outcome::Replayed(reply)));
+        }
+    }
+    let ndjson = api.req.content_type().contains("ndjson") || api.req.content_type().contains("jsonl");
+    let rows = import::parse(&body, ndjson)?;
+    let result = import::run(&api.state.db, &api.state.hasher, api.ctx.clone(), &ns, rows).await?;
+    let reply = Reply { status: 200, location: None, body: serde_json::to_vec(&result).map_err(crate::error::Error::internal)? };
+    if let Some(claim) = claim {
+        let stored = reply.clone();
+        api.state.db.write(move |conn| idempotency::remember(conn, &claim, &stored)).await?;
+    }
+    Ok(reply_response(Outcome::Fresh(reply)))
+}
+
+#[utoipa::path(get, path = "/api/v1/namespaces/{ns}/users/{id}", tag = "users", params(("ns" = String, Path), ("id" = Uuid, Path)),
+    responses((status = 200, body = Account), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn get(api: Api, path: web::Path<(String, Uuid)>) -> Result<HttpResponse> {
+    let (ns, id) = path.into_inner();
+    let account = api.read(move |conn, ctx| accounts::get(conn, ctx, &ns, id)).await?;
+    Ok(ok_with_etag(account.etag(), &account.to_api()))
+}
+
+/// JSON merge patch of the account's fields; `null` clears. Honours `If-Match`.
+#[utoipa::path(patch, path = "/api/v1/namespaces/{ns}/users/{id}", tag = "users", params(("ns" = String, Path), ("id" = Uuid, Path)),
+    request_body = AccountPatch,
+    responses((status = 200, body = Account), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 412, body = Problem)))]
+pub async fn update(api: Api, path: web::Path<(String, Uuid)>, body: Json<AccountPatch>) -> Result<HttpResponse> {
+    let ((ns, id), patch, condition) = (path.into_inner(), body.value, api.if_match()?);
+    let account = api.write(move |conn, ctx| accounts::update(conn, ctx, &ns, id, patch, condition.as_ref())).await?;
+    Ok(ok_with_etag(account.etag(), &account.to_api()))
+}
+
+/// Deletes the account; clients it owned stop working. Honours `If-Match`.
+#[utoipa::path(delete, path = "/api/v1/namespaces/{ns}/users/{id}", tag = "users", params(("ns" = String, Path), ("id" = Uuid, Path)),
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 412, body = Problem)))]
+pub async fn delete(api: Api, path: web::Path<(String, Uuid)>) -> Result<HttpResponse> {
+    let ((ns, id), condition) = (path.into_inner(), api.if_match()?);
+    api.write(move |conn, ctx| accounts::delete(conn, ctx, &ns, id, condition.as_ref())).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Sets the account's password (needs `users:write@<ns>`).
+#[utoipa::path(put, path = "/api/v1/namespaces/{ns}/users/{id}/password", tag = "users", params(("ns" = String, Path), ("id" = Uuid, Path)),
+    request_body = PasswordSet,
+    responses((status = 204), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn set_password(api: Api, path: web::Path<(String, Uuid)>, body: Json<PasswordSet>) -> Result<HttpResponse> {
+    let (ns, id) = path.into_inner();
+    api.ctx.caller.authorize("users", "write", &ns)?;
+    let hash = api.state.hasher.hash(body.value.password).await?;
+    api.write(move |conn, ctx| accounts::set_password(conn, ctx, &ns, id, hash)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[utoipa::path(get, path = "/api/v1/namespaces/{ns}/users/{id}/permissions", tag = "users", params(("ns" = String, Path), ("id" = Uuid, Path)),
+    responses((status = 200, body = Permissions), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn permissions(api: Api, path: web::Path<(String, Uuid)>) -> Result<HttpResponse> {
+    let (ns, id) = path.into_inner();
+    let account = api.read(move |conn, ctx| accounts::permissions(conn, ctx, &ns, id)).await?;
+    Ok(ok_with_etag(account.etag(), &Permissions { permissions: grant_strings(&account.permissions) }))
+}
+
+/// Replaces the account's grants (needs `permissions:write@<ns>`, and every grant added or
+/// removed must be held by the caller). Honours `If-Match`.
+#[utoipa::path(put, path = "/api/v1/namespaces/{ns}/users/{id}/permissions", tag = "users", params(("ns" = String, Path), ("id" = Uuid, Path)),
+    request_body = Permissions,
+    responses((status = 200, body = Permissions), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 412, body = Problem)))]
+pub async fn set_permissions(api: Api, path: web::Path<(String, Uuid)>, body: Json<Permissions>) -> Result<HttpResponse> {
+    let ((ns, id), condition) = (path.into_inner(), api.if_match()?);
+    let grants = parse_request_grants("permissions", &body.value.permissions)?;
+    let account = api.write(move |conn, ctx| accounts::set_permissions(conn, ctx, &ns, id, grants, condition.as_ref())).await?;
+    Ok(ok_with_etag(Precondition::etag(account.version), &Permissions { permissions: grant_strings(&account.permissions) }))
+}

@@ -1,0 +1,190 @@
+//! Around every request: a request id, one log line, metrics. Around every Management API
+//! request: its audit event, unless the change it made recorded its own in its transaction.
+
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::{Method, StatusCode};
+use actix_web::middleware::Next;
+use actix_web::{web, HttpMessage, ResponseError};
+use serde_json::json;
+
+use super::auth::{client_ip, AuthRecord, RequestId};
+use super::AppState;
+use crate::domain::audit::{Actor, NewEvent, Outcome};
+use crate::error::Error;
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Accepts a caller's `X-Request-Id` when it is short and plain; otherwise makes one.
+fn request_id_of(req: &ServiceRequest) -> String {
+    req.headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b)))
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string())
+}
+
+pub async fn observe(req: ServiceRequest, next: Next<impl MessageBody + 'static>) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let start = Instant::now();
+    let request_id = request_id_of(&req);
+    req.extensions_mut().insert(RequestId(request_id.clone()));
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let method = req.method().clone();
+    let path = req.path().to_owned();
+
+    let mut res = next.call(req).await?;
+
+    let status = res.status();
+    let elapsed = start.elapsed();
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        res.headers_mut().insert(REQUEST_ID, value);
+    }
+    let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".to_owned());
+    if let Some(state) = &state {
+        state.metrics.observe_request(method.as_str(), &route, status.as_u16(), elapsed.as_secs_f64());
+    }
+    let who = match res.request().extensions().get::<AuthRecord>() {
+        Some(AuthRecord::Accepted { actor, .. }) => format!(" {}={}", actor.kind, actor.id.as_deref().unwrap_or("")),
+        _ => String::new(),
+    };
+    log::info!(
+        target: "gatehouse::request",
+        "{method} {path} {} {:.1}ms request_id={request_id}{who}",
+        status.as_u16(),
+        elapsed.as_secs_f64() * 1000.0
+    );
+    if status.is_server_error() {
+        if let Some(error) = res.response().error() {
+            log::error!("request_id={request_id} {method} {path}: {error}");
+        }
+    }
+    Ok(res)
+}
+
+/// Records the request's audit event and waits until it is committed, so that nothing is
+/// answered that the audit log does not hold. Successful changes are skipped: they append their
+/// own event in the transaction that makes them.
+pub async fn audit(req: ServiceRequest, next: Next<impl MessageBody + 'static>) -> Result<ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+    let res = next.call(req).await?.map_into_boxed_body();
+    let Some(auth) = res.request().extensions().get::<AuthRecord>().cloned() else {
+        // No authentication was attempted: a public or unknown route.
+        return Ok(res);
+    };
+    let method = res.request().method().clone();
+    let status = res.status();
+    let replayed = res.headers().contains_key("idempotent-replayed");
+    let is_change = !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
+    if is_change && status.is_success() && !replayed {
+        return Ok(res);
+    }
+    let Some(state) = res.request().app_data::<web::Data<AppState>>().cloned() else { return Ok(res) };
+
+    let (actor, verified_now, reason) = match &auth {
+        AuthRecord::Accepted { actor, verified_now } => (actor.clone(), *verified_now, None),
+        AuthRecord::Rejected { reason, actor } => (actor.clone().unwrap_or_else(anonymous), false, Some(*reason)),
+    };
+    let request_id = res.request().extensions().get::<RequestId>().map(|r| r.0.clone());
+    let ip = client_ip(res.request(), state.trust_forwarded_for);
+    let error = res.response().error().and_then(|e| e.as_error::<Error>());
+
+    let mut events = Vec::new();
+    if verified_now {
+        events.push(NewEvent::new(actor.clone(), "auth.basic.success").request(request_id.clone(), ip.clone()));
+    }
+    let event = if let Some(reason) = reason {
+        NewEvent::new(actor, "auth.basic.failure").outcome(Outcome::Failure).changes(json!({ "reason": reason }))
+    } else {
+        let route = res.request().match_name().unwrap_or("unknown");
+        let mut event = NewEvent::new(actor, &action_of(route, &method));
+        let info = res.request().match_info();
+        if let Some(ns) = info.get("ns") {
+            event = event.namespace(ns);
+        }
+        if let Some((kind, id)) = target_of(route, info.get("ns"), info.get("id")) {
+            event = event.target(kind, id);
+        }
+        let outcome = match status {
+            s if s.is_success() => Outcome::Success,
+            StatusCode::FORBIDDEN => Outcome::Denied,
+            _ => Outcome::Failure,
+        };
+        event = event.outcome(outcome);
+        match (error, replayed) {
+            (_, true) => event.changes(json!({ "idempotent_replay": true })),
+            (Some(Error::Forbidden { detail, missing }), _) => event.changes(json!({ "missing_grant": missing, "detail": detail })),
+            (Some(e), _) => event.changes(json!({ "status": status.as_u16(), "detail": e.to_problem().detail })),
+            (None, _) => event,
+        }
+    };
+    events.push(event.request(request_id, ip));
+
+    match state.audit.record(events).await {
+        Ok(()) => Ok(res),
+        Err(e) => {
+            log::error!("audit event lost, refusing the response: {e}");
+            let (req, _) = res.into_parts();
+            Ok(ServiceResponse::new(req, e.error_response()))
+        }
+    }
+}
+
+fn anonymous() -> Actor {
+    Actor { kind: "client", id: None, owner_account_id: None }
+}
+
+/// The audit action of a request to a named route.
+fn action_of(route: &str, method: &Method) -> String {
+    let verb = match *method {
+        Method::GET | Method::HEAD => "read",
+        Method::POST => "create",
+        Method::PUT => "set",
+        Method::PATCH => "update",
+        Method::DELETE => "delete",
+        _ => "request",
+    };
+    let action = match (route, verb) {
+        ("namespaces", "read") => "namespace.list",
+        ("users", "read") => "user.list",
+        ("clients", "read") => "client.list",
+        ("audit_events", _) => "audit.list",
+        ("me", _) => "me.read",
+        ("users_import", _) => "user.import",
+        ("client_secrets", _) => "client.secret.rotate",
+        ("client_effective_permissions", _) => "client.permissions.read",
+        ("user_password", _) => "user.password.set",
+        ("user_permissions", "read") => "user.permissions.read",
+        ("user_permissions", _) => "user.permissions.set",
+        ("namespaces" | "namespace", verb) => return format!("namespace.{verb}"),
+        ("users" | "user", verb) => return format!("user.{verb}"),
+        ("clients" | "client", verb) => return format!("client.{verb}"),
+        (other, verb) => return format!("{other}.{verb}"),
+    };
+    action.to_owned()
+}
+
+fn target_of<'a>(route: &str, ns: Option<&'a str>, id: Option<&'a str>) -> Option<(&'static str, &'a str)> {
+    match (route, ns, id) {
+        (r, _, Some(id)) if r.starts_with("client") => Some(("client", id)),
+        (_, _, Some(id)) => Some(("account", id)),
+        ("namespace", Some(ns), None) => Some(("namespace", ns)),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_map_to_audit_actions() {
+        assert_eq!(action_of("user", &Method::GET), "user.read");
+        assert_eq!(action_of("users", &Method::GET), "user.list");
+        assert_eq!(action_of("users", &Method::POST), "user.create");
+        assert_eq!(action_of("client_secrets", &Method::POST), "client.secret.rotate");
+        assert_eq!(action_of("namespace", &Method::DELETE), "namespace.delete");
+    }
+}

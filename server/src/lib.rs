@@ -1,0 +1,12 @@
+//! Gatehouse: an identity service. The route table is in [`http::routes`]; each handler calls
+//! one function of [`domain`], which reads and writes through [`db`].
+
+pub mod audit_log;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod metrics;
+pub mod server;

@@ -1,0 +1,76 @@
+//! `gatehouse serve`: open the database, migrate, start the pools and serve until a signal.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpServer};
+
+use crate::audit_log::AuditLog;
+use crate::config::{cpus, Config, ServeArgs};
+use crate::db::{self, Db};
+use crate::domain::hashing::{HashPool, Timer};
+use crate::domain::idempotency;
+use crate::domain::secrets::VerifiedSecrets;
+use crate::error::{Error, Result};
+use crate::http::{self, AppState};
+use crate::metrics::Metrics;
+
+/// Queued password hashes beyond this are refused with 429.
+const HASH_QUEUE: usize = 4096;
+
+pub async fn serve(config: Config, args: ServeArgs) -> Result<()> {
+    let url = config.database()?;
+    let db = Db::connect(&url, &config.pool())?;
+    let applied = {
+        let db = db.clone();
+        db::blocking(move || db::migrate(&mut *db.get()?)).await?
+    };
+    for name in applied {
+        log::info!("applied migration {name}");
+    }
+    log::info!("database: {}", url.redacted());
+
+    let metrics = Metrics::new()?;
+    let hash_seconds = metrics.hash_seconds.clone();
+    let timer: Timer = Arc::new(move |op, seconds| hash_seconds.with_label_values(&[op]).observe(seconds));
+    let hasher = HashPool::new(args.hash_threads.unwrap_or_else(cpus), HASH_QUEUE, config.hash_params()?, timer)?;
+    let batch = metrics.audit_batch.clone();
+    let audit = AuditLog::start(db.clone(), Box::new(move |n| batch.observe(n as f64)))?;
+    let state = web::Data::new(AppState {
+        db: db.clone(),
+        hasher,
+        verified: VerifiedSecrets::new(args.secret_cache_size),
+        audit,
+        metrics,
+        trust_forwarded_for: args.trust_forwarded_for,
+    });
+    actix_web::rt::spawn(forget_idempotency_keys(db));
+
+    let app_state = state.clone();
+    let server = HttpServer::new(move || App::new().app_data(app_state.clone()).wrap(from_fn(http::middleware::observe)).configure(http::routes))
+        .workers(args.workers.unwrap_or_else(cpus))
+        .shutdown_timeout(args.shutdown_timeout)
+        .bind(&config.bind)
+        .map_err(|e| Error::Unavailable(format!("cannot listen on {}: {e}", config.bind)))?;
+    for addr in server.addrs() {
+        log::info!("gatehouse listening on http://{addr}");
+    }
+    server.run().await.map_err(Error::internal)?;
+    log::info!("gatehouse stopped");
+    Ok(())
+}
+
+/// Every ten minutes, forgets Idempotency-Keys older than their retention.
+async fn forget_idempotency_keys(db: Db) {
+    let mut every = actix_web::rt::time::interval(Duration::from_secs(600));
+    loop {
+        every.tick().await;
+        let outcome = db.write(|conn| db::idempotency::delete_older_than(conn, db::now() - idempotency::retention())).await;
+        match outcome {
+            Ok(0) => {}
+            Ok(n) => log::info!("forgot {n} expired idempotency keys"),
+            Err(e) => log::warn!("cannot forget expired idempotency keys: {e}"),
+        }
+    }
+}
