@@ -152,7 +152,13 @@ pub fn parse_all<S: AsRef<str>>(texts: &[S]) -> Result<Vec<Grant>, GrantError> {
 /// True when the set of grants `held` allows everything `wanted` allows: each concrete
 /// resource/action that `wanted` stands for is covered by some held grant.
 pub fn holds(held: &[Grant], wanted: &Grant) -> bool {
-    wanted.expand().all(|concrete| held.iter().any(|h| h.covers(&concrete)))
+    missing(held, wanted).is_none()
+}
+
+/// The first concrete part of `wanted` (wildcard resource and action spelled out) that `held`
+/// does not cover.
+pub fn missing(held: &[Grant], wanted: &Grant) -> Option<Grant> {
+    wanted.expand().find(|concrete| !held.iter().any(|h| h.covers(concrete)))
 }
 
 /// True when `held` allows `<resource>:<action>@<namespace>`.
@@ -242,6 +248,8 @@ mod tests {
         assert!(holds(&held, &g("users:*@shop")));
         assert!(!holds(&held, &g("*:read@shop")));
         assert!(!holds(&[g("users:*@shop")], &g("users:read@*")));
+        assert_eq!(missing(&held, &g("*:read@shop")), Some(g("namespaces:read@shop")));
+        assert_eq!(missing(&[g("users:read@*")], &g("users:*@shop")), Some(g("users:write@shop")));
     }
 
     #[test]

@@ -47,7 +47,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate => {
-            let db = open(&cli.config)?;
+            let db = connect(&cli.config)?;
             let applied = db::migrate(&mut *db.get()?)?;
             if applied.is_empty() {
                 println!("the database is up to date");
@@ -78,10 +78,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-/// A small pool for one-shot commands, with migrations applied.
+/// A small pool for one-shot commands.
+fn connect(config: &Config) -> Result<Db> {
+    Db::connect(&config.database()?, &PoolSettings { max_size: 2, min_idle: 0, ..config.pool() })
+}
+
+/// The same, with migrations applied.
 fn open(config: &Config) -> Result<Db> {
-    let url = config.database()?;
-    let db = Db::connect(&url, &PoolSettings { max_size: 2, ..config.pool() })?;
+    let db = connect(config)?;
     db::migrate(&mut *db.get()?)?;
     Ok(db)
 }

@@ -104,7 +104,7 @@ impl Config {
     }
 
     pub fn pool(&self) -> PoolSettings {
-        PoolSettings { max_size: self.db_pool_size.max(1), timeout: Duration::from_secs(self.db_pool_timeout.max(1)) }
+        PoolSettings { max_size: self.db_pool_size.max(1), timeout: Duration::from_secs(self.db_pool_timeout.max(1)), min_idle: 2 }
     }
 
     pub fn hash_params(&self) -> Result<HashParams> {

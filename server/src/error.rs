@@ -20,6 +20,8 @@ pub enum Error {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    #[error("this method is not allowed on this resource; see /api/v1/openapi.json")]
+    MethodNotAllowed,
     #[error("the resource has changed since it was read (If-Match does not match its ETag)")]
     PreconditionFailed,
     #[error("{0}")]

@@ -1,1 +1,14 @@
-fn main(){}
+//! Black-box tests: each starts the real `gatehouse` binary on a fresh database and speaks HTTP.
+//! `GATEHOUSE_TEST_DATABASE=postgres` runs them all on PostgreSQL.
+
+mod support;
+
+mod audit;
+mod cli;
+mod clients;
+mod hostile_input;
+mod idempotency;
+mod import;
+mod operations;
+mod ownership;
+mod users;

@@ -153,6 +153,9 @@ impl r2d2::HandleError<Error> for PoolErrors {
 pub struct PoolSettings {
     pub max_size: u32,
     pub timeout: Duration,
+    /// Connections kept open while idle. One-shot commands keep none: a connection still being
+    /// opened in the background when the process exits can crash libpq's teardown.
+    pub min_idle: u32,
 }
 
 /// The shared handle: a pool, plus (for SQLite) the one in-process write lock that queues
@@ -169,7 +172,7 @@ impl Db {
     pub fn connect(url: &DatabaseUrl, settings: &PoolSettings) -> Result<Db> {
         let pool = r2d2::Pool::builder()
             .max_size(settings.max_size)
-            .min_idle(Some(1))
+            .min_idle(Some(settings.min_idle.min(settings.max_size)))
             .connection_timeout(settings.timeout)
             .error_handler(Box::new(PoolErrors))
             .build(Manager { url: url.clone() })

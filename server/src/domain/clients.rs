@@ -425,11 +425,10 @@ pub fn rotate_secret(
 ) -> Result<(ClientView, Option<DateTime<Utc>>)> {
     let view = find(conn, id)?;
     require_manage(ctx, &view)?;
-    let effective = view.effective();
-    if let Some(g) = effective.iter().find(|g| !grant::holds(&ctx.caller.effective, g)) {
+    if let Some(lacking) = view.effective().iter().find_map(|g| grant::missing(&ctx.caller.effective, g)) {
         return Err(Error::Forbidden {
-            detail: format!("you cannot obtain a credential for a client that may do {g}, which you may not"),
-            missing: Some(g.to_string()),
+            detail: format!("you cannot obtain a credential for a client that may do {lacking}, which you may not"),
+            missing: Some(lacking.to_string()),
         });
     }
     let now = db::now();

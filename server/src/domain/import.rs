@@ -59,7 +59,7 @@ where
 {
     let row: AccountImport = serde_path_to_error::deserialize(source).map_err(|e| {
         let field = match e.path().to_string() {
-            path if path == "." => "row".to_owned(),
+            path if path == "." || path == "?" => "row".to_owned(),
             path => path,
         };
         vec![FieldError { field, message: without_position(&e.into_inner().to_string()) }]

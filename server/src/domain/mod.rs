@@ -97,10 +97,10 @@ impl Caller {
     /// Nobody grants what they do not hold: every grant in `wanted` must be held by the caller.
     pub fn require_holds_all<'a>(&self, wanted: impl IntoIterator<Item = &'a Grant>) -> Result<()> {
         for g in wanted {
-            if !grant::holds(&self.effective, g) {
+            if let Some(lacking) = grant::missing(&self.effective, g) {
                 return Err(Error::Forbidden {
-                    detail: format!("you cannot grant or revoke {g}: you do not hold it"),
-                    missing: Some(g.to_string()),
+                    detail: format!("you cannot grant or revoke {g}: you lack {lacking}"),
+                    missing: Some(lacking.to_string()),
                 });
             }
         }

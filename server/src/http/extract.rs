@@ -117,7 +117,7 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T> {
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
         let path = e.path().to_string();
-        json_error(if path == "." { None } else { Some(path) }, e.into_inner())
+        json_error(if path == "." || path == "?" { None } else { Some(path) }, e.into_inner())
     })?;
     deserializer.end().map_err(|e| json_error(None, e))?;
     Ok(value)

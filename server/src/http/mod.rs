@@ -41,45 +41,50 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(
             web::scope("/api/v1")
                 .wrap(from_fn(middleware::audit))
-                .service(web::resource("/openapi.json").name("openapi").get(ops::openapi))
-                .service(web::resource("/me").name("me").get(me::get))
-                .service(web::resource("/namespaces").name("namespaces").get(namespaces::list).post(namespaces::create))
+                .service(resource("/openapi.json", "openapi").get(ops::openapi))
+                .service(resource("/me", "me").get(me::get))
+                .service(resource("/namespaces", "namespaces").get(namespaces::list).post(namespaces::create))
                 .service(
-                    web::resource("/namespaces/{ns}")
-                        .name("namespace")
+                    resource("/namespaces/{ns}", "namespace")
                         .get(namespaces::get)
                         .patch(namespaces::update)
                         .delete(namespaces::delete),
                 )
-                .service(web::resource("/namespaces/{ns}/users").name("users").get(users::list).post(users::create))
-                .service(web::resource("/namespaces/{ns}/users:import").name("users_import").post(users::import))
+                .service(resource("/namespaces/{ns}/users", "users").get(users::list).post(users::create))
+                .service(resource("/namespaces/{ns}/users:import", "users_import").post(users::import))
                 .service(
-                    web::resource("/namespaces/{ns}/users/{id}")
-                        .name("user")
+                    resource("/namespaces/{ns}/users/{id}", "user")
                         .get(users::get)
                         .patch(users::update)
                         .delete(users::delete),
                 )
-                .service(web::resource("/namespaces/{ns}/users/{id}/password").name("user_password").put(users::set_password))
+                .service(resource("/namespaces/{ns}/users/{id}/password", "user_password").put(users::set_password))
                 .service(
-                    web::resource("/namespaces/{ns}/users/{id}/permissions")
-                        .name("user_permissions")
+                    resource("/namespaces/{ns}/users/{id}/permissions", "user_permissions")
                         .get(users::permissions)
                         .put(users::set_permissions),
                 )
-                .service(web::resource("/clients").name("clients").get(clients::list).post(clients::create))
+                .service(resource("/clients", "clients").get(clients::list).post(clients::create))
                 .service(
-                    web::resource("/clients/{id}").name("client").get(clients::get).patch(clients::update).delete(clients::delete),
+                    resource("/clients/{id}", "client").get(clients::get).patch(clients::update).delete(clients::delete),
                 )
-                .service(web::resource("/clients/{id}/secrets").name("client_secrets").post(clients::rotate_secret))
+                .service(resource("/clients/{id}/secrets", "client_secrets").post(clients::rotate_secret))
                 .service(
-                    web::resource("/clients/{id}/effective-permissions")
-                        .name("client_effective_permissions")
+                    resource("/clients/{id}/effective-permissions", "client_effective_permissions")
                         .get(clients::effective_permissions),
                 )
-                .service(web::resource("/audit-events").name("audit_events").get(audit::list))
+                .service(resource("/audit-events", "audit_events").get(audit::list))
                 .default_service(web::to(not_found)),
         );
+}
+
+/// A named resource of the Management API; other methods get a 405 problem.
+fn resource(path: &str, name: &str) -> actix_web::Resource {
+    web::resource(path).name(name).default_service(web::to(method_not_allowed))
+}
+
+async fn method_not_allowed() -> Result<HttpResponse> {
+    Err(Error::MethodNotAllowed)
 }
 
 async fn not_found() -> Result<HttpResponse> {
