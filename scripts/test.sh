@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs every test: unit tests, the black-box HTTP tests against the real binary, and the
+# wasm32 build of the shared types. Installs what it needs when it is missing.
+#
+#   scripts/test.sh                                    # on embedded SQLite
+#   GATEHOUSE_TEST_DATABASE=postgres scripts/test.sh   # on PostgreSQL at 127.0.0.1:5432
+#                                                      # (GATEHOUSE_TEST_POSTGRES_URL to change)
+# Extra arguments go to cargo nextest (e.g. a test name filter).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+
+ensure_nextest
+ensure_wasm_target
+
+say "building the shared types and the console for wasm32"
+cargo build --quiet --target wasm32-unknown-unknown -p gatehouse-api-types -p gatehouse-console
+
+say "running the tests on ${GATEHOUSE_TEST_DATABASE:-sqlite}"
+cargo nextest run --workspace --profile "${NEXTEST_PROFILE:-default}" "$@"
