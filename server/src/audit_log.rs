@@ -1,12 +1,17 @@
-//! Appends the audit events that are not part of a change's own transaction (reads, refusals,
-//! authentication decisions). Requests hand their events to one writer thread and wait until
-//! they are committed; the writer commits whatever has queued up in one transaction, so many
-//! concurrent requests share one commit (group commit) instead of queueing for the chain head.
+//! Appends the audit events that are not part of a change's own transaction: reads, refusals,
+//! idempotent replays and first verifications of a credential. Requests hand their events to
+//! one writer thread; it commits whatever has queued up in one transaction (group commit), so
+//! auditing a read costs a share of one commit, not a commit. Changes are never audited here:
+//! they append their event in their own transaction.
+//!
+//! Handing over waits only for room in a bounded queue (backpressure, never dropping an
+//! event). A batch that fails to commit (database unreachable) is retried until it commits;
+//! `flush` waits for everything handed over before it, and runs at shutdown.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Sender, TrySendError};
+use tokio::sync::mpsc::{self, error::TrySendError, Receiver, Sender};
 use uuid::Uuid;
 
 use crate::db::{self, Db};
@@ -14,13 +19,16 @@ use crate::domain::audit::NewEvent;
 use crate::error::{Error, Result};
 
 const MAX_BATCH: usize = 512;
-const QUEUE: usize = 16_384;
+const QUEUE: usize = 8192;
+/// How long a request waits for room in the queue before it fails with 503.
+const HAND_OVER_TIMEOUT: Duration = Duration::from_secs(5);
 /// `last_used_at` of a client is written at most this often.
 const TOUCH_INTERVAL: Duration = Duration::from_secs(60);
 
 enum Job {
-    Events(Vec<NewEvent>, tokio::sync::oneshot::Sender<Result<()>>),
+    Events(Vec<NewEvent>),
     Touch(Uuid),
+    Flush(tokio::sync::oneshot::Sender<()>),
 }
 
 /// Observes the size of each committed batch, for `/metrics`.
@@ -33,7 +41,7 @@ pub struct AuditLog {
 
 impl AuditLog {
     pub fn start(db: Db, observe: BatchObserver) -> Result<AuditLog> {
-        let (jobs, incoming) = crossbeam_channel::bounded(QUEUE);
+        let (jobs, incoming) = mpsc::channel(QUEUE);
         std::thread::Builder::new()
             .name("audit-writer".into())
             .spawn(move || Writer { db, observe, touched: HashMap::new() }.run(incoming))
@@ -41,22 +49,30 @@ impl AuditLog {
         Ok(AuditLog { jobs })
     }
 
-    /// Appends `events` and waits until they are committed.
+    /// Hands `events` to the writer (waiting for room in the queue, not for the commit).
     pub async fn record(&self, events: Vec<NewEvent>) -> Result<()> {
         if events.is_empty() {
             return Ok(());
         }
+        match tokio::time::timeout(HAND_OVER_TIMEOUT, self.jobs.send(Job::Events(events))).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(Error::Unavailable("the audit log is shut down".into())),
+            Err(_) => Err(Error::Unavailable("the audit log is backed up".into())),
+        }
+    }
+
+    /// Waits until every event handed over before this call is committed.
+    pub async fn flush(&self) -> Result<()> {
         let (done, committed) = tokio::sync::oneshot::channel();
-        self.jobs.try_send(Job::Events(events, done)).map_err(|e| match e {
-            TrySendError::Full(_) => Error::Unavailable("the audit log is overloaded".into()),
-            TrySendError::Disconnected(_) => Error::Unavailable("the audit log is shutting down".into()),
-        })?;
-        committed.await.map_err(|_| Error::internal("the audit writer stopped"))?
+        self.jobs.send(Job::Flush(done)).await.map_err(|_| Error::Unavailable("the audit log is shut down".into()))?;
+        committed.await.map_err(|_| Error::internal("the audit writer stopped"))
     }
 
     /// Notes that a client was used (written at most once a minute per client).
     pub fn touch_client(&self, id: Uuid) {
-        let _ = self.jobs.try_send(Job::Touch(id));
+        if let Err(TrySendError::Closed(_)) = self.jobs.try_send(Job::Touch(id)) {
+            log::debug!("audit log closed; last use of a client not recorded");
+        }
     }
 }
 
@@ -67,49 +83,66 @@ struct Writer {
 }
 
 impl Writer {
-    fn run(mut self, incoming: Receiver<Job>) {
-        while let Ok(first) = incoming.recv() {
-            let mut events = Vec::new();
-            let mut waiting = Vec::new();
-            let mut touches = Vec::new();
-            let mut next = Some(first);
-            while let Some(job) = next {
-                match job {
-                    Job::Events(batch, done) => {
-                        events.extend(batch);
-                        waiting.push(done);
-                    }
-                    Job::Touch(id) => {
-                        if self.touched.get(&id).is_none_or(|at| at.elapsed() >= TOUCH_INTERVAL) {
-                            touches.push(id);
-                        }
-                    }
+    fn run(mut self, mut incoming: Receiver<Job>) {
+        let mut events = Vec::new();
+        let mut touches = Vec::new();
+        let mut flushes = Vec::new();
+        let mut backoff = Duration::from_millis(50);
+        loop {
+            if events.is_empty() && touches.is_empty() && flushes.is_empty() {
+                match incoming.blocking_recv() {
+                    Some(job) => self.take(job, &mut events, &mut touches, &mut flushes),
+                    None => return,
                 }
-                next = if events.len() < MAX_BATCH { incoming.try_recv().ok() } else { None };
             }
-            let count = events.len();
-            let outcome = self.commit(events, &touches);
-            if outcome.is_ok() {
-                (self.observe)(count);
-                let now = Instant::now();
-                if self.touched.len() > 100_000 {
-                    self.touched.clear();
+            while events.len() < MAX_BATCH {
+                match incoming.try_recv() {
+                    Ok(job) => self.take(job, &mut events, &mut touches, &mut flushes),
+                    Err(_) => break,
                 }
-                self.touched.extend(touches.into_iter().map(|id| (id, now)));
             }
-            for done in waiting {
-                let _ = done.send(match &outcome {
-                    Ok(()) => Ok(()),
-                    Err(e) => Err(Error::Unavailable(format!("the audit log cannot be written: {e}"))),
-                });
+            match self.commit(&events, &touches) {
+                Ok(()) => {
+                    (self.observe)(events.len());
+                    let now = Instant::now();
+                    if self.touched.len() > 100_000 {
+                        self.touched.clear();
+                    }
+                    self.touched.extend(touches.drain(..).map(|id| (id, now)));
+                    events.clear();
+                    for done in flushes.drain(..) {
+                        let _ = done.send(());
+                    }
+                    backoff = Duration::from_millis(50);
+                }
+                Err(e) => {
+                    log::warn!("audit writer: cannot commit {} events, retrying in {backoff:?}: {e}", events.len());
+                    std::thread::sleep(backoff);
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
             }
         }
     }
 
-    fn commit(&self, events: Vec<NewEvent>, touches: &[Uuid]) -> Result<()> {
+    fn take(&self, job: Job, events: &mut Vec<NewEvent>, touches: &mut Vec<Uuid>, flushes: &mut Vec<tokio::sync::oneshot::Sender<()>>) {
+        match job {
+            Job::Events(batch) => events.extend(batch),
+            Job::Touch(id) => {
+                if self.touched.get(&id).is_none_or(|at| at.elapsed() >= TOUCH_INTERVAL) && !touches.contains(&id) {
+                    touches.push(id);
+                }
+            }
+            Job::Flush(done) => flushes.push(done),
+        }
+    }
+
+    fn commit(&self, events: &[NewEvent], touches: &[Uuid]) -> Result<()> {
+        if events.is_empty() && touches.is_empty() {
+            return Ok(());
+        }
         let mut conn = self.db.get()?;
         self.db.write_blocking(&mut conn, |conn| {
-            db::audit::append(conn, events)?;
+            db::audit::append(conn, events.to_vec())?;
             let now = db::now();
             for id in touches {
                 db::clients::touch_last_used(conn, *id, now)?;

@@ -93,6 +93,10 @@ pub struct ServeArgs {
     /// Take the caller's address from `X-Forwarded-For` (only behind a proxy that sets it).
     #[arg(long, env = "GATEHOUSE_TRUST_FORWARDED_FOR")]
     pub trust_forwarded_for: bool,
+    /// Record an audit event for every successful read too (`false`: only changes, refusals and
+    /// credential verifications are audited; reads are still counted in /metrics and logged).
+    #[arg(long, env = "GATEHOUSE_AUDIT_READS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub audit_reads: bool,
     /// Seconds that in-flight requests get to finish on SIGTERM.
     #[arg(long, env = "GATEHOUSE_SHUTDOWN_TIMEOUT", default_value_t = 30)]
     pub shutdown_timeout: u64,

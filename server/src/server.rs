@@ -44,6 +44,7 @@ pub async fn serve(config: Config, args: ServeArgs) -> Result<()> {
         audit,
         metrics,
         trust_forwarded_for: args.trust_forwarded_for,
+        audit_reads: args.audit_reads,
     });
     actix_web::rt::spawn(forget_idempotency_keys(db));
 
@@ -57,6 +58,7 @@ pub async fn serve(config: Config, args: ServeArgs) -> Result<()> {
         log::info!("gatehouse listening on http://{addr}");
     }
     server.run().await.map_err(Error::internal)?;
+    state.audit.flush().await?;
     log::info!("gatehouse stopped");
     Ok(())
 }

@@ -126,3 +126,19 @@ fn audit_rows_cannot_be_changed_through_the_database_guard() {
     let out = std::panic::catch_unwind(|| app.db.execute("DELETE FROM audit_events WHERE seq = 1"));
     assert!(out.is_err(), "DELETE of an audit event must be refused by the database");
 }
+
+#[test]
+fn with_audit_reads_off_reads_are_not_recorded_but_refusals_and_changes_are() {
+    let app = crate::support::TestApp::start_with(&["--audit-reads", "false"]);
+    let admin = app.admin();
+    assert_eq!(admin.get("/api/v1/me").status, 200);
+    assert_eq!(admin.get("/api/v1/namespaces").status, 200);
+    app.create_namespace("quiet");
+    let wrong = crate::support::Api::new(&app.base, Some((app.admin_client.client_id.clone(), "nope".into())));
+    wrong.get("/api/v1/me").assert_problem(401);
+    let events = admin.get("/api/v1/audit-events?page_size=200");
+    let actions: Vec<&str> = events.json["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert!(!actions.contains(&"me.read") && !actions.contains(&"namespace.list"), "{actions:?}");
+    assert!(actions.contains(&"namespace.create") && actions.contains(&"auth.basic.failure"), "{actions:?}");
+    assert!(actions.contains(&"auth.basic.success"), "the first verification of a credential is recorded: {actions:?}");
+}

@@ -99,6 +99,8 @@ pub fn append(conn: &mut Conn, events: Vec<NewEvent>) -> Result<()> {
         prev_hash = stored.hash.clone();
         rows.push(Row::from(stored));
     }
+    // One statement per row: diesel's multi-row INSERT is not available over MultiConnection,
+    // and the prepared statement is reused.
     for row in rows {
         diesel::insert_into(audit_events::table).values(row).execute(conn)?;
     }

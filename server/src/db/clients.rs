@@ -131,15 +131,41 @@ pub fn get(conn: &mut Conn, id: Uuid) -> Result<Option<ClientView>> {
         .transpose()
 }
 
-pub fn get_by_client_id(conn: &mut Conn, client_id: &str) -> Result<Option<ClientView>> {
-    clients::table
+/// What authenticating a client needs, in one statement: the client, its owner and the hashes
+/// of its secrets that still work at `now` (one row per secret).
+pub struct Credential {
+    pub id: Uuid,
+    pub client_id: String,
+    pub disabled: bool,
+    pub permissions: Vec<crate::domain::Grant>,
+    pub owner: Option<Owner>,
+    pub secret_hashes: Vec<String>,
+}
+
+pub fn credential(conn: &mut Conn, client_id: &str, now: DateTime<Utc>) -> Result<Option<Credential>> {
+    let now = to_db_time(now);
+    let rows: Vec<(String, bool, String, Option<OwnerRow>, Option<String>)> = clients::table
         .left_join(accounts::table)
+        .left_join(
+            client_secrets::table.on(client_secrets::client_id
+                .eq(clients::id)
+                .and(client_secrets::expires_at.is_null().or(client_secrets::expires_at.gt(now)))),
+        )
         .filter(clients::client_id.eq(client_id))
-        .select((Row::as_select(), Option::<OwnerRow>::as_select()))
-        .first(conn)
-        .optional()?
-        .map(into_view)
-        .transpose()
+        .select((clients::id, clients::disabled, clients::permissions, Option::<OwnerRow>::as_select(), client_secrets::secret_hash.nullable()))
+        .load(conn)?;
+    let mut rows = rows.into_iter();
+    let Some((id, disabled, permissions, owner, first_hash)) = rows.next() else { return Ok(None) };
+    let mut secret_hashes: Vec<String> = first_hash.into_iter().collect();
+    secret_hashes.extend(rows.filter_map(|row| row.4));
+    Ok(Some(Credential {
+        id: parse_uuid(&id)?,
+        client_id: client_id.to_owned(),
+        disabled,
+        permissions: parse_stored_grants(&from_json_text::<Vec<String>>(&permissions)?),
+        owner: owner.map(OwnerRow::into_owner).transpose()?,
+        secret_hashes,
+    }))
 }
 
 /// An account as a (prospective) owner of clients.

@@ -163,6 +163,9 @@ pub struct PoolSettings {
 #[derive(Clone)]
 pub struct Db {
     pool: r2d2::Pool<Manager>,
+    /// Admission to the pool: callers wait here (asynchronously) rather than piling up
+    /// blocking threads on the pool's lock.
+    permits: Arc<tokio::sync::Semaphore>,
     backend: Backend,
     write_lock: Option<Arc<Mutex<()>>>,
     url: DatabaseUrl,
@@ -174,11 +177,15 @@ impl Db {
             .max_size(settings.max_size)
             .min_idle(Some(settings.min_idle.min(settings.max_size)))
             .connection_timeout(settings.timeout)
+            // Broken connections are detected when a query fails (and by `has_broken`); a
+            // `SELECT 1` before every checkout would double the cost of a cheap request.
+            .test_on_check_out(false)
             .error_handler(Box::new(PoolErrors))
             .build(Manager { url: url.clone() })
             .map_err(|e| Error::Unavailable(format!("cannot open the database {}: {e}", url.redacted())))?;
         let write_lock = (url.backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
-        Ok(Db { pool, backend: url.backend, write_lock, url: url.clone() })
+        let permits = Arc::new(tokio::sync::Semaphore::new(settings.max_size as usize));
+        Ok(Db { pool, permits, backend: url.backend, write_lock, url: url.clone() })
     }
 
     pub fn backend(&self) -> Backend {
@@ -206,8 +213,14 @@ impl Db {
         F: FnOnce(&mut Conn) -> Result<T> + Send + 'static,
         T: Send + 'static,
     {
+        let _permit = self.admit().await?;
         let db = self.clone();
         blocking(move || f(&mut *db.get()?)).await
+    }
+
+    /// Waits for a turn at the pool (a blocking call of this process then finds a connection).
+    pub async fn admit(&self) -> Result<tokio::sync::SemaphorePermit<'_>> {
+        self.permits.acquire().await.map_err(|_| Error::Unavailable("the database pool is closed".into()))
     }
 
     /// Runs `f` in one write transaction on a blocking thread: all of it commits or none does.
@@ -216,6 +229,7 @@ impl Db {
         F: FnOnce(&mut Conn) -> Result<T> + Send + 'static,
         T: Send + 'static,
     {
+        let _permit = self.admit().await?;
         let db = self.clone();
         blocking(move || db.write_blocking(&mut *db.get()?, f)).await
     }

@@ -155,26 +155,34 @@ impl StoredEvent {
         stored
     }
 
-    /// SHA-256 (hex) over every field but the hash itself, previous hash included.
+    /// SHA-256 (hex) over every field but the hash itself, previous hash included: each field
+    /// length-prefixed (absent fields marked apart from empty ones), so no two events encode
+    /// alike.
     pub fn compute_hash(&self) -> String {
-        let canonical = json!([
-            self.seq,
-            self.id,
-            self.time.to_rfc3339_opts(SecondsFormat::Micros, true),
-            self.actor_type,
-            self.actor_id,
-            self.actor_owner_account_id,
-            self.action,
-            self.target_type,
-            self.target_id,
-            self.namespace,
-            self.outcome,
-            self.request_id,
-            self.ip,
-            self.changes,
-            self.prev_hash,
-        ]);
-        hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+        let mut hasher = Sha256::new();
+        let mut field = |value: Option<&str>| match value {
+            Some(text) => {
+                hasher.update((text.len() as u64).to_be_bytes());
+                hasher.update(text.as_bytes());
+            }
+            None => hasher.update(u64::MAX.to_be_bytes()),
+        };
+        field(Some(&self.seq.to_string()));
+        field(Some(&self.id));
+        field(Some(&self.time.to_rfc3339_opts(SecondsFormat::Micros, true)));
+        field(Some(&self.actor_type));
+        field(self.actor_id.as_deref());
+        field(self.actor_owner_account_id.as_deref());
+        field(Some(&self.action));
+        field(self.target_type.as_deref());
+        field(self.target_id.as_deref());
+        field(self.namespace.as_deref());
+        field(Some(&self.outcome));
+        field(self.request_id.as_deref());
+        field(self.ip.as_deref());
+        field(self.changes.as_deref());
+        field(Some(&self.prev_hash));
+        hex::encode(hasher.finalize())
     }
 }
 

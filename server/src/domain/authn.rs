@@ -1,4 +1,5 @@
 //! Authentication of API clients by id and secret (HTTP Basic on the Management API).
+//! Runs on a blocking thread: it reads the database and may wait for the hashing pool.
 
 use super::audit::Actor;
 use super::hashing::HashPool;
@@ -18,61 +19,48 @@ pub enum Authentication {
 
 /// Checks a client's id and secret against its stored hashes, remembering a successful
 /// verification (see [`VerifiedSecrets`]); the client's state and its owner's grants are
-/// always read fresh.
-pub async fn client_secret(
-    db: &Db,
-    hasher: &HashPool,
-    verified: &VerifiedSecrets,
-    client_id: &str,
-    secret: &str,
-) -> Result<Authentication> {
-    let lookup = client_id.to_owned();
-    let found = db
-        .run(move |conn| {
-            let Some(view) = db::clients::get_by_client_id(conn, &lookup)? else { return Ok(None) };
-            let secrets = db::clients::active_secrets(conn, view.client.id, db::now())?;
-            Ok(Some((view, secrets)))
-        })
-        .await?;
-    let Some((view, secrets)) = found else {
+/// always read fresh. No connection is held while argon2 runs.
+pub fn client_secret(db: &Db, hasher: &HashPool, verified: &VerifiedSecrets, client_id: &str, secret: &str) -> Result<Authentication> {
+    let found = db::clients::credential(&mut *db.get()?, client_id, db::now())?;
+    let Some(credential) = found else {
         // Spend what a real verification costs, so that timing does not tell which ids exist.
-        hasher.verify(None, secret.to_owned()).await?;
+        hasher.verify_blocking(None, secret.to_owned())?;
         return Ok(Authentication::Rejected { reason: "unknown client_id", actor: unknown_client(client_id) });
     };
-    let actor = Actor::client(view.client.id.to_string(), view.client.owner_account_id.map(|id| id.to_string()));
+    let actor = Actor::client(credential.id.to_string(), credential.owner.as_ref().map(|o| o.id.to_string()));
 
     let key = CredentialKey::new(client_id, secret);
     let mut verified_now = false;
-    if !verified.confirms(key, secrets.iter().map(|s| s.secret_hash.as_str())) {
+    if !verified.confirms(key, credential.secret_hashes.iter().map(String::as_str)) {
         let mut matched = None;
-        for stored in &secrets {
-            if hasher.verify(Some(stored.secret_hash.clone()), secret.to_owned()).await?.ok() {
+        for stored in &credential.secret_hashes {
+            if hasher.verify_blocking(Some(stored.clone()), secret.to_owned())?.ok() {
                 matched = Some(stored);
                 break;
             }
         }
-        if secrets.is_empty() {
-            hasher.verify(None, secret.to_owned()).await?;
+        if credential.secret_hashes.is_empty() {
+            hasher.verify_blocking(None, secret.to_owned())?;
         }
         let Some(stored) = matched else {
             return Ok(Authentication::Rejected { reason: "wrong or expired client secret", actor });
         };
-        verified.remember(key, &stored.secret_hash);
+        verified.remember(key, stored);
         verified_now = true;
     }
 
-    let reason = if view.client.disabled {
+    let reason = if credential.disabled {
         Some("client disabled")
     } else {
-        match &view.owner {
+        match &credential.owner {
             None => Some("client has no owner"),
             Some(owner) if owner.disabled => Some("owner account disabled"),
             Some(_) => None,
         }
     };
-    match (reason, view.owner) {
+    match (reason, credential.owner) {
         (None, Some(owner)) => Ok(Authentication::Accepted {
-            caller: Caller::client(view.client.id, view.client.client_id, owner.to_ref(), view.client.permissions, owner.permissions),
+            caller: Caller::client(credential.id, credential.client_id, owner.to_ref(), credential.permissions, owner.permissions),
             verified_now,
         }),
         (reason, _) => Ok(Authentication::Rejected { reason: reason.unwrap_or("client has no owner"), actor }),

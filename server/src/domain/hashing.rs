@@ -58,7 +58,7 @@ impl HashPool {
         self.queued.load(Ordering::Relaxed)
     }
 
-    async fn run<T: Send + 'static>(&self, op: &'static str, work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    fn submit<T: Send + 'static>(&self, op: &'static str, work: impl FnOnce() -> T + Send + 'static) -> Result<tokio::sync::oneshot::Receiver<T>> {
         let (done, result) = tokio::sync::oneshot::channel();
         let queued = self.queued.clone();
         let timer = self.timer.clone();
@@ -77,7 +77,11 @@ impl HashPool {
                 TrySendError::Disconnected(_) => Error::Unavailable("password hashing is shutting down".into()),
             });
         }
-        result.await.map_err(|_| Error::internal("a hashing thread stopped"))
+        Ok(result)
+    }
+
+    async fn run<T: Send + 'static>(&self, op: &'static str, work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+        self.submit(op, work)?.await.map_err(|_| Error::internal("a hashing thread stopped"))
     }
 
     /// Hashes a new password or secret with the configured argon2id parameters.
@@ -91,14 +95,26 @@ impl HashPool {
     pub async fn verify(&self, stored: Option<String>, secret: String) -> Result<Verified> {
         let params = self.params;
         let decoy = self.decoy.clone();
-        self.run("verify", move || match stored {
-            Some(stored) => password::verify(&params, &stored, &secret),
-            None => {
-                let _ = password::verify(&params, &decoy, &secret);
-                Verified::No
-            }
-        })
-        .await
+        self.run("verify", move || verify_or_decoy(&params, &decoy, stored, &secret)).await
+    }
+
+    /// The same, for a blocking thread: waits for the hashing pool without holding anything.
+    pub fn verify_blocking(&self, stored: Option<String>, secret: String) -> Result<Verified> {
+        let params = self.params;
+        let decoy = self.decoy.clone();
+        self.submit("verify", move || verify_or_decoy(&params, &decoy, stored, &secret))?
+            .blocking_recv()
+            .map_err(|_| Error::internal("a hashing thread stopped"))
+    }
+}
+
+fn verify_or_decoy(params: &HashParams, decoy: &str, stored: Option<String>, secret: &str) -> Verified {
+    match stored {
+        Some(stored) => password::verify(params, &stored, secret),
+        None => {
+            let _ = password::verify(params, decoy, secret);
+            Verified::No
+        }
     }
 }
 

@@ -18,7 +18,7 @@ pub mod secrets;
 mod paging;
 pub use paging::{PageRequest, Precondition};
 
-use gatehouse_api_types::grant::{self, Grant};
+pub use gatehouse_api_types::grant::{self, Grant};
 use gatehouse_api_types::{CallerKind, Me, Owner};
 use uuid::Uuid;
 

@@ -4,8 +4,11 @@
 //!
 //! Everything here is CPU-bound and slow on purpose: call it through [`super::hashing::HashPool`].
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use std::cell::RefCell;
+
+use argon2::password_hash::{Output, PasswordHash};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
+use base64::Engine;
 use rand::RngCore;
 
 use crate::error::{Error, Result};
@@ -46,19 +49,55 @@ impl HashParams {
         Ok(self)
     }
 
-    fn argon2(&self) -> Result<Argon2<'static>> {
-        let params = Params::new(self.memory_kib, self.iterations, self.parallelism, None).map_err(Error::internal)?;
-        Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
+    fn argon2_params(&self) -> Result<Params> {
+        Params::new(self.memory_kib, self.iterations, self.parallelism, Some(HASH_LEN)).map_err(Error::internal)
     }
+}
+
+const HASH_LEN: usize = 32;
+const SALT_LEN: usize = 16;
+
+thread_local! {
+    /// argon2's working memory, kept per thread: allocating and faulting in 19 MiB for every
+    /// hash would cost as much kernel time as the hash itself.
+    static MEMORY: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs argon2 into `out` with this thread's reusable memory.
+fn argon2_into(algorithm: Algorithm, version: Version, params: Params, secret: &[u8], salt: &[u8], out: &mut [u8]) -> std::result::Result<(), argon2::Error> {
+    MEMORY.with(|memory| {
+        let mut memory = memory.borrow_mut();
+        let needed = params.block_count();
+        if memory.len() < needed {
+            memory.resize(needed, Block::default());
+        }
+        let outcome = Argon2::new(algorithm, version, params).hash_password_into_with_memory(secret, salt, out, &mut memory[..needed]);
+        // Do not keep the memory of an unusually expensive imported hash around.
+        if memory.len() > 2 * FLOOR.memory_kib as usize {
+            *memory = Vec::new();
+        }
+        outcome
+    })
+}
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD_NO_PAD.encode(bytes)
 }
 
 /// Hashes `secret` with argon2id and a fresh random salt; returns the PHC string.
 pub fn hash(params: &HashParams, secret: &str) -> Result<String> {
-    let mut salt = [0u8; 16];
+    let mut salt = [0u8; SALT_LEN];
     rand::rngs::OsRng.fill_bytes(&mut salt);
-    let salt = SaltString::encode_b64(&salt).map_err(Error::internal)?;
-    let phc = params.argon2()?.hash_password(secret.as_bytes(), &salt).map_err(Error::internal)?;
-    Ok(phc.to_string())
+    let mut out = [0u8; HASH_LEN];
+    argon2_into(Algorithm::Argon2id, Version::V0x13, params.argon2_params()?, secret.as_bytes(), &salt, &mut out).map_err(Error::internal)?;
+    Ok(format!(
+        "$argon2id$v=19$m={},t={},p={}${}${}",
+        params.memory_kib,
+        params.iterations,
+        params.parallelism,
+        b64(&salt),
+        b64(&out)
+    ))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,10 +126,29 @@ pub fn verify(current: &HashParams, stored: &str, secret: &str) -> Verified {
     if argon2_bounds(&parsed).is_err() {
         return Verified::No;
     }
-    match Argon2::default().verify_password(secret.as_bytes(), &parsed) {
-        Ok(()) => Verified::Yes { rehash: needs_rehash(current, &parsed) },
-        Err(_) => Verified::No,
+    if argon2_matches(&parsed, secret).unwrap_or(false) {
+        Verified::Yes { rehash: needs_rehash(current, &parsed) }
+    } else {
+        Verified::No
     }
+}
+
+/// Recomputes an argon2 PHC hash for `secret` and compares in constant time (`None`: the
+/// stored string is not usable).
+fn argon2_matches(parsed: &PasswordHash<'_>, secret: &str) -> Option<bool> {
+    let algorithm = Algorithm::try_from(parsed.algorithm).ok()?;
+    let version = match parsed.version {
+        Some(v) => Version::try_from(v).ok()?,
+        None => Version::V0x13,
+    };
+    let expected = parsed.hash?;
+    let stated = Params::try_from(parsed).ok()?;
+    let params = Params::new(stated.m_cost(), stated.t_cost(), stated.p_cost(), Some(expected.len())).ok()?;
+    let mut salt = [0u8; 64];
+    let salt = parsed.salt?.decode_b64(&mut salt).ok()?;
+    let mut out = vec![0u8; expected.len()];
+    argon2_into(algorithm, version, params, secret.as_bytes(), salt, &mut out).ok()?;
+    Some(Output::new(&out).ok()? == expected)
 }
 
 fn needs_rehash(current: &HashParams, parsed: &PasswordHash<'_>) -> bool {
@@ -161,7 +219,7 @@ mod tests {
     #[test]
     fn weaker_or_foreign_hashes_verify_and_ask_for_a_rehash() {
         let weak = HashParams { memory_kib: 8192, iterations: 1, parallelism: 1 };
-        let phc = weak.argon2().unwrap().hash_password(b"pw123456", &SaltString::encode_b64(b"0123456789abcdef").unwrap()).unwrap().to_string();
+        let phc = hash(&weak, "pw123456").unwrap();
         assert_eq!(verify(&FLOOR, &phc, "pw123456"), Verified::Yes { rehash: true });
         let bcrypt_hash = bcrypt::hash("pw123456", 4).unwrap();
         assert!(check_importable(&bcrypt_hash).is_ok());
@@ -176,6 +234,20 @@ mod tests {
         assert!(check_importable("$argon2id$v=19$m=4194304,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA").is_err());
         assert!(check_importable("$2b$31$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234").is_err());
         assert!(check_importable("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA").is_ok());
+    }
+
+    #[test]
+    fn verifies_hashes_made_by_the_reference_implementation() {
+        use argon2::password_hash::{PasswordHasher, SaltString};
+        let reference = Argon2::new(Algorithm::Argon2i, Version::V0x13, Params::new(8192, 3, 2, None).unwrap())
+            .hash_password(b"legacy pw", &SaltString::encode_b64(b"0123456789abcdef").unwrap())
+            .unwrap()
+            .to_string();
+        assert_eq!(verify(&FLOOR, &reference, "legacy pw"), Verified::Yes { rehash: true });
+        assert_eq!(verify(&FLOOR, &reference, "legacy pX"), Verified::No);
+        let ours = hash(&FLOOR, "ours").unwrap();
+        use argon2::password_hash::PasswordVerifier;
+        assert!(Argon2::default().verify_password(b"ours", &PasswordHash::new(&ours).unwrap()).is_ok());
     }
 
     #[test]

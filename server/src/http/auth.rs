@@ -1,8 +1,9 @@
-//! Who is calling: the `Api` extractor authenticates the request (HTTP Basic with a client's
-//! id and secret) and carries the request's context into the domain.
+//! Who is calling. The `Api` extractor reads the credentials (HTTP Basic with a client's id and
+//! secret); the first database call of the handler authenticates them and runs the handler's
+//! work in the same blocking call, so a request crosses to a blocking thread once.
 
-use std::future::Future;
-use std::pin::Pin;
+use std::cell::RefCell;
+use std::future::{ready, Ready};
 use std::sync::Arc;
 
 use actix_web::dev::Payload;
@@ -11,7 +12,7 @@ use actix_web::{web, FromRequest, HttpMessage, HttpRequest, HttpResponse};
 use base64::Engine;
 
 use super::AppState;
-use crate::db::Conn;
+use crate::db::{self, Conn};
 use crate::domain::audit::Actor;
 use crate::domain::authn::{self, Authentication};
 use crate::domain::idempotency::{self, Claim, Outcome, Reply};
@@ -29,51 +30,67 @@ pub enum AuthRecord {
     Rejected { reason: &'static str, actor: Option<Actor> },
 }
 
-/// An authenticated Management API request.
+#[derive(Clone)]
+struct Credentials {
+    client_id: String,
+    secret: String,
+}
+
+/// A Management API request with credentials; authenticated on first use.
 pub struct Api {
-    pub ctx: Arc<Context>,
     pub state: web::Data<AppState>,
     pub req: HttpRequest,
+    credentials: Credentials,
+    request_id: String,
+    ip: Option<String>,
+    ctx: RefCell<Option<Arc<Context>>>,
 }
 
 impl FromRequest for Api {
     type Error = Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Self>>>>;
+    type Future = Ready<Result<Self>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            let state = req.app_data::<web::Data<AppState>>().cloned().ok_or_else(|| Error::internal("no app state"))?;
-            let reject = |reason: &'static str, actor: Option<Actor>| {
-                req.extensions_mut().insert(AuthRecord::Rejected { reason, actor });
-                Error::Unauthenticated { reason }
-            };
-            let (client_id, secret) = match basic_credentials(&req) {
-                Ok(credentials) => credentials,
-                Err(reason) => return Err(reject(reason, None)),
-            };
-            match authn::client_secret(&state.db, &state.hasher, &state.verified, &client_id, &secret).await? {
-                Authentication::Accepted { caller, verified_now } => {
-                    req.extensions_mut().insert(AuthRecord::Accepted { actor: caller.actor(), verified_now });
-                    state.audit.touch_client(caller.id());
-                    let ctx = Context { caller, request_id: request_id(&req), ip: client_ip(&req, state.trust_forwarded_for) };
-                    Ok(Api { ctx: Arc::new(ctx), state, req })
-                }
-                Authentication::Rejected { reason, actor } => Err(reject(reason, Some(actor))),
+        let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+            return ready(Err(Error::internal("no app state")));
+        };
+        ready(match basic_credentials(req) {
+            Ok((client_id, secret)) => Ok(Api {
+                ip: client_ip(req, state.trust_forwarded_for),
+                request_id: request_id(req),
+                state,
+                req: req.clone(),
+                credentials: Credentials { client_id, secret },
+                ctx: RefCell::new(None),
+            }),
+            Err(reason) => {
+                req.extensions_mut().insert(AuthRecord::Rejected { reason, actor: None });
+                Err(Error::Unauthenticated { reason })
             }
         })
     }
 }
 
+/// What a blocking call brings back: how authentication went, and the work's result.
+struct Done<T> {
+    record: AuthRecord,
+    ctx: Option<Arc<Context>>,
+    value: Result<T>,
+}
+
 impl Api {
-    /// Runs a read on a blocking thread.
+    /// Authenticates (once per request) and returns the caller's context.
+    pub async fn context(&self) -> Result<Arc<Context>> {
+        self.run(false, |_, ctx| Ok(Arc::new(ctx.clone()))).await
+    }
+
+    /// Runs a read on a blocking thread, authenticating first if that has not happened yet.
     pub async fn read<T, F>(&self, f: F) -> Result<T>
     where
         F: FnOnce(&mut Conn, &Context) -> Result<T> + Send + 'static,
         T: Send + 'static,
     {
-        let ctx = self.ctx.clone();
-        self.state.db.run(move |conn| f(conn, &ctx)).await
+        self.run(false, f).await
     }
 
     /// Runs a change, with its audit events, in one transaction on a blocking thread.
@@ -82,8 +99,47 @@ impl Api {
         F: FnOnce(&mut Conn, &Context) -> Result<T> + Send + 'static,
         T: Send + 'static,
     {
-        let ctx = self.ctx.clone();
-        self.state.db.write(move |conn| f(conn, &ctx)).await
+        self.run(true, f).await
+    }
+
+    async fn run<T, F>(&self, write: bool, f: F) -> Result<T>
+    where
+        F: FnOnce(&mut Conn, &Context) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let known = self.ctx.borrow().clone();
+        let state = self.state.clone();
+        let credentials = self.credentials.clone();
+        let (request_id, ip) = (self.request_id.clone(), self.ip.clone());
+        let _permit = self.state.db.admit().await?;
+        let done = db::blocking(move || {
+            let (ctx, record) = match known {
+                Some(ctx) => (ctx, None),
+                None => match authn::client_secret(&state.db, &state.hasher, &state.verified, &credentials.client_id, &credentials.secret)? {
+                    Authentication::Accepted { caller, verified_now } => {
+                        state.audit.touch_client(caller.id());
+                        let record = AuthRecord::Accepted { actor: caller.actor(), verified_now };
+                        (Arc::new(Context { caller, request_id, ip }), Some(record))
+                    }
+                    Authentication::Rejected { reason, actor } => {
+                        return Ok(Done {
+                            record: AuthRecord::Rejected { reason, actor: Some(actor) },
+                            ctx: None,
+                            value: Err(Error::Unauthenticated { reason }),
+                        });
+                    }
+                },
+            };
+            let mut conn = state.db.get()?;
+            let value = if write { state.db.write_blocking(&mut conn, |conn| f(conn, &ctx)) } else { f(&mut conn, &ctx) };
+            Ok(Done { record: record.unwrap_or(AuthRecord::Accepted { actor: ctx.caller.actor(), verified_now: false }), ctx: Some(ctx), value })
+        })
+        .await?;
+        if self.ctx.borrow().is_none() {
+            self.req.extensions_mut().insert(done.record);
+            *self.ctx.borrow_mut() = done.ctx;
+        }
+        done.value
     }
 
     pub fn if_match(&self) -> Result<Option<Precondition>> {
@@ -96,21 +152,24 @@ impl Api {
     where
         F: Fn(&mut Conn, &Context) -> Result<Reply> + Send + Sync + Clone + 'static,
     {
-        let claim = self.claim(digest)?;
-        let attempt = |claim: Option<Claim>, f: F| {
-            self.write(move |conn, ctx| idempotency::once(conn, claim.as_ref(), |conn| f(conn, ctx)))
+        let key = super::extract::idempotency_key(&self.req)?;
+        let attempt = |f: F, key: Option<String>| {
+            self.write(move |conn, ctx| {
+                let claim = key.map(|key| Claim::new(&ctx.caller.id().to_string(), &key, digest));
+                idempotency::once(conn, claim.as_ref(), |conn| f(conn, ctx))
+            })
         };
-        let outcome = match attempt(claim.clone(), f.clone()).await {
-            Err(Error::Conflict(m)) if claim.is_some() && m == idempotency::IN_PROGRESS => attempt(claim, f).await?,
+        let outcome = match attempt(f.clone(), key.clone()).await {
+            Err(Error::Conflict(m)) if key.is_some() && m == idempotency::IN_PROGRESS => attempt(f, key).await?,
             other => other?,
         };
         Ok(reply_response(outcome))
     }
 
     /// The caller's Idempotency-Key for this request, if it sent one.
-    pub fn claim(&self, digest: [u8; 32]) -> Result<Option<Claim>> {
+    pub fn claim(&self, ctx: &Context, digest: [u8; 32]) -> Result<Option<Claim>> {
         let key = super::extract::idempotency_key(&self.req)?;
-        Ok(key.map(|key| Claim::new(&self.ctx.caller.id().to_string(), &key, digest)))
+        Ok(key.map(|key| Claim::new(&ctx.caller.id().to_string(), &key, digest)))
     }
 }
 

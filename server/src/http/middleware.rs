@@ -95,6 +95,11 @@ pub async fn audit(req: ServiceRequest, next: Next<impl MessageBody + 'static>) 
     if verified_now {
         events.push(NewEvent::new(actor.clone(), "auth.basic.success").request(request_id.clone(), ip.clone()));
     }
+    let quiet_read = !state.audit_reads && !is_change && status.is_success() && reason.is_none();
+    if quiet_read {
+        state.audit.record(events).await?;
+        return Ok(res);
+    }
     let event = if let Some(reason) = reason {
         NewEvent::new(actor, "auth.basic.failure").outcome(Outcome::Failure).changes(json!({ "reason": reason }))
     } else {

@@ -29,6 +29,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Behind a proxy that sets `X-Forwarded-For`, take the caller's address from it.
     pub trust_forwarded_for: bool,
+    /// Audit successful reads as well as everything else.
+    pub audit_reads: bool,
 }
 
 /// The one route table, used by `gatehouse serve` and by the tests alike.

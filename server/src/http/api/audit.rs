@@ -29,6 +29,9 @@ pub async fn list(api: Api, query: Query<AuditListParams>) -> Result<HttpRespons
         since: q.since,
         until: q.until,
     };
+    // Events of requests already answered by this replica may still be queued: commit them
+    // first, so that a caller always finds the events of its own earlier requests.
+    api.state.audit.flush().await?;
     let (events, next_page_token) = api.read(move |conn, ctx| audit_access::list(conn, ctx, &filter, &page)).await?;
     Ok(HttpResponse::Ok().json(Page { items: events.into_iter().map(to_api).collect::<Result<Vec<_>>>()?, next_page_token }))
 }

@@ -32,7 +32,7 @@ pub async fn list(api: Api, query: Query<ClientListParams>) -> Result<HttpRespon
     params(("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key and body return the first response")),
     responses((status = 201, body = ClientCreated), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub async fn create(api: Api, body: Json<ClientCreate>) -> Result<HttpResponse> {
-    api.ctx.caller.authorize("clients", "write", "*")?;
+    api.context().await?.caller.authorize("clients", "write", "*")?;
     let input = body.value;
     let secret = generate_secret();
     let secret_hash = api.state.hasher.hash(secret.clone()).await?;

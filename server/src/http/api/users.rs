@@ -31,7 +31,7 @@ pub async fn list(api: Api, path: web::Path<String>, query: Query<UserListParams
     responses((status = 201, body = Account), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn create(api: Api, path: web::Path<String>, body: Json<AccountCreate>) -> Result<HttpResponse> {
     let ns = path.into_inner();
-    api.ctx.caller.authorize("users", "write", &ns)?;
+    api.context().await?.caller.authorize("users", "write", &ns)?;
     let mut input = body.value;
     let password_hash = match input.password.take() {
         Some(password) => Some(api.state.hasher.hash(password).await?),
@@ -51,9 +51,10 @@ pub async fn create(api: Api, path: web::Path<String>, body: Json<AccountCreate>
     responses((status = 200, body = ImportResult), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 413, body = Problem), (status = 415, body = Problem)))]
 pub async fn import(api: Api, path: web::Path<String>, payload: web::Payload) -> Result<HttpResponse> {
     let ns = path.into_inner();
-    api.ctx.caller.authorize("users", "write", &ns)?;
+    let ctx = api.context().await?;
+    ctx.caller.authorize("users", "write", &ns)?;
     let body = read_body(&api.req, payload.into_inner(), IMPORT_LIMIT, &import::MEDIA_TYPES).await?;
-    let claim = api.claim(request_digest(&api.req, &body))?;
+    let claim = api.claim(&ctx, request_digest(&api.req, &body))?;
     if let Some(claim) = claim.clone() {
         if let Some(reply) = api.read(move |conn, _| idempotency::find(conn, &claim)).await? {
             return Ok(reply_response(Outcome::Replayed(reply)));
@@ -61,7 +62,7 @@ pub async fn import(api: Api, path: web::Path<String>, payload: web::Payload) ->
     }
     let ndjson = api.req.content_type().contains("ndjson") || api.req.content_type().contains("jsonl");
     let rows = import::parse(&body, ndjson)?;
-    let result = import::run(&api.state.db, &api.state.hasher, api.ctx.clone(), &ns, rows).await?;
+    let result = import::run(&api.state.db, &api.state.hasher, ctx, &ns, rows).await?;
     let reply = Reply { status: 200, location: None, body: serde_json::to_vec(&result).map_err(crate::error::Error::internal)? };
     if let Some(claim) = claim {
         let stored = reply.clone();
@@ -103,7 +104,7 @@ pub async fn delete(api: Api, path: web::Path<(String, Uuid)>) -> Result<HttpRes
     responses((status = 204), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn set_password(api: Api, path: web::Path<(String, Uuid)>, body: Json<PasswordSet>) -> Result<HttpResponse> {
     let (ns, id) = path.into_inner();
-    api.ctx.caller.authorize("users", "write", &ns)?;
+    api.context().await?.caller.authorize("users", "write", &ns)?;
     let hash = api.state.hasher.hash(body.value.password).await?;
     api.write(move |conn, ctx| accounts::set_password(conn, ctx, &ns, id, hash)).await?;
     Ok(HttpResponse::NoContent().finish())

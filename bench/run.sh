@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Gatehouse benchmarks: starts the release server on SQLite and on PostgreSQL and prints one
+# table. Installs wrk when missing. Ratios are measured within one run, because the machine is
+# shared and noisy.
+#
+#   bench/run.sh                 # both backends
+#   bench/run.sh sqlite          # one backend
+#   BENCH_SECONDS=20 BENCH_USERS=1000000 bench/run.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+
+backends=("${@:-sqlite postgres}")
+[ "${1:-}" = "" ] && backends=(sqlite postgres)
+seconds="${BENCH_SECONDS:-10}"
+users="${BENCH_USERS:-1000000}"
+pg_base="${GATEHOUSE_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432}"
+
+apt_install wrk python3
+say "building the release server and bench helpers"
+cargo build --release --quiet -p gatehouse -p gatehouse-bench
+bin=target/release/gatehouse
+work=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+
+json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# wrk summary -> "requests/s p99_ms non2xx"
+wrk_stats() {
+  awk '
+    /Requests\/sec:/ { rps = $2 }
+    /^ +99%/ { v = $2; if (v ~ /us$/) { sub(/us$/, "", v); v = v / 1000 } else if (v ~ /ms$/) { sub(/ms$/, "", v) } else if (v ~ /s$/) { sub(/s$/, "", v); v = v * 1000 } p99 = v }
+    /Non-2xx/ { bad = $5 }
+    END { printf "%.0f %.2f %d\n", rps, p99, bad + 0 }'
+}
+
+results=()
+
+bench_backend() {
+  local backend=$1 url pid port base auth
+  if [ "$backend" = sqlite ]; then
+    url="sqlite://$work/bench.db"
+  else
+    local name="gh_bench_$$"
+    psql "$pg_base/postgres" -qc "DROP DATABASE IF EXISTS $name WITH (FORCE)" -c "CREATE DATABASE $name" >/dev/null
+    url="$pg_base/$name"
+  fi
+  export GATEHOUSE_DATABASE_URL="$url"
+  local boot; boot=$(printf 'bench admin password' | "$bin" bootstrap --username admin --password-stdin)
+  auth="Authorization: Basic $(printf '%s:%s' "$(echo "$boot" | json "['client_id']")" "$(echo "$boot" | json "['client_secret']")" | base64 -w0)"
+  port=$(free_port); base="http://127.0.0.1:$port"
+  RUST_LOG=warn "$bin" serve --bind "127.0.0.1:$port" >"$work/server-$backend.log" 2>&1 &
+  pid=$!
+  until curl -fs "$base/healthz" >/dev/null; do sleep 0.1; done
+
+  api() { curl -fsS -H "$auth" -H 'content-type: application/json' "$@"; }
+  import() { curl -fsS -H "$auth" -H 'content-type: application/x-ndjson' --data-binary "@$1" "$base/api/v1/namespaces/big/users:import"; }
+  api -d '{"slug":"bench","display_name":"Bench"}' "$base/api/v1/namespaces" >/dev/null
+  api -d '{"slug":"big","display_name":"Big"}' "$base/api/v1/namespaces" >/dev/null
+  local uid; uid=$(api -d '{"username":"target","email":"target@example.com"}' "$base/api/v1/namespaces/bench/users" | json "['id']")
+
+  say "$backend: /healthz and authenticated reads, 64 connections, ${seconds}s each"
+  read -r health_rps health_p99 _ < <(wrk -t2 -c64 -d"${seconds}s" --latency "$base/healthz" | wrk_stats)
+  read -r read_rps read_p99 read_bad < <(wrk -t2 -c64 -d"${seconds}s" --latency -H "$auth" "$base/api/v1/namespaces/bench/users/$uid" | wrk_stats)
+
+  say "$backend: raw argon2id hash rate, then user creations"
+  local hash_rate; hash_rate=$(target/release/hashrate "$seconds")
+  read -r create_rps create_p99 create_bad < <(wrk -t2 -c8 -d"${seconds}s" --latency -H "$auth" -s bench/create_user.lua "$base/api/v1/namespaces/bench/users" | wrk_stats)
+
+  say "$backend: read p99 idle, then during a user-creation burst (16 connections)"
+  read -r _ idle_p99 _ < <(wrk -t1 -c16 -d"${seconds}s" --latency -H "$auth" "$base/api/v1/namespaces/bench/users/$uid" | wrk_stats)
+  wrk -t1 -c16 -d"$((seconds + 3))s" -H "$auth" -s bench/create_user.lua "$base/api/v1/namespaces/bench/users" >/dev/null &
+  local burst=$!
+  sleep 1
+  read -r _ burst_p99 _ < <(wrk -t1 -c16 -d"${seconds}s" --latency -H "$auth" "$base/api/v1/namespaces/bench/users/$uid" | wrk_stats)
+  wait "$burst"
+
+  say "$backend: seeding $users accounts through the import API, then keyset paging"
+  local batch=100000 made=0 middle=""
+  local seed_start; seed_start=$(date +%s)
+  while [ "$made" -lt "$users" ]; do
+    local n=$(( users - made < batch ? users - made : batch ))
+    python3 -c "
+import sys
+start, n = int(sys.argv[1]), int(sys.argv[2])
+sys.stdout.write(''.join('{\"username\":\"u%07d\",\"email\":\"u%07d@example.com\"}\n' % (i, i) for i in range(start, start + n)))
+" "$made" "$n" > "$work/batch.ndjson"
+    import "$work/batch.ndjson" >/dev/null
+    made=$((made + n))
+    if [ -z "$middle" ] && [ "$made" -ge $((users / 2)) ]; then
+      middle=$(api -d '{"username":"middle-marker"}' "$base/api/v1/namespaces/big/users" | json "['id']")
+    fi
+  done
+  local seed_secs=$(( $(date +%s) - seed_start ))
+  local token; token=$(python3 -c "import base64,sys; print(base64.urlsafe_b64encode(('k1:'+sys.argv[1]).encode()).decode().rstrip('='))" "$middle")
+  read -r page_rps page_p99 page_bad < <(wrk -t1 -c4 -d"${seconds}s" --latency -H "$auth" "$base/api/v1/namespaces/big/users?page_size=100&page_token=$token" | wrk_stats)
+
+  say "$backend: authenticated reads again with --audit-reads false"
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+  RUST_LOG=warn "$bin" serve --bind "127.0.0.1:$port" --audit-reads false >>"$work/server-$backend.log" 2>&1 &
+  pid=$!
+  until curl -fs "$base/healthz" >/dev/null; do sleep 0.1; done
+  read -r quiet_rps quiet_p99 quiet_bad < <(wrk -t2 -c64 -d"${seconds}s" --latency -H "$auth" "$base/api/v1/namespaces/bench/users/$uid" | wrk_stats)
+
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+  if [ "$backend" = postgres ]; then psql "$pg_base/postgres" -qc "DROP DATABASE IF EXISTS gh_bench_$$ WITH (FORCE)" >/dev/null; fi
+
+  results+=("$backend|$health_rps|$health_p99|$read_rps|$read_p99|$((read_bad + quiet_bad))|$hash_rate|$create_rps|$create_bad|$idle_p99|$burst_p99|$page_rps|$page_p99|$page_bad|$seed_secs|$quiet_rps|$quiet_p99")
+}
+
+for b in "${backends[@]}"; do bench_backend "$b"; done
+
+python3 - "${results[@]}" <<'PY'
+import sys
+rows = [r.split("|") for r in sys.argv[1:]]
+def pct(a, b): return f"{100 * float(a) / float(b):.0f}%" if float(b) else "n/a"
+print()
+print("| backend | /healthz req/s (p99 ms) | Basic-auth GET user req/s (p99 ms), reads audited | vs /healthz (target >= 50%) | same with --audit-reads false | vs /healthz | argon2id hashes/s | user creations/s | vs hash rate (target >= 90%) | read p99 idle -> during burst, ms (target <= 2x) | page of 100 among the seeded users, req/s (p99 ms, target <= 20) | errors |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+for (b, hr, hp, rr, rp, rb, hash_rate, cr, cb, ip, bp, pr, pp, pb, seed, qr, qp) in rows:
+    ratio = float(bp) / float(ip) if float(ip) else 0
+    print(f"| {b} | {hr} ({hp}) | {rr} ({rp}) | {pct(rr, hr)} | {qr} ({qp}) | {pct(qr, hr)} | {hash_rate} | {cr} | {pct(cr, hash_rate)} | {ip} -> {bp} ({ratio:.2f}x) | {pr} ({pp}) | {int(rb) + int(cb) + int(pb)} non-2xx; seeding took {seed}s |")
+PY
