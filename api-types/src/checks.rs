@@ -100,6 +100,44 @@ pub fn grants(grants: &[String]) -> Result<(), ValidationError> {
     Ok(())
 }
 
+pub fn token_endpoint_auth_method(method: &str) -> Result<(), ValidationError> {
+    if crate::TOKEN_ENDPOINT_AUTH_METHODS.contains(&method) {
+        Ok(())
+    } else {
+        Err(fail("auth_method", "must be client_secret_basic, client_secret_post or none"))
+    }
+}
+
+pub fn access_token_alg(alg: &str) -> Result<(), ValidationError> {
+    if crate::ACCESS_TOKEN_ALGS.contains(&alg) {
+        Ok(())
+    } else {
+        Err(fail("alg", "must be RS256, ES256 or EdDSA"))
+    }
+}
+
+/// Claims that the server sets itself and that an attribute may not replace.
+pub const RESERVED_CLAIMS: [&str; 24] = [
+    "iss", "sub", "aud", "exp", "iat", "nbf", "jti", "auth_time", "nonce", "azp", "at_hash", "c_hash", "sid", "acr", "amr",
+    "scope", "client_id", "name", "given_name", "family_name", "preferred_username", "email", "email_verified", "phone_number",
+];
+
+pub fn attribute_claims(claims: &std::collections::BTreeMap<String, String>) -> Result<(), ValidationError> {
+    if claims.len() > 50 {
+        return Err(fail("length", "at most 50 attribute claims"));
+    }
+    for (claim, attribute) in claims {
+        let name_ok = |s: &str| !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.');
+        if !name_ok(claim) || !name_ok(attribute) {
+            return Err(fail("claim", "claim and attribute names are 1 to 64 of [A-Za-z0-9_.-]"));
+        }
+        if RESERVED_CLAIMS.contains(&claim.as_str()) || claim == "phone_number_verified" || claim == "updated_at" {
+            return Err(fail("claim", format!("'{claim}' is a standard claim the server sets itself")));
+        }
+    }
+    Ok(())
+}
+
 pub const GRANT_TYPES: [&str; 4] = ["client_credentials", "authorization_code", "refresh_token", "password"];
 
 pub fn grant_types(types: &[String]) -> Result<(), ValidationError> {

@@ -7,6 +7,8 @@
 pub mod checks;
 pub mod grant;
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
@@ -330,19 +332,46 @@ pub struct Client {
     pub redirect_uris: Vec<String>,
     pub password_grant_enabled: bool,
     pub user_namespace: Option<String>,
+    /// `client_secret_basic`, `client_secret_post`, or `none` for a public client (PKCE only).
+    pub token_endpoint_auth_method: String,
+    /// Access token lifetime in seconds (null: the server default, 300).
+    pub access_token_ttl: Option<u32>,
+    /// `RS256`, `ES256` or `EdDSA`.
+    pub access_token_alg: String,
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Account attributes released as ID token and UserInfo claims with the `profile` scope:
+    /// `{"<claim>": "<attribute>"}`.
+    pub attribute_claims: BTreeMap<String, String>,
+    pub require_pkce: bool,
     pub disabled: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub last_used_at: Option<DateTime<Utc>>,
 }
 
-/// The response that creates a client: the only one that ever carries its secret.
+/// The response that creates a client: the only one that ever carries its secret (none for a
+/// public client).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct ClientCreated {
     #[serde(flatten)]
     pub client: Client,
-    pub client_secret: String,
+    pub client_secret: Option<String>,
+}
+
+pub const TOKEN_ENDPOINT_AUTH_METHODS: [&str; 3] = ["client_secret_basic", "client_secret_post", "none"];
+pub const ACCESS_TOKEN_ALGS: [&str; 3] = ["RS256", "ES256", "EdDSA"];
+
+fn default_auth_method() -> String {
+    "client_secret_basic".to_owned()
+}
+
+fn default_access_token_alg() -> String {
+    "RS256".to_owned()
+}
+
+fn default_true() -> bool {
+    true
 }
 
 fn default_grant_types() -> Vec<String> {
@@ -372,6 +401,26 @@ pub struct ClientCreate {
     pub user_namespace: Option<String>,
     /// Another account to own the client (needs `clients:write@*` and `permissions:write@<its namespace>`).
     pub owner_account_id: Option<Uuid>,
+    /// `client_secret_basic` (default), `client_secret_post`, or `none` (a public client: no
+    /// secret, PKCE required).
+    #[serde(default = "default_auth_method")]
+    #[validate(custom(function = "checks::token_endpoint_auth_method"))]
+    pub token_endpoint_auth_method: String,
+    /// Seconds, 60 to 86400 (and never above the server's maximum).
+    #[validate(range(min = 60, max = 86400, message = "must be between 60 and 86400 seconds"))]
+    pub access_token_ttl: Option<u32>,
+    /// `RS256` (default), `ES256` or `EdDSA`.
+    #[serde(default = "default_access_token_alg")]
+    #[validate(custom(function = "checks::access_token_alg"))]
+    pub access_token_alg: String,
+    #[serde(default)]
+    #[validate(custom(function = "checks::redirect_uris"))]
+    pub post_logout_redirect_uris: Vec<String>,
+    #[serde(default)]
+    #[validate(custom(function = "checks::attribute_claims"))]
+    pub attribute_claims: BTreeMap<String, String>,
+    #[serde(default = "default_true")]
+    pub require_pkce: bool,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, Validate)]
@@ -401,6 +450,21 @@ pub struct ClientPatch {
     /// Transfers ownership (needs `clients:write@*` and `permissions:write@<new owner's namespace>`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner_account_id: Option<Uuid>,
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
+    #[validate(range(min = 60, max = 86400, message = "must be between 60 and 86400 seconds"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<u32>))]
+    pub access_token_ttl: Option<Option<u32>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[validate(custom(function = "checks::access_token_alg"))]
+    pub access_token_alg: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[validate(custom(function = "checks::redirect_uris"))]
+    pub post_logout_redirect_uris: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[validate(custom(function = "checks::attribute_claims"))]
+    pub attribute_claims: Option<BTreeMap<String, String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require_pkce: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, Validate)]

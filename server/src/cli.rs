@@ -7,7 +7,9 @@ use std::process::ExitCode;
 use clap::Parser;
 use gatehouse_api_types::checks;
 
-use crate::config::{AuditCommand, BootstrapArgs, Cli, Command, Config};
+use crate::config::{AuditCommand, BootstrapArgs, Cli, Command, Config, KeysCommand};
+use crate::domain::audit::Actor;
+use crate::oauth::keys::{rotation_event, KeyStore};
 use crate::db::{self, audit::ChainStatus, Db, PoolSettings};
 use crate::domain::{bootstrap, password, secrets};
 use crate::error::{Error, Result};
@@ -60,6 +62,20 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Bootstrap(args) => {
             let output = run_bootstrap(&cli.config, &args)?;
             println!("{output}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Keys { command } => {
+            let db = open(&cli.config)?;
+            let (master, _) = cli.config.master_key()?;
+            let mut conn = db.get()?;
+            let keys = KeyStore::open(&mut conn, &db, master)?;
+            if let KeysCommand::Rotate = command {
+                let current = keys.rotate(&mut conn, &db, rotation_event(Actor::system()))?;
+                println!("rotated; now signing with {}", current.join(", "));
+            }
+            for key in KeyStore::list(&mut conn)? {
+                println!("{:<6} {:<8} {}  created {}", key.alg, key.state, key.kid, key.created_at.to_rfc3339());
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Audit { command: AuditCommand::Verify } => {

@@ -32,6 +32,20 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Work with the token signing keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum KeysCommand {
+    /// Rotate the signing keys of every algorithm: next becomes current, current becomes
+    /// previous (still verifying what it signed), and a new next key is published.
+    Rotate,
+    /// List the published keys.
+    List,
 }
 
 #[derive(Debug, Clone, Subcommand)]
@@ -68,6 +82,10 @@ pub struct Config {
     /// Seconds to wait for a free connection before answering 503.
     #[arg(long, env = "GATEHOUSE_DB_POOL_TIMEOUT", default_value_t = 5, global = true)]
     pub db_pool_timeout: u64,
+    /// A file holding the master key (32 bytes, base64). `GATEHOUSE_MASTER_KEY` (the key itself)
+    /// takes precedence. With neither, an embedded database gets a generated `<db>.key` beside it.
+    #[arg(long, env = "GATEHOUSE_MASTER_KEY_FILE", global = true)]
+    pub master_key_file: Option<std::path::PathBuf>,
     /// argon2id memory in KiB (at least 19456).
     #[arg(long, env = "GATEHOUSE_ARGON2_MEMORY_KIB", default_value_t = FLOOR.memory_kib, global = true)]
     pub argon2_memory_kib: u32,
@@ -93,6 +111,12 @@ pub struct ServeArgs {
     /// Take the caller's address from `X-Forwarded-For` (only behind a proxy that sets it).
     #[arg(long, env = "GATEHOUSE_TRUST_FORWARDED_FOR")]
     pub trust_forwarded_for: bool,
+    /// Default lifetime of access tokens, in seconds (a client may set its own).
+    #[arg(long, env = "GATEHOUSE_ACCESS_TOKEN_TTL", default_value_t = 300)]
+    pub access_token_ttl: u32,
+    /// No access token lives longer than this, in seconds, whatever a client asks for.
+    #[arg(long, env = "GATEHOUSE_MAX_ACCESS_TOKEN_TTL", default_value_t = 3600)]
+    pub max_access_token_ttl: u32,
     /// Record an audit event for every successful read too (`false`: only changes, refusals and
     /// credential verifications are audited; reads are still counted in /metrics and logged).
     #[arg(long, env = "GATEHOUSE_AUDIT_READS", default_value_t = true, action = clap::ArgAction::Set)]
@@ -114,6 +138,15 @@ impl Config {
     pub fn hash_params(&self) -> Result<HashParams> {
         HashParams { memory_kib: self.argon2_memory_kib, iterations: self.argon2_iterations, parallelism: self.argon2_parallelism }
             .checked()
+    }
+
+    /// The master key: `GATEHOUSE_MASTER_KEY`, the key file, or (embedded database only) a
+    /// generated key file beside the database.
+    pub fn master_key(&self) -> Result<(crate::domain::crypto::MasterKey, crate::domain::crypto::KeySource)> {
+        let env = std::env::var("GATEHOUSE_MASTER_KEY").ok();
+        let url = self.database()?;
+        let default_file = url.sqlite_path().map(|p| std::path::Path::new(p).with_extension("key"));
+        crate::domain::crypto::MasterKey::load(env.as_deref(), self.master_key_file.as_deref(), default_file.as_deref())
     }
 
     pub fn issuer(&self) -> String {

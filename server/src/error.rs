@@ -12,7 +12,7 @@ pub enum Error {
     Invalid { detail: String, errors: Vec<FieldError> },
     /// No valid credentials. The reason goes to the audit log, never to the caller.
     #[error("authentication required")]
-    Unauthenticated { reason: &'static str },
+    Unauthenticated { reason: &'static str, bearer: bool },
     /// Authenticated, but a grant is missing (`missing` names it) or the action is not allowed.
     #[error("{detail}")]
     Forbidden { detail: String, missing: Option<String> },

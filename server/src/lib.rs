@@ -9,4 +9,5 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod metrics;
+pub mod oauth;
 pub mod server;

@@ -14,7 +14,9 @@ use crate::domain::idempotency;
 use crate::domain::secrets::VerifiedSecrets;
 use crate::error::{Error, Result};
 use crate::http::{self, AppState};
+use crate::domain::crypto::KeySource;
 use crate::metrics::Metrics;
+use crate::oauth::{self, keys::KeyStore};
 
 /// Queued password hashes beyond this are refused with 429.
 const HASH_QUEUE: usize = 4096;
@@ -31,6 +33,7 @@ pub async fn serve(config: Config, args: ServeArgs) -> Result<()> {
     }
     log::info!("database: {}", url.redacted());
 
+    let oauth = open_oauth(&config, &db, args.access_token_ttl, args.max_access_token_ttl).await?;
     let metrics = Metrics::new()?;
     let hash_seconds = metrics.hash_seconds.clone();
     let timer: Timer = Arc::new(move |op, seconds| hash_seconds.with_label_values(&[op]).observe(seconds));
@@ -45,11 +48,18 @@ pub async fn serve(config: Config, args: ServeArgs) -> Result<()> {
         metrics,
         trust_forwarded_for: args.trust_forwarded_for,
         audit_reads: args.audit_reads,
+        oauth,
     });
     actix_web::rt::spawn(forget_idempotency_keys(db));
 
     let app_state = state.clone();
-    let server = HttpServer::new(move || App::new().app_data(app_state.clone()).wrap(from_fn(http::middleware::observe)).configure(http::routes))
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(app_state.clone())
+            .wrap(from_fn(http::middleware::observe))
+            .configure(http::routes)
+            .configure(oauth::routes)
+    })
         .workers(args.workers.unwrap_or_else(cpus))
         .shutdown_timeout(args.shutdown_timeout)
         .bind(&config.bind)
@@ -61,6 +71,31 @@ pub async fn serve(config: Config, args: ServeArgs) -> Result<()> {
     state.audit.flush().await?;
     log::info!("gatehouse stopped");
     Ok(())
+}
+
+/// Loads the master key and the signing keys (generating them on first start).
+async fn open_oauth(config: &Config, db: &Db, default_ttl: u32, max_ttl: u32) -> Result<oauth::OAuth> {
+    let (master, source) = config.master_key()?;
+    match &source {
+        KeySource::Generated(path) => log::warn!(
+            "GENERATED A NEW MASTER KEY at {} — it seals the token signing keys: back it up, and set \
+             GATEHOUSE_MASTER_KEY (or --master-key-file) in production",
+            path.display()
+        ),
+        KeySource::File(path) => log::info!("master key from {}", path.display()),
+        KeySource::Environment => log::info!("master key from GATEHOUSE_MASTER_KEY"),
+    }
+    let mut settings = oauth::Settings::new(config.issuer());
+    settings.max_access_ttl = max_ttl.max(60);
+    settings.default_access_ttl = default_ttl.clamp(1, settings.max_access_ttl);
+    let db = db.clone();
+    let keys = db::blocking(move || {
+        let mut conn = db.get()?;
+        KeyStore::open(&mut conn, &db, master.clone()).map(|keys| (keys, master))
+    })
+    .await?;
+    log::info!("issuer: {}", settings.issuer);
+    Ok(oauth::OAuth { settings, keys: keys.0, master: keys.1 })
 }
 
 /// Every ten minutes, forgets Idempotency-Keys older than their retention.

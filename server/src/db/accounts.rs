@@ -152,3 +152,24 @@ pub fn count_in_namespace(conn: &mut Conn, namespace: &str) -> Result<i64> {
 pub fn count_all(conn: &mut Conn) -> Result<i64> {
     Ok(accounts::table.count().get_result(conn)?)
 }
+
+/// The account that signs in with `name` in `namespace`: by username, or by email or phone
+/// number only once verified. `name` is compared folded.
+pub fn find_by_sign_in(conn: &mut Conn, namespace: &str, name: &str) -> Result<Option<Account>> {
+    let key = crate::domain::names::fold(name.trim());
+    let query = accounts::table.filter(accounts::namespace.eq(namespace)).select(Row::as_select());
+    let row = if key.contains('@') {
+        query.filter(accounts::email_key.eq(&key)).filter(accounts::email_verified.eq(true)).first(conn).optional()?
+    } else if key.starts_with('+') {
+        query.filter(accounts::phone_number.eq(&key)).filter(accounts::phone_number_verified.eq(true)).first(conn).optional()?
+    } else {
+        query.filter(accounts::username_key.eq(&key)).first(conn).optional()?
+    };
+    row.map(Row::into_account).transpose()
+}
+
+/// Replaces a password hash (after a successful sign-in with outdated parameters).
+pub fn set_password_hash(conn: &mut Conn, id: Uuid, password_hash: &str) -> Result<()> {
+    diesel::update(accounts::table.find(id.to_string())).set(accounts::password_hash.eq(password_hash)).execute(conn)?;
+    Ok(())
+}

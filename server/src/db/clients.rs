@@ -4,7 +4,7 @@ use uuid::Uuid;
 
 use super::schema::{accounts, client_secrets, clients};
 use super::{from_db_time, from_json_text, parse_uuid, to_db_time, to_json_text, Conn};
-use crate::domain::clients::{Client, ClientView, Owner, Secret};
+use crate::domain::clients::{Client, ClientView, OAuthProfile, Owner, Secret};
 use crate::domain::{grant_strings, parse_stored_grants};
 use crate::error::{Error, Result};
 
@@ -25,6 +25,12 @@ struct Row {
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
     last_used_at: Option<NaiveDateTime>,
+    token_endpoint_auth_method: String,
+    access_token_ttl: Option<i32>,
+    access_token_alg: String,
+    post_logout_redirect_uris: String,
+    attribute_claims: String,
+    require_pkce: bool,
 }
 
 #[derive(Queryable, Selectable)]
@@ -59,6 +65,12 @@ impl Row {
             redirect_uris: from_json_text(&self.redirect_uris)?,
             password_grant_enabled: self.password_grant_enabled,
             user_namespace: self.user_namespace,
+            token_endpoint_auth_method: self.token_endpoint_auth_method,
+            access_token_ttl: self.access_token_ttl.and_then(|t| u32::try_from(t).ok()),
+            access_token_alg: self.access_token_alg,
+            post_logout_redirect_uris: from_json_text(&self.post_logout_redirect_uris)?,
+            attribute_claims: from_json_text(&self.attribute_claims)?,
+            require_pkce: self.require_pkce,
             disabled: self.disabled,
             version: self.version,
             created_at: from_db_time(self.created_at),
@@ -83,6 +95,12 @@ impl Row {
             created_at: to_db_time(c.created_at),
             updated_at: to_db_time(c.updated_at),
             last_used_at: c.last_used_at.map(to_db_time),
+            token_endpoint_auth_method: c.token_endpoint_auth_method.clone(),
+            access_token_ttl: c.access_token_ttl.and_then(|t| i32::try_from(t).ok()),
+            access_token_alg: c.access_token_alg.clone(),
+            post_logout_redirect_uris: to_json_text(&c.post_logout_redirect_uris)?,
+            attribute_claims: to_json_text(&c.attribute_claims)?,
+            require_pkce: c.require_pkce,
         })
     }
 }
@@ -140,11 +158,13 @@ pub struct Credential {
     pub permissions: Vec<crate::domain::Grant>,
     pub owner: Option<Owner>,
     pub secret_hashes: Vec<String>,
+    pub profile: OAuthProfile,
 }
 
 pub fn credential(conn: &mut Conn, client_id: &str, now: DateTime<Utc>) -> Result<Option<Credential>> {
     let now = to_db_time(now);
-    let rows: Vec<(String, bool, String, Option<OwnerRow>, Option<String>)> = clients::table
+    type CredentialRow = ((String, bool, String), (String, Option<i32>, String, String), Option<OwnerRow>, Option<String>);
+    let rows: Vec<CredentialRow> = clients::table
         .left_join(accounts::table)
         .left_join(
             client_secrets::table.on(client_secrets::client_id
@@ -152,12 +172,17 @@ pub fn credential(conn: &mut Conn, client_id: &str, now: DateTime<Utc>) -> Resul
                 .and(client_secrets::expires_at.is_null().or(client_secrets::expires_at.gt(now)))),
         )
         .filter(clients::client_id.eq(client_id))
-        .select((clients::id, clients::disabled, clients::permissions, Option::<OwnerRow>::as_select(), client_secrets::secret_hash.nullable()))
+        .select((
+            (clients::id, clients::disabled, clients::permissions),
+            (clients::grant_types, clients::access_token_ttl, clients::access_token_alg, clients::token_endpoint_auth_method),
+            Option::<OwnerRow>::as_select(),
+            client_secrets::secret_hash.nullable(),
+        ))
         .load(conn)?;
     let mut rows = rows.into_iter();
-    let Some((id, disabled, permissions, owner, first_hash)) = rows.next() else { return Ok(None) };
+    let Some(((id, disabled, permissions), (grant_types, ttl, alg, method), owner, first_hash)) = rows.next() else { return Ok(None) };
     let mut secret_hashes: Vec<String> = first_hash.into_iter().collect();
-    secret_hashes.extend(rows.filter_map(|row| row.4));
+    secret_hashes.extend(rows.filter_map(|row| row.3));
     Ok(Some(Credential {
         id: parse_uuid(&id)?,
         client_id: client_id.to_owned(),
@@ -165,6 +190,12 @@ pub fn credential(conn: &mut Conn, client_id: &str, now: DateTime<Utc>) -> Resul
         permissions: parse_stored_grants(&from_json_text::<Vec<String>>(&permissions)?),
         owner: owner.map(OwnerRow::into_owner).transpose()?,
         secret_hashes,
+        profile: OAuthProfile {
+            grant_types: from_json_text(&grant_types)?,
+            access_token_ttl: ttl.and_then(|t| u32::try_from(t).ok()),
+            access_token_alg: alg,
+            token_endpoint_auth_method: method,
+        },
     }))
 }
 

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod clients;
 pub mod idempotency;
 pub mod namespaces;
+pub mod oauth;
 pub mod schema;
 
 use std::sync::{Arc, Mutex};
@@ -61,6 +62,11 @@ impl DatabaseUrl {
             return Err(Error::bad_request("sqlite:// URL needs a file path, e.g. sqlite://gatehouse.db"));
         }
         Ok(DatabaseUrl { backend: Backend::Sqlite, target: path.to_owned() })
+    }
+
+    /// The database file, for an embedded database.
+    pub fn sqlite_path(&self) -> Option<&str> {
+        (self.backend == Backend::Sqlite).then_some(self.target.as_str())
     }
 
     /// The URL without its password, for log lines.

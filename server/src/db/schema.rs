@@ -50,6 +50,12 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         last_used_at -> Nullable<Timestamp>,
+        token_endpoint_auth_method -> Text,
+        access_token_ttl -> Nullable<Integer>,
+        access_token_alg -> Text,
+        post_logout_redirect_uris -> Text,
+        attribute_claims -> Text,
+        require_pkce -> Bool,
     }
 }
 
@@ -103,6 +109,139 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    server_settings (name) {
+        name -> Text,
+        value -> Text,
+    }
+}
+
+diesel::table! {
+    signing_keys (kid) {
+        kid -> Text,
+        alg -> Text,
+        state -> Text,
+        private_key -> Binary,
+        public_jwk -> Text,
+        created_at -> Timestamp,
+        activated_at -> Nullable<Timestamp>,
+        retired_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    sso_sessions (id) {
+        id -> Text,
+        token_hash -> Text,
+        account_id -> Text,
+        auth_time -> Timestamp,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        ended_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    authorization_requests (id) {
+        id -> Text,
+        csrf -> Text,
+        client_id -> Text,
+        redirect_uri -> Text,
+        scope -> Text,
+        state -> Nullable<Text>,
+        nonce -> Nullable<Text>,
+        code_challenge -> Nullable<Text>,
+        prompt -> Nullable<Text>,
+        max_age -> Nullable<BigInt>,
+        login_hint -> Nullable<Text>,
+        account_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    authorization_codes (code_hash) {
+        code_hash -> Text,
+        client_id -> Text,
+        account_id -> Text,
+        session_id -> Nullable<Text>,
+        redirect_uri -> Text,
+        scope -> Text,
+        nonce -> Nullable<Text>,
+        code_challenge -> Nullable<Text>,
+        auth_time -> Timestamp,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+        family_id -> Nullable<Text>,
+        access_token_jti -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (id) {
+        id -> Text,
+        token_hash -> Text,
+        family_id -> Text,
+        client_id -> Text,
+        account_id -> Text,
+        session_id -> Nullable<Text>,
+        scope -> Text,
+        auth_time -> Timestamp,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    revoked_access_tokens (jti) {
+        jti -> Text,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    auth_throttle (key) {
+        key -> Text,
+        failures -> Integer,
+        last_failure_at -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    verification_codes (id) {
+        id -> Text,
+        account_id -> Text,
+        purpose -> Text,
+        target -> Text,
+        code_hash -> Text,
+        attempts -> Integer,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        consumed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> Text,
+        channel -> Text,
+        recipient -> Text,
+        subject -> Text,
+        body -> Binary,
+        created_at -> Timestamp,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        claimed_until -> Nullable<Timestamp>,
+        sent_at -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(accounts -> namespaces (namespace));
 diesel::joinable!(clients -> accounts (owner_account_id));
 diesel::joinable!(client_secrets -> clients (client_id));
@@ -115,4 +254,14 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     audit_chain_head,
     idempotency_keys,
+    server_settings,
+    signing_keys,
+    sso_sessions,
+    authorization_requests,
+    authorization_codes,
+    refresh_tokens,
+    revoked_access_tokens,
+    auth_throttle,
+    verification_codes,
+    outbox,
 );

@@ -2,6 +2,8 @@
 //! owner may do at the time of the request: its effective permissions are the meet of its
 //! grants with its owner's, and a disabled or deleted owner leaves it nothing.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Duration, Utc};
 use gatehouse_api_types::grant::{self, Grant, ANY};
 use gatehouse_api_types::{
@@ -26,11 +28,43 @@ pub struct Client {
     pub redirect_uris: Vec<String>,
     pub password_grant_enabled: bool,
     pub user_namespace: Option<String>,
+    pub token_endpoint_auth_method: String,
+    pub access_token_ttl: Option<u32>,
+    pub access_token_alg: String,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub attribute_claims: BTreeMap<String, String>,
+    pub require_pkce: bool,
     pub disabled: bool,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub last_used_at: Option<DateTime<Utc>>,
+}
+
+impl Client {
+    /// A public client (a browser or native app) has no secret and must use PKCE.
+    pub fn is_public(&self) -> bool {
+        self.token_endpoint_auth_method == "none"
+    }
+
+    pub fn allows_grant(&self, grant_type: &str) -> bool {
+        self.grant_types.iter().any(|g| g == grant_type)
+    }
+}
+
+/// What the token endpoint needs to know of a client, read with its credential.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OAuthProfile {
+    pub grant_types: Vec<String>,
+    pub access_token_ttl: Option<u32>,
+    pub access_token_alg: String,
+    pub token_endpoint_auth_method: String,
+}
+
+impl OAuthProfile {
+    pub fn allows_grant(&self, grant_type: &str) -> bool {
+        self.grant_types.iter().any(|g| g == grant_type)
+    }
 }
 
 /// The owning account, as far as a client needs it.
@@ -133,6 +167,12 @@ impl ClientView {
             redirect_uris: c.redirect_uris.clone(),
             password_grant_enabled: c.password_grant_enabled,
             user_namespace: c.user_namespace.clone(),
+            token_endpoint_auth_method: c.token_endpoint_auth_method.clone(),
+            access_token_ttl: c.access_token_ttl,
+            access_token_alg: c.access_token_alg.clone(),
+            post_logout_redirect_uris: c.post_logout_redirect_uris.clone(),
+            attribute_claims: c.attribute_claims.clone(),
+            require_pkce: c.require_pkce,
             disabled: c.disabled,
             created_at: c.created_at,
             updated_at: c.updated_at,
@@ -155,6 +195,12 @@ impl ClientView {
             "redirect_uris": c.redirect_uris,
             "password_grant_enabled": c.password_grant_enabled,
             "user_namespace": c.user_namespace,
+            "token_endpoint_auth_method": c.token_endpoint_auth_method,
+            "access_token_ttl": c.access_token_ttl,
+            "access_token_alg": c.access_token_alg,
+            "post_logout_redirect_uris": c.post_logout_redirect_uris,
+            "attribute_claims": c.attribute_claims,
+            "require_pkce": c.require_pkce,
             "disabled": c.disabled,
         })
     }
@@ -202,6 +248,14 @@ pub fn find(conn: &mut Conn, id: Uuid) -> Result<ClientView> {
 
 /// Checks the OAuth settings of a client as they will be stored.
 fn check_oauth_settings(client: &mut Client) -> Result<()> {
+    if client.is_public() {
+        if client.password_grant_enabled || client.grant_types.iter().any(|t| t == "client_credentials" || t == "password") {
+            return Err(Error::invalid("grant_types", "a public client (token_endpoint_auth_method none) cannot use client_credentials or password"));
+        }
+        if !client.require_pkce {
+            return Err(Error::invalid("require_pkce", "a public client must use PKCE"));
+        }
+    }
     // The password grant is switched by `password_grant_enabled` alone.
     client.grant_types.retain(|t| t != "password");
     if client.password_grant_enabled {
@@ -245,7 +299,8 @@ fn new_owner(conn: &mut Conn, ctx: &Context, requested: Option<Uuid>) -> Result<
     Ok(owner)
 }
 
-pub fn create(conn: &mut Conn, ctx: &Context, input: ClientCreate, secret_hash: String) -> Result<ClientView> {
+/// Creates a client; `secret_hash` is its first secret (none for a public client).
+pub fn create(conn: &mut Conn, ctx: &Context, input: ClientCreate, secret_hash: Option<String>) -> Result<ClientView> {
     ctx.caller.authorize("clients", "write", ANY)?;
     let permissions = grant::normalize(parse_request_grants("permissions", &input.permissions)?);
     ctx.caller.require_holds_all(&permissions)?;
@@ -262,6 +317,12 @@ pub fn create(conn: &mut Conn, ctx: &Context, input: ClientCreate, secret_hash: 
         redirect_uris: input.redirect_uris,
         password_grant_enabled: input.password_grant_enabled,
         user_namespace: input.user_namespace,
+        token_endpoint_auth_method: input.token_endpoint_auth_method,
+        access_token_ttl: input.access_token_ttl,
+        access_token_alg: input.access_token_alg,
+        post_logout_redirect_uris: input.post_logout_redirect_uris,
+        attribute_claims: input.attribute_claims,
+        require_pkce: input.require_pkce,
         disabled: false,
         version: 1,
         created_at: now,
@@ -269,11 +330,18 @@ pub fn create(conn: &mut Conn, ctx: &Context, input: ClientCreate, secret_hash: 
         last_used_at: None,
     };
     check_oauth_settings(&mut client)?;
+    if client.is_public() != secret_hash.is_none() {
+        return Err(Error::internal("a confidential client needs a secret, a public one has none"));
+    }
     db::clients::insert(conn, &client)?;
-    db::clients::insert_secret(conn, &Secret::new(client.id, secret_hash))?;
+    if let Some(hash) = secret_hash {
+        db::clients::insert_secret(conn, &Secret::new(client.id, hash))?;
+    }
     let view = ClientView { client, owner: Some(owner) };
     let mut after = view.audit_view();
-    after["client_secret"] = json!(REDACTED);
+    if !view.client.is_public() {
+        after["client_secret"] = json!(REDACTED);
+    }
     db::audit::append(conn, vec![view.event(ctx, "client.create").diff(None, Some(after))])?;
     Ok(view)
 }
@@ -363,6 +431,21 @@ pub fn update(conn: &mut Conn, ctx: &Context, id: Uuid, patch: ClientPatch, cond
     if let Some(disabled) = patch.disabled {
         after.disabled = disabled;
     }
+    if let Some(ttl) = patch.access_token_ttl {
+        after.access_token_ttl = ttl;
+    }
+    if let Some(alg) = patch.access_token_alg {
+        after.access_token_alg = alg;
+    }
+    if let Some(uris) = patch.post_logout_redirect_uris {
+        after.post_logout_redirect_uris = uris;
+    }
+    if let Some(claims) = patch.attribute_claims {
+        after.attribute_claims = claims;
+    }
+    if let Some(require) = patch.require_pkce {
+        after.require_pkce = require;
+    }
     if let Some(new_owner_id) = patch.owner_account_id {
         if Some(new_owner_id) != before.client.owner_account_id {
             ctx.caller.authorize("clients", "write", ANY)?;
@@ -425,6 +508,9 @@ pub fn rotate_secret(
 ) -> Result<(ClientView, Option<DateTime<Utc>>)> {
     let view = find(conn, id)?;
     require_manage(ctx, &view)?;
+    if view.client.is_public() {
+        return Err(Error::Conflict("a public client has no secret to rotate".into()));
+    }
     if let Some(lacking) = view.effective().iter().find_map(|g| grant::missing(&ctx.caller.effective, g)) {
         return Err(Error::Forbidden {
             detail: format!("you cannot obtain a credential for a client that may do {lacking}, which you may not"),

@@ -98,6 +98,14 @@ impl HashPool {
         self.run("verify", move || verify_or_decoy(&params, &decoy, stored, &secret)).await
     }
 
+    /// Hashes on the pool from a blocking thread.
+    pub fn hash_blocking(&self, secret: String) -> Result<String> {
+        let params = self.params;
+        self.submit("hash", move || password::hash(&params, &secret))?
+            .blocking_recv()
+            .map_err(|_| Error::internal("a hashing thread stopped"))?
+    }
+
     /// The same, for a blocking thread: waits for the hashing pool without holding anything.
     pub fn verify_blocking(&self, stored: Option<String>, secret: String) -> Result<Verified> {
         let params = self.params;

@@ -7,6 +7,7 @@ pub mod audit_access;
 pub mod authn;
 pub mod bootstrap;
 pub mod clients;
+pub mod crypto;
 pub mod hashing;
 pub mod import;
 pub mod idempotency;
@@ -14,6 +15,8 @@ pub mod names;
 pub mod namespaces;
 pub mod password;
 pub mod secrets;
+pub mod signin;
+pub mod throttle;
 
 mod paging;
 pub use paging::{PageRequest, Precondition};

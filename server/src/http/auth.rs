@@ -14,9 +14,10 @@ use base64::Engine;
 use super::AppState;
 use crate::db::{self, Conn};
 use crate::domain::audit::Actor;
-use crate::domain::authn::{self, Authentication};
+use crate::domain::authn::{self, Authentication, Origin};
 use crate::domain::idempotency::{self, Claim, Outcome, Reply};
 use crate::domain::{Context, Precondition};
+use crate::oauth::bearer;
 use crate::error::{Error, Result};
 
 /// The id of the current request (also sent back as `X-Request-Id`).
@@ -27,13 +28,13 @@ pub struct RequestId(pub String);
 #[derive(Debug, Clone)]
 pub enum AuthRecord {
     Accepted { actor: Actor, verified_now: bool },
-    Rejected { reason: &'static str, actor: Option<Actor> },
+    Rejected { reason: &'static str, actor: Option<Actor>, bearer: bool },
 }
 
 #[derive(Clone)]
-struct Credentials {
-    client_id: String,
-    secret: String,
+enum Credentials {
+    Basic { client_id: String, secret: String },
+    Bearer(String),
 }
 
 /// A Management API request with credentials; authenticated on first use.
@@ -54,18 +55,18 @@ impl FromRequest for Api {
         let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
             return ready(Err(Error::internal("no app state")));
         };
-        ready(match basic_credentials(req) {
-            Ok((client_id, secret)) => Ok(Api {
+        ready(match credentials(req) {
+            Ok(credentials) => Ok(Api {
                 ip: client_ip(req, state.trust_forwarded_for),
                 request_id: request_id(req),
                 state,
                 req: req.clone(),
-                credentials: Credentials { client_id, secret },
+                credentials,
                 ctx: RefCell::new(None),
             }),
-            Err(reason) => {
-                req.extensions_mut().insert(AuthRecord::Rejected { reason, actor: None });
-                Err(Error::Unauthenticated { reason })
+            Err((reason, bearer)) => {
+                req.extensions_mut().insert(AuthRecord::Rejected { reason, actor: None, bearer });
+                Err(Error::Unauthenticated { reason, bearer })
             }
         })
     }
@@ -115,20 +116,37 @@ impl Api {
         let done = db::blocking(move || {
             let (ctx, record) = match known {
                 Some(ctx) => (ctx, None),
-                None => match authn::client_secret(&state.db, &state.hasher, &state.verified, &credentials.client_id, &credentials.secret)? {
-                    Authentication::Accepted { caller, verified_now } => {
-                        state.audit.touch_client(caller.id());
-                        let record = AuthRecord::Accepted { actor: caller.actor(), verified_now };
-                        (Arc::new(Context { caller, request_id, ip }), Some(record))
+                None => {
+                    let origin = Origin { ip: ip.clone(), request_id: Some(request_id.clone()) };
+                    let accepted = match &credentials {
+                        Credentials::Basic { client_id, secret } => {
+                            match authn::client_secret(&state.db, &state.hasher, &state.verified, client_id, secret, &origin)? {
+                                Authentication::Accepted { caller, verified_now, .. } => {
+                                    state.audit.touch_client(caller.id());
+                                    Ok((caller, verified_now))
+                                }
+                                Authentication::Rejected { reason, actor } => Err((reason, Some(actor), Error::Unauthenticated { reason, bearer: false })),
+                                Authentication::Throttled { retry_after, actor } => {
+                                    Err(("locked out after repeated failures", Some(actor), Error::TooManyRequests { retry_after }))
+                                }
+                            }
+                        }
+                        Credentials::Bearer(token) => match bearer::authenticate(&mut *state.db.get()?, &state.oauth, token)? {
+                            Ok((caller, _)) => Ok((caller, false)),
+                            Err(reason) => Err((reason, None, Error::Unauthenticated { reason, bearer: true })),
+                        },
+                    };
+                    match accepted {
+                        Ok((caller, verified_now)) => {
+                            let record = AuthRecord::Accepted { actor: caller.actor(), verified_now };
+                            (Arc::new(Context { caller, request_id, ip }), Some(record))
+                        }
+                        Err((reason, actor, error)) => {
+                            let bearer = matches!(credentials, Credentials::Bearer(_));
+                            return Ok(Done { record: AuthRecord::Rejected { reason, actor, bearer }, ctx: None, value: Err(error) });
+                        }
                     }
-                    Authentication::Rejected { reason, actor } => {
-                        return Ok(Done {
-                            record: AuthRecord::Rejected { reason, actor: Some(actor) },
-                            ctx: None,
-                            value: Err(Error::Unauthenticated { reason }),
-                        });
-                    }
-                },
+                }
             };
             let mut conn = state.db.get()?;
             let value = if write { state.db.write_blocking(&mut conn, |conn| f(conn, &ctx)) } else { f(&mut conn, &ctx) };
@@ -191,14 +209,26 @@ pub fn reply_response(outcome: Outcome) -> HttpResponse {
     response.body(reply.body)
 }
 
-/// `Authorization: Basic base64(client_id:client_secret)`.
-fn basic_credentials(req: &HttpRequest) -> std::result::Result<(String, String), &'static str> {
-    let value = req.headers().get(header::AUTHORIZATION).ok_or("no credentials")?;
-    let text = value.to_str().map_err(|_| "malformed Authorization header")?;
-    let (scheme, encoded) = text.trim().split_once(' ').ok_or("malformed Authorization header")?;
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return Err("unsupported authentication scheme");
+/// `Authorization: Basic base64(client_id:client_secret)` or `Authorization: Bearer <token>`;
+/// a refusal says whether it concerned a Bearer token.
+fn credentials(req: &HttpRequest) -> std::result::Result<Credentials, (&'static str, bool)> {
+    let value = req.headers().get(header::AUTHORIZATION).ok_or(("no credentials", false))?;
+    let text = value.to_str().map_err(|_| ("malformed Authorization header", false))?;
+    let (scheme, rest) = text.trim().split_once(' ').ok_or(("malformed Authorization header", false))?;
+    if scheme.eq_ignore_ascii_case("bearer") {
+        let token = rest.trim();
+        if token.is_empty() || token.len() > 8192 {
+            return Err(("malformed Bearer token", true));
+        }
+        return Ok(Credentials::Bearer(token.to_owned()));
     }
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(("unsupported authentication scheme", false));
+    }
+    basic_credentials(rest).map(|(client_id, secret)| Credentials::Basic { client_id, secret }).map_err(|r| (r, false))
+}
+
+fn basic_credentials(encoded: &str) -> std::result::Result<(String, String), &'static str> {
     let decoded = base64::engine::general_purpose::STANDARD
         .decode(encoded.trim())
         .map_err(|_| "malformed Basic credentials")?;

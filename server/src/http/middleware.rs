@@ -83,9 +83,9 @@ pub async fn audit(req: ServiceRequest, next: Next<impl MessageBody + 'static>) 
     }
     let Some(state) = res.request().app_data::<web::Data<AppState>>().cloned() else { return Ok(res) };
 
-    let (actor, verified_now, reason) = match &auth {
-        AuthRecord::Accepted { actor, verified_now } => (actor.clone(), *verified_now, None),
-        AuthRecord::Rejected { reason, actor } => (actor.clone().unwrap_or_else(anonymous), false, Some(*reason)),
+    let (actor, verified_now, reason, bearer) = match &auth {
+        AuthRecord::Accepted { actor, verified_now } => (actor.clone(), *verified_now, None, false),
+        AuthRecord::Rejected { reason, actor, bearer } => (actor.clone().unwrap_or_else(anonymous), false, Some(*reason), *bearer),
     };
     let request_id = res.request().extensions().get::<RequestId>().map(|r| r.0.clone());
     let ip = client_ip(res.request(), state.trust_forwarded_for);
@@ -101,7 +101,9 @@ pub async fn audit(req: ServiceRequest, next: Next<impl MessageBody + 'static>) 
         return Ok(res);
     }
     let event = if let Some(reason) = reason {
-        NewEvent::new(actor, "auth.basic.failure").outcome(Outcome::Failure).changes(json!({ "reason": reason }))
+        let outcome = if status == StatusCode::TOO_MANY_REQUESTS { Outcome::Denied } else { Outcome::Failure };
+        let action = if bearer { "auth.bearer.failure" } else { "auth.basic.failure" };
+        NewEvent::new(actor, action).outcome(outcome).changes(json!({ "reason": reason }))
     } else {
         let route = res.request().match_name().unwrap_or("unknown");
         let mut event = NewEvent::new(actor, &action_of(route, &method));

@@ -31,6 +31,7 @@ pub struct AppState {
     pub trust_forwarded_for: bool,
     /// Audit successful reads as well as everything else.
     pub audit_reads: bool,
+    pub oauth: crate::oauth::OAuth,
 }
 
 /// The one route table, used by `gatehouse serve` and by the tests alike.

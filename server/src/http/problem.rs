@@ -49,7 +49,8 @@ impl Error {
     /// What the caller is told. Internal details stay in the log.
     fn public_detail(&self) -> String {
         match self {
-            Error::Unauthenticated { .. } => "valid credentials are required (HTTP Basic with a client id and secret)".into(),
+            Error::Unauthenticated { bearer: true, .. } => "the access token is invalid, expired or revoked".into(),
+            Error::Unauthenticated { .. } => "valid credentials are required (HTTP Basic with a client id and secret, or a Bearer access token)".into(),
             Error::Internal(_) => "an internal error occurred; the request id identifies it in the server log".into(),
             Error::Unavailable(_) => "the service is temporarily unavailable; retry shortly".into(),
             other => other.to_string(),
@@ -85,8 +86,14 @@ impl ResponseError for Error {
         response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
         response.insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
         match self {
+            Error::Unauthenticated { bearer: true, .. } => {
+                response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"gatehouse\", error=\"invalid_token\"")));
+            }
             Error::Unauthenticated { .. } => {
-                response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"gatehouse\", charset=\"UTF-8\"")));
+                response.insert_header((
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Basic realm=\"gatehouse\", charset=\"UTF-8\", Bearer realm=\"gatehouse\""),
+                ));
             }
             Error::TooManyRequests { retry_after } => {
                 response.insert_header((header::RETRY_AFTER, retry_after.to_string()));

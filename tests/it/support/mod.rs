@@ -40,9 +40,10 @@ fn postgres_base() -> String {
     std::env::var("GATEHOUSE_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
 }
 
-/// A database that exists for one test.
+/// A database that exists for one test, with the master key its servers share.
 pub struct TestDb {
     pub url: String,
+    pub master_key: String,
     kind: DbKind,
 }
 
@@ -58,11 +59,11 @@ impl TestDb {
             let mut admin = diesel::PgConnection::establish(&format!("{}/postgres", postgres_base()))
                 .expect("PostgreSQL must run at 127.0.0.1:5432 (or set GATEHOUSE_TEST_POSTGRES_URL)");
             admin.batch_execute(&format!("CREATE DATABASE {name}")).expect("create test database");
-            TestDb { url: format!("{}/{name}", postgres_base()), kind: DbKind::Postgres { name } }
+            TestDb { url: format!("{}/{name}", postgres_base()), master_key: new_master_key(), kind: DbKind::Postgres { name } }
         } else {
             let dir = tempfile::tempdir().expect("temp dir");
             let url = format!("sqlite://{}", dir.path().join("gatehouse.db").display());
-            TestDb { url, kind: DbKind::Sqlite(dir) }
+            TestDb { url, master_key: new_master_key(), kind: DbKind::Sqlite(dir) }
         }
     }
 
@@ -83,6 +84,12 @@ impl TestDb {
     pub fn is_postgres(&self) -> bool {
         matches!(self.kind, DbKind::Postgres { .. })
     }
+}
+
+fn new_master_key() -> String {
+    use base64::Engine;
+    let bytes: Vec<u8> = (0..32).map(|_| rand::random::<u8>()).collect();
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 impl Drop for TestDb {
@@ -107,6 +114,7 @@ pub fn gatehouse(db: &TestDb, args: &[&str], stdin: Option<&str>) -> Output {
     let mut child = Command::new(binary())
         .args(args)
         .env("GATEHOUSE_DATABASE_URL", &db.url)
+        .env("GATEHOUSE_MASTER_KEY", &db.master_key)
         .env("RUST_LOG", "warn")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -270,6 +278,7 @@ pub fn spawn_server(db: &TestDb, flags: &[&str]) -> (Child, String, PathBuf) {
         .args(["serve", "--bind", "127.0.0.1:0", "--workers", "2"])
         .args(flags)
         .env("GATEHOUSE_DATABASE_URL", &db.url)
+        .env("GATEHOUSE_MASTER_KEY", &db.master_key)
         .env("RUST_LOG", "info,actix_server=warn")
         .stdin(Stdio::null())
         .stdout(Stdio::null())

@@ -34,8 +34,13 @@ pub async fn list(api: Api, query: Query<ClientListParams>) -> Result<HttpRespon
 pub async fn create(api: Api, body: Json<ClientCreate>) -> Result<HttpResponse> {
     api.context().await?.caller.authorize("clients", "write", "*")?;
     let input = body.value;
-    let secret = generate_secret();
-    let secret_hash = api.state.hasher.hash(secret.clone()).await?;
+    let (secret, secret_hash) = if input.token_endpoint_auth_method == "none" {
+        (None, None)
+    } else {
+        let secret = generate_secret();
+        let hash = api.state.hasher.hash(secret.clone()).await?;
+        (Some(secret), Some(hash))
+    };
     api.create(body.digest, move |conn, ctx| {
         let view = clients::create(conn, ctx, input.clone(), secret_hash.clone())?;
         let location = format!("/api/v1/clients/{}", view.client.id);

@@ -1,0 +1,16 @@
+DROP TABLE outbox;
+DROP TABLE verification_codes;
+DROP TABLE auth_throttle;
+DROP TABLE revoked_access_tokens;
+DROP TABLE refresh_tokens;
+DROP TABLE authorization_codes;
+DROP TABLE authorization_requests;
+DROP TABLE sso_sessions;
+DROP TABLE signing_keys;
+DROP TABLE server_settings;
+ALTER TABLE clients DROP COLUMN require_pkce;
+ALTER TABLE clients DROP COLUMN attribute_claims;
+ALTER TABLE clients DROP COLUMN post_logout_redirect_uris;
+ALTER TABLE clients DROP COLUMN access_token_alg;
+ALTER TABLE clients DROP COLUMN access_token_ttl;
+ALTER TABLE clients DROP COLUMN token_endpoint_auth_method;

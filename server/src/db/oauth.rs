@@ -1,0 +1,369 @@
+//! Authorization requests, codes, refresh tokens and sign-in sessions. Codes, refresh tokens
+//! and session cookies are stored only as SHA-256 hashes.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use super::schema::{authorization_codes, authorization_requests, refresh_tokens, sso_sessions};
+use super::{from_db_time, parse_uuid, to_db_time, Conn};
+use crate::error::Result;
+
+// ---------------------------------------------------------------- authorization requests
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = authorization_requests)]
+struct RequestRow {
+    id: String,
+    csrf: String,
+    client_id: String,
+    redirect_uri: String,
+    scope: String,
+    state: Option<String>,
+    nonce: Option<String>,
+    code_challenge: Option<String>,
+    prompt: Option<String>,
+    max_age: Option<i64>,
+    login_hint: Option<String>,
+    account_id: Option<String>,
+    created_at: NaiveDateTime,
+    expires_at: NaiveDateTime,
+}
+
+/// An authorization request waiting on a hosted page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuthRequest {
+    pub id: String,
+    pub csrf: String,
+    pub client: Uuid,
+    pub redirect_uri: String,
+    pub scope: String,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub prompt: Option<String>,
+    pub max_age: Option<i64>,
+    pub login_hint: Option<String>,
+    /// Set once a registration created the account that will sign in.
+    pub account: Option<Uuid>,
+    pub expires_at: DateTime<Utc>,
+}
+
+pub fn insert_request(conn: &mut Conn, r: &AuthRequest) -> Result<()> {
+    let row = RequestRow {
+        id: r.id.clone(),
+        csrf: r.csrf.clone(),
+        client_id: r.client.to_string(),
+        redirect_uri: r.redirect_uri.clone(),
+        scope: r.scope.clone(),
+        state: r.state.clone(),
+        nonce: r.nonce.clone(),
+        code_challenge: r.code_challenge.clone(),
+        prompt: r.prompt.clone(),
+        max_age: r.max_age,
+        login_hint: r.login_hint.clone(),
+        account_id: r.account.map(|a| a.to_string()),
+        created_at: to_db_time(super::now()),
+        expires_at: to_db_time(r.expires_at),
+    };
+    diesel::insert_into(authorization_requests::table).values(row).execute(conn)?;
+    Ok(())
+}
+
+/// The request, if it exists and has not expired at `now`.
+pub fn get_request(conn: &mut Conn, id: &str, now: DateTime<Utc>) -> Result<Option<AuthRequest>> {
+    let row: Option<RequestRow> = authorization_requests::table
+        .find(id)
+        .filter(authorization_requests::expires_at.gt(to_db_time(now)))
+        .select(RequestRow::as_select())
+        .first(conn)
+        .optional()?;
+    row.map(|r| {
+        Ok(AuthRequest {
+            id: r.id,
+            csrf: r.csrf,
+            client: parse_uuid(&r.client_id)?,
+            redirect_uri: r.redirect_uri,
+            scope: r.scope,
+            state: r.state,
+            nonce: r.nonce,
+            code_challenge: r.code_challenge,
+            prompt: r.prompt,
+            max_age: r.max_age,
+            login_hint: r.login_hint,
+            account: r.account_id.as_deref().map(parse_uuid).transpose()?,
+            expires_at: from_db_time(r.expires_at),
+        })
+    })
+    .transpose()
+}
+
+pub fn set_request_account(conn: &mut Conn, id: &str, account: Uuid) -> Result<()> {
+    diesel::update(authorization_requests::table.find(id))
+        .set(authorization_requests::account_id.eq(account.to_string()))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn delete_request(conn: &mut Conn, id: &str) -> Result<()> {
+    diesel::delete(authorization_requests::table.find(id)).execute(conn)?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------- authorization codes
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = authorization_codes)]
+struct CodeRow {
+    code_hash: String,
+    client_id: String,
+    account_id: String,
+    session_id: Option<String>,
+    redirect_uri: String,
+    scope: String,
+    nonce: Option<String>,
+    code_challenge: Option<String>,
+    auth_time: NaiveDateTime,
+    created_at: NaiveDateTime,
+    expires_at: NaiveDateTime,
+    used_at: Option<NaiveDateTime>,
+    family_id: Option<String>,
+    access_token_jti: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Code {
+    pub code_hash: String,
+    pub client: Uuid,
+    pub account: Uuid,
+    pub session_id: Option<String>,
+    pub redirect_uri: String,
+    pub scope: String,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub auth_time: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub used_at: Option<DateTime<Utc>>,
+    /// The refresh token family and access token issued for the code.
+    pub family_id: Option<String>,
+    pub access_token_jti: Option<String>,
+}
+
+pub fn insert_code(conn: &mut Conn, c: &Code) -> Result<()> {
+    let row = CodeRow {
+        code_hash: c.code_hash.clone(),
+        client_id: c.client.to_string(),
+        account_id: c.account.to_string(),
+        session_id: c.session_id.clone(),
+        redirect_uri: c.redirect_uri.clone(),
+        scope: c.scope.clone(),
+        nonce: c.nonce.clone(),
+        code_challenge: c.code_challenge.clone(),
+        auth_time: to_db_time(c.auth_time),
+        created_at: to_db_time(super::now()),
+        expires_at: to_db_time(c.expires_at),
+        used_at: None,
+        family_id: None,
+        access_token_jti: None,
+    };
+    diesel::insert_into(authorization_codes::table).values(row).execute(conn)?;
+    Ok(())
+}
+
+pub fn get_code(conn: &mut Conn, code_hash: &str) -> Result<Option<Code>> {
+    let row: Option<CodeRow> = authorization_codes::table.find(code_hash).select(CodeRow::as_select()).first(conn).optional()?;
+    row.map(|r| {
+        Ok(Code {
+            code_hash: r.code_hash,
+            client: parse_uuid(&r.client_id)?,
+            account: parse_uuid(&r.account_id)?,
+            session_id: r.session_id,
+            redirect_uri: r.redirect_uri,
+            scope: r.scope,
+            nonce: r.nonce,
+            code_challenge: r.code_challenge,
+            auth_time: from_db_time(r.auth_time),
+            expires_at: from_db_time(r.expires_at),
+            used_at: r.used_at.map(from_db_time),
+            family_id: r.family_id,
+            access_token_jti: r.access_token_jti,
+        })
+    })
+    .transpose()
+}
+
+/// Marks the code used; false when it already was (a concurrent or repeated redemption).
+pub fn use_code(conn: &mut Conn, code_hash: &str, now: DateTime<Utc>) -> Result<bool> {
+    let changed = diesel::update(authorization_codes::table.find(code_hash).filter(authorization_codes::used_at.is_null()))
+        .set(authorization_codes::used_at.eq(to_db_time(now)))
+        .execute(conn)?;
+    Ok(changed == 1)
+}
+
+pub fn record_code_issue(conn: &mut Conn, code_hash: &str, family_id: Option<&str>, jti: &str) -> Result<()> {
+    diesel::update(authorization_codes::table.find(code_hash))
+        .set((authorization_codes::family_id.eq(family_id), authorization_codes::access_token_jti.eq(jti)))
+        .execute(conn)?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------- refresh tokens
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = refresh_tokens)]
+struct RefreshRow {
+    id: String,
+    token_hash: String,
+    family_id: String,
+    client_id: String,
+    account_id: String,
+    session_id: Option<String>,
+    scope: String,
+    auth_time: NaiveDateTime,
+    created_at: NaiveDateTime,
+    expires_at: NaiveDateTime,
+    used_at: Option<NaiveDateTime>,
+    revoked_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RefreshToken {
+    pub id: String,
+    pub token_hash: String,
+    pub family_id: String,
+    pub client: Uuid,
+    pub account: Uuid,
+    pub session_id: Option<String>,
+    pub scope: String,
+    pub auth_time: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+pub fn insert_refresh(conn: &mut Conn, t: &RefreshToken) -> Result<()> {
+    let row = RefreshRow {
+        id: t.id.clone(),
+        token_hash: t.token_hash.clone(),
+        family_id: t.family_id.clone(),
+        client_id: t.client.to_string(),
+        account_id: t.account.to_string(),
+        session_id: t.session_id.clone(),
+        scope: t.scope.clone(),
+        auth_time: to_db_time(t.auth_time),
+        created_at: to_db_time(super::now()),
+        expires_at: to_db_time(t.expires_at),
+        used_at: None,
+        revoked_at: None,
+    };
+    diesel::insert_into(refresh_tokens::table).values(row).execute(conn)?;
+    Ok(())
+}
+
+pub fn find_refresh(conn: &mut Conn, token_hash: &str) -> Result<Option<RefreshToken>> {
+    let row: Option<RefreshRow> = refresh_tokens::table
+        .filter(refresh_tokens::token_hash.eq(token_hash))
+        .select(RefreshRow::as_select())
+        .first(conn)
+        .optional()?;
+    row.map(|r| {
+        Ok(RefreshToken {
+            id: r.id,
+            token_hash: r.token_hash,
+            family_id: r.family_id,
+            client: parse_uuid(&r.client_id)?,
+            account: parse_uuid(&r.account_id)?,
+            session_id: r.session_id,
+            scope: r.scope,
+            auth_time: from_db_time(r.auth_time),
+            expires_at: from_db_time(r.expires_at),
+            used_at: r.used_at.map(from_db_time),
+            revoked_at: r.revoked_at.map(from_db_time),
+        })
+    })
+    .transpose()
+}
+
+/// Marks the token used (rotated); false when it already was.
+pub fn use_refresh(conn: &mut Conn, id: &str, now: DateTime<Utc>) -> Result<bool> {
+    let changed = diesel::update(refresh_tokens::table.find(id).filter(refresh_tokens::used_at.is_null()))
+        .set(refresh_tokens::used_at.eq(to_db_time(now)))
+        .execute(conn)?;
+    Ok(changed == 1)
+}
+
+/// Revokes every token of a family; returns how many were still live.
+pub fn revoke_family(conn: &mut Conn, family_id: &str, now: DateTime<Utc>) -> Result<usize> {
+    Ok(diesel::update(refresh_tokens::table.filter(refresh_tokens::family_id.eq(family_id)).filter(refresh_tokens::revoked_at.is_null()))
+        .set(refresh_tokens::revoked_at.eq(to_db_time(now)))
+        .execute(conn)?)
+}
+
+/// Revokes the refresh tokens bound to a sign-in session (not `offline_access` ones).
+pub fn revoke_session_tokens(conn: &mut Conn, session_id: &str, now: DateTime<Utc>) -> Result<usize> {
+    Ok(diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::session_id.eq(session_id))
+            .filter(refresh_tokens::revoked_at.is_null())
+            .filter(refresh_tokens::scope.not_like("%offline_access%")),
+    )
+    .set(refresh_tokens::revoked_at.eq(to_db_time(now)))
+    .execute(conn)?)
+}
+
+// ---------------------------------------------------------------- sign-in sessions
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = sso_sessions)]
+struct SessionRow {
+    id: String,
+    token_hash: String,
+    account_id: String,
+    auth_time: NaiveDateTime,
+    created_at: NaiveDateTime,
+    expires_at: NaiveDateTime,
+    ended_at: Option<NaiveDateTime>,
+}
+
+/// A single-sign-on session, behind the SSO cookie.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Session {
+    pub id: String,
+    pub account: Uuid,
+    pub auth_time: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+pub fn insert_session(conn: &mut Conn, s: &Session, token_hash: &str) -> Result<()> {
+    let row = SessionRow {
+        id: s.id.clone(),
+        token_hash: token_hash.to_owned(),
+        account_id: s.account.to_string(),
+        auth_time: to_db_time(s.auth_time),
+        created_at: to_db_time(super::now()),
+        expires_at: to_db_time(s.expires_at),
+        ended_at: None,
+    };
+    diesel::insert_into(sso_sessions::table).values(row).execute(conn)?;
+    Ok(())
+}
+
+/// The live session behind a cookie.
+pub fn find_session(conn: &mut Conn, token_hash: &str, now: DateTime<Utc>) -> Result<Option<Session>> {
+    let row: Option<SessionRow> = sso_sessions::table
+        .filter(sso_sessions::token_hash.eq(token_hash))
+        .filter(sso_sessions::ended_at.is_null())
+        .filter(sso_sessions::expires_at.gt(to_db_time(now)))
+        .select(SessionRow::as_select())
+        .first(conn)
+        .optional()?;
+    row.map(|r| Ok(Session { id: r.id, account: parse_uuid(&r.account_id)?, auth_time: from_db_time(r.auth_time), expires_at: from_db_time(r.expires_at) }))
+        .transpose()
+}
+
+pub fn end_session(conn: &mut Conn, id: &str, now: DateTime<Utc>) -> Result<bool> {
+    let changed = diesel::update(sso_sessions::table.find(id).filter(sso_sessions::ended_at.is_null()))
+        .set(sso_sessions::ended_at.eq(to_db_time(now)))
+        .execute(conn)?;
+    Ok(changed == 1)
+}

@@ -1,0 +1,58 @@
+//! `/.well-known/openid-configuration` and the JWKS: every endpoint and supported value, as
+//! they really are.
+
+use actix_web::http::header;
+use actix_web::{web, HttpResponse};
+use serde_json::json;
+
+use super::keys::KeyStore;
+use super::scope::OIDC_SCOPES;
+use super::OAuthError;
+use crate::http::AppState;
+
+pub async fn configuration(state: web::Data<AppState>) -> HttpResponse {
+    let s = &state.oauth.settings;
+    let mut scopes: Vec<&str> = OIDC_SCOPES.to_vec();
+    scopes.push("<resource>:<action>@<namespace>");
+    HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "public, max-age=300")).json(json!({
+        "issuer": s.issuer,
+        "authorization_endpoint": s.url("/oauth/authorize"),
+        "token_endpoint": s.url("/oauth/token"),
+        "userinfo_endpoint": s.url("/oauth/userinfo"),
+        "jwks_uri": s.url("/oauth/jwks"),
+        "end_session_endpoint": s.url("/oauth/logout"),
+        "revocation_endpoint": s.url("/oauth/revoke"),
+        "introspection_endpoint": s.url("/oauth/introspect"),
+        "scopes_supported": scopes,
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials", "password"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "access_token_signing_alg_values_supported": ["RS256", "ES256", "EdDSA"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "code_challenge_methods_supported": ["S256"],
+        "prompt_values_supported": ["none", "login"],
+        "claims_supported": [
+            "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "azp", "at_hash", "sid",
+            "name", "given_name", "family_name", "preferred_username", "updated_at",
+            "email", "email_verified", "phone_number", "phone_number_verified"
+        ],
+        "claims_parameter_supported": false,
+        "request_parameter_supported": false,
+        "request_uri_parameter_supported": false,
+        "authorization_response_iss_parameter_supported": true,
+        "frontchannel_logout_supported": false,
+        "backchannel_logout_supported": false,
+    }))
+}
+
+pub async fn jwks(state: web::Data<AppState>) -> Result<HttpResponse, OAuthError> {
+    let keys = state.db.run(|conn| KeyStore::jwks(conn)).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "public, max-age=60"))
+        .content_type("application/jwk-set+json")
+        .json(keys))
+}

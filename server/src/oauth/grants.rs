@@ -1,0 +1,281 @@
+//! What the grants do, apart from HTTP: issue tokens for a signed-in account, redeem an
+//! authorization code (PKCE, single use, reuse revokes what it issued), rotate a refresh token
+//! (reuse of a rotated token revokes its whole family).
+
+use base64::Engine;
+use serde::Serialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use super::keys::Alg;
+use super::scope::Scopes;
+use super::tokens::{self, AccessGrant, IdGrant};
+use super::{OAuth, OAuthError};
+use crate::db::oauth::{Code, RefreshToken};
+use crate::db::{self, Conn};
+use crate::domain::accounts::Account;
+use crate::domain::audit::{Actor, NewEvent, Outcome};
+use crate::domain::clients::ClientView;
+use crate::domain::crypto::{random_token, same, token_hash};
+use crate::error::Result;
+
+/// The token endpoint's answer.
+#[derive(Debug, Clone, Serialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: u32,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub scope: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+}
+
+/// An outcome of a grant: the tokens, or a refusal that may still have changed something
+/// (a reused code or refresh token revokes what it issued; that must commit).
+pub type Granted = std::result::Result<(TokenResponse, NewEvent), (OAuthError, Option<NewEvent>)>;
+
+/// A sign-in to turn into tokens.
+pub struct UserTokens<'a> {
+    pub client: &'a ClientView,
+    pub account: &'a Account,
+    pub scope: &'a Scopes,
+    pub nonce: Option<&'a str>,
+    pub auth_time: chrono::DateTime<chrono::Utc>,
+    pub session_id: Option<&'a str>,
+    /// The refresh token family to continue (on refresh), or none to start one.
+    pub family_id: Option<&'a str>,
+}
+
+pub struct Issued {
+    pub response: TokenResponse,
+    pub jti: String,
+    pub family_id: Option<String>,
+}
+
+/// Access token, ID token (with `openid`) and refresh token (when the client may refresh) for
+/// an account.
+pub fn issue_for_user(conn: &mut Conn, oauth: &OAuth, t: UserTokens<'_>) -> Result<Issued> {
+    let client = &t.client.client;
+    let access = tokens::issue_access(
+        conn,
+        &oauth.keys,
+        &oauth.settings,
+        AccessGrant {
+            client_id: &client.client_id,
+            subject: &t.account.id.to_string(),
+            scope: t.scope,
+            ttl_seconds: client.access_token_ttl.unwrap_or(oauth.settings.default_access_ttl),
+            alg: Alg::parse(&client.access_token_alg).unwrap_or(Alg::RS256),
+            auth_time: Some(t.auth_time.timestamp()),
+            session_id: t.session_id,
+            audience: None,
+        },
+    )?;
+    let id_token = if t.scope.has(super::scope::OPENID) {
+        Some(tokens::issue_id_token(
+            conn,
+            &oauth.keys,
+            &oauth.settings,
+            IdGrant {
+                client_id: &client.client_id,
+                account: t.account,
+                scope: t.scope,
+                nonce: t.nonce,
+                auth_time: t.auth_time.timestamp(),
+                session_id: t.session_id,
+                access_token: Some(&access.token),
+                attribute_claims: &client.attribute_claims,
+            },
+        )?)
+    } else {
+        None
+    };
+    let (refresh_token, family_id) = if client.allows_grant("refresh_token") {
+        let family = t.family_id.map(str::to_owned).unwrap_or_else(|| random_token(16));
+        let token = random_token(32);
+        db::oauth::insert_refresh(
+            conn,
+            &RefreshToken {
+                id: uuid::Uuid::now_v7().to_string(),
+                token_hash: token_hash(&token),
+                family_id: family.clone(),
+                client: client.id,
+                account: t.account.id,
+                session_id: t.session_id.map(str::to_owned),
+                scope: t.scope.to_string(),
+                auth_time: t.auth_time,
+                expires_at: db::now() + oauth.settings.refresh_ttl,
+                used_at: None,
+                revoked_at: None,
+            },
+        )?;
+        (Some(token), Some(family))
+    } else {
+        (None, None)
+    };
+    Ok(Issued {
+        response: TokenResponse {
+            access_token: access.token,
+            token_type: "Bearer",
+            expires_in: access.expires_in,
+            scope: t.scope.to_string(),
+            refresh_token,
+            id_token,
+        },
+        jti: access.jti,
+        family_id,
+    })
+}
+
+/// The audit event of tokens issued (or refused) to `client` for `account`.
+pub fn token_event(actor: &Actor, grant_type: &str, account: Option<&Account>) -> NewEvent {
+    let event = NewEvent::new(actor.clone(), "oauth.token");
+    let event = match account {
+        Some(a) => event.target("account", a.id).namespace(&a.namespace),
+        None => event,
+    };
+    event.changes(json!({ "grant_type": grant_type }))
+}
+
+fn with_details(mut event: NewEvent, details: serde_json::Value) -> NewEvent {
+    if let (Some(serde_json::Value::Object(changes)), serde_json::Value::Object(more)) = (&mut event.changes, details) {
+        changes.extend(more);
+    }
+    event
+}
+
+/// `BASE64URL(SHA256(code_verifier))` against the stored challenge (RFC 7636, S256 only).
+pub fn pkce_matches(challenge: &str, verifier: &str) -> bool {
+    let valid = (43..=128).contains(&verifier.len()) && verifier.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
+    valid && same(&base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes())), challenge)
+}
+
+/// Redeems an authorization code, inside a write transaction.
+pub fn redeem_code(
+    conn: &mut Conn,
+    oauth: &OAuth,
+    client: &ClientView,
+    actor: &Actor,
+    code: &str,
+    redirect_uri: Option<&str>,
+    verifier: Option<&str>,
+) -> Result<Granted> {
+    let refuse = |why: &str| Ok(Err((OAuthError::invalid_grant(why.to_owned()), None)));
+    let now = db::now();
+    let Some(stored): Option<Code> = db::oauth::get_code(conn, &token_hash(code))? else { return refuse("the code is invalid or expired") };
+    if stored.client != client.client.id {
+        return refuse("the code is invalid or expired");
+    }
+    if stored.used_at.is_some() || !db::oauth::use_code(conn, &stored.code_hash, now)? {
+        // A code used twice may have been stolen: revoke everything it issued (RFC 6749 4.1.2).
+        let mut revoked = 0;
+        if let Some(family) = &stored.family_id {
+            revoked = db::oauth::revoke_family(conn, family, now)?;
+        }
+        if let Some(jti) = &stored.access_token_jti {
+            tokens::revoke_jti(conn, jti, now + chrono::Duration::seconds(i64::from(oauth.settings.max_access_ttl)))?;
+        }
+        let event = token_event(actor, "authorization_code", None)
+            .target("account", stored.account)
+            .outcome(Outcome::Denied)
+            .changes(json!({ "grant_type": "authorization_code", "reason": "code reused", "revoked_refresh_tokens": revoked }));
+        return Ok(Err((OAuthError::invalid_grant("the code was already used"), Some(event))));
+    }
+    if stored.expires_at <= now {
+        return refuse("the code is invalid or expired");
+    }
+    if redirect_uri != Some(stored.redirect_uri.as_str()) {
+        return refuse("redirect_uri does not match the authorization request");
+    }
+    match (&stored.code_challenge, verifier) {
+        (Some(_), None) => return refuse("code_verifier is required (PKCE)"),
+        (Some(challenge), Some(v)) if !pkce_matches(challenge, v) => return refuse("code_verifier does not match the code_challenge"),
+        (None, Some(_)) => return refuse("code_verifier given but the authorization request had no code_challenge"),
+        _ => {}
+    }
+    let Some(account) = db::accounts::get(conn, stored.account)?.filter(|a| !a.disabled) else {
+        return refuse("the account can no longer sign in");
+    };
+    let scope = Scopes::parse(&stored.scope).map_err(crate::error::Error::internal)?;
+    let issued = issue_for_user(
+        conn,
+        oauth,
+        UserTokens {
+            client,
+            account: &account,
+            scope: &scope,
+            nonce: stored.nonce.as_deref(),
+            auth_time: stored.auth_time,
+            session_id: stored.session_id.as_deref(),
+            family_id: None,
+        },
+    )?;
+    db::oauth::record_code_issue(conn, &stored.code_hash, issued.family_id.as_deref(), &issued.jti)?;
+    let event = with_details(token_event(actor, "authorization_code", Some(&account)), json!({ "scope": issued.response.scope, "jti": issued.jti }));
+    Ok(Ok((issued.response, event)))
+}
+
+/// Rotates a refresh token, inside a write transaction.
+pub fn refresh(conn: &mut Conn, oauth: &OAuth, client: &ClientView, actor: &Actor, token: &str, scope: Option<&str>) -> Result<Granted> {
+    let refuse = |why: &str| Ok(Err((OAuthError::invalid_grant(why.to_owned()), None)));
+    let now = db::now();
+    let Some(stored) = db::oauth::find_refresh(conn, &token_hash(token))? else { return refuse("the refresh token is invalid") };
+    if stored.client != client.client.id || stored.revoked_at.is_some() {
+        return refuse("the refresh token is invalid");
+    }
+    if stored.used_at.is_some() || !db::oauth::use_refresh(conn, &stored.id, now)? {
+        // A rotated token came back: someone holds a copy. Revoke the whole family.
+        let revoked = db::oauth::revoke_family(conn, &stored.family_id, now)?;
+        let event = token_event(actor, "refresh_token", None)
+            .target("account", stored.account)
+            .outcome(Outcome::Denied)
+            .changes(json!({ "grant_type": "refresh_token", "reason": "refresh token reused", "revoked_refresh_tokens": revoked }));
+        return Ok(Err((OAuthError::invalid_grant("the refresh token was already used; its family is revoked"), Some(event))));
+    }
+    if stored.expires_at <= now {
+        return refuse("the refresh token has expired");
+    }
+    let granted = Scopes::parse(&stored.scope).map_err(crate::error::Error::internal)?;
+    let scope = match scope {
+        Some(text) => match Scopes::parse(text) {
+            Ok(asked) if asked.within(&granted) => asked,
+            _ => return Ok(Err((OAuthError::invalid_scope("the scope must be within the original grant"), None))),
+        },
+        None => granted,
+    };
+    let Some(account) = db::accounts::get(conn, stored.account)?.filter(|a| !a.disabled) else {
+        db::oauth::revoke_family(conn, &stored.family_id, now)?;
+        return refuse("the account can no longer sign in");
+    };
+    let issued = issue_for_user(
+        conn,
+        oauth,
+        UserTokens {
+            client,
+            account: &account,
+            scope: &scope,
+            nonce: None,
+            auth_time: stored.auth_time,
+            session_id: stored.session_id.as_deref(),
+            family_id: Some(&stored.family_id),
+        },
+    )?;
+    let event = with_details(token_event(actor, "refresh_token", Some(&account)), json!({ "scope": issued.response.scope, "jti": issued.jti }));
+    Ok(Ok((issued.response, event)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pkce_s256_matches_rfc7636_appendix_b() {
+        let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+        assert!(pkce_matches("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", verifier));
+        assert!(!pkce_matches("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXX"));
+        assert!(!pkce_matches("short", "short"));
+    }
+}

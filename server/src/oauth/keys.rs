@@ -1,0 +1,396 @@
+//! Signing keys. Generated on first start and kept in the database so every replica signs and
+//! verifies with the same keys; private keys sealed with the master key. For each algorithm
+//! there is a `current` key that signs, a `next` key already published (so caches learn it
+//! before it signs) and, after a rotation, a `previous` key that still verifies the tokens it
+//! signed until they expire. Each replica caches the keys for a few seconds; an unknown `kid`
+//! reloads at once.
+
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use diesel::prelude::*;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
+use ring::rand::SystemRandom;
+use ring::signature::{EcdsaKeyPair, Ed25519KeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
+use rsa::pkcs1::EncodeRsaPrivateKey;
+use rsa::traits::PublicKeyParts;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use crate::db::schema::{server_settings, signing_keys};
+use crate::db::{self, Conn};
+use crate::domain::audit::{Actor, NewEvent};
+use crate::domain::crypto::MasterKey;
+use crate::error::{Error, Result};
+
+/// How long a replica trusts its cached view of the keys.
+const CACHE_FOR: Duration = Duration::from_secs(5);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Alg {
+    RS256,
+    ES256,
+    EdDSA,
+}
+
+impl Alg {
+    pub const ALL: [Alg; 3] = [Alg::RS256, Alg::ES256, Alg::EdDSA];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Alg::RS256 => "RS256",
+            Alg::ES256 => "ES256",
+            Alg::EdDSA => "EdDSA",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Alg> {
+        Alg::ALL.into_iter().find(|a| a.name() == name)
+    }
+
+    pub fn jwt(self) -> Algorithm {
+        match self {
+            Alg::RS256 => Algorithm::RS256,
+            Alg::ES256 => Algorithm::ES256,
+            Alg::EdDSA => Algorithm::EdDSA,
+        }
+    }
+}
+
+/// A key ready to sign (when current) and to verify.
+pub struct SigningKey {
+    pub kid: String,
+    pub alg: Alg,
+    pub state: String,
+    pub encoding: EncodingKey,
+    pub decoding: DecodingKey,
+    pub jwk: Value,
+}
+
+/// Fresh key material: the private key (DER) and the public JWK.
+struct Generated {
+    private_der: Vec<u8>,
+    jwk: Value,
+}
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn generate(alg: Alg) -> Result<Generated> {
+    let rng = SystemRandom::new();
+    let (private_der, public) = match alg {
+        Alg::RS256 => {
+            let key = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048).map_err(Error::internal)?;
+            let der = key.to_pkcs1_der().map_err(Error::internal)?.as_bytes().to_vec();
+            let public = json!({ "kty": "RSA", "n": b64(&key.n().to_bytes_be()), "e": b64(&key.e().to_bytes_be()) });
+            (der, public)
+        }
+        Alg::ES256 => {
+            let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).map_err(Error::internal)?;
+            let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng).map_err(Error::internal)?;
+            let point = pair.public_key().as_ref();
+            let public = json!({ "kty": "EC", "crv": "P-256", "x": b64(&point[1..33]), "y": b64(&point[33..65]) });
+            (pkcs8.as_ref().to_vec(), public)
+        }
+        Alg::EdDSA => {
+            let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).map_err(Error::internal)?;
+            let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).map_err(Error::internal)?;
+            let public = json!({ "kty": "OKP", "crv": "Ed25519", "x": b64(pair.public_key().as_ref()) });
+            (pkcs8.as_ref().to_vec(), public)
+        }
+    };
+    let kid = thumbprint(&public);
+    let mut jwk = public;
+    jwk["kid"] = json!(kid);
+    jwk["alg"] = json!(alg.name());
+    jwk["use"] = json!("sig");
+    Ok(Generated { private_der, jwk })
+}
+
+/// RFC 7638 JWK thumbprint: SHA-256 over the required members in lexicographic order.
+fn thumbprint(public: &Value) -> String {
+    let members: &[&str] = match public["kty"].as_str() {
+        Some("RSA") => &["e", "kty", "n"],
+        Some("EC") => &["crv", "kty", "x", "y"],
+        _ => &["crv", "kty", "x"],
+    };
+    let canonical: Vec<String> =
+        members.iter().map(|m| format!("\"{m}\":\"{}\"", public[*m].as_str().unwrap_or_default())).collect();
+    b64(&Sha256::digest(format!("{{{}}}", canonical.join(",")).as_bytes()))
+}
+
+fn load_key(alg: Alg, private_der: &[u8], jwk: Value, state: String) -> Result<SigningKey> {
+    let text = |name: &str| jwk[name].as_str().unwrap_or_default().to_owned();
+    let (encoding, decoding) = match alg {
+        Alg::RS256 => (EncodingKey::from_rsa_der(private_der), DecodingKey::from_rsa_components(&text("n"), &text("e"))),
+        Alg::ES256 => (EncodingKey::from_ec_der(private_der), DecodingKey::from_ec_components(&text("x"), &text("y"))),
+        Alg::EdDSA => (EncodingKey::from_ed_der(private_der), DecodingKey::from_ed_components(&text("x"))),
+    };
+    Ok(SigningKey { kid: text("kid"), alg, state, encoding, decoding: decoding.map_err(Error::internal)?, jwk })
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = signing_keys)]
+struct Row {
+    kid: String,
+    alg: String,
+    state: String,
+    private_key: Vec<u8>,
+    public_jwk: String,
+    created_at: chrono::NaiveDateTime,
+    activated_at: Option<chrono::NaiveDateTime>,
+    retired_at: Option<chrono::NaiveDateTime>,
+}
+
+/// A published key, for listing.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct KeyInfo {
+    pub kid: String,
+    pub alg: String,
+    pub state: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub activated_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+struct Cache {
+    loaded_at: Option<Instant>,
+    keys: Vec<Arc<SigningKey>>,
+}
+
+pub struct KeyStore {
+    master: MasterKey,
+    cache: RwLock<Cache>,
+}
+
+impl KeyStore {
+    /// Checks that `master` is the key the database was sealed with, and makes sure every
+    /// algorithm has a current and a next key.
+    pub fn open(conn: &mut Conn, db: &db::Db, master: MasterKey) -> Result<KeyStore> {
+        check_master_key(conn, db, &master)?;
+        let store = KeyStore { master, cache: RwLock::new(Cache { loaded_at: None, keys: Vec::new() }) };
+        store.ensure(conn, db)?;
+        Ok(store)
+    }
+
+    fn ensure(&self, conn: &mut Conn, db: &db::Db) -> Result<()> {
+        let missing = |conn: &mut Conn| -> Result<Vec<(Alg, &'static str)>> {
+            let present: Vec<(String, String)> = signing_keys::table
+                .filter(signing_keys::state.eq_any(["current", "next"]))
+                .select((signing_keys::alg, signing_keys::state))
+                .load(conn)?;
+            Ok(Alg::ALL
+                .into_iter()
+                .flat_map(|alg| ["current", "next"].map(|state| (alg, state)))
+                .filter(|(alg, state)| !present.iter().any(|(a, s)| a == alg.name() && s == state))
+                .collect())
+        };
+        let wanted = missing(conn)?;
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        // Generate outside the transaction (RSA takes a moment), insert under the lock, and
+        // keep only what another replica has not inserted meanwhile.
+        let fresh: Vec<(Alg, &str, Generated)> =
+            wanted.into_iter().map(|(alg, state)| generate(alg).map(|g| (alg, state, g))).collect::<Result<_>>()?;
+        db.write_blocking(conn, |conn| {
+            lock(conn)?;
+            let still_missing = missing(conn)?;
+            let now = db::to_db_time(db::now());
+            for (alg, state, generated) in fresh {
+                if still_missing.contains(&(alg, state)) {
+                    self.insert(conn, alg, state, generated, now)?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn insert(&self, conn: &mut Conn, alg: Alg, state: &str, generated: Generated, now: chrono::NaiveDateTime) -> Result<()> {
+        let kid = generated.jwk["kid"].as_str().unwrap_or_default().to_owned();
+        let row = Row {
+            private_key: self.master.seal(&kid, &generated.private_der)?,
+            kid,
+            alg: alg.name().to_owned(),
+            state: state.to_owned(),
+            public_jwk: generated.jwk.to_string(),
+            created_at: now,
+            activated_at: (state == "current").then_some(now),
+            retired_at: None,
+        };
+        diesel::insert_into(signing_keys::table).values(row).execute(conn)?;
+        Ok(())
+    }
+
+    fn keys(&self, conn: &mut Conn, force: bool) -> Result<Vec<Arc<SigningKey>>> {
+        {
+            let cache = self.cache.read().unwrap_or_else(|p| p.into_inner());
+            if !force && cache.loaded_at.is_some_and(|at| at.elapsed() < CACHE_FOR) {
+                return Ok(cache.keys.clone());
+            }
+        }
+        let rows: Vec<Row> = signing_keys::table
+            .filter(signing_keys::state.ne("retired"))
+            .select(Row::as_select())
+            .load(conn)?;
+        let mut keys = Vec::with_capacity(rows.len());
+        for row in rows {
+            let Some(alg) = Alg::parse(&row.alg) else { continue };
+            let der = self.master.open(&row.kid, &row.private_key)?;
+            let jwk: Value = db::from_json_text(&row.public_jwk)?;
+            keys.push(Arc::new(load_key(alg, &der, jwk, row.state)?));
+        }
+        let mut cache = self.cache.write().unwrap_or_else(|p| p.into_inner());
+        *cache = Cache { loaded_at: Some(Instant::now()), keys: keys.clone() };
+        Ok(keys)
+    }
+
+    /// The key that signs with `alg` now.
+    pub fn signing(&self, conn: &mut Conn, alg: Alg) -> Result<Arc<SigningKey>> {
+        self.keys(conn, false)?
+            .into_iter()
+            .find(|k| k.alg == alg && k.state == "current")
+            .ok_or_else(|| Error::internal(format!("no current {} key", alg.name())))
+    }
+
+    /// The published key with this `kid` (current, next or previous), if any.
+    pub fn verifying(&self, conn: &mut Conn, kid: &str) -> Result<Option<Arc<SigningKey>>> {
+        let find = |keys: Vec<Arc<SigningKey>>| keys.into_iter().find(|k| k.kid == kid);
+        if let Some(key) = find(self.keys(conn, false)?) {
+            return Ok(Some(key));
+        }
+        Ok(find(self.keys(conn, true)?))
+    }
+
+    /// The JSON Web Key Set: every key that is next, current or previous, read fresh.
+    pub fn jwks(conn: &mut Conn) -> Result<Value> {
+        let jwks: Vec<String> = signing_keys::table
+            .filter(signing_keys::state.ne("retired"))
+            .order((signing_keys::alg.asc(), signing_keys::created_at.desc()))
+            .select(signing_keys::public_jwk)
+            .load(conn)?;
+        let keys = jwks.iter().map(|j| db::from_json_text::<Value>(j)).collect::<Result<Vec<_>>>()?;
+        Ok(json!({ "keys": keys }))
+    }
+
+    pub fn list(conn: &mut Conn) -> Result<Vec<KeyInfo>> {
+        let rows: Vec<Row> = signing_keys::table
+            .filter(signing_keys::state.ne("retired"))
+            .order((signing_keys::alg.asc(), signing_keys::created_at.desc()))
+            .select(Row::as_select())
+            .load(conn)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| KeyInfo {
+                kid: r.kid,
+                alg: r.alg,
+                state: r.state,
+                created_at: db::from_db_time(r.created_at),
+                activated_at: r.activated_at.map(db::from_db_time),
+            })
+            .collect())
+    }
+
+    /// Rotates every algorithm: previous → retired, current → previous, next → current, and a
+    /// new next. Returns the new current kids. `fresh` are the new next keys, made beforehand.
+    fn rotate_in(&self, conn: &mut Conn, fresh: Vec<(Alg, Generated)>, event: NewEvent) -> Result<Vec<String>> {
+        lock(conn)?;
+        let now = db::to_db_time(db::now());
+        diesel::update(signing_keys::table.filter(signing_keys::state.eq("previous")))
+            .set((signing_keys::state.eq("retired"), signing_keys::retired_at.eq(now)))
+            .execute(conn)?;
+        diesel::update(signing_keys::table.filter(signing_keys::state.eq("current")))
+            .set(signing_keys::state.eq("previous"))
+            .execute(conn)?;
+        diesel::update(signing_keys::table.filter(signing_keys::state.eq("next")))
+            .set((signing_keys::state.eq("current"), signing_keys::activated_at.eq(now)))
+            .execute(conn)?;
+        for (alg, generated) in fresh {
+            self.insert(conn, alg, "next", generated, now)?;
+        }
+        let current: Vec<String> = signing_keys::table
+            .filter(signing_keys::state.eq("current"))
+            .order(signing_keys::alg.asc())
+            .select(signing_keys::kid)
+            .load(conn)?;
+        db::audit::append(conn, vec![event.changes(json!({ "current": current }))])?;
+        Ok(current)
+    }
+
+    /// Rotates the keys of every algorithm (see [`Self::rotate_in`]).
+    pub fn rotate(&self, conn: &mut Conn, db: &db::Db, event: NewEvent) -> Result<Vec<String>> {
+        let fresh = Alg::ALL.into_iter().map(|alg| generate(alg).map(|g| (alg, g))).collect::<Result<Vec<_>>>()?;
+        let current = db.write_blocking(conn, |conn| self.rotate_in(conn, fresh, event))?;
+        self.keys(conn, true)?;
+        Ok(current)
+    }
+}
+
+/// Serializes key generation and rotation across replicas (a row lock on PostgreSQL; the
+/// write transaction itself on SQLite).
+fn lock(conn: &mut Conn) -> Result<()> {
+    diesel::update(server_settings::table.find("signing_keys_lock"))
+        .set(server_settings::value.eq(server_settings::value))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Records the master key's check value on first use; refuses a different key later.
+fn check_master_key(conn: &mut Conn, db: &db::Db, master: &MasterKey) -> Result<()> {
+    let check = master.check_value();
+    let stored: Option<String> =
+        server_settings::table.find("master_key_check").select(server_settings::value).first(conn).optional()?;
+    match stored {
+        Some(value) if value == check => Ok(()),
+        Some(_) => Err(Error::bad_request(
+            "the master key does not match the one this database was set up with (GATEHOUSE_MASTER_KEY or the key file)",
+        )),
+        None => db.write_blocking(conn, |conn| {
+            diesel::insert_into(server_settings::table)
+                .values((server_settings::name.eq("master_key_check"), server_settings::value.eq(&check)))
+                .execute(conn)
+                .map(|_| ())
+                .or_else(|e| match Error::from(e) {
+                    Error::Conflict(_) => Ok(()),
+                    other => Err(other),
+                })
+        }),
+    }
+}
+
+/// The audit event of a rotation by `actor`.
+pub fn rotation_event(actor: Actor) -> NewEvent {
+    NewEvent::new(actor, "keys.rotate").target("keys", "signing")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_keys_sign_and_verify_and_have_thumbprint_kids() {
+        for alg in Alg::ALL {
+            let generated = generate(alg).unwrap();
+            let key = load_key(alg, &generated.private_der, generated.jwk.clone(), "current".into()).unwrap();
+            assert_eq!(key.kid.len(), 43, "SHA-256 thumbprint, base64url");
+            let mut header = jsonwebtoken::Header::new(alg.jwt());
+            header.kid = Some(key.kid.clone());
+            let token = jsonwebtoken::encode(&header, &json!({ "sub": "x", "exp": 4_000_000_000u64 }), &key.encoding).unwrap();
+            let mut validation = jsonwebtoken::Validation::new(alg.jwt());
+            validation.validate_aud = false;
+            let decoded = jsonwebtoken::decode::<Value>(&token, &key.decoding, &validation).unwrap();
+            assert_eq!(decoded.claims["sub"], "x");
+        }
+    }
+
+    #[test]
+    fn rfc7638_thumbprint_example() {
+        let jwk = json!({
+            "kty": "RSA",
+            "n": "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw",
+            "e": "AQAB",
+        });
+        assert_eq!(thumbprint(&jwk), "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
+    }
+}

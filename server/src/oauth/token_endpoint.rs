@@ -1,0 +1,288 @@
+//! `POST /oauth/token`: client authentication (`client_secret_basic`, `client_secret_post`,
+//! `none` for public clients) and the grants. Every answer is audited.
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use base64::Engine;
+use serde_json::json;
+
+use super::form::Form;
+use super::grants::{self, Granted, TokenResponse, UserTokens};
+use super::keys::Alg;
+use super::scope::Scopes;
+use super::tokens::{self, AccessGrant};
+use super::OAuthError;
+use crate::db::{self, Conn};
+use crate::domain::audit::{Actor, NewEvent, Outcome};
+use crate::domain::authn::{self, Authentication, Origin};
+use crate::domain::clients::{ClientView, OAuthProfile};
+use crate::domain::signin::{self, SignIn};
+use crate::domain::{grant, Caller};
+use crate::error::Result;
+use crate::http::auth::{client_ip, request_id};
+use crate::http::extract::{read_body, BODY_LIMIT};
+use crate::http::AppState;
+
+/// How the client presented itself.
+#[derive(Clone)]
+enum Presented {
+    Secret { client_id: String, secret: String, basic: bool },
+    Public { client_id: String },
+}
+
+/// An authenticated client at the token endpoint.
+pub struct TokenClient {
+    pub id: uuid::Uuid,
+    pub client_id: String,
+    /// The client's own powers (confidential clients only).
+    pub caller: Option<Caller>,
+    pub profile: OAuthProfile,
+    pub actor: Actor,
+}
+
+pub async fn token(req: HttpRequest, state: web::Data<AppState>, payload: web::Payload) -> std::result::Result<HttpResponse, OAuthError> {
+    let body = read_body(&req, payload.into_inner(), BODY_LIMIT, &["application/x-www-form-urlencoded"])
+        .await
+        .map_err(|e| OAuthError::invalid_request(e.to_string()))?;
+    let form = Form::parse(&body)?;
+    let presented = presented(&req, &form)?;
+    let origin = Origin { ip: client_ip(&req, state.trust_forwarded_for), request_id: Some(request_id(&req)) };
+    let grant_type = form.require("grant_type")?.to_owned();
+    let _permit = state.db.admit().await?;
+    let worker = state.clone();
+    let (outcome, events) = db::blocking(move || Ok(run(&worker, presented, &form, &origin))).await?;
+    state.audit.record(events).await?;
+    let response = outcome?;
+    log::debug!("issued tokens by {grant_type}");
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::PRAGMA, "no-cache"))
+        .json(response))
+}
+
+/// Runs the grant on a blocking thread. Returns the answer and the audit events that are not
+/// already committed with a change.
+fn run(state: &AppState, presented: Presented, form: &Form, origin: &Origin) -> (std::result::Result<TokenResponse, OAuthError>, Vec<NewEvent>) {
+    let grant_type = form.get("grant_type").unwrap_or_default().to_owned();
+    let failed = |actor: Actor, error: &OAuthError| {
+        let outcome = if error.status.as_u16() == 429 || error.error == "unauthorized_client" { Outcome::Denied } else { Outcome::Failure };
+        NewEvent::new(actor, "oauth.token")
+            .outcome(outcome)
+            .request(origin.request_id.clone(), origin.ip.clone())
+            .changes(json!({ "grant_type": grant_type, "error": error.error, "error_description": error.description }))
+    };
+    let client = match authenticate(state, &presented, origin) {
+        Ok(Ok(client)) => client,
+        Ok(Err((error, actor))) => {
+            let event = failed(actor, &error);
+            return (Err(error), vec![event]);
+        }
+        Err(e) => return (Err(e.into()), Vec::new()),
+    };
+    match grant(state, &client, form, origin) {
+        Ok(Ok((response, Some(event)))) => (Ok(response), vec![event.request(origin.request_id.clone(), origin.ip.clone())]),
+        Ok(Ok((response, None))) => (Ok(response), Vec::new()),
+        Ok(Err(error)) => {
+            let event = failed(client.actor.clone(), &error);
+            (Err(error), vec![event])
+        }
+        Err(e) => (Err(e.into()), Vec::new()),
+    }
+}
+
+/// The answer of a grant and, when nothing was written, the success event still to record.
+type GrantOutcome = Result<std::result::Result<(TokenResponse, Option<NewEvent>), OAuthError>>;
+
+fn grant(state: &AppState, client: &TokenClient, form: &Form, origin: &Origin) -> GrantOutcome {
+    let grant_type = form.require("grant_type").map_err(|e| e.description.clone());
+    let grant_type = match grant_type {
+        Ok(g) => g,
+        Err(description) => return Ok(Err(OAuthError::invalid_request(description))),
+    };
+    if !matches!(grant_type, "client_credentials" | "authorization_code" | "refresh_token" | "password") {
+        return Ok(Err(OAuthError::new("unsupported_grant_type", format!("grant_type '{}' is not supported", grant_type.chars().take(40).collect::<String>()))));
+    }
+    if !client.profile.allows_grant(grant_type) {
+        return Ok(Err(OAuthError::unauthorized_client(format!("this client may not use the {grant_type} grant"))));
+    }
+    match grant_type {
+        "client_credentials" => client_credentials(state, client, form),
+        "authorization_code" => {
+            let (code, redirect_uri, verifier) = (form.require("code"), form.get("redirect_uri"), form.get("code_verifier"));
+            let code = match code {
+                Ok(c) => c.to_owned(),
+                Err(e) => return Ok(Err(e)),
+            };
+            in_transaction(state, client, |conn, view| {
+                grants::redeem_code(conn, &state.oauth, view, &client.actor, &code, redirect_uri, verifier)
+            })
+        }
+        "refresh_token" => {
+            let token = match form.require("refresh_token") {
+                Ok(t) => t.to_owned(),
+                Err(e) => return Ok(Err(e)),
+            };
+            in_transaction(state, client, |conn, view| grants::refresh(conn, &state.oauth, view, &client.actor, &token, form.get("scope")))
+        }
+        _ => password(state, client, form, origin),
+    }
+}
+
+/// Runs a grant that writes, with its audit event, in one transaction; a refusal that revoked
+/// something still commits.
+fn in_transaction(state: &AppState, client: &TokenClient, f: impl FnOnce(&mut Conn, &ClientView) -> Result<Granted>) -> GrantOutcome {
+    let mut conn = state.db.get()?;
+    let Some(view) = db::clients::get(&mut conn, client.id)? else { return Ok(Err(OAuthError::invalid_client(false))) };
+    state.db.write_blocking(&mut conn, |conn| match f(conn, &view)? {
+        Ok((response, event)) => {
+            db::audit::append(conn, vec![event])?;
+            Ok(Ok((response, None)))
+        }
+        Err((error, Some(event))) => {
+            db::audit::append(conn, vec![event])?;
+            Ok(Err(error))
+        }
+        Err((error, None)) => Ok(Err(error)),
+    })
+}
+
+fn client_credentials(state: &AppState, client: &TokenClient, form: &Form) -> GrantOutcome {
+    let Some(caller) = &client.caller else { return Ok(Err(OAuthError::unauthorized_client("a public client cannot use client_credentials"))) };
+    let scope = match Scopes::parse(form.get("scope").unwrap_or_default()) {
+        Ok(s) => s,
+        Err(why) => return Ok(Err(OAuthError::invalid_scope(why))),
+    };
+    if !scope.oidc.is_empty() {
+        return Ok(Err(OAuthError::invalid_scope("OpenID Connect scopes need a user; client_credentials has none")));
+    }
+    if let Some(lacking) = scope.grants.iter().find_map(|g| grant::missing(&caller.effective, g)) {
+        return Ok(Err(OAuthError::invalid_scope(format!("the client may not do {lacking}"))));
+    }
+    let resource = form.get("resource");
+    if resource.is_some_and(|r| url::Url::parse(r).map(|u| u.fragment().is_some()).unwrap_or(true)) {
+        return Ok(Err(OAuthError::new("invalid_target", "resource must be an absolute URI without a fragment")));
+    }
+    let mut conn = state.db.get()?;
+    let access = tokens::issue_access(
+        &mut conn,
+        &state.oauth.keys,
+        &state.oauth.settings,
+        AccessGrant {
+            client_id: &client.client_id,
+            subject: &client.client_id,
+            scope: &scope,
+            ttl_seconds: client.profile.access_token_ttl.unwrap_or(state.oauth.settings.default_access_ttl),
+            alg: Alg::parse(&client.profile.access_token_alg).unwrap_or(Alg::RS256),
+            auth_time: None,
+            session_id: None,
+            audience: resource,
+        },
+    )?;
+    let event = NewEvent::new(client.actor.clone(), "oauth.token")
+        .target("client", client.id)
+        .changes(json!({ "grant_type": "client_credentials", "scope": scope.to_string(), "jti": access.jti }));
+    let response = TokenResponse {
+        access_token: access.token,
+        token_type: "Bearer",
+        expires_in: access.expires_in,
+        scope: scope.to_string(),
+        refresh_token: None,
+        id_token: None,
+    };
+    Ok(Ok((response, Some(event))))
+}
+
+fn password(state: &AppState, client: &TokenClient, form: &Form, origin: &Origin) -> GrantOutcome {
+    if client.caller.is_none() {
+        return Ok(Err(OAuthError::unauthorized_client("a public client cannot use the password grant")));
+    }
+    let (username, password) = match (form.require("username"), form.require("password")) {
+        (Ok(u), Ok(p)) => (u.to_owned(), p.to_owned()),
+        (Err(e), _) | (_, Err(e)) => return Ok(Err(e)),
+    };
+    let scope = match Scopes::parse(form.get("scope").unwrap_or_default()) {
+        Ok(s) => s,
+        Err(why) => return Ok(Err(OAuthError::invalid_scope(why))),
+    };
+    let Some(view) = db::clients::get(&mut *state.db.get()?, client.id)? else { return Ok(Err(OAuthError::invalid_client(false))) };
+    let Some(namespace) = view.client.user_namespace.clone() else {
+        return Ok(Err(OAuthError::unauthorized_client("the client has no user_namespace to sign users into")));
+    };
+    let account = match signin::password(&state.db, &state.hasher, &namespace, &username, &password, origin)? {
+        SignIn::Accepted(account) => account,
+        SignIn::Refused { .. } => return Ok(Err(OAuthError::invalid_grant("wrong sign-in name or password"))),
+        SignIn::Throttled { retry_after, .. } => return Ok(Err(crate::error::Error::TooManyRequests { retry_after }.into())),
+    };
+    if let Some(lacking) = scope.grants.iter().find_map(|g| grant::missing(&account.permissions, g)) {
+        return Ok(Err(OAuthError::invalid_scope(format!("the account may not do {lacking}"))));
+    }
+    let mut conn = state.db.get()?;
+    state.db.write_blocking(&mut conn, |conn| {
+        let issued = grants::issue_for_user(
+            conn,
+            &state.oauth,
+            UserTokens { client: &view, account: &account, scope: &scope, nonce: None, auth_time: db::now(), session_id: None, family_id: None },
+        )?;
+        let event = grants::token_event(&client.actor, "password", Some(&account))
+            .request(origin.request_id.clone(), origin.ip.clone())
+            .changes(json!({ "grant_type": "password", "scope": issued.response.scope, "jti": issued.jti }));
+        db::audit::append(conn, vec![event])?;
+        Ok(Ok((issued.response, None)))
+    })
+}
+
+/// Authenticates the client; a refusal carries the actor to audit.
+fn authenticate(state: &AppState, presented: &Presented, origin: &Origin) -> Result<std::result::Result<TokenClient, (OAuthError, Actor)>> {
+    match presented {
+        Presented::Secret { client_id, secret, basic } => {
+            match authn::client_secret(&state.db, &state.hasher, &state.verified, client_id, secret, origin)? {
+                Authentication::Accepted { caller, profile, .. } => {
+                    state.audit.touch_client(caller.id());
+                    Ok(Ok(TokenClient { id: caller.id(), client_id: client_id.clone(), actor: caller.actor(), caller: Some(caller), profile }))
+                }
+                Authentication::Rejected { actor, .. } => Ok(Err((OAuthError::invalid_client(*basic), actor))),
+                Authentication::Throttled { retry_after, actor } => Ok(Err((crate::error::Error::TooManyRequests { retry_after }.into(), actor))),
+            }
+        }
+        Presented::Public { client_id } => {
+            let credential = db::clients::credential(&mut *state.db.get()?, client_id, db::now())?;
+            match credential {
+                Some(c) if c.profile.token_endpoint_auth_method == "none" && !c.disabled && c.owner.as_ref().is_some_and(|o| !o.disabled) => {
+                    let actor = Actor::client(c.id.to_string(), c.owner.as_ref().map(|o| o.id.to_string()));
+                    Ok(Ok(TokenClient { id: c.id, client_id: c.client_id, caller: None, profile: c.profile, actor }))
+                }
+                Some(c) => Ok(Err((OAuthError::invalid_client(false), Actor::client(c.id.to_string(), None)))),
+                None => Ok(Err((OAuthError::invalid_client(false), Actor { kind: "client", id: Some(client_id.chars().take(64).collect()), owner_account_id: None }))),
+            }
+        }
+    }
+}
+
+/// Client credentials from `Authorization: Basic` (form-urlencoded id and secret, RFC 6749
+/// 2.3.1) or from the body; using both is an error.
+fn presented(req: &HttpRequest, form: &Form) -> std::result::Result<Presented, OAuthError> {
+    let header = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    if let Some(value) = header {
+        let (scheme, encoded) = value.trim().split_once(' ').ok_or_else(|| OAuthError::invalid_client(true))?;
+        if !scheme.eq_ignore_ascii_case("basic") {
+            return Err(OAuthError::invalid_client(true));
+        }
+        if form.get("client_secret").is_some() {
+            return Err(OAuthError::invalid_request("use one client authentication method, not two"));
+        }
+        let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).map_err(|_| OAuthError::invalid_client(true))?;
+        let decoded = String::from_utf8(decoded).map_err(|_| OAuthError::invalid_client(true))?;
+        let (id, secret) = decoded.split_once(':').ok_or_else(|| OAuthError::invalid_client(true))?;
+        let decode = |s: &str| form_urlencoded::parse(format!("v={s}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default();
+        let (client_id, secret) = (decode(id), decode(secret));
+        if client_id.is_empty() || form.get("client_id").is_some_and(|c| c != client_id) {
+            return Err(OAuthError::invalid_client(true));
+        }
+        return Ok(Presented::Secret { client_id, secret, basic: true });
+    }
+    match (form.get("client_id"), form.get("client_secret")) {
+        (Some(id), Some(secret)) => Ok(Presented::Secret { client_id: id.to_owned(), secret: secret.to_owned(), basic: false }),
+        (Some(id), None) => Ok(Presented::Public { client_id: id.to_owned() }),
+        _ => Err(OAuthError::invalid_client(false)),
+    }
+}
