@@ -547,6 +547,50 @@ pub struct Me {
     pub effective_permissions: Vec<String>,
 }
 
+/// An account's changes to its own profile (Bearer token of the account).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, Validate)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ProfilePatch {
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
+    #[validate(length(max = 200, message = "must be at most 200 characters"), custom(function = "checks::plain_text"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
+    #[validate(length(max = 200, message = "must be at most 200 characters"), custom(function = "checks::plain_text"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub given_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
+    #[validate(length(max = 200, message = "must be at most 200 characters"), custom(function = "checks::plain_text"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub family_name: Option<Option<String>>,
+}
+
+/// An account changing its own password.
+#[derive(Debug, Clone, Serialize, Deserialize, Validate)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    #[validate(length(min = 1, max = 1024, message = "is required"))]
+    pub current_password: String,
+    #[validate(custom(function = "checks::password"))]
+    pub new_password: String,
+}
+
+// ---------------------------------------------------------------- signing keys
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct SigningKey {
+    pub kid: String,
+    /// `RS256`, `ES256` or `EdDSA`.
+    pub alg: String,
+    /// `next` (published, not yet signing), `current` (signing) or `previous` (verifying only).
+    pub state: String,
+    pub created_at: DateTime<Utc>,
+    pub activated_at: Option<DateTime<Utc>>,
+}
+
 // ---------------------------------------------------------------- audit
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -117,6 +117,19 @@ pub struct ServeArgs {
     /// No access token lives longer than this, in seconds, whatever a client asks for.
     #[arg(long, env = "GATEHOUSE_MAX_ACCESS_TOKEN_TTL", default_value_t = 3600)]
     pub max_access_token_ttl: u32,
+    /// SMTP server for verification and reset codes: `smtp://[user:pass@]host:port` (plain),
+    /// `smtp://…?tls=required` (STARTTLS) or `smtps://…`.
+    #[arg(long, env = "GATEHOUSE_SMTP_URL")]
+    pub smtp_url: Option<String>,
+    /// Sender address of mail.
+    #[arg(long, env = "GATEHOUSE_MAIL_FROM", default_value = "Gatehouse <no-reply@localhost>")]
+    pub mail_from: String,
+    /// Webhook that sends SMS: receives `POST {"to", "body"}`.
+    #[arg(long, env = "GATEHOUSE_SMS_WEBHOOK_URL")]
+    pub sms_webhook_url: Option<String>,
+    /// Bearer token sent to the SMS webhook.
+    #[arg(long, env = "GATEHOUSE_SMS_WEBHOOK_TOKEN", hide_env_values = true)]
+    pub sms_webhook_token: Option<String>,
     /// Record an audit event for every successful read too (`false`: only changes, refusals and
     /// credential verifications are audited; reads are still counted in /metrics and logged).
     #[arg(long, env = "GATEHOUSE_AUDIT_READS", default_value_t = true, action = clap::ArgAction::Set)]

@@ -10,4 +10,5 @@ pub mod error;
 pub mod http;
 pub mod metrics;
 pub mod oauth;
+pub mod outbox;
 pub mod server;

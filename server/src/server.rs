@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 use crate::http::{self, AppState};
 use crate::domain::crypto::KeySource;
 use crate::metrics::Metrics;
+use crate::outbox;
 use crate::oauth::{self, keys::KeyStore};
 
 /// Queued password hashes beyond this are refused with 429.
@@ -34,6 +35,16 @@ pub async fn serve(config: Config, args: ServeArgs) -> Result<()> {
     log::info!("database: {}", url.redacted());
 
     let oauth = open_oauth(&config, &db, args.access_token_ttl, args.max_access_token_ttl).await?;
+    let senders = outbox::Senders {
+        smtp_url: args.smtp_url.clone(),
+        mail_from: args.mail_from.clone(),
+        sms_webhook: args.sms_webhook_url.clone(),
+        sms_webhook_token: args.sms_webhook_token.clone(),
+    };
+    if senders.smtp_url.is_none() {
+        log::warn!("no --smtp-url: verification and reset mail waits in the outbox until one is configured");
+    }
+    let outbox = outbox::start(db.clone(), oauth.master.clone(), senders)?;
     let metrics = Metrics::new()?;
     let hash_seconds = metrics.hash_seconds.clone();
     let timer: Timer = Arc::new(move |op, seconds| hash_seconds.with_label_values(&[op]).observe(seconds));
@@ -49,6 +60,7 @@ pub async fn serve(config: Config, args: ServeArgs) -> Result<()> {
         trust_forwarded_for: args.trust_forwarded_for,
         audit_reads: args.audit_reads,
         oauth,
+        outbox,
     });
     actix_web::rt::spawn(forget_idempotency_keys(db));
 

@@ -168,6 +168,18 @@ pub fn find_by_sign_in(conn: &mut Conn, namespace: &str, name: &str) -> Result<O
     row.map(Row::into_account).transpose()
 }
 
+/// The account of `namespace` with this email address or phone number, verified or not.
+pub fn find_by_contact(conn: &mut Conn, namespace: &str, contact: &str) -> Result<Option<Account>> {
+    let key = crate::domain::names::fold(contact.trim());
+    let query = accounts::table.filter(accounts::namespace.eq(namespace)).select(Row::as_select());
+    let row = if key.starts_with('+') {
+        query.filter(accounts::phone_number.eq(&key)).first(conn).optional()?
+    } else {
+        query.filter(accounts::email_key.eq(&key)).first(conn).optional()?
+    };
+    row.map(Row::into_account).transpose()
+}
+
 /// Replaces a password hash (after a successful sign-in with outdated parameters).
 pub fn set_password_hash(conn: &mut Conn, id: Uuid, password_hash: &str) -> Result<()> {
     diesel::update(accounts::table.find(id.to_string())).set(accounts::password_hash.eq(password_hash)).execute(conn)?;

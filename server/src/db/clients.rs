@@ -149,6 +149,17 @@ pub fn get(conn: &mut Conn, id: Uuid) -> Result<Option<ClientView>> {
         .transpose()
 }
 
+pub fn get_by_client_id(conn: &mut Conn, client_id: &str) -> Result<Option<ClientView>> {
+    clients::table
+        .left_join(accounts::table)
+        .filter(clients::client_id.eq(client_id))
+        .select((Row::as_select(), Option::<OwnerRow>::as_select()))
+        .first(conn)
+        .optional()?
+        .map(into_view)
+        .transpose()
+}
+
 /// What authenticating a client needs, in one statement: the client, its owner and the hashes
 /// of its secrets that still work at `now` (one row per secret).
 pub struct Credential {

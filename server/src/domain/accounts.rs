@@ -293,6 +293,39 @@ pub fn set_permissions(
     Ok(after)
 }
 
+/// The caller's own account (an account token, not a client).
+pub fn own(conn: &mut Conn, ctx: &Context) -> Result<Account> {
+    match &ctx.caller.principal {
+        super::Principal::Account { id, .. } => {
+            db::accounts::get(conn, *id)?.ok_or_else(|| Error::NotFound("your account no longer exists".into()))
+        }
+        super::Principal::Client { .. } => Err(Error::forbidden("this endpoint is for an account's own access token, not a client")),
+    }
+}
+
+/// An account edits its own profile.
+pub fn update_profile(conn: &mut Conn, ctx: &Context, patch: gatehouse_api_types::ProfilePatch) -> Result<Account> {
+    let before = own(conn, ctx)?;
+    let mut after = before.clone();
+    after.apply(AccountPatch { name: patch.name, given_name: patch.given_name, family_name: patch.family_name, ..Default::default() });
+    after.version += 1;
+    after.updated_at = db::now();
+    db::accounts::update(conn, &after, before.version)?;
+    db::audit::append(conn, vec![user_event(ctx, "user.profile.update", &after).diff(Some(before.audit_view()), Some(after.audit_view()))])?;
+    Ok(after)
+}
+
+/// An account sets a new password (the current one was checked by the caller).
+pub fn change_own_password(conn: &mut Conn, ctx: &Context, expected_version: i64, password_hash: String) -> Result<()> {
+    let mut account = own(conn, ctx)?;
+    account.password_hash = Some(password_hash);
+    account.version = expected_version + 1;
+    account.updated_at = db::now();
+    db::accounts::update(conn, &account, expected_version)?;
+    db::audit::append(conn, vec![user_event(ctx, "user.password.change", &account).changes(json!({ "password": REDACTED }))])?;
+    Ok(())
+}
+
 /// One row of a bulk import: validated, its password (if any) already hashed.
 #[derive(Debug, Clone)]
 pub struct ImportRow {

@@ -7,6 +7,7 @@ pub mod audit_access;
 pub mod authn;
 pub mod bootstrap;
 pub mod clients;
+pub mod codes;
 pub mod crypto;
 pub mod hashing;
 pub mod import;

@@ -32,11 +32,13 @@ pub struct AppState {
     /// Audit successful reads as well as everything else.
     pub audit_reads: bool,
     pub oauth: crate::oauth::OAuth,
+    /// Wakes the outbox worker after a commit that queued a message.
+    pub outbox: std::sync::Arc<tokio::sync::Notify>,
 }
 
 /// The one route table, used by `gatehouse serve` and by the tests alike.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    use api::{audit, clients, me, namespaces, users};
+    use api::{audit, clients, keys, me, namespaces, users};
     cfg.app_data(web::PathConfig::default().error_handler(extract::path_error))
         .route("/healthz", web::get().to(ops::healthz))
         .route("/readyz", web::get().to(ops::readyz))
@@ -45,7 +47,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::scope("/api/v1")
                 .wrap(from_fn(middleware::audit))
                 .service(resource("/openapi.json", "openapi").get(ops::openapi))
-                .service(resource("/me", "me").get(me::get))
+                .service(resource("/me", "me").get(me::get).patch(me::update))
+                .service(resource("/me/password", "me_password").put(me::set_password))
+                .service(resource("/keys", "keys").get(keys::list))
+                .service(resource("/keys:rotate", "keys_rotate").post(keys::rotate))
                 .service(resource("/namespaces", "namespaces").get(namespaces::list).post(namespaces::create))
                 .service(
                     resource("/namespaces/{ns}", "namespace")

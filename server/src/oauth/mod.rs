@@ -1,13 +1,18 @@
 //! The token service: OAuth 2.0 / OpenID Connect endpoints, signing keys and hosted pages.
 //! Its endpoints answer errors in RFC 6749's shape (see [`error`]).
 
+pub mod authorize;
 pub mod bearer;
 pub mod discovery;
+pub mod endpoints;
 pub mod error;
 pub mod form;
 pub mod grants;
 pub mod keys;
+pub mod pages;
+pub mod register;
 pub mod scope;
+pub mod session;
 pub mod token_endpoint;
 pub mod tokens;
 
@@ -69,5 +74,22 @@ pub struct OAuth {
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/.well-known/openid-configuration", web::get().to(discovery::configuration))
         .route("/oauth/jwks", web::get().to(discovery::jwks))
-        .route("/oauth/token", web::post().to(token_endpoint::token));
+        .route("/oauth/token", web::post().to(token_endpoint::token))
+        .route("/oauth/authorize", web::get().to(authorize::authorize_get))
+        .route("/oauth/authorize", web::post().to(authorize::authorize_post))
+        .route("/oauth/authorize/resume", web::get().to(authorize::resume))
+        .route("/oauth/login", web::post().to(authorize::login))
+        .route("/oauth/assets/style.css", web::get().to(authorize::stylesheet))
+        .route("/oauth/userinfo", web::get().to(endpoints::userinfo))
+        .route("/oauth/userinfo", web::post().to(endpoints::userinfo))
+        .route("/oauth/revoke", web::post().to(endpoints::revoke))
+        .route("/oauth/introspect", web::post().to(endpoints::introspect))
+        .route("/oauth/logout", web::get().to(endpoints::logout))
+        .route("/oauth/logout", web::post().to(endpoints::logout))
+        .route("/oauth/register", web::get().to(register::register_form))
+        .route("/oauth/register", web::post().to(register::register))
+        .route("/oauth/verify", web::post().to(register::verify))
+        .route("/oauth/reset", web::get().to(register::reset_form))
+        .route("/oauth/reset", web::post().to(register::reset_request))
+        .route("/oauth/reset/confirm", web::post().to(register::reset_confirm));
 }

@@ -25,7 +25,7 @@ use crate::http::AppState;
 
 /// How the client presented itself.
 #[derive(Clone)]
-enum Presented {
+pub enum Presented {
     Secret { client_id: String, secret: String, basic: bool },
     Public { client_id: String },
 }
@@ -71,7 +71,7 @@ fn run(state: &AppState, presented: Presented, form: &Form, origin: &Origin) -> 
             .request(origin.request_id.clone(), origin.ip.clone())
             .changes(json!({ "grant_type": grant_type, "error": error.error, "error_description": error.description }))
     };
-    let client = match authenticate(state, &presented, origin) {
+    let client = match authenticate_client(state, &presented, origin) {
         Ok(Ok(client)) => client,
         Ok(Err((error, actor))) => {
             let event = failed(actor, &error);
@@ -232,7 +232,7 @@ fn password(state: &AppState, client: &TokenClient, form: &Form, origin: &Origin
 }
 
 /// Authenticates the client; a refusal carries the actor to audit.
-fn authenticate(state: &AppState, presented: &Presented, origin: &Origin) -> Result<std::result::Result<TokenClient, (OAuthError, Actor)>> {
+pub fn authenticate_client(state: &AppState, presented: &Presented, origin: &Origin) -> Result<std::result::Result<TokenClient, (OAuthError, Actor)>> {
     match presented {
         Presented::Secret { client_id, secret, basic } => {
             match authn::client_secret(&state.db, &state.hasher, &state.verified, client_id, secret, origin)? {
@@ -260,7 +260,7 @@ fn authenticate(state: &AppState, presented: &Presented, origin: &Origin) -> Res
 
 /// Client credentials from `Authorization: Basic` (form-urlencoded id and secret, RFC 6749
 /// 2.3.1) or from the body; using both is an error.
-fn presented(req: &HttpRequest, form: &Form) -> std::result::Result<Presented, OAuthError> {
+pub fn presented(req: &HttpRequest, form: &Form) -> std::result::Result<Presented, OAuthError> {
     let header = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     if let Some(value) = header {
         let (scheme, encoded) = value.trim().split_once(' ').ok_or_else(|| OAuthError::invalid_client(true))?;

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod clients;
+pub mod keys;
 pub mod me;
 pub mod namespaces;
 pub mod users;
@@ -19,7 +20,8 @@ use utoipa::{Modify, OpenApi};
         version = "1"
     ),
     paths(
-        me::get,
+        me::get, me::update, me::set_password,
+        keys::list, keys::rotate,
         namespaces::list, namespaces::create, namespaces::get, namespaces::update, namespaces::delete,
         users::list, users::create, users::import, users::get, users::update, users::delete,
         users::set_password, users::permissions, users::set_permissions,
@@ -28,13 +30,14 @@ use utoipa::{Modify, OpenApi};
         audit::list,
     ),
     modifiers(&BasicAuth),
-    security(("basic" = [])),
+    security(("basic" = []), ("bearer" = [])),
     tags(
-        (name = "me", description = "The caller"),
+        (name = "me", description = "The caller, and an account's self-service"),
         (name = "namespaces", description = "Isolated sets of accounts"),
         (name = "users", description = "Accounts and their grants"),
         (name = "clients", description = "API clients, their secrets and effective permissions"),
         (name = "audit", description = "The hash-chained audit log"),
+        (name = "keys", description = "Token signing keys"),
     )
 )]
 pub struct ApiDoc;
@@ -45,5 +48,6 @@ impl Modify for BasicAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme("basic", SecurityScheme::Http(Http::new(HttpAuthScheme::Basic)));
+        components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
     }
 }

@@ -1,0 +1,406 @@
+//! `GET|POST /oauth/authorize` and the sign-in form (`POST /oauth/login`). Only the
+//! authorization code flow: exact redirect URI matching, PKCE S256 (required for public
+//! clients, on by default for all), `state`, `nonce`, `prompt=none|login`, `max_age`,
+//! `login_hint`. Errors that cannot be trusted to the redirect URI are shown as a page.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::json;
+
+use super::form::Form;
+use super::pages::{self, Page, Rendered};
+use super::scope::Scopes;
+use super::session;
+use super::OAuth;
+use crate::db::oauth::{AuthRequest, Code, Session};
+use crate::db::{self, Conn};
+use crate::domain::accounts::Account;
+use crate::domain::audit::{Actor, NewEvent, Outcome};
+use crate::domain::authn::Origin;
+use crate::domain::clients::ClientView;
+use crate::domain::crypto::{random_token, same, token_hash};
+use crate::domain::signin::{self, SignIn};
+use crate::error::{Error, Result};
+use crate::http::auth::{client_ip, request_id};
+use crate::http::AppState;
+
+/// How long a browser has to sign in once it arrived.
+pub fn request_lifetime() -> chrono::Duration {
+    chrono::Duration::minutes(15)
+}
+
+/// What the browser is sent next.
+pub enum Next {
+    /// A page (sign-in form, error).
+    Page(Rendered),
+    /// Back to the application, with a code or an error.
+    Redirect { location: String, set_cookies: Vec<actix_web::cookie::Cookie<'static>> },
+}
+
+impl Next {
+    pub fn respond(self) -> HttpResponse {
+        match self {
+            Next::Page(page) => page.respond(),
+            Next::Redirect { location, set_cookies } => {
+                let mut response = HttpResponse::SeeOther();
+                response.insert_header((header::LOCATION, location)).insert_header((header::CACHE_CONTROL, "no-store"));
+                for cookie in set_cookies {
+                    response.cookie(cookie);
+                }
+                response.finish()
+            }
+        }
+    }
+}
+
+pub fn error_page(status: StatusCode, message: &str) -> Rendered {
+    Page::new("Something went wrong").status(status).render(pages::error(message))
+}
+
+/// The redirect URI with `params` added to its query.
+pub fn redirect_with(uri: &str, params: &[(&str, Option<&str>)]) -> String {
+    match url::Url::parse(uri) {
+        Ok(mut url) => {
+            {
+                let mut query = url.query_pairs_mut();
+                for (name, value) in params {
+                    if let Some(value) = value {
+                        query.append_pair(name, value);
+                    }
+                }
+            }
+            url.to_string()
+        }
+        Err(_) => uri.to_owned(),
+    }
+}
+
+fn error_redirect(oauth: &OAuth, redirect_uri: &str, state: Option<&str>, error: &str, description: &str) -> Next {
+    Next::Redirect {
+        location: redirect_with(
+            redirect_uri,
+            &[("error", Some(error)), ("error_description", Some(description)), ("state", state), ("iss", Some(&oauth.settings.issuer))],
+        ),
+        set_cookies: Vec::new(),
+    }
+}
+
+/// The request, checked. `Err` holds what to do instead (a page, or an error redirect).
+fn validate(conn: &mut Conn, oauth: &OAuth, form: &Form) -> Result<std::result::Result<(AuthRequest, ClientView), Next>> {
+    let page = |message: &str| Ok(Err(Next::Page(error_page(StatusCode::BAD_REQUEST, message))));
+    let Some(client_id) = form.get("client_id") else { return page("The request names no application (client_id is missing).") };
+    let Some(view) = db::clients::get_by_client_id(conn, client_id)? else { return page("The application is not known here.") };
+    if view.client.disabled || view.owner.as_ref().is_none_or(|o| o.disabled) {
+        return page("The application is disabled.");
+    }
+    let Some(redirect_uri) = form.get("redirect_uri") else { return page("The request has no redirect_uri.") };
+    if !view.client.redirect_uris.iter().any(|u| u == redirect_uri) {
+        return page("The redirect_uri is not registered for this application.");
+    }
+    let mut request = AuthRequest {
+        id: random_token(16),
+        csrf: random_token(24),
+        client: view.client.id,
+        redirect_uri: redirect_uri.to_owned(),
+        scope: String::new(),
+        state: form.get("state").map(str::to_owned),
+        nonce: form.get("nonce").map(str::to_owned),
+        code_challenge: None,
+        prompt: None,
+        max_age: None,
+        login_hint: form.get("login_hint").map(|h| h.chars().take(254).collect()),
+        account: None,
+        expires_at: db::now() + request_lifetime(),
+    };
+    // From here on, errors go back to the application.
+    let (back_to, state) = (request.redirect_uri.clone(), request.state.clone());
+    let refuse = |error: &str, description: &str| Ok(Err(error_redirect(oauth, &back_to, state.as_deref(), error, description)));
+    match form.get("response_type") {
+        Some("code") => {}
+        Some(_) => return refuse("unsupported_response_type", "only response_type=code is supported"),
+        None => return refuse("invalid_request", "response_type is required"),
+    }
+    if form.get("request").is_some() || form.get("request_uri").is_some() {
+        return refuse("request_not_supported", "request objects are not supported");
+    }
+    if form.get("response_mode").is_some_and(|m| m != "query") {
+        return refuse("invalid_request", "only response_mode=query is supported");
+    }
+    if !view.client.allows_grant("authorization_code") {
+        return refuse("unauthorized_client", "this application may not use the authorization code flow");
+    }
+    if view.client.user_namespace.is_none() {
+        return refuse("unauthorized_client", "this application has no user namespace to sign users into");
+    }
+    let scope = match Scopes::parse(form.get("scope").unwrap_or_default()) {
+        Ok(s) => s,
+        Err(why) => return refuse("invalid_scope", &why),
+    };
+    request.scope = scope.to_string();
+    match (form.get("code_challenge"), form.get("code_challenge_method")) {
+        (Some(_), Some(method)) if method != "S256" => return refuse("invalid_request", "code_challenge_method must be S256"),
+        (Some(_), None) => return refuse("invalid_request", "code_challenge_method must be S256 (plain is not accepted)"),
+        (Some(challenge), Some(_)) => {
+            let valid = challenge.len() == 43 && challenge.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            if !valid {
+                return refuse("invalid_request", "code_challenge must be a base64url SHA-256 (43 characters)");
+            }
+            request.code_challenge = Some(challenge.to_owned());
+        }
+        (None, Some(_)) => return refuse("invalid_request", "code_challenge_method without code_challenge"),
+        (None, None) if view.client.require_pkce || view.client.is_public() => {
+            return refuse("invalid_request", "PKCE is required: send code_challenge and code_challenge_method=S256")
+        }
+        (None, None) => {}
+    }
+    let prompts: Vec<&str> = form.get("prompt").map(|p| p.split(' ').filter(|s| !s.is_empty()).collect()).unwrap_or_default();
+    if prompts.contains(&"none") && prompts.len() > 1 {
+        return refuse("invalid_request", "prompt=none cannot be combined with other values");
+    }
+    if prompts.iter().any(|p| !matches!(*p, "none" | "login" | "consent" | "select_account")) {
+        return refuse("invalid_request", "prompt must be none or login");
+    }
+    request.prompt = prompts.iter().find(|p| matches!(**p, "none" | "login")).map(|p| (*p).to_owned());
+    if let Some(max_age) = form.get("max_age") {
+        match max_age.parse::<i64>() {
+            Ok(n) if n >= 0 => request.max_age = Some(n),
+            _ => return refuse("invalid_request", "max_age must be a non-negative integer"),
+        }
+    }
+    Ok(Ok((request, view)))
+}
+
+/// The signed-in account of `session`, if it may sign in to `client` now.
+fn session_account(conn: &mut Conn, session: Option<Session>, client: &ClientView, request: &AuthRequest) -> Result<Option<(Session, Account)>> {
+    let Some(session) = session else { return Ok(None) };
+    if let Some(max_age) = request.max_age {
+        if (db::now() - session.auth_time).num_seconds() > max_age {
+            return Ok(None);
+        }
+    }
+    let account = db::accounts::get(conn, session.account)?
+        .filter(|a| !a.disabled && Some(&a.namespace) == client.client.user_namespace.as_ref());
+    Ok(account.map(|a| (session, a)))
+}
+
+/// Issues a code for a signed-in account (inside the caller's write transaction) and returns
+/// where to send the browser.
+fn issue_code(conn: &mut Conn, oauth: &OAuth, request: &AuthRequest, client: &ClientView, account: &Account, session: &Session, origin: &Origin) -> Result<String> {
+    let code = random_token(32);
+    db::oauth::insert_code(
+        conn,
+        &Code {
+            code_hash: token_hash(&code),
+            client: client.client.id,
+            account: account.id,
+            session_id: Some(session.id.clone()),
+            redirect_uri: request.redirect_uri.clone(),
+            scope: request.scope.clone(),
+            nonce: request.nonce.clone(),
+            code_challenge: request.code_challenge.clone(),
+            auth_time: session.auth_time,
+            expires_at: db::now() + oauth.settings.code_ttl,
+            used_at: None,
+            family_id: None,
+            access_token_jti: None,
+        },
+    )?;
+    db::audit::append(
+        conn,
+        vec![NewEvent::new(Actor::account(account.id.to_string()), "oauth.authorize")
+            .target("client", client.client.id)
+            .namespace(&account.namespace)
+            .request(origin.request_id.clone(), origin.ip.clone())
+            .changes(json!({ "client_id": client.client.client_id, "scope": request.scope }))],
+    )?;
+    Ok(redirect_with(
+        &request.redirect_uri,
+        &[("code", Some(&code)), ("state", request.state.as_deref()), ("iss", Some(&oauth.settings.issuer))],
+    ))
+}
+
+fn origin_of(req: &HttpRequest, state: &AppState) -> Origin {
+    Origin { ip: client_ip(req, state.trust_forwarded_for), request_id: Some(request_id(req)) }
+}
+
+pub async fn authorize_get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    match Form::parse(req.query_string().as_bytes()) {
+        Ok(form) => authorize(req, state, form).await,
+        Err(e) => error_page(StatusCode::BAD_REQUEST, &e.description).respond(),
+    }
+}
+
+pub async fn authorize_post(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
+    match Form::parse(&body) {
+        Ok(form) => authorize(req, state, form).await,
+        Err(e) => error_page(StatusCode::BAD_REQUEST, &e.description).respond(),
+    }
+}
+
+async fn authorize(req: HttpRequest, state: web::Data<AppState>, form: Form) -> HttpResponse {
+    let sso = session::sso_cookie_value(&req, &state.oauth.settings);
+    let origin = origin_of(&req, &state);
+    let worker = state.clone();
+    let outcome = state
+        .db
+        .run(move |conn| {
+            let oauth = &worker.oauth;
+            let (request, client) = match validate(conn, oauth, &form)? {
+                Ok(valid) => valid,
+                Err(next) => return Ok(next),
+            };
+            let current = session::current(conn, sso.as_deref())?;
+            let signed_in = session_account(conn, current, &client, &request)?;
+            let prompt = request.prompt.as_deref();
+            match (signed_in, prompt) {
+                (Some((session, account)), None | Some("none")) => {
+                    let location = worker.db.write_blocking(conn, |conn| issue_code(conn, oauth, &request, &client, &account, &session, &origin))?;
+                    Ok(Next::Redirect { location, set_cookies: Vec::new() })
+                }
+                (None, Some("none")) => {
+                    Ok(error_redirect(oauth, &request.redirect_uri, request.state.as_deref(), "login_required", "the user is not signed in"))
+                }
+                _ => {
+                    db::oauth::insert_request(conn, &request)?;
+                    let page = sign_in_page(&request, &client, request.login_hint.as_deref().unwrap_or_default(), Vec::new(), StatusCode::OK);
+                    Ok(Next::Page(page.cookie(session::authz_cookie(&oauth.settings, &request.id, request_lifetime()))))
+                }
+            }
+        })
+        .await;
+    respond(outcome)
+}
+
+pub fn respond(outcome: Result<Next>) -> HttpResponse {
+    match outcome {
+        Ok(next) => next.respond(),
+        Err(Error::TooManyRequests { retry_after }) => too_many(retry_after).respond(),
+        Err(Error::Unavailable(_)) => error_page(StatusCode::SERVICE_UNAVAILABLE, "The service is temporarily unavailable. Try again shortly.").respond(),
+        Err(e) => {
+            log::error!("hosted page: {e}");
+            error_page(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on our side.").respond()
+        }
+    }
+}
+
+pub fn too_many(retry_after: u64) -> Rendered {
+    let mut page = Page::new("Too many attempts").status(StatusCode::TOO_MANY_REQUESTS);
+    page.retry_after = Some(retry_after);
+    page.render(pages::message(&format!("Too many attempts. Try again in {retry_after} seconds.")))
+}
+
+pub fn sign_in_page(request: &AuthRequest, client: &ClientView, login: &str, errors: Vec<String>, status: StatusCode) -> Rendered {
+    Page::new("Sign in")
+        .status(status)
+        .redirecting_to(pages::origin_of(&request.redirect_uri))
+        .render(pages::sign_in(pages::SignInForm { request_id: &request.id, csrf: &request.csrf, login, client_name: &client.client.name, errors }))
+}
+
+/// The authorization request a hosted form belongs to: it must exist, be this browser's (its
+/// cookie), and carry its CSRF token.
+pub fn pending_request(conn: &mut Conn, req_cookie: Option<&str>, form: &Form) -> Result<Option<(AuthRequest, ClientView)>> {
+    let (Some(id), Some(csrf)) = (form.get("request"), form.get("csrf")) else { return Ok(None) };
+    if req_cookie != Some(id) {
+        return Ok(None);
+    }
+    let Some(request) = db::oauth::get_request(conn, id, db::now())? else { return Ok(None) };
+    if !same(&request.csrf, csrf) {
+        return Ok(None);
+    }
+    let Some(client) = db::clients::get(conn, request.client)? else { return Ok(None) };
+    Ok(Some((request, client)))
+}
+
+pub fn expired_page() -> Rendered {
+    error_page(StatusCode::BAD_REQUEST, "This form has expired or was opened in another browser.")
+}
+
+/// Completes a sign-in: a session, a code, and back to the application.
+pub fn complete(conn: &mut Conn, state: &AppState, request: &AuthRequest, client: &ClientView, account: &Account, origin: &Origin) -> Result<Next> {
+    let oauth = &state.oauth;
+    state.db.write_blocking(conn, |conn| {
+        let (session, cookie) = session::start(conn, &oauth.settings, account.id)?;
+        db::audit::append(
+            conn,
+            vec![NewEvent::new(Actor::account(account.id.to_string()), "oauth.signin")
+                .target("account", account.id)
+                .namespace(&account.namespace)
+                .request(origin.request_id.clone(), origin.ip.clone())
+                .changes(json!({ "client_id": client.client.client_id, "session": session.id }))],
+        )?;
+        let location = issue_code(conn, oauth, request, client, account, &session, origin)?;
+        db::oauth::delete_request(conn, &request.id)?;
+        Ok(Next::Redirect { location, set_cookies: vec![cookie, session::clear_authz(&oauth.settings)] })
+    })
+}
+
+pub async fn login(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
+    let Ok(form) = Form::parse(&body) else { return expired_page().respond() };
+    let cookie = session::authz_cookie_value(&req, &state.oauth.settings);
+    let origin = origin_of(&req, &state);
+    let worker = state.clone();
+    let failure_origin = origin.clone();
+    let outcome = db::blocking(move || {
+        let mut conn = worker.db.get()?;
+        let Some((request, client)) = pending_request(&mut conn, cookie.as_deref(), &form)? else {
+            return Ok((Next::Page(expired_page()), None));
+        };
+        drop(conn);
+        let login = form.get("login").unwrap_or_default().chars().take(254).collect::<String>();
+        let password = form.get("password").unwrap_or_default().chars().take(1024).collect::<String>();
+        let namespace = client.client.user_namespace.clone().unwrap_or_default();
+        match signin::password(&worker.db, &worker.hasher, &namespace, &login, &password, &origin)? {
+            SignIn::Accepted(account) => Ok((complete(&mut *worker.db.get()?, &worker, &request, &client, &account, &origin)?, None)),
+            SignIn::Refused { actor, reason } => {
+                let page = sign_in_page(&request, &client, &login, vec!["Wrong sign-in name or password.".into()], StatusCode::OK);
+                Ok((Next::Page(page), Some((actor, reason))))
+            }
+            SignIn::Throttled { retry_after, actor } => Ok((Next::Page(too_many(retry_after)), Some((actor, "locked out after repeated failures")))),
+        }
+    })
+    .await;
+    let outcome = match outcome {
+        Ok((next, failure)) => {
+            if let Some((actor, reason)) = failure {
+                let event = NewEvent::new(actor, "oauth.signin")
+                    .outcome(Outcome::Failure)
+                    .request(failure_origin.request_id.clone(), failure_origin.ip.clone())
+                    .changes(json!({ "reason": reason }));
+                if let Err(e) = state.audit.record(vec![event]).await {
+                    return respond(Err(e));
+                }
+            }
+            Ok(next)
+        }
+        Err(e) => Err(e),
+    };
+    respond(outcome)
+}
+
+/// Back to the sign-in form of a pending request (from the registration or reset pages).
+pub async fn resume(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let cookie = session::authz_cookie_value(&req, &state.oauth.settings);
+    let id = Form::parse(req.query_string().as_bytes()).ok().and_then(|f| f.get("request").map(str::to_owned));
+    let outcome = state
+        .db
+        .run(move |conn| {
+            let (Some(id), Some(cookie)) = (id, cookie) else { return Ok(Next::Page(expired_page())) };
+            if id != cookie {
+                return Ok(Next::Page(expired_page()));
+            }
+            let Some(request) = db::oauth::get_request(conn, &id, db::now())? else { return Ok(Next::Page(expired_page())) };
+            let Some(client) = db::clients::get(conn, request.client)? else { return Ok(Next::Page(expired_page())) };
+            Ok(Next::Page(sign_in_page(&request, &client, "", Vec::new(), StatusCode::OK)))
+        })
+        .await;
+    respond(outcome)
+}
+
+/// Serves the hosted pages' stylesheet.
+pub async fn stylesheet() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .content_type("text/css; charset=utf-8")
+        .body(pages::STYLESHEET)
+}

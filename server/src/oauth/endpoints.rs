@@ -1,0 +1,282 @@
+//! UserInfo (GET and POST), revocation (RFC 7009), introspection (RFC 7662) and RP-initiated
+//! logout.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::{json, Map, Value};
+
+use super::authorize::{redirect_with, respond, Next};
+use super::form::Form;
+use super::pages::{self, Page};
+use super::scope::{Scopes, OPENID};
+use super::token_endpoint::{authenticate_client, TokenClient};
+use super::tokens::{self, user_claims};
+use super::{session, OAuth, OAuthError};
+use crate::db::{self, Conn};
+use crate::domain::audit::{Actor, NewEvent};
+use crate::domain::authn::Origin;
+use crate::domain::crypto::{random_token, same, token_hash};
+use crate::error::Result;
+use crate::http::auth::{client_ip, request_id};
+use crate::http::extract::{read_body, BODY_LIMIT};
+use crate::http::AppState;
+
+fn origin(req: &HttpRequest, state: &AppState) -> Origin {
+    Origin { ip: client_ip(req, state.trust_forwarded_for), request_id: Some(request_id(req)) }
+}
+
+fn bearer_token(req: &HttpRequest, form: Option<&Form>) -> Option<String> {
+    let header = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    if let Some((scheme, token)) = header.and_then(|h| h.trim().split_once(' ')) {
+        if scheme.eq_ignore_ascii_case("bearer") {
+            return Some(token.trim().to_owned());
+        }
+    }
+    form.and_then(|f| f.get("access_token")).map(str::to_owned)
+}
+
+fn json_no_store(value: Value) -> HttpResponse {
+    HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).insert_header((header::PRAGMA, "no-cache")).json(value)
+}
+
+/// `GET|POST /oauth/userinfo` with a user's access token that carries `openid`.
+pub async fn userinfo(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> std::result::Result<HttpResponse, OAuthError> {
+    let form = if body.is_empty() { None } else { Some(Form::parse(&body)?) };
+    let Some(token) = bearer_token(&req, form.as_ref()) else { return Err(OAuthError::invalid_token("an access token is required")) };
+    let worker = state.clone();
+    let claims = state
+        .db
+        .run(move |conn| {
+            let oauth = &worker.oauth;
+            let claims = match tokens::verify_access(conn, &oauth.keys, &oauth.settings, &token, None)? {
+                Ok(c) => c,
+                Err(reason) => return Ok(Err(OAuthError::invalid_token(reason))),
+            };
+            let scope = Scopes::parse(&claims.scope).unwrap_or_default();
+            if claims.is_client_token() || !scope.has(OPENID) {
+                return Ok(Err(OAuthError { status: StatusCode::FORBIDDEN, ..OAuthError::new("insufficient_scope", "the token was not granted openid for a user") }));
+            }
+            let account = uuid::Uuid::parse_str(&claims.sub).ok().map(|id| db::accounts::get(conn, id)).transpose()?.flatten();
+            let Some(account) = account.filter(|a| !a.disabled) else { return Ok(Err(OAuthError::invalid_token("the account is disabled or deleted"))) };
+            let client = db::clients::get_by_client_id(conn, &claims.client_id)?;
+            let Some(client) = client.filter(|c| !c.client.disabled) else { return Ok(Err(OAuthError::invalid_token("the client is disabled"))) };
+            let mut out = Map::new();
+            out.insert("sub".into(), json!(account.id.to_string()));
+            out.extend(user_claims(&account, &scope, &client.client.attribute_claims));
+            Ok(Ok(Value::Object(out)))
+        })
+        .await??;
+    Ok(json_no_store(claims))
+}
+
+/// Authenticates the client of a revocation or introspection request.
+async fn client_of(req: &HttpRequest, state: &web::Data<AppState>, form: &Form) -> std::result::Result<TokenClient, OAuthError> {
+    let origin = origin(req, state);
+    let presented = super::token_endpoint::presented(req, form)?;
+    let worker = state.clone();
+    let (outcome, event) = db::blocking(move || {
+        Ok(match authenticate_client(&worker, &presented, &origin)? {
+            Ok(client) => (Ok(client), None),
+            Err((error, actor)) => {
+                let event = NewEvent::new(actor, "oauth.client.failure")
+                    .outcome(crate::domain::audit::Outcome::Failure)
+                    .request(origin.request_id.clone(), origin.ip.clone())
+                    .changes(json!({ "error": error.error }));
+                (Err(error), Some(event))
+            }
+        })
+    })
+    .await?;
+    if let Some(event) = event {
+        state.audit.record(vec![event]).await?;
+    }
+    outcome
+}
+
+/// `POST /oauth/revoke`: always 200 for a well-formed request (RFC 7009 2.2).
+pub async fn revoke(req: HttpRequest, state: web::Data<AppState>, payload: web::Payload) -> std::result::Result<HttpResponse, OAuthError> {
+    let body = read_body(&req, payload.into_inner(), BODY_LIMIT, &["application/x-www-form-urlencoded"])
+        .await
+        .map_err(|e| OAuthError::invalid_request(e.to_string()))?;
+    let form = Form::parse(&body)?;
+    let token = form.require("token")?.to_owned();
+    let client = client_of(&req, &state, &form).await?;
+    let origin = origin(&req, &state);
+    let worker = state.clone();
+    state
+        .db
+        .write(move |conn| {
+            let now = db::now();
+            let mut changes = None;
+            if let Some(refresh) = db::oauth::find_refresh(conn, &token_hash(&token))? {
+                if refresh.client == client.id {
+                    let revoked = db::oauth::revoke_family(conn, &refresh.family_id, now)?;
+                    changes = Some(json!({ "token_type": "refresh_token", "revoked": revoked }));
+                }
+            } else if let Ok(Ok(claims)) = tokens::verify_access(conn, &worker.oauth.keys, &worker.oauth.settings, &token, None) {
+                if claims.client_id == client.client_id {
+                    tokens::revoke_access(conn, &claims)?;
+                    changes = Some(json!({ "token_type": "access_token", "jti": claims.jti }));
+                }
+            }
+            if let Some(changes) = changes {
+                db::audit::append(
+                    conn,
+                    vec![NewEvent::new(client.actor.clone(), "oauth.revoke")
+                        .target("client", client.id)
+                        .request(origin.request_id.clone(), origin.ip.clone())
+                        .changes(changes)],
+                )?;
+            }
+            Ok(())
+        })
+        .await?;
+    Ok(json_no_store(json!({})))
+}
+
+/// `POST /oauth/introspect` for confidential clients. Access tokens of any client (resource
+/// servers need that); refresh tokens only of the asking client.
+pub async fn introspect(req: HttpRequest, state: web::Data<AppState>, payload: web::Payload) -> std::result::Result<HttpResponse, OAuthError> {
+    let body = read_body(&req, payload.into_inner(), BODY_LIMIT, &["application/x-www-form-urlencoded"])
+        .await
+        .map_err(|e| OAuthError::invalid_request(e.to_string()))?;
+    let form = Form::parse(&body)?;
+    let token = form.require("token")?.to_owned();
+    let client = client_of(&req, &state, &form).await?;
+    if client.caller.is_none() {
+        return Err(OAuthError::unauthorized_client("only confidential clients may introspect"));
+    }
+    let worker = state.clone();
+    let answer = state.db.run(move |conn| introspection(conn, &worker.oauth, &client, &token)).await?;
+    Ok(json_no_store(answer))
+}
+
+fn introspection(conn: &mut Conn, oauth: &OAuth, client: &TokenClient, token: &str) -> Result<Value> {
+    let inactive = json!({ "active": false });
+    let now = db::now();
+    if let Some(refresh) = db::oauth::find_refresh(conn, &token_hash(token))? {
+        let live = refresh.client == client.id && refresh.used_at.is_none() && refresh.revoked_at.is_none() && refresh.expires_at > now;
+        let account_ok = live && db::accounts::get(conn, refresh.account)?.is_some_and(|a| !a.disabled);
+        if !account_ok {
+            return Ok(inactive);
+        }
+        return Ok(json!({
+            "active": true,
+            "token_type": "refresh_token",
+            "client_id": client.client_id,
+            "sub": refresh.account.to_string(),
+            "scope": refresh.scope,
+            "exp": refresh.expires_at.timestamp(),
+            "iss": oauth.settings.issuer,
+        }));
+    }
+    let claims = match tokens::verify_access(conn, &oauth.keys, &oauth.settings, token, None)? {
+        Ok(c) => c,
+        Err(_) => return Ok(inactive),
+    };
+    // Stopped at once when its client, the client's owner or its account is disabled.
+    let issuer_client = db::clients::credential(conn, &claims.client_id, now)?;
+    let client_ok = issuer_client.is_some_and(|c| !c.disabled && c.owner.is_some_and(|o| !o.disabled));
+    let subject_ok = claims.is_client_token()
+        || uuid::Uuid::parse_str(&claims.sub).ok().map(|id| db::accounts::get(conn, id)).transpose()?.flatten().is_some_and(|a| !a.disabled);
+    if !client_ok || !subject_ok {
+        return Ok(inactive);
+    }
+    Ok(json!({
+        "active": true,
+        "token_type": "Bearer",
+        "scope": claims.scope,
+        "client_id": claims.client_id,
+        "sub": claims.sub,
+        "aud": claims.aud,
+        "iss": claims.iss,
+        "exp": claims.exp,
+        "iat": claims.iat,
+        "jti": claims.jti,
+    }))
+}
+
+/// The client an ID token (even an expired one) was issued to, if it was issued here.
+fn id_token_client(conn: &mut Conn, oauth: &OAuth, id_token: &str) -> Result<Option<(String, Option<String>)>> {
+    let Ok(header) = jsonwebtoken::decode_header(id_token) else { return Ok(None) };
+    let Some(key) = header.kid.map(|kid| oauth.keys.verifying(conn, &kid)).transpose()?.flatten() else { return Ok(None) };
+    let mut validation = jsonwebtoken::Validation::new(key.alg.jwt());
+    validation.validate_exp = false;
+    validation.validate_aud = false;
+    validation.set_issuer(&[&oauth.settings.issuer]);
+    let Ok(data) = jsonwebtoken::decode::<Value>(id_token, &key.decoding, &validation) else { return Ok(None) };
+    let aud = data.claims["aud"].as_str().map(str::to_owned);
+    Ok(aud.map(|a| (a, data.claims["sid"].as_str().map(str::to_owned))))
+}
+
+/// `GET|POST /oauth/logout` (OpenID Connect RP-Initiated Logout). With a valid
+/// `id_token_hint` the session ends at once; otherwise the user confirms with a form.
+pub async fn logout(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
+    let form = if req.method() == actix_web::http::Method::POST { Form::parse(&body) } else { Form::parse(req.query_string().as_bytes()) };
+    let Ok(form) = form else { return super::authorize::error_page(StatusCode::BAD_REQUEST, "The logout request is malformed.").respond() };
+    let settings = state.oauth.settings.clone();
+    let sso = session::sso_cookie_value(&req, &settings);
+    let confirm_cookie = session::read(&req, &settings, "gatehouse_logout");
+    let posted = req.method() == actix_web::http::Method::POST;
+    let origin = origin(&req, &state);
+    let worker = state.clone();
+    let outcome = state
+        .db
+        .run(move |conn| {
+            let oauth = &worker.oauth;
+            let hinted = form.get("id_token_hint").map(|t| id_token_client(conn, oauth, t)).transpose()?.flatten();
+            let client_id = hinted.as_ref().map(|(aud, _)| aud.clone()).or_else(|| form.get("client_id").map(str::to_owned));
+            let confirmed = posted && matches!((&confirm_cookie, form.get("csrf")), (Some(c), Some(f)) if same(c, f));
+            if hinted.is_none() && !confirmed {
+                let csrf = random_token(24);
+                let page = Page::new("Sign out").render(pages::logout_confirm(
+                    &csrf,
+                    form.get("post_logout_redirect_uri"),
+                    form.get("state"),
+                    client_id.as_deref(),
+                ));
+                let cookie = actix_web::cookie::Cookie::build(if settings.secure_cookies() { "__Host-gatehouse_logout" } else { "gatehouse_logout" }, csrf)
+                    .path("/")
+                    .http_only(true)
+                    .secure(settings.secure_cookies())
+                    .same_site(actix_web::cookie::SameSite::Strict)
+                    .max_age(actix_web::cookie::time::Duration::minutes(10))
+                    .finish();
+                return Ok(Next::Page(page.cookie(cookie)));
+            }
+            // Where to go afterwards: only a URI registered for the client.
+            let target = match (form.get("post_logout_redirect_uri"), &client_id) {
+                (Some(uri), Some(id)) => db::clients::get_by_client_id(conn, id)?
+                    .filter(|c| c.client.post_logout_redirect_uris.iter().any(|u| u == uri))
+                    .map(|_| redirect_with(uri, &[("state", form.get("state"))])),
+                _ => None,
+            };
+            if let Some(current) = session::current(conn, sso.as_deref())? {
+                worker.db.write_blocking(conn, |conn| {
+                    let now = db::now();
+                    db::oauth::end_session(conn, &current.id, now)?;
+                    let revoked = db::oauth::revoke_session_tokens(conn, &current.id, now)?;
+                    db::audit::append(
+                        conn,
+                        vec![NewEvent::new(Actor::account(current.account.to_string()), "oauth.logout")
+                            .target("account", current.account)
+                            .request(origin.request_id.clone(), origin.ip.clone())
+                            .changes(json!({ "session": current.id, "revoked_refresh_tokens": revoked, "client_id": client_id }))],
+                    )
+                })?;
+            }
+            let clear = vec![session::clear_sso(&settings)];
+            Ok(match target {
+                Some(location) => Next::Redirect { location, set_cookies: clear },
+                None => {
+                    let mut page = Page::new("Signed out").render(pages::message("You are signed out."));
+                    for c in clear {
+                        page = page.cookie(c);
+                    }
+                    Next::Page(page)
+                }
+            })
+        })
+        .await;
+    respond(outcome)
+}

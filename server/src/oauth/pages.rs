@@ -1,0 +1,281 @@
+//! The hosted pages: server-rendered HTML that needs no JavaScript, readable on a phone, with
+//! a strict Content-Security-Policy. Every form carries a CSRF token; no page says whether an
+//! account exists.
+
+use actix_web::http::header;
+use actix_web::http::StatusCode;
+use actix_web::HttpResponse;
+use maud::{html, Markup, DOCTYPE};
+
+pub const STYLESHEET: &str = include_str!("style.css");
+
+/// What a page needs besides its body: where its forms may send the browser next.
+pub struct Page {
+    pub title: &'static str,
+    pub status: StatusCode,
+    /// Origins the browser may be redirected to after a form on this page is submitted
+    /// (CSP `form-action` also governs those redirects).
+    pub redirect_origins: Vec<String>,
+    pub retry_after: Option<u64>,
+}
+
+impl Page {
+    pub fn new(title: &'static str) -> Page {
+        Page { title, status: StatusCode::OK, redirect_origins: Vec::new(), retry_after: None }
+    }
+
+    pub fn status(mut self, status: StatusCode) -> Page {
+        self.status = status;
+        self
+    }
+
+    pub fn redirecting_to(mut self, origin: Option<String>) -> Page {
+        self.redirect_origins.extend(origin);
+        self
+    }
+
+    /// The page with its body: a plain value (it may cross threads) until it is sent.
+    pub fn render(self, body: Markup) -> Rendered {
+        Rendered { page: self, body, cookies: Vec::new() }
+    }
+}
+
+/// A page ready to send.
+pub struct Rendered {
+    page: Page,
+    body: Markup,
+    cookies: Vec<actix_web::cookie::Cookie<'static>>,
+}
+
+impl Rendered {
+    pub fn cookie(mut self, cookie: actix_web::cookie::Cookie<'static>) -> Rendered {
+        self.cookies.push(cookie);
+        self
+    }
+
+    pub fn respond(self) -> HttpResponse {
+        let Rendered { page, body, cookies } = self;
+        let markup = html! {
+            (DOCTYPE)
+            html lang="en" {
+                head {
+                    meta charset="utf-8";
+                    meta name="viewport" content="width=device-width, initial-scale=1";
+                    meta name="referrer" content="no-referrer";
+                    title { (page.title) " · Gatehouse" }
+                    link rel="stylesheet" href="/oauth/assets/style.css";
+                }
+                body {
+                    main class="card" {
+                        p class="brand" { "Gatehouse" }
+                        h1 { (page.title) }
+                        (body)
+                    }
+                }
+            }
+        };
+        let mut form_action = String::from("'self'");
+        for origin in &page.redirect_origins {
+            form_action.push(' ');
+            form_action.push_str(origin);
+        }
+        let mut response = HttpResponse::build(page.status);
+        secure_html_headers(&mut response, &form_action);
+        if let Some(seconds) = page.retry_after {
+            response.insert_header((header::RETRY_AFTER, seconds.to_string()));
+        }
+        for cookie in cookies {
+            response.cookie(cookie);
+        }
+        response.content_type("text/html; charset=utf-8").body(markup.into_string())
+    }
+}
+
+/// The headers of every HTML response of Gatehouse.
+pub fn secure_html_headers(response: &mut actix_web::HttpResponseBuilder, form_action: &str) {
+    response
+        .insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            format!(
+                "default-src 'none'; style-src 'self'; img-src 'self'; form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
+            ),
+        ))
+        .insert_header((header::X_FRAME_OPTIONS, "DENY"))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((header::REFERRER_POLICY, "no-referrer"))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header(("Cross-Origin-Opener-Policy", "same-origin"));
+}
+
+/// The origin (`scheme://host[:port]`) of a URL, for CSP.
+pub fn origin_of(uri: &str) -> Option<String> {
+    let url = url::Url::parse(uri).ok()?;
+    match url.origin() {
+        url::Origin::Tuple(..) => Some(url.origin().ascii_serialization()),
+        // A private-use scheme (native apps): allow the scheme.
+        url::Origin::Opaque(_) => Some(format!("{}:", url.scheme())),
+    }
+}
+
+/// Hidden fields that tie a form to an authorization request.
+pub fn request_fields(request_id: &str, csrf: &str) -> Markup {
+    html! {
+        input type="hidden" name="request" value=(request_id);
+        input type="hidden" name="csrf" value=(csrf);
+    }
+}
+
+pub fn error_list(errors: &[String]) -> Markup {
+    html! {
+        @if !errors.is_empty() {
+            div class="error" role="alert" {
+                @for e in errors { p { (e) } }
+            }
+        }
+    }
+}
+
+pub struct SignInForm<'a> {
+    pub request_id: &'a str,
+    pub csrf: &'a str,
+    pub login: &'a str,
+    pub client_name: &'a str,
+    pub errors: Vec<String>,
+}
+
+pub fn sign_in(form: SignInForm<'_>) -> Markup {
+    html! {
+        p class="lead" { "to continue to " strong { (form.client_name) } }
+        (error_list(&form.errors))
+        form method="post" action="/oauth/login" {
+            (request_fields(form.request_id, form.csrf))
+            label for="login" { "Username, email or phone number" }
+            input id="login" name="login" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required value=(form.login);
+            label for="password" { "Password" }
+            input id="password" name="password" type="password" autocomplete="current-password" required;
+            button type="submit" { "Sign in" }
+        }
+        nav {
+            a href={ "/oauth/register?request=" (form.request_id) } { "Create an account" }
+            " · "
+            a href={ "/oauth/reset?request=" (form.request_id) } { "Forgot your password?" }
+        }
+    }
+}
+
+pub struct RegisterForm<'a> {
+    pub request_id: &'a str,
+    pub csrf: &'a str,
+    pub email: &'a str,
+    pub phone_number: &'a str,
+    pub name: &'a str,
+    pub errors: Vec<String>,
+}
+
+pub fn register(form: RegisterForm<'_>) -> Markup {
+    html! {
+        p class="lead" { "We will send a code to the email address and phone number you give, to check they are yours." }
+        (error_list(&form.errors))
+        form method="post" action="/oauth/register" {
+            (request_fields(form.request_id, form.csrf))
+            label for="email" { "Email" }
+            input id="email" name="email" type="email" autocomplete="email" value=(form.email);
+            label for="phone_number" { "Phone number (international format, e.g. +14155550123)" }
+            input id="phone_number" name="phone_number" type="tel" autocomplete="tel" value=(form.phone_number);
+            label for="name" { "Name (optional)" }
+            input id="name" name="name" type="text" autocomplete="name" value=(form.name);
+            label for="password" { "Password (at least 8 characters)" }
+            input id="password" name="password" type="password" autocomplete="new-password" minlength="8" required;
+            button type="submit" { "Create account" }
+        }
+        nav { a href={ "/oauth/authorize/resume?request=" (form.request_id) } { "I already have an account" } }
+    }
+}
+
+pub struct VerifyForm<'a> {
+    pub request_id: &'a str,
+    pub csrf: &'a str,
+    pub email: Option<&'a str>,
+    pub phone_number: Option<&'a str>,
+    pub errors: Vec<String>,
+}
+
+pub fn verify(form: VerifyForm<'_>) -> Markup {
+    html! {
+        p class="lead" { "Enter the codes we sent. They expire in 10 minutes." }
+        (error_list(&form.errors))
+        form method="post" action="/oauth/verify" {
+            (request_fields(form.request_id, form.csrf))
+            @if let Some(email) = form.email {
+                label for="email_code" { "Code sent to " (email) }
+                input id="email_code" name="email_code" type="text" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}" required;
+            }
+            @if let Some(phone) = form.phone_number {
+                label for="phone_code" { "Code sent to " (phone) }
+                input id="phone_code" name="phone_code" type="text" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}" required;
+            }
+            button type="submit" { "Verify" }
+        }
+    }
+}
+
+pub struct ResetForm<'a> {
+    pub request_id: &'a str,
+    pub csrf: &'a str,
+    pub login: &'a str,
+    /// After a code was requested: ask for it and the new password.
+    pub code_sent: bool,
+    pub errors: Vec<String>,
+}
+
+pub fn reset(form: ResetForm<'_>) -> Markup {
+    html! {
+        (error_list(&form.errors))
+        @if form.code_sent {
+            p class="lead" { "If an account signs in with " strong { (form.login) } ", we sent it a code. It expires in 10 minutes." }
+            form method="post" action="/oauth/reset/confirm" {
+                (request_fields(form.request_id, form.csrf))
+                input type="hidden" name="login" value=(form.login);
+                label for="code" { "Code" }
+                input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}" required;
+                label for="password" { "New password (at least 8 characters)" }
+                input id="password" name="password" type="password" autocomplete="new-password" minlength="8" required;
+                button type="submit" { "Set new password" }
+            }
+        } @else {
+            p class="lead" { "Enter the verified email address or phone number you sign in with." }
+            form method="post" action="/oauth/reset" {
+                (request_fields(form.request_id, form.csrf))
+                label for="login" { "Email or phone number" }
+                input id="login" name="login" type="text" autocomplete="username" required value=(form.login);
+                button type="submit" { "Send a code" }
+            }
+        }
+        nav { a href={ "/oauth/authorize/resume?request=" (form.request_id) } { "Back to sign-in" } }
+    }
+}
+
+/// A page for what cannot be sent back to the application (an unknown client or redirect URI).
+pub fn error(message: &str) -> Markup {
+    html! {
+        div class="error" role="alert" { p { (message) } }
+        p { "Go back to the application and try again." }
+    }
+}
+
+pub fn message(text: &str) -> Markup {
+    html! { p class="lead" { (text) } }
+}
+
+pub fn logout_confirm(csrf: &str, post_logout_redirect_uri: Option<&str>, state: Option<&str>, client_id: Option<&str>) -> Markup {
+    html! {
+        p class="lead" { "Sign out of Gatehouse on this device?" }
+        form method="post" action="/oauth/logout" {
+            input type="hidden" name="csrf" value=(csrf);
+            @if let Some(uri) = post_logout_redirect_uri { input type="hidden" name="post_logout_redirect_uri" value=(uri); }
+            @if let Some(state) = state { input type="hidden" name="state" value=(state); }
+            @if let Some(client_id) = client_id { input type="hidden" name="client_id" value=(client_id); }
+            button type="submit" { "Sign out" }
+        }
+    }
+}
