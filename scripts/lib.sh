@@ -30,3 +30,9 @@ ensure_nextest() {
   say "installing cargo-nextest"
   cargo install --locked cargo-nextest
 }
+
+ensure_python_module() {  # ensure_python_module <import name> <pip package>
+  python3 -c "import $1" 2>/dev/null && return 0
+  say "installing $2 (pip)"
+  python3 -m pip install --quiet --disable-pip-version-check "$2"
+}

@@ -12,6 +12,7 @@ cd "$(dirname "$0")/.."
 
 ensure_nextest
 ensure_wasm_target
+ensure_python_module aiosmtpd aiosmtpd   # a real SMTP server for the registration tests
 
 say "building the shared types and the console for wasm32"
 cargo build --quiet --target wasm32-unknown-unknown -p gatehouse-api-types -p gatehouse-console

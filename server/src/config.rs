@@ -162,9 +162,6 @@ impl Config {
         crate::domain::crypto::MasterKey::load(env.as_deref(), self.master_key_file.as_deref(), default_file.as_deref())
     }
 
-    pub fn issuer(&self) -> String {
-        self.issuer.clone().unwrap_or_else(|| format!("http://{}", self.bind)).trim_end_matches('/').to_owned()
-    }
 }
 
 pub fn cpus() -> usize {

@@ -34,7 +34,11 @@ pub async fn serve(config: Config, args: ServeArgs) -> Result<()> {
     }
     log::info!("database: {}", url.redacted());
 
-    let oauth = open_oauth(&config, &db, args.access_token_ttl, args.max_access_token_ttl).await?;
+    // Bind first: without --issuer the issuer is this address (also when the port is 0).
+    let listener = std::net::TcpListener::bind(&config.bind).map_err(|e| Error::Unavailable(format!("cannot listen on {}: {e}", config.bind)))?;
+    let bound = listener.local_addr().map_err(Error::internal)?;
+    let issuer = config.issuer.clone().unwrap_or_else(|| format!("http://{bound}")).trim_end_matches('/').to_owned();
+    let oauth = open_oauth(&config, &db, issuer, args.access_token_ttl, args.max_access_token_ttl).await?;
     let senders = outbox::Senders {
         smtp_url: args.smtp_url.clone(),
         mail_from: args.mail_from.clone(),
@@ -74,8 +78,8 @@ pub async fn serve(config: Config, args: ServeArgs) -> Result<()> {
     })
         .workers(args.workers.unwrap_or_else(cpus))
         .shutdown_timeout(args.shutdown_timeout)
-        .bind(&config.bind)
-        .map_err(|e| Error::Unavailable(format!("cannot listen on {}: {e}", config.bind)))?;
+        .listen(listener)
+        .map_err(|e| Error::Unavailable(format!("cannot listen on {bound}: {e}")))?;
     for addr in server.addrs() {
         log::info!("gatehouse listening on http://{addr}");
     }
@@ -86,7 +90,7 @@ pub async fn serve(config: Config, args: ServeArgs) -> Result<()> {
 }
 
 /// Loads the master key and the signing keys (generating them on first start).
-async fn open_oauth(config: &Config, db: &Db, default_ttl: u32, max_ttl: u32) -> Result<oauth::OAuth> {
+async fn open_oauth(config: &Config, db: &Db, issuer: String, default_ttl: u32, max_ttl: u32) -> Result<oauth::OAuth> {
     let (master, source) = config.master_key()?;
     match &source {
         KeySource::Generated(path) => log::warn!(
@@ -97,8 +101,8 @@ async fn open_oauth(config: &Config, db: &Db, default_ttl: u32, max_ttl: u32) ->
         KeySource::File(path) => log::info!("master key from {}", path.display()),
         KeySource::Environment => log::info!("master key from GATEHOUSE_MASTER_KEY"),
     }
-    let mut settings = oauth::Settings::new(config.issuer());
-    settings.max_access_ttl = max_ttl.max(60);
+    let mut settings = oauth::Settings::new(issuer);
+    settings.max_access_ttl = max_ttl.max(1);
     settings.default_access_ttl = default_ttl.clamp(1, settings.max_access_ttl);
     let db = db.clone();
     let keys = db::blocking(move || {

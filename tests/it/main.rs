@@ -9,6 +9,8 @@ mod clients;
 mod hostile_input;
 mod idempotency;
 mod import;
+mod oauth;
 mod operations;
 mod ownership;
+mod registration;
 mod users;

@@ -61,7 +61,8 @@ pub fn issue(conn: &mut Conn, master: &MasterKey, account: Uuid, purpose: Purpos
     Ok(code)
 }
 
-/// Checks a code (inside the caller's transaction): true consumes it; false counts an attempt.
+/// Checks a code (inside the caller's transaction); a wrong one counts an attempt. A right one
+/// is not used up until [`consume`]: a form with two codes consumes both or neither.
 pub fn check(conn: &mut Conn, master: &MasterKey, account: Uuid, purpose: Purpose, code: &str) -> Result<bool> {
     let now = db::to_db_time(db::now());
     let live: Option<(String, String, i32)> = verification_codes::table
@@ -77,11 +78,22 @@ pub fn check(conn: &mut Conn, master: &MasterKey, account: Uuid, purpose: Purpos
     if attempts >= MAX_ATTEMPTS {
         return Ok(false);
     }
-    let matches = code.len() == 6 && same(&stored, &hash(master, account, purpose, code.trim()));
-    if matches {
-        diesel::update(verification_codes::table.find(&id)).set(verification_codes::consumed_at.eq(now)).execute(conn)?;
-    } else {
+    let matches = code.trim().len() == 6 && same(&stored, &hash(master, account, purpose, code.trim()));
+    if !matches {
         diesel::update(verification_codes::table.find(&id)).set(verification_codes::attempts.eq(attempts + 1)).execute(conn)?;
     }
     Ok(matches)
+}
+
+/// Uses up the live code of a purpose (after [`check`] accepted it).
+pub fn consume(conn: &mut Conn, account: Uuid, purpose: Purpose) -> Result<()> {
+    diesel::update(
+        verification_codes::table
+            .filter(verification_codes::account_id.eq(account.to_string()))
+            .filter(verification_codes::purpose.eq(purpose.as_str()))
+            .filter(verification_codes::consumed_at.is_null()),
+    )
+    .set(verification_codes::consumed_at.eq(db::to_db_time(db::now())))
+    .execute(conn)?;
+    Ok(())
 }

@@ -185,14 +185,24 @@ pub async fn verify(req: HttpRequest, state: web::Data<AppState>, body: web::Byt
         };
         let master = &worker.oauth.master;
         let verified = worker.db.write_blocking(&mut conn, |conn| {
-            let email_ok = account.email.is_none()
-                || account.email_verified
-                || codes::check(conn, master, account.id, Purpose::Email, form.get("email_code").unwrap_or_default())?;
-            let phone_ok = account.phone_number.is_none()
-                || account.phone_number_verified
-                || codes::check(conn, master, account.id, Purpose::Phone, form.get("phone_code").unwrap_or_default())?;
-            if !(email_ok && phone_ok) {
+            // Check every code the account still needs, each attempt counted; use them up only
+            // when all are right.
+            let mut needed = Vec::new();
+            if account.email.is_some() && !account.email_verified {
+                needed.push((Purpose::Email, form.get("email_code").unwrap_or_default()));
+            }
+            if account.phone_number.is_some() && !account.phone_number_verified {
+                needed.push((Purpose::Phone, form.get("phone_code").unwrap_or_default()));
+            }
+            let mut all_right = true;
+            for (purpose, code) in &needed {
+                all_right &= codes::check(conn, master, account.id, *purpose, code)?;
+            }
+            if !all_right {
                 return Ok(false);
+            }
+            for (purpose, _) in &needed {
+                codes::consume(conn, account.id, *purpose)?;
             }
             let before = account.audit_view();
             account.email_verified = account.email.is_some();
@@ -312,7 +322,13 @@ pub async fn reset_confirm(req: HttpRequest, state: web::Data<AppState>, body: w
         let code = form.get("code").unwrap_or_default().to_owned();
         let master = &worker.oauth.master;
         let matched = match &account {
-            Some(a) => worker.db.write_blocking(&mut conn, |conn| codes::check(conn, master, a.id, Purpose::Reset, &code))?,
+            Some(a) => worker.db.write_blocking(&mut conn, |conn| {
+                let right = codes::check(conn, master, a.id, Purpose::Reset, &code)?;
+                if right {
+                    codes::consume(conn, a.id, Purpose::Reset)?;
+                }
+                Ok(right)
+            })?,
             None => false,
         };
         let Some(mut account) = account.filter(|_| matched) else {

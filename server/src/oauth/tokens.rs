@@ -186,7 +186,8 @@ pub fn verify_access(conn: &mut Conn, keys: &KeyStore, settings: &Settings, toke
         return Ok(Err("algorithm does not match the key"));
     }
     let mut validation = Validation::new(key.alg.jwt());
-    validation.leeway = 5;
+    // Issued by this service's own clock: no leeway.
+    validation.leeway = 0;
     validation.set_issuer(&[&settings.issuer]);
     match audience {
         Some(aud) => validation.set_audience(&[aud]),

@@ -10,6 +10,7 @@ pub struct Api {
     base: String,
     http: Client,
     auth: Option<(String, String)>,
+    bearer: Option<String>,
 }
 
 #[derive(Debug)]
@@ -44,15 +45,23 @@ impl Reply {
 impl Api {
     pub fn new(base: &str, auth: Option<(String, String)>) -> Api {
         let http = Client::builder().timeout(std::time::Duration::from_secs(120)).build().unwrap();
-        Api { base: base.to_owned(), http, auth }
+        Api { base: base.to_owned(), http, auth, bearer: None }
+    }
+
+    /// The same caller, with `Authorization: Bearer <token>` instead.
+    pub fn with_bearer(mut self, token: &str) -> Api {
+        self.auth = None;
+        self.bearer = Some(token.to_owned());
+        self
     }
 
     /// A request builder with this caller's credentials, for anything unusual.
     pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
         let builder = self.http.request(method, format!("{}{}", self.base, path));
-        match &self.auth {
-            Some((user, password)) => builder.basic_auth(user, Some(password)),
-            None => builder,
+        match (&self.auth, &self.bearer) {
+            (Some((user, password)), _) => builder.basic_auth(user, Some(password)),
+            (None, Some(token)) => builder.bearer_auth(token),
+            (None, None) => builder,
         }
     }
 

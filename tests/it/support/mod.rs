@@ -4,7 +4,9 @@
 
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod http;
+pub mod mail;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
