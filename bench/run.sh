@@ -35,6 +35,7 @@ wrk_stats() {
 }
 
 results=()
+token_results=()
 
 bench_backend() {
   local backend=$1 url pid port base auth
@@ -95,6 +96,42 @@ sys.stdout.write(''.join('{\"username\":\"u%07d\",\"email\":\"u%07d@example.com\
   local token; token=$(python3 -c "import base64,sys; print(base64.urlsafe_b64encode(('k1:'+sys.argv[1]).encode()).decode().rstrip('='))" "$middle")
   read -r page_rps page_p99 page_bad < <(wrk -t1 -c4 -d"${seconds}s" --latency -H "$auth" "$base/api/v1/namespaces/big/users?page_size=100&page_token=$token" | wrk_stats)
 
+  say "$backend: token endpoint — client_credentials grants (RS256, ES256) and refresh grants"
+  cpu_ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+  tick=$(getconf CLK_TCK)
+  local es_client; es_client=$(api -d '{"name":"bench es256","access_token_alg":"ES256","permissions":["namespaces:read@*"]}' "$base/api/v1/clients")
+  local es_auth="Authorization: Basic $(printf '%s:%s' "$(echo "$es_client" | json "['client_id']")" "$(echo "$es_client" | json "['client_secret']")" | base64 -w0)"
+  echo 'grant_type=client_credentials' > "$work/cc.body"
+  token_rows=()
+  for alg in RS256 ES256; do
+    local header="$auth"; [ "$alg" = ES256 ] && header="$es_auth"
+    for conns in 32 64; do
+      local before after out
+      before=$(cpu_ticks)
+      out=$(wrk -t2 -c"$conns" -d"${seconds}s" --latency -H "$header" -H 'Content-Type: application/x-www-form-urlencoded' -s bench/post_body.lua "$base/oauth/token" -- BODY="$work/cc.body")
+      after=$(cpu_ticks)
+      read -r rps p99 bad < <(echo "$out" | wrk_stats)
+      local total; total=$(echo "$out" | awk '/requests in/ {print $1}')
+      token_rows+=("client_credentials $alg c$conns|$rps|$p99|$(python3 -c "print(f'{($after - $before) / $tick / max($total, 1) * 1000:.3f}')")|$bad")
+    done
+  done
+  # Refresh grants: a confidential web app with the password grant hands out the first tokens.
+  local web; web=$(api -d '{"name":"bench web","grant_types":["authorization_code","refresh_token"],"redirect_uris":["https://app.example/cb"],"user_namespace":"bench","password_grant_enabled":true}' "$base/api/v1/clients")
+  local web_id web_secret; web_id=$(echo "$web" | json "['client_id']"); web_secret=$(echo "$web" | json "['client_secret']")
+  api -d '{"username":"refresher","password":"refresher password"}' "$base/api/v1/namespaces/bench/users" >/dev/null
+  : > "$work/refresh.tokens"
+  for _ in $(seq 1 128); do
+    curl -fsS -u "$web_id:$web_secret" -d grant_type=password -d username=refresher -d 'password=refresher password' "$base/oauth/token" | json "['refresh_token']" >> "$work/refresh.tokens"
+  done
+  local web_auth="Authorization: Basic $(printf '%s:%s' "$web_id" "$web_secret" | base64 -w0)"
+  before=$(cpu_ticks)
+  out=$(REFRESH_TOKENS="$work/refresh.tokens" TOKENS_PER_THREAD=64 wrk -t2 -c64 -d"${seconds}s" --latency -H "$web_auth" -s bench/refresh.lua "$base/oauth/token")
+  after=$(cpu_ticks)
+  read -r rps p99 bad < <(echo "$out" | wrk_stats)
+  total=$(echo "$out" | awk '/requests in/ {print $1}')
+  token_rows+=("refresh_token RS256 c64|$rps|$p99|$(python3 -c "print(f'{($after - $before) / $tick / max($total, 1) * 1000:.3f}')")|$bad")
+  for row in "${token_rows[@]}"; do token_results+=("$backend|$row"); done
+
   say "$backend: authenticated reads again with --audit-reads false"
   kill "$pid"; wait "$pid" 2>/dev/null || true
   RUST_LOG=warn "$bin" serve --bind "127.0.0.1:$port" --audit-reads false >>"$work/server-$backend.log" 2>&1 &
@@ -109,6 +146,16 @@ sys.stdout.write(''.join('{\"username\":\"u%07d\",\"email\":\"u%07d@example.com\
 }
 
 for b in "${backends[@]}"; do bench_backend "$b"; done
+
+python3 - "${token_results[@]}" <<'PY'
+import sys
+print()
+print("| backend | grant | grants/s | p99 ms | server CPU per grant, ms | non-2xx |")
+print("|---|---|---|---|---|---|")
+for row in sys.argv[1:]:
+    b, grant, rps, p99, cpu, bad = row.split("|")
+    print(f"| {b} | {grant} | {rps} | {p99} | {cpu} | {bad} |")
+PY
 
 python3 - "${results[@]}" <<'PY'
 import sys
