@@ -36,3 +36,33 @@ ensure_python_module() {  # ensure_python_module <import name> <pip package>
   say "installing $2 (pip)"
   python3 -m pip install --quiet --disable-pip-version-check "$2"
 }
+
+# The version of a crate in Cargo.lock (the first one listed).
+lock_version() {
+  awk -v name="$1" '$0 == "name = \"" name "\"" { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock
+}
+
+# wasm-bindgen-cli must match the wasm-bindgen crate of the lock file exactly.
+ensure_wasm_bindgen() {
+  local version; version=$(lock_version wasm-bindgen)
+  if have wasm-bindgen && [ "$(wasm-bindgen --version | awk '{print $2}')" = "$version" ]; then return 0; fi
+  say "installing wasm-bindgen-cli $version (a few minutes, once)"
+  cargo install --quiet --force wasm-bindgen-cli --version "$version"
+}
+
+# wasm-opt from npm's binaryen (Debian's is too old for what rustc emits); prints its path.
+ensure_wasm_opt() {
+  local dir="${XDG_CACHE_HOME:-$HOME/.cache}/gatehouse/binaryen-132"
+  if [ ! -x "$dir/node_modules/.bin/wasm-opt" ]; then
+    if ! have npm; then say "no npm: the console is built without wasm-opt"; return 0; fi
+    say "installing wasm-opt (npm binaryen@132)"
+    npm install --silent --no-audit --no-fund --prefix "$dir" binaryen@132 >&2
+  fi
+  echo "$dir/node_modules/.bin/wasm-opt"
+}
+
+# Chromium and its WebDriver for the browser tests.
+ensure_browser() {
+  have chromedriver && (have chromium || have chromium-browser || have google-chrome) && return 0
+  apt_install chromium chromium-driver
+}

@@ -11,6 +11,7 @@ cd "$(dirname "$0")/.."
 
 export GATEHOUSE_DATABASE_URL="${GATEHOUSE_DATABASE_URL:-sqlite://gatehouse.db}"
 
+./scripts/build-console.sh
 say "building gatehouse (release)"
 cargo build --release --quiet -p gatehouse
 bin=target/release/gatehouse

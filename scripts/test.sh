@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test: unit tests, the black-box HTTP tests against the real binary, and the
-# wasm32 build of the shared types. Installs what it needs when it is missing.
+# Runs every test: unit tests, the black-box HTTP tests against the real binary, the browser
+# tests of the console (Chromium through chromedriver), and the wasm32 build of the console and
+# the shared types. Installs what it needs when it is missing.
 #
 #   scripts/test.sh                                    # on embedded SQLite
 #   GATEHOUSE_TEST_DATABASE=postgres scripts/test.sh   # on PostgreSQL at 127.0.0.1:5432
@@ -13,9 +14,10 @@ cd "$(dirname "$0")/.."
 ensure_nextest
 ensure_wasm_target
 ensure_python_module aiosmtpd aiosmtpd   # a real SMTP server for the registration tests
+ensure_browser                            # Chromium and chromedriver for the console tests
 
-say "building the shared types and the console for wasm32"
-cargo build --quiet --target wasm32-unknown-unknown -p gatehouse-api-types -p gatehouse-console
+# The console (and with it the shared types) for wasm32; the server embeds it.
+./scripts/build-console.sh
 
 say "running the tests on ${GATEHOUSE_TEST_DATABASE:-sqlite}"
 cargo nextest run --workspace --profile "${NEXTEST_PROFILE:-default}" "$@"

@@ -661,6 +661,29 @@ pub struct AuditListParams {
     pub page_token: Option<String>,
 }
 
+/// `GET /api/v1/audit-events:verify`: whether the hash chain is intact.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct AuditVerification {
+    /// True when every event links to the one before and the head matches.
+    pub intact: bool,
+    /// Events verified (up to the first broken link when not intact).
+    pub events_verified: u64,
+    /// What is wrong with the first broken link; null when intact.
+    pub first_broken_link: Option<String>,
+}
+
+// ---------------------------------------------------------------- console (backend for frontend)
+
+/// `GET /console/session`: the signed-in administrator and the token the console sends back
+/// as `X-CSRF-Token` with every `/api/v1` request. The session itself is an HttpOnly cookie.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ConsoleSession {
+    pub csrf_token: String,
+    pub me: Me,
+    pub expires_at: DateTime<Utc>,
+}
+
 // ---------------------------------------------------------------- operations
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

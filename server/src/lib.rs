@@ -4,6 +4,7 @@
 pub mod audit_log;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod db;
 pub mod domain;
 pub mod error;

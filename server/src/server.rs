@@ -75,6 +75,7 @@ pub async fn serve(config: Config, args: ServeArgs) -> Result<()> {
             .wrap(from_fn(http::middleware::observe))
             .configure(http::routes)
             .configure(oauth::routes)
+            .configure(crate::console::routes)
     })
         .workers(args.workers.unwrap_or_else(cpus))
         .shutdown_timeout(args.shutdown_timeout)
@@ -114,11 +115,15 @@ async fn open_oauth(config: &Config, db: &Db, issuer: String, default_ttl: u32, 
     Ok(oauth::OAuth { settings, keys: keys.0, master: keys.1 })
 }
 
-/// Every ten minutes, forgets Idempotency-Keys older than their retention.
+/// Every ten minutes, forgets Idempotency-Keys older than their retention and console sessions
+/// that ended.
 async fn forget_idempotency_keys(db: Db) {
     let mut every = actix_web::rt::time::interval(Duration::from_secs(600));
     loop {
         every.tick().await;
+        if let Err(e) = db.write(|conn| db::console::delete_expired(conn, db::now())).await {
+            log::warn!("cannot remove ended console sessions: {e}");
+        }
         let outcome = db.write(|conn| db::idempotency::delete_older_than(conn, db::now() - idempotency::retention())).await;
         match outcome {
             Ok(0) => {}

@@ -161,9 +161,9 @@ fn clients_list_pages_by_keyset() {
             None => break,
         }
     }
-    assert_eq!(seen.len(), 5, "4 created + the bootstrap client");
+    assert_eq!(seen.len(), 6, "4 created + the bootstrap and console clients");
     let mut sorted = seen.clone();
     sorted.sort();
     sorted.dedup();
-    assert_eq!(sorted.len(), 5);
+    assert_eq!(sorted.len(), 6);
 }

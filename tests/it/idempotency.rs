@@ -40,7 +40,7 @@ fn a_retried_client_creation_returns_the_same_secret_without_storing_it_in_clear
     let retry = post_with_key(&admin, "/api/v1/clients", "client-key-1", &body);
     assert_eq!(retry.json["client_secret"], first.json["client_secret"]);
     assert_eq!(retry.json["id"], first.json["id"]);
-    assert_eq!(admin.get("/api/v1/clients").json["items"].as_array().unwrap().len(), 2, "bootstrap client + one");
+    assert_eq!(admin.get("/api/v1/clients").json["items"].as_array().unwrap().len(), 3, "the bootstrap and console clients + one");
 }
 
 #[test]

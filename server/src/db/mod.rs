@@ -7,6 +7,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod clients;
+pub mod console;
 pub mod idempotency;
 pub mod namespaces;
 pub mod oauth;
@@ -222,6 +223,16 @@ impl Db {
         let _permit = self.admit().await?;
         let db = self.clone();
         blocking(move || f(&mut *db.get()?)).await
+    }
+
+    /// Runs `f`, which takes its own connections, on a blocking thread once admitted.
+    pub async fn run_on<T, F>(&self, f: F) -> Result<T>
+    where
+        F: FnOnce() -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let _permit = self.admit().await?;
+        blocking(f).await
     }
 
     /// Waits for a turn at the pool (a blocking call of this process then finds a connection).

@@ -246,6 +246,21 @@ diesel::joinable!(accounts -> namespaces (namespace));
 diesel::joinable!(clients -> accounts (owner_account_id));
 diesel::joinable!(client_secrets -> clients (client_id));
 
+diesel::table! {
+    console_sessions (id) {
+        id -> Text,
+        token_hash -> Text,
+        account_id -> Text,
+        sso_session_id -> Nullable<Text>,
+        access_token -> Binary,
+        access_expires_at -> Timestamp,
+        refresh_token -> Nullable<Binary>,
+        created_at -> Timestamp,
+        refreshed_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     namespaces,
     accounts,
@@ -264,4 +279,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     auth_throttle,
     verification_codes,
     outbox,
+    console_sessions,
 );

@@ -1,5 +1,5 @@
 //! Who is calling. The `Api` extractor reads the credentials (HTTP Basic with a client's id and
-//! secret); the first database call of the handler authenticates them and runs the handler's
+//! secret, a Bearer token, or the console's session cookie with its CSRF header); the first database call of the handler authenticates them and runs the handler's
 //! work in the same blocking call, so a request crosses to a blocking thread once.
 
 use std::cell::RefCell;
@@ -17,7 +17,9 @@ use crate::domain::audit::Actor;
 use crate::domain::authn::{self, Authentication, Origin};
 use crate::domain::idempotency::{self, Claim, Outcome, Reply};
 use crate::domain::{Context, Precondition};
-use crate::oauth::bearer;
+use crate::console;
+use crate::domain::crypto::same;
+use crate::oauth::{bearer, OAuth};
 use crate::error::{Error, Result};
 
 /// The id of the current request (also sent back as `X-Request-Id`).
@@ -35,6 +37,8 @@ pub enum AuthRecord {
 enum Credentials {
     Basic { client_id: String, secret: String },
     Bearer(String),
+    /// The console's session cookie and the `X-CSRF-Token` header that must come with it.
+    Console { cookie: String },
 }
 
 /// A Management API request with credentials; authenticated on first use.
@@ -55,7 +59,7 @@ impl FromRequest for Api {
         let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
             return ready(Err(Error::internal("no app state")));
         };
-        ready(match credentials(req) {
+        ready(match credentials(req, &state.oauth) {
             Ok(credentials) => Ok(Api {
                 ip: client_ip(req, state.trust_forwarded_for),
                 request_id: request_id(req),
@@ -135,6 +139,11 @@ impl Api {
                             Ok((caller, _)) => Ok((caller, false)),
                             Err(reason) => Err((reason, None, Error::Unauthenticated { reason, bearer: true })),
                         },
+                        // Its CSRF header was checked when the request arrived.
+                        Credentials::Console { cookie } => match console::session::authenticate(&state, cookie)? {
+                            Ok((caller, _)) => Ok((caller, false)),
+                            Err(reason) => Err((reason, None, Error::Unauthenticated { reason, bearer: false })),
+                        },
                     };
                     match accepted {
                         Ok((caller, verified_now)) => {
@@ -209,10 +218,20 @@ pub fn reply_response(outcome: Outcome) -> HttpResponse {
     response.body(reply.body)
 }
 
-/// `Authorization: Basic base64(client_id:client_secret)` or `Authorization: Bearer <token>`;
-/// a refusal says whether it concerned a Bearer token.
-fn credentials(req: &HttpRequest) -> std::result::Result<Credentials, (&'static str, bool)> {
-    let value = req.headers().get(header::AUTHORIZATION).ok_or(("no credentials", false))?;
+/// `Authorization: Basic base64(client_id:client_secret)`, `Authorization: Bearer <token>`, or
+/// (without an Authorization header) the console's session cookie; a refusal says whether it
+/// concerned a Bearer token.
+fn credentials(req: &HttpRequest, oauth: &OAuth) -> std::result::Result<Credentials, (&'static str, bool)> {
+    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
+        let cookie = console::session_cookie(req, &oauth.settings).ok_or(("no credentials", false))?;
+        // Checked before anything else of the request is read: a cross-site form or script
+        // cannot send this header, and without it the cookie counts for nothing.
+        let csrf = req.headers().get(console::CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        if !same(csrf, &console::session::csrf_token(oauth, &cookie)) {
+            return Err(("the console session needs its X-CSRF-Token header", false));
+        }
+        return Ok(Credentials::Console { cookie });
+    };
     let text = value.to_str().map_err(|_| ("malformed Authorization header", false))?;
     let (scheme, rest) = text.trim().split_once(' ').ok_or(("malformed Authorization header", false))?;
     if scheme.eq_ignore_ascii_case("bearer") {

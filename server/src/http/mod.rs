@@ -82,6 +82,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .get(clients::effective_permissions),
                 )
                 .service(resource("/audit-events", "audit_events").get(audit::list))
+                .service(resource("/audit-events:verify", "audit_verify").get(audit::verify))
                 .default_service(web::to(not_found)),
         );
 }

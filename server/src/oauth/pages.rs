@@ -100,10 +100,16 @@ pub fn secure_html_headers(response: &mut actix_web::HttpResponseBuilder, form_a
                 "default-src 'none'; style-src 'self'; img-src 'self'; form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
             ),
         ))
+        .insert_header((header::CACHE_CONTROL, "no-store"));
+    secure_html_headers_except_csp(response);
+}
+
+/// The headers of every HTML response besides its Content-Security-Policy and caching.
+pub fn secure_html_headers_except_csp(response: &mut actix_web::HttpResponseBuilder) {
+    response
         .insert_header((header::X_FRAME_OPTIONS, "DENY"))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .insert_header((header::REFERRER_POLICY, "no-referrer"))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header(("Cross-Origin-Opener-Policy", "same-origin"));
 }
 

@@ -40,6 +40,19 @@ impl Browser {
         Self::reply(self.http.post(self.absolute(url)).form(fields).send().expect("POST"))
     }
 
+    /// Any request, with extra headers and an optional JSON body (cookies are sent as usual).
+    pub fn request(&self, method: &str, url: &str, headers: &[(&str, &str)], json: Option<&serde_json::Value>) -> Reply {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut request = self.http.request(method, self.absolute(url));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        if let Some(body) = json {
+            request = request.json(body);
+        }
+        Self::reply(request.send().expect("request"))
+    }
+
     /// Submits the form on `page` (a hosted page) with its hidden fields plus `fields`.
     pub fn submit(&self, page: &Reply, action: &str, fields: &[(&str, &str)]) -> Reply {
         let request = hidden(&page.text, "request").expect("the page has a request field");

@@ -7,6 +7,7 @@
 pub mod browser;
 pub mod http;
 pub mod mail;
+pub mod webdriver;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;

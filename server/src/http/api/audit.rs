@@ -1,7 +1,7 @@
 use actix_web::HttpResponse;
-use gatehouse_api_types::{AuditActor, AuditEvent, AuditListParams, AuditTarget, Page, Problem};
+use gatehouse_api_types::{AuditActor, AuditEvent, AuditListParams, AuditTarget, AuditVerification, Page, Problem};
 
-use crate::db::audit::Filter;
+use crate::db::audit::{ChainStatus, Filter};
 use crate::domain::audit::StoredEvent;
 use crate::domain::{audit_access, PageRequest};
 use crate::error::{Error, Result};
@@ -51,4 +51,21 @@ fn to_api(e: StoredEvent) -> Result<AuditEvent> {
         changes: e.changes.as_deref().and_then(|c| serde_json::from_str(c).ok()),
         hash: e.hash,
     })
+}
+
+/// Walks the whole hash chain (needs `audit:read@*`), as `gatehouse audit verify` does.
+#[utoipa::path(get, path = "/api/v1/audit-events:verify", tag = "audit",
+    responses((status = 200, body = AuditVerification), (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn verify(api: Api) -> Result<HttpResponse> {
+    api.state.audit.flush().await?;
+    let status = api
+        .read(|conn, ctx| {
+            ctx.caller.authorize("audit", "read", "*")?;
+            crate::db::audit::verify(conn)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(match status {
+        ChainStatus::Intact { events } => AuditVerification { intact: true, events_verified: events, first_broken_link: None },
+        ChainStatus::Broken { checked, reason } => AuditVerification { intact: false, events_verified: checked, first_broken_link: Some(reason) },
+    }))
 }

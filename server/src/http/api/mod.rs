@@ -27,7 +27,7 @@ use utoipa::{Modify, OpenApi};
         users::set_password, users::permissions, users::set_permissions,
         clients::list, clients::create, clients::get, clients::update, clients::delete,
         clients::rotate_secret, clients::effective_permissions,
-        audit::list,
+        audit::list, audit::verify,
     ),
     modifiers(&BasicAuth),
     security(("basic" = []), ("bearer" = [])),
