@@ -11,15 +11,18 @@ ensure_wasm_bindgen
 wasm_opt=$(ensure_wasm_opt)
 
 say "building the console (wasm32, release)"
-cargo build --quiet --profile console-release --target wasm32-unknown-unknown -p gatehouse-console
+# erase_components: Leptos type-erases component views, a smaller WASM.
+CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="--cfg erase_components" \
+  cargo build --quiet --profile console-release --target wasm32-unknown-unknown -p gatehouse-console
 target_dir="${CARGO_TARGET_DIR:-target}"
 dist=console/dist
 staging=$(mktemp -d)
 trap 'rm -rf "$staging"' EXIT
-wasm-bindgen --target web --no-typescript --out-name gatehouse_console --out-dir "$staging" \
+wasm-bindgen --target web --no-typescript --remove-name-section --remove-producers-section \
+  --out-name gatehouse_console --out-dir "$staging" \
   "$target_dir/wasm32-unknown-unknown/console-release/gatehouse-console.wasm"
 if [ -n "$wasm_opt" ]; then
-  "$wasm_opt" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+  "$wasm_opt" -Oz --strip-debug --strip-producers --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
     --enable-reference-types --enable-multivalue --enable-mutable-globals \
     "$staging/gatehouse_console_bg.wasm" -o "$staging/opt.wasm"
   mv "$staging/opt.wasm" "$staging/gatehouse_console_bg.wasm"

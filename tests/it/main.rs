@@ -6,6 +6,8 @@ mod support;
 mod audit;
 mod cli;
 mod clients;
+mod console;
+mod console_browser;
 mod hostile_input;
 mod idempotency;
 mod import;

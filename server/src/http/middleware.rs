@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage, ResponseError};
@@ -43,6 +43,11 @@ pub async fn observe(req: ServiceRequest, next: Next<impl MessageBody + 'static>
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         res.headers_mut().insert(REQUEST_ID, value);
     }
+    // A Basic challenge makes a browser prompt for a password (and a fetch() of the console
+    // wait on that prompt): scripts in a browser get the Bearer challenge alone.
+    if status == StatusCode::UNAUTHORIZED && from_browser_script(res.request()) {
+        res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"gatehouse\""));
+    }
     let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".to_owned());
     if let Some(state) = &state {
         state.metrics.observe_request(method.as_str(), &route, status.as_u16(), elapsed.as_secs_f64());
@@ -63,6 +68,12 @@ pub async fn observe(req: ServiceRequest, next: Next<impl MessageBody + 'static>
         }
     }
     Ok(res)
+}
+
+/// A fetch() or XMLHttpRequest of a browser (Fetch Metadata), as opposed to a navigation or a
+/// program that sends no such header.
+fn from_browser_script(req: &actix_web::HttpRequest) -> bool {
+    req.headers().get("sec-fetch-dest").is_some_and(|v| v.as_bytes() == b"empty")
 }
 
 /// Records the request's audit event and waits until it is committed, so that nothing is

@@ -50,7 +50,7 @@ pub async fn configuration(state: web::Data<AppState>) -> HttpResponse {
 }
 
 pub async fn jwks(state: web::Data<AppState>) -> Result<HttpResponse, OAuthError> {
-    let keys = state.db.run(|conn| KeyStore::jwks(conn)).await?;
+    let keys = state.db.run(KeyStore::jwks).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "public, max-age=60"))
         .content_type("application/jwk-set+json")

@@ -32,8 +32,11 @@ impl Driver {
     /// A fresh headless browser (its own profile) with a window of `width` x `height`.
     pub async fn browser(&self, width: u32, height: u32) -> Client {
         let profile = tempfile::tempdir().unwrap().keep();
+        // Headless windows are at least 500 px wide: narrower screens are emulated.
+        let device = if width < 500 { serde_json::json!({ "deviceMetrics": { "width": width, "height": height, "pixelRatio": 1 } }) } else { serde_json::json!({}) };
         let caps = serde_json::json!({
             "goog:chromeOptions": {
+                "mobileEmulation": device,
                 "binary": chromium(),
                 "args": [
                     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -55,7 +58,12 @@ impl Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
-        let _ = Command::new("kill").arg("-KILL").arg(format!("-{}", self.child.id())).status();
+        // chromedriver leads its own process group (see `start`), which holds the browsers.
+        #[allow(unsafe_code)]
+        // SAFETY: kill(2) on the process group our own child leads.
+        unsafe {
+            libc::kill(-(self.child.id() as libc::pid_t), libc::SIGKILL);
+        }
         let _ = self.child.wait();
     }
 }
@@ -98,9 +106,16 @@ pub async fn wait_for_text(browser: &Client, text: &str) {
 /// Runs a browser scenario; on failure saves `<name>-failure.png` before failing the test.
 pub async fn scenario<F: std::future::Future<Output = ()>>(browser: &Client, name: &str, steps: F) {
     use futures_util::FutureExt;
-    let outcome = std::panic::AssertUnwindSafe(steps).catch_unwind().await;
-    if let Err(panic) = outcome {
-        screenshot(browser, &format!("{name}-failure")).await;
-        std::panic::resume_unwind(panic);
+    let outcome = tokio::time::timeout(Duration::from_secs(240), std::panic::AssertUnwindSafe(steps).catch_unwind()).await;
+    match outcome {
+        Ok(Ok(())) => {}
+        Ok(Err(panic)) => {
+            let _ = tokio::time::timeout(Duration::from_secs(10), screenshot(browser, &format!("{name}-failure"))).await;
+            std::panic::resume_unwind(panic);
+        }
+        Err(_) => {
+            let _ = tokio::time::timeout(Duration::from_secs(10), screenshot(browser, &format!("{name}-failure"))).await;
+            panic!("the browser scenario {name} took longer than 4 minutes");
+        }
     }
 }

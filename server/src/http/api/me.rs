@@ -30,7 +30,7 @@ pub async fn update(api: Api, body: Json<ProfilePatch>) -> Result<HttpResponse> 
 #[utoipa::path(put, path = "/api/v1/me/password", tag = "me", request_body = PasswordChange,
     responses((status = 204), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 429, body = Problem)))]
 pub async fn set_password(api: Api, body: Json<PasswordChange>) -> Result<HttpResponse> {
-    let account = api.read(|conn, ctx| accounts::own(conn, ctx)).await?;
+    let account = api.read(accounts::own).await?;
     let ctx = api.context().await?;
     let origin = Origin { ip: ctx.ip.clone(), request_id: Some(ctx.request_id.clone()) };
     let keys = throttle_keys(Some(throttle::account_key(account.id)), &origin);

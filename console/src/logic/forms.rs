@@ -1,0 +1,399 @@
+//! Form values to request bodies, with the checks that can be made before sending.
+
+use std::collections::BTreeMap;
+
+use gatehouse_api_types::grant::{is_namespace_slug, Grant};
+use gatehouse_api_types::{
+    checks, Account, AccountCreate, AccountPatch, ClientCreate, ClientPatch, FieldError, NamespaceCreate, NamespacePatch, PasswordSet,
+    SecretRotate,
+};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::api::ApiError;
+
+/// Collects the field errors of one form.
+#[derive(Default)]
+struct Errors(Vec<FieldError>);
+
+impl Errors {
+    fn add(&mut self, field: &str, message: impl Into<String>) {
+        self.0.push(FieldError { field: field.to_owned(), message: message.into() });
+    }
+
+    /// Runs one of api-types' checks on a present value.
+    fn check(&mut self, field: &str, value: Option<&str>, check: fn(&str) -> Result<(), validator::ValidationError>) {
+        if let Some(v) = value {
+            if let Err(e) = check(v) {
+                self.add(field, e.message.map(|m| m.to_string()).unwrap_or_else(|| "is invalid".to_owned()));
+            }
+        }
+    }
+
+    fn finish<T>(self, value: T) -> Result<T, ApiError> {
+        if self.0.is_empty() {
+            Ok(value)
+        } else {
+            Err(ApiError::invalid(self.0))
+        }
+    }
+}
+
+/// A text input's value: trimmed, `None` when blank.
+pub fn opt(text: &str) -> Option<String> {
+    let t = text.trim();
+    (!t.is_empty()).then(|| t.to_owned())
+}
+
+/// The non-blank lines of a textarea, trimmed.
+pub fn lines(text: &str) -> Vec<String> {
+    text.lines().filter_map(opt).collect()
+}
+
+fn check_email(errors: &mut Errors, email: Option<&str>) {
+    if let Some(e) = email {
+        let ok = e.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !domain.starts_with('.'));
+        if !ok || e.chars().any(char::is_whitespace) {
+            errors.add("email", "must be an email address");
+        }
+    }
+}
+
+pub fn namespace_create(slug: &str, display_name: &str) -> Result<NamespaceCreate, ApiError> {
+    let mut errors = Errors::default();
+    let slug = slug.trim().to_owned();
+    if !is_namespace_slug(&slug) {
+        errors.add("slug", "must match ^[a-z][a-z0-9-]{1,62}$ (lower-case letters, digits and dashes)");
+    }
+    let display_name = display_name.trim().to_owned();
+    if display_name.is_empty() || display_name.chars().count() > 200 {
+        errors.add("display_name", "must be 1 to 200 characters");
+    }
+    errors.finish(NamespaceCreate { slug, display_name })
+}
+
+pub fn namespace_rename(display_name: &str) -> Result<NamespacePatch, ApiError> {
+    let mut errors = Errors::default();
+    let display_name = display_name.trim().to_owned();
+    if display_name.is_empty() || display_name.chars().count() > 200 {
+        errors.add("display_name", "must be 1 to 200 characters");
+    }
+    errors.finish(NamespacePatch { display_name: Some(display_name) })
+}
+
+/// The create-user form.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NewAccount {
+    pub username: String,
+    pub email: String,
+    pub phone_number: String,
+    pub name: String,
+    pub password: String,
+}
+
+pub fn account_create(f: &NewAccount) -> Result<AccountCreate, ApiError> {
+    let mut errors = Errors::default();
+    let (username, email, phone_number) = (opt(&f.username), opt(&f.email), opt(&f.phone_number));
+    if username.is_none() && email.is_none() && phone_number.is_none() {
+        errors.add("username", "give a username, an email or a phone number");
+    }
+    errors.check("username", username.as_deref(), checks::username);
+    check_email(&mut errors, email.as_deref());
+    errors.check("phone_number", phone_number.as_deref(), checks::phone_number);
+    // Passwords are taken as typed (spaces count).
+    let password = (!f.password.is_empty()).then(|| f.password.clone());
+    errors.check("password", password.as_deref(), checks::password);
+    errors.finish(AccountCreate { username, email, phone_number, name: opt(&f.name), password, ..Default::default() })
+}
+
+/// The edit-user form.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AccountForm {
+    pub username: String,
+    pub email: String,
+    pub email_verified: bool,
+    pub phone_number: String,
+    pub phone_number_verified: bool,
+    pub name: String,
+    pub given_name: String,
+    pub family_name: String,
+    pub attributes: String,
+}
+
+impl AccountForm {
+    pub fn from_account(a: &Account) -> Self {
+        AccountForm {
+            username: a.username.clone().unwrap_or_default(),
+            email: a.email.clone().unwrap_or_default(),
+            email_verified: a.email_verified,
+            phone_number: a.phone_number.clone().unwrap_or_default(),
+            phone_number_verified: a.phone_number_verified,
+            name: a.name.clone().unwrap_or_default(),
+            given_name: a.given_name.clone().unwrap_or_default(),
+            family_name: a.family_name.clone().unwrap_or_default(),
+            attributes: serde_json::to_string_pretty(&a.attributes).unwrap_or_else(|_| "{}".to_owned()),
+        }
+    }
+}
+
+/// The attributes textarea: a JSON object (blank is `{}`).
+pub fn parse_attributes(text: &str) -> Result<Map<String, Value>, String> {
+    if text.trim().is_empty() {
+        return Ok(Map::new());
+    }
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err("must be a JSON object, such as {\"department\": \"sales\"}".to_owned()),
+        Err(e) => Err(format!("is not valid JSON ({e})")),
+    }
+}
+
+/// A merge patch with the fields that differ from `original`; a blanked field becomes null.
+pub fn account_patch(original: &Account, f: &AccountForm) -> Result<AccountPatch, ApiError> {
+    let mut errors = Errors::default();
+    let changed = |new: Option<String>, old: &Option<String>| (new != *old).then_some(new);
+    let mut patch = AccountPatch {
+        username: changed(opt(&f.username), &original.username),
+        email: changed(opt(&f.email), &original.email),
+        phone_number: changed(opt(&f.phone_number), &original.phone_number),
+        name: changed(opt(&f.name), &original.name),
+        given_name: changed(opt(&f.given_name), &original.given_name),
+        family_name: changed(opt(&f.family_name), &original.family_name),
+        ..Default::default()
+    };
+    errors.check("username", patch.username.clone().flatten().as_deref(), checks::username);
+    check_email(&mut errors, patch.email.clone().flatten().as_deref());
+    errors.check("phone_number", patch.phone_number.clone().flatten().as_deref(), checks::phone_number);
+    // A changed address resets its verification unless the form says otherwise, so send it then.
+    if f.email_verified != original.email_verified || patch.email.is_some() {
+        patch.email_verified = Some(f.email_verified);
+    }
+    if f.phone_number_verified != original.phone_number_verified || patch.phone_number.is_some() {
+        patch.phone_number_verified = Some(f.phone_number_verified);
+    }
+    match parse_attributes(&f.attributes) {
+        Ok(map) if map != original.attributes => patch.attributes = Some(map),
+        Ok(_) => {}
+        Err(message) => errors.add("attributes", message),
+    }
+    errors.finish(patch)
+}
+
+/// True when the patch changes nothing.
+pub fn is_empty_patch(p: &AccountPatch) -> bool {
+    serde_json::to_value(p).ok().and_then(|v| v.as_object().map(Map::is_empty)).unwrap_or(false)
+}
+
+pub fn password_set(password: &str) -> Result<PasswordSet, ApiError> {
+    let mut errors = Errors::default();
+    errors.check("password", Some(password), checks::password);
+    errors.finish(PasswordSet { password: password.to_owned() })
+}
+
+/// Checks a list of grants (grant syntax only; the server checks what the caller may grant).
+pub fn check_grants(field: &str, grants: &[String]) -> Result<(), ApiError> {
+    let mut errors = Errors::default();
+    for (i, g) in grants.iter().enumerate() {
+        if let Err(e) = Grant::parse(g) {
+            errors.add(&format!("{field}[{i}]"), e.0);
+        }
+    }
+    errors.finish(())
+}
+
+/// The grant types offered as checkboxes (the password grant has its own switch).
+pub const GRANT_TYPES: [&str; 3] = ["client_credentials", "authorization_code", "refresh_token"];
+
+/// The create-client form.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewClient {
+    pub name: String,
+    pub permissions: Vec<String>,
+    pub grant_types: Vec<String>,
+    pub password_grant_enabled: bool,
+    pub redirect_uris: String,
+    pub user_namespace: String,
+    pub token_endpoint_auth_method: String,
+    pub access_token_alg: String,
+}
+
+impl Default for NewClient {
+    fn default() -> Self {
+        NewClient {
+            name: String::new(),
+            permissions: Vec::new(),
+            grant_types: vec!["client_credentials".to_owned()],
+            password_grant_enabled: false,
+            redirect_uris: String::new(),
+            user_namespace: String::new(),
+            token_endpoint_auth_method: "client_secret_basic".to_owned(),
+            access_token_alg: "RS256".to_owned(),
+        }
+    }
+}
+
+pub fn client_create(f: &NewClient) -> Result<ClientCreate, ApiError> {
+    let mut errors = Errors::default();
+    let name = f.name.trim().to_owned();
+    if name.is_empty() || name.chars().count() > 200 {
+        errors.add("name", "must be 1 to 200 characters");
+    }
+    for (i, g) in f.permissions.iter().enumerate() {
+        if let Err(e) = Grant::parse(g) {
+            errors.add(&format!("permissions[{i}]"), e.0);
+        }
+    }
+    let redirect_uris = lines(&f.redirect_uris);
+    if let Err(e) = checks::redirect_uris(&redirect_uris) {
+        errors.add("redirect_uris", e.message.map(|m| m.to_string()).unwrap_or_else(|| "are invalid".to_owned()));
+    }
+    let mut grant_types: Vec<String> = GRANT_TYPES.iter().filter(|t| f.grant_types.iter().any(|g| g == *t)).map(|t| (*t).to_owned()).collect();
+    if f.password_grant_enabled {
+        grant_types.push("password".to_owned());
+    }
+    if grant_types.is_empty() {
+        errors.add("grant_types", "choose at least one grant type");
+    }
+    if grant_types.iter().any(|t| t == "authorization_code") && redirect_uris.is_empty() {
+        errors.add("redirect_uris", "at least one is required for the authorization_code grant");
+    }
+    let user_namespace = opt(&f.user_namespace);
+    if user_namespace.as_deref().is_some_and(|ns| !is_namespace_slug(ns)) {
+        errors.add("user_namespace", "must be a namespace slug");
+    }
+    errors.finish(ClientCreate {
+        name,
+        permissions: f.permissions.clone(),
+        grant_types,
+        redirect_uris,
+        password_grant_enabled: f.password_grant_enabled,
+        user_namespace,
+        owner_account_id: None,
+        token_endpoint_auth_method: f.token_endpoint_auth_method.clone(),
+        access_token_ttl: None,
+        access_token_alg: f.access_token_alg.clone(),
+        post_logout_redirect_uris: Vec::new(),
+        attribute_claims: BTreeMap::new(),
+        require_pkce: true,
+    })
+}
+
+pub fn secret_rotate(overlap_seconds: u64) -> SecretRotate {
+    SecretRotate { previous_secret_expires_in: Some(overlap_seconds) }
+}
+
+/// The patch that transfers a client to the account with the typed id.
+pub fn client_transfer(owner_account_id: &str) -> Result<ClientPatch, ApiError> {
+    match Uuid::parse_str(owner_account_id.trim()) {
+        Ok(id) => Ok(ClientPatch { owner_account_id: Some(id), ..Default::default() }),
+        Err(_) => Err(ApiError::field("owner_account_id", "must be an account id (a UUID)")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn account() -> Account {
+        serde_json::from_value(json!({
+            "id": "6f1c1e1e-0000-4000-8000-000000000001", "namespace": "customers", "username": "ann",
+            "email": "ann@example.com", "email_verified": true, "phone_number": null, "phone_number_verified": false,
+            "name": "Ann", "given_name": null, "family_name": null, "attributes": {"tier": "gold"},
+            "disabled": false, "has_password": true,
+            "created_at": "2025-01-01T00:00:00Z", "updated_at": "2025-01-01T00:00:00Z"
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn namespace_forms() {
+        let ok = namespace_create(" shop ", " Shop ").unwrap();
+        assert_eq!((ok.slug.as_str(), ok.display_name.as_str()), ("shop", "Shop"));
+        let e = namespace_create("Shop!", "").unwrap_err();
+        assert_eq!(e.errors_for("slug").len(), 1);
+        assert_eq!(e.errors_for("display_name").len(), 1);
+        assert!(namespace_rename("  ").is_err());
+        assert_eq!(namespace_rename("New").unwrap().display_name.as_deref(), Some("New"));
+    }
+
+    #[test]
+    fn account_create_sends_only_filled_fields() {
+        let body = account_create(&NewAccount { username: "bob".into(), name: " ".into(), ..Default::default() }).unwrap();
+        assert_eq!(serde_json::to_value(&body).unwrap()["username"], "bob");
+        assert_eq!(body.name, None);
+        assert_eq!(body.password, None);
+        let e = account_create(&NewAccount { username: "a b".into(), email: "nope".into(), phone_number: "12".into(), password: "short".into(), ..Default::default() }).unwrap_err();
+        for f in ["username", "email", "phone_number", "password"] {
+            assert_eq!(e.errors_for(f).len(), 1, "{f}");
+        }
+        assert!(account_create(&NewAccount::default()).is_err());
+    }
+
+    #[test]
+    fn account_patch_is_a_merge_patch_of_the_changes() {
+        let a = account();
+        let mut f = AccountForm::from_account(&a);
+        assert!(is_empty_patch(&account_patch(&a, &f).unwrap()));
+        f.name = "".into();
+        f.given_name = "Ann".into();
+        let p = serde_json::to_value(account_patch(&a, &f).unwrap()).unwrap();
+        assert_eq!(p, json!({"name": null, "given_name": "Ann"}));
+
+        let mut f = AccountForm::from_account(&a);
+        f.email = "new@example.com".into();
+        let p = serde_json::to_value(account_patch(&a, &f).unwrap()).unwrap();
+        assert_eq!(p, json!({"email": "new@example.com", "email_verified": true}));
+    }
+
+    #[test]
+    fn attributes_must_be_an_object() {
+        assert_eq!(parse_attributes("  ").unwrap(), Map::new());
+        assert!(parse_attributes("[1]").unwrap_err().contains("JSON object"));
+        assert!(parse_attributes("{").unwrap_err().contains("not valid JSON"));
+        let a = account();
+        let mut f = AccountForm::from_account(&a);
+        f.attributes = r#"{"tier":"silver"}"#.into();
+        assert_eq!(account_patch(&a, &f).unwrap().attributes.unwrap()["tier"], "silver");
+        f.attributes = "3".into();
+        assert_eq!(account_patch(&a, &f).unwrap_err().errors_for("attributes").len(), 1);
+    }
+
+    #[test]
+    fn client_create_from_form() {
+        let f = NewClient {
+            name: " Billing ".into(),
+            permissions: vec!["users:read@customers".into()],
+            grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+            redirect_uris: "https://app.example.com/cb\n\n  http://localhost:3000/cb \n".into(),
+            user_namespace: "customers".into(),
+            ..Default::default()
+        };
+        let c = client_create(&f).unwrap();
+        assert_eq!(c.name, "Billing");
+        assert_eq!(c.redirect_uris, vec!["https://app.example.com/cb", "http://localhost:3000/cb"]);
+        assert_eq!(c.grant_types, vec!["authorization_code", "refresh_token"]);
+        assert_eq!(c.token_endpoint_auth_method, "client_secret_basic");
+        assert!(c.require_pkce);
+
+        let bad = NewClient { grant_types: vec!["authorization_code".into()], redirect_uris: "http://evil.example.com/cb".into(), ..Default::default() };
+        let e = client_create(&bad).unwrap_err();
+        assert_eq!(e.errors_for("name").len(), 1);
+        assert_eq!(e.errors_for("redirect_uris").len(), 1);
+
+        let pw = client_create(&NewClient { name: "x".into(), grant_types: vec![], password_grant_enabled: true, ..Default::default() }).unwrap();
+        assert_eq!(pw.grant_types, vec!["password"]);
+        assert!(pw.password_grant_enabled);
+    }
+
+    #[test]
+    fn other_bodies() {
+        assert_eq!(serde_json::to_value(secret_rotate(0)).unwrap(), json!({"previous_secret_expires_in": 0}));
+        assert!(client_transfer("nope").unwrap_err().errors_for("owner_account_id").len() == 1);
+        let p = client_transfer(" 6f1c1e1e-0000-4000-8000-000000000001 ").unwrap();
+        assert_eq!(serde_json::to_value(p).unwrap(), json!({"owner_account_id": "6f1c1e1e-0000-4000-8000-000000000001"}));
+        assert!(password_set("short").is_err());
+        assert!(check_grants("permissions", &["users:read@x1".into(), "bad".into()]).unwrap_err().errors_for("permissions").len() == 1);
+        assert_eq!(lines(" a \n\n b"), vec!["a", "b"]);
+    }
+}

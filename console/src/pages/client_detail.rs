@@ -1,0 +1,255 @@
+//! One API client: settings, effective permissions, secret rotation, state, transfer, delete.
+
+use gatehouse_api_types::{Client, ClientPatch, EffectivePermissions, SecretRotated};
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::{use_navigate, use_params_map};
+
+use crate::api::{self, encode, ApiError};
+use crate::components::confirm::use_confirm;
+use crate::components::grant_picker::GrantPicker;
+use crate::components::secret::SecretPanel;
+use crate::components::{action_error, loaded, ErrorBanner, ErrorText, GrantChips, Loading, TextField};
+use crate::logic::audit::{lost_warning, owner_label};
+use crate::logic::format::{self, overlap_label, OVERLAPS};
+use crate::logic::forms;
+
+#[component]
+pub fn ClientDetail() -> impl IntoView {
+    let params = use_params_map();
+    let path = Memo::new(move |_| format!("/api/v1/clients/{}", encode(&params.read().get("id").unwrap_or_default())));
+    let confirm = use_confirm();
+    let navigate = use_navigate();
+    let notice = RwSignal::new(None::<String>);
+
+    let client = LocalResource::new(move || {
+        let path = path.get();
+        async move { api::get_tagged::<Client>(&path).await }
+    });
+    let effective = LocalResource::new(move || {
+        let path = format!("{}/effective-permissions", path.get());
+        async move { api::get::<EffectivePermissions>(&path).await }
+    });
+    let current = move || client.get_untracked().and_then(Result::ok);
+    let grants = RwSignal::new(Vec::<String>::new());
+    Effect::new(move |_| {
+        if let Some(Ok((c, _))) = client.get() {
+            grants.set(c.permissions);
+        }
+    });
+
+    // every change is a PATCH with the loaded ETag, then a reload
+    let patch = Action::new_local(move |(body, what): &(Result<ClientPatch, ApiError>, String)| {
+        let body = body.clone();
+        let what = what.clone();
+        let etag = current().and_then(|(_, e)| e);
+        let path = path.get_untracked();
+        async move {
+            api::patch::<_, Client>(&path, &body?, etag.as_deref()).await?;
+            notice.set(Some(what));
+            client.refetch();
+            effective.refetch();
+            Ok::<_, ApiError>(())
+        }
+    });
+    let patch_error = action_error(patch);
+
+    let toggle_disabled = move |_| {
+        notice.set(None);
+        let Some((c, _)) = current() else { return };
+        let body = ClientPatch { disabled: Some(!c.disabled), ..Default::default() };
+        if c.disabled {
+            patch.dispatch_local((Ok(body), "Client enabled.".to_owned()));
+        } else {
+            confirm.ask(
+                "Disable client",
+                format!("Disable {}? It can no longer obtain tokens or call the API until enabled again.", c.name),
+                "Disable",
+                move || {
+                    patch.dispatch_local((Ok(body.clone()), "Client disabled.".to_owned()));
+                },
+            );
+        }
+    };
+
+    // grants
+    let save_grants = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        notice.set(None);
+        let list = grants.get_untracked();
+        let body = forms::check_grants("permissions", &list).map(|_| ClientPatch { permissions: Some(list), ..Default::default() });
+        patch.dispatch_local((body, "Grants saved.".to_owned()));
+    };
+
+    // transfer
+    let owner_account_id = RwSignal::new(String::new());
+    let transfer = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        notice.set(None);
+        let body = forms::client_transfer(&owner_account_id.get_untracked());
+        if body.is_err() {
+            patch.dispatch_local((body, String::new()));
+            return;
+        }
+        confirm.ask(
+            "Transfer ownership",
+            format!(
+                "Make account {} the owner of this client? From then on the new owner's grants bound what the client may do.",
+                owner_account_id.get_untracked().trim()
+            ),
+            "Transfer",
+            move || {
+                owner_account_id.set(String::new());
+                patch.dispatch_local((body.clone(), "Ownership transferred.".to_owned()));
+            },
+        );
+    };
+
+    // secret rotation
+    let overlap = RwSignal::new(86_400u64);
+    let rotated = RwSignal::new(None::<SecretRotated>);
+    let rotate = Action::new_local(move |seconds: &u64| {
+        let seconds = *seconds;
+        let body = forms::secret_rotate(seconds);
+        let path = format!("{}/secrets", path.get_untracked());
+        async move {
+            let r = api::post::<_, SecretRotated>(&path, &body).await?;
+            rotated.set(Some(r));
+            notice.set(Some(format!("Secret rotated; overlap with the old one: {}.", overlap_label(seconds))));
+            Ok::<_, ApiError>(())
+        }
+    });
+    let rotate_error = action_error(rotate);
+    let ask_rotate = move |_| {
+        notice.set(None);
+        rotated.set(None);
+        let seconds = overlap.get_untracked();
+        if seconds == 0 {
+            confirm.ask(
+                "Rotate secret now",
+                "Rotate with no overlap? The current secret stops working at once; everything using it fails until it has the new one.",
+                "Rotate now",
+                move || {
+                    rotate.dispatch_local(0);
+                },
+            );
+        } else {
+            rotate.dispatch_local(seconds);
+        }
+    };
+
+    // delete
+    let delete = Action::new_local(move |_: &()| {
+        let path = path.get_untracked();
+        let navigate = navigate.clone();
+        async move {
+            api::delete(&path, None).await?;
+            navigate("/console/clients", Default::default());
+            Ok::<_, ApiError>(())
+        }
+    });
+    let delete_error = action_error(delete);
+    let ask_delete = move |_| {
+        confirm.ask("Delete client", "Delete this client for good? Its secrets and tokens stop working. This cannot be undone.", "Delete client", move || {
+            delete.dispatch_local(());
+        });
+    };
+    let busy = move || patch.pending().get() || rotate.pending().get() || delete.pending().get();
+
+    view! {
+        <p class="breadcrumb"><A href="/console/clients">"API clients"</A></p>
+        {move || match client.get() {
+            None => view! { <Loading /> }.into_any(),
+            Some(Err(e)) => view! { <h1>"API client"</h1><ErrorText message=e.message() /> }.into_any(),
+            Some(Ok((c, _))) => view! {
+                <h1>{c.name.clone()}</h1>
+                <section class="card" aria-labelledby="settings-title" data-id=c.id.to_string()>
+                    <h2 id="settings-title">"Settings"</h2>
+                    <dl class="facts">
+                        <dt>"Client id"</dt><dd><code id="client-id">{c.client_id.clone()}</code></dd>
+                        <dt>"Status"</dt>
+                        <dd>{if c.disabled { view! { <span class="badge off">"disabled"</span> } } else { view! { <span class="badge on">"active"</span> } }}</dd>
+                        <dt>"Owner"</dt><dd>{owner_label(c.owner.as_ref())}{c.owner.as_ref().map(|o| view! { " " <code class="muted">{o.account_id.to_string()}</code> })}</dd>
+                        <dt>"Grant types"</dt><dd>{format::list(&c.grant_types)}</dd>
+                        <dt>"Redirect URIs"</dt><dd>{format::list(&c.redirect_uris)}</dd>
+                        <dt>"User namespace"</dt><dd>{c.user_namespace.clone().unwrap_or_else(|| "—".into())}</dd>
+                        <dt>"Authentication"</dt><dd>{c.token_endpoint_auth_method.clone()}</dd>
+                        <dt>"Access tokens"</dt>
+                        <dd>{format!("{}, {} s", c.access_token_alg, c.access_token_ttl.map(|t| t.to_string()).unwrap_or_else(|| "default".into()))}</dd>
+                        <dt>"PKCE required"</dt><dd>{if c.require_pkce { "yes" } else { "no" }}</dd>
+                        <dt>"Created"</dt><dd>{format::time(&c.created_at)}</dd>
+                        <dt>"Last used"</dt><dd>{format::opt_time(c.last_used_at.as_ref())}</dd>
+                    </dl>
+                </section>
+            }.into_any(),
+        }}
+        {move || notice.get().map(|n| view! { <p class="notice" role="status">{n}</p> })}
+        {move || busy().then(|| view! { <Loading label="Working…" /> })}
+        <Show when=move || matches!(client.get(), Some(Ok(_)))>
+            <section class="card" id="effective-permissions" aria-labelledby="eff-title">
+                <h2 id="eff-title">"Effective permissions"</h2>
+                {loaded(effective, |e: EffectivePermissions| view! {
+                    {lost_warning(&e.dropped).map(|w| view! { <p class="warning" role="note">{"⚠ "}{w}</p> })}
+                    <dl class="facts">
+                        <dt>"Granted"</dt><dd><GrantChips grants=e.granted.clone() /></dd>
+                        <dt>"Owner holds"</dt><dd><GrantChips grants=e.owner.clone() /></dd>
+                        <dt>"Effective"</dt><dd><GrantChips grants=e.effective.clone() /></dd>
+                    </dl>
+                    {(!e.dropped.is_empty()).then(|| view! {
+                        <h3>"Dropped"</h3>
+                        <ul class="dropped">
+                            {e.dropped.iter().map(|d| view! { <li><code>{d.grant.clone()}</code>": "{d.reason.clone()}</li> }).collect_view()}
+                        </ul>
+                    })}
+                })}
+            </section>
+            <div class="grid two">
+                <section class="card" aria-labelledby="secret-title-h">
+                    <h2 id="secret-title-h">"Rotate secret"</h2>
+                    <ErrorBanner error=rotate_error />
+                    {move || rotated.get().map(|r| {
+                        let note = match r.previous_secret_expires_at {
+                            Some(t) => format!("The previous secret keeps working until {}.", format::time(&t)),
+                            None => "There is no previous secret that keeps working.".to_owned(),
+                        };
+                        view! { <SecretPanel secret=r.client_secret title="New client secret" note=note on_done=Callback::new(move |_| rotated.set(None)) /> }
+                    })}
+                    <div class="field">
+                        <label for="previous_secret_expires_in">"The current secret keeps working for"</label>
+                        <select id="previous_secret_expires_in" on:change=move |ev| overlap.set(event_target_value(&ev).parse().unwrap_or(86_400))>
+                            {OVERLAPS.into_iter().map(|(s, label)| view! {
+                                <option value=s.to_string() selected=move || overlap.get() == s>{label}</option>
+                            }).collect_view()}
+                        </select>
+                    </div>
+                    <button type="button" id="rotate-secret" class="button" disabled=busy on:click=ask_rotate>"Rotate secret"</button>
+                </section>
+                <section class="card" aria-labelledby="state-title">
+                    <h2 id="state-title">"State"</h2>
+                    <ErrorBanner error=patch_error />
+                    <p>
+                        <button type="button" id="toggle-disabled" class="button" disabled=busy on:click=toggle_disabled>
+                            {move || if matches!(client.get(), Some(Ok((ref c, _))) if c.disabled) { "Enable client" } else { "Disable client" }}
+                        </button>
+                    </p>
+                    <form id="transfer-form" on:submit=transfer>
+                        <TextField id="owner_account_id" label="Transfer to account id" value=owner_account_id error=patch_error
+                            hint="Needs clients:write@* and permissions:write@<the new owner's namespace>." />
+                        <button type="submit" id="transfer" class="button" disabled=busy>"Transfer ownership"</button>
+                    </form>
+                    <ErrorBanner error=delete_error />
+                    <p>
+                        <button type="button" id="delete-client" class="button danger" disabled=busy on:click=ask_delete>"Delete client"</button>
+                    </p>
+                </section>
+            </div>
+            <section class="card" aria-labelledby="client-grants-title">
+                <h2 id="client-grants-title">"Grants"</h2>
+                <form id="grants-form" on:submit=save_grants>
+                    <GrantPicker grants=grants error=patch_error legend="Grants of this client" />
+                    <button type="submit" id="save-grants" class="button primary" disabled=busy>"Save grants"</button>
+                </form>
+            </section>
+        </Show>
+    }
+}

@@ -1,0 +1,188 @@
+//! API clients: mine (or all I may see), and creating one, whose secret is shown once.
+
+use gatehouse_api_types::{Client, ClientCreated, ACCESS_TOKEN_ALGS, TOKEN_ENDPOINT_AUTH_METHODS};
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+use crate::api::{self, ApiError};
+use crate::components::grant_picker::GrantPicker;
+use crate::components::secret::SecretPanel;
+use crate::components::{action_error, loaded, ErrorBanner, FieldErrors, GrantChips, TextField};
+use crate::logic::audit::owner_label;
+use crate::logic::forms::{self, NewClient, GRANT_TYPES};
+
+#[component]
+pub fn Clients() -> impl IntoView {
+    let all = RwSignal::new(false);
+    let list = LocalResource::new(move || {
+        let path = if all.get() { "/api/v1/clients?page_size=200" } else { "/api/v1/clients?owner=me&page_size=200" };
+        api::get_all::<Client>(path, 20)
+    });
+
+    // create
+    let defaults = NewClient::default();
+    let name = RwSignal::new(String::new());
+    let permissions = RwSignal::new(Vec::<String>::new());
+    let grant_types = RwSignal::new(defaults.grant_types.clone());
+    let password_grant_enabled = RwSignal::new(false);
+    let redirect_uris = RwSignal::new(String::new());
+    let user_namespace = RwSignal::new(String::new());
+    let token_endpoint_auth_method = RwSignal::new(defaults.token_endpoint_auth_method.clone());
+    let access_token_alg = RwSignal::new(defaults.access_token_alg.clone());
+    // The create response with the secret: only here, only until dismissed or left.
+    let created = RwSignal::new(None::<ClientCreated>);
+
+    let create = Action::new_local(move |form: &NewClient| {
+        let body = forms::client_create(form);
+        async move {
+            let response = api::post::<_, ClientCreated>("/api/v1/clients", &body?).await?;
+            name.set(String::new());
+            permissions.set(Vec::new());
+            redirect_uris.set(String::new());
+            created.set(Some(response));
+            list.refetch();
+            Ok::<_, ApiError>(())
+        }
+    });
+    let create_error = action_error(create);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        created.set(None);
+        create.dispatch_local(NewClient {
+            name: name.get_untracked(),
+            permissions: permissions.get_untracked(),
+            grant_types: grant_types.get_untracked(),
+            password_grant_enabled: password_grant_enabled.get_untracked(),
+            redirect_uris: redirect_uris.get_untracked(),
+            user_namespace: user_namespace.get_untracked(),
+            token_endpoint_auth_method: token_endpoint_auth_method.get_untracked(),
+            access_token_alg: access_token_alg.get_untracked(),
+        });
+    };
+
+    view! {
+        <h1>"API clients"</h1>
+        {move || created.get().map(|c| {
+            let link = format!("/console/clients/{}", c.client.id);
+            view! {
+                <div class="created-client" data-id=c.client.id.to_string()>
+                    <p class="notice" role="status">
+                        "Created " <A href=link>{c.client.name.clone()}</A> " with client id " <code id="created-client-id">{c.client.client_id.clone()}</code> "."
+                    </p>
+                    {match c.client_secret {
+                        Some(secret) => view! {
+                            <SecretPanel secret=secret title="Client secret" on_done=Callback::new(move |_| created.set(None)) />
+                        }.into_any(),
+                        None => view! { <p class="hint">"A public client has no secret; it signs users in with PKCE."</p> }.into_any(),
+                    }}
+                </div>
+            }
+        })}
+        <div class="grid main-side">
+            <section class="card" aria-labelledby="clients-title">
+                <h2 id="clients-title">{move || if all.get() { "All clients you may see" } else { "My clients" }}</h2>
+                <div class="check">
+                    <input id="all_clients" type="checkbox" bind:checked=all />
+                    <label for="all_clients">"All clients (not only mine)"</label>
+                </div>
+                {loaded(list, |items: Vec<Client>| {
+                    if items.is_empty() {
+                        return view! { <p class="muted">"No clients."</p> }.into_any();
+                    }
+                    view! {
+                        <div class="table-wrap">
+                            <table>
+                                <thead>
+                                    <tr><th scope="col">"Name"</th><th scope="col">"Client id"</th><th scope="col">"Owner"</th><th scope="col">"Effective permissions"</th><th scope="col">"Status"</th></tr>
+                                </thead>
+                                <tbody>
+                                    {items.into_iter().map(|c| {
+                                        let link = format!("/console/clients/{}", c.id);
+                                        let label = c.name.clone();
+                                        view! {
+                                            <tr data-id=c.id.to_string()>
+                                                <td><A href={link} {..} class="client-link">{label}</A></td>
+                                                <td><code>{c.client_id.clone()}</code></td>
+                                                <td>{owner_label(c.owner.as_ref())}</td>
+                                                <td><GrantChips grants=c.effective_permissions.clone() /></td>
+                                                <td>{if c.disabled { view! { <span class="badge off">"disabled"</span> } } else { view! { <span class="badge on">"active"</span> } }}</td>
+                                            </tr>
+                                        }
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        </div>
+                    }.into_any()
+                })}
+            </section>
+            <section class="card" aria-labelledby="new-client-title">
+                <h2 id="new-client-title">"New client"</h2>
+                <form id="create-form" on:submit=submit>
+                    <ErrorBanner error=create_error />
+                    <TextField id="name" label="Name" value=name error=create_error required=true />
+                    <GrantPicker grants=permissions error=create_error legend="Grants" />
+                    <fieldset>
+                        <legend>"Grant types"</legend>
+                        {GRANT_TYPES.into_iter().map(|t| {
+                            let id = format!("grant_type_{t}");
+                            let label_for = id.clone();
+                            let checked = move || grant_types.with(|g| g.iter().any(|x| x == t));
+                            let toggle = move |ev| {
+                                let on = event_target_checked(&ev);
+                                grant_types.update(|g| {
+                                    g.retain(|x| x != t);
+                                    if on {
+                                        g.push(t.to_owned());
+                                    }
+                                });
+                            };
+                            view! {
+                                <div class="check">
+                                    <input id=id type="checkbox" name="grant_types" value=t prop:checked=checked on:change=toggle />
+                                    <label for=label_for><code>{t}</code></label>
+                                </div>
+                            }
+                        }).collect_view()}
+                        <div class="check">
+                            <input id="password_grant_enabled" type="checkbox" aria-describedby="password-grant-note" bind:checked=password_grant_enabled />
+                            <label for="password_grant_enabled"><code>"password"</code></label>
+                        </div>
+                        <p class="hint" id="password-grant-note">
+                            "The resource owner password grant is discouraged; enabling it needs clients:write@*."
+                        </p>
+                        <FieldErrors error=create_error field="grant_types" />
+                        <FieldErrors error=create_error field="password_grant_enabled" />
+                    </fieldset>
+                    <div class="field">
+                        <label for="redirect_uris">"Redirect URIs (one per line)"</label>
+                        <textarea id="redirect_uris" rows="3" spellcheck="false" class="mono" bind:value=redirect_uris></textarea>
+                        <FieldErrors error=create_error field="redirect_uris" />
+                    </div>
+                    <TextField id="user_namespace" label="User namespace" value=user_namespace error=create_error
+                        hint="The namespace whose accounts sign in through this client (optional)." />
+                    <div class="field">
+                        <label for="token_endpoint_auth_method">"Token endpoint authentication"</label>
+                        <select id="token_endpoint_auth_method" on:change=move |ev| token_endpoint_auth_method.set(event_target_value(&ev))>
+                            {TOKEN_ENDPOINT_AUTH_METHODS.into_iter().map(|m| view! {
+                                <option value=m selected=move || token_endpoint_auth_method.get() == m>{m}</option>
+                            }).collect_view()}
+                        </select>
+                        <FieldErrors error=create_error field="token_endpoint_auth_method" />
+                    </div>
+                    <div class="field">
+                        <label for="access_token_alg">"Access token algorithm"</label>
+                        <select id="access_token_alg" on:change=move |ev| access_token_alg.set(event_target_value(&ev))>
+                            {ACCESS_TOKEN_ALGS.into_iter().map(|a| view! {
+                                <option value=a selected=move || access_token_alg.get() == a>{a}</option>
+                            }).collect_view()}
+                        </select>
+                        <FieldErrors error=create_error field="access_token_alg" />
+                    </div>
+                    <button type="submit" class="button primary" disabled=move || create.pending().get()>
+                        {move || if create.pending().get() { "Creating…" } else { "Create client" }}
+                    </button>
+                </form>
+            </section>
+        </div>
+    }
+}

@@ -1,0 +1,66 @@
+//! Signing keys: list, rotate (needs keys:write@*; the server says so when it is missing).
+
+use gatehouse_api_types::SigningKey;
+use leptos::prelude::*;
+
+use crate::api::{self, ApiError};
+use crate::components::confirm::use_confirm;
+use crate::components::{action_error, loaded, ErrorBanner, Loading};
+use crate::logic::format;
+
+#[component]
+pub fn SigningKeys() -> impl IntoView {
+    let confirm = use_confirm();
+    let keys = LocalResource::new(|| api::get::<Vec<SigningKey>>("/api/v1/keys"));
+    let notice = RwSignal::new(None::<String>);
+    let rotate = Action::new_local(move |_: &()| async move {
+        api::post_empty::<Vec<SigningKey>>("/api/v1/keys:rotate").await?;
+        notice.set(Some("Keys rotated: the next key now signs, the previous one still verifies.".to_owned()));
+        keys.refetch();
+        Ok::<_, ApiError>(())
+    });
+    let rotate_error = action_error(rotate);
+    let ask = move |_| {
+        notice.set(None);
+        confirm.ask(
+            "Rotate signing keys",
+            "Rotate the signing keys of every algorithm? The next key starts signing; tokens signed by the current key stay valid until they expire.",
+            "Rotate keys",
+            move || {
+                rotate.dispatch_local(());
+            },
+        );
+    };
+
+    view! {
+        <h1>"Signing keys"</h1>
+        <div class="toolbar">
+            <button type="button" id="rotate-keys" class="button" disabled=move || rotate.pending().get() on:click=ask>"Rotate keys"</button>
+        </div>
+        <ErrorBanner error=rotate_error />
+        {move || rotate.pending().get().then(|| view! { <Loading label="Rotating…" /> })}
+        {move || notice.get().map(|n| view! { <p class="notice" role="status">{n}</p> })}
+        <section class="card">
+            {loaded(keys, |list: Vec<SigningKey>| view! {
+                <div class="table-wrap">
+                    <table>
+                        <thead>
+                            <tr><th scope="col">"Key id"</th><th scope="col">"Algorithm"</th><th scope="col">"State"</th><th scope="col">"Created"</th><th scope="col">"Activated"</th></tr>
+                        </thead>
+                        <tbody>
+                            {list.into_iter().map(|k| view! {
+                                <tr data-id=k.kid.clone()>
+                                    <td><code>{k.kid.clone()}</code></td>
+                                    <td>{k.alg.clone()}</td>
+                                    <td><span class=format!("badge state-{}", k.state)>{k.state.clone()}</span></td>
+                                    <td>{format::time(&k.created_at)}</td>
+                                    <td>{format::opt_time(k.activated_at.as_ref())}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                </div>
+            })}
+        </section>
+    }
+}

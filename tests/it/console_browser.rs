@@ -1,0 +1,170 @@
+//! The console in a real browser (headless Chromium through chromedriver): an administrator
+//! signs in through the hosted page and does the console's tasks. Screenshots of the main
+//! screens (and of any failure) go to `target/screenshots/`.
+
+use std::time::Duration;
+
+use fantoccini::{Client, Locator};
+use serde_json::{json, Value};
+
+use crate::support::webdriver::{find, scenario, screenshot, wait_for_text, Driver};
+use crate::support::{ClientCreds, TestApp, ADMIN_PASSWORD};
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
+}
+
+/// Runs blocking test-kit calls (the admin API) from inside the browser scenario.
+fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|s| s.spawn(f).join().unwrap())
+}
+
+async fn fill(browser: &Client, css: &str, text: &str) {
+    let input = find(browser, css).await;
+    input.clear().await.unwrap();
+    input.send_keys(text).await.unwrap();
+}
+
+async fn click(browser: &Client, css: &str) {
+    find(browser, css).await.click().await.unwrap_or_else(|e| panic!("cannot click {css}: {e}"));
+}
+
+async fn js(browser: &Client, script: &str) -> Value {
+    browser.execute(script, vec![]).await.unwrap_or_else(|e| panic!("script failed: {e}"))
+}
+
+/// From the signed-out console through the hosted sign-in page, back to the overview.
+async fn sign_in(browser: &Client, base: &str) {
+    browser.goto(&format!("{base}/console/")).await.unwrap();
+    click(browser, "#sign-in").await;
+    fill(browser, "input[name=login]", "admin").await;
+    fill(browser, "input[name=password]", ADMIN_PASSWORD).await;
+    click(browser, "form[action='/oauth/login'] button[type=submit]").await;
+    find(browser, "#me").await;
+    wait_for_text(browser, "admin").await;
+}
+
+#[test]
+fn an_administrator_does_the_console_tasks_in_a_real_browser() {
+    let app = TestApp::start();
+    let driver = Driver::start();
+    runtime().block_on(async {
+        let browser = driver.browser(1440, 900).await;
+        scenario(&browser, "console-tasks", tasks(&browser, &app)).await;
+        browser.close().await.unwrap();
+    });
+}
+
+async fn tasks(b: &Client, app: &TestApp) {
+    let base = app.base.as_str();
+    sign_in(b, base).await;
+    // Nothing readable by scripts holds a credential.
+    let storage = js(b, "return [document.cookie, Object.keys(localStorage).length, Object.keys(sessionStorage).length]").await;
+    assert_eq!(storage, json!(["", 0, 0]), "the console left something readable behind");
+    screenshot(b, "console-overview").await;
+
+    // A namespace and a user in it.
+    click(b, "a[data-nav=namespaces]").await;
+    fill(b, "#slug", "customers").await;
+    fill(b, "#display_name", "Customers").await;
+    click(b, "form:has(#slug) button[type=submit]").await;
+    find(b, "tr[data-id=customers]").await;
+    screenshot(b, "console-namespaces").await;
+
+    b.goto(&format!("{base}/console/users?ns=customers")).await.unwrap();
+    fill(b, "#username", "alice").await;
+    fill(b, "#email", "alice@example.com").await;
+    fill(b, "#password", "alice's long password").await;
+    click(b, "form:has(#username) button[type=submit]").await;
+    find(b, "a.user-link").await;
+    fill(b, "#q", "ali").await;
+    wait_for_text(b, "alice@example.com").await;
+    screenshot(b, "console-users").await;
+    let alice = off_runtime(|| app.admin().get("/api/v1/namespaces/customers/users?q=alice"));
+    assert_eq!(alice.json["items"][0]["email"], "alice@example.com", "{}", alice.text);
+
+    // A client whose secret is shown once.
+    click(b, "a[data-nav=clients]").await;
+    fill(b, "#name", "billing").await;
+    fill(b, "#grant", "users:read@customers").await;
+    click(b, "#add-grant").await;
+    click(b, "form:has(#name) button[type=submit]").await;
+    let shown = find(b, "#client-secret").await;
+    let secret = shown.text().await.unwrap();
+    b.execute("arguments[0].scrollIntoView({block: 'center'})", vec![serde_json::to_value(&shown).unwrap()]).await.unwrap();
+    screenshot(b, "console-client-secret").await;
+    let billing = off_runtime(|| app.admin().get("/api/v1/clients?owner=me"));
+    let billing = billing.json["items"].as_array().unwrap().iter().find(|c| c["name"] == "billing").cloned().expect("the client was created");
+    assert_eq!(billing["permissions"], json!(["users:read@customers"]));
+    let creds = ClientCreds { id: billing["id"].as_str().unwrap().into(), client_id: billing["client_id"].as_str().unwrap().into(), secret: secret.trim().into() };
+    assert_eq!(off_runtime(|| app.as_client(&creds).get("/api/v1/namespaces/customers/users").status), 200);
+    b.refresh().await.unwrap();
+    find(b, "a[data-nav=clients]").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(b.find(Locator::Css("#client-secret")).await.is_err(), "a reload must not show the secret again");
+
+    // Rotation: a new secret, once; the old one ends at once when asked to.
+    b.goto(&format!("{base}/console/clients/{}", creds.id)).await.unwrap();
+    find(b, "#rotate-secret").await;
+    find(b, "#previous_secret_expires_in").await.select_by_value("0").await.unwrap();
+    click(b, "#rotate-secret").await;
+    click(b, "#confirm-yes").await;
+    let rotated = find(b, "#client-secret").await.text().await.unwrap();
+    assert_ne!(rotated.trim(), creds.secret);
+    let new_creds = ClientCreds { secret: rotated.trim().into(), ..creds.clone() };
+    assert_eq!(off_runtime(|| app.as_client(&new_creds).get("/api/v1/me").status), 200);
+    assert_eq!(off_runtime(|| app.as_client(&creds).get("/api/v1/me").status), 401);
+
+    // An owner loses a grant: the permission audit flags the client that held it.
+    let flagged = off_runtime(|| {
+        let (owner_id, owned) = app.owner_with_client("ops", &["users:read@customers", "clients:write@*"], &["users:read@customers"]);
+        app.set_grants("system", &owner_id, &["clients:write@*"]);
+        owned
+    });
+    click(b, "a[data-nav=permissions]").await;
+    let row = find(b, &format!("tr[data-client-id='{}']", flagged.id)).await;
+    let warning = b.wait().at_most(Duration::from_secs(20)).for_element(Locator::Css(&format!("tr[data-client-id='{}'] .warning", flagged.id))).await;
+    let warning = warning.unwrap_or_else(|e| panic!("no warning on the demoted owner's client: {e}"));
+    assert!(warning.text().await.unwrap().contains("lost"));
+    assert!(row.text().await.unwrap().contains("users:read@customers"));
+    screenshot(b, "console-permission-audit").await;
+
+    // The audit log finds the rotation, and the chain verifies.
+    click(b, "a[data-nav=audit]").await;
+    fill(b, "#action", "client.secret.rotate").await;
+    click(b, "form:has(#action) button[type=submit]").await;
+    wait_for_text(b, "client.secret.rotate").await;
+    if b.wait().at_most(Duration::from_secs(20)).for_element(Locator::Css("#chain-status .ok")).await.is_err() {
+        panic!("the chain is not shown intact: {}", find(b, "#chain-status").await.text().await.unwrap());
+    }
+    screenshot(b, "console-audit-log").await;
+
+    // Signing out ends the session: the cookie no longer opens the API.
+    click(b, "#sign-out").await;
+    wait_for_text(b, "Signed out").await;
+    find(b, "#sign-in").await;
+    let refused = js(b, "return fetch('/console/session').then(r => r.status)").await;
+    assert_eq!(refused, json!(401));
+    let events = off_runtime(|| app.admin().get("/api/v1/audit-events?action=console.signout"));
+    assert_eq!(events.json["items"].as_array().map(Vec::len), Some(1), "{}", events.text);
+}
+
+#[test]
+fn the_console_fits_a_phone_screen() {
+    let app = TestApp::start();
+    let driver = Driver::start();
+    runtime().block_on(async {
+        let browser = driver.browser(375, 812).await;
+        scenario(&browser, "console-phone", async {
+            sign_in(&browser, &app.base).await;
+            screenshot(&browser, "console-overview-375px").await;
+            let overflow = js(&browser, "return document.documentElement.scrollWidth - window.innerWidth").await;
+            assert!(overflow.as_i64().unwrap_or(1) <= 0, "the page scrolls sideways at 375 px: {overflow}");
+            click(&browser, "a[data-nav=users]").await;
+            find(&browser, "#q").await;
+            screenshot(&browser, "console-users-375px").await;
+        })
+        .await;
+        browser.close().await.unwrap();
+    });
+}
