@@ -189,33 +189,50 @@ pub enum ChainStatus {
 }
 
 /// Walks the chain from its first event, a page at a time, and names the first broken link.
+/// Other replicas may append while it walks: it follows the head until it stands still, and
+/// only then counts an event beyond the head as a break.
 pub fn verify(conn: &mut Conn) -> Result<ChainStatus> {
     const PAGE: i64 = 2000;
+    let head = |conn: &mut Conn| -> Result<(i64, String)> {
+        Ok(audit_chain_head::table.find(1).select((audit_chain_head::seq, audit_chain_head::hash)).first(conn)?)
+    };
     let mut check = ChainCheck::default();
     let mut after = 0i64;
+    let (mut head_seq, mut head_hash) = head(conn)?;
     loop {
-        let page: Vec<Row> = audit_events::table
-            .filter(audit_events::seq.gt(after))
-            .order(audit_events::seq.asc())
-            .limit(PAGE)
-            .select(Row::as_select())
-            .load(conn)?;
-        let done = (page.len() as i64) < PAGE;
-        for row in page {
-            let event = StoredEvent::from(row);
-            after = event.seq;
-            if let Err(reason) = check.next(&event) {
-                return Ok(ChainStatus::Broken { checked: check.checked, reason });
+        // Every event up to the head (the head moves in the same transaction as its event).
+        loop {
+            let page: Vec<Row> = audit_events::table
+                .filter(audit_events::seq.gt(after))
+                .filter(audit_events::seq.le(head_seq))
+                .order(audit_events::seq.asc())
+                .limit(PAGE)
+                .select(Row::as_select())
+                .load(conn)?;
+            let done = (page.len() as i64) < PAGE;
+            for row in page {
+                let event = StoredEvent::from(row);
+                after = event.seq;
+                if let Err(reason) = check.next(&event) {
+                    return Ok(ChainStatus::Broken { checked: check.checked, reason });
+                }
+            }
+            if done {
+                break;
             }
         }
-        if done {
-            break;
+        if let Err(reason) = check.finish(head_seq, &head_hash) {
+            return Ok(ChainStatus::Broken { checked: check.checked, reason });
         }
-    }
-    let (head_seq, head_hash): (i64, String) =
-        audit_chain_head::table.find(1).select((audit_chain_head::seq, audit_chain_head::hash)).first(conn)?;
-    match check.finish(head_seq, &head_hash) {
-        Ok(()) => Ok(ChainStatus::Intact { events: check.checked }),
-        Err(reason) => Ok(ChainStatus::Broken { checked: check.checked, reason }),
+        let beyond: i64 = audit_events::table.filter(audit_events::seq.gt(head_seq)).count().get_result(conn)?;
+        let (seq, hash) = head(conn)?;
+        if seq == head_seq {
+            return Ok(if beyond == 0 {
+                ChainStatus::Intact { events: check.checked }
+            } else {
+                ChainStatus::Broken { checked: check.checked, reason: format!("{beyond} events lie beyond the chain's head (event {head_seq})") }
+            });
+        }
+        (head_seq, head_hash) = (seq, hash);
     }
 }
