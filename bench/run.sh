@@ -21,6 +21,9 @@ say "building the release server and bench helpers"
 cargo build --release --quiet -p gatehouse -p gatehouse-bench
 bin=target/release/gatehouse
 work=$(mktemp -d)
+# Every replica (and every command) of a database shares its master key.
+GATEHOUSE_MASTER_KEY=$(python3 -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())')
+export GATEHOUSE_MASTER_KEY
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 
 json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
@@ -52,7 +55,10 @@ bench_backend() {
   port=$(free_port); base="http://127.0.0.1:$port"
   RUST_LOG=warn "$bin" serve --bind "127.0.0.1:$port" >"$work/server-$backend.log" 2>&1 &
   pid=$!
-  until curl -fs "$base/healthz" >/dev/null; do sleep 0.1; done
+  until curl -fs "$base/healthz" >/dev/null; do
+    kill -0 "$pid" 2>/dev/null || { cat "$work/server-$backend.log" >&2; exit 1; }
+    sleep 0.1
+  done
 
   api() { curl -fsS -H "$auth" -H 'content-type: application/json' "$@"; }
   import() { curl -fsS -H "$auth" -H 'content-type: application/x-ndjson' --data-binary "@$1" "$base/api/v1/namespaces/big/users:import"; }
@@ -136,7 +142,10 @@ sys.stdout.write(''.join('{\"username\":\"u%07d\",\"email\":\"u%07d@example.com\
   kill "$pid"; wait "$pid" 2>/dev/null || true
   RUST_LOG=warn "$bin" serve --bind "127.0.0.1:$port" --audit-reads false >>"$work/server-$backend.log" 2>&1 &
   pid=$!
-  until curl -fs "$base/healthz" >/dev/null; do sleep 0.1; done
+  until curl -fs "$base/healthz" >/dev/null; do
+    kill -0 "$pid" 2>/dev/null || { cat "$work/server-$backend.log" >&2; exit 1; }
+    sleep 0.1
+  done
   read -r quiet_rps quiet_p99 quiet_bad < <(wrk -t2 -c64 -d"${seconds}s" --latency -H "$auth" "$base/api/v1/namespaces/bench/users/$uid" | wrk_stats)
 
   kill "$pid"; wait "$pid" 2>/dev/null || true

@@ -655,6 +655,9 @@ pub struct AuditListParams {
     pub since: Option<DateTime<Utc>>,
     /// RFC 3339; events before.
     pub until: Option<DateTime<Utc>>,
+    /// An account id: events by that account or its clients, or about either.
+    #[validate(length(max = 64, message = "must be at most 64 characters"))]
+    pub involving: Option<String>,
     #[validate(range(min = 1, max = 200, message = "must be between 1 and 200"))]
     pub page_size: Option<u32>,
     #[validate(length(max = 200, message = "is not a page token"))]

@@ -142,3 +142,24 @@ fn with_audit_reads_off_reads_are_not_recorded_but_refusals_and_changes_are() {
     assert!(actions.contains(&"namespace.create") && actions.contains(&"auth.basic.failure"), "{actions:?}");
     assert!(actions.contains(&"auth.basic.success"), "the first verification of a credential is recorded: {actions:?}");
 }
+
+#[test]
+fn events_involving_an_account_include_its_clients_and_nothing_else() {
+    let app = TestApp::start();
+    app.create_namespace("customers");
+    let (owner_id, client) = app.owner_with_client("owner", &["users:write@customers"], &["users:write@customers"]);
+    let by_client = app.as_client(&client).post("/api/v1/namespaces/customers/users", &json!({"username": "made-by-client"}));
+    assert_eq!(by_client.status, 201, "{}", by_client.text);
+    let rotated = app.admin().post(&format!("/api/v1/clients/{}/secrets", client.id), &json!({}));
+    assert_eq!(rotated.status, 201, "{}", rotated.text);
+    app.create_namespace("unrelated");
+
+    let events = app.admin().get(&format!("/api/v1/audit-events?involving={owner_id}&page_size=200"));
+    assert_eq!(events.status, 200, "{}", events.text);
+    let items = events.json["items"].as_array().unwrap();
+    let has = |action: &str, pred: &dyn Fn(&serde_json::Value) -> bool| items.iter().any(|e| e["action"] == action && pred(e));
+    assert!(has("user.create", &|e| e["actor"]["id"] == client.id.as_str()), "the client's change: {}", events.text);
+    assert!(has("client.secret.rotate", &|e| e["target"]["id"] == client.id.as_str()), "a change to the client: {}", events.text);
+    assert!(has("user.create", &|e| e["target"]["id"] == owner_id.as_str()), "the account's creation: {}", events.text);
+    assert!(!items.iter().any(|e| e["target"]["id"] == "unrelated"), "{}", events.text);
+}

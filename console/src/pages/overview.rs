@@ -1,4 +1,4 @@
-//! Who I am, my grants, my clients and what I did lately.
+//! Who I am, my grants, my clients, and the latest events by or about me and my clients.
 
 use gatehouse_api_types::{AuditEvent, CallerKind, Client, Page};
 use leptos::prelude::*;
@@ -13,7 +13,7 @@ use crate::session::use_me;
 pub fn Overview() -> impl IntoView {
     let me = use_me();
     let clients = LocalResource::new(|| api::get_all::<Client>("/api/v1/clients?owner=me&page_size=200", 10));
-    let events_path = format!("/api/v1/audit-events?actor={}&page_size=10", encode(&me.id.to_string()));
+    let events_path = format!("/api/v1/audit-events?involving={}&page_size=10", encode(&me.id.to_string()));
     let events = LocalResource::new(move || {
         let path = events_path.clone();
         async move { api::get::<Page<AuditEvent>>(&path).await.map(|p| p.items) }
@@ -75,7 +75,7 @@ pub fn Overview() -> impl IntoView {
             })}
         </section>
         <section class="card" id="my-events" aria-labelledby="events-title">
-            <h2 id="events-title">"My recent activity"</h2>
+            <h2 id="events-title">"Recent events about me and my clients"</h2>
             {loaded(events, |list: Vec<AuditEvent>| {
                 if list.is_empty() {
                     return view! { <p class="muted">"No events yet."</p> }.into_any();

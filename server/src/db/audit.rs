@@ -126,25 +126,35 @@ pub struct Filter {
     pub outcome: Option<String>,
     pub since: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,
+    /// An account id: events by it or its clients, or about it or its clients.
+    pub involving: Option<String>,
+}
+
+/// Events by `account_id` or a client it owns, or about either.
+fn involving(account_id: &str, own_ids: Vec<String>) -> Box<dyn BoxableExpression<audit_events::table, DbBackend, SqlType = Bool>> {
+    let owned_clients = clients::table.filter(clients::owner_account_id.eq(account_id.to_owned())).select(clients::id.nullable());
+    Box::new(
+        audit_events::actor_owner_account_id
+            .eq(account_id.to_owned())
+            .assume_not_null()
+            .or(audit_events::actor_id.eq_any(own_ids.clone()).assume_not_null())
+            .or(audit_events::target_id.eq_any(own_ids).assume_not_null())
+            .or(audit_events::target_id.eq_any(owned_clients).assume_not_null()),
+    )
 }
 
 /// Newest first; `before` is the `seq` of the last event of the previous page.
 pub fn list(conn: &mut Conn, visibility: &Visibility, filter: &Filter, before: Option<i64>, limit: i64) -> Result<Vec<StoredEvent>> {
     let mut query = audit_events::table.select(Row::as_select()).order(audit_events::seq.desc()).limit(limit).into_boxed::<DbBackend>();
     if let Visibility::Limited { namespaces, account_id, own_ids } = visibility {
-        let owned_clients = clients::table.filter(clients::owner_account_id.eq(account_id.clone())).select(clients::id.nullable());
-        let mut visible: Box<dyn BoxableExpression<audit_events::table, DbBackend, SqlType = Bool>> = Box::new(
-            audit_events::actor_owner_account_id
-                .eq(account_id.clone())
-                .assume_not_null()
-                .or(audit_events::actor_id.eq_any(own_ids.clone()).assume_not_null())
-                .or(audit_events::target_id.eq_any(own_ids.clone()).assume_not_null())
-                .or(audit_events::target_id.eq_any(owned_clients).assume_not_null()),
-        );
+        let mut visible = involving(account_id, own_ids.clone());
         if !namespaces.is_empty() {
             visible = Box::new(visible.or(audit_events::namespace.eq_any(namespaces.clone()).assume_not_null()));
         }
         query = query.filter(visible);
+    }
+    if let Some(account_id) = &filter.involving {
+        query = query.filter(involving(account_id, vec![account_id.clone()]));
     }
     if let Some(actor) = &filter.actor {
         query = query.filter(audit_events::actor_id.eq(actor.clone()));

@@ -28,6 +28,7 @@ pub async fn list(api: Api, query: Query<AuditListParams>) -> Result<HttpRespons
         outcome: q.outcome,
         since: q.since,
         until: q.until,
+        involving: q.involving,
     };
     // Events of requests already answered by this replica may still be queued: commit them
     // first, so that a caller always finds the events of its own earlier requests.
