@@ -66,6 +66,29 @@ pub struct SigningKey {
     pub encoding: EncodingKey,
     pub decoding: DecodingKey,
     pub jwk: Value,
+    /// RS256 signs with OpenSSL: its RSA is about three times faster than ring's here, and an
+    /// RSA signature is most of what an RS256 grant costs.
+    rsa: Option<openssl::pkey::PKey<openssl::pkey::Private>>,
+}
+
+impl SigningKey {
+    /// A compact JWS of `claims` with `header` (RFC 7515), signed with this key.
+    pub fn sign<T: serde::Serialize>(&self, header: &jsonwebtoken::Header, claims: &T) -> Result<String> {
+        let mut message = b64(&serde_json::to_vec(header).map_err(Error::internal)?);
+        message.push('.');
+        message.push_str(&b64(&serde_json::to_vec(claims).map_err(Error::internal)?));
+        let signature = match &self.rsa {
+            Some(pkey) => {
+                let mut signer = openssl::sign::Signer::new(openssl::hash::MessageDigest::sha256(), pkey).map_err(Error::internal)?;
+                signer.update(message.as_bytes()).map_err(Error::internal)?;
+                b64(&signer.sign_to_vec().map_err(Error::internal)?)
+            }
+            None => jsonwebtoken::crypto::sign(message.as_bytes(), &self.encoding, self.alg.jwt()).map_err(Error::internal)?,
+        };
+        message.push('.');
+        message.push_str(&signature);
+        Ok(message)
+    }
 }
 
 /// Fresh key material: the private key (DER) and the public JWK.
@@ -128,7 +151,13 @@ fn load_key(alg: Alg, private_der: &[u8], jwk: Value, state: String) -> Result<S
         Alg::ES256 => (EncodingKey::from_ec_der(private_der), DecodingKey::from_ec_components(&text("x"), &text("y"))),
         Alg::EdDSA => (EncodingKey::from_ed_der(private_der), DecodingKey::from_ed_components(&text("x"))),
     };
-    Ok(SigningKey { kid: text("kid"), alg, state, encoding, decoding: decoding.map_err(Error::internal)?, jwk })
+    let rsa = match alg {
+        Alg::RS256 => Some(
+            openssl::rsa::Rsa::private_key_from_der(private_der).and_then(openssl::pkey::PKey::from_rsa).map_err(Error::internal)?,
+        ),
+        _ => None,
+    };
+    Ok(SigningKey { kid: text("kid"), alg, state, encoding, decoding: decoding.map_err(Error::internal)?, jwk, rsa })
 }
 
 #[derive(Queryable, Selectable, Insertable)]

@@ -2,7 +2,7 @@
 
 use base64::Engine;
 use diesel::prelude::*;
-use jsonwebtoken::{decode, decode_header, encode, Header, Validation};
+use jsonwebtoken::{decode, decode_header, Header, Validation};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
@@ -83,7 +83,7 @@ pub fn issue_access(conn: &mut Conn, keys: &KeyStore, settings: &Settings, grant
     let mut header = Header::new(key.alg.jwt());
     header.kid = Some(key.kid.clone());
     header.typ = Some(ACCESS_TOKEN_TYP.to_owned());
-    let token = encode(&header, &claims, &key.encoding).map_err(Error::internal)?;
+    let token = key.sign(&header, &claims)?;
     Ok(SignedAccess { token, jti, expires_in, expires_at })
 }
 
@@ -124,7 +124,7 @@ pub fn issue_id_token(conn: &mut Conn, keys: &KeyStore, settings: &Settings, gra
     let mut header = Header::new(key.alg.jwt());
     header.kid = Some(key.kid.clone());
     header.typ = Some("JWT".into());
-    encode(&header, &claims, &key.encoding).map_err(Error::internal)
+    key.sign(&header, &claims)
 }
 
 /// The left half of SHA-256 of a token, base64url (OIDC `at_hash` for RS256).
