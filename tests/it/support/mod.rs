@@ -236,6 +236,22 @@ impl TestApp {
         (owner, client)
     }
 
+    /// Kills the server with SIGKILL (no chance to flush anything) and starts it again on the
+    /// same database; the new process may listen on another port.
+    pub fn kill_and_restart(&mut self) {
+        self.child.kill().expect("SIGKILL the server");
+        let _ = self.child.wait();
+        let (child, base, log_file) = spawn_server(&self.db, &[]);
+        (self.child, self.base, self.log_file) = (child, base, log_file);
+    }
+
+    /// A second `gatehouse serve` on the same database (and master key): another replica.
+    pub fn replica(&self) -> Replica {
+        // Replicas behind one load balancer share the issuer (and so the tokens' audience).
+        let (child, base, _) = spawn_server(&self.db, &["--issuer", &self.base]);
+        Replica { child, base }
+    }
+
     /// Everything the server logged so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log_file).unwrap_or_default()
@@ -260,6 +276,29 @@ impl TestApp {
 }
 
 impl Drop for TestApp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Another server process on a test app's database, stopped on drop.
+pub struct Replica {
+    child: Child,
+    pub base: String,
+}
+
+impl Replica {
+    pub fn anonymous(&self) -> Api {
+        Api::new(&self.base, None)
+    }
+
+    pub fn as_client(&self, creds: &ClientCreds) -> Api {
+        Api::new(&self.base, Some((creds.client_id.clone(), creds.secret.clone())))
+    }
+}
+
+impl Drop for Replica {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
