@@ -8,7 +8,7 @@ use crate::support::{TestApp, ADMIN_PASSWORD};
 
 /// Signs `login` in to the console of `app` through the hosted sign-in page; returns the
 /// browser (holding the session cookie) and the CSRF token.
-fn console_sign_in(app: &TestApp, login: &str, password: &str) -> (Browser, String) {
+pub(crate) fn console_sign_in(app: &TestApp, login: &str, password: &str) -> (Browser, String) {
     let browser = Browser::new(&app.base);
     let start = browser.get("/console/login");
     assert_eq!(start.status, 303, "{}", start.text);

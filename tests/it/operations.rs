@@ -78,3 +78,78 @@ fn sigterm_stops_the_server_gracefully() {
     assert_eq!(code, Some(0), "{}", app.log());
     assert!(app.log().contains("gatehouse stopped"));
 }
+
+#[test]
+fn no_secret_password_token_or_hash_reaches_the_log_or_the_audit_log() {
+    use serde_json::json;
+    let app = TestApp::start();
+    let admin = app.admin();
+    app.create_namespace("customers");
+    let mut secrets: Vec<String> = vec![app.admin_client.secret.clone(), crate::support::ADMIN_PASSWORD.to_owned()];
+
+    // Client secrets: created, rotated, and a wrong one presented.
+    let web = admin.post(
+        "/api/v1/clients",
+        &json!({"name": "web", "grant_types": ["password", "refresh_token"], "password_grant_enabled": true, "user_namespace": "customers"}),
+    );
+    assert_eq!(web.status, 201, "{}", web.text);
+    let mut web_creds = crate::support::creds_of(&web.json);
+    secrets.push(web_creds.secret.clone());
+    let rotated = admin.post(&format!("/api/v1/clients/{}/secrets", web_creds.id), &json!({"previous_secret_expires_in": 0}));
+    assert_eq!(rotated.status, 201, "{}", rotated.text);
+    web_creds.secret = rotated.json["client_secret"].as_str().unwrap().to_owned();
+    secrets.push(web_creds.secret.clone());
+    let wrong = "wrong-secret-4f1a9c";
+    secrets.push(wrong.to_owned());
+    assert_eq!(app.as_client(&crate::support::ClientCreds { secret: wrong.into(), ..web_creds.clone() }).get("/api/v1/me").status, 401);
+
+    // Passwords, access and refresh tokens.
+    let password = "alice's very long password";
+    secrets.push(password.to_owned());
+    assert_eq!(admin.post("/api/v1/namespaces/customers/users", &json!({"username": "alice", "password": password})).status, 201);
+    let token = |form: &[(&str, &str)]| {
+        let api = app.anonymous();
+        api.send(api.request(Method::POST, "/oauth/token").basic_auth(&web_creds.client_id, Some(&web_creds.secret)).form(form))
+    };
+    assert_eq!(token(&[("grant_type", "password"), ("username", "alice"), ("password", "a wrong password 123")]).status, 400);
+    secrets.push("a wrong password 123".to_owned());
+    let first = token(&[("grant_type", "password"), ("username", "alice"), ("password", password)]);
+    assert_eq!(first.status, 200, "{}", first.text);
+    let refresh = first.json["refresh_token"].as_str().unwrap().to_owned();
+    secrets.extend([first.json["access_token"].as_str().unwrap().to_owned(), refresh.clone()]);
+    let second = token(&[("grant_type", "refresh_token"), ("refresh_token", &refresh)]);
+    assert_eq!(second.status, 200, "{}", second.text);
+    secrets.extend([second.json["access_token"].as_str().unwrap().to_owned(), second.json["refresh_token"].as_str().unwrap().to_owned()]);
+    assert_eq!(app.anonymous().with_bearer(second.json["access_token"].as_str().unwrap()).get("/api/v1/me").status, 200);
+
+    // The console's session and CSRF token.
+    let (browser, csrf) = crate::console::console_sign_in(&app, "admin", crate::support::ADMIN_PASSWORD);
+    assert_eq!(browser.request("GET", "/api/v1/me", &[("X-CSRF-Token", &csrf)], None).status, 200);
+    secrets.push(csrf);
+
+    // Everything the audit log holds, page by page.
+    let mut audit = String::new();
+    let mut page_token: Option<String> = None;
+    loop {
+        let path = match &page_token {
+            Some(t) => format!("/api/v1/audit-events?page_size=200&page_token={t}"),
+            None => "/api/v1/audit-events?page_size=200".to_owned(),
+        };
+        let page = admin.get(&path);
+        assert_eq!(page.status, 200, "{}", page.text);
+        audit.push_str(&page.text);
+        match page.json["next_page_token"].as_str() {
+            Some(t) => page_token = Some(t.to_owned()),
+            None => break,
+        }
+    }
+    assert!(audit.contains("client.secret.rotate") && audit.contains("oauth.token"), "the audit log holds the flows");
+    let log = app.log();
+    for secret in &secrets {
+        assert!(!log.contains(secret.as_str()), "the server log holds a secret ({} chars)", secret.len());
+        assert!(!audit.contains(secret.as_str()), "the audit log holds a secret ({} chars)", secret.len());
+    }
+    for hash_marker in ["$argon2", "$2b$", "$2y$"] {
+        assert!(!log.contains(hash_marker) && !audit.contains(hash_marker), "a password hash ({hash_marker}) leaked");
+    }
+}
