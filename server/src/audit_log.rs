@@ -29,6 +29,8 @@ enum Job {
     Events(Vec<NewEvent>),
     Touch(Uuid),
     Flush(tokio::sync::oneshot::Sender<()>),
+    /// Events whose sender waits for their commit.
+    Committed(Vec<NewEvent>, tokio::sync::oneshot::Sender<()>),
 }
 
 /// Observes the size of each committed batch, for `/metrics`.
@@ -58,6 +60,27 @@ impl AuditLog {
             Ok(Ok(())) => Ok(()),
             Ok(Err(_)) => Err(Error::Unavailable("the audit log is shut down".into())),
             Err(_) => Err(Error::Unavailable("the audit log is backed up".into())),
+        }
+    }
+
+    /// Hands `events` to the writer and waits for their commit (sharing it with whatever else
+    /// is queued): for decisions that must not be answered before they are on record, such as
+    /// issued tokens. After 5 s the caller gets 503; the events are still committed later.
+    pub async fn record_committed(&self, events: Vec<NewEvent>) -> Result<()> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let (done, committed) = tokio::sync::oneshot::channel();
+        let handed = tokio::time::timeout(HAND_OVER_TIMEOUT, self.jobs.send(Job::Committed(events, done))).await;
+        match handed {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => return Err(Error::Unavailable("the audit log is shut down".into())),
+            Err(_) => return Err(Error::Unavailable("the audit log is backed up".into())),
+        }
+        match tokio::time::timeout(HAND_OVER_TIMEOUT, committed).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(Error::internal("the audit writer stopped")),
+            Err(_) => Err(Error::Unavailable("the audit log cannot commit".into())),
         }
     }
 
@@ -133,6 +156,10 @@ impl Writer {
                 }
             }
             Job::Flush(done) => flushes.push(done),
+            Job::Committed(batch, done) => {
+                events.extend(batch);
+                flushes.push(done);
+            }
         }
     }
 

@@ -76,9 +76,9 @@ fn from_browser_script(req: &actix_web::HttpRequest) -> bool {
     req.headers().get("sec-fetch-dest").is_some_and(|v| v.as_bytes() == b"empty")
 }
 
-/// Records the request's audit event and waits until it is committed, so that nothing is
-/// answered that the audit log does not hold. Successful changes are skipped: they append their
-/// own event in the transaction that makes them.
+/// Records the request's audit event: handed to the group-committing writer before the response
+/// goes out (ADR 0003). Successful changes are skipped: they append their own event in the
+/// transaction that makes them.
 pub async fn audit(req: ServiceRequest, next: Next<impl MessageBody + 'static>) -> Result<ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
     let res = next.call(req).await?.map_into_boxed_body();
     let Some(auth) = res.request().extensions().get::<AuthRecord>().cloned() else {

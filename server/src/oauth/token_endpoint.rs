@@ -51,7 +51,8 @@ pub async fn token(req: HttpRequest, state: web::Data<AppState>, payload: web::P
     let _permit = state.db.admit().await?;
     let worker = state.clone();
     let (outcome, events) = db::blocking(move || Ok(run(&worker, presented, &form, &origin))).await?;
-    state.audit.record(events).await?;
+    // An issued token is on record before it is handed out (a crash loses no grant decision).
+    state.audit.record_committed(events).await?;
     let response = outcome?;
     log::debug!("issued tokens by {grant_type}");
     Ok(HttpResponse::Ok()

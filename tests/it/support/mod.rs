@@ -241,7 +241,9 @@ impl TestApp {
     pub fn kill_and_restart(&mut self) {
         self.child.kill().expect("SIGKILL the server");
         let _ = self.child.wait();
-        let (child, base, log_file) = spawn_server(&self.db, &[]);
+        // The same issuer, as a restarted production server has: its tokens stay valid.
+        let issuer = self.base.clone();
+        let (child, base, log_file) = spawn_server(&self.db, &["--issuer", &issuer]);
         (self.child, self.base, self.log_file) = (child, base, log_file);
     }
 
