@@ -56,11 +56,7 @@ impl AuditLog {
         if events.is_empty() {
             return Ok(());
         }
-        match tokio::time::timeout(HAND_OVER_TIMEOUT, self.jobs.send(Job::Events(events))).await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(_)) => Err(Error::Unavailable("the audit log is shut down".into())),
-            Err(_) => Err(Error::Unavailable("the audit log is backed up".into())),
-        }
+        self.hand_over(Job::Events(events)).await
     }
 
     /// Hands `events` to the writer and waits for their commit (sharing it with whatever else
@@ -71,16 +67,20 @@ impl AuditLog {
             return Ok(());
         }
         let (done, committed) = tokio::sync::oneshot::channel();
-        let handed = tokio::time::timeout(HAND_OVER_TIMEOUT, self.jobs.send(Job::Committed(events, done))).await;
-        match handed {
-            Ok(Ok(())) => {}
-            Ok(Err(_)) => return Err(Error::Unavailable("the audit log is shut down".into())),
-            Err(_) => return Err(Error::Unavailable("the audit log is backed up".into())),
-        }
+        self.hand_over(Job::Committed(events, done)).await?;
         match tokio::time::timeout(HAND_OVER_TIMEOUT, committed).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(_)) => Err(Error::internal("the audit writer stopped")),
             Err(_) => Err(Error::Unavailable("the audit log cannot commit".into())),
+        }
+    }
+
+    /// Queues a job, waiting at most [`HAND_OVER_TIMEOUT`] for room (backpressure).
+    async fn hand_over(&self, job: Job) -> Result<()> {
+        match tokio::time::timeout(HAND_OVER_TIMEOUT, self.jobs.send(job)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(Error::Unavailable("the audit log is shut down".into())),
+            Err(_) => Err(Error::Unavailable("the audit log is backed up".into())),
         }
     }
 

@@ -85,6 +85,16 @@ pub fn TextField(
     }
 }
 
+/// "active" or "disabled", for an account or a client.
+#[component]
+pub fn StatusBadge(disabled: bool) -> impl IntoView {
+    if disabled {
+        view! { <span class="badge off">"disabled"</span> }
+    } else {
+        view! { <span class="badge on">"active"</span> }
+    }
+}
+
 /// A list of strings as `<code>` chips, or a dash.
 #[component]
 pub fn GrantChips(grants: Vec<String>) -> impl IntoView {

@@ -9,7 +9,7 @@ use crate::api::{self, encode, ApiError};
 use crate::components::confirm::use_confirm;
 use crate::components::grant_picker::GrantPicker;
 use crate::components::secret::SecretPanel;
-use crate::components::{action_error, loaded, ErrorBanner, ErrorText, GrantChips, Loading, TextField};
+use crate::components::{action_error, loaded, ErrorBanner, ErrorText, GrantChips, Loading, StatusBadge, TextField};
 use crate::logic::audit::{lost_warning, owner_label};
 use crate::logic::format::{self, overlap_label, OVERLAPS};
 use crate::logic::forms;
@@ -168,7 +168,7 @@ pub fn ClientDetail() -> impl IntoView {
                     <dl class="facts">
                         <dt>"Client id"</dt><dd><code id="client-id">{c.client_id.clone()}</code></dd>
                         <dt>"Status"</dt>
-                        <dd>{if c.disabled { view! { <span class="badge off">"disabled"</span> } } else { view! { <span class="badge on">"active"</span> } }}</dd>
+                        <dd><StatusBadge disabled=c.disabled /></dd>
                         <dt>"Owner"</dt><dd>{owner_label(c.owner.as_ref())}{c.owner.as_ref().map(|o| view! { " " <code class="muted">{o.account_id.to_string()}</code> })}</dd>
                         <dt>"Grant types"</dt><dd>{format::list(&c.grant_types)}</dd>
                         <dt>"Redirect URIs"</dt><dd>{format::list(&c.redirect_uris)}</dd>

@@ -7,7 +7,7 @@ use leptos_router::components::A;
 use crate::api::{self, ApiError};
 use crate::components::grant_picker::GrantPicker;
 use crate::components::secret::SecretPanel;
-use crate::components::{action_error, loaded, ErrorBanner, FieldErrors, GrantChips, TextField};
+use crate::components::{action_error, loaded, ErrorBanner, FieldErrors, GrantChips, StatusBadge, TextField};
 use crate::logic::audit::owner_label;
 use crate::logic::forms::{self, NewClient, GRANT_TYPES};
 
@@ -105,7 +105,7 @@ pub fn Clients() -> impl IntoView {
                                                 <td><code>{c.client_id.clone()}</code></td>
                                                 <td>{owner_label(c.owner.as_ref())}</td>
                                                 <td><GrantChips grants=c.effective_permissions.clone() /></td>
-                                                <td>{if c.disabled { view! { <span class="badge off">"disabled"</span> } } else { view! { <span class="badge on">"active"</span> } }}</td>
+                                                <td><StatusBadge disabled=c.disabled /></td>
                                             </tr>
                                         }
                                     }).collect_view()}

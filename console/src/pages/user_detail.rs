@@ -8,7 +8,7 @@ use leptos_router::hooks::{use_navigate, use_params_map};
 use crate::api::{self, encode, ApiError};
 use crate::components::confirm::use_confirm;
 use crate::components::grant_picker::GrantPicker;
-use crate::components::{action_error, ErrorBanner, ErrorText, FieldErrors, Loading, TextField};
+use crate::components::{action_error, ErrorBanner, ErrorText, FieldErrors, Loading, StatusBadge, TextField};
 use crate::logic::forms::{self, AccountForm};
 use crate::logic::format;
 
@@ -184,7 +184,7 @@ pub fn UserDetail() -> impl IntoView {
                     <dt>"Id"</dt><dd><code>{a.id.to_string()}</code></dd>
                     <dt>"Namespace"</dt><dd>{a.namespace.clone()}</dd>
                     <dt>"Status"</dt>
-                    <dd>{if a.disabled { view! { <span class="badge off">"disabled"</span> } } else { view! { <span class="badge on">"active"</span> } }}</dd>
+                    <dd><StatusBadge disabled=a.disabled /></dd>
                     <dt>"Password"</dt><dd>{if a.has_password { "set" } else { "none" }}</dd>
                     <dt>"Created"</dt><dd>{format::time(&a.created_at)}</dd>
                     <dt>"Updated"</dt><dd>{format::time(&a.updated_at)}</dd>

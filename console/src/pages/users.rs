@@ -10,7 +10,7 @@ use leptos_router::NavigateOptions;
 
 use crate::api::{self, encode, query, ApiError};
 use crate::components::pager::{Pager, PagerFooter};
-use crate::components::{action_error, ErrorBanner, TextField};
+use crate::components::{action_error, ErrorBanner, StatusBadge, TextField};
 use crate::logic::debounce::{search_term, Debounce};
 use crate::logic::forms::{self, NewAccount};
 use crate::session::use_me;
@@ -167,7 +167,7 @@ pub fn Users() -> impl IntoView {
                                                 <td>{a.email.clone().unwrap_or_default()}{a.email_verified.then_some(" ✓")}</td>
                                                 <td>{a.phone_number.clone().unwrap_or_default()}</td>
                                                 <td>{a.name.clone().unwrap_or_default()}</td>
-                                                <td>{if a.disabled { view! { <span class="badge off">"disabled"</span> } } else { view! { <span class="badge on">"active"</span> } }}</td>
+                                                <td><StatusBadge disabled=a.disabled /></td>
                                             </tr>
                                         }
                                     }).collect_view()}

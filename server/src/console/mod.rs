@@ -14,8 +14,7 @@
 pub mod assets;
 pub mod session;
 
-use actix_web::cookie::time::Duration as CookieDuration;
-use actix_web::cookie::{Cookie, SameSite};
+use actix_web::cookie::SameSite;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use gatehouse_api_types::ConsoleSession;
@@ -41,28 +40,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/console/{tail:.*}", web::get().to(index));
 }
 
-/// `__Host-` and `Secure` when served over https.
-fn cookie_name(settings: &Settings, base: &str) -> String {
-    if settings.secure_cookies() {
-        format!("__Host-{base}")
-    } else {
-        base.to_owned()
-    }
-}
-
-fn cookie(settings: &Settings, base: &str, value: String, max_age: chrono::Duration, same_site: SameSite) -> Cookie<'static> {
-    Cookie::build(cookie_name(settings, base), value)
-        .path("/")
-        .http_only(true)
-        .secure(settings.secure_cookies())
-        .same_site(same_site)
-        .max_age(CookieDuration::seconds(max_age.num_seconds().max(0)))
-        .finish()
-}
-
 /// The console session cookie of a request, if any.
 pub fn session_cookie(req: &HttpRequest, settings: &Settings) -> Option<String> {
-    req.cookie(&cookie_name(settings, SESSION_COOKIE)).map(|c| c.value().to_owned())
+    sso::read(req, settings, SESSION_COOKIE)
 }
 
 fn origin(req: &HttpRequest, state: &AppState) -> (Option<String>, Option<String>) {
@@ -74,7 +54,7 @@ async fn login(state: web::Data<AppState>) -> Result<HttpResponse> {
     state.db.run_on(move || session::prepare_client(&worker)).await?;
     let (location, pending) = session::begin_login(&state.oauth)?;
     // Lax: the cookie must come back on the redirect from the sign-in page.
-    let pending = cookie(&state.oauth.settings, LOGIN_COOKIE, pending, crate::oauth::authorize::request_lifetime(), SameSite::Lax);
+    let pending = sso::cookie_with(&state.oauth.settings, LOGIN_COOKIE, pending, crate::oauth::authorize::request_lifetime(), SameSite::Lax);
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, location))
         .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -96,7 +76,7 @@ fn try_again(status: StatusCode, message: &str) -> HttpResponse {
 
 async fn callback(req: HttpRequest, state: web::Data<AppState>, query: web::Query<Callback>) -> Result<HttpResponse> {
     let settings = &state.oauth.settings;
-    let clear = cookie(settings, LOGIN_COOKIE, String::new(), chrono::Duration::zero(), SameSite::Lax);
+    let clear = sso::cookie_with(settings, LOGIN_COOKIE, String::new(), chrono::Duration::zero(), SameSite::Lax);
     let q = query.into_inner();
     if let Some(error) = q.error {
         let detail = q.error_description.unwrap_or(error);
@@ -104,10 +84,9 @@ async fn callback(req: HttpRequest, state: web::Data<AppState>, query: web::Quer
         response.add_cookie(&clear).map_err(Error::internal)?;
         return Ok(response);
     }
-    let pending = req
-        .cookie(&cookie_name(settings, LOGIN_COOKIE))
+    let pending = sso::read(&req, settings, LOGIN_COOKIE)
         .zip(q.state.as_deref())
-        .and_then(|(c, s)| session::pending_login(&state.oauth, c.value(), s));
+        .and_then(|(c, s)| session::pending_login(&state.oauth, &c, s));
     let (Some(pending), Some(code)) = (pending, q.code) else {
         return Ok(try_again(StatusCode::BAD_REQUEST, "This sign-in expired or was started in another browser."));
     };
@@ -123,7 +102,7 @@ async fn callback(req: HttpRequest, state: web::Data<AppState>, query: web::Quer
             Ok(HttpResponse::SeeOther()
                 .insert_header((header::LOCATION, "/console/"))
                 .insert_header((header::CACHE_CONTROL, "no-store"))
-                .cookie(cookie(settings, SESSION_COOKIE, started.cookie, lifetime, SameSite::Strict))
+                .cookie(sso::cookie_with(settings, SESSION_COOKIE, started.cookie, lifetime, SameSite::Strict))
                 .cookie(clear)
                 .finish())
         }
@@ -162,7 +141,7 @@ async fn logout(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResp
     state.db.run_on(move || session::sign_out(&worker, &cookie_value, origin)).await?;
     Ok(HttpResponse::NoContent()
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .cookie(cookie(settings, SESSION_COOKIE, String::new(), chrono::Duration::zero(), SameSite::Strict))
+        .cookie(sso::cookie_with(settings, SESSION_COOKIE, String::new(), chrono::Duration::zero(), SameSite::Strict))
         .cookie(sso::clear_sso(settings))
         .finish())
 }

@@ -75,8 +75,7 @@ pub fn finish_login(state: &AppState, code: &str, verifier: &str, origin: (Optio
     let oauth = &state.oauth;
     let mut conn = state.db.get()?;
     state.db.write_blocking(&mut conn, |conn| {
-        let client = console_client(conn)?;
-        let actor = Actor::client(client.client.id.to_string(), client.client.owner_account_id.map(|o| o.to_string()));
+        let (client, actor) = console_client(conn)?;
         let granted = grants::redeem_code(conn, oauth, &client, &actor, code, Some(&redirect_uri(oauth)), Some(verifier))?;
         let (tokens, event) = match granted {
             Ok(done) => done,
@@ -112,8 +111,11 @@ fn subject_of(token: &str) -> Option<uuid::Uuid> {
     uuid::Uuid::parse_str(claims.get("sub")?.as_str()?).ok()
 }
 
-fn console_client(conn: &mut Conn) -> Result<crate::domain::clients::ClientView> {
-    db::clients::get_by_client_id(conn, CLIENT_ID)?.ok_or_else(|| Error::internal("the console client is missing; run `gatehouse bootstrap`"))
+/// The console client, and itself as the actor of what it does.
+fn console_client(conn: &mut Conn) -> Result<(crate::domain::clients::ClientView, Actor)> {
+    let client = db::clients::get_by_client_id(conn, CLIENT_ID)?.ok_or_else(|| Error::internal("the console client is missing; run `gatehouse bootstrap`"))?;
+    let actor = Actor::client(client.client.id.to_string(), client.client.owner_account_id.map(|o| o.to_string()));
+    Ok((client, actor))
 }
 
 /// The `X-CSRF-Token` of a session: a keyed hash of its cookie, so nothing more is stored.
@@ -160,8 +162,7 @@ fn refresh(state: &AppState, conn: &mut Conn, id: &str) -> Result<Option<Console
             return Ok(None);
         };
         let token = String::from_utf8(oauth.master.open(SEAL_TOKENS, sealed)?).map_err(Error::internal)?;
-        let client = console_client(conn)?;
-        let actor = Actor::client(client.client.id.to_string(), client.client.owner_account_id.map(|o| o.to_string()));
+        let (client, actor) = console_client(conn)?;
         match grants::refresh(conn, oauth, &client, &actor, &token, None)? {
             Ok((tokens, event)) => {
                 let access = oauth.master.seal(SEAL_TOKENS, tokens.access_token.as_bytes())?;

@@ -59,7 +59,7 @@ pub fn run(conn: &mut Conn, username: &str, password_hash: Option<String>, secre
     };
     db::clients::insert(conn, &client)?;
     db::clients::insert_secret(conn, &Secret::new(client.id, secret_hash))?;
-    let console = console_client(account.id, now);
+    let console = console_client(&client);
     db::clients::insert(conn, &console)?;
 
     let system = || NewEvent::new(Actor::system(), "bootstrap").namespace(SYSTEM);
@@ -89,27 +89,15 @@ pub fn run(conn: &mut Conn, username: &str, password_hash: Option<String>, secre
 /// The built-in public client the console signs in with: authorization code + PKCE for the
 /// accounts of `system`, its redirect URI set when the server knows its issuer. It holds no
 /// grants of its own; a console session acts with its account's grants.
-fn console_client(owner: Uuid, now: chrono::DateTime<chrono::Utc>) -> Client {
+fn console_client(bootstrap: &Client) -> Client {
     Client {
         id: Uuid::now_v7(),
         client_id: crate::console::session::CLIENT_ID.into(),
         name: "Gatehouse console".into(),
-        owner_account_id: Some(owner),
         permissions: Vec::new(),
         grant_types: vec!["authorization_code".into(), "refresh_token".into()],
-        redirect_uris: Vec::new(),
-        password_grant_enabled: false,
         user_namespace: Some(SYSTEM.into()),
         token_endpoint_auth_method: "none".into(),
-        access_token_ttl: None,
-        access_token_alg: "RS256".into(),
-        post_logout_redirect_uris: Vec::new(),
-        attribute_claims: Default::default(),
-        require_pkce: true,
-        disabled: false,
-        version: 1,
-        created_at: now,
-        updated_at: now,
-        last_used_at: None,
+        ..bootstrap.clone()
     }
 }

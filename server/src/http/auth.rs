@@ -1,6 +1,7 @@
 //! Who is calling. The `Api` extractor reads the credentials (HTTP Basic with a client's id and
-//! secret, a Bearer token, or the console's session cookie with its CSRF header); the first database call of the handler authenticates them and runs the handler's
-//! work in the same blocking call, so a request crosses to a blocking thread once.
+//! secret, a Bearer token, or the console's session cookie with its CSRF header); the first
+//! database call of the handler authenticates them and runs the handler's work in the same
+//! blocking call, so a request crosses to a blocking thread once.
 
 use std::cell::RefCell;
 use std::future::{ready, Ready};

@@ -14,7 +14,8 @@ use crate::error::Result;
 const SSO: &str = "gatehouse_sso";
 const AUTHZ: &str = "gatehouse_authz";
 
-fn name(settings: &Settings, base: &str) -> String {
+/// `__Host-<base>` over https, `<base>` otherwise.
+pub fn name(settings: &Settings, base: &str) -> String {
     if settings.secure_cookies() {
         format!("__Host-{base}")
     } else {
@@ -22,17 +23,20 @@ fn name(settings: &Settings, base: &str) -> String {
     }
 }
 
-fn cookie(settings: &Settings, base: &str, value: String, max_age: chrono::Duration) -> Cookie<'static> {
-    let mut c = Cookie::build(name(settings, base), value)
+/// An HttpOnly cookie for the whole site, `Secure` over https.
+pub fn cookie_with(settings: &Settings, base: &str, value: String, max_age: chrono::Duration, same_site: SameSite) -> Cookie<'static> {
+    Cookie::build(name(settings, base), value)
         .path("/")
         .http_only(true)
         .secure(settings.secure_cookies())
-        // Lax: the browser must send it on the top-level navigation from an application.
-        .same_site(SameSite::Lax)
-        .max_age(CookieDuration::seconds(max_age.num_seconds()))
-        .finish();
-    c.set_path("/");
-    c
+        .same_site(same_site)
+        .max_age(CookieDuration::seconds(max_age.num_seconds().max(0)))
+        .finish()
+}
+
+/// Lax: the browser must send these on the top-level navigation from an application.
+fn cookie(settings: &Settings, base: &str, value: String, max_age: chrono::Duration) -> Cookie<'static> {
+    cookie_with(settings, base, value, max_age, SameSite::Lax)
 }
 
 pub fn read(req: &HttpRequest, settings: &Settings, base: &str) -> Option<String> {
