@@ -20,6 +20,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use gatehouse_api_types::ConsoleSession;
 
 use crate::db;
+use crate::domain::authn::Origin;
 use crate::error::{Error, Result};
 use crate::http::auth::{client_ip, request_id};
 use crate::http::AppState;
@@ -45,8 +46,8 @@ pub fn session_cookie(req: &HttpRequest, settings: &Settings) -> Option<String> 
     sso::read(req, settings, SESSION_COOKIE)
 }
 
-fn origin(req: &HttpRequest, state: &AppState) -> (Option<String>, Option<String>) {
-    (Some(request_id(req)), client_ip(req, state.trust_forwarded_for))
+fn origin(req: &HttpRequest, state: &AppState) -> Origin {
+    Origin { ip: client_ip(req, state.trust_forwarded_for), request_id: Some(request_id(req)) }
 }
 
 async fn login(state: web::Data<AppState>) -> Result<HttpResponse> {
@@ -95,7 +96,7 @@ async fn callback(req: HttpRequest, state: web::Data<AppState>, query: web::Quer
     }
     let origin = origin(&req, &state);
     let worker = state.clone();
-    let started = state.db.run_on(move || session::finish_login(&worker, &code, &pending.verifier, origin)).await?;
+    let started = state.db.run_on(move || session::finish_login(&worker, &code, &pending.verifier, &origin)).await?;
     match started {
         Ok(started) => {
             let lifetime = started.expires_at - db::now();
@@ -138,7 +139,7 @@ async fn logout(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResp
     }
     let origin = origin(&req, &state);
     let worker = state.clone();
-    state.db.run_on(move || session::sign_out(&worker, &cookie_value, origin)).await?;
+    state.db.run_on(move || session::sign_out(&worker, &cookie_value, &origin)).await?;
     Ok(HttpResponse::NoContent()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .cookie(sso::cookie_with(settings, SESSION_COOKIE, String::new(), chrono::Duration::zero(), SameSite::Strict))

@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use crate::db::console::ConsoleSession;
 use crate::db::{self, Conn};
 use crate::domain::audit::{Actor, NewEvent};
+use crate::domain::authn::Origin;
 use crate::domain::crypto::{random_token, same, token_hash};
 use crate::domain::Caller;
 use crate::error::{Error, Result};
@@ -71,7 +72,7 @@ pub struct Started {
 
 /// Redeems the authorization code and starts a session, in one transaction. `Ok(Err(why))`
 /// when the code is refused.
-pub fn finish_login(state: &AppState, code: &str, verifier: &str, origin: (Option<String>, Option<String>)) -> Result<std::result::Result<Started, String>> {
+pub fn finish_login(state: &AppState, code: &str, verifier: &str, origin: &Origin) -> Result<std::result::Result<Started, String>> {
     let oauth = &state.oauth;
     let mut conn = state.db.get()?;
     state.db.write_blocking(&mut conn, |conn| {
@@ -80,7 +81,7 @@ pub fn finish_login(state: &AppState, code: &str, verifier: &str, origin: (Optio
         let (tokens, event) = match granted {
             Ok(done) => done,
             Err((error, event)) => {
-                db::audit::append(conn, event.into_iter().map(|e| e.request(origin.0.clone(), origin.1.clone())).collect())?;
+                db::audit::append(conn, event.into_iter().map(|e| e.request(origin.request_id.clone(), origin.ip.clone())).collect())?;
                 return Ok(Err(error.description));
             }
         };
@@ -99,7 +100,7 @@ pub fn finish_login(state: &AppState, code: &str, verifier: &str, origin: (Optio
         };
         db::console::insert(conn, &session, &token_hash(&cookie))?;
         let signed_in = NewEvent::new(Actor::account(account.to_string()), "console.signin").target("account", account);
-        db::audit::append(conn, [event, signed_in].into_iter().map(|e| e.request(origin.0.clone(), origin.1.clone())).collect())?;
+        db::audit::append(conn, [event, signed_in].into_iter().map(|e| e.request(origin.request_id.clone(), origin.ip.clone())).collect())?;
         Ok(Ok(Started { cookie, expires_at: session.expires_at }))
     })
 }
@@ -182,7 +183,7 @@ fn refresh(state: &AppState, conn: &mut Conn, id: &str) -> Result<Option<Console
 }
 
 /// Signs out: ends the console session, the SSO session it came from and every token of it.
-pub fn sign_out(state: &AppState, cookie: &str, origin: (Option<String>, Option<String>)) -> Result<bool> {
+pub fn sign_out(state: &AppState, cookie: &str, origin: &Origin) -> Result<bool> {
     let mut conn = state.db.get()?;
     state.db.write_blocking(&mut conn, |conn| {
         let now = db::now();
@@ -196,7 +197,7 @@ pub fn sign_out(state: &AppState, cookie: &str, origin: (Option<String>, Option<
         let event = NewEvent::new(Actor::account(session.account.to_string()), "console.signout")
             .target("account", session.account)
             .changes(json!({ "revoked_refresh_tokens": revoked }))
-            .request(origin.0, origin.1);
+            .request(origin.request_id.clone(), origin.ip.clone());
         db::audit::append(conn, vec![event])?;
         Ok(true)
     })
