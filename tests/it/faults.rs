@@ -165,3 +165,120 @@ fn kill_9_during_imports_and_token_grants_loses_nothing_acknowledged() {
     let verify = gatehouse(&app.db, &["audit", "verify"], None);
     assert_eq!(verify.code, 0, "{} {}", verify.stdout, verify.stderr);
 }
+
+/// Registrations while the mail server is down are answered and their codes queued; the queue
+/// survives a kill -9 of the server, and every code is delivered, once, when SMTP is back.
+#[test]
+fn registrations_while_smtp_is_down_are_delivered_once_it_returns_even_across_a_crash() {
+    use crate::oauth::{provider, rp, start_url};
+    use crate::support::browser::{hidden, Browser};
+    use crate::support::mail::SmtpSink;
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut p = provider(&["--smtp-url", &format!("smtp://127.0.0.1:{port}")]);
+    let client = rp(&p.app, &p.web);
+    let emails: Vec<String> = (0..6).map(|i| format!("user{i}@example.com")).collect();
+    let mut pending = Vec::new();
+    for email in &emails {
+        let browser = Browser::new(&p.app.base);
+        let (url, _, _) = start_url(&client);
+        let request = hidden(&browser.get(&url).text, "request").unwrap();
+        let form = browser.get(&format!("/oauth/register?request={request}"));
+        let verify = browser.submit(&form, "/oauth/register", &[("email", email), ("password", "a long enough password")]);
+        assert_eq!(verify.status, 200, "registration answered while SMTP is down: {}", verify.text);
+        assert!(verify.text.contains("email_code"));
+        pending.push((browser, verify));
+    }
+    // The server tries, fails, and dies before the mail server comes back.
+    std::thread::sleep(Duration::from_secs(1));
+    p.app.kill_and_restart();
+
+    let smtp = SmtpSink::start_on(port);
+    for ((browser, verify), email) in pending.iter_mut().zip(&emails) {
+        let code = smtp.code_for(email);
+        // The page was served by the process that died; its form posts to the new one (cookies
+        // do not depend on the port).
+        browser.base = p.app.base.clone();
+        let done = browser.submit(verify, "/oauth/verify", &[("email_code", &code)]);
+        assert_eq!(done.status, 303, "{email}: {}", done.text);
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    for email in &emails {
+        let copies = smtp.messages().iter().filter(|m| m.contains(email.as_str())).count();
+        assert_eq!(copies, 1, "{email} got {copies} messages");
+    }
+    let users = p.app.admin().get("/api/v1/namespaces/customers/users?page_size=100");
+    assert_eq!(users.json["items"].as_array().unwrap().len(), 1 + emails.len(), "{}", users.text);
+}
+
+/// SIGTERM under load: requests the server has accepted finish with their answer, nothing it
+/// acknowledged is lost, no answer is a 5xx, and the process exits 0.
+#[test]
+fn sigterm_under_load_finishes_in_flight_requests() {
+    let mut app = TestApp::start();
+    app.create_namespace("load");
+    let creds = app.create_client(&app.admin_account_id, &["users:*@load"]);
+    let base = app.base.clone();
+    let acknowledged = Mutex::new(Vec::<(String, String)>::new());
+    let answered_after_sigterm = std::sync::atomic::AtomicUsize::new(0);
+    let failures = Mutex::new(Vec::<String>::new());
+    let terminated = AtomicBool::new(false);
+    let code = std::thread::scope(|s| {
+        for worker in 0..8 {
+            let (base, creds, acknowledged, answered_after_sigterm, failures, terminated) =
+                (&base, &creds, &acknowledged, &answered_after_sigterm, &failures, &terminated);
+            s.spawn(move || {
+                // A connection per request: a request is either accepted by the server or refused.
+                let http = reqwest::blocking::Client::builder().pool_max_idle_per_host(0).timeout(Duration::from_secs(60)).build().unwrap();
+                for i in 0.. {
+                    let username = format!("w{worker}-{i}");
+                    // Each creation hashes a password: a request that takes a while.
+                    let sent_before_sigterm = !terminated.load(Ordering::SeqCst);
+                    let response = http
+                        .post(format!("{base}/api/v1/namespaces/load/users"))
+                        .basic_auth(&creds.client_id, Some(&creds.secret))
+                        .json(&json!({ "username": username, "password": "a long enough password" }))
+                        .send();
+                    let after = terminated.load(Ordering::SeqCst);
+                    match response {
+                        Ok(r) if r.status().as_u16() == 201 => {
+                            let body: serde_json::Value = r.json().unwrap();
+                            acknowledged.lock().unwrap().push((username, body["id"].as_str().unwrap().to_owned()));
+                            if sent_before_sigterm && after {
+                                answered_after_sigterm.fetch_add(1, Ordering::SeqCst);
+                            }
+                        }
+                        Ok(r) => failures.lock().unwrap().push(format!("{username}: {}", r.status())),
+                        // Refused or reset: the server had not accepted it (it stopped listening).
+                        Err(_) if after => return,
+                        Err(e) => failures.lock().unwrap().push(format!("{username}: {e}")),
+                    }
+                    if after {
+                        return;
+                    }
+                }
+            });
+        }
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while acknowledged.lock().unwrap().len() < 24 && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        terminated.store(true, Ordering::SeqCst);
+        app.terminate()
+    });
+    assert_eq!(code, Some(0), "{}", app.log());
+    let failures = failures.into_inner().unwrap();
+    assert!(failures.is_empty(), "answers other than 201 under load: {failures:?}");
+    let finished = answered_after_sigterm.load(Ordering::SeqCst);
+    assert!(finished > 0, "no request was in flight when SIGTERM came");
+    println!("SIGTERM: {finished} in-flight creations finished after the signal");
+
+    app.kill_and_restart();
+    let admin = app.admin();
+    for (username, id) in acknowledged.into_inner().unwrap() {
+        let user = admin.get(&format!("/api/v1/namespaces/load/users/{id}"));
+        assert_eq!(user.status, 200, "acknowledged {username} is gone after a graceful stop");
+    }
+    let verify = gatehouse(&app.db, &["audit", "verify"], None);
+    assert_eq!(verify.code, 0, "{} {}", verify.stdout, verify.stderr);
+}

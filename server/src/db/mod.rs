@@ -176,6 +176,8 @@ pub struct Db {
     backend: Backend,
     write_lock: Option<Arc<Mutex<()>>>,
     url: DatabaseUrl,
+    /// How long a caller waits for admission (and then for a connection) before a 503.
+    timeout: Duration,
 }
 
 impl Db {
@@ -192,7 +194,7 @@ impl Db {
             .map_err(|e| Error::Unavailable(format!("cannot open the database {}: {e}", url.redacted())))?;
         let write_lock = (url.backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
         let permits = Arc::new(tokio::sync::Semaphore::new(settings.max_size as usize));
-        Ok(Db { pool, permits, backend: url.backend, write_lock, url: url.clone() })
+        Ok(Db { pool, permits, backend: url.backend, write_lock, url: url.clone(), timeout: settings.timeout })
     }
 
     pub fn backend(&self) -> Backend {
@@ -235,9 +237,14 @@ impl Db {
         blocking(f).await
     }
 
-    /// Waits for a turn at the pool (a blocking call of this process then finds a connection).
+    /// Waits for a turn at the pool (a blocking call of this process then finds a connection);
+    /// `503` when no turn comes within the pool timeout, e.g. while every connection is stuck on
+    /// a database that stopped answering.
     pub async fn admit(&self) -> Result<tokio::sync::SemaphorePermit<'_>> {
-        self.permits.acquire().await.map_err(|_| Error::Unavailable("the database pool is closed".into()))
+        match tokio::time::timeout(self.timeout, self.permits.acquire()).await {
+            Ok(permit) => permit.map_err(|_| Error::Unavailable("the database pool is closed".into())),
+            Err(_) => Err(Error::Unavailable("database unavailable: no connection freed up in time".into())),
+        }
     }
 
     /// Runs `f` in one write transaction on a blocking thread: all of it commits or none does.

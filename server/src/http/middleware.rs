@@ -48,6 +48,11 @@ pub async fn observe(req: ServiceRequest, next: Next<impl MessageBody + 'static>
     if status == StatusCode::UNAUTHORIZED && from_browser_script(res.request()) {
         res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"gatehouse\""));
     }
+    // Every answer: no MIME sniffing; served over https (by the issuer), browsers stay on https.
+    res.headers_mut().insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    if state.as_ref().is_some_and(|state| state.oauth.settings.secure_cookies()) {
+        res.headers_mut().insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
+    }
     let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".to_owned());
     if let Some(state) = &state {
         state.metrics.observe_request(method.as_str(), &route, status.as_u16(), elapsed.as_secs_f64());

@@ -7,6 +7,7 @@
 pub mod browser;
 pub mod http;
 pub mod mail;
+pub mod pg_cluster;
 pub mod webdriver;
 
 use std::io::{BufRead, BufReader, Write};
@@ -52,22 +53,27 @@ pub struct TestDb {
 
 enum DbKind {
     Sqlite(tempfile::TempDir),
-    Postgres { name: String },
+    Postgres { name: String, base: String },
 }
 
 impl TestDb {
     pub fn new() -> TestDb {
         if on_postgres() {
-            let name = format!("gh_test_{}", uuid::Uuid::now_v7().simple());
-            let mut admin = diesel::PgConnection::establish(&format!("{}/postgres", postgres_base()))
-                .expect("PostgreSQL must run at 127.0.0.1:5432 (or set GATEHOUSE_TEST_POSTGRES_URL)");
-            admin.batch_execute(&format!("CREATE DATABASE {name}")).expect("create test database");
-            TestDb { url: format!("{}/{name}", postgres_base()), master_key: new_master_key(), kind: DbKind::Postgres { name } }
+            TestDb::postgres_at(&postgres_base())
         } else {
             let dir = tempfile::tempdir().expect("temp dir");
             let url = format!("sqlite://{}", dir.path().join("gatehouse.db").display());
             TestDb { url, master_key: new_master_key(), kind: DbKind::Sqlite(dir) }
         }
+    }
+
+    /// A new database on the PostgreSQL server at `base` (`postgres://user@host:port`).
+    pub fn postgres_at(base: &str) -> TestDb {
+        let name = format!("gh_test_{}", uuid::Uuid::now_v7().simple());
+        let mut admin = diesel::PgConnection::establish(&format!("{base}/postgres"))
+            .expect("PostgreSQL must run at 127.0.0.1:5432 (or set GATEHOUSE_TEST_POSTGRES_URL)");
+        admin.batch_execute(&format!("CREATE DATABASE {name}")).expect("create test database");
+        TestDb { url: format!("{base}/{name}"), master_key: new_master_key(), kind: DbKind::Postgres { name, base: base.to_owned() } }
     }
 
     /// Runs raw SQL against the test database (to play the attacker with database access).
@@ -97,8 +103,8 @@ fn new_master_key() -> String {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        if let DbKind::Postgres { name } = &self.kind {
-            if let Ok(mut admin) = diesel::PgConnection::establish(&format!("{}/postgres", postgres_base())) {
+        if let DbKind::Postgres { name, base } = &self.kind {
+            if let Ok(mut admin) = diesel::PgConnection::establish(&format!("{base}/postgres")) {
                 let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
             }
         }
@@ -152,6 +158,8 @@ pub struct TestApp {
     pub admin_client: ClientCreds,
     pub log_file: PathBuf,
     child: Child,
+    /// The extra `serve` flags it was started with (a restart keeps them).
+    flags: Vec<String>,
 }
 
 impl TestApp {
@@ -161,7 +169,11 @@ impl TestApp {
 
     /// Starts with extra `serve` flags.
     pub fn start_with(flags: &[&str]) -> TestApp {
-        let db = TestDb::new();
+        Self::start_on(TestDb::new(), flags)
+    }
+
+    /// Starts on `db` (bootstrapping it) with extra `serve` flags.
+    pub fn start_on(db: TestDb, flags: &[&str]) -> TestApp {
         let boot = gatehouse(&db, &["bootstrap", "--username", "admin", "--password-stdin"], Some(ADMIN_PASSWORD));
         assert_eq!(boot.code, 0, "bootstrap failed: {}", boot.stderr);
         let boot: Value = serde_json::from_str(&boot.stdout).expect("bootstrap prints JSON");
@@ -177,6 +189,7 @@ impl TestApp {
             },
             log_file,
             child,
+            flags: flags.iter().map(|f| f.to_string()).collect(),
         };
         let me = app.admin().get("/api/v1/me");
         assert_eq!(me.status, 200, "{}", me.text);
@@ -242,8 +255,12 @@ impl TestApp {
         self.child.kill().expect("SIGKILL the server");
         let _ = self.child.wait();
         // The same issuer, as a restarted production server has: its tokens stay valid.
+        let mut flags: Vec<&str> = self.flags.iter().map(String::as_str).collect();
         let issuer = self.base.clone();
-        let (child, base, log_file) = spawn_server(&self.db, &["--issuer", &issuer]);
+        if !flags.contains(&"--issuer") {
+            flags.extend(["--issuer", &issuer]);
+        }
+        let (child, base, log_file) = spawn_server(&self.db, &flags);
         (self.child, self.base, self.log_file) = (child, base, log_file);
     }
 
@@ -252,6 +269,11 @@ impl TestApp {
         // Replicas behind one load balancer share the issuer (and so the tokens' audience).
         let (child, base, _) = spawn_server(&self.db, &["--issuer", &self.base]);
         Replica { child, base }
+    }
+
+    /// Whether the server process is still the one that was started (it has not exited).
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().map(|status| status.is_none()).unwrap_or(false)
     }
 
     /// Everything the server logged so far.
