@@ -39,16 +39,20 @@ pub type BatchObserver = Box<dyn Fn(usize) + Send>;
 #[derive(Clone)]
 pub struct AuditLog {
     jobs: Sender<Job>,
+    /// How long a caller of [`AuditLog::record_committed`] waits: the database's pool timeout,
+    /// the budget of every other database wait of a request.
+    commit_timeout: Duration,
 }
 
 impl AuditLog {
     pub fn start(db: Db, observe: BatchObserver) -> Result<AuditLog> {
         let (jobs, incoming) = mpsc::channel(QUEUE);
+        let commit_timeout = db.timeout();
         std::thread::Builder::new()
             .name("audit-writer".into())
             .spawn(move || Writer { db, observe, touched: HashMap::new() }.run(incoming))
             .map_err(Error::internal)?;
-        Ok(AuditLog { jobs })
+        Ok(AuditLog { jobs, commit_timeout })
     }
 
     /// Hands `events` to the writer (waiting for room in the queue, not for the commit).
@@ -61,14 +65,15 @@ impl AuditLog {
 
     /// Hands `events` to the writer and waits for their commit (sharing it with whatever else
     /// is queued): for decisions that must not be answered before they are on record, such as
-    /// issued tokens. After 5 s the caller gets 503; the events are still committed later.
+    /// issued tokens. After the pool timeout the caller gets 503 (the database is not taking
+    /// writes); the events are still committed once it does.
     pub async fn record_committed(&self, events: Vec<NewEvent>) -> Result<()> {
         if events.is_empty() {
             return Ok(());
         }
         let (done, committed) = tokio::sync::oneshot::channel();
         self.hand_over(Job::Committed(events, done)).await?;
-        match tokio::time::timeout(HAND_OVER_TIMEOUT, committed).await {
+        match tokio::time::timeout(self.commit_timeout, committed).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(_)) => Err(Error::internal("the audit writer stopped")),
             Err(_) => Err(Error::Unavailable("the audit log cannot commit".into())),

@@ -205,6 +205,11 @@ impl Db {
         &self.url
     }
 
+    /// The pool timeout: the longest a caller waits for the database before a 503.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
     /// (connections open, connections idle, maximum).
     pub fn pool_state(&self) -> (u32, u32, u32) {
         let state = self.pool.state();
