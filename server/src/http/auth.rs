@@ -34,8 +34,9 @@ pub enum AuthRecord {
     Rejected { reason: &'static str, actor: Option<Actor>, bearer: bool },
 }
 
+/// What an `Authorization` header (or the console's cookie) presents.
 #[derive(Clone)]
-enum Credentials {
+pub enum Credentials {
     Basic { client_id: String, secret: String },
     Bearer(String),
     /// The console's session cookie and the `X-CSRF-Token` header that must come with it.
@@ -61,19 +62,53 @@ impl FromRequest for Api {
             return ready(Err(Error::internal("no app state")));
         };
         ready(match credentials(req, &state.oauth) {
-            Ok(credentials) => Ok(Api {
-                ip: client_ip(req, state.trust_forwarded_for),
-                request_id: request_id(req),
-                state,
-                req: req.clone(),
-                credentials,
-                ctx: RefCell::new(None),
-            }),
+            Ok(credentials) => {
+                req.extensions_mut().insert(Presented(credentials.clone()));
+                Ok(Api {
+                    ip: client_ip(req, state.trust_forwarded_for),
+                    request_id: request_id(req),
+                    state,
+                    req: req.clone(),
+                    credentials,
+                    ctx: RefCell::new(None),
+                })
+            }
             Err((reason, bearer)) => {
                 req.extensions_mut().insert(AuthRecord::Rejected { reason, actor: None, bearer });
                 Err(Error::Unauthenticated { reason, bearer })
             }
         })
+    }
+}
+
+/// The credentials an `Api` was extracted with, until the handler checks them. Extractors
+/// that refuse the rest of the request (its body, its query) check them first: see
+/// [`authenticate_first`].
+#[derive(Clone)]
+struct Presented(Credentials);
+
+/// Decides authentication before a request's input is refused. With wrong, disabled or
+/// locked-out credentials the answer is their 401 (or 429), whatever the body or query: a
+/// caller who cannot authenticate learns nothing of the validation rules, and its attempt is
+/// counted and audited like any other. With good credentials the refusal stands, now on record
+/// with its actor. Requests without an `Api` (public routes) get `refusal` unchanged; requests
+/// without credentials were already refused by the `Api` extractor.
+pub async fn authenticate_first(req: &HttpRequest, refusal: Error) -> Error {
+    let presented = req.extensions().get::<Presented>().cloned();
+    let (Some(Presented(credentials)), Some(state)) = (presented, req.app_data::<web::Data<AppState>>().cloned()) else {
+        return refusal;
+    };
+    let api = Api {
+        ip: client_ip(req, state.trust_forwarded_for),
+        request_id: request_id(req),
+        state,
+        req: req.clone(),
+        credentials,
+        ctx: RefCell::new(None),
+    };
+    match api.context().await {
+        Ok(_) => refusal,
+        Err(error) => error,
     }
 }
 
@@ -180,7 +215,14 @@ impl Api {
     where
         F: Fn(&mut Conn, &Context) -> Result<Reply> + Send + Sync + Clone + 'static,
     {
-        let key = super::extract::idempotency_key(&self.req)?;
+        let key = match super::extract::idempotency_key(&self.req) {
+            Ok(key) => key,
+            // Credentials first: a malformed key is refused only to an authenticated caller.
+            Err(refusal) => {
+                self.context().await?;
+                return Err(refusal);
+            }
+        };
         let attempt = |f: F, key: Option<String>| {
             self.write(move |conn, ctx| {
                 let claim = key.map(|key| Claim::new(&ctx.caller.id().to_string(), &key, digest));
@@ -234,6 +276,11 @@ fn credentials(req: &HttpRequest, oauth: &OAuth) -> std::result::Result<Credenti
         return Ok(Credentials::Console { cookie });
     };
     let text = value.to_str().map_err(|_| ("malformed Authorization header", false))?;
+    authorization(text)
+}
+
+/// Parses an `Authorization` header value: `Basic` or `Bearer`.
+pub fn authorization(text: &str) -> std::result::Result<Credentials, (&'static str, bool)> {
     let (scheme, rest) = text.trim().split_once(' ').ok_or(("malformed Authorization header", false))?;
     if scheme.eq_ignore_ascii_case("bearer") {
         let token = rest.trim();

@@ -1,5 +1,7 @@
 //! Request bodies and query strings, read strictly: the right content type, a size limit,
-//! JSON errors named by field, then `validator` rules. Every failure is a problem+json 4xx.
+//! JSON errors named by field, then `validator` rules. Every failure is a problem+json 4xx,
+//! given only once the caller's credentials were found good (a Management API request with
+//! bad credentials is a 401 whatever its body: see [`authenticate_first`]).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -12,6 +14,7 @@ use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 use validator::Validate;
 
+use super::auth::authenticate_first;
 use crate::error::{Error, Result};
 
 /// The body limit of ordinary requests.
@@ -35,10 +38,16 @@ impl<T: DeserializeOwned + Validate + 'static> FromRequest for Json<T> {
         let req = req.clone();
         let payload = payload.take();
         Box::pin(async move {
-            let body = read_body(&req, payload, BODY_LIMIT, &["application/json"]).await?;
-            let value: T = parse_json(&body)?;
-            value.validate()?;
-            Ok(Json { value, digest: request_digest(&req, &body) })
+            let read = async {
+                let body = read_body(&req, payload, BODY_LIMIT, &["application/json"]).await?;
+                let value: T = parse_json(&body)?;
+                value.validate()?;
+                Ok::<_, Error>(Json { value, digest: request_digest(&req, &body) })
+            };
+            match read.await {
+                Ok(json) => Ok(json),
+                Err(refusal) => Err(authenticate_first(&req, refusal).await),
+            }
         })
     }
 }
@@ -57,21 +66,27 @@ impl<T: DeserializeOwned + Validate + Default + 'static> FromRequest for Optiona
         let req = req.clone();
         let payload = payload.take();
         Box::pin(async move {
-            let absent = !req.headers().contains_key(header::CONTENT_TYPE);
-            let body = if absent {
-                read_bytes(&req, payload, BODY_LIMIT).await?
-            } else {
-                read_body(&req, payload, BODY_LIMIT, &["application/json"]).await?
+            let read = async {
+                let absent = !req.headers().contains_key(header::CONTENT_TYPE);
+                let body = if absent {
+                    read_bytes(&req, payload, BODY_LIMIT).await?
+                } else {
+                    read_body(&req, payload, BODY_LIMIT, &["application/json"]).await?
+                };
+                let value: T = if body.iter().all(u8::is_ascii_whitespace) {
+                    T::default()
+                } else if absent {
+                    return Err(Error::UnsupportedMediaType("send the body as Content-Type: application/json".into()));
+                } else {
+                    parse_json(&body)?
+                };
+                value.validate()?;
+                Ok::<_, Error>(OptionalJson { value, digest: request_digest(&req, &body) })
             };
-            let value: T = if body.iter().all(u8::is_ascii_whitespace) {
-                T::default()
-            } else if absent {
-                return Err(Error::UnsupportedMediaType("send the body as Content-Type: application/json".into()));
-            } else {
-                parse_json(&body)?
-            };
-            value.validate()?;
-            Ok(OptionalJson { value, digest: request_digest(&req, &body) })
+            match read.await {
+                Ok(json) => Ok(json),
+                Err(refusal) => Err(authenticate_first(&req, refusal).await),
+            }
         })
     }
 }
@@ -158,17 +173,22 @@ pub struct Query<T>(pub T);
 
 impl<T: DeserializeOwned + Validate + 'static> FromRequest for Query<T> {
     type Error = Error;
-    type Future = std::future::Ready<Result<Self>>;
+    type Future = Boxed<Self>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        std::future::ready(
-            serde_urlencoded::from_str::<T>(req.query_string())
-                .map_err(|e| Error::invalid("query", strip_position(&e.to_string())))
-                .and_then(|value| {
-                    value.validate()?;
-                    Ok(Query(value))
-                }),
-        )
+        let parsed = serde_urlencoded::from_str::<T>(req.query_string())
+            .map_err(|e| Error::invalid("query", strip_position(&e.to_string())))
+            .and_then(|value| {
+                value.validate()?;
+                Ok(Query(value))
+            });
+        let req = req.clone();
+        Box::pin(async move {
+            match parsed {
+                Ok(query) => Ok(query),
+                Err(refusal) => Err(authenticate_first(&req, refusal).await),
+            }
+        })
     }
 }
 
