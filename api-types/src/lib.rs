@@ -6,6 +6,8 @@
 
 pub mod checks;
 pub mod grant;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 
 use std::collections::BTreeMap;
 
@@ -26,6 +28,34 @@ where
     T: Deserialize<'de>,
 {
     Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// A whole number as JSON Schema's `integer` has it: `60`, and also `60.0` or `6e1` (a number
+/// with no fractional part), as some JSON encoders write them.
+fn whole_number<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: TryFrom<u64>,
+{
+    use serde::de::Error;
+    let Some(number) = Option::<serde_json::Number>::deserialize(deserializer)? else { return Ok(None) };
+    let whole = number.as_u64().or_else(|| {
+        number.as_f64().filter(|f| f.fract() == 0.0 && (0.0..=u64::MAX as f64).contains(f)).map(|f| f as u64)
+    });
+    match whole.map(T::try_from) {
+        Some(Ok(value)) => Ok(Some(value)),
+        Some(Err(_)) => Err(D::Error::custom(format!("invalid value: {number}, it is too large"))),
+        None => Err(D::Error::custom(format!("invalid value: {number}, expected a whole number of at least 0"))),
+    }
+}
+
+/// [`whole_number`] in a merge patch: absent (`None`), `null` (`Some(None)`) or a number.
+fn nullable_whole_number<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: TryFrom<u64>,
+{
+    whole_number(deserializer).map(Some)
 }
 
 // ---------------------------------------------------------------- problems and pages
@@ -68,14 +98,16 @@ pub const DEFAULT_PAGE_SIZE: u32 = 50;
 pub const MAX_PAGE_SIZE: u32 = 200;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, Validate)]
-#[cfg_attr(feature = "openapi", derive(IntoParams))]
+#[cfg_attr(feature = "openapi", derive(IntoParams), into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct PageParams {
     /// 1 to 200, default 50.
     #[validate(range(min = 1, max = 200, message = "must be between 1 and 200"))]
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 200, nullable = false))]
     pub page_size: Option<u32>,
     /// The `next_page_token` of the previous page.
     #[validate(length(max = 200, message = "is not a page token"))]
+    #[cfg_attr(feature = "openapi", param(max_length = 200, nullable = false))]
     pub page_token: Option<String>,
 }
 
@@ -95,8 +127,10 @@ pub struct Namespace {
 #[serde(deny_unknown_fields)]
 pub struct NamespaceCreate {
     #[validate(custom(function = "checks::namespace_slug"))]
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[a-z][a-z0-9-]{1,62}$"))]
     pub slug: String,
     #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"), custom(function = "checks::plain_text"))]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$"))]
     pub display_name: String,
 }
 
@@ -106,6 +140,7 @@ pub struct NamespaceCreate {
 pub struct NamespacePatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"), custom(function = "checks::plain_text"))]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$"))]
     pub display_name: Option<String>,
 }
 
@@ -139,20 +174,26 @@ pub struct Account {
 #[serde(deny_unknown_fields)]
 pub struct AccountCreate {
     #[validate(custom(function = "checks::username"))]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 64, pattern = r"^[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000@+][^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000@]*$"))]
     pub username: Option<String>,
     #[validate(email(message = "must be an email address"), length(max = 254, message = "must be at most 254 characters"))]
+    #[cfg_attr(feature = "openapi", schema(format = Email, max_length = 254))]
     pub email: Option<String>,
     #[serde(default)]
     pub email_verified: bool,
     #[validate(custom(function = "checks::phone_number"))]
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^\+[1-9][0-9]{6,14}$"))]
     pub phone_number: Option<String>,
     #[serde(default)]
     pub phone_number_verified: bool,
     #[validate(length(max = 200, message = "must be at most 200 characters"), custom(function = "checks::plain_text"))]
+    #[cfg_attr(feature = "openapi", schema(max_length = 200, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$"))]
     pub name: Option<String>,
     #[validate(length(max = 200, message = "must be at most 200 characters"), custom(function = "checks::plain_text"))]
+    #[cfg_attr(feature = "openapi", schema(max_length = 200, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$"))]
     pub given_name: Option<String>,
     #[validate(length(max = 200, message = "must be at most 200 characters"), custom(function = "checks::plain_text"))]
+    #[cfg_attr(feature = "openapi", schema(max_length = 200, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$"))]
     pub family_name: Option<String>,
     #[validate(custom(function = "checks::attributes"))]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
@@ -160,6 +201,7 @@ pub struct AccountCreate {
     #[serde(default)]
     pub disabled: bool,
     #[validate(custom(function = "checks::password"))]
+    #[cfg_attr(feature = "openapi", schema(min_length = 8, max_length = 256, pattern = r"[^\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"))]
     pub password: Option<String>,
 }
 
@@ -170,10 +212,12 @@ pub struct AccountCreate {
 pub struct AccountPatch {
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
     #[validate(custom(function = "checks::username"))]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 64, pattern = r"^[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000@+][^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000@]*$"))]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub username: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
     #[validate(email(message = "must be an email address"), length(max = 254, message = "must be at most 254 characters"))]
+    #[cfg_attr(feature = "openapi", schema(format = Email, max_length = 254))]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub email: Option<Option<String>>,
     /// Changing `email` without setting this resets it to false.
@@ -181,6 +225,7 @@ pub struct AccountPatch {
     pub email_verified: Option<bool>,
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
     #[validate(custom(function = "checks::phone_number"))]
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^\+[1-9][0-9]{6,14}$"))]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub phone_number: Option<Option<String>>,
     /// Changing `phone_number` without setting this resets it to false.
@@ -188,14 +233,17 @@ pub struct AccountPatch {
     pub phone_number_verified: Option<bool>,
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
     #[validate(length(max = 200, message = "must be at most 200 characters"), custom(function = "checks::plain_text"))]
+    #[cfg_attr(feature = "openapi", schema(max_length = 200, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$"))]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub name: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
     #[validate(length(max = 200, message = "must be at most 200 characters"), custom(function = "checks::plain_text"))]
+    #[cfg_attr(feature = "openapi", schema(max_length = 200, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$"))]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub given_name: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
     #[validate(length(max = 200, message = "must be at most 200 characters"), custom(function = "checks::plain_text"))]
+    #[cfg_attr(feature = "openapi", schema(max_length = 200, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$"))]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub family_name: Option<Option<String>>,
     /// Replaces all attributes.
@@ -212,21 +260,26 @@ pub struct AccountPatch {
 #[serde(deny_unknown_fields)]
 pub struct PasswordSet {
     #[validate(custom(function = "checks::password"))]
+    #[cfg_attr(feature = "openapi", schema(min_length = 8, max_length = 256, pattern = r"[^\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"))]
     pub password: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, Validate)]
-#[cfg_attr(feature = "openapi", derive(IntoParams))]
+#[cfg_attr(feature = "openapi", derive(IntoParams), into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct UserListParams {
     /// Prefix of the username, email or phone number (case-insensitive).
     #[validate(length(min = 1, max = 254, message = "must be 1 to 254 characters"))]
+    #[cfg_attr(feature = "openapi", param(min_length = 1, max_length = 254, nullable = false))]
     pub q: Option<String>,
     /// Only disabled (`true`) or only enabled (`false`) accounts.
+    #[cfg_attr(feature = "openapi", param(nullable = false))]
     pub disabled: Option<bool>,
     #[validate(range(min = 1, max = 200, message = "must be between 1 and 200"))]
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 200, nullable = false))]
     pub page_size: Option<u32>,
     #[validate(length(max = 200, message = "is not a page token"))]
+    #[cfg_attr(feature = "openapi", param(max_length = 200, nullable = false))]
     pub page_token: Option<String>,
 }
 
@@ -237,20 +290,26 @@ pub struct UserListParams {
 #[serde(deny_unknown_fields)]
 pub struct AccountImport {
     #[validate(custom(function = "checks::username"))]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 64, pattern = r"^[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000@+][^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000@]*$"))]
     pub username: Option<String>,
     #[validate(email(message = "must be an email address"), length(max = 254, message = "must be at most 254 characters"))]
+    #[cfg_attr(feature = "openapi", schema(format = Email, max_length = 254))]
     pub email: Option<String>,
     #[serde(default)]
     pub email_verified: bool,
     #[validate(custom(function = "checks::phone_number"))]
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^\+[1-9][0-9]{6,14}$"))]
     pub phone_number: Option<String>,
     #[serde(default)]
     pub phone_number_verified: bool,
     #[validate(length(max = 200, message = "must be at most 200 characters"), custom(function = "checks::plain_text"))]
+    #[cfg_attr(feature = "openapi", schema(max_length = 200, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$"))]
     pub name: Option<String>,
     #[validate(length(max = 200, message = "must be at most 200 characters"), custom(function = "checks::plain_text"))]
+    #[cfg_attr(feature = "openapi", schema(max_length = 200, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$"))]
     pub given_name: Option<String>,
     #[validate(length(max = 200, message = "must be at most 200 characters"), custom(function = "checks::plain_text"))]
+    #[cfg_attr(feature = "openapi", schema(max_length = 200, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$"))]
     pub family_name: Option<String>,
     #[validate(custom(function = "checks::attributes"))]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
@@ -258,8 +317,10 @@ pub struct AccountImport {
     #[serde(default)]
     pub disabled: bool,
     #[validate(custom(function = "checks::password"))]
+    #[cfg_attr(feature = "openapi", schema(min_length = 8, max_length = 256, pattern = r"[^\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"))]
     pub password: Option<String>,
     #[validate(length(max = 512, message = "must be at most 512 characters"))]
+    #[cfg_attr(feature = "openapi", schema(max_length = 512))]
     pub password_hash: Option<String>,
 }
 
@@ -304,6 +365,7 @@ pub struct ImportRowError {
 pub struct Permissions {
     /// Grants `<resource>:<action>@<namespace>`.
     #[validate(custom(function = "checks::grants"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<openapi::Grant>, max_items = 100))]
     pub permissions: Vec<String>,
 }
 
@@ -383,21 +445,26 @@ fn default_grant_types() -> Vec<String> {
 #[serde(deny_unknown_fields)]
 pub struct ClientCreate {
     #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"), custom(function = "checks::plain_text"))]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$"))]
     pub name: String,
     #[serde(default)]
     #[validate(custom(function = "checks::grants"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<openapi::Grant>, max_items = 100))]
     pub permissions: Vec<String>,
     /// Default `["client_credentials"]`.
     #[serde(default = "default_grant_types")]
     #[validate(custom(function = "checks::grant_types"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<openapi::GrantType>))]
     pub grant_types: Vec<String>,
     #[serde(default)]
     #[validate(custom(function = "checks::redirect_uris"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<openapi::RedirectUri>, max_items = 20))]
     pub redirect_uris: Vec<String>,
     #[serde(default)]
     pub password_grant_enabled: bool,
     /// The namespace whose accounts sign in through this client.
     #[validate(custom(function = "checks::namespace_slug"))]
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[a-z][a-z0-9-]{1,62}$"))]
     pub user_namespace: Option<String>,
     /// Another account to own the client (needs `clients:write@*` and `permissions:write@<its namespace>`).
     pub owner_account_id: Option<Uuid>,
@@ -405,19 +472,25 @@ pub struct ClientCreate {
     /// secret, PKCE required).
     #[serde(default = "default_auth_method")]
     #[validate(custom(function = "checks::token_endpoint_auth_method"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = openapi::TokenEndpointAuthMethod))]
     pub token_endpoint_auth_method: String,
     /// Seconds, 60 to 86400 (and never above the server's maximum).
     #[validate(range(min = 60, max = 86400, message = "must be between 60 and 86400 seconds"))]
+    #[cfg_attr(feature = "openapi", schema(minimum = 60, maximum = 86400))]
+    #[serde(default, deserialize_with = "whole_number")]
     pub access_token_ttl: Option<u32>,
     /// `RS256` (default), `ES256` or `EdDSA`.
     #[serde(default = "default_access_token_alg")]
     #[validate(custom(function = "checks::access_token_alg"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = openapi::AccessTokenAlg))]
     pub access_token_alg: String,
     #[serde(default)]
     #[validate(custom(function = "checks::redirect_uris"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<openapi::RedirectUri>, max_items = 20))]
     pub post_logout_redirect_uris: Vec<String>,
     #[serde(default)]
     #[validate(custom(function = "checks::attribute_claims"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = BTreeMap<String, openapi::AttributeName>))]
     pub attribute_claims: BTreeMap<String, String>,
     #[serde(default = "default_true")]
     pub require_pkce: bool,
@@ -429,20 +502,25 @@ pub struct ClientCreate {
 pub struct ClientPatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"), custom(function = "checks::plain_text"))]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$"))]
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[validate(custom(function = "checks::grants"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<openapi::Grant>>, max_items = 100))]
     pub permissions: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[validate(custom(function = "checks::grant_types"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<openapi::GrantType>>))]
     pub grant_types: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[validate(custom(function = "checks::redirect_uris"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<openapi::RedirectUri>>, max_items = 20))]
     pub redirect_uris: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_grant_enabled: Option<bool>,
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
     #[validate(custom(function = "checks::namespace_slug"))]
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[a-z][a-z0-9-]{1,62}$"))]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub user_namespace: Option<Option<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -450,33 +528,42 @@ pub struct ClientPatch {
     /// Transfers ownership (needs `clients:write@*` and `permissions:write@<new owner's namespace>`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner_account_id: Option<Uuid>,
-    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "nullable_whole_number", skip_serializing_if = "Option::is_none")]
     #[validate(range(min = 60, max = 86400, message = "must be between 60 and 86400 seconds"))]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<u32>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<u32>, minimum = 60, maximum = 86400))]
     pub access_token_ttl: Option<Option<u32>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[validate(custom(function = "checks::access_token_alg"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<openapi::AccessTokenAlg>))]
     pub access_token_alg: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[validate(custom(function = "checks::redirect_uris"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<openapi::RedirectUri>>, max_items = 20))]
     pub post_logout_redirect_uris: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[validate(custom(function = "checks::attribute_claims"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<BTreeMap<String, openapi::AttributeName>>))]
     pub attribute_claims: Option<BTreeMap<String, String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub require_pkce: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, Validate)]
-#[cfg_attr(feature = "openapi", derive(IntoParams))]
+#[cfg_attr(feature = "openapi", derive(IntoParams), into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct ClientListParams {
     /// `me` lists the caller's own clients; an account id lists that account's.
     #[validate(length(max = 64, message = "must be 'me' or an account id"))]
+    #[cfg_attr(feature = "openapi", param(
+        nullable = false,
+        pattern = r"^(me|[0-9A-Fa-f]{32}|(urn:uuid:)?[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}|\{[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\})$"
+    ))]
     pub owner: Option<String>,
     #[validate(range(min = 1, max = 200, message = "must be between 1 and 200"))]
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 200, nullable = false))]
     pub page_size: Option<u32>,
     #[validate(length(max = 200, message = "is not a page token"))]
+    #[cfg_attr(feature = "openapi", param(max_length = 200, nullable = false))]
     pub page_token: Option<String>,
 }
 
@@ -490,6 +577,8 @@ pub struct SecretRotate {
     /// How long the previous secret keeps working, in seconds (default 86400, `0` ends it now,
     /// at most 30 days).
     #[validate(range(max = 2592000, message = "must be between 0 and 2592000 seconds"))]
+    #[cfg_attr(feature = "openapi", schema(maximum = 2592000))]
+    #[serde(default, deserialize_with = "whole_number")]
     pub previous_secret_expires_in: Option<u64>,
 }
 
@@ -554,14 +643,17 @@ pub struct Me {
 pub struct ProfilePatch {
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
     #[validate(length(max = 200, message = "must be at most 200 characters"), custom(function = "checks::plain_text"))]
+    #[cfg_attr(feature = "openapi", schema(max_length = 200, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$"))]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub name: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
     #[validate(length(max = 200, message = "must be at most 200 characters"), custom(function = "checks::plain_text"))]
+    #[cfg_attr(feature = "openapi", schema(max_length = 200, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$"))]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub given_name: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
     #[validate(length(max = 200, message = "must be at most 200 characters"), custom(function = "checks::plain_text"))]
+    #[cfg_attr(feature = "openapi", schema(max_length = 200, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$"))]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub family_name: Option<Option<String>>,
 }
@@ -572,8 +664,10 @@ pub struct ProfilePatch {
 #[serde(deny_unknown_fields)]
 pub struct PasswordChange {
     #[validate(length(min = 1, max = 1024, message = "is required"))]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 1024))]
     pub current_password: String,
     #[validate(custom(function = "checks::password"))]
+    #[cfg_attr(feature = "openapi", schema(min_length = 8, max_length = 256, pattern = r"[^\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"))]
     pub new_password: String,
 }
 
@@ -634,33 +728,43 @@ pub struct AuditEvent {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, Validate)]
-#[cfg_attr(feature = "openapi", derive(IntoParams))]
+#[cfg_attr(feature = "openapi", derive(IntoParams), into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct AuditListParams {
     /// Actor id (client or account).
     #[validate(length(max = 64, message = "must be at most 64 characters"))]
+    #[cfg_attr(feature = "openapi", param(max_length = 64, nullable = false))]
     pub actor: Option<String>,
     /// Target id.
     #[validate(length(max = 64, message = "must be at most 64 characters"))]
+    #[cfg_attr(feature = "openapi", param(max_length = 64, nullable = false))]
     pub target: Option<String>,
     /// Exact action, or a prefix ending in `.` or `*` (e.g. `client.`).
     #[validate(length(max = 64, message = "must be at most 64 characters"))]
+    #[cfg_attr(feature = "openapi", param(max_length = 64, nullable = false))]
     pub action: Option<String>,
     #[validate(length(max = 63, message = "must be at most 63 characters"))]
+    #[cfg_attr(feature = "openapi", param(max_length = 63, nullable = false))]
     pub namespace: Option<String>,
     /// `success`, `denied` or `failure`.
     #[validate(length(max = 16, message = "must be success, denied or failure"))]
+    #[cfg_attr(feature = "openapi", param(inline, value_type = Option<openapi::Outcome>, nullable = false))]
     pub outcome: Option<String>,
     /// RFC 3339; events at or after.
+    #[cfg_attr(feature = "openapi", param(nullable = false))]
     pub since: Option<DateTime<Utc>>,
     /// RFC 3339; events before.
+    #[cfg_attr(feature = "openapi", param(nullable = false))]
     pub until: Option<DateTime<Utc>>,
     /// An account id: events by that account or its clients, or about either.
     #[validate(length(max = 64, message = "must be at most 64 characters"))]
+    #[cfg_attr(feature = "openapi", param(max_length = 64, nullable = false))]
     pub involving: Option<String>,
     #[validate(range(min = 1, max = 200, message = "must be between 1 and 200"))]
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 200, nullable = false))]
     pub page_size: Option<u32>,
     #[validate(length(max = 200, message = "is not a page token"))]
+    #[cfg_attr(feature = "openapi", param(max_length = 200, nullable = false))]
     pub page_token: Option<String>,
 }
 
@@ -693,4 +797,27 @@ pub struct ConsoleSession {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct Health {
     pub status: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whole_numbers_may_carry_a_zero_fraction() {
+        let rotate = |body: &str| serde_json::from_str::<SecretRotate>(body).map(|r| r.previous_secret_expires_in);
+        assert_eq!(rotate(r#"{"previous_secret_expires_in": 60}"#).unwrap(), Some(60));
+        assert_eq!(rotate(r#"{"previous_secret_expires_in": 60.0}"#).unwrap(), Some(60));
+        assert_eq!(rotate(r#"{"previous_secret_expires_in": 6e1}"#).unwrap(), Some(60));
+        assert_eq!(rotate(r#"{"previous_secret_expires_in": null}"#).unwrap(), None);
+        assert_eq!(rotate("{}").unwrap(), None);
+        for bad in ["60.5", "-1", "-1.0", "\"60\"", "1e30"] {
+            assert!(rotate(&format!(r#"{{"previous_secret_expires_in": {bad}}}"#)).is_err(), "{bad}");
+        }
+        let patch = |body: &str| serde_json::from_str::<ClientPatch>(body).unwrap().access_token_ttl;
+        assert_eq!(patch("{}"), None);
+        assert_eq!(patch(r#"{"access_token_ttl": null}"#), Some(None));
+        assert_eq!(patch(r#"{"access_token_ttl": 120.0}"#), Some(Some(120)));
+        assert!(serde_json::from_str::<ClientCreate>(r#"{"name": "n", "access_token_ttl": 4294967296}"#).is_err());
+    }
 }

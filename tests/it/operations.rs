@@ -60,8 +60,10 @@ fn one_log_line_per_request_without_secrets() {
     app.admin().get("/api/v1/me?page_size=1");
     let r = app.admin().post("/api/v1/namespaces/system/users", &serde_json::json!({ "username": "logged", "password": "my very secret password" }));
     assert_eq!(r.status, 201);
-    let log = app.log();
     let request_id = r.header("x-request-id").unwrap();
+    // The server logs before it answers; the test copies its stderr to a file a moment later.
+    crate::support::eventually(std::time::Duration::from_secs(10), || app.log().contains(request_id));
+    let log = app.log();
     let lines: Vec<&str> = log.lines().filter(|l| l.contains(request_id)).collect();
     assert_eq!(lines.len(), 1, "{log}");
     assert!(lines[0].contains("POST /api/v1/namespaces/system/users 201"), "{}", lines[0]);

@@ -89,11 +89,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 /// A named resource of the Management API; other methods get a 405 problem.
 fn resource(path: &str, name: &str) -> actix_web::Resource {
-    web::resource(path).name(name).default_service(web::to(method_not_allowed))
+    let allow = api::allowed_methods(&format!("/api/v1{path}"));
+    web::resource(path).name(name).default_service(web::to(move || async move { method_not_allowed(allow) }))
 }
 
-async fn method_not_allowed() -> Result<HttpResponse> {
-    Err(Error::MethodNotAllowed)
+/// A 405 problem with the `Allow` header RFC 9110 asks for: the methods the OpenAPI document
+/// lists for the path.
+fn method_not_allowed(allow: Option<&'static str>) -> HttpResponse {
+    let mut response = actix_web::ResponseError::error_response(&Error::MethodNotAllowed);
+    if let Some(allow) = allow {
+        response.headers_mut().insert(header::ALLOW, header::HeaderValue::from_static(allow));
+    }
+    response
 }
 
 async fn not_found() -> Result<HttpResponse> {

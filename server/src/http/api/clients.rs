@@ -16,8 +16,8 @@ use crate::http::extract::{Json, OptionalJson, Query};
 use crate::http::{created, ok_with_etag};
 
 /// All clients (needs `clients:read@*`), or one owner's: `owner=me`, or an account id.
-#[utoipa::path(get, path = "/api/v1/clients", tag = "clients", params(ClientListParams),
-    responses((status = 200, body = Page<Client>), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)))]
+#[utoipa::path(get, path = "/api/v1/clients", tag = "clients", operation_id = "list_clients", params(ClientListParams),
+    responses((status = 200, body = Page<Client>)))]
 pub async fn list(api: Api, query: Query<ClientListParams>) -> Result<HttpResponse> {
     let q = query.0;
     let page = PageRequest::new(q.page_size, q.page_token.as_deref())?;
@@ -28,9 +28,11 @@ pub async fn list(api: Api, query: Query<ClientListParams>) -> Result<HttpRespon
 
 /// Creates a client (needs `clients:write@*`; its grants must be held by the creator). The
 /// secret is in this response only.
-#[utoipa::path(post, path = "/api/v1/clients", tag = "clients", request_body = ClientCreate,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key and body return the first response")),
-    responses((status = 201, body = ClientCreated), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+#[utoipa::path(post, path = "/api/v1/clients", tag = "clients", operation_id = "create_client", request_body = ClientCreate,
+    params(("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = r"^[!-~]+$",
+            description = "A retry with the same key and body replays the first response (marked `Idempotent-Replayed: true`); the same key with another body is 422")),
+    responses((status = 201, body = ClientCreated, headers(("Location" = String, description = "The created resource"))), (status = 409, description = "A retry with this Idempotency-Key is still running", body = Problem),
+        (status = 422, description = "The Idempotency-Key was used with another request", body = Problem)))]
 pub async fn create(api: Api, body: Json<ClientCreate>) -> Result<HttpResponse> {
     api.context().await?.caller.authorize("clients", "write", "*")?;
     let input = body.value;
@@ -49,8 +51,8 @@ pub async fn create(api: Api, body: Json<ClientCreate>) -> Result<HttpResponse> 
     .await
 }
 
-#[utoipa::path(get, path = "/api/v1/clients/{id}", tag = "clients", params(("id" = Uuid, Path)),
-    responses((status = 200, body = Client), (status = 401, body = Problem), (status = 404, body = Problem)))]
+#[utoipa::path(get, path = "/api/v1/clients/{id}", tag = "clients", operation_id = "get_client", params(("id" = Uuid, Path, description = "The client id (not its public client_id)")),
+    responses((status = 200, body = Client, headers(("ETag" = String, description = "The version of the resource, for If-Match"))), (status = 404, body = Problem)))]
 pub async fn get(api: Api, path: web::Path<Uuid>) -> Result<HttpResponse> {
     let id = path.into_inner();
     let view = api.read(move |conn, ctx| clients::get(conn, ctx, id)).await?;
@@ -61,16 +63,16 @@ pub async fn get(api: Api, path: web::Path<Uuid>) -> Result<HttpResponse> {
 /// need `clients:write` over the owner's namespace, grants only what the caller holds, turning
 /// on the password grant `clients:write@*`, and a transfer (`owner_account_id`) also
 /// `permissions:write@<new owner's namespace>`. Honours `If-Match`.
-#[utoipa::path(patch, path = "/api/v1/clients/{id}", tag = "clients", params(("id" = Uuid, Path)), request_body = ClientPatch,
-    responses((status = 200, body = Client), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 412, body = Problem)))]
+#[utoipa::path(patch, path = "/api/v1/clients/{id}", tag = "clients", operation_id = "update_client", params(("id" = Uuid, Path, description = "The client id (not its public client_id)"), ("If-Match" = Option<String>, Header, nullable = false, description = "ETags (or `*`) the resource must still have; 412 otherwise")), request_body = ClientPatch,
+    responses((status = 200, body = Client, headers(("ETag" = String, description = "The version of the resource, for If-Match"))), (status = 404, body = Problem), (status = 412, body = Problem)))]
 pub async fn update(api: Api, path: web::Path<Uuid>, body: Json<ClientPatch>) -> Result<HttpResponse> {
     let (id, patch, condition) = (path.into_inner(), body.value, api.if_match()?);
     let view = api.write(move |conn, ctx| clients::update(conn, ctx, id, patch, condition.as_ref())).await?;
     Ok(ok_with_etag(view.etag(), &view.to_api()))
 }
 
-#[utoipa::path(delete, path = "/api/v1/clients/{id}", tag = "clients", params(("id" = Uuid, Path)),
-    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem), (status = 412, body = Problem)))]
+#[utoipa::path(delete, path = "/api/v1/clients/{id}", tag = "clients", operation_id = "delete_client", params(("id" = Uuid, Path, description = "The client id (not its public client_id)"), ("If-Match" = Option<String>, Header, nullable = false, description = "ETags (or `*`) the resource must still have; 412 otherwise")),
+    responses((status = 204, description = "Deleted"), (status = 404, body = Problem), (status = 412, body = Problem)))]
 pub async fn delete(api: Api, path: web::Path<Uuid>) -> Result<HttpResponse> {
     let (id, condition) = (path.into_inner(), api.if_match()?);
     api.write(move |conn, ctx| clients::delete(conn, ctx, id, condition.as_ref())).await?;
@@ -79,10 +81,13 @@ pub async fn delete(api: Api, path: web::Path<Uuid>) -> Result<HttpResponse> {
 
 /// Issues a new secret, returned once. The previous secret keeps working for
 /// `previous_secret_expires_in` seconds (default 86400; 0 ends it at once).
-#[utoipa::path(post, path = "/api/v1/clients/{id}/secrets", tag = "clients", params(("id" = Uuid, Path),
-        ("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key and body return the first response")),
+#[utoipa::path(post, path = "/api/v1/clients/{id}/secrets", tag = "clients", operation_id = "rotate_client_secret", params(("id" = Uuid, Path, description = "The client id (not its public client_id)"),
+        ("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = r"^[!-~]+$",
+            description = "A retry with the same key and body replays the first response (marked `Idempotent-Replayed: true`); the same key with another body is 422")),
     request_body(content = Option<SecretRotate>, description = "Optional"),
-    responses((status = 201, body = SecretRotated), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 201, body = SecretRotated), (status = 404, body = Problem),
+        (status = 409, description = "A retry with this Idempotency-Key is still running", body = Problem),
+        (status = 422, description = "The Idempotency-Key was used with another request", body = Problem)))]
 pub async fn rotate_secret(api: Api, path: web::Path<Uuid>, body: OptionalJson<SecretRotate>) -> Result<HttpResponse> {
     let id = path.into_inner();
     let seconds = body.value.previous_secret_expires_in.unwrap_or(DEFAULT_SECRET_OVERLAP_SECONDS);
@@ -98,8 +103,8 @@ pub async fn rotate_secret(api: Api, path: web::Path<Uuid>, body: OptionalJson<S
 }
 
 /// The client's grants, its owner's, the meet of both, and each dropped grant with the reason.
-#[utoipa::path(get, path = "/api/v1/clients/{id}/effective-permissions", tag = "clients", params(("id" = Uuid, Path)),
-    responses((status = 200, body = EffectivePermissions), (status = 401, body = Problem), (status = 404, body = Problem)))]
+#[utoipa::path(get, path = "/api/v1/clients/{id}/effective-permissions", tag = "clients", operation_id = "get_client_effective_permissions", params(("id" = Uuid, Path, description = "The client id (not its public client_id)")),
+    responses((status = 200, body = EffectivePermissions), (status = 404, body = Problem)))]
 pub async fn effective_permissions(api: Api, path: web::Path<Uuid>) -> Result<HttpResponse> {
     let id = path.into_inner();
     let effective = api.read(move |conn, ctx| clients::effective_permissions(conn, ctx, id)).await?;

@@ -1,5 +1,5 @@
 use actix_web::HttpResponse;
-use gatehouse_api_types::{Problem, SigningKey};
+use gatehouse_api_types::SigningKey;
 
 use crate::error::Result;
 use crate::http::auth::Api;
@@ -12,8 +12,8 @@ fn to_api(keys: Vec<crate::oauth::keys::KeyInfo>) -> Vec<SigningKey> {
 }
 
 /// The published signing keys (needs `keys:read@*`).
-#[utoipa::path(get, path = "/api/v1/keys", tag = "keys",
-    responses((status = 200, body = Vec<SigningKey>), (status = 401, body = Problem), (status = 403, body = Problem)))]
+#[utoipa::path(get, path = "/api/v1/keys", tag = "keys", operation_id = "list_keys",
+    responses((status = 200, body = Vec<SigningKey>)))]
 pub async fn list(api: Api) -> Result<HttpResponse> {
     let keys = api
         .read(|conn, ctx| {
@@ -26,8 +26,8 @@ pub async fn list(api: Api) -> Result<HttpResponse> {
 
 /// Rotates the signing keys of every algorithm (needs `keys:write@*`): next becomes current,
 /// current becomes previous and keeps verifying what it signed, a new next is published.
-#[utoipa::path(post, path = "/api/v1/keys:rotate", tag = "keys",
-    responses((status = 200, body = Vec<SigningKey>), (status = 401, body = Problem), (status = 403, body = Problem)))]
+#[utoipa::path(post, path = "/api/v1/keys:rotate", tag = "keys", operation_id = "rotate_keys",
+    responses((status = 200, body = Vec<SigningKey>)))]
 pub async fn rotate(api: Api) -> Result<HttpResponse> {
     api.context().await?.caller.authorize("keys", "write", "*")?;
     let state = api.state.clone();

@@ -10,15 +10,15 @@ use crate::http::auth::Api;
 use crate::http::extract::Json;
 
 /// The caller: kind, ids, owner, grants and effective permissions.
-#[utoipa::path(get, path = "/api/v1/me", tag = "me",
-    responses((status = 200, body = Me), (status = 401, body = Problem)))]
+#[utoipa::path(get, path = "/api/v1/me", tag = "me", operation_id = "get_me",
+    responses((status = 200, body = Me)))]
 pub async fn get(api: Api) -> Result<HttpResponse> {
     Ok(HttpResponse::Ok().json(api.context().await?.caller.to_me()))
 }
 
 /// An account edits its own profile (Bearer token of the account).
-#[utoipa::path(patch, path = "/api/v1/me", tag = "me", request_body = ProfilePatch,
-    responses((status = 200, body = Account), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)))]
+#[utoipa::path(patch, path = "/api/v1/me", tag = "me", operation_id = "update_me", request_body = ProfilePatch,
+    responses((status = 200, body = Account, headers(("ETag" = String, description = "The version of the resource, for If-Match"))), (status = 403, description = "Only an account (with its own Bearer token) has a profile", body = Problem)))]
 pub async fn update(api: Api, body: Json<ProfilePatch>) -> Result<HttpResponse> {
     let patch = body.value;
     let account = api.write(move |conn, ctx| accounts::update_profile(conn, ctx, patch)).await?;
@@ -27,8 +27,8 @@ pub async fn update(api: Api, body: Json<ProfilePatch>) -> Result<HttpResponse> 
 
 /// An account changes its own password; the current one is required (and throttled like a
 /// sign-in).
-#[utoipa::path(put, path = "/api/v1/me/password", tag = "me", request_body = PasswordChange,
-    responses((status = 204), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 429, body = Problem)))]
+#[utoipa::path(put, path = "/api/v1/me/password", tag = "me", operation_id = "change_my_password", request_body = PasswordChange,
+    responses((status = 204, description = "Changed"), (status = 403, description = "Only an account (with its own Bearer token) has a password", body = Problem)))]
 pub async fn set_password(api: Api, body: Json<PasswordChange>) -> Result<HttpResponse> {
     let account = api.read(accounts::own).await?;
     let ctx = api.context().await?;

@@ -8,8 +8,18 @@ pub mod me;
 pub mod namespaces;
 pub mod users;
 
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::request_body::RequestBody;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::{Content, Ref, RefOr, Required, Response};
 use utoipa::{Modify, OpenApi};
+
+use crate::http::problem::PROBLEM_JSON;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -29,7 +39,8 @@ use utoipa::{Modify, OpenApi};
         clients::rotate_secret, clients::effective_permissions,
         audit::list, audit::verify,
     ),
-    modifiers(&BasicAuth),
+    components(schemas(gatehouse_api_types::Problem)),
+    modifiers(&BasicAuth, &CommonResponses),
     security(("basic" = []), ("bearer" = [])),
     tags(
         (name = "me", description = "The caller, and an account's self-service"),
@@ -50,4 +61,112 @@ impl Modify for BasicAuth {
         components.add_security_scheme("basic", SecurityScheme::Http(Http::new(HttpAuthScheme::Basic)));
         components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
     }
+}
+
+/// What every operation can answer besides its own responses, declared once here rather than in
+/// each handler: `401`, `403`, `429` (authentication throttled) and `503` (database unavailable)
+/// everywhere; `400` where there is a parameter or a body to get wrong; `413` and `415` where a
+/// body is read. Every 4xx and 5xx is an `application/problem+json` [`Problem`], and every
+/// response carries `X-Request-Id`. An optional request body is left out, never sent as `null`.
+///
+/// [`Problem`]: gatehouse_api_types::Problem
+struct CommonResponses;
+
+impl Modify for CommonResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            for operation in [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch].into_iter().flatten() {
+                declare_common_responses(operation);
+                if let Some(body) = &mut operation.request_body {
+                    optional_body_is_absent_not_null(body);
+                }
+            }
+        }
+    }
+}
+
+fn declare_common_responses(operation: &mut Operation) {
+    let takes_body = operation.request_body.is_some();
+    let takes_input = takes_body || operation.parameters.as_ref().is_some_and(|p| !p.is_empty());
+    let mut common = vec![
+        ("401", "Missing or wrong credentials"),
+        ("403", "The caller lacks a grant this needs (`missing_grant` names it)"),
+        ("429", "Throttled after repeated authentication failures"),
+        ("503", "The database is unavailable; retry shortly"),
+    ];
+    if takes_input {
+        common.push(("400", "The request is malformed or fails validation (`errors` names the fields)"));
+    }
+    if takes_body {
+        common.push(("413", "The body is too large"));
+        common.push(("415", "The body is not of a supported content type"));
+    }
+    let responses = &mut operation.responses.responses;
+    for (status, description) in common {
+        responses.entry(status.to_owned()).or_insert_with(|| RefOr::T(Response::new(description)));
+    }
+    for (status, response) in responses.iter_mut() {
+        let RefOr::T(response) = response else { continue };
+        let code = status.parse::<u16>().unwrap_or(0);
+        if response.description.is_empty() {
+            let reason = actix_web::http::StatusCode::from_u16(code).ok().and_then(|s| s.canonical_reason());
+            response.description = reason.unwrap_or("").to_owned();
+        }
+        if code >= 400 {
+            response.content.clear();
+            response.content.insert(PROBLEM_JSON.to_owned(), Content::new(Some(Ref::from_schema_name("Problem"))));
+        }
+        match code {
+            401 => header(response, "WWW-Authenticate", Type::String, "The accepted schemes: Basic and Bearer"),
+            429 | 503 => header(response, "Retry-After", Type::Integer, "Seconds to wait before retrying"),
+            _ => {}
+        }
+        header(response, "X-Request-Id", Type::String, "The request's id, as in the server log");
+    }
+}
+
+fn header(response: &mut Response, name: &str, schema_type: Type, description: &str) {
+    let schema = ObjectBuilder::new().schema_type(schema_type).build();
+    response.headers.insert(name.to_owned(), HeaderBuilder::new().schema(schema).description(Some(description)).build());
+}
+
+/// utoipa spells an `Option<T>` request body as "T or null"; but an optional body is one that
+/// may be left out (`required: false`), and when it is sent it is a T.
+fn optional_body_is_absent_not_null(body: &mut RequestBody) {
+    if matches!(body.required, Some(Required::True)) {
+        return;
+    }
+    for content in body.content.values_mut() {
+        let Some(RefOr::T(Schema::OneOf(one_of))) = &content.schema else { continue };
+        let is_null = |s: &RefOr<Schema>| matches!(s, RefOr::T(Schema::Object(o)) if o.schema_type == SchemaType::Type(Type::Null));
+        let others: Vec<_> = one_of.items.iter().filter(|s| !is_null(s)).cloned().collect();
+        if let [only] = others.as_slice() {
+            if others.len() < one_of.items.len() {
+                content.schema = Some(only.clone());
+            }
+        }
+    }
+    body.required = Some(Required::False);
+}
+
+/// The methods each path of the Management API answers (for the `Allow` header of a `405`),
+/// from the OpenAPI document, which lists them all.
+pub fn allowed_methods(path: &str) -> Option<&'static str> {
+    static ALLOWED: OnceLock<HashMap<String, String>> = OnceLock::new();
+    let allowed = ALLOWED.get_or_init(|| {
+        let mut allowed = HashMap::from([("/api/v1/openapi.json".to_owned(), "GET".to_owned())]);
+        for (path, item) in ApiDoc::openapi().paths.paths {
+            let methods = [
+                ("GET", item.get.is_some()),
+                ("PUT", item.put.is_some()),
+                ("POST", item.post.is_some()),
+                ("DELETE", item.delete.is_some()),
+                ("PATCH", item.patch.is_some()),
+            ];
+            let methods: Vec<&str> = methods.into_iter().filter_map(|(method, present)| present.then_some(method)).collect();
+            allowed.insert(path, methods.join(", "));
+        }
+        allowed
+    });
+    allowed.get(path).map(String::as_str)
 }

@@ -8,8 +8,8 @@ use crate::http::extract::{Json, Query};
 use crate::http::{created, ok_with_etag};
 
 /// Namespaces the caller may read, by slug.
-#[utoipa::path(get, path = "/api/v1/namespaces", tag = "namespaces", params(PageParams),
-    responses((status = 200, body = Page<Namespace>), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)))]
+#[utoipa::path(get, path = "/api/v1/namespaces", tag = "namespaces", operation_id = "list_namespaces", params(PageParams),
+    responses((status = 200, body = Page<Namespace>)))]
 pub async fn list(api: Api, query: Query<PageParams>) -> Result<HttpResponse> {
     let page = PageRequest::new(query.0.page_size, query.0.page_token.as_deref())?;
     let (items, next_page_token) = api.read(move |conn, ctx| namespaces::list(conn, ctx, &page)).await?;
@@ -17,9 +17,11 @@ pub async fn list(api: Api, query: Query<PageParams>) -> Result<HttpResponse> {
 }
 
 /// Creates a namespace (needs `namespaces:write@<slug>`).
-#[utoipa::path(post, path = "/api/v1/namespaces", tag = "namespaces", request_body = NamespaceCreate,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key and body return the first response")),
-    responses((status = 201, body = Namespace), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+#[utoipa::path(post, path = "/api/v1/namespaces", tag = "namespaces", operation_id = "create_namespace", request_body = NamespaceCreate,
+    params(("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = r"^[!-~]+$",
+            description = "A retry with the same key and body replays the first response (marked `Idempotent-Replayed: true`); the same key with another body is 422")),
+    responses((status = 201, body = Namespace, headers(("Location" = String, description = "The created resource"))), (status = 409, description = "The slug is taken, or a retry with this Idempotency-Key is still running", body = Problem),
+        (status = 422, description = "The Idempotency-Key was used with another request", body = Problem)))]
 pub async fn create(api: Api, body: Json<NamespaceCreate>) -> Result<HttpResponse> {
     let input = body.value;
     api.create(body.digest, move |conn, ctx| {
@@ -29,8 +31,8 @@ pub async fn create(api: Api, body: Json<NamespaceCreate>) -> Result<HttpRespons
     .await
 }
 
-#[utoipa::path(get, path = "/api/v1/namespaces/{ns}", tag = "namespaces", params(("ns" = String, Path)),
-    responses((status = 200, body = Namespace), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+#[utoipa::path(get, path = "/api/v1/namespaces/{ns}", tag = "namespaces", operation_id = "get_namespace", params(("ns" = String, Path, description = "A namespace slug")),
+    responses((status = 200, body = Namespace, headers(("ETag" = String, description = "The version of the resource, for If-Match"))), (status = 404, body = Problem)))]
 pub async fn get(api: Api, path: web::Path<String>) -> Result<HttpResponse> {
     let slug = path.into_inner();
     let namespace = api.read(move |conn, ctx| namespaces::get(conn, ctx, &slug)).await?;
@@ -38,8 +40,9 @@ pub async fn get(api: Api, path: web::Path<String>) -> Result<HttpResponse> {
 }
 
 /// Renames a namespace (its slug never changes). Honours `If-Match`.
-#[utoipa::path(patch, path = "/api/v1/namespaces/{ns}", tag = "namespaces", params(("ns" = String, Path)), request_body = NamespacePatch,
-    responses((status = 200, body = Namespace), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 412, body = Problem)))]
+#[utoipa::path(patch, path = "/api/v1/namespaces/{ns}", tag = "namespaces", operation_id = "update_namespace", params(("ns" = String, Path, description = "A namespace slug"), ("If-Match" = Option<String>, Header, nullable = false, description = "ETags (or `*`) the resource must still have; 412 otherwise")),
+    request_body = NamespacePatch,
+    responses((status = 200, body = Namespace, headers(("ETag" = String, description = "The version of the resource, for If-Match"))), (status = 404, body = Problem), (status = 412, body = Problem)))]
 pub async fn update(api: Api, path: web::Path<String>, body: Json<NamespacePatch>) -> Result<HttpResponse> {
     let (slug, patch, condition) = (path.into_inner(), body.value, api.if_match()?);
     let namespace = api.write(move |conn, ctx| namespaces::update(conn, ctx, &slug, patch, condition.as_ref())).await?;
@@ -47,8 +50,8 @@ pub async fn update(api: Api, path: web::Path<String>, body: Json<NamespacePatch
 }
 
 /// Deletes a namespace that holds no accounts. Honours `If-Match`.
-#[utoipa::path(delete, path = "/api/v1/namespaces/{ns}", tag = "namespaces", params(("ns" = String, Path)),
-    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 412, body = Problem)))]
+#[utoipa::path(delete, path = "/api/v1/namespaces/{ns}", tag = "namespaces", operation_id = "delete_namespace", params(("ns" = String, Path, description = "A namespace slug"), ("If-Match" = Option<String>, Header, nullable = false, description = "ETags (or `*`) the resource must still have; 412 otherwise")),
+    responses((status = 204, description = "Deleted"), (status = 404, body = Problem), (status = 409, description = "The namespace still holds accounts", body = Problem), (status = 412, body = Problem)))]
 pub async fn delete(api: Api, path: web::Path<String>) -> Result<HttpResponse> {
     let (slug, condition) = (path.into_inner(), api.if_match()?);
     api.write(move |conn, ctx| namespaces::delete(conn, ctx, &slug, condition.as_ref())).await?;

@@ -1,6 +1,7 @@
 use actix_web::{web, HttpMessage, HttpResponse};
+use gatehouse_api_types::openapi::ImportRow;
 use gatehouse_api_types::{
-    Account, AccountCreate, AccountImport, AccountPatch, ImportResult, Page, PasswordSet, Permissions, Problem, UserListParams,
+    Account, AccountCreate, AccountPatch, ImportResult, Page, PasswordSet, Permissions, Problem, UserListParams,
 };
 use uuid::Uuid;
 
@@ -14,8 +15,8 @@ use crate::http::{created, ok_with_etag};
 
 /// Accounts of a namespace in creation order; `q` searches by prefix of the username, email or
 /// phone number (case-insensitive). Keyset paging.
-#[utoipa::path(get, path = "/api/v1/namespaces/{ns}/users", tag = "users", params(("ns" = String, Path), UserListParams),
-    responses((status = 200, body = Page<Account>), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+#[utoipa::path(get, path = "/api/v1/namespaces/{ns}/users", tag = "users", operation_id = "list_users", params(("ns" = String, Path, description = "A namespace slug"), UserListParams),
+    responses((status = 200, body = Page<Account>), (status = 404, body = Problem)))]
 pub async fn list(api: Api, path: web::Path<String>, query: Query<UserListParams>) -> Result<HttpResponse> {
     let (ns, q) = (path.into_inner(), query.0);
     let page = PageRequest::new(q.page_size, q.page_token.as_deref())?;
@@ -25,10 +26,13 @@ pub async fn list(api: Api, path: web::Path<String>, query: Query<UserListParams
 }
 
 /// Creates an account (needs `users:write@<ns>`); the password, if given, is hashed with argon2id.
-#[utoipa::path(post, path = "/api/v1/namespaces/{ns}/users", tag = "users", params(("ns" = String, Path),
-        ("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key and body return the first response")),
+#[utoipa::path(post, path = "/api/v1/namespaces/{ns}/users", tag = "users", operation_id = "create_user", params(("ns" = String, Path, description = "A namespace slug"),
+        ("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = r"^[!-~]+$",
+            description = "A retry with the same key and body replays the first response (marked `Idempotent-Replayed: true`); the same key with another body is 422")),
     request_body = AccountCreate,
-    responses((status = 201, body = Account), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = Account, headers(("Location" = String, description = "The created resource"))), (status = 404, body = Problem),
+        (status = 409, description = "A sign-in name is taken, or a retry with this Idempotency-Key is still running", body = Problem),
+        (status = 422, description = "The Idempotency-Key was used with another request", body = Problem)))]
 pub async fn create(api: Api, path: web::Path<String>, body: Json<AccountCreate>) -> Result<HttpResponse> {
     let ns = path.into_inner();
     api.context().await?.caller.authorize("users", "write", &ns)?;
@@ -46,9 +50,14 @@ pub async fn create(api: Api, path: web::Path<String>, body: Json<AccountCreate>
 
 /// Creates many accounts from a JSON array or NDJSON (one object per line), up to 100,000
 /// per request. Rows that fail are reported by index; the others are created.
-#[utoipa::path(post, path = "/api/v1/namespaces/{ns}/users:import", tag = "users", params(("ns" = String, Path)),
-    request_body(content = Vec<AccountImport>, content_type = "application/json", description = "Also application/x-ndjson: one AccountImport per line"),
-    responses((status = 200, body = ImportResult), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 413, body = Problem), (status = 415, body = Problem)))]
+#[utoipa::path(post, path = "/api/v1/namespaces/{ns}/users:import", tag = "users", operation_id = "import_users", params(("ns" = String, Path, description = "A namespace slug"),
+        ("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = r"^[!-~]+$",
+            description = "A retry with the same key and body replays the first response (marked `Idempotent-Replayed: true`); the same key with another body is 422")),
+    request_body(content = Vec<ImportRow>, content_type = "application/json",
+        description = "A JSON array of AccountImport rows; also application/x-ndjson, one row per line"),
+    responses((status = 200, body = ImportResult), (status = 404, body = Problem),
+        (status = 409, description = "A retry with this Idempotency-Key is still running", body = Problem),
+        (status = 422, description = "The Idempotency-Key was used with another request", body = Problem)))]
 pub async fn import(api: Api, path: web::Path<String>, payload: web::Payload) -> Result<HttpResponse> {
     let ns = path.into_inner();
     let ctx = api.context().await?;
@@ -71,8 +80,8 @@ pub async fn import(api: Api, path: web::Path<String>, payload: web::Payload) ->
     Ok(reply_response(Outcome::Fresh(reply)))
 }
 
-#[utoipa::path(get, path = "/api/v1/namespaces/{ns}/users/{id}", tag = "users", params(("ns" = String, Path), ("id" = Uuid, Path)),
-    responses((status = 200, body = Account), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+#[utoipa::path(get, path = "/api/v1/namespaces/{ns}/users/{id}", tag = "users", operation_id = "get_user", params(("ns" = String, Path, description = "A namespace slug"), ("id" = Uuid, Path, description = "The account id")),
+    responses((status = 200, body = Account, headers(("ETag" = String, description = "The version of the resource, for If-Match"))), (status = 404, body = Problem)))]
 pub async fn get(api: Api, path: web::Path<(String, Uuid)>) -> Result<HttpResponse> {
     let (ns, id) = path.into_inner();
     let account = api.read(move |conn, ctx| accounts::get(conn, ctx, &ns, id)).await?;
@@ -80,9 +89,9 @@ pub async fn get(api: Api, path: web::Path<(String, Uuid)>) -> Result<HttpRespon
 }
 
 /// JSON merge patch of the account's fields; `null` clears. Honours `If-Match`.
-#[utoipa::path(patch, path = "/api/v1/namespaces/{ns}/users/{id}", tag = "users", params(("ns" = String, Path), ("id" = Uuid, Path)),
+#[utoipa::path(patch, path = "/api/v1/namespaces/{ns}/users/{id}", tag = "users", operation_id = "update_user", params(("ns" = String, Path, description = "A namespace slug"), ("id" = Uuid, Path, description = "The account id"), ("If-Match" = Option<String>, Header, nullable = false, description = "ETags (or `*`) the resource must still have; 412 otherwise")),
     request_body = AccountPatch,
-    responses((status = 200, body = Account), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 412, body = Problem)))]
+    responses((status = 200, body = Account, headers(("ETag" = String, description = "The version of the resource, for If-Match"))), (status = 404, body = Problem), (status = 409, description = "A sign-in name is taken", body = Problem), (status = 412, body = Problem)))]
 pub async fn update(api: Api, path: web::Path<(String, Uuid)>, body: Json<AccountPatch>) -> Result<HttpResponse> {
     let ((ns, id), patch, condition) = (path.into_inner(), body.value, api.if_match()?);
     let account = api.write(move |conn, ctx| accounts::update(conn, ctx, &ns, id, patch, condition.as_ref())).await?;
@@ -90,8 +99,8 @@ pub async fn update(api: Api, path: web::Path<(String, Uuid)>, body: Json<Accoun
 }
 
 /// Deletes the account; clients it owned stop working. Honours `If-Match`.
-#[utoipa::path(delete, path = "/api/v1/namespaces/{ns}/users/{id}", tag = "users", params(("ns" = String, Path), ("id" = Uuid, Path)),
-    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 412, body = Problem)))]
+#[utoipa::path(delete, path = "/api/v1/namespaces/{ns}/users/{id}", tag = "users", operation_id = "delete_user", params(("ns" = String, Path, description = "A namespace slug"), ("id" = Uuid, Path, description = "The account id"), ("If-Match" = Option<String>, Header, nullable = false, description = "ETags (or `*`) the resource must still have; 412 otherwise")),
+    responses((status = 204, description = "Deleted"), (status = 404, body = Problem), (status = 409, body = Problem), (status = 412, body = Problem)))]
 pub async fn delete(api: Api, path: web::Path<(String, Uuid)>) -> Result<HttpResponse> {
     let ((ns, id), condition) = (path.into_inner(), api.if_match()?);
     api.write(move |conn, ctx| accounts::delete(conn, ctx, &ns, id, condition.as_ref())).await?;
@@ -99,9 +108,9 @@ pub async fn delete(api: Api, path: web::Path<(String, Uuid)>) -> Result<HttpRes
 }
 
 /// Sets the account's password (needs `users:write@<ns>`).
-#[utoipa::path(put, path = "/api/v1/namespaces/{ns}/users/{id}/password", tag = "users", params(("ns" = String, Path), ("id" = Uuid, Path)),
+#[utoipa::path(put, path = "/api/v1/namespaces/{ns}/users/{id}/password", tag = "users", operation_id = "set_user_password", params(("ns" = String, Path, description = "A namespace slug"), ("id" = Uuid, Path, description = "The account id")),
     request_body = PasswordSet,
-    responses((status = 204), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 204, description = "Set"), (status = 404, body = Problem)))]
 pub async fn set_password(api: Api, path: web::Path<(String, Uuid)>, body: Json<PasswordSet>) -> Result<HttpResponse> {
     let (ns, id) = path.into_inner();
     api.context().await?.caller.authorize("users", "write", &ns)?;
@@ -110,8 +119,8 @@ pub async fn set_password(api: Api, path: web::Path<(String, Uuid)>, body: Json<
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[utoipa::path(get, path = "/api/v1/namespaces/{ns}/users/{id}/permissions", tag = "users", params(("ns" = String, Path), ("id" = Uuid, Path)),
-    responses((status = 200, body = Permissions), (status = 403, body = Problem), (status = 404, body = Problem)))]
+#[utoipa::path(get, path = "/api/v1/namespaces/{ns}/users/{id}/permissions", tag = "users", operation_id = "get_user_permissions", params(("ns" = String, Path, description = "A namespace slug"), ("id" = Uuid, Path, description = "The account id")),
+    responses((status = 200, body = Permissions, headers(("ETag" = String, description = "The version of the resource, for If-Match"))), (status = 404, body = Problem)))]
 pub async fn permissions(api: Api, path: web::Path<(String, Uuid)>) -> Result<HttpResponse> {
     let (ns, id) = path.into_inner();
     let account = api.read(move |conn, ctx| accounts::permissions(conn, ctx, &ns, id)).await?;
@@ -120,9 +129,9 @@ pub async fn permissions(api: Api, path: web::Path<(String, Uuid)>) -> Result<Ht
 
 /// Replaces the account's grants (needs `permissions:write@<ns>`, and every grant added or
 /// removed must be held by the caller). Honours `If-Match`.
-#[utoipa::path(put, path = "/api/v1/namespaces/{ns}/users/{id}/permissions", tag = "users", params(("ns" = String, Path), ("id" = Uuid, Path)),
+#[utoipa::path(put, path = "/api/v1/namespaces/{ns}/users/{id}/permissions", tag = "users", operation_id = "set_user_permissions", params(("ns" = String, Path, description = "A namespace slug"), ("id" = Uuid, Path, description = "The account id"), ("If-Match" = Option<String>, Header, nullable = false, description = "ETags (or `*`) the resource must still have; 412 otherwise")),
     request_body = Permissions,
-    responses((status = 200, body = Permissions), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 412, body = Problem)))]
+    responses((status = 200, body = Permissions, headers(("ETag" = String, description = "The version of the resource, for If-Match"))), (status = 404, body = Problem), (status = 412, body = Problem)))]
 pub async fn set_permissions(api: Api, path: web::Path<(String, Uuid)>, body: Json<Permissions>) -> Result<HttpResponse> {
     let ((ns, id), condition) = (path.into_inner(), api.if_match()?);
     let grants = parse_request_grants("permissions", &body.value.permissions)?;
