@@ -578,6 +578,9 @@ fn every_operation_answers_every_kind_of_caller_as_the_contract_says() {
         (Method::POST, secrets.clone(), Payload::Json(json!({ "previous_secret_expires_in": -1 })), None, 400, "an optional body out of range"),
         (Method::PUT, "/api/v1/me/password".into(), Payload::Json(json!({ "current_password": "" })), None, 400, "a missing field"),
         (Method::GET, user_list, Payload::None, None, 400, "a query out of range"),
+        (Method::GET, "/api/v1/namespaces/alpha/users/not-a-uuid".into(), Payload::None, None, 400, "a path id that is not a UUID"),
+        (Method::DELETE, "/api/v1/clients/not-a-uuid".into(), Payload::None, None, 400, "a path id that is not a UUID"),
+        (Method::PATCH, "/api/v1/namespaces/alpha".into(), Payload::Json(json!({ "display_name": "Alpha" })), Some(("if-match", "\"é\"")), 400, "a malformed If-Match"),
     ];
     let mut input_rows = Vec::new();
     for (method, path, payload, header, bad, what) in malformed {

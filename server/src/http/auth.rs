@@ -205,8 +205,21 @@ impl Api {
         done.value
     }
 
-    pub fn if_match(&self) -> Result<Option<Precondition>> {
-        super::extract::if_match(&self.req)
+    /// The `If-Match` header; a malformed one is refused only to an authenticated caller.
+    pub async fn if_match(&self) -> Result<Option<Precondition>> {
+        match super::extract::if_match(&self.req) {
+            Ok(condition) => Ok(condition),
+            Err(refusal) => Err(self.refusal_once_authenticated(refusal).await),
+        }
+    }
+
+    /// `refusal` of the request's input, or the caller's 401 (or 429) when its credentials are
+    /// not good: credentials are decided first.
+    async fn refusal_once_authenticated(&self, refusal: Error) -> Error {
+        match self.context().await {
+            Ok(_) => refusal,
+            Err(error) => error,
+        }
     }
 
     /// Runs a create once per `Idempotency-Key` (see [`idempotency`]) and answers with the
@@ -218,10 +231,7 @@ impl Api {
         let key = match super::extract::idempotency_key(&self.req) {
             Ok(key) => key,
             // Credentials first: a malformed key is refused only to an authenticated caller.
-            Err(refusal) => {
-                self.context().await?;
-                return Err(refusal);
-            }
+            Err(refusal) => return Err(self.refusal_once_authenticated(refusal).await),
         };
         let attempt = |f: F, key: Option<String>| {
             self.write(move |conn, ctx| {

@@ -192,7 +192,33 @@ impl<T: DeserializeOwned + Validate + 'static> FromRequest for Query<T> {
     }
 }
 
-/// Path errors (an id that is not a UUID, say) are 400s naming the path.
+/// Path parameters. One that does not parse (an id that is not a UUID, say) is a 400 naming
+/// the path, given once the caller's credentials were found good, as for bodies and queries.
+pub struct Path<T>(pub T);
+
+impl<T> Path<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for Path<T> {
+    type Error = Error;
+    type Future = Boxed<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let parsed = req.match_info().load::<T>().map_err(|e| Error::invalid("path", strip_position(&e.to_string())));
+        let req = req.clone();
+        Box::pin(async move {
+            match parsed {
+                Ok(value) => Ok(Path(value)),
+                Err(refusal) => Err(authenticate_first(&req, refusal).await),
+            }
+        })
+    }
+}
+
+/// Path errors of extractors other than [`Path`] are 400s naming the path too.
 pub fn path_error(err: actix_web::error::PathError, _: &HttpRequest) -> actix_web::Error {
     Error::invalid("path", strip_position(&err.to_string())).into()
 }

@@ -12,7 +12,7 @@ use crate::domain::secrets::generate_secret;
 use crate::domain::PageRequest;
 use crate::error::{Error, Result};
 use crate::http::auth::Api;
-use crate::http::extract::{Json, OptionalJson, Query};
+use crate::http::extract::{Json, OptionalJson, Path, Query};
 use crate::http::{created, ok_with_etag};
 
 /// All clients (needs `clients:read@*`), or one owner's: `owner=me`, or an account id.
@@ -53,7 +53,7 @@ pub async fn create(api: Api, body: Json<ClientCreate>) -> Result<HttpResponse> 
 
 #[utoipa::path(get, path = "/api/v1/clients/{id}", tag = "clients", operation_id = "get_client", params(("id" = Uuid, Path, description = "The client id (not its public client_id)")),
     responses((status = 200, body = Client, headers(("ETag" = String, description = "The version of the resource, for If-Match"))), (status = 404, body = Problem)))]
-pub async fn get(api: Api, path: web::Path<Uuid>) -> Result<HttpResponse> {
+pub async fn get(api: Api, path: Path<Uuid>) -> Result<HttpResponse> {
     let id = path.into_inner();
     let view = api.read(move |conn, ctx| clients::get(conn, ctx, id)).await?;
     Ok(ok_with_etag(view.etag(), &view.to_api()))
@@ -65,16 +65,16 @@ pub async fn get(api: Api, path: web::Path<Uuid>) -> Result<HttpResponse> {
 /// `permissions:write@<new owner's namespace>`. Honours `If-Match`.
 #[utoipa::path(patch, path = "/api/v1/clients/{id}", tag = "clients", operation_id = "update_client", params(("id" = Uuid, Path, description = "The client id (not its public client_id)"), ("If-Match" = Option<String>, Header, nullable = false, description = "ETags (or `*`) the resource must still have; 412 otherwise")), request_body = ClientPatch,
     responses((status = 200, body = Client, headers(("ETag" = String, description = "The version of the resource, for If-Match"))), (status = 404, body = Problem), (status = 412, body = Problem)))]
-pub async fn update(api: Api, path: web::Path<Uuid>, body: Json<ClientPatch>) -> Result<HttpResponse> {
-    let (id, patch, condition) = (path.into_inner(), body.value, api.if_match()?);
+pub async fn update(api: Api, path: Path<Uuid>, body: Json<ClientPatch>) -> Result<HttpResponse> {
+    let (id, patch, condition) = (path.into_inner(), body.value, api.if_match().await?);
     let view = api.write(move |conn, ctx| clients::update(conn, ctx, id, patch, condition.as_ref())).await?;
     Ok(ok_with_etag(view.etag(), &view.to_api()))
 }
 
 #[utoipa::path(delete, path = "/api/v1/clients/{id}", tag = "clients", operation_id = "delete_client", params(("id" = Uuid, Path, description = "The client id (not its public client_id)"), ("If-Match" = Option<String>, Header, nullable = false, description = "ETags (or `*`) the resource must still have; 412 otherwise")),
     responses((status = 204, description = "Deleted"), (status = 404, body = Problem), (status = 412, body = Problem)))]
-pub async fn delete(api: Api, path: web::Path<Uuid>) -> Result<HttpResponse> {
-    let (id, condition) = (path.into_inner(), api.if_match()?);
+pub async fn delete(api: Api, path: Path<Uuid>) -> Result<HttpResponse> {
+    let (id, condition) = (path.into_inner(), api.if_match().await?);
     api.write(move |conn, ctx| clients::delete(conn, ctx, id, condition.as_ref())).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -88,7 +88,7 @@ pub async fn delete(api: Api, path: web::Path<Uuid>) -> Result<HttpResponse> {
     responses((status = 201, body = SecretRotated), (status = 404, body = Problem),
         (status = 409, description = "A retry with this Idempotency-Key is still running", body = Problem),
         (status = 422, description = "The Idempotency-Key was used with another request", body = Problem)))]
-pub async fn rotate_secret(api: Api, path: web::Path<Uuid>, body: OptionalJson<SecretRotate>) -> Result<HttpResponse> {
+pub async fn rotate_secret(api: Api, path: Path<Uuid>, body: OptionalJson<SecretRotate>) -> Result<HttpResponse> {
     let id = path.into_inner();
     let seconds = body.value.previous_secret_expires_in.unwrap_or(DEFAULT_SECRET_OVERLAP_SECONDS);
     let overlap = Duration::seconds(i64::try_from(seconds).map_err(|_| Error::invalid("previous_secret_expires_in", "is too large"))?);
@@ -105,7 +105,7 @@ pub async fn rotate_secret(api: Api, path: web::Path<Uuid>, body: OptionalJson<S
 /// The client's grants, its owner's, the meet of both, and each dropped grant with the reason.
 #[utoipa::path(get, path = "/api/v1/clients/{id}/effective-permissions", tag = "clients", operation_id = "get_client_effective_permissions", params(("id" = Uuid, Path, description = "The client id (not its public client_id)")),
     responses((status = 200, body = EffectivePermissions), (status = 404, body = Problem)))]
-pub async fn effective_permissions(api: Api, path: web::Path<Uuid>) -> Result<HttpResponse> {
+pub async fn effective_permissions(api: Api, path: Path<Uuid>) -> Result<HttpResponse> {
     let id = path.into_inner();
     let effective = api.read(move |conn, ctx| clients::effective_permissions(conn, ctx, id)).await?;
     Ok(HttpResponse::Ok().json(effective))

@@ -4,7 +4,7 @@ use gatehouse_api_types::{Namespace, NamespaceCreate, NamespacePatch, Page, Page
 use crate::domain::{namespaces, PageRequest};
 use crate::error::Result;
 use crate::http::auth::Api;
-use crate::http::extract::{Json, Query};
+use crate::http::extract::{Json, Path, Query};
 use crate::http::{created, ok_with_etag};
 
 /// Namespaces the caller may read, by slug.
@@ -33,7 +33,7 @@ pub async fn create(api: Api, body: Json<NamespaceCreate>) -> Result<HttpRespons
 
 #[utoipa::path(get, path = "/api/v1/namespaces/{ns}", tag = "namespaces", operation_id = "get_namespace", params(("ns" = String, Path, description = "A namespace slug")),
     responses((status = 200, body = Namespace, headers(("ETag" = String, description = "The version of the resource, for If-Match"))), (status = 404, body = Problem)))]
-pub async fn get(api: Api, path: web::Path<String>) -> Result<HttpResponse> {
+pub async fn get(api: Api, path: Path<String>) -> Result<HttpResponse> {
     let slug = path.into_inner();
     let namespace = api.read(move |conn, ctx| namespaces::get(conn, ctx, &slug)).await?;
     Ok(ok_with_etag(crate::domain::Precondition::etag(namespace.version), &namespace.to_api()))
@@ -43,8 +43,8 @@ pub async fn get(api: Api, path: web::Path<String>) -> Result<HttpResponse> {
 #[utoipa::path(patch, path = "/api/v1/namespaces/{ns}", tag = "namespaces", operation_id = "update_namespace", params(("ns" = String, Path, description = "A namespace slug"), ("If-Match" = Option<String>, Header, nullable = false, description = "ETags (or `*`) the resource must still have; 412 otherwise")),
     request_body = NamespacePatch,
     responses((status = 200, body = Namespace, headers(("ETag" = String, description = "The version of the resource, for If-Match"))), (status = 404, body = Problem), (status = 412, body = Problem)))]
-pub async fn update(api: Api, path: web::Path<String>, body: Json<NamespacePatch>) -> Result<HttpResponse> {
-    let (slug, patch, condition) = (path.into_inner(), body.value, api.if_match()?);
+pub async fn update(api: Api, path: Path<String>, body: Json<NamespacePatch>) -> Result<HttpResponse> {
+    let (slug, patch, condition) = (path.into_inner(), body.value, api.if_match().await?);
     let namespace = api.write(move |conn, ctx| namespaces::update(conn, ctx, &slug, patch, condition.as_ref())).await?;
     Ok(ok_with_etag(crate::domain::Precondition::etag(namespace.version), &namespace.to_api()))
 }
@@ -52,8 +52,8 @@ pub async fn update(api: Api, path: web::Path<String>, body: Json<NamespacePatch
 /// Deletes a namespace that holds no accounts. Honours `If-Match`.
 #[utoipa::path(delete, path = "/api/v1/namespaces/{ns}", tag = "namespaces", operation_id = "delete_namespace", params(("ns" = String, Path, description = "A namespace slug"), ("If-Match" = Option<String>, Header, nullable = false, description = "ETags (or `*`) the resource must still have; 412 otherwise")),
     responses((status = 204, description = "Deleted"), (status = 404, body = Problem), (status = 409, description = "The namespace still holds accounts", body = Problem), (status = 412, body = Problem)))]
-pub async fn delete(api: Api, path: web::Path<String>) -> Result<HttpResponse> {
-    let (slug, condition) = (path.into_inner(), api.if_match()?);
+pub async fn delete(api: Api, path: Path<String>) -> Result<HttpResponse> {
+    let (slug, condition) = (path.into_inner(), api.if_match().await?);
     api.write(move |conn, ctx| namespaces::delete(conn, ctx, &slug, condition.as_ref())).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -10,14 +10,14 @@ use crate::domain::idempotency::{self, Outcome, Reply};
 use crate::domain::{grant_strings, import, parse_request_grants, PageRequest, Precondition};
 use crate::error::Result;
 use crate::http::auth::{reply_response, Api};
-use crate::http::extract::{read_body, request_digest, Json, Query, IMPORT_LIMIT};
+use crate::http::extract::{read_body, request_digest, Json, Path, Query, IMPORT_LIMIT};
 use crate::http::{created, ok_with_etag};
 
 /// Accounts of a namespace in creation order; `q` searches by prefix of the username, email or
 /// phone number (case-insensitive). Keyset paging.
 #[utoipa::path(get, path = "/api/v1/namespaces/{ns}/users", tag = "users", operation_id = "list_users", params(("ns" = String, Path, description = "A namespace slug"), UserListParams),
     responses((status = 200, body = Page<Account>), (status = 404, body = Problem)))]
-pub async fn list(api: Api, path: web::Path<String>, query: Query<UserListParams>) -> Result<HttpResponse> {
+pub async fn list(api: Api, path: Path<String>, query: Query<UserListParams>) -> Result<HttpResponse> {
     let (ns, q) = (path.into_inner(), query.0);
     let page = PageRequest::new(q.page_size, q.page_token.as_deref())?;
     let search = Search { prefix: q.q, disabled: q.disabled };
@@ -33,7 +33,7 @@ pub async fn list(api: Api, path: web::Path<String>, query: Query<UserListParams
     responses((status = 201, body = Account, headers(("Location" = String, description = "The created resource"))), (status = 404, body = Problem),
         (status = 409, description = "A sign-in name is taken, or a retry with this Idempotency-Key is still running", body = Problem),
         (status = 422, description = "The Idempotency-Key was used with another request", body = Problem)))]
-pub async fn create(api: Api, path: web::Path<String>, body: Json<AccountCreate>) -> Result<HttpResponse> {
+pub async fn create(api: Api, path: Path<String>, body: Json<AccountCreate>) -> Result<HttpResponse> {
     let ns = path.into_inner();
     api.context().await?.caller.authorize("users", "write", &ns)?;
     let mut input = body.value;
@@ -58,7 +58,7 @@ pub async fn create(api: Api, path: web::Path<String>, body: Json<AccountCreate>
     responses((status = 200, body = ImportResult), (status = 404, body = Problem),
         (status = 409, description = "A retry with this Idempotency-Key is still running", body = Problem),
         (status = 422, description = "The Idempotency-Key was used with another request", body = Problem)))]
-pub async fn import(api: Api, path: web::Path<String>, payload: web::Payload) -> Result<HttpResponse> {
+pub async fn import(api: Api, path: Path<String>, payload: web::Payload) -> Result<HttpResponse> {
     let ns = path.into_inner();
     let ctx = api.context().await?;
     ctx.caller.authorize("users", "write", &ns)?;
@@ -82,7 +82,7 @@ pub async fn import(api: Api, path: web::Path<String>, payload: web::Payload) ->
 
 #[utoipa::path(get, path = "/api/v1/namespaces/{ns}/users/{id}", tag = "users", operation_id = "get_user", params(("ns" = String, Path, description = "A namespace slug"), ("id" = Uuid, Path, description = "The account id")),
     responses((status = 200, body = Account, headers(("ETag" = String, description = "The version of the resource, for If-Match"))), (status = 404, body = Problem)))]
-pub async fn get(api: Api, path: web::Path<(String, Uuid)>) -> Result<HttpResponse> {
+pub async fn get(api: Api, path: Path<(String, Uuid)>) -> Result<HttpResponse> {
     let (ns, id) = path.into_inner();
     let account = api.read(move |conn, ctx| accounts::get(conn, ctx, &ns, id)).await?;
     Ok(ok_with_etag(account.etag(), &account.to_api()))
@@ -92,8 +92,8 @@ pub async fn get(api: Api, path: web::Path<(String, Uuid)>) -> Result<HttpRespon
 #[utoipa::path(patch, path = "/api/v1/namespaces/{ns}/users/{id}", tag = "users", operation_id = "update_user", params(("ns" = String, Path, description = "A namespace slug"), ("id" = Uuid, Path, description = "The account id"), ("If-Match" = Option<String>, Header, nullable = false, description = "ETags (or `*`) the resource must still have; 412 otherwise")),
     request_body = AccountPatch,
     responses((status = 200, body = Account, headers(("ETag" = String, description = "The version of the resource, for If-Match"))), (status = 404, body = Problem), (status = 409, description = "A sign-in name is taken", body = Problem), (status = 412, body = Problem)))]
-pub async fn update(api: Api, path: web::Path<(String, Uuid)>, body: Json<AccountPatch>) -> Result<HttpResponse> {
-    let ((ns, id), patch, condition) = (path.into_inner(), body.value, api.if_match()?);
+pub async fn update(api: Api, path: Path<(String, Uuid)>, body: Json<AccountPatch>) -> Result<HttpResponse> {
+    let ((ns, id), patch, condition) = (path.into_inner(), body.value, api.if_match().await?);
     let account = api.write(move |conn, ctx| accounts::update(conn, ctx, &ns, id, patch, condition.as_ref())).await?;
     Ok(ok_with_etag(account.etag(), &account.to_api()))
 }
@@ -101,8 +101,8 @@ pub async fn update(api: Api, path: web::Path<(String, Uuid)>, body: Json<Accoun
 /// Deletes the account; clients it owned stop working. Honours `If-Match`.
 #[utoipa::path(delete, path = "/api/v1/namespaces/{ns}/users/{id}", tag = "users", operation_id = "delete_user", params(("ns" = String, Path, description = "A namespace slug"), ("id" = Uuid, Path, description = "The account id"), ("If-Match" = Option<String>, Header, nullable = false, description = "ETags (or `*`) the resource must still have; 412 otherwise")),
     responses((status = 204, description = "Deleted"), (status = 404, body = Problem), (status = 409, body = Problem), (status = 412, body = Problem)))]
-pub async fn delete(api: Api, path: web::Path<(String, Uuid)>) -> Result<HttpResponse> {
-    let ((ns, id), condition) = (path.into_inner(), api.if_match()?);
+pub async fn delete(api: Api, path: Path<(String, Uuid)>) -> Result<HttpResponse> {
+    let ((ns, id), condition) = (path.into_inner(), api.if_match().await?);
     api.write(move |conn, ctx| accounts::delete(conn, ctx, &ns, id, condition.as_ref())).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -111,7 +111,7 @@ pub async fn delete(api: Api, path: web::Path<(String, Uuid)>) -> Result<HttpRes
 #[utoipa::path(put, path = "/api/v1/namespaces/{ns}/users/{id}/password", tag = "users", operation_id = "set_user_password", params(("ns" = String, Path, description = "A namespace slug"), ("id" = Uuid, Path, description = "The account id")),
     request_body = PasswordSet,
     responses((status = 204, description = "Set"), (status = 404, body = Problem)))]
-pub async fn set_password(api: Api, path: web::Path<(String, Uuid)>, body: Json<PasswordSet>) -> Result<HttpResponse> {
+pub async fn set_password(api: Api, path: Path<(String, Uuid)>, body: Json<PasswordSet>) -> Result<HttpResponse> {
     let (ns, id) = path.into_inner();
     api.context().await?.caller.authorize("users", "write", &ns)?;
     let hash = api.state.hasher.hash(body.value.password).await?;
@@ -121,7 +121,7 @@ pub async fn set_password(api: Api, path: web::Path<(String, Uuid)>, body: Json<
 
 #[utoipa::path(get, path = "/api/v1/namespaces/{ns}/users/{id}/permissions", tag = "users", operation_id = "get_user_permissions", params(("ns" = String, Path, description = "A namespace slug"), ("id" = Uuid, Path, description = "The account id")),
     responses((status = 200, body = Permissions, headers(("ETag" = String, description = "The version of the resource, for If-Match"))), (status = 404, body = Problem)))]
-pub async fn permissions(api: Api, path: web::Path<(String, Uuid)>) -> Result<HttpResponse> {
+pub async fn permissions(api: Api, path: Path<(String, Uuid)>) -> Result<HttpResponse> {
     let (ns, id) = path.into_inner();
     let account = api.read(move |conn, ctx| accounts::permissions(conn, ctx, &ns, id)).await?;
     Ok(ok_with_etag(account.etag(), &Permissions { permissions: grant_strings(&account.permissions) }))
@@ -132,8 +132,8 @@ pub async fn permissions(api: Api, path: web::Path<(String, Uuid)>) -> Result<Ht
 #[utoipa::path(put, path = "/api/v1/namespaces/{ns}/users/{id}/permissions", tag = "users", operation_id = "set_user_permissions", params(("ns" = String, Path, description = "A namespace slug"), ("id" = Uuid, Path, description = "The account id"), ("If-Match" = Option<String>, Header, nullable = false, description = "ETags (or `*`) the resource must still have; 412 otherwise")),
     request_body = Permissions,
     responses((status = 200, body = Permissions, headers(("ETag" = String, description = "The version of the resource, for If-Match"))), (status = 404, body = Problem), (status = 412, body = Problem)))]
-pub async fn set_permissions(api: Api, path: web::Path<(String, Uuid)>, body: Json<Permissions>) -> Result<HttpResponse> {
-    let ((ns, id), condition) = (path.into_inner(), api.if_match()?);
+pub async fn set_permissions(api: Api, path: Path<(String, Uuid)>, body: Json<Permissions>) -> Result<HttpResponse> {
+    let ((ns, id), condition) = (path.into_inner(), api.if_match().await?);
     let grants = parse_request_grants("permissions", &body.value.permissions)?;
     let account = api.write(move |conn, ctx| accounts::set_permissions(conn, ctx, &ns, id, grants, condition.as_ref())).await?;
     Ok(ok_with_etag(Precondition::etag(account.version), &Permissions { permissions: grant_strings(&account.permissions) }))
