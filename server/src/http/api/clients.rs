@@ -1,4 +1,4 @@
-use actix_web::{web, HttpResponse};
+use actix_web::HttpResponse;
 use chrono::Duration;
 use gatehouse_api_types::{
     Client, ClientCreate, ClientCreated, ClientListParams, ClientPatch, EffectivePermissions, Page, Problem, SecretRotate,

@@ -1,4 +1,4 @@
-use actix_web::{web, HttpResponse};
+use actix_web::HttpResponse;
 use gatehouse_api_types::{Namespace, NamespaceCreate, NamespacePatch, Page, PageParams, Problem};
 
 use crate::domain::{namespaces, PageRequest};
