@@ -9,56 +9,30 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
+. bench/lib.sh
 
 backends=("${@:-sqlite postgres}")
 [ "${1:-}" = "" ] && backends=(sqlite postgres)
 seconds="${BENCH_SECONDS:-10}"
 users="${BENCH_USERS:-1000000}"
-pg_base="${GATEHOUSE_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432}"
 
 apt_install wrk python3
 say "building the release server and bench helpers"
 cargo build --release --quiet -p gatehouse -p gatehouse-bench
-bin=target/release/gatehouse
 work=$(mktemp -d)
-# Every replica (and every command) of a database shares its master key.
-GATEHOUSE_MASTER_KEY=$(python3 -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())')
-export GATEHOUSE_MASTER_KEY
+new_master_key
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
-
-json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-# wrk summary -> "requests/s p99_ms non2xx"
-wrk_stats() {
-  awk '
-    /Requests\/sec:/ { rps = $2 }
-    /^ +99%/ { v = $2; if (v ~ /us$/) { sub(/us$/, "", v); v = v / 1000 } else if (v ~ /ms$/) { sub(/ms$/, "", v) } else if (v ~ /s$/) { sub(/s$/, "", v); v = v * 1000 } p99 = v }
-    /Non-2xx/ { bad = $5 }
-    END { printf "%.0f %.2f %d\n", rps, p99, bad + 0 }'
-}
 
 results=()
 token_results=()
 
 bench_backend() {
-  local backend=$1 url pid port base auth
-  if [ "$backend" = sqlite ]; then
-    url="sqlite://$work/bench.db"
-  else
-    local name="gh_bench_$$"
-    psql "$pg_base/postgres" -qc "DROP DATABASE IF EXISTS $name WITH (FORCE)" -c "CREATE DATABASE $name" >/dev/null
-    url="$pg_base/$name"
-  fi
-  export GATEHOUSE_DATABASE_URL="$url"
-  local boot; boot=$(printf 'bench admin password' | "$bin" bootstrap --username admin --password-stdin)
-  auth="Authorization: Basic $(printf '%s:%s' "$(echo "$boot" | json "['client_id']")" "$(echo "$boot" | json "['client_secret']")" | base64 -w0)"
+  local backend=$1 pid port base
+  fresh_database "$backend" "$work" "gh_bench_$$"
+  bootstrap
   port=$(free_port); base="http://127.0.0.1:$port"
-  RUST_LOG=warn "$bin" serve --bind "127.0.0.1:$port" >"$work/server-$backend.log" 2>&1 &
-  pid=$!
-  until curl -fs "$base/healthz" >/dev/null; do
-    kill -0 "$pid" 2>/dev/null || { cat "$work/server-$backend.log" >&2; exit 1; }
-    sleep 0.1
-  done
+  start_server "$port" "$work/server-$backend.log" || exit 1
+  pid=$server_pid
 
   api() { curl -fsS -H "$auth" -H 'content-type: application/json' "$@"; }
   import() { curl -fsS -H "$auth" -H 'content-type: application/x-ndjson' --data-binary "@$1" "$base/api/v1/namespaces/big/users:import"; }
@@ -103,7 +77,6 @@ sys.stdout.write(''.join('{\"username\":\"u%07d\",\"email\":\"u%07d@example.com\
   read -r page_rps page_p99 page_bad < <(wrk -t1 -c4 -d"${seconds}s" --latency -H "$auth" "$base/api/v1/namespaces/big/users?page_size=100&page_token=$token" | wrk_stats)
 
   say "$backend: token endpoint — client_credentials grants (RS256, ES256) and refresh grants"
-  cpu_ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
   tick=$(getconf CLK_TCK)
   local es_client; es_client=$(api -d '{"name":"bench es256","access_token_alg":"ES256","permissions":["namespaces:read@*"]}' "$base/api/v1/clients")
   local es_auth="Authorization: Basic $(printf '%s:%s' "$(echo "$es_client" | json "['client_id']")" "$(echo "$es_client" | json "['client_secret']")" | base64 -w0)"
@@ -113,9 +86,9 @@ sys.stdout.write(''.join('{\"username\":\"u%07d\",\"email\":\"u%07d@example.com\
     local header="$auth"; [ "$alg" = ES256 ] && header="$es_auth"
     for conns in 32 64; do
       local before after out
-      before=$(cpu_ticks)
+      before=$(cpu_ticks "$pid")
       out=$(wrk -t2 -c"$conns" -d"${seconds}s" --latency -H "$header" -H 'Content-Type: application/x-www-form-urlencoded' -s bench/post_body.lua "$base/oauth/token" -- BODY="$work/cc.body")
-      after=$(cpu_ticks)
+      after=$(cpu_ticks "$pid")
       read -r rps p99 bad < <(echo "$out" | wrk_stats)
       local total; total=$(echo "$out" | awk '/requests in/ {print $1}')
       token_rows+=("client_credentials $alg c$conns|$rps|$p99|$(python3 -c "print(f'{($after - $before) / $tick / max($total, 1) * 1000:.3f}')")|$bad")
@@ -130,26 +103,22 @@ sys.stdout.write(''.join('{\"username\":\"u%07d\",\"email\":\"u%07d@example.com\
     curl -fsS -u "$web_id:$web_secret" -d grant_type=password -d username=refresher -d 'password=refresher password' "$base/oauth/token" | json "['refresh_token']" >> "$work/refresh.tokens"
   done
   local web_auth="Authorization: Basic $(printf '%s:%s' "$web_id" "$web_secret" | base64 -w0)"
-  before=$(cpu_ticks)
+  before=$(cpu_ticks "$pid")
   out=$(REFRESH_TOKENS="$work/refresh.tokens" TOKENS_PER_THREAD=64 wrk -t2 -c64 -d"${seconds}s" --latency -H "$web_auth" -s bench/refresh.lua "$base/oauth/token")
-  after=$(cpu_ticks)
+  after=$(cpu_ticks "$pid")
   read -r rps p99 bad < <(echo "$out" | wrk_stats)
   total=$(echo "$out" | awk '/requests in/ {print $1}')
   token_rows+=("refresh_token RS256 c64|$rps|$p99|$(python3 -c "print(f'{($after - $before) / $tick / max($total, 1) * 1000:.3f}')")|$bad")
   for row in "${token_rows[@]}"; do token_results+=("$backend|$row"); done
 
   say "$backend: authenticated reads again with --audit-reads false"
-  kill "$pid"; wait "$pid" 2>/dev/null || true
-  RUST_LOG=warn "$bin" serve --bind "127.0.0.1:$port" --audit-reads false >>"$work/server-$backend.log" 2>&1 &
-  pid=$!
-  until curl -fs "$base/healthz" >/dev/null; do
-    kill -0 "$pid" 2>/dev/null || { cat "$work/server-$backend.log" >&2; exit 1; }
-    sleep 0.1
-  done
+  stop_server
+  start_server "$port" "$work/server-$backend.log" --audit-reads false || exit 1
+  pid=$server_pid
   read -r quiet_rps quiet_p99 quiet_bad < <(wrk -t2 -c64 -d"${seconds}s" --latency -H "$auth" "$base/api/v1/namespaces/bench/users/$uid" | wrk_stats)
 
-  kill "$pid"; wait "$pid" 2>/dev/null || true
-  if [ "$backend" = postgres ]; then psql "$pg_base/postgres" -qc "DROP DATABASE IF EXISTS gh_bench_$$ WITH (FORCE)" >/dev/null; fi
+  stop_server
+  drop_database "$backend" "gh_bench_$$"
 
   results+=("$backend|$health_rps|$health_p99|$read_rps|$read_p99|$((read_bad + quiet_bad))|$hash_rate|$create_rps|$create_bad|$idle_p99|$burst_p99|$page_rps|$page_p99|$page_bad|$seed_secs|$quiet_rps|$quiet_p99")
 }

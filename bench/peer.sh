@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Gatehouse's token endpoint side by side with a peer, node-oidc-provider (bench/peer/: the
+# version pinned in package.json, installed from the npm registry with `npm ci`), in one run:
+# client_credentials grants (one confidential client, client_secret_basic, JWT access tokens)
+# with the same wrk threads, connections and duration, RS256 and ES256 on both, plus the peer's
+# default opaque tokens. Prints grants/s, p99, server CPU per grant and the ratio
+# Gatehouse / peer (target: >= 3x).
+#
+#   bench/peer.sh                         # 10 s per measurement, 64 connections
+#   PEER_SECONDS=5 bench/peer.sh          # the bounded form (CI)
+#   PEER_CONNECTIONS=32 PEER_BACKEND=postgres bench/peer.sh
+#
+# node-oidc-provider runs as one process with NODE_ENV=production (its default: no cluster).
+# Gatehouse runs its release build on a fresh SQLite database (PEER_BACKEND=postgres for
+# PostgreSQL) and, unlike the peer, commits an audit event for every grant before answering.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+. bench/lib.sh
+
+seconds="${PEER_SECONDS:-10}"
+warmup="${PEER_WARMUP_SECONDS:-2}"
+conns="${PEER_CONNECTIONS:-64}"
+threads="${PEER_THREADS:-2}"
+backend="${PEER_BACKEND:-sqlite}"
+
+apt_install wrk python3
+have node && have npm || apt_install nodejs npm
+pinned=$(python3 -c 'import json; print(json.load(open("bench/peer/package.json"))["dependencies"]["oidc-provider"])')
+installed=$(python3 -c 'import json; print(json.load(open("bench/peer/node_modules/oidc-provider/package.json"))["version"])' 2>/dev/null || true)
+if [ "$installed" != "$pinned" ]; then
+  say "installing node-oidc-provider $pinned (npm ci)"
+  (cd bench/peer && npm ci --no-audit --no-fund --silent)
+fi
+say "building the release server"
+cargo build --release --quiet -p gatehouse
+work=$(mktemp -d)
+new_master_key
+server_pid=
+peer_pid=
+trap 'stop_server; [ -n "$peer_pid" ] && { kill "$peer_pid" 2>/dev/null; wait "$peer_pid" 2>/dev/null; }; drop_database "$backend" "gh_peer_$$" 2>/dev/null || true; rm -rf "$work"' EXIT
+
+echo 'grant_type=client_credentials' > "$work/cc.body"
+
+# grants <label> <pid> <url> <Authorization header>: one checked grant, a warm-up, then the
+# measured run; appends "label|grants/s|p99 ms|CPU ms per grant|non-2xx" to rows.
+rows=()
+grants() {
+  local label=$1 pid=$2 url=$3 header=$4 first alg out before after total tick
+  first=$(curl -fsS -H "$header" -d grant_type=client_credentials "$url") || { echo "$label: the first grant failed" >&2; exit 1; }
+  alg=$(echo "$first" | python3 -c '
+import base64, json, sys
+token = json.load(sys.stdin)["access_token"]
+head = token.split(".")[0] if token.count(".") == 2 else None
+print(json.loads(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)))["alg"] if head else "opaque")')
+  say "$label: $alg tokens; ${warmup}s warm-up, then ${seconds}s with wrk -t$threads -c$conns"
+  wrk -t"$threads" -c"$conns" -d"${warmup}s" -H "$header" -H 'Content-Type: application/x-www-form-urlencoded' \
+    -s bench/post_body.lua "$url" -- BODY="$work/cc.body" >/dev/null
+  before=$(cpu_ticks "$pid")
+  out=$(wrk -t"$threads" -c"$conns" -d"${seconds}s" --latency -H "$header" -H 'Content-Type: application/x-www-form-urlencoded' \
+    -s bench/post_body.lua "$url" -- BODY="$work/cc.body")
+  after=$(cpu_ticks "$pid")
+  read -r rps p99 bad < <(echo "$out" | wrk_stats)
+  total=$(echo "$out" | awk '/requests in/ {print $1}')
+  tick=$(getconf CLK_TCK)
+  rows+=("$label|$alg|$rps|$p99|$(python3 -c "print(f'{($after - $before) / $tick / max($total, 1) * 1000:.3f}')")|$bad")
+}
+
+# The peer, one mode at a time (jwt-rs256, jwt-es256, opaque), with one client.
+start_peer() {
+  local mode=$1
+  peer_port=$(free_port)
+  peer_secret=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')
+  NODE_ENV=production PORT="$peer_port" PEER_MODE="$mode" PEER_CLIENT_ID=bench PEER_CLIENT_SECRET="$peer_secret" \
+    node bench/peer/provider.mjs >>"$work/peer.log" 2>&1 &
+  peer_pid=$!
+  until curl -fs "http://127.0.0.1:$peer_port/.well-known/openid-configuration" >/dev/null; do
+    kill -0 "$peer_pid" 2>/dev/null || { cat "$work/peer.log" >&2; exit 1; }
+    sleep 0.1
+  done
+}
+stop_peer() { kill "$peer_pid"; wait "$peer_pid" 2>/dev/null || true; peer_pid=; }
+
+fresh_database "$backend" "$work" "gh_peer_$$"
+bootstrap
+port=$(free_port)
+start_server "$port" "$work/server.log"
+api() { curl -fsS -H "$auth" -H 'content-type: application/json' "$@"; }
+rs=$(api -d '{"name":"peer bench RS256","access_token_alg":"RS256","permissions":["namespaces:read@*"]}' "http://127.0.0.1:$port/api/v1/clients")
+es=$(api -d '{"name":"peer bench ES256","access_token_alg":"ES256","permissions":["namespaces:read@*"]}' "http://127.0.0.1:$port/api/v1/clients")
+rs_auth=$(basic_auth "$(echo "$rs" | json "['client_id']")" "$(echo "$rs" | json "['client_secret']")")
+es_auth=$(basic_auth "$(echo "$es" | json "['client_id']")" "$(echo "$es" | json "['client_secret']")")
+gh_token="http://127.0.0.1:$port/oauth/token"
+
+say "node-oidc-provider $pinned on node $(node --version), Gatehouse on $backend"
+grants "Gatehouse RS256" "$server_pid" "$gh_token" "$rs_auth"
+start_peer jwt-rs256
+grants "peer RS256" "$peer_pid" "http://127.0.0.1:$peer_port/token" "$(basic_auth bench "$peer_secret")"
+stop_peer
+grants "Gatehouse ES256" "$server_pid" "$gh_token" "$es_auth"
+start_peer jwt-es256
+grants "peer ES256" "$peer_pid" "http://127.0.0.1:$peer_port/token" "$(basic_auth bench "$peer_secret")"
+stop_peer
+start_peer opaque
+grants "peer opaque" "$peer_pid" "http://127.0.0.1:$peer_port/token" "$(basic_auth bench "$peer_secret")"
+stop_peer
+stop_server
+
+python3 - "$pinned" "$backend" "$threads" "$conns" "$seconds" "${rows[@]}" <<'PY'
+import sys
+version, backend, threads, conns, seconds, *raw = sys.argv[1:]
+rows = {}
+for r in raw:
+    label, alg, rps, p99, cpu, bad = r.split("|")
+    rows[label] = dict(alg=alg, rps=float(rps), p99=p99, cpu=cpu, bad=int(bad))
+print()
+print(f"client_credentials grants, wrk -t{threads} -c{conns}, {seconds} s each; Gatehouse (release, {backend}) vs node-oidc-provider {version} (NODE_ENV=production, one process)")
+print()
+print("| access token | Gatehouse grants/s | p99 ms | CPU ms/grant | peer grants/s | p99 ms | CPU ms/grant | Gatehouse / peer | target >= 3x |")
+print("|---|---|---|---|---|---|---|---|---|")
+for name, ours, theirs in [("JWT RS256", "Gatehouse RS256", "peer RS256"),
+                           ("JWT ES256", "Gatehouse ES256", "peer ES256"),
+                           ("defaults: Gatehouse JWT RS256 vs peer opaque", "Gatehouse RS256", "peer opaque")]:
+    g, p = rows[ours], rows[theirs]
+    ratio = g["rps"] / p["rps"] if p["rps"] else 0
+    print(f"| {name} | {g['rps']:.0f} | {g['p99']} | {g['cpu']} | {p['rps']:.0f} | {p['p99']} | {p['cpu']} | {ratio:.2f}x | {'met' if ratio >= 3 else 'not met'} |")
+bad = {k: v["bad"] for k, v in rows.items() if v["bad"]}
+if bad:
+    print()
+    print("non-2xx answers: " + ", ".join(f"{k}: {v}" for k, v in bad.items()))
+    sys.exit(1)
+PY
