@@ -171,9 +171,15 @@ pub fn check_importable(stored: &str) -> std::result::Result<(), String> {
         if !(MIN_BCRYPT_COST..=MAX_BCRYPT_COST).contains(&cost) {
             return Err(format!("bcrypt cost must be between {MIN_BCRYPT_COST} and {MAX_BCRYPT_COST}"));
         }
+        // Salt and hash in bcrypt's base64, canonical as bcrypt decodes them (found by fuzzing:
+        // other trailing bits imported, then never verified).
+        let engine = base64::engine::GeneralPurpose::new(&base64::alphabet::BCRYPT, base64::engine::general_purpose::NO_PAD);
+        let decodes = |text: &str, len: usize| engine.decode(text).is_ok_and(|bytes| bytes.len() == len);
         let valid = stored.len() == 60
             && stored.as_bytes()[6] == b'$'
-            && stored[7..].bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'/');
+            && stored[7..].bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'/')
+            && decodes(&stored[7..29], 16)
+            && decodes(&stored[29..], 23);
         return if valid { Ok(()) } else { Err("is not a valid bcrypt hash".into()) };
     }
     if !stored.starts_with("$argon2") {
@@ -183,6 +189,18 @@ pub fn check_importable(stored: &str) -> std::result::Result<(), String> {
     argon2_bounds(&parsed)?;
     if parsed.salt.is_none() || parsed.hash.is_none() {
         return Err("is missing its salt or hash".into());
+    }
+    // Only what `argon2_matches` can recompute (found by fuzzing: such hashes imported, then
+    // never verified): a known version, a salt argon2 takes, no key id or associated data.
+    let mut salt = [0u8; 64];
+    let salt_len = parsed.salt.and_then(|s| s.decode_b64(&mut salt).ok()).map_or(0, |s| s.len());
+    let params = Params::try_from(&parsed).map_err(|_| "has invalid argon2 parameters".to_owned())?;
+    if parsed.version.is_some_and(|v| Version::try_from(v).is_err())
+        || salt_len < argon2::MIN_SALT_LEN
+        || !params.keyid().is_empty()
+        || !params.data().is_empty()
+    {
+        return Err("uses an argon2 version, salt, key id or associated data that cannot be verified".into());
     }
     Ok(())
 }

@@ -1,5 +1,7 @@
 //! Access tokens (RFC 9068 JWTs, `typ: at+jwt`), ID tokens (RS256) and their verification.
 
+use std::sync::Arc;
+
 use base64::Engine;
 use diesel::prelude::*;
 use jsonwebtoken::{decode, decode_header, Header, Validation};
@@ -7,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
-use super::keys::{Alg, KeyStore};
+use super::keys::{Alg, KeyStore, SigningKey};
 use super::scope::Scopes;
 use super::Settings;
 use crate::db::schema::revoked_access_tokens;
@@ -175,13 +177,32 @@ pub type Rejection = &'static str;
 /// Verifies an access token issued here: signature with a published key, `typ: at+jwt` (an ID
 /// token is not an access token), issuer, audience, expiry, not revoked.
 pub fn verify_access(conn: &mut Conn, keys: &KeyStore, settings: &Settings, token: &str, audience: Option<&str>) -> Result<std::result::Result<AccessClaims, Rejection>> {
+    let claims = match decode_access(settings, token, audience, |kid| keys.verifying(conn, kid))? {
+        Ok(claims) => claims,
+        Err(reason) => return Ok(Err(reason)),
+    };
+    let revoked: Option<String> =
+        revoked_access_tokens::table.find(&claims.jti).select(revoked_access_tokens::jti).first(conn).optional()?;
+    if revoked.is_some() {
+        return Ok(Err("revoked token"));
+    }
+    Ok(Ok(claims))
+}
+
+/// What [`verify_access`] checks without the database; `key` finds a published key by `kid`.
+pub fn decode_access(
+    settings: &Settings,
+    token: &str,
+    audience: Option<&str>,
+    key: impl FnOnce(&str) -> Result<Option<Arc<SigningKey>>>,
+) -> Result<std::result::Result<AccessClaims, Rejection>> {
     let Ok(header) = decode_header(token) else { return Ok(Err("malformed token")) };
     let typ_ok = header.typ.as_deref().is_some_and(|t| t.eq_ignore_ascii_case(ACCESS_TOKEN_TYP) || t.eq_ignore_ascii_case("application/at+jwt"));
     if !typ_ok {
         return Ok(Err("not an access token"));
     }
     let Some(kid) = header.kid else { return Ok(Err("no key id")) };
-    let Some(key) = keys.verifying(conn, &kid)? else { return Ok(Err("unknown signing key")) };
+    let Some(key) = key(&kid)? else { return Ok(Err("unknown signing key")) };
     if header.alg != key.alg.jwt() {
         return Ok(Err("algorithm does not match the key"));
     }
@@ -195,14 +216,6 @@ pub fn verify_access(conn: &mut Conn, keys: &KeyStore, settings: &Settings, toke
     }
     validation.set_required_spec_claims(&["exp", "iss", "sub", "aud"]);
     let Ok(data) = decode::<AccessClaims>(token, &key.decoding, &validation) else { return Ok(Err("invalid or expired token")) };
-    let revoked: Option<String> = revoked_access_tokens::table
-        .find(&data.claims.jti)
-        .select(revoked_access_tokens::jti)
-        .first(conn)
-        .optional()?;
-    if revoked.is_some() {
-        return Ok(Err("revoked token"));
-    }
     Ok(Ok(data.claims))
 }
 

@@ -1,0 +1,80 @@
+//! `application/x-www-form-urlencoded` bodies of `/oauth/token`, `/oauth/authorize`,
+//! `/oauth/revoke`, `/oauth/introspect` and `/oauth/logout` (`oauth::form::Form`), then what the
+//! token endpoint reads from them without a database: client authentication in the body,
+//! `scope`, `resource`, the PKCE verifier, and the redirect a code or an error goes back on.
+//! Properties: no panic; a parameter given twice is refused; an empty value is absent; the
+//! pairs re-encoded parse to the same form; refusals render as RFC 6749 error responses.
+#![no_main]
+
+use actix_web::test::TestRequest;
+use actix_web::ResponseError;
+use base64::Engine;
+use gatehouse::oauth::authorize::redirect_with;
+use gatehouse::oauth::form::Form;
+use gatehouse::oauth::grants::pkce_matches;
+use gatehouse::oauth::scope::Scopes;
+use gatehouse::oauth::token_endpoint::{presented, Presented};
+use libfuzzer_sys::fuzz_target;
+use sha2::{Digest, Sha256};
+
+fuzz_target!(|data: &[u8]| {
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(data).map(|(n, v)| (n.into_owned(), v.into_owned())).collect();
+    let form = match Form::parse(data) {
+        Ok(form) => form,
+        Err(e) => {
+            assert_eq!(e.error, "invalid_request");
+            let names: std::collections::HashSet<&str> = pairs.iter().map(|(n, _)| n.as_str()).collect();
+            assert!(names.len() < pairs.len(), "refused without a repeated parameter: {e}");
+            assert_eq!(e.error_response().status(), 400);
+            return;
+        }
+    };
+    for (name, value) in &pairs {
+        assert_eq!(form.get(name), (!value.is_empty()).then_some(value.as_str()));
+        assert_eq!(form.require(name).is_ok(), !value.is_empty());
+    }
+    let encoded = form_urlencoded::Serializer::new(String::new()).extend_pairs(&pairs).finish();
+    let again = Form::parse(encoded.as_bytes()).expect("re-encoded form parses");
+    for (name, _) in &pairs {
+        assert_eq!(again.get(name), form.get(name));
+    }
+
+    // Client authentication in the body (no Authorization header).
+    let req = TestRequest::default().to_http_request();
+    match presented(&req, &form) {
+        Ok(Presented::Secret { client_id, secret, basic }) => {
+            assert!(!basic && Some(client_id.as_str()) == form.get("client_id") && Some(secret.as_str()) == form.get("client_secret"));
+        }
+        Ok(Presented::Public { client_id }) => assert!(Some(client_id.as_str()) == form.get("client_id") && form.get("client_secret").is_none()),
+        Err(e) => {
+            assert!(form.get("client_id").is_none());
+            let _ = e.error_response();
+        }
+    }
+
+    if let Ok(scope) = Scopes::parse(form.get("scope").unwrap_or_default()) {
+        assert_eq!(Scopes::parse(&scope.to_string()).as_ref(), Ok(&scope));
+    }
+    if let Some(resource) = form.get("resource") {
+        let _ = url::Url::parse(resource).map(|u| u.fragment().is_some());
+    }
+    if let Some(verifier) = form.get("code_verifier") {
+        let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+        let valid = (43..=128).contains(&verifier.len()) && verifier.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
+        assert_eq!(pkce_matches(&challenge, verifier), valid);
+        assert!(!pkce_matches(form.get("code_challenge").unwrap_or("x"), verifier) || form.get("code_challenge") == Some(&challenge));
+    }
+    if let Some(uri) = form.get("redirect_uri") {
+        let state = form.get("state");
+        let location = redirect_with(uri, &[("code", Some("c0de")), ("state", state), ("iss", Some("https://id.example.test"))]);
+        if let Ok(url) = url::Url::parse(uri) {
+            let back = url::Url::parse(&location).expect("the redirect is a URL");
+            let got: Vec<(String, String)> = back.query_pairs().into_owned().collect();
+            assert!(got.contains(&("code".into(), "c0de".into())), "{location}");
+            if let Some(state) = state {
+                assert!(got.contains(&("state".into(), state.into())), "state lost in {location}");
+            }
+            assert_eq!(back.fragment(), url.fragment());
+        }
+    }
+});
