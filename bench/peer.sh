@@ -32,8 +32,8 @@ if [ "$installed" != "$pinned" ]; then
   say "installing node-oidc-provider $pinned (npm ci)"
   (cd bench/peer && npm ci --no-audit --no-fund --silent)
 fi
-say "building the release server"
-cargo build --release --quiet -p gatehouse
+say "building the release server and bench helpers"
+cargo build --release --quiet -p gatehouse -p gatehouse-bench  # as bench/run.sh: the same features, no rebuild between them
 work=$(mktemp -d)
 new_master_key
 server_pid=

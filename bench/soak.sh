@@ -27,7 +27,7 @@ export SOAK_SECONDS="${SOAK_SECONDS:-600}"
 
 apt_install python3
 say "building the release server and the soak load generator"
-cargo build --release --quiet -p gatehouse -p gatehouse-bench --bin gatehouse --bin soak
+cargo build --release --quiet -p gatehouse -p gatehouse-bench  # as bench/run.sh: the same features, no rebuild between them
 work=$(mktemp -d)
 new_master_key
 server_pid=
