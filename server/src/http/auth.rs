@@ -64,20 +64,27 @@ impl FromRequest for Api {
         ready(match credentials(req, &state.oauth) {
             Ok(credentials) => {
                 req.extensions_mut().insert(Presented(credentials.clone()));
-                Ok(Api {
-                    ip: client_ip(req, state.trust_forwarded_for),
-                    request_id: request_id(req),
-                    state,
-                    req: req.clone(),
-                    credentials,
-                    ctx: RefCell::new(None),
-                })
+                Ok(Api::presenting(req, state, credentials))
             }
             Err((reason, bearer)) => {
                 req.extensions_mut().insert(AuthRecord::Rejected { reason, actor: None, bearer });
                 Err(Error::Unauthenticated { reason, bearer })
             }
         })
+    }
+}
+
+impl Api {
+    /// A caller presenting `credentials`, not yet checked.
+    fn presenting(req: &HttpRequest, state: web::Data<AppState>, credentials: Credentials) -> Api {
+        Api {
+            ip: client_ip(req, state.trust_forwarded_for),
+            request_id: request_id(req),
+            state,
+            req: req.clone(),
+            credentials,
+            ctx: RefCell::new(None),
+        }
     }
 }
 
@@ -98,18 +105,7 @@ pub async fn authenticate_first(req: &HttpRequest, refusal: Error) -> Error {
     let (Some(Presented(credentials)), Some(state)) = (presented, req.app_data::<web::Data<AppState>>().cloned()) else {
         return refusal;
     };
-    let api = Api {
-        ip: client_ip(req, state.trust_forwarded_for),
-        request_id: request_id(req),
-        state,
-        req: req.clone(),
-        credentials,
-        ctx: RefCell::new(None),
-    };
-    match api.context().await {
-        Ok(_) => refusal,
-        Err(error) => error,
-    }
+    Api::presenting(req, state, credentials).refusal_once_authenticated(refusal).await
 }
 
 /// What a blocking call brings back: how authentication went, and the work's result.
