@@ -9,6 +9,7 @@
 //! `flush` waits for everything handed over before it, and runs at shutdown.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::{self, error::TrySendError, Receiver, Sender};
@@ -42,6 +43,9 @@ pub struct AuditLog {
     /// How long a caller of [`AuditLog::record_committed`] waits: the database's pool timeout,
     /// the budget of every other database wait of a request.
     commit_timeout: Duration,
+    /// When each client's use was last handed to the writer: a grant checks here instead of
+    /// waking the writer for a touch it would skip.
+    touched: Arc<Mutex<HashMap<Uuid, Instant>>>,
 }
 
 impl AuditLog {
@@ -50,9 +54,9 @@ impl AuditLog {
         let commit_timeout = db.timeout();
         std::thread::Builder::new()
             .name("audit-writer".into())
-            .spawn(move || Writer { db, observe, touched: HashMap::new() }.run(incoming))
+            .spawn(move || Writer { db, observe }.run(incoming))
             .map_err(Error::internal)?;
-        Ok(AuditLog { jobs, commit_timeout })
+        Ok(AuditLog { jobs, commit_timeout, touched: Arc::default() })
     }
 
     /// Hands `events` to the writer (waiting for room in the queue, not for the commit).
@@ -98,6 +102,17 @@ impl AuditLog {
 
     /// Notes that a client was used (written at most once a minute per client).
     pub fn touch_client(&self, id: Uuid) {
+        {
+            let mut touched = self.touched.lock().unwrap_or_else(|p| p.into_inner());
+            let now = Instant::now();
+            if touched.get(&id).is_some_and(|at| now.duration_since(*at) < TOUCH_INTERVAL) {
+                return;
+            }
+            if touched.len() > 100_000 {
+                touched.clear();
+            }
+            touched.insert(id, now);
+        }
         if let Err(TrySendError::Closed(_)) = self.jobs.try_send(Job::Touch(id)) {
             log::debug!("audit log closed; last use of a client not recorded");
         }
@@ -107,11 +122,10 @@ impl AuditLog {
 struct Writer {
     db: Db,
     observe: BatchObserver,
-    touched: HashMap<Uuid, Instant>,
 }
 
 impl Writer {
-    fn run(mut self, mut incoming: Receiver<Job>) {
+    fn run(self, mut incoming: Receiver<Job>) {
         let mut events = Vec::new();
         let mut touches = Vec::new();
         let mut flushes = Vec::new();
@@ -132,11 +146,7 @@ impl Writer {
             match self.commit(&events, &touches) {
                 Ok(()) => {
                     (self.observe)(events.len());
-                    let now = Instant::now();
-                    if self.touched.len() > 100_000 {
-                        self.touched.clear();
-                    }
-                    self.touched.extend(touches.drain(..).map(|id| (id, now)));
+                    touches.clear();
                     events.clear();
                     for done in flushes.drain(..) {
                         let _ = done.send(());
@@ -156,7 +166,7 @@ impl Writer {
         match job {
             Job::Events(batch) => events.extend(batch),
             Job::Touch(id) => {
-                if self.touched.get(&id).is_none_or(|at| at.elapsed() >= TOUCH_INTERVAL) && !touches.contains(&id) {
+                if !touches.contains(&id) {
                     touches.push(id);
                 }
             }

@@ -13,6 +13,9 @@ use crate::error::Result;
 
 type DbBackend = <Conn as diesel::Connection>::Backend;
 
+/// Rows per `INSERT` statement: 16 columns each, well below SQLite's 32,766 bound parameters.
+const INSERT_CHUNK: usize = 256;
+
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = audit_events)]
 struct Row {
@@ -99,10 +102,9 @@ pub fn append(conn: &mut Conn, events: Vec<NewEvent>) -> Result<()> {
         prev_hash = stored.hash.clone();
         rows.push(Row::from(stored));
     }
-    // One statement per row: diesel's multi-row INSERT is not available over MultiConnection,
-    // and the prepared statement is reused.
-    for row in rows {
-        diesel::insert_into(audit_events::table).values(row).execute(conn)?;
+    // Multi-row INSERTs, in chunks that stay below SQLite's limit of bound parameters.
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        native!(conn, |c| diesel::insert_into(audit_events::table).values(chunk).execute(c))?;
     }
     diesel::update(audit_chain_head::table.find(1)).set(audit_chain_head::hash.eq(prev_hash)).execute(conn)?;
     Ok(())

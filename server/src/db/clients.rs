@@ -175,7 +175,9 @@ pub struct Credential {
 pub fn credential(conn: &mut Conn, client_id: &str, now: DateTime<Utc>) -> Result<Option<Credential>> {
     let now = to_db_time(now);
     type CredentialRow = ((String, bool, String), (String, Option<i32>, String, String), Option<OwnerRow>, Option<String>);
-    let rows: Vec<CredentialRow> = clients::table
+    // Every token grant runs this: on the concrete connection (see `native!`; the selection
+    // is typed per backend, so the query is written inside).
+    let rows: Vec<CredentialRow> = native!(conn, |c| clients::table
         .left_join(accounts::table)
         .left_join(
             client_secrets::table.on(client_secrets::client_id
@@ -189,7 +191,7 @@ pub fn credential(conn: &mut Conn, client_id: &str, now: DateTime<Utc>) -> Resul
             Option::<OwnerRow>::as_select(),
             client_secrets::secret_hash.nullable(),
         ))
-        .load(conn)?;
+        .load(c))?;
     let mut rows = rows.into_iter();
     let Some(((id, disabled, permissions), (grant_types, ttl, alg, method), owner, first_hash)) = rows.next() else { return Ok(None) };
     let mut secret_hashes: Vec<String> = first_hash.into_iter().collect();

@@ -4,6 +4,19 @@
 //! must differ by backend match on the enum. Every call runs on a blocking thread, never on
 //! the async workers.
 
+/// Runs one diesel expression on the concrete connection behind a [`Conn`]: the same query
+/// text, type-checked for both backends. For the hot paths only (a token grant's client
+/// lookup, the audit writer's inserts): through the `MultiConnection`, diesel serializes a
+/// query's SQL again on every execution, and multi-row `INSERT`s are not available.
+macro_rules! native {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::Conn::Pg($c) => $body,
+            $crate::db::Conn::Sqlite($c) => $body,
+        }
+    };
+}
+
 pub mod accounts;
 pub mod audit;
 pub mod clients;
