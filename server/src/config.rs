@@ -137,6 +137,12 @@ pub struct ServeArgs {
     /// Seconds that in-flight requests get to finish on SIGTERM.
     #[arg(long, env = "GATEHOUSE_SHUTDOWN_TIMEOUT", default_value_t = 30)]
     pub shutdown_timeout: u64,
+    /// Seconds an idle HTTP connection is kept open (0: close after each response). Longer
+    /// than a load balancer's idle timeout for its upstream connections (nginx: 60 s), so that
+    /// the balancer, not Gatehouse, closes them: otherwise a request sent on a connection just
+    /// as Gatehouse closes it fails.
+    #[arg(long, env = "GATEHOUSE_KEEP_ALIVE", default_value_t = 75)]
+    pub keep_alive: u64,
 }
 
 impl Config {

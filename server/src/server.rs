@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use actix_web::http::KeepAlive;
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 
@@ -79,6 +80,10 @@ pub async fn serve(config: Config, args: ServeArgs) -> Result<()> {
     })
         .workers(args.workers.unwrap_or_else(cpus))
         .shutdown_timeout(args.shutdown_timeout)
+        .keep_alive(match args.keep_alive {
+            0 => KeepAlive::Disabled,
+            seconds => KeepAlive::Timeout(Duration::from_secs(seconds)),
+        })
         .listen(listener)
         .map_err(|e| Error::Unavailable(format!("cannot listen on {bound}: {e}")))?;
     for addr in server.addrs() {

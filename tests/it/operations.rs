@@ -155,3 +155,47 @@ fn no_secret_password_token_or_hash_reaches_the_log_or_the_audit_log() {
         assert!(!log.contains(hash_marker) && !audit.contains(hash_marker), "a password hash ({hash_marker}) leaked");
     }
 }
+
+/// Sends a keep-alive request on `stream` and reads the whole answer (`/healthz`: no body).
+fn healthz_on(stream: &mut std::net::TcpStream) -> std::io::Result<String> {
+    use std::io::{Read, Write};
+    stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: gatehouse\r\nConnection: keep-alive\r\n\r\n")?;
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !answer.windows(4).any(|w| w == b"\r\n\r\n") {
+        match stream.read(&mut buf)? {
+            0 => return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "closed by the server")),
+            n => answer.extend_from_slice(&buf[..n]),
+        }
+    }
+    Ok(String::from_utf8_lossy(&answer).into_owned())
+}
+
+/// An idle connection outlives actix's 5 s default (a load balancer's upstream pool keeps
+/// connections for 60 s), and `--keep-alive` shortens it.
+#[test]
+fn idle_connections_stay_open_for_the_keep_alive() {
+    use std::io::Read;
+    use std::time::Duration;
+    let default = TestApp::start();
+    let short = TestApp::start_with(&["--keep-alive", "1"]);
+    let connect = |app: &TestApp| {
+        let addr = app.base.trim_start_matches("http://").to_owned();
+        let stream = std::net::TcpStream::connect(addr).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        stream
+    };
+    let (mut long_lived, mut short_lived) = (connect(&default), connect(&short));
+    assert!(healthz_on(&mut long_lived).unwrap().starts_with("HTTP/1.1 200"));
+    assert!(healthz_on(&mut short_lived).unwrap().starts_with("HTTP/1.1 200"));
+    std::thread::sleep(Duration::from_secs(7));
+    let again = healthz_on(&mut long_lived).expect("the default keep-alive closed an idle connection within 7 s");
+    assert!(again.starts_with("HTTP/1.1 200"), "{again}");
+    short_lived.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    let mut rest = Vec::new();
+    let closed = match short_lived.read_to_end(&mut rest) {
+        Ok(n) => n == 0,
+        Err(e) => e.kind() == std::io::ErrorKind::ConnectionReset,
+    };
+    assert!(closed, "--keep-alive 1 left an idle connection open for 7 s");
+}
