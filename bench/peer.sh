@@ -9,6 +9,7 @@
 #   bench/peer.sh                         # 10 s per measurement, 64 connections
 #   PEER_SECONDS=5 bench/peer.sh          # the bounded form (CI)
 #   PEER_CONNECTIONS=32 PEER_BACKEND=postgres bench/peer.sh
+#   PEER_ONE_CPU=1 bench/peer.sh          # per core: each server on CPU 0, wrk on the others
 #
 # node-oidc-provider runs as one process with NODE_ENV=production (its default: no cluster).
 # Gatehouse runs its release build on a fresh SQLite database (PEER_BACKEND=postgres for
@@ -23,6 +24,15 @@ warmup="${PEER_WARMUP_SECONDS:-2}"
 conns="${PEER_CONNECTIONS:-64}"
 threads="${PEER_THREADS:-2}"
 backend="${PEER_BACKEND:-sqlite}"
+one_cpu="${PEER_ONE_CPU:-}"
+# With PEER_ONE_CPU, every thread of the server under test runs on CPU 0 and wrk on the rest:
+# the comparison per core, where the peer's single process is not at a disadvantage.
+load=()
+pin() { [ -z "$one_cpu" ] || taskset -a -p -c 0 "$1" >/dev/null; }
+if [ -n "$one_cpu" ]; then
+  [ "$(nproc)" -ge 2 ] || { echo "PEER_ONE_CPU needs two CPUs or more" >&2; exit 1; }
+  load=(taskset -c "1-$(( $(nproc) - 1 ))")
+fi
 
 apt_install wrk python3
 have node && have npm || apt_install nodejs npm
@@ -54,10 +64,11 @@ token = json.load(sys.stdin)["access_token"]
 head = token.split(".")[0] if token.count(".") == 2 else None
 print(json.loads(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)))["alg"] if head else "opaque")')
   say "$label: $alg tokens; ${warmup}s warm-up, then ${seconds}s with wrk -t$threads -c$conns"
-  wrk -t"$threads" -c"$conns" -d"${warmup}s" -H "$header" -H 'Content-Type: application/x-www-form-urlencoded' \
+  pin "$pid"
+  "${load[@]}" wrk -t"$threads" -c"$conns" -d"${warmup}s" -H "$header" -H 'Content-Type: application/x-www-form-urlencoded' \
     -s bench/post_body.lua "$url" -- BODY="$work/cc.body" >/dev/null
   before=$(cpu_ticks "$pid")
-  out=$(wrk -t"$threads" -c"$conns" -d"${seconds}s" --latency -H "$header" -H 'Content-Type: application/x-www-form-urlencoded' \
+  out=$("${load[@]}" wrk -t"$threads" -c"$conns" -d"${seconds}s" --latency -H "$header" -H 'Content-Type: application/x-www-form-urlencoded' \
     -s bench/post_body.lua "$url" -- BODY="$work/cc.body")
   after=$(cpu_ticks "$pid")
   read -r rps p99 bad < <(echo "$out" | wrk_stats)
@@ -106,15 +117,15 @@ grants "peer opaque" "$peer_pid" "http://127.0.0.1:$peer_port/token" "$(basic_au
 stop_peer
 stop_server
 
-python3 - "$pinned" "$backend" "$threads" "$conns" "$seconds" "${rows[@]}" <<'PY'
+python3 - "$pinned" "$backend" "$threads" "$conns" "$seconds" "${one_cpu:+, each server on one CPU}" "${rows[@]}" <<'PY'
 import sys
-version, backend, threads, conns, seconds, *raw = sys.argv[1:]
+version, backend, threads, conns, seconds, cpus, *raw = sys.argv[1:]
 rows = {}
 for r in raw:
     label, alg, rps, p99, cpu, bad = r.split("|")
     rows[label] = dict(alg=alg, rps=float(rps), p99=p99, cpu=cpu, bad=int(bad))
 print()
-print(f"client_credentials grants, wrk -t{threads} -c{conns}, {seconds} s each; Gatehouse (release, {backend}) vs node-oidc-provider {version} (NODE_ENV=production, one process)")
+print(f"client_credentials grants, wrk -t{threads} -c{conns}, {seconds} s each; Gatehouse (release, {backend}) vs node-oidc-provider {version} (NODE_ENV=production, one process){cpus}")
 print()
 print("| access token | Gatehouse grants/s | p99 ms | CPU ms/grant | peer grants/s | p99 ms | CPU ms/grant | Gatehouse / peer | target >= 3x |")
 print("|---|---|---|---|---|---|---|---|---|")
