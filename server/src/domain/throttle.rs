@@ -73,9 +73,13 @@ pub fn failure(conn: &mut Conn, key: &str, policy: Policy, now: DateTime<Utc>) -
         auth_throttle::last_failure_at.eq(now_db),
         auth_throttle::locked_until.eq(lock.map(db::to_db_time)),
     );
-    if current.is_some() {
-        diesel::update(auth_throttle::table.find(key)).set(values).execute(conn)?;
-    } else {
+    // The update finds no row when housekeeping removed the stale counter meanwhile.
+    let updated = current.is_some()
+        && diesel::update(auth_throttle::table.find(key))
+            .set(values)
+            .execute(conn)?
+            == 1;
+    if !updated {
         diesel::insert_into(auth_throttle::table).values((auth_throttle::key.eq(key), values.0, values.1, values.2)).execute(conn)?;
     }
     Ok(lock)
