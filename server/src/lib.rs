@@ -8,6 +8,7 @@ pub mod console;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod housekeeping;
 pub mod http;
 pub mod metrics;
 pub mod oauth;

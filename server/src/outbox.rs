@@ -52,6 +52,31 @@ pub fn enqueue(conn: &mut Conn, master: &MasterKey, channel: Channel, recipient:
     Ok(())
 }
 
+/// How long a delivered message's row (recipient, subject, time, attempts; the body is already
+/// erased) stays, to answer "was my code sent?".
+pub const KEEP_DELIVERED: chrono::Duration = chrono::Duration::days(7);
+
+/// Deletes up to `limit` messages delivered before `before`; returns how many.
+/// Safe: the worker only reads undelivered messages, and those are never deleted, however old.
+pub fn delete_delivered(
+    conn: &mut Conn,
+    before: chrono::DateTime<chrono::Utc>,
+    limit: i64,
+) -> Result<usize> {
+    let delivered = outbox::sent_at.lt(db::to_db_time(before));
+    let ids: Vec<String> = outbox::table
+        .filter(delivered)
+        .select(outbox::id)
+        .limit(limit)
+        .load(conn)?;
+    Ok(diesel::delete(
+        outbox::table
+            .filter(outbox::id.eq_any(&ids))
+            .filter(delivered),
+    )
+    .execute(conn)?)
+}
+
 /// Where messages go.
 #[derive(Debug, Clone, Default)]
 pub struct Senders {

@@ -11,9 +11,9 @@ use crate::audit_log::AuditLog;
 use crate::config::{cpus, Config, ServeArgs};
 use crate::db::{self, Db};
 use crate::domain::hashing::{HashPool, Timer};
-use crate::domain::idempotency;
 use crate::domain::secrets::VerifiedSecrets;
 use crate::error::{Error, Result};
+use crate::housekeeping::{self, Retention};
 use crate::http::{self, AppState};
 use crate::domain::crypto::KeySource;
 use crate::metrics::Metrics;
@@ -67,7 +67,10 @@ pub async fn serve(config: Config, args: ServeArgs) -> Result<()> {
         oauth,
         outbox,
     });
-    actix_web::rt::spawn(forget_idempotency_keys(db));
+    let retention = Retention {
+        max_access_ttl: chrono::Duration::seconds(i64::from(state.oauth.settings.max_access_ttl)),
+    };
+    actix_web::rt::spawn(housekeeping::run(db, retention));
 
     let app_state = state.clone();
     let server = HttpServer::new(move || {
@@ -118,22 +121,4 @@ async fn open_oauth(config: &Config, db: &Db, issuer: String, default_ttl: u32, 
     .await?;
     log::info!("issuer: {}", settings.issuer);
     Ok(oauth::OAuth { settings, keys: keys.0, master: keys.1 })
-}
-
-/// Every ten minutes, forgets Idempotency-Keys older than their retention and console sessions
-/// that ended.
-async fn forget_idempotency_keys(db: Db) {
-    let mut every = actix_web::rt::time::interval(Duration::from_secs(600));
-    loop {
-        every.tick().await;
-        if let Err(e) = db.write(|conn| db::console::delete_expired(conn, db::now())).await {
-            log::warn!("cannot remove ended console sessions: {e}");
-        }
-        let outcome = db.write(|conn| db::idempotency::delete_older_than(conn, db::now() - idempotency::retention())).await;
-        match outcome {
-            Ok(0) => {}
-            Ok(n) => log::info!("forgot {n} expired idempotency keys"),
-            Err(e) => log::warn!("cannot forget expired idempotency keys: {e}"),
-        }
-    }
 }

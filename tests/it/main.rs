@@ -11,6 +11,7 @@ mod faults;
 mod console;
 mod console_browser;
 mod hostile_input;
+mod housekeeping;
 mod idempotency;
 mod import;
 mod oauth;

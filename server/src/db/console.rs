@@ -111,7 +111,19 @@ pub fn delete(conn: &mut Conn, id: &str) -> Result<bool> {
     Ok(diesel::delete(console_sessions::table.find(id)).execute(conn)? == 1)
 }
 
-/// Removes sessions that ended, so the table holds only live ones.
-pub fn delete_expired(conn: &mut Conn, now: DateTime<Utc>) -> Result<usize> {
-    Ok(diesel::delete(console_sessions::table.filter(console_sessions::expires_at.le(to_db_time(now)))).execute(conn)?)
+/// Removes up to `limit` sessions that expired before `before`; returns how many.
+/// Safe: [`find`] never returns an expired session (signing out deletes the row at once).
+pub fn delete_expired(conn: &mut Conn, before: DateTime<Utc>, limit: i64) -> Result<usize> {
+    let expired = console_sessions::expires_at.lt(to_db_time(before));
+    let ids: Vec<String> = console_sessions::table
+        .filter(expired)
+        .select(console_sessions::id)
+        .limit(limit)
+        .load(conn)?;
+    Ok(diesel::delete(
+        console_sessions::table
+            .filter(console_sessions::id.eq_any(&ids))
+            .filter(expired),
+    )
+    .execute(conn)?)
 }

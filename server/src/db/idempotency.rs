@@ -34,9 +34,21 @@ pub fn update(conn: &mut Conn, response: &StoredResponse) -> Result<()> {
     Ok(())
 }
 
-/// Forgets keys older than `before`; returns how many.
-pub fn delete_older_than(conn: &mut Conn, before: DateTime<Utc>) -> Result<usize> {
-    Ok(diesel::delete(idempotency_keys::table.filter(idempotency_keys::created_at.lt(to_db_time(before)))).execute(conn)?)
+/// Forgets up to `limit` keys stored before `before`; returns how many.
+/// Safe when `before` is past the retention: the domain treats an older key as new anyway.
+pub fn delete_older_than(conn: &mut Conn, before: DateTime<Utc>, limit: i64) -> Result<usize> {
+    let old = idempotency_keys::created_at.lt(to_db_time(before));
+    let hashes: Vec<String> = idempotency_keys::table
+        .filter(old)
+        .select(idempotency_keys::key_hash)
+        .limit(limit)
+        .load(conn)?;
+    Ok(diesel::delete(
+        idempotency_keys::table
+            .filter(idempotency_keys::key_hash.eq_any(&hashes))
+            .filter(old),
+    )
+    .execute(conn)?)
 }
 
 /// Forgets one key if it was stored before `before`.

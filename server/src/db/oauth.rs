@@ -110,6 +110,27 @@ pub fn delete_request(conn: &mut Conn, id: &str) -> Result<()> {
     Ok(())
 }
 
+/// Deletes up to `limit` requests that expired before `before`; returns how many.
+/// Safe: [`get_request`] never returns an expired request, so no page can resume one.
+pub fn delete_expired_requests(
+    conn: &mut Conn,
+    before: DateTime<Utc>,
+    limit: i64,
+) -> Result<usize> {
+    let expired = authorization_requests::expires_at.lt(to_db_time(before));
+    let ids: Vec<String> = authorization_requests::table
+        .filter(expired)
+        .select(authorization_requests::id)
+        .limit(limit)
+        .load(conn)?;
+    Ok(diesel::delete(
+        authorization_requests::table
+            .filter(authorization_requests::id.eq_any(&ids))
+            .filter(expired),
+    )
+    .execute(conn)?)
+}
+
 // ---------------------------------------------------------------- authorization codes
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -198,6 +219,44 @@ pub fn use_code(conn: &mut Conn, code_hash: &str, now: DateTime<Utc>) -> Result<
         .set(authorization_codes::used_at.eq(to_db_time(now)))
         .execute(conn)?;
     Ok(changed == 1)
+}
+
+/// Deletes up to `limit` codes that expired before `before` and can revoke nothing; returns how
+/// many. `used_before` is `before` less the longest access token lifetime.
+/// Safe: an expired code is refused, and a used one stays while a replay could still revoke
+/// what it issued (RFC 6749 4.1.2): its access token, and any live token of its family.
+pub fn delete_dead_codes(
+    conn: &mut Conn,
+    before: DateTime<Utc>,
+    used_before: DateTime<Utc>,
+    limit: i64,
+) -> Result<usize> {
+    let live_family = refresh_tokens::table
+        .filter(
+            refresh_tokens::family_id
+                .nullable()
+                .eq(authorization_codes::family_id),
+        )
+        .filter(refresh_tokens::revoked_at.is_null())
+        .filter(refresh_tokens::expires_at.ge(to_db_time(before)));
+    let dead = authorization_codes::expires_at.lt(to_db_time(before)).and(
+        authorization_codes::used_at
+            .is_null()
+            .or(authorization_codes::expires_at
+                .lt(to_db_time(used_before))
+                .and(diesel::dsl::not(diesel::dsl::exists(live_family)))),
+    );
+    let hashes: Vec<String> = authorization_codes::table
+        .filter(dead)
+        .select(authorization_codes::code_hash)
+        .limit(limit)
+        .load(conn)?;
+    Ok(diesel::delete(
+        authorization_codes::table
+            .filter(authorization_codes::code_hash.eq_any(&hashes))
+            .filter(dead),
+    )
+    .execute(conn)?)
 }
 
 pub fn record_code_issue(conn: &mut Conn, code_hash: &str, family_id: Option<&str>, jti: &str) -> Result<()> {
@@ -311,6 +370,27 @@ pub fn revoke_session_tokens(conn: &mut Conn, session_id: &str, now: DateTime<Ut
     .execute(conn)?)
 }
 
+/// Deletes up to `limit` refresh tokens that expired before `before`; returns how many.
+/// Safe: an expired token is refused; rotated and revoked ones stay until then for reuse detection.
+pub fn delete_expired_refresh_tokens(
+    conn: &mut Conn,
+    before: DateTime<Utc>,
+    limit: i64,
+) -> Result<usize> {
+    let expired = refresh_tokens::expires_at.lt(to_db_time(before));
+    let ids: Vec<String> = refresh_tokens::table
+        .filter(expired)
+        .select(refresh_tokens::id)
+        .limit(limit)
+        .load(conn)?;
+    Ok(diesel::delete(
+        refresh_tokens::table
+            .filter(refresh_tokens::id.eq_any(&ids))
+            .filter(expired),
+    )
+    .execute(conn)?)
+}
+
 // ---------------------------------------------------------------- sign-in sessions
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -366,4 +446,25 @@ pub fn end_session(conn: &mut Conn, id: &str, now: DateTime<Utc>) -> Result<bool
         .set(sso_sessions::ended_at.eq(to_db_time(now)))
         .execute(conn)?;
     Ok(changed == 1)
+}
+
+/// Deletes up to `limit` sessions (ended or not) that expired before `before`; returns how many.
+/// Safe: [`find_session`] never returns one, and revoking a session's tokens needs only its id.
+pub fn delete_expired_sessions(
+    conn: &mut Conn,
+    before: DateTime<Utc>,
+    limit: i64,
+) -> Result<usize> {
+    let expired = sso_sessions::expires_at.lt(to_db_time(before));
+    let ids: Vec<String> = sso_sessions::table
+        .filter(expired)
+        .select(sso_sessions::id)
+        .limit(limit)
+        .load(conn)?;
+    Ok(diesel::delete(
+        sso_sessions::table
+            .filter(sso_sessions::id.eq_any(&ids))
+            .filter(expired),
+    )
+    .execute(conn)?)
 }

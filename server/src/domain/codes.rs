@@ -97,3 +97,24 @@ pub fn consume(conn: &mut Conn, account: Uuid, purpose: Purpose) -> Result<()> {
     .execute(conn)?;
     Ok(())
 }
+
+/// Deletes up to `limit` codes (used or not) that expired before `before`; returns how many.
+/// Safe: [`check`] accepts only an unexpired code, and nothing else needs an expired one.
+pub fn delete_expired(
+    conn: &mut Conn,
+    before: chrono::DateTime<chrono::Utc>,
+    limit: i64,
+) -> Result<usize> {
+    let expired = verification_codes::expires_at.lt(db::to_db_time(before));
+    let ids: Vec<String> = verification_codes::table
+        .filter(expired)
+        .select(verification_codes::id)
+        .limit(limit)
+        .load(conn)?;
+    Ok(diesel::delete(
+        verification_codes::table
+            .filter(verification_codes::id.eq_any(&ids))
+            .filter(expired),
+    )
+    .execute(conn)?)
+}

@@ -73,9 +73,13 @@ pub fn failure(conn: &mut Conn, key: &str, policy: Policy, now: DateTime<Utc>) -
         auth_throttle::last_failure_at.eq(now_db),
         auth_throttle::locked_until.eq(lock.map(db::to_db_time)),
     );
-    if current.is_some() {
-        diesel::update(auth_throttle::table.find(key)).set(values).execute(conn)?;
-    } else {
+    // The update finds no row when housekeeping removed the stale counter meanwhile.
+    let updated = current.is_some()
+        && diesel::update(auth_throttle::table.find(key))
+            .set(values)
+            .execute(conn)?
+            == 1;
+    if !updated {
         diesel::insert_into(auth_throttle::table).values((auth_throttle::key.eq(key), values.0, values.1, values.2)).execute(conn)?;
     }
     Ok(lock)
@@ -85,4 +89,29 @@ pub fn failure(conn: &mut Conn, key: &str, policy: Policy, now: DateTime<Utc>) -
 pub fn success(conn: &mut Conn, key: &str) -> Result<()> {
     diesel::delete(auth_throttle::table.find(key)).execute(conn)?;
     Ok(())
+}
+
+/// Forgets up to `limit` unlocked counters whose last failure was [`FORGET_AFTER`] before
+/// `before`; returns how many.
+/// Safe: [`failure`] restarts such a counter at one anyway, and a lock is kept whatever its age.
+pub fn forget_stale(conn: &mut Conn, before: DateTime<Utc>, limit: i64) -> Result<usize> {
+    let stale = auth_throttle::last_failure_at
+        .lt(db::to_db_time(before - FORGET_AFTER))
+        .and(
+            auth_throttle::locked_until
+                .is_null()
+                .or(auth_throttle::locked_until.lt(db::to_db_time(before))),
+        );
+    let keys: Vec<String> = auth_throttle::table
+        .filter(stale)
+        .select(auth_throttle::key)
+        .limit(limit)
+        .load(conn)?;
+    // The condition again: on PostgreSQL a failure may have renewed a counter meanwhile.
+    Ok(diesel::delete(
+        auth_throttle::table
+            .filter(auth_throttle::key.eq_any(&keys))
+            .filter(stale),
+    )
+    .execute(conn)?)
 }

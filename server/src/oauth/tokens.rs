@@ -236,6 +236,27 @@ pub fn revoke_jti(conn: &mut Conn, jti: &str, expires_at: chrono::DateTime<chron
     }
 }
 
+/// Forgets up to `limit` revoked access tokens that expired before `before`; returns how many.
+/// Safe: [`decode_access`] refuses an expired token before the revocation list is consulted.
+pub fn forget_expired_revocations(
+    conn: &mut Conn,
+    before: chrono::DateTime<chrono::Utc>,
+    limit: i64,
+) -> Result<usize> {
+    let expired = revoked_access_tokens::expires_at.lt(db::to_db_time(before));
+    let jtis: Vec<String> = revoked_access_tokens::table
+        .filter(expired)
+        .select(revoked_access_tokens::jti)
+        .limit(limit)
+        .load(conn)?;
+    Ok(diesel::delete(
+        revoked_access_tokens::table
+            .filter(revoked_access_tokens::jti.eq_any(&jtis))
+            .filter(expired),
+    )
+    .execute(conn)?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -93,6 +93,56 @@ impl TestDb {
     pub fn is_postgres(&self) -> bool {
         matches!(self.kind, DbKind::Postgres { .. })
     }
+
+    /// The one number `sql` selects as `n` (e.g. `SELECT COUNT(*) AS n FROM …`).
+    pub fn number(&self, sql: &str) -> i64 {
+        #[derive(diesel::QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        self.query::<Row>(sql)
+            .pop()
+            .unwrap_or_else(|| panic!("no row from {sql}"))
+            .n
+    }
+
+    /// The texts `sql` selects as `t`, in its order.
+    pub fn texts(&self, sql: &str) -> Vec<String> {
+        #[derive(diesel::QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            t: String,
+        }
+        self.query::<Row>(sql).into_iter().map(|r| r.t).collect()
+    }
+
+    fn query<T>(&self, sql: &str) -> Vec<T>
+    where
+        T: diesel::QueryableByName<diesel::sqlite::Sqlite>
+            + diesel::QueryableByName<diesel::pg::Pg>
+            + 'static,
+    {
+        use diesel::RunQueryDsl;
+        match &self.kind {
+            DbKind::Sqlite(dir) => {
+                let mut conn = diesel::SqliteConnection::establish(
+                    &dir.path().join("gatehouse.db").display().to_string(),
+                )
+                .unwrap();
+                conn.batch_execute("PRAGMA busy_timeout = 5000").unwrap();
+                diesel::sql_query(sql)
+                    .load(&mut conn)
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            }
+            DbKind::Postgres { .. } => {
+                let mut conn = diesel::PgConnection::establish(&self.url).unwrap();
+                diesel::sql_query(sql)
+                    .load(&mut conn)
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            }
+        }
+    }
 }
 
 fn new_master_key() -> String {
@@ -267,8 +317,12 @@ impl TestApp {
     /// A second `gatehouse serve` on the same database (and master key): another replica.
     pub fn replica(&self) -> Replica {
         // Replicas behind one load balancer share the issuer (and so the tokens' audience).
-        let (child, base, _) = spawn_server(&self.db, &["--issuer", &self.base]);
-        Replica { child, base }
+        let (child, base, log_file) = spawn_server(&self.db, &["--issuer", &self.base]);
+        Replica {
+            child,
+            base,
+            log_file,
+        }
     }
 
     /// Whether the server process is still the one that was started (it has not exited).
@@ -310,9 +364,15 @@ impl Drop for TestApp {
 pub struct Replica {
     child: Child,
     pub base: String,
+    pub log_file: PathBuf,
 }
 
 impl Replica {
+    /// Everything the replica logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log_file).unwrap_or_default()
+    }
+
     pub fn anonymous(&self) -> Api {
         Api::new(&self.base, None)
     }

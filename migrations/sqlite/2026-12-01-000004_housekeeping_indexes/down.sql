@@ -1,0 +1,8 @@
+DROP INDEX auth_throttle_last_failure_at;
+DROP INDEX verification_codes_expires_at;
+DROP INDEX console_sessions_expires_at;
+DROP INDEX sso_sessions_expires_at;
+DROP INDEX revoked_access_tokens_expires_at;
+DROP INDEX refresh_tokens_expires_at;
+DROP INDEX authorization_codes_expires_at;
+DROP INDEX authorization_requests_expires_at;
