@@ -13,12 +13,18 @@ fn main() {
     let dist = std::env::var_os("GATEHOUSE_CONSOLE_DIST")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../console/dist"));
-    println!("cargo:rerun-if-changed={}", dist.display());
+    // Cargo reruns a build script on every build while a path it watches does not exist, so
+    // watch only what exists: the directory (cargo scans it, a file added later counts) or,
+    // until there is one, its parent (where it will be created).
+    match (dist.is_dir(), dist.parent()) {
+        (true, _) => println!("cargo:rerun-if-changed={}", dist.display()),
+        (false, Some(parent)) if parent.is_dir() => println!("cargo:rerun-if-changed={}", parent.display()),
+        _ => {}
+    }
     let mut names: Vec<String> = Vec::new();
     for name in FILES {
         for candidate in [name.to_owned(), format!("{name}.gz")] {
             let path = dist.join(&candidate);
-            println!("cargo:rerun-if-changed={}", path.display());
             if path.is_file() {
                 names.push(candidate);
             }
