@@ -64,17 +64,7 @@ pub fn delete_delivered(
     limit: i64,
 ) -> Result<usize> {
     let delivered = outbox::sent_at.lt(db::to_db_time(before));
-    let ids: Vec<String> = outbox::table
-        .filter(delivered)
-        .select(outbox::id)
-        .limit(limit)
-        .load(conn)?;
-    Ok(diesel::delete(
-        outbox::table
-            .filter(outbox::id.eq_any(&ids))
-            .filter(delivered),
-    )
-    .execute(conn)?)
+    db::delete_batch!(conn, outbox, id, delivered, limit)
 }
 
 /// Where messages go.

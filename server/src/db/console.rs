@@ -115,15 +115,5 @@ pub fn delete(conn: &mut Conn, id: &str) -> Result<bool> {
 /// Safe: [`find`] never returns an expired session (signing out deletes the row at once).
 pub fn delete_expired(conn: &mut Conn, before: DateTime<Utc>, limit: i64) -> Result<usize> {
     let expired = console_sessions::expires_at.lt(to_db_time(before));
-    let ids: Vec<String> = console_sessions::table
-        .filter(expired)
-        .select(console_sessions::id)
-        .limit(limit)
-        .load(conn)?;
-    Ok(diesel::delete(
-        console_sessions::table
-            .filter(console_sessions::id.eq_any(&ids))
-            .filter(expired),
-    )
-    .execute(conn)?)
+    delete_batch!(conn, console_sessions, id, expired, limit)
 }

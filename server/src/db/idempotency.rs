@@ -38,17 +38,7 @@ pub fn update(conn: &mut Conn, response: &StoredResponse) -> Result<()> {
 /// Safe when `before` is past the retention: the domain treats an older key as new anyway.
 pub fn delete_older_than(conn: &mut Conn, before: DateTime<Utc>, limit: i64) -> Result<usize> {
     let old = idempotency_keys::created_at.lt(to_db_time(before));
-    let hashes: Vec<String> = idempotency_keys::table
-        .filter(old)
-        .select(idempotency_keys::key_hash)
-        .limit(limit)
-        .load(conn)?;
-    Ok(diesel::delete(
-        idempotency_keys::table
-            .filter(idempotency_keys::key_hash.eq_any(&hashes))
-            .filter(old),
-    )
-    .execute(conn)?)
+    delete_batch!(conn, idempotency_keys, key_hash, old, limit)
 }
 
 /// Forgets one key if it was stored before `before`.

@@ -17,6 +17,19 @@ macro_rules! native {
     };
 }
 
+/// Deletes at most `$limit` rows of `$table` that match `$condition`, by their text key `$key`:
+/// the keys first (`LIMIT` is not available on `DELETE` everywhere), then the rows, with the
+/// condition checked again so that a row changed in between stays. Evaluates to the number
+/// of rows deleted, in a function returning `Result<usize>`. For housekeeping's batches.
+macro_rules! delete_batch {
+    ($conn:expr, $table:ident, $key:ident, $condition:expr, $limit:expr) => {{
+        let condition = $condition;
+        let keys: Vec<String> = $table::table.filter(condition).select($table::$key).limit($limit).load($conn)?;
+        Ok(diesel::delete($table::table.filter($table::$key.eq_any(&keys)).filter(condition)).execute($conn)?)
+    }};
+}
+pub(crate) use delete_batch;
+
 pub mod accounts;
 pub mod audit;
 pub mod clients;

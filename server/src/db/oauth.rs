@@ -118,17 +118,7 @@ pub fn delete_expired_requests(
     limit: i64,
 ) -> Result<usize> {
     let expired = authorization_requests::expires_at.lt(to_db_time(before));
-    let ids: Vec<String> = authorization_requests::table
-        .filter(expired)
-        .select(authorization_requests::id)
-        .limit(limit)
-        .load(conn)?;
-    Ok(diesel::delete(
-        authorization_requests::table
-            .filter(authorization_requests::id.eq_any(&ids))
-            .filter(expired),
-    )
-    .execute(conn)?)
+    delete_batch!(conn, authorization_requests, id, expired, limit)
 }
 
 // ---------------------------------------------------------------- authorization codes
@@ -246,17 +236,7 @@ pub fn delete_dead_codes(
                 .lt(to_db_time(used_before))
                 .and(diesel::dsl::not(diesel::dsl::exists(live_family)))),
     );
-    let hashes: Vec<String> = authorization_codes::table
-        .filter(dead)
-        .select(authorization_codes::code_hash)
-        .limit(limit)
-        .load(conn)?;
-    Ok(diesel::delete(
-        authorization_codes::table
-            .filter(authorization_codes::code_hash.eq_any(&hashes))
-            .filter(dead),
-    )
-    .execute(conn)?)
+    delete_batch!(conn, authorization_codes, code_hash, dead, limit)
 }
 
 pub fn record_code_issue(conn: &mut Conn, code_hash: &str, family_id: Option<&str>, jti: &str) -> Result<()> {
@@ -378,17 +358,7 @@ pub fn delete_expired_refresh_tokens(
     limit: i64,
 ) -> Result<usize> {
     let expired = refresh_tokens::expires_at.lt(to_db_time(before));
-    let ids: Vec<String> = refresh_tokens::table
-        .filter(expired)
-        .select(refresh_tokens::id)
-        .limit(limit)
-        .load(conn)?;
-    Ok(diesel::delete(
-        refresh_tokens::table
-            .filter(refresh_tokens::id.eq_any(&ids))
-            .filter(expired),
-    )
-    .execute(conn)?)
+    delete_batch!(conn, refresh_tokens, id, expired, limit)
 }
 
 // ---------------------------------------------------------------- sign-in sessions
@@ -456,15 +426,5 @@ pub fn delete_expired_sessions(
     limit: i64,
 ) -> Result<usize> {
     let expired = sso_sessions::expires_at.lt(to_db_time(before));
-    let ids: Vec<String> = sso_sessions::table
-        .filter(expired)
-        .select(sso_sessions::id)
-        .limit(limit)
-        .load(conn)?;
-    Ok(diesel::delete(
-        sso_sessions::table
-            .filter(sso_sessions::id.eq_any(&ids))
-            .filter(expired),
-    )
-    .execute(conn)?)
+    delete_batch!(conn, sso_sessions, id, expired, limit)
 }

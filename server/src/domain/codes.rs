@@ -106,15 +106,5 @@ pub fn delete_expired(
     limit: i64,
 ) -> Result<usize> {
     let expired = verification_codes::expires_at.lt(db::to_db_time(before));
-    let ids: Vec<String> = verification_codes::table
-        .filter(expired)
-        .select(verification_codes::id)
-        .limit(limit)
-        .load(conn)?;
-    Ok(diesel::delete(
-        verification_codes::table
-            .filter(verification_codes::id.eq_any(&ids))
-            .filter(expired),
-    )
-    .execute(conn)?)
+    db::delete_batch!(conn, verification_codes, id, expired, limit)
 }

@@ -102,16 +102,5 @@ pub fn forget_stale(conn: &mut Conn, before: DateTime<Utc>, limit: i64) -> Resul
                 .is_null()
                 .or(auth_throttle::locked_until.lt(db::to_db_time(before))),
         );
-    let keys: Vec<String> = auth_throttle::table
-        .filter(stale)
-        .select(auth_throttle::key)
-        .limit(limit)
-        .load(conn)?;
-    // The condition again: on PostgreSQL a failure may have renewed a counter meanwhile.
-    Ok(diesel::delete(
-        auth_throttle::table
-            .filter(auth_throttle::key.eq_any(&keys))
-            .filter(stale),
-    )
-    .execute(conn)?)
+    db::delete_batch!(conn, auth_throttle, key, stale, limit)
 }

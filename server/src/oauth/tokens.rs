@@ -244,17 +244,7 @@ pub fn forget_expired_revocations(
     limit: i64,
 ) -> Result<usize> {
     let expired = revoked_access_tokens::expires_at.lt(db::to_db_time(before));
-    let jtis: Vec<String> = revoked_access_tokens::table
-        .filter(expired)
-        .select(revoked_access_tokens::jti)
-        .limit(limit)
-        .load(conn)?;
-    Ok(diesel::delete(
-        revoked_access_tokens::table
-            .filter(revoked_access_tokens::jti.eq_any(&jtis))
-            .filter(expired),
-    )
-    .execute(conn)?)
+    db::delete_batch!(conn, revoked_access_tokens, jti, expired, limit)
 }
 
 #[cfg(test)]
