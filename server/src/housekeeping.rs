@@ -48,10 +48,7 @@ pub async fn run(db: Db, retention: Retention) {
 /// A table's deletion: removes up to the given number of rows; returns how many it removed.
 type Delete = Arc<dyn Fn(&mut Conn, i64) -> Result<usize> + Send + Sync>;
 
-fn table(
-    rows: &'static str,
-    delete: impl Fn(&mut Conn, i64) -> Result<usize> + Send + Sync + 'static,
-) -> (&'static str, Delete) {
+fn table(rows: &'static str, delete: impl Fn(&mut Conn, i64) -> Result<usize> + Send + Sync + 'static) -> (&'static str, Delete) {
     (rows, Arc::new(delete))
 }
 
@@ -62,36 +59,16 @@ fn deletions(now: DateTime<Utc>, retention: Retention) -> Vec<(&'static str, Del
     let delivered = ended - outbox::KEEP_DELIVERED;
     let idempotency_ended = ended - idempotency::retention();
     vec![
-        table("authorization requests", move |c, n| {
-            db::oauth::delete_expired_requests(c, ended, n)
-        }),
-        table("authorization codes", move |c, n| {
-            db::oauth::delete_dead_codes(c, ended, used_codes_ended, n)
-        }),
-        table("refresh tokens", move |c, n| {
-            db::oauth::delete_expired_refresh_tokens(c, ended, n)
-        }),
-        table("revoked access tokens", move |c, n| {
-            tokens::forget_expired_revocations(c, ended, n)
-        }),
-        table("sign-in sessions", move |c, n| {
-            db::oauth::delete_expired_sessions(c, ended, n)
-        }),
-        table("console sessions", move |c, n| {
-            db::console::delete_expired(c, ended, n)
-        }),
-        table("one-time codes", move |c, n| {
-            codes::delete_expired(c, ended, n)
-        }),
-        table("throttle counters", move |c, n| {
-            throttle::forget_stale(c, ended, n)
-        }),
-        table("delivered messages", move |c, n| {
-            outbox::delete_delivered(c, delivered, n)
-        }),
-        table("idempotency keys", move |c, n| {
-            db::idempotency::delete_older_than(c, idempotency_ended, n)
-        }),
+        table("authorization requests", move |c, n| db::oauth::delete_expired_requests(c, ended, n)),
+        table("authorization codes", move |c, n| db::oauth::delete_dead_codes(c, ended, used_codes_ended, n)),
+        table("refresh tokens", move |c, n| db::oauth::delete_expired_refresh_tokens(c, ended, n)),
+        table("revoked access tokens", move |c, n| tokens::forget_expired_revocations(c, ended, n)),
+        table("sign-in sessions", move |c, n| db::oauth::delete_expired_sessions(c, ended, n)),
+        table("console sessions", move |c, n| db::console::delete_expired(c, ended, n)),
+        table("one-time codes", move |c, n| codes::delete_expired(c, ended, n)),
+        table("throttle counters", move |c, n| throttle::forget_stale(c, ended, n)),
+        table("delivered messages", move |c, n| outbox::delete_delivered(c, delivered, n)),
+        table("idempotency keys", move |c, n| db::idempotency::delete_older_than(c, idempotency_ended, n)),
     ]
 }
 

@@ -58,11 +58,7 @@ pub const KEEP_DELIVERED: chrono::Duration = chrono::Duration::days(7);
 
 /// Deletes up to `limit` messages delivered before `before`; returns how many.
 /// Safe: the worker only reads undelivered messages, and those are never deleted, however old.
-pub fn delete_delivered(
-    conn: &mut Conn,
-    before: chrono::DateTime<chrono::Utc>,
-    limit: i64,
-) -> Result<usize> {
+pub fn delete_delivered(conn: &mut Conn, before: chrono::DateTime<chrono::Utc>, limit: i64) -> Result<usize> {
     let delivered = outbox::sent_at.lt(db::to_db_time(before));
     db::delete_batch!(conn, outbox, id, delivered, limit)
 }

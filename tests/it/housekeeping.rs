@@ -36,6 +36,15 @@ fn sweep(app: &TestApp) -> Replica {
     replica
 }
 
+/// The replica's sweep line names each of `removed` ("2 authorization codes", …).
+fn assert_removed(replica: &Replica, removed: &[&str]) {
+    let log = replica.log();
+    let line = log.lines().find(|l| l.contains("housekeeping: removed")).unwrap();
+    for removed in removed {
+        assert!(line.contains(&format!(" {removed}")), "{removed} in {line}");
+    }
+}
+
 fn rows(app: &TestApp, table: &str, condition: &str) -> i64 {
     app.db.number(&format!(
         "SELECT COUNT(*) AS n FROM {table} WHERE {condition}"
@@ -263,20 +272,13 @@ fn a_sweep_removes_ended_sign_ins_codes_and_tokens_and_live_ones_keep_working() 
         1,
         "expired, but within the clock skew"
     );
-    let log = replica.log();
-    let line = log
-        .lines()
-        .find(|l| l.contains("housekeeping: removed"))
-        .unwrap();
-    for removed in [
+    assert_removed(&replica, &[
         "1 authorization requests",
         "2 authorization codes",
         "1 refresh tokens",
         "1 revoked access tokens",
         "1 sign-in sessions",
-    ] {
-        assert!(line.contains(&format!(" {removed}")), "{removed} in {line}");
-    }
+    ]);
 
     // And the live ones still work, on the replica as on the first server.
     let bearer = Api::new(&replica.base, None).with_bearer(&live_revoked);
@@ -586,19 +588,12 @@ fn a_sweep_removes_expired_codes_old_deliveries_keys_and_console_sessions_and_ke
         rows(app, "console_sessions", &format!("id = '{}'", consoles[1])),
         1
     );
-    let log = replica.log();
-    let line = log
-        .lines()
-        .find(|l| l.contains("housekeeping: removed"))
-        .unwrap();
-    for removed in [
+    assert_removed(&replica, &[
         "2 one-time codes",
         "1 delivered messages",
         "1 idempotency keys",
         "1 console sessions",
-    ] {
-        assert!(line.contains(&format!(" {removed}")), "{removed} in {line}");
-    }
+    ]);
 
     // The live ones still work: the code resets the password, the key replays, the console
     // session answers.

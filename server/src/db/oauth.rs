@@ -112,11 +112,7 @@ pub fn delete_request(conn: &mut Conn, id: &str) -> Result<()> {
 
 /// Deletes up to `limit` requests that expired before `before`; returns how many.
 /// Safe: [`get_request`] never returns an expired request, so no page can resume one.
-pub fn delete_expired_requests(
-    conn: &mut Conn,
-    before: DateTime<Utc>,
-    limit: i64,
-) -> Result<usize> {
+pub fn delete_expired_requests(conn: &mut Conn, before: DateTime<Utc>, limit: i64) -> Result<usize> {
     let expired = authorization_requests::expires_at.lt(to_db_time(before));
     delete_batch!(conn, authorization_requests, id, expired, limit)
 }
@@ -215,12 +211,7 @@ pub fn use_code(conn: &mut Conn, code_hash: &str, now: DateTime<Utc>) -> Result<
 /// many. `used_before` is `before` less the longest access token lifetime.
 /// Safe: an expired code is refused, and a used one stays while a replay could still revoke
 /// what it issued (RFC 6749 4.1.2): its access token, and any live token of its family.
-pub fn delete_dead_codes(
-    conn: &mut Conn,
-    before: DateTime<Utc>,
-    used_before: DateTime<Utc>,
-    limit: i64,
-) -> Result<usize> {
+pub fn delete_dead_codes(conn: &mut Conn, before: DateTime<Utc>, used_before: DateTime<Utc>, limit: i64) -> Result<usize> {
     let live_family = refresh_tokens::table
         .filter(
             refresh_tokens::family_id
@@ -352,11 +343,7 @@ pub fn revoke_session_tokens(conn: &mut Conn, session_id: &str, now: DateTime<Ut
 
 /// Deletes up to `limit` refresh tokens that expired before `before`; returns how many.
 /// Safe: an expired token is refused; rotated and revoked ones stay until then for reuse detection.
-pub fn delete_expired_refresh_tokens(
-    conn: &mut Conn,
-    before: DateTime<Utc>,
-    limit: i64,
-) -> Result<usize> {
+pub fn delete_expired_refresh_tokens(conn: &mut Conn, before: DateTime<Utc>, limit: i64) -> Result<usize> {
     let expired = refresh_tokens::expires_at.lt(to_db_time(before));
     delete_batch!(conn, refresh_tokens, id, expired, limit)
 }
@@ -420,11 +407,7 @@ pub fn end_session(conn: &mut Conn, id: &str, now: DateTime<Utc>) -> Result<bool
 
 /// Deletes up to `limit` sessions (ended or not) that expired before `before`; returns how many.
 /// Safe: [`find_session`] never returns one, and revoking a session's tokens needs only its id.
-pub fn delete_expired_sessions(
-    conn: &mut Conn,
-    before: DateTime<Utc>,
-    limit: i64,
-) -> Result<usize> {
+pub fn delete_expired_sessions(conn: &mut Conn, before: DateTime<Utc>, limit: i64) -> Result<usize> {
     let expired = sso_sessions::expires_at.lt(to_db_time(before));
     delete_batch!(conn, sso_sessions, id, expired, limit)
 }

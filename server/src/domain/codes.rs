@@ -100,11 +100,7 @@ pub fn consume(conn: &mut Conn, account: Uuid, purpose: Purpose) -> Result<()> {
 
 /// Deletes up to `limit` codes (used or not) that expired before `before`; returns how many.
 /// Safe: [`check`] accepts only an unexpired code, and nothing else needs an expired one.
-pub fn delete_expired(
-    conn: &mut Conn,
-    before: chrono::DateTime<chrono::Utc>,
-    limit: i64,
-) -> Result<usize> {
+pub fn delete_expired(conn: &mut Conn, before: chrono::DateTime<chrono::Utc>, limit: i64) -> Result<usize> {
     let expired = verification_codes::expires_at.lt(db::to_db_time(before));
     db::delete_batch!(conn, verification_codes, id, expired, limit)
 }

@@ -238,11 +238,7 @@ pub fn revoke_jti(conn: &mut Conn, jti: &str, expires_at: chrono::DateTime<chron
 
 /// Forgets up to `limit` revoked access tokens that expired before `before`; returns how many.
 /// Safe: [`decode_access`] refuses an expired token before the revocation list is consulted.
-pub fn forget_expired_revocations(
-    conn: &mut Conn,
-    before: chrono::DateTime<chrono::Utc>,
-    limit: i64,
-) -> Result<usize> {
+pub fn forget_expired_revocations(conn: &mut Conn, before: chrono::DateTime<chrono::Utc>, limit: i64) -> Result<usize> {
     let expired = revoked_access_tokens::expires_at.lt(db::to_db_time(before));
     db::delete_batch!(conn, revoked_access_tokens, jti, expired, limit)
 }
