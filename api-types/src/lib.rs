@@ -405,6 +405,10 @@ pub struct Client {
     /// `{"<claim>": "<attribute>"}`.
     pub attribute_claims: BTreeMap<String, String>,
     pub require_pkce: bool,
+    /// A first-party application: its users are not asked to consent to what it asks for.
+    pub skip_consent: bool,
+    /// Its sign-in page offers self-registration into `user_namespace`.
+    pub registration_enabled: bool,
     pub disabled: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -494,6 +498,13 @@ pub struct ClientCreate {
     pub attribute_claims: BTreeMap<String, String>,
     #[serde(default = "default_true")]
     pub require_pkce: bool,
+    /// A first-party application whose users are not asked to consent (needs `clients:write@*`).
+    #[serde(default)]
+    pub skip_consent: bool,
+    /// Offer self-registration into `user_namespace` on the sign-in page (needs
+    /// `users:write@<user_namespace>`; never into `system`).
+    #[serde(default)]
+    pub registration_enabled: bool,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, Validate)]
@@ -546,6 +557,12 @@ pub struct ClientPatch {
     pub attribute_claims: Option<BTreeMap<String, String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub require_pkce: Option<bool>,
+    /// Turning it on needs `clients:write@*`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skip_consent: Option<bool>,
+    /// Turning it on needs `users:write@<user_namespace>`; never into `system`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration_enabled: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, Validate)]
@@ -656,6 +673,18 @@ pub struct ProfilePatch {
     #[cfg_attr(feature = "openapi", schema(max_length = 200, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$"))]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub family_name: Option<Option<String>>,
+}
+
+/// What an account allowed an application (self-service: `GET /api/v1/me/consents`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Consent {
+    /// The application's public client_id (the path of `DELETE /api/v1/me/consents/{client_id}`).
+    pub client_id: String,
+    pub client_name: String,
+    /// The scopes allowed, OpenID Connect ones and grants.
+    pub scope: Vec<String>,
+    pub granted_at: DateTime<Utc>,
 }
 
 /// An account changing its own password.

@@ -1,12 +1,12 @@
 //! Redirect URIs as clients register them (`redirect_uris`, `post_logout_redirect_uris`),
 //! through both registration checks (the field rule `checks::redirect_uris`, then the server's
-//! `clients::redirect_target_ok`), and the redirect a code or an error is sent back on
+//! `client_settings::redirect_target_ok`), and the redirect a code or an error is sent back on
 //! (`authorize::redirect_with`). No panic; a URI that registration accepts is absolute, has no
 //! fragment, is not a script scheme, uses plain http only to a loopback host, and the server
 //! can put a code and a state on it.
 #![no_main]
 
-use gatehouse::domain::clients::redirect_target_ok;
+use gatehouse::domain::client_settings::redirect_target_ok;
 use gatehouse::oauth::authorize::redirect_with;
 use gatehouse_api_types::checks;
 use libfuzzer_sys::fuzz_target;

@@ -114,8 +114,9 @@ pub struct ServeArgs {
     /// Default lifetime of access tokens, in seconds (a client may set its own).
     #[arg(long, env = "GATEHOUSE_ACCESS_TOKEN_TTL", default_value_t = 300)]
     pub access_token_ttl: u32,
-    /// No access token lives longer than this, in seconds, whatever a client asks for.
-    #[arg(long, env = "GATEHOUSE_MAX_ACCESS_TOKEN_TTL", default_value_t = 3600)]
+    /// No access token lives longer than this, in seconds (at most a day), whatever a client
+    /// asks for.
+    #[arg(long, env = "GATEHOUSE_MAX_ACCESS_TOKEN_TTL", default_value_t = 3600, value_parser = clap::value_parser!(u32).range(1..=86_400))]
     pub max_access_token_ttl: u32,
     /// SMTP server for verification and reset codes: `smtp://[user:pass@]host:port` (plain),
     /// `smtp://…?tls=required` (STARTTLS) or `smtps://…`.

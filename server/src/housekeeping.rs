@@ -1,6 +1,6 @@
 //! Housekeeping: deletes the rows no flow can use any more, so that the tables taking
 //! short-lived rows (pending sign-ins, codes, tokens, sessions, throttling counters, delivered
-//! mail, idempotency keys) stay the size of what is live. Every replica sweeps when it starts
+//! mail, idempotency keys, self-registrations never verified) stay the size of what is live. Every replica sweeps when it starts
 //! and then every ten minutes; two replicas sweeping at once just find less to delete.
 //!
 //! A statement deletes at most [`BATCH`] rows, each batch in its own short write transaction,
@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 
 use crate::db::{self, Conn, Db};
-use crate::domain::{codes, idempotency, throttle};
+use crate::domain::{accounts, codes, idempotency, throttle};
 use crate::error::Result;
 use crate::oauth::tokens;
 use crate::outbox;
@@ -69,6 +69,7 @@ fn deletions(now: DateTime<Utc>, retention: Retention) -> Vec<(&'static str, Del
         table("throttle counters", move |c, n| throttle::forget_stale(c, ended, n)),
         table("delivered messages", move |c, n| outbox::delete_delivered(c, delivered, n)),
         table("idempotency keys", move |c, n| db::idempotency::delete_older_than(c, idempotency_ended, n)),
+        table("unverified registrations", move |c, n| accounts::delete_expired_registrations(c, now, n)),
     ]
 }
 

@@ -13,6 +13,7 @@ pub struct Metrics {
     pub pool: IntGaugeVec,
     pub hash_queue: IntGauge,
     pub verified_secrets: IntGauge,
+    pub signing_key_loads: IntGauge,
 }
 
 impl Metrics {
@@ -45,6 +46,8 @@ impl Metrics {
         let hash_queue = IntGauge::new("password_hash_queue", "password hashing jobs queued or running").map_err(Error::internal)?;
         let verified_secrets =
             IntGauge::new("verified_secrets_cached", "client credentials remembered as verified").map_err(Error::internal)?;
+        let signing_key_loads = IntGauge::new("signing_key_loads", "times this process read the signing keys from the database")
+            .map_err(Error::internal)?;
         for collector in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(request_seconds.clone()),
@@ -53,10 +56,11 @@ impl Metrics {
             Box::new(pool.clone()),
             Box::new(hash_queue.clone()),
             Box::new(verified_secrets.clone()),
+            Box::new(signing_key_loads.clone()),
         ] {
             registry.register(collector).map_err(Error::internal)?;
         }
-        Ok(Metrics { registry, requests, request_seconds, hash_seconds, audit_batch, pool, hash_queue, verified_secrets })
+        Ok(Metrics { registry, requests, request_seconds, hash_seconds, audit_batch, pool, hash_queue, verified_secrets, signing_key_loads })
     }
 
     pub fn observe_request(&self, method: &str, route: &str, status: u16, seconds: f64) {

@@ -5,8 +5,9 @@
 //! operation, or a route the server serves but does not document fails the test. Each
 //! operation is called with real path parameters and a valid body by
 //!
-//! - nobody, a wrong secret, a disabled client, a client of a disabled or deleted owner, and a
-//!   console session cookie without its `X-CSRF-Token` header: `401` with `WWW-Authenticate`;
+//! - nobody, a wrong secret, a disabled client, a client of a disabled or deleted owner, a
+//!   console session cookie without its `X-CSRF-Token` header, and an end user's token that
+//!   was granted no scope for the Management API: `401` with `WWW-Authenticate`;
 //! - a client without grants, a client holding every other grant (one per needed grant), a
 //!   client holding the needed grants for another namespace, an end user's access token and a
 //!   console session of an account without grants: `403` naming a missing grant (`404` for a
@@ -123,6 +124,8 @@ fn operations() -> Vec<Operation> {
         op("PATCH /api/v1/me", OwnAccount, 200).body(r#"{"name": "Changed by the matrix"}"#),
         op("PUT /api/v1/me/password", OwnAccount, 204)
             .body(r#"{"current_password": "<own password>", "new_password": "a new long password 1"}"#),
+        op("GET /api/v1/me/consents", OwnAccount, 200),
+        op("DELETE /api/v1/me/consents/{client_id}", OwnAccount, 204).at(&[("client_id", "app")]),
         op("GET /api/v1/keys", Grants(&["keys:read@*"]), 200),
         op("POST /api/v1/keys:rotate", Grants(&["keys:write@*"]), 200),
         op("GET /api/v1/namespaces", Grants(&["namespaces:read@*"]), 200).any_namespace(),
@@ -452,14 +455,24 @@ fn every_operation_answers_every_kind_of_caller_as_the_contract_says() {
     );
     assert_eq!(login_app.status, 201, "{}", login_app.text);
     let login_app = crate::support::creds_of(&login_app.json);
+    fixtures.insert("app", login_app.client_id.clone());
     let anon = app.anonymous();
     let token = anon.send(
         anon.request(Method::POST, "/oauth/token")
             .basic_auth(&login_app.client_id, Some(&login_app.secret))
-            .form(&[("grant_type", "password"), ("username", "end-user"), ("password", END_USER_PASSWORD)]),
+            .form(&[("grant_type", "password"), ("username", "end-user"), ("password", END_USER_PASSWORD), ("scope", "account")]),
     );
     assert_eq!(token.status, 200, "{}", token.text);
     let token = token.json["access_token"].as_str().expect("an access token").to_owned();
+    // The same end user's token asked for without a scope for the Management API: it is for the
+    // application alone (its audience), and the Management API does not take it.
+    let app_token = anon.send(
+        anon.request(Method::POST, "/oauth/token")
+            .basic_auth(&login_app.client_id, Some(&login_app.secret))
+            .form(&[("grant_type", "password"), ("username", "end-user"), ("password", END_USER_PASSWORD), ("scope", "openid")]),
+    );
+    assert_eq!(app_token.status, 200, "{}", app_token.text);
+    let app_token = app_token.json["access_token"].as_str().expect("an access token").to_owned();
 
     // Console sessions: the administrator's (sent without its CSRF header) and one of an
     // account without grants (sent with it).
@@ -533,6 +546,7 @@ fn every_operation_answers_every_kind_of_caller_as_the_contract_says() {
         add("client of a disabled owner (*:*@*)", Who::Client(client("departed")), 401, vec![], None);
         add("client of a deleted owner (*:*@*)", Who::Client(client("orphan")), 401, vec![], None);
         add("console session without X-CSRF-Token (admin)", Who::Console { browser: &admin_console, csrf: None }, 401, vec![], None);
+        add("end user's token for its application alone", Who::Bearer(&app_token), 401, vec![], None);
         let viewer = Who::Console { browser: &viewer_console, csrf: Some(&viewer_csrf) };
         match operation.access {
             Access::Authenticated => {

@@ -115,7 +115,7 @@ fn no_secret_password_token_or_hash_reaches_the_log_or_the_audit_log() {
     };
     assert_eq!(token(&[("grant_type", "password"), ("username", "alice"), ("password", "a wrong password 123")]).status, 400);
     secrets.push("a wrong password 123".to_owned());
-    let first = token(&[("grant_type", "password"), ("username", "alice"), ("password", password)]);
+    let first = token(&[("grant_type", "password"), ("username", "alice"), ("password", password), ("scope", "account")]);
     assert_eq!(first.status, 200, "{}", first.text);
     let refresh = first.json["refresh_token"].as_str().unwrap().to_owned();
     secrets.extend([first.json["access_token"].as_str().unwrap().to_owned(), refresh.clone()]);

@@ -275,6 +275,8 @@ pub fn client_create(f: &NewClient) -> Result<ClientCreate, ApiError> {
         post_logout_redirect_uris: Vec::new(),
         attribute_claims: BTreeMap::new(),
         require_pkce: true,
+        skip_consent: false,
+        registration_enabled: false,
     })
 }
 

@@ -177,6 +177,8 @@ pub fn ClientDetail() -> impl IntoView {
                         <dt>"Access tokens"</dt>
                         <dd>{format!("{}, {} s", c.access_token_alg, c.access_token_ttl.map(|t| t.to_string()).unwrap_or_else(|| "default".into()))}</dd>
                         <dt>"PKCE required"</dt><dd>{if c.require_pkce { "yes" } else { "no" }}</dd>
+                        <dt>"Consent"</dt><dd>{if c.skip_consent { "not asked (first-party)" } else { "asked of each user" }}</dd>
+                        <dt>"Self-registration"</dt><dd>{if c.registration_enabled { "open" } else { "closed" }}</dd>
                         <dt>"Created"</dt><dd>{format::time(&c.created_at)}</dd>
                         <dt>"Last used"</dt><dd>{format::opt_time(c.last_used_at.as_ref())}</dd>
                     </dl>

@@ -21,9 +21,9 @@ use crate::http::AppState;
 use crate::oauth::{bearer, grants, OAuth};
 
 /// The built-in client the console signs in with (created by `gatehouse bootstrap`).
-pub const CLIENT_ID: &str = "console";
-/// Everything the signed-in account holds, and who it is.
-pub const SCOPE: &str = "openid profile *:*@*";
+pub const CLIENT_ID: &str = crate::domain::clients::CONSOLE_CLIENT_ID;
+/// Everything the signed-in account holds, who it is, and its own account (self-service).
+pub const SCOPE: &str = "openid profile account *:*@*";
 const SEAL_TOKENS: &str = "console-session-token";
 const SEAL_LOGIN: &str = "console-login";
 

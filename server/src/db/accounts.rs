@@ -31,6 +31,8 @@ pub(super) struct Row {
     pub version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub tokens_valid_after: Option<NaiveDateTime>,
+    pub registration_expires_at: Option<NaiveDateTime>,
 }
 
 impl Row {
@@ -53,6 +55,8 @@ impl Row {
             version: self.version,
             created_at: from_db_time(self.created_at),
             updated_at: from_db_time(self.updated_at),
+            tokens_valid_after: self.tokens_valid_after.map(from_db_time),
+            registration_expires_at: self.registration_expires_at.map(from_db_time),
         })
     }
 
@@ -77,6 +81,8 @@ impl Row {
             version: a.version,
             created_at: to_db_time(a.created_at),
             updated_at: to_db_time(a.updated_at),
+            tokens_valid_after: a.tokens_valid_after.map(to_db_time),
+            registration_expires_at: a.registration_expires_at.map(to_db_time),
         })
     }
 }
@@ -184,4 +190,16 @@ pub fn find_by_contact(conn: &mut Conn, namespace: &str, contact: &str) -> Resul
 pub fn set_password_hash(conn: &mut Conn, id: Uuid, password_hash: &str) -> Result<()> {
     diesel::update(accounts::table.find(id.to_string())).set(accounts::password_hash.eq(password_hash)).execute(conn)?;
     Ok(())
+}
+
+/// Up to `limit` self-registrations whose time to be verified ended before `before`.
+pub fn expired_registrations(conn: &mut Conn, before: chrono::DateTime<chrono::Utc>, limit: i64) -> Result<Vec<Account>> {
+    accounts::table
+        .filter(accounts::registration_expires_at.lt(to_db_time(before)))
+        .select(Row::as_select())
+        .limit(limit)
+        .load(conn)?
+        .into_iter()
+        .map(Row::into_account)
+        .collect()
 }

@@ -31,6 +31,9 @@ struct Row {
     post_logout_redirect_uris: String,
     attribute_claims: String,
     require_pkce: bool,
+    tokens_valid_after: Option<NaiveDateTime>,
+    skip_consent: bool,
+    registration_enabled: bool,
 }
 
 #[derive(Queryable, Selectable)]
@@ -71,6 +74,9 @@ impl Row {
             post_logout_redirect_uris: from_json_text(&self.post_logout_redirect_uris)?,
             attribute_claims: from_json_text(&self.attribute_claims)?,
             require_pkce: self.require_pkce,
+            skip_consent: self.skip_consent,
+            registration_enabled: self.registration_enabled,
+            tokens_valid_after: self.tokens_valid_after.map(from_db_time),
             disabled: self.disabled,
             version: self.version,
             created_at: from_db_time(self.created_at),
@@ -101,6 +107,9 @@ impl Row {
             post_logout_redirect_uris: to_json_text(&c.post_logout_redirect_uris)?,
             attribute_claims: to_json_text(&c.attribute_claims)?,
             require_pkce: c.require_pkce,
+            tokens_valid_after: c.tokens_valid_after.map(to_db_time),
+            skip_consent: c.skip_consent,
+            registration_enabled: c.registration_enabled,
         })
     }
 }
@@ -170,11 +179,13 @@ pub struct Credential {
     pub owner: Option<Owner>,
     pub secret_hashes: Vec<String>,
     pub profile: OAuthProfile,
+    /// Access tokens of the client itself issued before this no longer count.
+    pub tokens_valid_after: Option<DateTime<Utc>>,
 }
 
 pub fn credential(conn: &mut Conn, client_id: &str, now: DateTime<Utc>) -> Result<Option<Credential>> {
     let now = to_db_time(now);
-    type CredentialRow = ((String, bool, String), (String, Option<i32>, String, String), Option<OwnerRow>, Option<String>);
+    type CredentialRow = ((String, bool, String, Option<NaiveDateTime>), (String, Option<i32>, String, String), Option<OwnerRow>, Option<String>);
     // Every token grant runs this: on the concrete connection (see `native!`; the selection
     // is typed per backend, so the query is written inside).
     let rows: Vec<CredentialRow> = native!(conn, |c| clients::table
@@ -186,14 +197,16 @@ pub fn credential(conn: &mut Conn, client_id: &str, now: DateTime<Utc>) -> Resul
         )
         .filter(clients::client_id.eq(client_id))
         .select((
-            (clients::id, clients::disabled, clients::permissions),
+            (clients::id, clients::disabled, clients::permissions, clients::tokens_valid_after),
             (clients::grant_types, clients::access_token_ttl, clients::access_token_alg, clients::token_endpoint_auth_method),
             Option::<OwnerRow>::as_select(),
             client_secrets::secret_hash.nullable(),
         ))
         .load(c))?;
     let mut rows = rows.into_iter();
-    let Some(((id, disabled, permissions), (grant_types, ttl, alg, method), owner, first_hash)) = rows.next() else { return Ok(None) };
+    let Some(((id, disabled, permissions, tokens_valid_after), (grant_types, ttl, alg, method), owner, first_hash)) = rows.next() else {
+        return Ok(None);
+    };
     let mut secret_hashes: Vec<String> = first_hash.into_iter().collect();
     secret_hashes.extend(rows.filter_map(|row| row.3));
     Ok(Some(Credential {
@@ -209,6 +222,7 @@ pub fn credential(conn: &mut Conn, client_id: &str, now: DateTime<Utc>) -> Resul
             access_token_alg: alg,
             token_endpoint_auth_method: method,
         },
+        tokens_valid_after: tokens_valid_after.map(from_db_time),
     }))
 }
 
@@ -252,6 +266,12 @@ pub fn update(conn: &mut Conn, client: &Client, expected_version: i64) -> Result
 
 pub fn delete(conn: &mut Conn, id: Uuid) -> Result<()> {
     diesel::delete(clients::table.find(id.to_string())).execute(conn)?;
+    Ok(())
+}
+
+/// Makes the client's own access tokens issued before `at` stop counting.
+pub fn set_tokens_valid_after(conn: &mut Conn, id: Uuid, at: DateTime<Utc>) -> Result<()> {
+    diesel::update(clients::table.find(id.to_string())).set(clients::tokens_valid_after.eq(to_db_time(at))).execute(conn)?;
     Ok(())
 }
 

@@ -111,6 +111,11 @@ pub fn delete(conn: &mut Conn, id: &str) -> Result<bool> {
     Ok(diesel::delete(console_sessions::table.find(id)).execute(conn)? == 1)
 }
 
+/// Ends every console session of an account; returns how many there were.
+pub fn delete_for_account(conn: &mut Conn, account: uuid::Uuid) -> Result<usize> {
+    Ok(diesel::delete(console_sessions::table.filter(console_sessions::account_id.eq(account.to_string()))).execute(conn)?)
+}
+
 /// Removes up to `limit` sessions that expired before `before`; returns how many.
 /// Safe: [`find`] never returns an expired session (signing out deletes the row at once).
 pub fn delete_expired(conn: &mut Conn, before: DateTime<Utc>, limit: i64) -> Result<usize> {

@@ -17,6 +17,8 @@ macro_rules! native {
     };
 }
 
+pub(crate) use native;
+
 /// Deletes at most `$limit` rows of `$table` that match `$condition`, by their text key `$key`:
 /// the keys first (`LIMIT` is not available on `DELETE` everywhere), then the rows, with the
 /// condition checked again so that a row changed in between stays. Evaluates to the number
@@ -33,6 +35,7 @@ pub(crate) use delete_batch;
 pub mod accounts;
 pub mod audit;
 pub mod clients;
+pub mod consents;
 pub mod console;
 pub mod idempotency;
 pub mod namespaces;

@@ -341,6 +341,19 @@ pub fn revoke_session_tokens(conn: &mut Conn, session_id: &str, now: DateTime<Ut
     .execute(conn)?)
 }
 
+/// Revokes every live refresh token of an account (offline ones too), or only those issued
+/// to `client`; returns how many.
+pub fn revoke_account_tokens(conn: &mut Conn, account: Uuid, client: Option<Uuid>, now: DateTime<Utc>) -> Result<usize> {
+    let mut query = diesel::update(refresh_tokens::table)
+        .filter(refresh_tokens::account_id.eq(account.to_string()))
+        .filter(refresh_tokens::revoked_at.is_null())
+        .into_boxed();
+    if let Some(client) = client {
+        query = query.filter(refresh_tokens::client_id.eq(client.to_string()));
+    }
+    Ok(query.set(refresh_tokens::revoked_at.eq(to_db_time(now))).execute(conn)?)
+}
+
 /// Deletes up to `limit` refresh tokens that expired before `before`; returns how many.
 /// Safe: an expired token is refused; rotated and revoked ones stay until then for reuse detection.
 pub fn delete_expired_refresh_tokens(conn: &mut Conn, before: DateTime<Utc>, limit: i64) -> Result<usize> {
@@ -403,6 +416,13 @@ pub fn end_session(conn: &mut Conn, id: &str, now: DateTime<Utc>) -> Result<bool
         .set(sso_sessions::ended_at.eq(to_db_time(now)))
         .execute(conn)?;
     Ok(changed == 1)
+}
+
+/// Ends every live sign-in session of an account; returns how many.
+pub fn end_account_sessions(conn: &mut Conn, account: Uuid, now: DateTime<Utc>) -> Result<usize> {
+    Ok(diesel::update(sso_sessions::table.filter(sso_sessions::account_id.eq(account.to_string())).filter(sso_sessions::ended_at.is_null()))
+        .set(sso_sessions::ended_at.eq(to_db_time(now)))
+        .execute(conn)?)
 }
 
 /// Deletes up to `limit` sessions (ended or not) that expired before `before`; returns how many.

@@ -31,6 +31,8 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        tokens_valid_after -> Nullable<Timestamp>,
+        registration_expires_at -> Nullable<Timestamp>,
     }
 }
 
@@ -56,6 +58,18 @@ diesel::table! {
         post_logout_redirect_uris -> Text,
         attribute_claims -> Text,
         require_pkce -> Bool,
+        tokens_valid_after -> Nullable<Timestamp>,
+        skip_consent -> Bool,
+        registration_enabled -> Bool,
+    }
+}
+
+diesel::table! {
+    consents (account_id, client_id) {
+        account_id -> Text,
+        client_id -> Text,
+        scope -> Text,
+        granted_at -> Timestamp,
     }
 }
 
@@ -245,6 +259,7 @@ diesel::table! {
 diesel::joinable!(accounts -> namespaces (namespace));
 diesel::joinable!(clients -> accounts (owner_account_id));
 diesel::joinable!(client_secrets -> clients (client_id));
+diesel::joinable!(consents -> clients (client_id));
 
 diesel::table! {
     console_sessions (id) {
@@ -280,4 +295,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     verification_codes,
     outbox,
     console_sessions,
+    consents,
 );

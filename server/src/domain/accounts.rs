@@ -8,6 +8,7 @@ use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
 use super::audit::{NewEvent, REDACTED};
+use super::power::{require_power_over, Control};
 use super::{grant_strings, names, namespaces, Context, PageRequest, Precondition};
 use crate::db::{self, Conn};
 use crate::error::{Error, Result};
@@ -32,6 +33,10 @@ pub struct Account {
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Access tokens issued before this time no longer count (set when its password changes).
+    pub tokens_valid_after: Option<DateTime<Utc>>,
+    /// A self-registration not verified by then gives up its sign-in names.
+    pub registration_expires_at: Option<DateTime<Utc>>,
 }
 
 impl Account {
@@ -56,9 +61,23 @@ impl Account {
             version: 1,
             created_at: now,
             updated_at: now,
+            tokens_valid_after: None,
+            registration_expires_at: None,
         };
         account.check_sign_in_name()?;
         Ok(account)
+    }
+
+    /// What the account holds: what whoever controls it (its password, a sign-in name a reset
+    /// code goes to, its sessions) may do.
+    pub fn power(&self) -> &[Grant] {
+        &self.permissions
+    }
+
+    /// True when `other` differs in what signs it in: a sign-in name or whether it is verified.
+    fn sign_in_names_differ(&self, other: &Account) -> bool {
+        (&self.username, &self.email, self.email_verified, &self.phone_number, self.phone_number_verified)
+            != (&other.username, &other.email, other.email_verified, &other.phone_number, other.phone_number_verified)
     }
 
     pub fn username_key(&self) -> Option<String> {
@@ -218,6 +237,13 @@ pub fn update(conn: &mut Conn, ctx: &Context, namespace: &str, id: Uuid, patch: 
     let mut after = before.clone();
     after.apply(patch);
     after.check_sign_in_name()?;
+    if before.sign_in_names_differ(&after) {
+        require_power_over(&ctx.caller, before.power(), Control::SignInNames)?;
+    }
+    if before.disabled != after.disabled {
+        let what = if after.disabled { Control::Status } else { Control::Enable };
+        require_power_over(&ctx.caller, before.power(), what)?;
+    }
     after.version += 1;
     after.updated_at = db::now();
     db::accounts::update(conn, &after, before.version).map_err(conflict_as_field_error)?;
@@ -235,6 +261,7 @@ pub fn delete(conn: &mut Conn, ctx: &Context, namespace: &str, id: Uuid, conditi
     if ctx.caller.acting_account_id() == id {
         return Err(Error::Conflict("you cannot delete the account you act as".into()));
     }
+    require_power_over(&ctx.caller, before.power(), Control::Status)?;
     let orphaned = db::clients::count_owned_by(conn, id)?;
     db::accounts::delete(conn, id)?;
     let mut changes = json!({ "before": before.audit_view(), "after": null });
@@ -245,15 +272,36 @@ pub fn delete(conn: &mut Conn, ctx: &Context, namespace: &str, id: Uuid, conditi
     Ok(())
 }
 
-pub fn set_password(conn: &mut Conn, ctx: &Context, namespace: &str, id: Uuid, password_hash: String) -> Result<Account> {
+/// Ends every way `account` is signed in, once its password changed: its sign-in and console
+/// sessions, its refresh tokens (offline ones too) and, by `tokens_valid_after`, the access
+/// tokens issued until now. The caller writes `account` afterwards. Returns what ended, for
+/// the audit event.
+pub fn end_sign_ins(conn: &mut Conn, account: &mut Account, now: DateTime<Utc>) -> Result<Value> {
+    let sessions = db::oauth::end_account_sessions(conn, account.id, now)?;
+    let console_sessions = db::console::delete_for_account(conn, account.id)?;
+    let refresh_tokens = db::oauth::revoke_account_tokens(conn, account.id, None, now)?;
+    account.tokens_valid_after = Some(now);
+    Ok(json!({ "ended_sessions": sessions + console_sessions, "revoked_refresh_tokens": refresh_tokens }))
+}
+
+/// Checks that the caller may set the password of account `id` (before it is hashed).
+pub fn check_set_password(conn: &mut Conn, ctx: &Context, namespace: &str, id: Uuid) -> Result<Account> {
     ctx.caller.authorize("users", "write", namespace)?;
-    let mut account = find(conn, namespace, id)?;
+    let account = find(conn, namespace, id)?;
+    require_power_over(&ctx.caller, account.power(), Control::Password)?;
+    Ok(account)
+}
+
+pub fn set_password(conn: &mut Conn, ctx: &Context, namespace: &str, id: Uuid, password_hash: String) -> Result<Account> {
+    let mut account = check_set_password(conn, ctx, namespace, id)?;
     let expected = account.version;
+    let now = db::now();
+    let ended = end_sign_ins(conn, &mut account, now)?;
     account.password_hash = Some(password_hash);
     account.version += 1;
-    account.updated_at = db::now();
+    account.updated_at = now;
     db::accounts::update(conn, &account, expected)?;
-    db::audit::append(conn, vec![user_event(ctx, "user.password.set", &account).changes(json!({ "password": REDACTED }))])?;
+    db::audit::append(conn, vec![user_event(ctx, "user.password.set", &account).changes(json!({ "password": REDACTED, "signed_out": ended }))])?;
     Ok(account)
 }
 
@@ -293,12 +341,14 @@ pub fn set_permissions(
     Ok(after)
 }
 
-/// The caller's own account (an account token, not a client).
+/// The caller's own account: an account's token granted the `account` scope (self-service),
+/// not a client, and not a token an application obtained for other ends.
 pub fn own(conn: &mut Conn, ctx: &Context) -> Result<Account> {
     match &ctx.caller.principal {
-        super::Principal::Account { id, .. } => {
+        super::Principal::Account { id, .. } if ctx.caller.self_service => {
             db::accounts::get(conn, *id)?.ok_or_else(|| Error::NotFound("your account no longer exists".into()))
         }
+        super::Principal::Account { .. } => Err(Error::forbidden("managing your own account needs a token granted the `account` scope")),
         super::Principal::Client { .. } => Err(Error::forbidden("this endpoint is for an account's own access token, not a client")),
     }
 }
@@ -315,15 +365,44 @@ pub fn update_profile(conn: &mut Conn, ctx: &Context, patch: gatehouse_api_types
     Ok(after)
 }
 
-/// An account sets a new password (the current one was checked by the caller).
+/// An account sets a new password (the current one was checked by the caller). Like every
+/// password change it signs the account out everywhere, this session included.
 pub fn change_own_password(conn: &mut Conn, ctx: &Context, expected_version: i64, password_hash: String) -> Result<()> {
     let mut account = own(conn, ctx)?;
+    let now = db::now();
+    let ended = end_sign_ins(conn, &mut account, now)?;
     account.password_hash = Some(password_hash);
     account.version = expected_version + 1;
-    account.updated_at = db::now();
+    account.updated_at = now;
     db::accounts::update(conn, &account, expected_version)?;
-    db::audit::append(conn, vec![user_event(ctx, "user.password.change", &account).changes(json!({ "password": REDACTED }))])?;
+    db::audit::append(conn, vec![user_event(ctx, "user.password.change", &account).changes(json!({ "password": REDACTED, "signed_out": ended }))])?;
     Ok(())
+}
+
+/// Removes a self-registration that was never verified once its time is up: it gave its email
+/// address or phone number no proof, so it must not hold them. True when it was removed.
+pub fn expire_registration(conn: &mut Conn, account: &Account, now: DateTime<Utc>) -> Result<bool> {
+    if account.registration_expires_at.is_none_or(|t| t > now) {
+        return Ok(false);
+    }
+    db::accounts::delete(conn, account.id)?;
+    let event = NewEvent::new(super::audit::Actor::system(), "user.registration.expire")
+        .target("account", account.id)
+        .namespace(&account.namespace)
+        .changes(json!({ "before": account.audit_view(), "after": null, "reason": "not verified in time" }));
+    db::audit::append(conn, vec![event])?;
+    Ok(true)
+}
+
+/// Removes up to `limit` self-registrations not verified by `before` (housekeeping); returns
+/// how many. Safe: such an account cannot sign in (its address is unverified and it has no
+/// username), and its codes have expired.
+pub fn delete_expired_registrations(conn: &mut Conn, before: DateTime<Utc>, limit: i64) -> Result<usize> {
+    let mut removed = 0;
+    for account in db::accounts::expired_registrations(conn, before, limit)? {
+        removed += usize::from(expire_registration(conn, &account, before)?);
+    }
+    Ok(removed)
 }
 
 /// One row of a bulk import: validated, its password (if any) already hashed.

@@ -13,7 +13,8 @@ pub const REDACTED: &str = "[redacted]";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {
-    /// `client`, `account` or `system`.
+    /// `client`, `account`, `system`, or `anonymous` (an attempt whose credentials named no
+    /// principal: a presented id is then in the event's changes, never in its actor).
     pub kind: &'static str,
     pub id: Option<String>,
     pub owner_account_id: Option<String>,
@@ -28,6 +29,9 @@ impl Actor {
     }
     pub fn system() -> Actor {
         Actor { kind: "system", id: None, owner_account_id: None }
+    }
+    pub fn anonymous() -> Actor {
+        Actor { kind: "anonymous", id: None, owner_account_id: None }
     }
 }
 

@@ -7,7 +7,7 @@ use serde_json::json;
 use super::audit::{Actor, NewEvent, Outcome};
 use super::hashing::HashPool;
 use super::secrets::{CredentialKey, VerifiedSecrets};
-use super::throttle::{self, Policy};
+use super::throttle::{self, Policy, Reservation};
 use super::clients::OAuthProfile;
 use super::Caller;
 use crate::db::{self, Conn, Db};
@@ -31,19 +31,13 @@ pub struct Origin {
     pub request_id: Option<String>,
 }
 
-/// Counts a failed attempt against each key and audits any lock-out it causes, in one
-/// transaction.
-pub fn record_failure(conn: &mut Conn, db: &Db, keys: &[(String, Policy)], actor: &Actor, origin: &Origin) -> Result<()> {
-    let now = db::now();
-    db.write_blocking(conn, |conn| {
-        let mut events = Vec::new();
-        for (key, policy) in keys {
-            if let Some(until) = throttle::failure(conn, key, *policy, now)? {
-                events.push(lockout_event(actor, key, until, origin));
-            }
-        }
-        db::audit::append(conn, events)
-    })
+/// Puts on record the lock-outs a failed attempt started (nothing to write when it started none).
+pub fn record_lockouts(conn: &mut Conn, db: &Db, reservation: &Reservation, actor: &Actor, origin: &Origin) -> Result<()> {
+    if reservation.locks.is_empty() {
+        return Ok(());
+    }
+    let events = reservation.locks.iter().map(|(key, until)| lockout_event(actor, key, *until, origin)).collect();
+    db.write_blocking(conn, |conn| db::audit::append(conn, events))
 }
 
 fn lockout_event(actor: &Actor, key: &str, until: DateTime<Utc>, origin: &Origin) -> NewEvent {
@@ -55,9 +49,9 @@ fn lockout_event(actor: &Actor, key: &str, until: DateTime<Utc>, origin: &Origin
         .changes(json!({ "locked_until": until }))
 }
 
-/// The throttling keys of an attempt: the subject's (if known) and the source address's.
-pub fn throttle_keys(subject: Option<String>, origin: &Origin) -> Vec<(String, Policy)> {
-    let mut keys: Vec<(String, Policy)> = subject.into_iter().map(|k| (k, throttle::PER_SUBJECT)).collect();
+/// The throttling keys of an attempt: the subject's (as presented) and the source address's.
+pub fn throttle_keys(subject: String, origin: &Origin) -> Vec<(String, Policy)> {
+    let mut keys = vec![(subject, throttle::PER_SUBJECT)];
     if let Some(ip) = &origin.ip {
         keys.push((throttle::address_key(ip), throttle::PER_ADDRESS));
     }
@@ -78,23 +72,34 @@ pub fn client_secret(
     let mut conn = db.get()?;
     let found = db::clients::credential(&mut conn, client_id, db::now())?;
     let (actor, subject) = match &found {
-        Some(c) => (Actor::client(c.id.to_string(), c.owner.as_ref().map(|o| o.id.to_string())), Some(throttle::client_key(c.id))),
-        None => (unknown_client(client_id), None),
+        Some(c) => (Actor::client(c.id.to_string(), c.owner.as_ref().map(|o| o.id.to_string())), throttle::client_key(c.id)),
+        None => (Actor::anonymous(), throttle::presented_key("client-id", "", client_id)),
     };
     let key = CredentialKey::new(client_id, secret);
-    let cached = found.as_ref().is_some_and(|c| verified.confirms(key, c.secret_hashes.iter().map(String::as_str)));
-    let keys = throttle_keys(subject.clone(), origin);
+    let mut cached = found.as_ref().is_some_and(|c| verified.confirms(key, c.secret_hashes.iter().map(String::as_str)));
+    // One verification of a credential at a time (waiting without a connection); a request
+    // that waited may find it verified.
+    let mut _turn = None;
     if !cached {
-        let names: Vec<String> = keys.iter().map(|(k, _)| k.clone()).collect();
-        if let Some(retry_after) = throttle::locked(&mut conn, &names, db::now())? {
-            return Ok(Authentication::Throttled { retry_after, actor });
-        }
+        drop(conn);
+        _turn = Some(verified.turn(key));
+        cached = found.as_ref().is_some_and(|c| verified.confirms(key, c.secret_hashes.iter().map(String::as_str)));
+        conn = db.get()?;
     }
+    // Counted before anything is verified (a credential verified before is not verified again).
+    let reservation = if cached {
+        Reservation::none()
+    } else {
+        match throttle::reserve(&mut conn, db, &throttle_keys(subject, origin), db::now())? {
+            Ok(reservation) => reservation,
+            Err(retry_after) => return Ok(Authentication::Throttled { retry_after, actor }),
+        }
+    };
     drop(conn);
     let Some(credential) = found else {
         // Spend what a real verification costs, so that timing does not tell which ids exist.
         hasher.verify_blocking(None, secret.to_owned())?;
-        record_failure(&mut *db.get()?, db, &keys, &actor, origin)?;
+        record_lockouts(&mut *db.get()?, db, &reservation, &actor, origin)?;
         return Ok(Authentication::Rejected { reason: "unknown client_id", actor });
     };
 
@@ -111,14 +116,12 @@ pub fn client_secret(
             hasher.verify_blocking(None, secret.to_owned())?;
         }
         let Some(stored) = matched else {
-            record_failure(&mut *db.get()?, db, &keys, &actor, origin)?;
+            record_lockouts(&mut *db.get()?, db, &reservation, &actor, origin)?;
             return Ok(Authentication::Rejected { reason: "wrong or expired client secret", actor });
         };
         verified.remember(key, stored);
         verified_now = true;
-        if let Some(subject) = &subject {
-            throttle::success(&mut *db.get()?, subject)?;
-        }
+        throttle::succeeded(&mut *db.get()?, db, &reservation)?;
     }
 
     let reason = if credential.disabled {
@@ -140,8 +143,7 @@ pub fn client_secret(
     }
 }
 
-/// The actor of a failed attempt with an id that names no client: the presented id, cut short.
-fn unknown_client(presented: &str) -> Actor {
-    let shown: String = presented.chars().filter(|c| !c.is_control()).take(64).collect();
-    Actor { kind: "client", id: Some(shown), owner_account_id: None }
+/// A presented client id as the audit log shows it: printable, cut short.
+pub fn shown_client_id(presented: &str) -> String {
+    presented.chars().filter(|c| !c.is_control()).take(64).collect()
 }

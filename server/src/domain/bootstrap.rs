@@ -51,6 +51,9 @@ pub fn run(conn: &mut Conn, username: &str, password_hash: Option<String>, secre
         post_logout_redirect_uris: Vec::new(),
         attribute_claims: Default::default(),
         require_pkce: true,
+        skip_consent: false,
+        registration_enabled: false,
+        tokens_valid_after: None,
         disabled: false,
         version: 1,
         created_at: now,
@@ -92,12 +95,13 @@ pub fn run(conn: &mut Conn, username: &str, password_hash: Option<String>, secre
 fn console_client(bootstrap: &Client) -> Client {
     Client {
         id: Uuid::now_v7(),
-        client_id: crate::console::session::CLIENT_ID.into(),
+        client_id: super::clients::CONSOLE_CLIENT_ID.into(),
         name: "Gatehouse console".into(),
         permissions: Vec::new(),
         grant_types: vec!["authorization_code".into(), "refresh_token".into()],
         user_namespace: Some(SYSTEM.into()),
         token_endpoint_auth_method: "none".into(),
+        skip_consent: true,
         ..bootstrap.clone()
     }
 }

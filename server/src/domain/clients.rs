@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use gatehouse_api_types::grant::{self, Grant, ANY};
 use gatehouse_api_types::{
     Client as ApiClient, ClientCreate, ClientPatch, DroppedGrant, EffectivePermissions,
@@ -13,6 +13,8 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::audit::{NewEvent, REDACTED};
+use super::client_settings::{check_oauth_settings, check_redirect_targets, check_switches, check_user_namespace, token_routing};
+use super::power::{require_power_over, Control};
 use super::{grant_strings, parse_request_grants, Context, OwnerRef, PageRequest, Precondition};
 use crate::db::{self, Conn};
 use crate::error::{Error, Result};
@@ -34,6 +36,13 @@ pub struct Client {
     pub post_logout_redirect_uris: Vec<String>,
     pub attribute_claims: BTreeMap<String, String>,
     pub require_pkce: bool,
+    /// A first-party application: its users are not asked to consent.
+    pub skip_consent: bool,
+    /// Its sign-in page offers self-registration into its user namespace.
+    pub registration_enabled: bool,
+    /// Access tokens of the client itself issued before this time no longer count (set when a
+    /// secret is rotated without overlap).
+    pub tokens_valid_after: Option<DateTime<Utc>>,
     pub disabled: bool,
     pub version: i64,
     pub created_at: DateTime<Utc>,
@@ -41,7 +50,14 @@ pub struct Client {
     pub last_used_at: Option<DateTime<Utc>>,
 }
 
+/// The console's client: Gatehouse's own application (see [`refuse_console`]).
+pub const CONSOLE_CLIENT_ID: &str = "console";
+
 impl Client {
+    pub fn is_console(&self) -> bool {
+        self.client_id == CONSOLE_CLIENT_ID
+    }
+
     /// A public client (a browser or native app) has no secret and must use PKCE.
     pub fn is_public(&self) -> bool {
         self.token_endpoint_auth_method == "none"
@@ -119,6 +135,19 @@ impl ClientView {
         }
     }
 
+    /// Whether the client may sign users in right now: enabled, with an enabled owner. The
+    /// console needs no owner: it holds no grants and acts only with the signed-in account's.
+    pub fn signs_users_in(&self) -> bool {
+        !self.client.disabled && (self.client.is_console() || self.owner.as_ref().is_some_and(|o| !o.disabled))
+    }
+
+    /// What bounds the management scopes of the user tokens issued through this client: what
+    /// the client may do itself, since whoever controls it receives them (none for the console,
+    /// whose tokens reach nobody but the signed-in browser's server-side session).
+    pub fn user_token_bound(&self) -> Option<Vec<Grant>> {
+        (!self.client.is_console()).then(|| self.effective())
+    }
+
     /// What the client may do right now.
     pub fn effective(&self) -> Vec<Grant> {
         match (&self.owner, self.blocked()) {
@@ -173,6 +202,8 @@ impl ClientView {
             post_logout_redirect_uris: c.post_logout_redirect_uris.clone(),
             attribute_claims: c.attribute_claims.clone(),
             require_pkce: c.require_pkce,
+            skip_consent: c.skip_consent,
+            registration_enabled: c.registration_enabled,
             disabled: c.disabled,
             created_at: c.created_at,
             updated_at: c.updated_at,
@@ -201,11 +232,13 @@ impl ClientView {
             "post_logout_redirect_uris": c.post_logout_redirect_uris,
             "attribute_claims": c.attribute_claims,
             "require_pkce": c.require_pkce,
+            "skip_consent": c.skip_consent,
+            "registration_enabled": c.registration_enabled,
             "disabled": c.disabled,
         })
     }
 
-    fn event(&self, ctx: &Context, action: &str) -> NewEvent {
+    pub(super) fn event(&self, ctx: &Context, action: &str) -> NewEvent {
         let event = ctx.event(action).target("client", self.client.id);
         match &self.owner {
             Some(owner) => event.namespace(&owner.namespace),
@@ -229,7 +262,7 @@ fn require_read(ctx: &Context, view: &ClientView) -> Result<()> {
 }
 
 /// Owners may always disable, rotate and delete their clients; others need `clients:write`.
-fn require_manage(ctx: &Context, view: &ClientView) -> Result<()> {
+pub(super) fn require_manage(ctx: &Context, view: &ClientView) -> Result<()> {
     require_read(ctx, view)?;
     if is_owner(ctx, view) {
         Ok(())
@@ -244,72 +277,6 @@ fn not_found(id: Uuid) -> Error {
 
 pub fn find(conn: &mut Conn, id: Uuid) -> Result<ClientView> {
     db::clients::get(conn, id)?.ok_or_else(|| not_found(id))
-}
-
-/// Checks the OAuth settings of a client as they will be stored.
-fn check_oauth_settings(client: &mut Client) -> Result<()> {
-    if client.is_public() {
-        if client.password_grant_enabled || client.grant_types.iter().any(|t| t == "client_credentials" || t == "password") {
-            return Err(Error::invalid("grant_types", "a public client (token_endpoint_auth_method none) cannot use client_credentials or password"));
-        }
-        if !client.require_pkce {
-            return Err(Error::invalid("require_pkce", "a public client must use PKCE"));
-        }
-    }
-    // The password grant is switched by `password_grant_enabled` alone.
-    client.grant_types.retain(|t| t != "password");
-    if client.password_grant_enabled {
-        client.grant_types.push("password".into());
-    }
-    client.grant_types.sort();
-    client.grant_types.dedup();
-    if client.grant_types.iter().any(|t| t == "authorization_code") && client.redirect_uris.is_empty() {
-        return Err(Error::invalid("redirect_uris", "at least one is required for the authorization_code grant"));
-    }
-    if client.grant_types.iter().any(|t| t == "refresh_token")
-        && !client.grant_types.iter().any(|t| t == "authorization_code" || t == "password")
-    {
-        return Err(Error::invalid("grant_types", "refresh_token needs authorization_code or password"));
-    }
-    Ok(())
-}
-
-/// True when the URL parser that builds the redirect (`authorize::redirect_with`) reads `uri`
-/// as a URL, and plain http goes to a loopback host only. Found by fuzzing: the field check
-/// accepted URIs this parser refuses (so no code could be added) or reads as another host
-/// (`http://127.evil.example/`, `http://evil.example\@127.0.0.1/`).
-pub fn redirect_target_ok(uri: &str) -> bool {
-    let Ok(url) = url::Url::parse(uri) else { return false };
-    match url.scheme() {
-        "http" => match url.host() {
-            Some(url::Host::Domain(d)) => d == "localhost",
-            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-            None => false,
-        },
-        "https" => url.host().is_some(),
-        _ => true,
-    }
-}
-
-/// Redirect URIs a request sets (stored ones that predate this check stay as they are).
-fn check_redirect_targets(field: &str, uris: &[String]) -> Result<()> {
-    match uris.iter().find(|u| !redirect_target_ok(u)) {
-        Some(bad) => {
-            let bad: String = bad.chars().take(80).collect();
-            Err(Error::invalid(field, format!("'{bad}' is not a URL to send a browser to (https, loopback http or a private-use scheme)")))
-        }
-        None => Ok(()),
-    }
-}
-
-fn check_user_namespace(conn: &mut Conn, namespace: Option<&str>) -> Result<()> {
-    if let Some(ns) = namespace {
-        if db::namespaces::get(conn, ns)?.is_none() {
-            return Err(Error::invalid("user_namespace", format!("namespace {ns} does not exist")));
-        }
-    }
-    Ok(())
 }
 
 /// The account that is to own a client: the caller's acting account, or another account the
@@ -328,12 +295,21 @@ fn new_owner(conn: &mut Conn, ctx: &Context, requested: Option<Uuid>) -> Result<
     Ok(owner)
 }
 
-/// Creates a client; `secret_hash` is its first secret (none for a public client).
-pub fn create(conn: &mut Conn, ctx: &Context, input: ClientCreate, secret_hash: Option<String>) -> Result<ClientView> {
+/// What creating a client needs of the caller: `clients:write@*`, every grant it gives the
+/// client, and for another owner `permissions:write` over the owner's namespace. Checked again
+/// before a stored creation is replayed for an `Idempotency-Key`.
+pub fn authorize_create(conn: &mut Conn, ctx: &Context, input: &ClientCreate) -> Result<(Vec<Grant>, Owner)> {
     ctx.caller.authorize("clients", "write", ANY)?;
     let permissions = grant::normalize(parse_request_grants("permissions", &input.permissions)?);
     ctx.caller.require_holds_all(&permissions)?;
     let owner = new_owner(conn, ctx, input.owner_account_id)?;
+    Ok((permissions, owner))
+}
+
+/// Creates a client; `secret_hash` is its first secret (none for a public client). Its power is
+/// its grants met with its owner's: never more than the creator holds.
+pub fn create(conn: &mut Conn, ctx: &Context, input: ClientCreate, secret_hash: Option<String>) -> Result<ClientView> {
+    let (permissions, owner) = authorize_create(conn, ctx, &input)?;
     check_user_namespace(conn, input.user_namespace.as_deref())?;
     let now = db::now();
     let mut client = Client {
@@ -352,6 +328,9 @@ pub fn create(conn: &mut Conn, ctx: &Context, input: ClientCreate, secret_hash: 
         post_logout_redirect_uris: input.post_logout_redirect_uris,
         attribute_claims: input.attribute_claims,
         require_pkce: input.require_pkce,
+        skip_consent: input.skip_consent,
+        registration_enabled: input.registration_enabled,
+        tokens_valid_after: None,
         disabled: false,
         version: 1,
         created_at: now,
@@ -361,6 +340,7 @@ pub fn create(conn: &mut Conn, ctx: &Context, input: ClientCreate, secret_hash: 
     check_redirect_targets("redirect_uris", &client.redirect_uris)?;
     check_redirect_targets("post_logout_redirect_uris", &client.post_logout_redirect_uris)?;
     check_oauth_settings(&mut client)?;
+    check_switches(ctx, None, &client)?;
     if client.is_public() != secret_hash.is_none() {
         return Err(Error::internal("a confidential client needs a secret, a public one has none"));
     }
@@ -427,10 +407,18 @@ pub fn list(conn: &mut Conn, ctx: &Context, owner: OwnerFilter, page: &PageReque
     Ok(page.finish(rows, |v| v.client.id.to_string()))
 }
 
+/// Changes a client. Its owner may disable and re-enable it; every other change needs
+/// `clients:write` over the owner's namespace. A change that routes the client's tokens (where
+/// codes go, how it authenticates, whom it signs in), transfers it or re-enables it needs the
+/// caller to hold everything the client may then do; grants added or removed must be held.
 pub fn update(conn: &mut Conn, ctx: &Context, id: Uuid, patch: ClientPatch, condition: Option<&Precondition>) -> Result<ClientView> {
     let before = find(conn, id)?;
-    require_manage(ctx, &before)?;
+    require_read(ctx, &before)?;
+    refuse_console(&before)?;
     Precondition::check(condition, before.client.version)?;
+    if !(is_owner(ctx, &before) && changes_only_status(&patch)) {
+        ctx.caller.authorize("clients", "write", before.scope())?;
+    }
     let mut after = before.client.clone();
     let mut transferred_to = None;
     if let Some(name) = patch.name {
@@ -451,10 +439,6 @@ pub fn update(conn: &mut Conn, ctx: &Context, id: Uuid, patch: ClientPatch, cond
         after.redirect_uris = uris;
     }
     if let Some(enabled) = patch.password_grant_enabled {
-        if enabled && !before.client.password_grant_enabled {
-            // Only an administrator of all clients may open the password grant.
-            ctx.caller.authorize("clients", "write", ANY)?;
-        }
         after.password_grant_enabled = enabled;
     }
     if let Some(namespace) = patch.user_namespace {
@@ -479,6 +463,12 @@ pub fn update(conn: &mut Conn, ctx: &Context, id: Uuid, patch: ClientPatch, cond
     if let Some(require) = patch.require_pkce {
         after.require_pkce = require;
     }
+    if let Some(skip) = patch.skip_consent {
+        after.skip_consent = skip;
+    }
+    if let Some(enabled) = patch.registration_enabled {
+        after.registration_enabled = enabled;
+    }
     if let Some(new_owner_id) = patch.owner_account_id {
         if Some(new_owner_id) != before.client.owner_account_id {
             ctx.caller.authorize("clients", "write", ANY)?;
@@ -493,77 +483,73 @@ pub fn update(conn: &mut Conn, ctx: &Context, id: Uuid, patch: ClientPatch, cond
         }
     }
     check_oauth_settings(&mut after)?;
+    check_switches(ctx, Some(&before.client), &after)?;
     check_user_namespace(conn, after.user_namespace.as_deref())?;
     after.version += 1;
     after.updated_at = db::now();
-    db::clients::update(conn, &after, before.client.version)?;
+    let transferred = transferred_to.is_some();
+    let view = ClientView { client: after, owner: transferred_to.or_else(|| before.owner.clone()) };
+    require_power_for_change(ctx, &before, &view, transferred)?;
+    db::clients::update(conn, &view.client, before.client.version)?;
 
     let only_disabled_changed = {
         let mut same = before.client.clone();
-        same.disabled = after.disabled;
-        same.version = after.version;
-        same.updated_at = after.updated_at;
-        same == after && before.client.disabled != after.disabled
+        same.disabled = view.client.disabled;
+        same.version = view.client.version;
+        same.updated_at = view.client.updated_at;
+        same == view.client && before.client.disabled != view.client.disabled
     };
-    let action = if transferred_to.is_some() {
+    let action = if transferred {
         "client.owner.transfer"
-    } else if only_disabled_changed && after.disabled {
+    } else if only_disabled_changed && view.client.disabled {
         "client.disable"
     } else if only_disabled_changed {
         "client.enable"
     } else {
         "client.update"
     };
-    let owner = transferred_to.or_else(|| before.owner.clone());
-    let view = ClientView { client: after, owner };
     db::audit::append(conn, vec![view.event(ctx, action).diff(Some(before.audit_view()), Some(view.audit_view()))])?;
     Ok(view)
+}
+
+/// True when a patch sets nothing but `disabled` (what an owner may always do).
+fn changes_only_status(patch: &ClientPatch) -> bool {
+    match serde_json::to_value(patch) {
+        Ok(Value::Object(fields)) => fields.keys().all(|k| k == "disabled"),
+        _ => false,
+    }
+}
+
+/// The rule of [`super::power`] for a change from `before` to `after`.
+fn require_power_for_change(ctx: &Context, before: &ClientView, after: &ClientView, transferred: bool) -> Result<()> {
+    if transferred {
+        let at_stake = grant::normalize(before.effective().into_iter().chain(after.effective()));
+        require_power_over(&ctx.caller, &at_stake, Control::Transfer)?;
+    }
+    if token_routing(&before.client) != token_routing(&after.client) {
+        require_power_over(&ctx.caller, &after.effective(), Control::TokenRouting)?;
+    }
+    if before.client.disabled && !after.client.disabled {
+        require_power_over(&ctx.caller, &after.effective(), Control::Enable)?;
+    }
+    Ok(())
+}
+
+/// The console is Gatehouse's own application: the server sets it up and keeps its redirect
+/// URI; nobody changes, rotates or deletes it through the API.
+pub(super) fn refuse_console(view: &ClientView) -> Result<()> {
+    if view.client.is_console() {
+        return Err(Error::Conflict("the console client is Gatehouse's own; the server manages its settings".into()));
+    }
+    Ok(())
 }
 
 pub fn delete(conn: &mut Conn, ctx: &Context, id: Uuid, condition: Option<&Precondition>) -> Result<()> {
     let before = find(conn, id)?;
     require_manage(ctx, &before)?;
+    refuse_console(&before)?;
     Precondition::check(condition, before.client.version)?;
     db::clients::delete(conn, id)?;
     db::audit::append(conn, vec![before.event(ctx, "client.delete").diff(Some(before.audit_view()), None)])?;
     Ok(())
-}
-
-/// Issues a new secret. The previous ones keep working for `overlap` (zero ends them now).
-/// Whoever rotates receives a working credential, so they must hold everything the client
-/// may do: a client cannot mint itself a sibling's wider powers.
-pub fn rotate_secret(
-    conn: &mut Conn,
-    ctx: &Context,
-    id: Uuid,
-    secret_hash: String,
-    overlap: Duration,
-) -> Result<(ClientView, Option<DateTime<Utc>>)> {
-    let view = find(conn, id)?;
-    require_manage(ctx, &view)?;
-    if view.client.is_public() {
-        return Err(Error::Conflict("a public client has no secret to rotate".into()));
-    }
-    if let Some(lacking) = view.effective().iter().find_map(|g| grant::missing(&ctx.caller.effective, g)) {
-        return Err(Error::Forbidden {
-            detail: format!("you cannot obtain a credential for a client that may do {lacking}, which you may not"),
-            missing: Some(lacking.to_string()),
-        });
-    }
-    let now = db::now();
-    let previous_expire_at = now + overlap;
-    let active = db::clients::active_secrets(conn, id, now)?;
-    db::clients::delete_expired_secrets(conn, id, now)?;
-    db::clients::expire_secrets_by(conn, id, previous_expire_at)?;
-    db::clients::insert_secret(conn, &Secret::new(id, secret_hash))?;
-    let previous = (!active.is_empty()).then_some(previous_expire_at);
-    db::audit::append(
-        conn,
-        vec![view.event(ctx, "client.secret.rotate").changes(json!({
-            "client_secret": REDACTED,
-            "previous_secrets": active.len(),
-            "previous_secret_expires_at": previous,
-        }))],
-    )?;
-    Ok((view, previous))
 }

@@ -6,8 +6,10 @@ pub mod audit;
 pub mod audit_access;
 pub mod authn;
 pub mod bootstrap;
+pub mod client_settings;
 pub mod clients;
 pub mod codes;
+pub mod consents;
 pub mod crypto;
 pub mod hashing;
 pub mod import;
@@ -15,6 +17,7 @@ pub mod idempotency;
 pub mod names;
 pub mod namespaces;
 pub mod password;
+pub mod power;
 pub mod secrets;
 pub mod signin;
 pub mod throttle;
@@ -67,12 +70,15 @@ pub struct Caller {
     pub owner_grants: Vec<Grant>,
     /// What the caller may do: for a client the meet of its grants with its owner's.
     pub effective: Vec<Grant>,
+    /// An account acting on itself through a token granted the `account` scope (its profile,
+    /// its password, its consents): the self-service endpoints need it.
+    pub self_service: bool,
 }
 
 impl Caller {
     pub fn client(id: Uuid, client_id: String, owner: OwnerRef, granted: Vec<Grant>, owner_grants: Vec<Grant>) -> Caller {
         let effective = grant::effective(&granted, &owner_grants);
-        Caller { principal: Principal::Client { id, client_id, owner }, granted, owner_grants, effective }
+        Caller { principal: Principal::Client { id, client_id, owner }, granted, owner_grants, effective, self_service: false }
     }
 
     pub fn account(id: Uuid, namespace: String, username: Option<String>, grants: Vec<Grant>) -> Caller {
@@ -81,6 +87,7 @@ impl Caller {
             effective: grant::normalize(grants.iter().cloned()),
             granted: grants,
             owner_grants: Vec::new(),
+            self_service: false,
         }
     }
 

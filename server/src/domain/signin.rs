@@ -6,10 +6,10 @@ use serde_json::json;
 
 use super::accounts::Account;
 use super::audit::{Actor, NewEvent};
-use super::authn::{record_failure, throttle_keys, Origin};
+use super::authn::{record_lockouts, throttle_keys, Origin};
 use super::hashing::HashPool;
 use super::password::Verified;
-use super::throttle;
+use super::{names, throttle};
 use crate::db::{self, Db};
 use crate::error::Result;
 
@@ -24,24 +24,24 @@ pub enum SignIn {
 pub fn password(db: &Db, hasher: &HashPool, namespace: &str, name: &str, password: &str, origin: &Origin) -> Result<SignIn> {
     let mut conn = db.get()?;
     let account = db::accounts::find_by_sign_in(&mut conn, namespace, name)?;
-    let actor = match &account {
-        Some(a) => Actor::account(a.id.to_string()),
-        None => Actor { kind: "account", id: None, owner_account_id: None },
+    let (actor, subject) = match &account {
+        Some(a) => (Actor::account(a.id.to_string()), throttle::account_key(a.id)),
+        // A name that signs nobody in locks like one that does.
+        None => (Actor { kind: "account", id: None, owner_account_id: None }, throttle::presented_key("name", namespace, &names::fold(name.trim()))),
     };
-    let keys = throttle_keys(account.as_ref().map(|a| throttle::account_key(a.id)), origin);
-    let names: Vec<String> = keys.iter().map(|(k, _)| k.clone()).collect();
-    if let Some(retry_after) = throttle::locked(&mut conn, &names, db::now())? {
-        return Ok(SignIn::Throttled { retry_after, actor });
-    }
+    let reservation = match throttle::reserve(&mut conn, db, &throttle_keys(subject, origin), db::now())? {
+        Ok(reservation) => reservation,
+        Err(retry_after) => return Ok(SignIn::Throttled { retry_after, actor }),
+    };
     drop(conn);
     let stored = account.as_ref().filter(|a| !a.disabled).and_then(|a| a.password_hash.clone());
     let verified = hasher.verify_blocking(stored, password.to_owned())?;
     let (Some(account), Verified::Yes { rehash }) = (account, verified) else {
-        record_failure(&mut *db.get()?, db, &keys, &actor, origin)?;
+        record_lockouts(&mut *db.get()?, db, &reservation, &actor, origin)?;
         return Ok(SignIn::Refused { actor, reason: "wrong sign-in name or password, or account disabled" });
     };
     let mut conn = db.get()?;
-    throttle::success(&mut conn, &throttle::account_key(account.id))?;
+    throttle::succeeded(&mut conn, db, &reservation)?;
     if rehash {
         let fresh = hasher.hash_blocking(password.to_owned())?;
         db.write_blocking(&mut conn, |conn| {

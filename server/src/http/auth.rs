@@ -31,7 +31,8 @@ pub struct RequestId(pub String);
 #[derive(Debug, Clone)]
 pub enum AuthRecord {
     Accepted { actor: Actor, verified_now: bool },
-    Rejected { reason: &'static str, actor: Option<Actor>, bearer: bool },
+    /// `client_id`: the id presented with HTTP Basic, whatever it names (or nothing).
+    Rejected { reason: &'static str, actor: Option<Actor>, bearer: bool, client_id: Option<String> },
 }
 
 /// What an `Authorization` header (or the console's cookie) presents.
@@ -67,7 +68,7 @@ impl FromRequest for Api {
                 Ok(Api::presenting(req, state, credentials))
             }
             Err((reason, bearer)) => {
-                req.extensions_mut().insert(AuthRecord::Rejected { reason, actor: None, bearer });
+                req.extensions_mut().insert(AuthRecord::Rejected { reason, actor: None, bearer, client_id: None });
                 Err(Error::Unauthenticated { reason, bearer })
             }
         })
@@ -184,7 +185,12 @@ impl Api {
                         }
                         Err((reason, actor, error)) => {
                             let bearer = matches!(credentials, Credentials::Bearer(_));
-                            return Ok(Done { record: AuthRecord::Rejected { reason, actor, bearer }, ctx: None, value: Err(error) });
+                            let client_id = match &credentials {
+                                Credentials::Basic { client_id, .. } => Some(authn::shown_client_id(client_id)),
+                                _ => None,
+                            };
+                            let record = AuthRecord::Rejected { reason, actor, bearer, client_id };
+                            return Ok(Done { record, ctx: None, value: Err(error) });
                         }
                     }
                 }
@@ -219,9 +225,11 @@ impl Api {
     }
 
     /// Runs a create once per `Idempotency-Key` (see [`idempotency`]) and answers with the
-    /// stored or fresh reply.
-    pub async fn create<F>(&self, digest: [u8; 32], f: F) -> Result<HttpResponse>
+    /// stored or fresh reply. `authorize` runs first every time, so a retry is replayed only
+    /// while the caller may still do what it asked (a stored reply may carry a secret).
+    pub async fn create<A, F>(&self, digest: [u8; 32], authorize: A, f: F) -> Result<HttpResponse>
     where
+        A: Fn(&mut Conn, &Context) -> Result<()> + Send + Sync + Clone + 'static,
         F: Fn(&mut Conn, &Context) -> Result<Reply> + Send + Sync + Clone + 'static,
     {
         let key = match super::extract::idempotency_key(&self.req) {
@@ -229,14 +237,15 @@ impl Api {
             // Credentials first: a malformed key is refused only to an authenticated caller.
             Err(refusal) => return Err(self.refusal_once_authenticated(refusal).await),
         };
-        let attempt = |f: F, key: Option<String>| {
+        let attempt = |authorize: A, f: F, key: Option<String>| {
             self.write(move |conn, ctx| {
+                authorize(conn, ctx)?;
                 let claim = key.map(|key| Claim::new(&ctx.caller.id().to_string(), &key, digest));
                 idempotency::once(conn, claim.as_ref(), |conn| f(conn, ctx))
             })
         };
-        let outcome = match attempt(f.clone(), key.clone()).await {
-            Err(Error::Conflict(m)) if key.is_some() && m == idempotency::IN_PROGRESS => attempt(f, key).await?,
+        let outcome = match attempt(authorize.clone(), f.clone(), key.clone()).await {
+            Err(Error::Conflict(m)) if key.is_some() && m == idempotency::IN_PROGRESS => attempt(authorize, f, key).await?,
             other => other?,
         };
         Ok(reply_response(outcome))
@@ -317,15 +326,18 @@ pub fn request_id(req: &HttpRequest) -> String {
     req.extensions().get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default()
 }
 
-/// The caller's address: the peer, or the first `X-Forwarded-For` hop when the server sits
-/// behind a trusted proxy (`--trust-forwarded-for`).
+/// The caller's address: the peer, or, behind a trusted proxy (`--trust-forwarded-for`), the
+/// address that proxy saw: the last hop of `X-Forwarded-For`. Earlier hops are whatever the
+/// caller chose to send (a proxy appends to them), so they decide nothing: not the throttle's
+/// per-address counters, not the address in the audit log.
 pub fn client_ip(req: &HttpRequest, trust_forwarded_for: bool) -> Option<String> {
     if trust_forwarded_for {
         let forwarded = req
             .headers()
-            .get("x-forwarded-for")
+            .get_all("x-forwarded-for")
+            .last()
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
+            .and_then(|v| v.rsplit(',').next())
             .map(str::trim)
             .filter(|ip| ip.parse::<std::net::IpAddr>().is_ok());
         if let Some(ip) = forwarded {

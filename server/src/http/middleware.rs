@@ -99,9 +99,11 @@ pub async fn audit(req: ServiceRequest, next: Next<impl MessageBody + 'static>) 
     }
     let Some(state) = res.request().app_data::<web::Data<AppState>>().cloned() else { return Ok(res) };
 
-    let (actor, verified_now, reason, bearer) = match &auth {
-        AuthRecord::Accepted { actor, verified_now } => (actor.clone(), *verified_now, None, false),
-        AuthRecord::Rejected { reason, actor, bearer } => (actor.clone().unwrap_or_else(anonymous), false, Some(*reason), *bearer),
+    let (actor, verified_now, reason, bearer, presented) = match &auth {
+        AuthRecord::Accepted { actor, verified_now } => (actor.clone(), *verified_now, None, false, None),
+        AuthRecord::Rejected { reason, actor, bearer, client_id } => {
+            (actor.clone().unwrap_or_else(Actor::anonymous), false, Some(*reason), *bearer, client_id.clone())
+        }
     };
     let request_id = res.request().extensions().get::<RequestId>().map(|r| r.0.clone());
     let ip = client_ip(res.request(), state.trust_forwarded_for);
@@ -119,7 +121,11 @@ pub async fn audit(req: ServiceRequest, next: Next<impl MessageBody + 'static>) 
     let event = if let Some(reason) = reason {
         let outcome = if status == StatusCode::TOO_MANY_REQUESTS { Outcome::Denied } else { Outcome::Failure };
         let action = if bearer { "auth.bearer.failure" } else { "auth.basic.failure" };
-        NewEvent::new(actor, action).outcome(outcome).changes(json!({ "reason": reason }))
+        let changes = match presented {
+            Some(client_id) => json!({ "reason": reason, "client_id": client_id }),
+            None => json!({ "reason": reason }),
+        };
+        NewEvent::new(actor, action).outcome(outcome).changes(changes)
     } else {
         let route = res.request().match_name().unwrap_or("unknown");
         let mut event = NewEvent::new(actor, &action_of(route, &method));
@@ -155,10 +161,6 @@ pub async fn audit(req: ServiceRequest, next: Next<impl MessageBody + 'static>) 
     }
 }
 
-fn anonymous() -> Actor {
-    Actor { kind: "client", id: None, owner_account_id: None }
-}
-
 /// The audit action of a request to a named route.
 fn action_of(route: &str, method: &Method) -> String {
     let verb = match *method {
@@ -177,6 +179,8 @@ fn action_of(route: &str, method: &Method) -> String {
         ("me", "read") => "me.read",
         ("me", _) => "user.profile.update",
         ("me_password", _) => "user.password.change",
+        ("me_consents", _) => "user.consent.list",
+        ("me_consent", _) => "user.consent.withdraw",
         ("keys", _) => "keys.list",
         ("keys_rotate", _) => "keys.rotate",
         ("users_import", _) => "user.import",

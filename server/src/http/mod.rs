@@ -49,6 +49,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(resource("/openapi.json", "openapi").get(ops::openapi))
                 .service(resource("/me", "me").get(me::get).patch(me::update))
                 .service(resource("/me/password", "me_password").put(me::set_password))
+                .service(resource("/me/consents", "me_consents").get(me::consents))
+                .service(resource("/me/consents/{client_id}", "me_consent").delete(me::withdraw_consent))
                 .service(resource("/keys", "keys").get(keys::list))
                 .service(resource("/keys:rotate", "keys_rotate").post(keys::rotate))
                 .service(resource("/namespaces", "namespaces").get(namespaces::list).post(namespaces::create))

@@ -27,6 +27,7 @@ pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse> {
     state.metrics.pool.with_label_values(&["max"]).set(i64::from(max));
     state.metrics.hash_queue.set(state.hasher.queued() as i64);
     state.metrics.verified_secrets.set(state.verified.len() as i64);
+    state.metrics.signing_key_loads.set(state.oauth.keys.loads() as i64);
     Ok(HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(state.metrics.render()?))
 }
 

@@ -1,12 +1,13 @@
 //! `GET|POST /oauth/authorize` and the sign-in form (`POST /oauth/login`). Only the
 //! authorization code flow: exact redirect URI matching, PKCE S256 (required for public
-//! clients, on by default for all), `state`, `nonce`, `prompt=none|login`, `max_age`,
+//! clients, on by default for all), `state`, `nonce`, `prompt=none|login|consent`, `max_age`,
 //! `login_hint`. Errors that cannot be trusted to the redirect URI are shown as a page.
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
+use super::consent;
 use super::form::Form;
 use super::pages::{self, Page, Rendered};
 use super::scope::Scopes;
@@ -75,7 +76,7 @@ pub fn redirect_with(uri: &str, params: &[(&str, Option<&str>)]) -> String {
     }
 }
 
-fn error_redirect(oauth: &OAuth, redirect_uri: &str, state: Option<&str>, error: &str, description: &str) -> Next {
+pub fn error_redirect(oauth: &OAuth, redirect_uri: &str, state: Option<&str>, error: &str, description: &str) -> Next {
     Next::Redirect {
         location: redirect_with(
             redirect_uri,
@@ -90,7 +91,7 @@ fn validate(conn: &mut Conn, oauth: &OAuth, form: &Form) -> Result<std::result::
     let page = |message: &str| Ok(Err(Next::Page(error_page(StatusCode::BAD_REQUEST, message))));
     let Some(client_id) = form.get("client_id") else { return page("The request names no application (client_id is missing).") };
     let Some(view) = db::clients::get_by_client_id(conn, client_id)? else { return page("The application is not known here.") };
-    if view.client.disabled || view.owner.as_ref().is_none_or(|o| o.disabled) {
+    if !view.signs_users_in() {
         return page("The application is disabled.");
     }
     let Some(redirect_uri) = form.get("redirect_uri") else { return page("The request has no redirect_uri.") };
@@ -136,7 +137,9 @@ fn validate(conn: &mut Conn, oauth: &OAuth, form: &Form) -> Result<std::result::
         Ok(s) => s,
         Err(why) => return refuse("invalid_scope", &why),
     };
-    request.scope = scope.to_string();
+    // Management scopes: no more than the application itself may do (its controller receives
+    // the tokens); what the account holds bounds them again at every request.
+    request.scope = scope.bounded_by(view.user_token_bound().as_deref()).to_string();
     match (form.get("code_challenge"), form.get("code_challenge_method")) {
         (Some(_), Some(method)) if method != "S256" => return refuse("invalid_request", "code_challenge_method must be S256"),
         (Some(_), None) => return refuse("invalid_request", "code_challenge_method must be S256 (plain is not accepted)"),
@@ -158,9 +161,10 @@ fn validate(conn: &mut Conn, oauth: &OAuth, form: &Form) -> Result<std::result::
         return refuse("invalid_request", "prompt=none cannot be combined with other values");
     }
     if prompts.iter().any(|p| !matches!(*p, "none" | "login" | "consent" | "select_account")) {
-        return refuse("invalid_request", "prompt must be none or login");
+        return refuse("invalid_request", "prompt must be none, login or consent");
     }
-    request.prompt = prompts.iter().find(|p| matches!(**p, "none" | "login")).map(|p| (*p).to_owned());
+    let kept: Vec<&str> = prompts.iter().copied().filter(|p| matches!(*p, "none" | "login" | "consent")).collect();
+    request.prompt = (!kept.is_empty()).then(|| kept.join(" "));
     if let Some(max_age) = form.get("max_age") {
         match max_age.parse::<i64>() {
             Ok(n) if n >= 0 => request.max_age = Some(n),
@@ -185,7 +189,7 @@ fn session_account(conn: &mut Conn, session: Option<Session>, client: &ClientVie
 
 /// Issues a code for a signed-in account (inside the caller's write transaction) and returns
 /// where to send the browser.
-fn issue_code(conn: &mut Conn, oauth: &OAuth, request: &AuthRequest, client: &ClientView, account: &Account, session: &Session, origin: &Origin) -> Result<String> {
+pub fn issue_code(conn: &mut Conn, oauth: &OAuth, request: &AuthRequest, client: &ClientView, account: &Account, session: &Session, origin: &Origin) -> Result<String> {
     let code = random_token(32);
     db::oauth::insert_code(
         conn,
@@ -219,7 +223,7 @@ fn issue_code(conn: &mut Conn, oauth: &OAuth, request: &AuthRequest, client: &Cl
     ))
 }
 
-fn origin_of(req: &HttpRequest, state: &AppState) -> Origin {
+pub fn origin_of(req: &HttpRequest, state: &AppState) -> Origin {
     Origin { ip: client_ip(req, state.trust_forwarded_for), request_id: Some(request_id(req)) }
 }
 
@@ -251,13 +255,22 @@ async fn authorize(req: HttpRequest, state: web::Data<AppState>, form: Form) -> 
             };
             let current = session::current(conn, sso.as_deref())?;
             let signed_in = session_account(conn, current, &client, &request)?;
-            let prompt = request.prompt.as_deref();
-            match (signed_in, prompt) {
-                (Some((session, account)), None | Some("none")) => {
-                    let location = worker.db.write_blocking(conn, |conn| issue_code(conn, oauth, &request, &client, &account, &session, &origin))?;
-                    Ok(Next::Redirect { location, set_cookies: Vec::new() })
+            let (prompt_none, prompt_login) = (consent::prompts(&request, "none"), consent::prompts(&request, "login"));
+            match signed_in {
+                Some((session, account)) if !prompt_login => {
+                    if !consent::needed(conn, &client, &account, &request)? {
+                        let location = worker.db.write_blocking(conn, |conn| issue_code(conn, oauth, &request, &client, &account, &session, &origin))?;
+                        return Ok(Next::Redirect { location, set_cookies: Vec::new() });
+                    }
+                    if prompt_none {
+                        return Ok(error_redirect(oauth, &request.redirect_uri, request.state.as_deref(), "consent_required", "the user has not allowed this application"));
+                    }
+                    let request = AuthRequest { account: Some(account.id), ..request };
+                    db::oauth::insert_request(conn, &request)?;
+                    let page = consent::page(&request, &client, &account);
+                    Ok(Next::Page(page.cookie(session::authz_cookie(&oauth.settings, &request.id, request_lifetime()))))
                 }
-                (None, Some("none")) => {
+                None if prompt_none => {
                     Ok(error_redirect(oauth, &request.redirect_uri, request.state.as_deref(), "login_required", "the user is not signed in"))
                 }
                 _ => {
@@ -293,7 +306,14 @@ pub fn sign_in_page(request: &AuthRequest, client: &ClientView, login: &str, err
     Page::new("Sign in")
         .status(status)
         .redirecting_to(pages::origin_of(&request.redirect_uri))
-        .render(pages::sign_in(pages::SignInForm { request_id: &request.id, csrf: &request.csrf, login, client_name: &client.client.name, errors }))
+        .render(pages::sign_in(pages::SignInForm {
+            request_id: &request.id,
+            csrf: &request.csrf,
+            login,
+            client_name: &client.client.name,
+            errors,
+            registration: client.client.registration_enabled,
+        }))
 }
 
 /// The authorization request a hosted form belongs to: it must exist, be this browser's (its
@@ -315,7 +335,8 @@ pub fn expired_page() -> Rendered {
     error_page(StatusCode::BAD_REQUEST, "This form has expired or was opened in another browser.")
 }
 
-/// Completes a sign-in: a session, a code, and back to the application.
+/// Completes a sign-in: a session, then the consent page when the application needs one, else
+/// a code and back to the application.
 pub fn complete(conn: &mut Conn, state: &AppState, request: &AuthRequest, client: &ClientView, account: &Account, origin: &Origin) -> Result<Next> {
     let oauth = &state.oauth;
     state.db.write_blocking(conn, |conn| {
@@ -328,6 +349,11 @@ pub fn complete(conn: &mut Conn, state: &AppState, request: &AuthRequest, client
                 .request(origin.request_id.clone(), origin.ip.clone())
                 .changes(json!({ "client_id": client.client.client_id, "session": session.id }))],
         )?;
+        if consent::needed(conn, client, account, request)? {
+            db::oauth::set_request_account(conn, &request.id, account.id)?;
+            let request = AuthRequest { account: Some(account.id), ..request.clone() };
+            return Ok(Next::Page(consent::page(&request, client, account).cookie(cookie)));
+        }
         let location = issue_code(conn, oauth, request, client, account, &session, origin)?;
         db::oauth::delete_request(conn, &request.id)?;
         Ok(Next::Redirect { location, set_cookies: vec![cookie, session::clear_authz(&oauth.settings)] })

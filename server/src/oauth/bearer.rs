@@ -1,45 +1,97 @@
-//! `Authorization: Bearer` on the Management API. The token says who and which scopes; what
-//! the subject may do is read fresh: a client's effective permissions or an account's grants,
-//! narrowed by the token's management scopes. A disabled account or client stops its tokens at
-//! once, and so does revoking the token.
+//! What a presented access token stands for right now. The token says who and which scopes;
+//! whether it still counts and what its subject may do are read fresh: the client must exist
+//! and be enabled with an enabled owner, a user's account must be enabled, and neither may have
+//! ended its tokens since the token was issued (a password set, a secret rotated without
+//! overlap). One check, used by the Management API (`Authorization: Bearer`), UserInfo and
+//! introspection alike.
+//!
+//! On the Management API a client's token acts with the client's effective permissions (its
+//! management scopes narrow them); a user's token with its account's grants met with its
+//! management scopes and with what its client may do (whoever controls the client received
+//! the token; the console's client is the exception: it holds nothing and its tokens stay in
+//! the server-side session of the signed-in browser).
 
-use gatehouse_api_types::grant;
+use gatehouse_api_types::grant::{self, Grant};
 
-use super::scope::Scopes;
-use super::tokens::{self, AccessClaims};
+use super::scope::{Scopes, ACCOUNT};
+use super::tokens::{self, AccessClaims, Rejection};
 use super::OAuth;
+use crate::db::clients::Credential;
 use crate::db::{self, Conn};
+use crate::domain::accounts::Account;
+use crate::domain::clients::CONSOLE_CLIENT_ID;
 use crate::domain::Caller;
 use crate::error::Result;
 
-/// The caller a valid access token stands for, or why it is refused.
-pub fn authenticate(conn: &mut Conn, oauth: &OAuth, token: &str) -> Result<std::result::Result<(Caller, AccessClaims), &'static str>> {
+/// The live subject of a token.
+pub enum Standing {
+    /// A client acting for itself (client credentials).
+    Client(Credential),
+    /// An account, through `client`.
+    Account { account: Box<Account>, client: Credential },
+}
+
+/// Whether a verified token still counts, and whose it is.
+pub fn standing(conn: &mut Conn, claims: &AccessClaims) -> Result<std::result::Result<Standing, Rejection>> {
+    let Some(client) = db::clients::credential(conn, &claims.client_id, db::now())? else { return Ok(Err("the token's client no longer exists")) };
+    let is_console = client.client_id == CONSOLE_CLIENT_ID;
+    if client.disabled || !(is_console || client.owner.as_ref().is_some_and(|o| !o.disabled)) {
+        return Ok(Err("the token's client is disabled"));
+    }
+    if claims.is_client_token() {
+        if issued_before(claims, client.tokens_valid_after) {
+            return Ok(Err("the client's tokens were ended by a secret rotation"));
+        }
+        return Ok(Ok(Standing::Client(client)));
+    }
+    let Ok(id) = uuid::Uuid::parse_str(&claims.sub) else { return Ok(Err("malformed subject")) };
+    let Some(account) = db::accounts::get(conn, id)?.filter(|a| !a.disabled) else { return Ok(Err("the account is disabled or deleted")) };
+    if issued_before(claims, account.tokens_valid_after) {
+        return Ok(Err("the account's tokens were ended by a password change"));
+    }
+    Ok(Ok(Standing::Account { account: Box::new(account), client }))
+}
+
+/// True when the token was issued before `valid_after` (to the second: `iat` has no more).
+fn issued_before(claims: &AccessClaims, valid_after: Option<chrono::DateTime<chrono::Utc>>) -> bool {
+    valid_after.is_some_and(|t| claims.iat < t.timestamp())
+}
+
+/// What a client may do right now: its grants met with its owner's.
+fn client_power(client: &Credential) -> Vec<Grant> {
+    match &client.owner {
+        Some(owner) if !owner.disabled && !client.disabled => grant::effective(&client.permissions, &owner.permissions),
+        _ => Vec::new(),
+    }
+}
+
+/// The caller a valid access token stands for on the Management API, or why it is refused.
+pub fn authenticate(conn: &mut Conn, oauth: &OAuth, token: &str) -> Result<std::result::Result<(Caller, AccessClaims), Rejection>> {
     let audience = oauth.settings.api_audience();
     let claims = match tokens::verify_access(conn, &oauth.keys, &oauth.settings, token, Some(&audience))? {
         Ok(claims) => claims,
         Err(reason) => return Ok(Err(reason)),
     };
     let Ok(scope) = Scopes::parse(&claims.scope) else { return Ok(Err("token scope does not parse")) };
-    let Some(client) = db::clients::credential(conn, &claims.client_id, db::now())? else { return Ok(Err("the token's client no longer exists")) };
-    let owner_active = client.owner.as_ref().is_some_and(|o| !o.disabled);
-    if client.disabled || !owner_active {
-        return Ok(Err("the token's client is disabled"));
-    }
-    let caller = if claims.is_client_token() {
-        let owner = client.owner.expect("checked above");
-        let caller = Caller::client(client.id, client.client_id, owner.to_ref(), client.permissions, owner.permissions.clone());
-        // A client token without management scopes carries all the client may do.
-        if scope.grants.is_empty() { caller } else { narrow(caller, &scope) }
-    } else {
-        let Ok(id) = uuid::Uuid::parse_str(&claims.sub) else { return Ok(Err("malformed subject")) };
-        let Some(account) = db::accounts::get(conn, id)?.filter(|a| !a.disabled) else { return Ok(Err("the account is disabled or deleted")) };
-        // An account token carries only the management scopes it was granted.
-        narrow(Caller::account(account.id, account.namespace, account.username, account.permissions), &scope)
+    let caller = match standing(conn, &claims)? {
+        Err(reason) => return Ok(Err(reason)),
+        Ok(Standing::Client(client)) => {
+            let owner = client.owner.expect("an active client has an owner");
+            let caller = Caller::client(client.id, client.client_id, owner.to_ref(), client.permissions, owner.permissions.clone());
+            // A client token without management scopes carries all the client may do.
+            if scope.grants.is_empty() { caller } else { narrow(caller, &scope.grants) }
+        }
+        Ok(Standing::Account { account, client }) => {
+            let mut caller = Caller::account(account.id, account.namespace, account.username, account.permissions);
+            caller.self_service = scope.has(ACCOUNT);
+            let caller = narrow(caller, &scope.grants);
+            if client.client_id == CONSOLE_CLIENT_ID { caller } else { narrow(caller, &client_power(&client)) }
+        }
     };
     Ok(Ok((caller, claims)))
 }
 
-fn narrow(mut caller: Caller, scope: &Scopes) -> Caller {
-    caller.effective = grant::effective(&caller.effective, &scope.grants);
+fn narrow(mut caller: Caller, bound: &[Grant]) -> Caller {
+    caller.effective = grant::effective(&caller.effective, bound);
     caller
 }

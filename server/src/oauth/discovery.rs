@@ -6,13 +6,13 @@ use actix_web::{web, HttpResponse};
 use serde_json::json;
 
 use super::keys::KeyStore;
-use super::scope::OIDC_SCOPES;
+use super::scope::NAMED_SCOPES;
 use super::OAuthError;
 use crate::http::AppState;
 
 pub async fn configuration(state: web::Data<AppState>) -> HttpResponse {
     let s = &state.oauth.settings;
-    let mut scopes: Vec<&str> = OIDC_SCOPES.to_vec();
+    let mut scopes: Vec<&str> = NAMED_SCOPES.to_vec();
     scopes.push("<resource>:<action>@<namespace>");
     HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "public, max-age=300")).json(json!({
         "issuer": s.issuer,
@@ -34,7 +34,7 @@ pub async fn configuration(state: web::Data<AppState>) -> HttpResponse {
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "code_challenge_methods_supported": ["S256"],
-        "prompt_values_supported": ["none", "login"],
+        "prompt_values_supported": ["none", "login", "consent"],
         "claims_supported": [
             "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "azp", "at_hash", "sid",
             "name", "given_name", "family_name", "preferred_username", "updated_at",

@@ -9,8 +9,10 @@ use super::authorize::{redirect_with, respond, Next};
 use super::form::Form;
 use super::pages::{self, Page};
 use super::scope::{Scopes, OPENID};
-use super::token_endpoint::{authenticate_client, TokenClient};
+use super::token_endpoint::{authenticate_client, Presented, TokenClient};
+use crate::domain::authn::shown_client_id;
 use super::tokens::{self, user_claims};
+use super::bearer::{self, Standing};
 use super::{session, OAuth, OAuthError};
 use crate::db::{self, Conn};
 use crate::domain::audit::{Actor, NewEvent};
@@ -56,10 +58,12 @@ pub async fn userinfo(req: HttpRequest, state: web::Data<AppState>, body: web::B
             if claims.is_client_token() || !scope.has(OPENID) {
                 return Ok(Err(OAuthError { status: StatusCode::FORBIDDEN, ..OAuthError::new("insufficient_scope", "the token was not granted openid for a user") }));
             }
-            let account = uuid::Uuid::parse_str(&claims.sub).ok().map(|id| db::accounts::get(conn, id)).transpose()?.flatten();
-            let Some(account) = account.filter(|a| !a.disabled) else { return Ok(Err(OAuthError::invalid_token("the account is disabled or deleted"))) };
-            let client = db::clients::get_by_client_id(conn, &claims.client_id)?;
-            let Some(client) = client.filter(|c| !c.client.disabled) else { return Ok(Err(OAuthError::invalid_token("the client is disabled"))) };
+            let account = match bearer::standing(conn, &claims)? {
+                Ok(Standing::Account { account, .. }) => account,
+                Ok(Standing::Client(_)) => return Ok(Err(OAuthError::invalid_token("not a user's token"))),
+                Err(reason) => return Ok(Err(OAuthError::invalid_token(reason))),
+            };
+            let Some(client) = db::clients::get_by_client_id(conn, &claims.client_id)? else { return Ok(Err(OAuthError::invalid_token("the client no longer exists"))) };
             let mut out = Map::new();
             out.insert("sub".into(), json!(account.id.to_string()));
             out.extend(user_claims(&account, &scope, &client.client.attribute_claims));
@@ -78,10 +82,13 @@ async fn client_of(req: &HttpRequest, state: &web::Data<AppState>, form: &Form) 
         Ok(match authenticate_client(&worker, &presented, &origin)? {
             Ok(client) => (Ok(client), None),
             Err((error, actor)) => {
+                let client_id = match &presented {
+                    Presented::Secret { client_id, .. } | Presented::Public { client_id } => shown_client_id(client_id),
+                };
                 let event = NewEvent::new(actor, "oauth.client.failure")
                     .outcome(crate::domain::audit::Outcome::Failure)
                     .request(origin.request_id.clone(), origin.ip.clone())
-                    .changes(json!({ "error": error.error }));
+                    .changes(json!({ "error": error.error, "client_id": client_id }));
                 (Err(error), Some(event))
             }
         })
@@ -174,12 +181,9 @@ fn introspection(conn: &mut Conn, oauth: &OAuth, client: &TokenClient, token: &s
         Ok(c) => c,
         Err(_) => return Ok(inactive),
     };
-    // Stopped at once when its client, the client's owner or its account is disabled.
-    let issuer_client = db::clients::credential(conn, &claims.client_id, now)?;
-    let client_ok = issuer_client.is_some_and(|c| !c.disabled && c.owner.is_some_and(|o| !o.disabled));
-    let subject_ok = claims.is_client_token()
-        || uuid::Uuid::parse_str(&claims.sub).ok().map(|id| db::accounts::get(conn, id)).transpose()?.flatten().is_some_and(|a| !a.disabled);
-    if !client_ok || !subject_ok {
+    // Stopped at once when its client, the client's owner or its account is disabled, or its
+    // tokens were ended since it was issued.
+    if bearer::standing(conn, &claims)?.is_err() {
         return Ok(inactive);
     }
     Ok(json!({
@@ -196,8 +200,14 @@ fn introspection(conn: &mut Conn, oauth: &OAuth, client: &TokenClient, token: &s
     }))
 }
 
-/// The client an ID token (even an expired one) was issued to, if it was issued here.
-fn id_token_client(conn: &mut Conn, oauth: &OAuth, id_token: &str) -> Result<Option<(String, Option<String>)>> {
+/// What an ID token issued here (even an expired one) says of the sign-in it came from: the
+/// client it was issued to and its session, if it had one.
+struct Hint {
+    client_id: String,
+    session: Option<String>,
+}
+
+fn id_token_hint(conn: &mut Conn, oauth: &OAuth, id_token: &str) -> Result<Option<Hint>> {
     let Ok(header) = jsonwebtoken::decode_header(id_token) else { return Ok(None) };
     let Some(key) = header.kid.map(|kid| oauth.keys.verifying(conn, &kid)).transpose()?.flatten() else { return Ok(None) };
     let mut validation = jsonwebtoken::Validation::new(key.alg.jwt());
@@ -205,12 +215,15 @@ fn id_token_client(conn: &mut Conn, oauth: &OAuth, id_token: &str) -> Result<Opt
     validation.validate_aud = false;
     validation.set_issuer(&[&oauth.settings.issuer]);
     let Ok(data) = jsonwebtoken::decode::<Value>(id_token, &key.decoding, &validation) else { return Ok(None) };
-    let aud = data.claims["aud"].as_str().map(str::to_owned);
-    Ok(aud.map(|a| (a, data.claims["sid"].as_str().map(str::to_owned))))
+    let Some(client_id) = data.claims["aud"].as_str().map(str::to_owned) else { return Ok(None) };
+    Ok(Some(Hint { client_id, session: data.claims["sid"].as_str().map(str::to_owned) }))
 }
 
-/// `GET|POST /oauth/logout` (OpenID Connect RP-Initiated Logout). With a valid
-/// `id_token_hint` the session ends at once; otherwise the user confirms with a form.
+/// `GET|POST /oauth/logout` (OpenID Connect RP-Initiated Logout). The session ends at once
+/// only when `id_token_hint` was issued for this very session (any other token, or none,
+/// and the user confirms with a form first: a site cannot sign a browser out with a token of
+/// its own). The browser goes back to `post_logout_redirect_uri` only when it is registered for
+/// the hint's client and the hint's session is the one that ended; otherwise it sees a page.
 pub async fn logout(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
     let form = if req.method() == actix_web::http::Method::POST { Form::parse(&body) } else { Form::parse(req.query_string().as_bytes()) };
     let Ok(form) = form else { return super::authorize::error_page(StatusCode::BAD_REQUEST, "The logout request is malformed.").respond() };
@@ -224,17 +237,19 @@ pub async fn logout(req: HttpRequest, state: web::Data<AppState>, body: web::Byt
         .db
         .run(move |conn| {
             let oauth = &worker.oauth;
-            let hinted = form.get("id_token_hint").map(|t| id_token_client(conn, oauth, t)).transpose()?.flatten();
-            let client_id = hinted.as_ref().map(|(aud, _)| aud.clone()).or_else(|| form.get("client_id").map(str::to_owned));
+            let hint = form.get("id_token_hint").map(|t| id_token_hint(conn, oauth, t)).transpose()?.flatten();
+            if let (Some(hint), Some(named)) = (&hint, form.get("client_id")) {
+                if hint.client_id != named {
+                    return Ok(Next::Page(super::authorize::error_page(StatusCode::BAD_REQUEST, "The client_id does not match the id_token_hint.")));
+                }
+            }
+            let current = session::current(conn, sso.as_deref())?;
+            let hint_is_this_session = matches!((&hint, &current), (Some(Hint { session: Some(sid), .. }), Some(c)) if *sid == c.id);
             let confirmed = posted && matches!((&confirm_cookie, form.get("csrf")), (Some(c), Some(f)) if same(c, f));
-            if hinted.is_none() && !confirmed {
+            if current.is_some() && !hint_is_this_session && !confirmed {
                 let csrf = random_token(24);
-                let page = Page::new("Sign out").render(pages::logout_confirm(
-                    &csrf,
-                    form.get("post_logout_redirect_uri"),
-                    form.get("state"),
-                    client_id.as_deref(),
-                ));
+                let client_id = hint.as_ref().map(|h| h.client_id.as_str()).or(form.get("client_id"));
+                let page = Page::new("Sign out").render(pages::logout_confirm(&csrf, client_id));
                 let cookie = actix_web::cookie::Cookie::build(if settings.secure_cookies() { "__Host-gatehouse_logout" } else { "gatehouse_logout" }, csrf)
                     .path("/")
                     .http_only(true)
@@ -244,14 +259,16 @@ pub async fn logout(req: HttpRequest, state: web::Data<AppState>, body: web::Byt
                     .finish();
                 return Ok(Next::Page(page.cookie(cookie)));
             }
-            // Where to go afterwards: only a URI registered for the client.
-            let target = match (form.get("post_logout_redirect_uri"), &client_id) {
-                (Some(uri), Some(id)) => db::clients::get_by_client_id(conn, id)?
+            // Where to go afterwards: only back to the application this session signed in to,
+            // at a URI registered for it.
+            let target = match (form.get("post_logout_redirect_uri"), &hint) {
+                (Some(uri), Some(hint)) if hint_is_this_session => db::clients::get_by_client_id(conn, &hint.client_id)?
                     .filter(|c| c.client.post_logout_redirect_uris.iter().any(|u| u == uri))
                     .map(|_| redirect_with(uri, &[("state", form.get("state"))])),
                 _ => None,
             };
-            if let Some(current) = session::current(conn, sso.as_deref())? {
+            if let Some(current) = current {
+                let client_id = hint.as_ref().map(|h| h.client_id.clone());
                 worker.db.write_blocking(conn, |conn| {
                     let now = db::now();
                     db::oauth::end_session(conn, &current.id, now)?;
@@ -261,7 +278,7 @@ pub async fn logout(req: HttpRequest, state: web::Data<AppState>, body: web::Byt
                         vec![NewEvent::new(Actor::account(current.account.to_string()), "oauth.logout")
                             .target("account", current.account)
                             .request(origin.request_id.clone(), origin.ip.clone())
-                            .changes(json!({ "session": current.id, "revoked_refresh_tokens": revoked, "client_id": client_id }))],
+                            .changes(json!({ "session": current.id, "revoked_refresh_tokens": revoked, "client_id": client_id, "confirmed": confirmed }))],
                     )
                 })?;
             }

@@ -1,7 +1,15 @@
 //! `application/x-www-form-urlencoded` parameters, as OAuth wants them: a parameter given
 //! twice is an error, and an empty value counts as absent (RFC 6749 3.1).
+//!
+//! Parsing is linear in the input and stops at [`MAX_PARAMETERS`]: a form arrives before anyone
+//! is authenticated and is parsed on an async worker, so its cost must be bounded by its size.
+
+use std::collections::HashSet;
 
 use super::OAuthError;
+
+/// More parameters than any OAuth or hosted-page request has (about twenty at most).
+pub const MAX_PARAMETERS: usize = 64;
 
 #[derive(Debug, Clone, Default)]
 pub struct Form(Vec<(String, String)>);
@@ -9,8 +17,12 @@ pub struct Form(Vec<(String, String)>);
 impl Form {
     pub fn parse(body: &[u8]) -> Result<Form, OAuthError> {
         let mut pairs: Vec<(String, String)> = Vec::new();
+        let mut seen: HashSet<String> = HashSet::new();
         for (name, value) in form_urlencoded::parse(body) {
-            if pairs.iter().any(|(n, _)| *n == name) {
+            if pairs.len() == MAX_PARAMETERS {
+                return Err(OAuthError::invalid_request(format!("more than {MAX_PARAMETERS} parameters")));
+            }
+            if !seen.insert(name.clone().into_owned()) {
                 return Err(OAuthError::invalid_request(format!("parameter '{}' is given more than once", shorten(&name))));
             }
             pairs.push((name.into_owned(), value.into_owned()));
@@ -42,5 +54,14 @@ mod tests {
         assert_eq!(form.get("scope"), None);
         assert_eq!(form.get("x"), Some("a b"));
         assert!(Form::parse(b"a=1&a=2").is_err());
+    }
+
+    #[test]
+    fn the_number_of_parameters_is_bounded() {
+        let at_limit: Vec<String> = (0..MAX_PARAMETERS).map(|i| format!("p{i}=v")).collect();
+        assert!(Form::parse(at_limit.join("&").as_bytes()).is_ok());
+        let over: Vec<String> = (0..=MAX_PARAMETERS).map(|i| format!("p{i}=v")).collect();
+        let refused = Form::parse(over.join("&").as_bytes()).unwrap_err();
+        assert!(refused.description.contains("more than"), "{}", refused.description);
     }
 }

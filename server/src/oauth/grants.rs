@@ -57,8 +57,15 @@ pub struct Issued {
 
 /// Access token, ID token (with `openid`) and refresh token (when the client may refresh) for
 /// an account.
+///
+/// Management scopes are cut down to what the client may do right now (see
+/// [`Scopes::bounded_by`]); a token without management scopes or `account` is for its client
+/// alone (its audience), not for the Management API.
 pub fn issue_for_user(conn: &mut Conn, oauth: &OAuth, t: UserTokens<'_>) -> Result<Issued> {
     let client = &t.client.client;
+    let scope = &t.scope.bounded_by(t.client.user_token_bound().as_deref());
+    let t = UserTokens { scope, ..t };
+    let audience = (!scope.reaches_api()).then_some(client.client_id.as_str());
     let access = tokens::issue_access(
         conn,
         &oauth.keys,
@@ -71,7 +78,7 @@ pub fn issue_for_user(conn: &mut Conn, oauth: &OAuth, t: UserTokens<'_>) -> Resu
             alg: Alg::parse(&client.access_token_alg).unwrap_or(Alg::RS256),
             auth_time: Some(t.auth_time.timestamp()),
             session_id: t.session_id,
-            audience: None,
+            audience,
         },
     )?;
     let id_token = if t.scope.has(super::scope::OPENID) {

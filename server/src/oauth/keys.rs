@@ -1,9 +1,10 @@
 //! Signing keys. Generated on first start and kept in the database so every replica signs and
 //! verifies with the same keys; private keys sealed with the master key. For each algorithm
 //! there is a `current` key that signs, a `next` key already published (so caches learn it
-//! before it signs) and, after a rotation, a `previous` key that still verifies the tokens it
-//! signed until they expire. Each replica caches the keys for a few seconds; an unknown `kid`
-//! reloads at once.
+//! before it signs) and, after rotations, `previous` keys that still verify the tokens they
+//! signed: a key is retired only once every token it can have signed has expired, however
+//! often keys rotate meanwhile. Each replica caches the keys for a few seconds; an unknown
+//! `kid` reloads them, at most once a second (made-up kids cost no more than that).
 
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
@@ -26,6 +27,13 @@ use crate::error::{Error, Result};
 
 /// How long a replica trusts its cached view of the keys.
 const CACHE_FOR: Duration = Duration::from_secs(5);
+/// An unknown `kid` reloads the keys only when the cached view is older than this.
+const RELOAD_AT_MOST_EVERY: Duration = Duration::from_secs(1);
+/// How long a key verifies after it stopped signing: no token lives longer than a day
+/// (`--max-access-token-ttl` is at most 86400 s; ID tokens an hour), plus clock skew.
+pub fn verifies_after_signing() -> chrono::Duration {
+    chrono::Duration::hours(24) + chrono::Duration::minutes(5)
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Alg {
@@ -211,6 +219,8 @@ struct Cache {
 pub struct KeyStore {
     master: MasterKey,
     cache: RwLock<Cache>,
+    /// How often the keys were read from the database (a metric).
+    loads: std::sync::atomic::AtomicU64,
 }
 
 impl KeyStore {
@@ -218,7 +228,7 @@ impl KeyStore {
     /// algorithm has a current and a next key.
     pub fn open(conn: &mut Conn, db: &db::Db, master: MasterKey) -> Result<KeyStore> {
         check_master_key(conn, db, &master)?;
-        let store = KeyStore { master, cache: RwLock::new(Cache { loaded_at: None, keys: Vec::new() }) };
+        let store = KeyStore { master, cache: RwLock::new(Cache { loaded_at: None, keys: Vec::new() }), loads: Default::default() };
         store.ensure(conn, db)?;
         Ok(store)
     }
@@ -272,13 +282,15 @@ impl KeyStore {
         Ok(())
     }
 
-    fn keys(&self, conn: &mut Conn, force: bool) -> Result<Vec<Arc<SigningKey>>> {
+    /// The keys, from the cache when it is younger than `max_age`.
+    fn keys(&self, conn: &mut Conn, max_age: Duration) -> Result<Vec<Arc<SigningKey>>> {
         {
             let cache = self.cache.read().unwrap_or_else(|p| p.into_inner());
-            if !force && cache.loaded_at.is_some_and(|at| at.elapsed() < CACHE_FOR) {
+            if cache.loaded_at.is_some_and(|at| at.elapsed() < max_age) {
                 return Ok(cache.keys.clone());
             }
         }
+        self.loads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let rows: Vec<Row> = signing_keys::table
             .filter(signing_keys::state.ne("retired"))
             .select(Row::as_select())
@@ -295,9 +307,14 @@ impl KeyStore {
         Ok(keys)
     }
 
+    /// How often the keys were read from the database.
+    pub fn loads(&self) -> u64 {
+        self.loads.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// The key that signs with `alg` now.
     pub fn signing(&self, conn: &mut Conn, alg: Alg) -> Result<Arc<SigningKey>> {
-        self.keys(conn, false)?
+        self.keys(conn, CACHE_FOR)?
             .into_iter()
             .find(|k| k.alg == alg && k.state == "current")
             .ok_or_else(|| Error::internal(format!("no current {} key", alg.name())))
@@ -306,10 +323,10 @@ impl KeyStore {
     /// The published key with this `kid` (current, next or previous), if any.
     pub fn verifying(&self, conn: &mut Conn, kid: &str) -> Result<Option<Arc<SigningKey>>> {
         let find = |keys: Vec<Arc<SigningKey>>| keys.into_iter().find(|k| k.kid == kid);
-        if let Some(key) = find(self.keys(conn, false)?) {
+        if let Some(key) = find(self.keys(conn, CACHE_FOR)?) {
             return Ok(Some(key));
         }
-        Ok(find(self.keys(conn, true)?))
+        Ok(find(self.keys(conn, RELOAD_AT_MOST_EVERY)?))
     }
 
     /// The JSON Web Key Set: every key that is next, current or previous, read fresh.
@@ -341,16 +358,24 @@ impl KeyStore {
             .collect())
     }
 
-    /// Rotates every algorithm: previous → retired, current → previous, next → current, and a
-    /// new next. Returns the new current kids. `fresh` are the new next keys, made beforehand.
+    /// Rotates every algorithm: current → previous, next → current, and a new next; previous
+    /// keys that stopped signing over [`verifies_after_signing`] ago → retired. Returns the new
+    /// current kids. `fresh` are the new next keys, made beforehand. `retired_at` is when a key
+    /// stopped signing.
     fn rotate_in(&self, conn: &mut Conn, fresh: Vec<(Alg, Generated)>, event: NewEvent) -> Result<Vec<String>> {
         lock(conn)?;
-        let now = db::to_db_time(db::now());
-        diesel::update(signing_keys::table.filter(signing_keys::state.eq("previous")))
-            .set((signing_keys::state.eq("retired"), signing_keys::retired_at.eq(now)))
+        let now = db::now();
+        let expired = db::to_db_time(now - verifies_after_signing());
+        let now = db::to_db_time(now);
+        diesel::update(signing_keys::table.filter(signing_keys::state.eq("previous")).filter(signing_keys::retired_at.lt(expired)))
+            .set(signing_keys::state.eq("retired"))
+            .execute(conn)?;
+        // Previous keys of an older version, which did not record when they stopped signing.
+        diesel::update(signing_keys::table.filter(signing_keys::state.eq("previous")).filter(signing_keys::retired_at.is_null()))
+            .set(signing_keys::retired_at.eq(now))
             .execute(conn)?;
         diesel::update(signing_keys::table.filter(signing_keys::state.eq("current")))
-            .set(signing_keys::state.eq("previous"))
+            .set((signing_keys::state.eq("previous"), signing_keys::retired_at.eq(now)))
             .execute(conn)?;
         diesel::update(signing_keys::table.filter(signing_keys::state.eq("next")))
             .set((signing_keys::state.eq("current"), signing_keys::activated_at.eq(now)))
@@ -371,7 +396,7 @@ impl KeyStore {
     pub fn rotate(&self, conn: &mut Conn, db: &db::Db, event: NewEvent) -> Result<Vec<String>> {
         let fresh = Alg::ALL.into_iter().map(|alg| generate(alg).map(|g| (alg, g))).collect::<Result<Vec<_>>>()?;
         let current = db.write_blocking(conn, |conn| self.rotate_in(conn, fresh, event))?;
-        self.keys(conn, true)?;
+        self.keys(conn, Duration::ZERO)?;
         Ok(current)
     }
 }

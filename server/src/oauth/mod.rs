@@ -3,6 +3,7 @@
 
 pub mod authorize;
 pub mod bearer;
+pub mod consent;
 pub mod discovery;
 pub mod endpoints;
 pub mod error;
@@ -72,13 +73,17 @@ pub struct OAuth {
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/.well-known/openid-configuration", web::get().to(discovery::configuration))
+    // Hosted forms and OAuth requests are small; their bodies are read whole before anyone is
+    // authenticated, so bound them like the Management API's.
+    cfg.app_data(web::PayloadConfig::new(crate::http::extract::BODY_LIMIT))
+        .route("/.well-known/openid-configuration", web::get().to(discovery::configuration))
         .route("/oauth/jwks", web::get().to(discovery::jwks))
         .route("/oauth/token", web::post().to(token_endpoint::token))
         .route("/oauth/authorize", web::get().to(authorize::authorize_get))
         .route("/oauth/authorize", web::post().to(authorize::authorize_post))
         .route("/oauth/authorize/resume", web::get().to(authorize::resume))
         .route("/oauth/login", web::post().to(authorize::login))
+        .route("/oauth/consent", web::post().to(consent::decide))
         .route("/oauth/assets/style.css", web::get().to(authorize::stylesheet))
         .route("/oauth/userinfo", web::get().to(endpoints::userinfo))
         .route("/oauth/userinfo", web::post().to(endpoints::userinfo))

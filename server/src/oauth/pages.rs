@@ -147,6 +147,8 @@ pub struct SignInForm<'a> {
     pub login: &'a str,
     pub client_name: &'a str,
     pub errors: Vec<String>,
+    /// The application offers self-registration.
+    pub registration: bool,
 }
 
 pub fn sign_in(form: SignInForm<'_>) -> Markup {
@@ -162,9 +164,35 @@ pub fn sign_in(form: SignInForm<'_>) -> Markup {
             button type="submit" { "Sign in" }
         }
         nav {
-            a href={ "/oauth/register?request=" (form.request_id) } { "Create an account" }
-            " · "
+            @if form.registration {
+                a href={ "/oauth/register?request=" (form.request_id) } { "Create an account" }
+                " · "
+            }
             a href={ "/oauth/reset?request=" (form.request_id) } { "Forgot your password?" }
+        }
+    }
+}
+
+pub struct ConsentForm<'a> {
+    pub request_id: &'a str,
+    pub csrf: &'a str,
+    pub client_name: &'a str,
+    pub signed_in_as: &'a str,
+    /// What the application asks for, in words.
+    pub asks: Vec<String>,
+}
+
+pub fn consent(form: ConsentForm<'_>) -> Markup {
+    html! {
+        p class="lead" { strong { (form.client_name) } " asks to:" }
+        ul class="asks" {
+            @for ask in &form.asks { li { (ask) } }
+        }
+        p { "You are signed in as " strong { (form.signed_in_as) } ". You can withdraw this later from your account." }
+        form method="post" action="/oauth/consent" {
+            (request_fields(form.request_id, form.csrf))
+            button type="submit" name="decision" value="allow" { "Allow" }
+            button type="submit" name="decision" value="deny" class="secondary" { "Deny" }
         }
     }
 }
@@ -273,13 +301,11 @@ pub fn message(text: &str) -> Markup {
     html! { p class="lead" { (text) } }
 }
 
-pub fn logout_confirm(csrf: &str, post_logout_redirect_uri: Option<&str>, state: Option<&str>, client_id: Option<&str>) -> Markup {
+pub fn logout_confirm(csrf: &str, client_id: Option<&str>) -> Markup {
     html! {
         p class="lead" { "Sign out of Gatehouse on this device?" }
         form method="post" action="/oauth/logout" {
             input type="hidden" name="csrf" value=(csrf);
-            @if let Some(uri) = post_logout_redirect_uri { input type="hidden" name="post_logout_redirect_uri" value=(uri); }
-            @if let Some(state) = state { input type="hidden" name="state" value=(state); }
             @if let Some(client_id) = client_id { input type="hidden" name="client_id" value=(client_id); }
             button type="submit" { "Sign out" }
         }

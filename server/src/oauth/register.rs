@@ -15,13 +15,14 @@ use super::pages::{self, Page};
 use super::session;
 use crate::db::oauth::AuthRequest;
 use crate::db::{self, Conn};
-use crate::domain::accounts::Account;
+use crate::domain::accounts::{self, Account};
 use crate::domain::audit::{Actor, NewEvent};
-use crate::domain::authn::{record_failure, throttle_keys, Origin};
+use crate::domain::authn::{record_lockouts, Origin};
 use crate::domain::clients::ClientView;
 use crate::domain::codes::{self, Purpose};
 use crate::domain::throttle;
 use crate::error::Result;
+
 use crate::http::auth::{client_ip, request_id};
 use crate::http::AppState;
 use crate::outbox::{self, Channel};
@@ -72,12 +73,21 @@ pub async fn register_form(req: HttpRequest, state: web::Data<AppState>) -> Http
         .db
         .run(move |conn| {
             Ok(match pending_from_query(conn, cookie.as_deref(), &query)? {
+                Some((_, client)) if !client.client.registration_enabled => Next::Page(closed_page()),
                 Some((request, _)) => Next::Page(register_page(&request, "", "", "", Vec::new())),
                 None => Next::Page(expired_page()),
             })
         })
         .await;
     respond(outcome)
+}
+
+/// For an application that does not offer registration (an administrator's switch, never on
+/// for `system`).
+fn closed_page() -> pages::Rendered {
+    Page::new("Registration is closed")
+        .status(StatusCode::FORBIDDEN)
+        .render(pages::error("This application does not offer registration. Ask its administrator for an account."))
 }
 
 fn code_message(code: &str) -> String {
@@ -93,6 +103,9 @@ pub async fn register(req: HttpRequest, state: web::Data<AppState>, body: web::B
         let Some((request, client)) = pending_request(&mut *worker.db.get()?, cookie.as_deref(), &form)? else {
             return Ok(Next::Page(expired_page()));
         };
+        if !client.client.registration_enabled {
+            return Ok(Next::Page(closed_page()));
+        }
         let email = form.get("email").unwrap_or_default().trim().to_owned();
         let phone = form.get("phone_number").unwrap_or_default().trim().replace([' ', '-'], "");
         let name = form.get("name").unwrap_or_default().trim().to_owned();
@@ -122,8 +135,15 @@ pub async fn register(req: HttpRequest, state: web::Data<AppState>, body: web::B
         let master = &worker.oauth.master;
         let mut conn = worker.db.get()?;
         worker.db.write_blocking(&mut conn, |conn| {
-            let email_taken = email.as_deref().map(|e| db::accounts::find_by_contact(conn, &namespace, e)).transpose()?.flatten().is_some();
-            let phone_taken = phone.as_deref().map(|p| db::accounts::find_by_contact(conn, &namespace, p)).transpose()?.flatten().is_some();
+            // An address is taken by an account, unless that is a registration never verified
+            // in time: such a one gives it up now.
+            let now = db::now();
+            let mut taken = |contact: Option<&str>| -> Result<bool> {
+                let Some(holder) = contact.map(|c| db::accounts::find_by_contact(conn, &namespace, c)).transpose()?.flatten() else { return Ok(false) };
+                Ok(!accounts::expire_registration(conn, &holder, now)?)
+            };
+            let email_taken = taken(email.as_deref())?;
+            let phone_taken = taken(phone.as_deref())?;
             if email_taken || phone_taken {
                 // Do not reveal it: the owner of the address is told instead, and the codes the
                 // browser will be asked for do not exist.
@@ -141,7 +161,8 @@ pub async fn register(req: HttpRequest, state: web::Data<AppState>, body: web::B
                 name: (!name.is_empty()).then(|| name.clone()),
                 ..Default::default()
             };
-            let account = Account::new(&namespace, input, Some(hash))?;
+            let mut account = Account::new(&namespace, input, Some(hash))?;
+            account.registration_expires_at = Some(now + chrono::Duration::minutes(codes::LIFETIME_MINUTES));
             db::accounts::insert(conn, &account)?;
             if let Some(to) = &email {
                 let code = codes::issue(conn, master, account.id, Purpose::Email, to)?;
@@ -176,6 +197,9 @@ pub async fn verify(req: HttpRequest, state: web::Data<AppState>, body: web::Byt
     let outcome = db::blocking(move || {
         let mut conn = worker.db.get()?;
         let Some((request, client)) = pending_request(&mut conn, cookie.as_deref(), &form)? else { return Ok(Next::Page(expired_page())) };
+        if !client.client.registration_enabled {
+            return Ok(Next::Page(closed_page()));
+        }
         let account = request.account.map(|id| db::accounts::get(&mut conn, id)).transpose()?.flatten();
         let wrong = |email: Option<&str>, phone: Option<&str>| {
             Next::Page(verify_page(&request, email, phone, vec!["A code is wrong or has expired.".into()]))
@@ -207,6 +231,7 @@ pub async fn verify(req: HttpRequest, state: web::Data<AppState>, body: web::Byt
             let before = account.audit_view();
             account.email_verified = account.email.is_some();
             account.phone_number_verified = account.phone_number.is_some();
+            account.registration_expires_at = None;
             account.version += 1;
             account.updated_at = db::now();
             db::accounts::update(conn, &account, account.version - 1)?;
@@ -273,13 +298,16 @@ pub async fn reset_request(req: HttpRequest, state: web::Data<AppState>, body: w
         let mut conn = worker.db.get()?;
         let Some((request, client)) = pending_request(&mut conn, cookie.as_deref(), &form)? else { return Ok(Next::Page(expired_page())) };
         let login = form.get("login").unwrap_or_default().trim().chars().take(254).collect::<String>();
-        // Each request sends a message: count it against the address like a failed attempt.
-        let keys = throttle_keys(None, &origin);
-        let names: Vec<String> = keys.iter().map(|(k, _)| k.clone()).collect();
-        if let Some(retry_after) = throttle::locked(&mut conn, &names, db::now())? {
-            return Ok(Next::Page(too_many(retry_after)));
+        // Each request sends a message: it counts against the address like a failed attempt,
+        // and is never given back.
+        if let Some(ip) = &origin.ip {
+            let keys = [(throttle::address_key(ip), throttle::PER_ADDRESS)];
+            let reservation = match throttle::reserve(&mut conn, &worker.db, &keys, db::now())? {
+                Ok(reservation) => reservation,
+                Err(retry_after) => return Ok(Next::Page(too_many(retry_after))),
+            };
+            record_lockouts(&mut conn, &worker.db, &reservation, &Actor::anonymous(), &origin)?;
         }
-        record_failure(&mut conn, &worker.db, &keys, &Actor { kind: "account", id: None, owner_account_id: None }, &origin)?;
         let namespace = client.client.user_namespace.clone().unwrap_or_default();
         let account = db::accounts::find_by_sign_in(&mut conn, &namespace, &login)?.filter(|a| !a.disabled);
         if let Some((account, (channel, to))) = account.as_ref().and_then(|a| reset_channel(a).map(|c| (a, c))) {
@@ -336,18 +364,20 @@ pub async fn reset_confirm(req: HttpRequest, state: web::Data<AppState>, body: w
         };
         let hash = worker.hasher.hash_blocking(password)?;
         worker.db.write_blocking(&mut conn, |conn| {
+            let now = db::now();
+            let signed_out = accounts::end_sign_ins(conn, &mut account, now)?;
             account.password_hash = Some(hash);
             account.version += 1;
-            account.updated_at = db::now();
+            account.updated_at = now;
             db::accounts::update(conn, &account, account.version - 1)?;
-            throttle::success(conn, &throttle::account_key(account.id))?;
+            throttle::clear(conn, &throttle::account_key(account.id))?;
             db::audit::append(
                 conn,
                 vec![NewEvent::new(Actor::account(account.id.to_string()), "user.password.reset")
                     .target("account", account.id)
                     .namespace(&account.namespace)
                     .request(origin.request_id.clone(), origin.ip.clone())
-                    .changes(json!({ "password": crate::domain::audit::REDACTED }))],
+                    .changes(json!({ "password": crate::domain::audit::REDACTED, "signed_out": signed_out }))],
             )
         })?;
         complete(&mut conn, &worker, &request, &client, &account, &origin)

@@ -65,12 +65,14 @@ pub async fn token(req: HttpRequest, state: web::Data<AppState>, payload: web::P
 /// already committed with a change.
 fn run(state: &AppState, presented: Presented, form: &Form, origin: &Origin) -> (std::result::Result<TokenResponse, OAuthError>, Vec<NewEvent>) {
     let grant_type = form.get("grant_type").unwrap_or_default().to_owned();
+    let presented_id = authn::shown_client_id(match &presented {
+        Presented::Secret { client_id, .. } | Presented::Public { client_id } => client_id,
+    });
     let failed = |actor: Actor, error: &OAuthError| {
         let outcome = if error.status.as_u16() == 429 || error.error == "unauthorized_client" { Outcome::Denied } else { Outcome::Failure };
-        NewEvent::new(actor, "oauth.token")
-            .outcome(outcome)
-            .request(origin.request_id.clone(), origin.ip.clone())
-            .changes(json!({ "grant_type": grant_type, "error": error.error, "error_description": error.description }))
+        NewEvent::new(actor, "oauth.token").outcome(outcome).request(origin.request_id.clone(), origin.ip.clone()).changes(json!({
+            "grant_type": grant_type, "client_id": presented_id, "error": error.error, "error_description": error.description,
+        }))
     };
     let client = match authenticate_client(state, &presented, origin) {
         Ok(Ok(client)) => client,
@@ -253,7 +255,7 @@ pub fn authenticate_client(state: &AppState, presented: &Presented, origin: &Ori
                     Ok(Ok(TokenClient { id: c.id, client_id: c.client_id, caller: None, profile: c.profile, actor }))
                 }
                 Some(c) => Ok(Err((OAuthError::invalid_client(false), Actor::client(c.id.to_string(), None)))),
-                None => Ok(Err((OAuthError::invalid_client(false), Actor { kind: "client", id: Some(client_id.chars().take(64).collect()), owner_account_id: None }))),
+                None => Ok(Err((OAuthError::invalid_client(false), Actor::anonymous()))),
             }
         }
     }

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::domain::clients::{self, OwnerFilter};
 use crate::domain::idempotency::Reply;
-use crate::domain::secrets::generate_secret;
+use crate::domain::secrets::{self, generate_secret};
 use crate::domain::PageRequest;
 use crate::error::{Error, Result};
 use crate::http::auth::Api;
@@ -34,8 +34,10 @@ pub async fn list(api: Api, query: Query<ClientListParams>) -> Result<HttpRespon
     responses((status = 201, body = ClientCreated, headers(("Location" = String, description = "The created resource"))), (status = 409, description = "A retry with this Idempotency-Key is still running", body = Problem),
         (status = 422, description = "The Idempotency-Key was used with another request", body = Problem)))]
 pub async fn create(api: Api, body: Json<ClientCreate>) -> Result<HttpResponse> {
-    api.context().await?.caller.authorize("clients", "write", "*")?;
     let input = body.value;
+    // Authorized before the secret is hashed: hashing is what an attacker would make us spend.
+    let checked = input.clone();
+    api.read(move |conn, ctx| clients::authorize_create(conn, ctx, &checked).map(drop)).await?;
     let (secret, secret_hash) = if input.token_endpoint_auth_method == "none" {
         (None, None)
     } else {
@@ -43,7 +45,9 @@ pub async fn create(api: Api, body: Json<ClientCreate>) -> Result<HttpResponse> 
         let hash = api.state.hasher.hash(secret.clone()).await?;
         (Some(secret), Some(hash))
     };
-    api.create(body.digest, move |conn, ctx| {
+    let checked = input.clone();
+    let authorize = move |conn: &mut _, ctx: &_| clients::authorize_create(conn, ctx, &checked).map(drop);
+    api.create(body.digest, authorize, move |conn, ctx| {
         let view = clients::create(conn, ctx, input.clone(), secret_hash.clone())?;
         let location = format!("/api/v1/clients/{}", view.client.id);
         created(location, &ClientCreated { client: view.to_api(), client_secret: secret.clone() })
@@ -59,10 +63,14 @@ pub async fn get(api: Api, path: Path<Uuid>) -> Result<HttpResponse> {
     Ok(ok_with_etag(view.etag(), &view.to_api()))
 }
 
-/// Changes a client. Owners may rename, disable and re-enable their clients; other settings
-/// need `clients:write` over the owner's namespace, grants only what the caller holds, turning
-/// on the password grant `clients:write@*`, and a transfer (`owner_account_id`) also
-/// `permissions:write@<new owner's namespace>`. Honours `If-Match`.
+/// Changes a client. Owners may disable and re-enable their clients; everything else needs
+/// `clients:write` over the owner's namespace. Grants added or removed must be held by the
+/// caller; turning on the password grant or `skip_consent` needs `clients:write@*`,
+/// `registration_enabled` `users:write@<user_namespace>`; a transfer (`owner_account_id`) needs
+/// `permissions:write@<new owner's namespace>`. A change that routes the client's tokens
+/// (redirect and logout URIs, grant types, authentication method, user namespace, PKCE,
+/// consent, registration), transfers or re-enables it needs the caller to hold everything the
+/// client may then do. Honours `If-Match`.
 #[utoipa::path(patch, path = "/api/v1/clients/{id}", tag = "clients", operation_id = "update_client", params(("id" = Uuid, Path, description = "The client id (not its public client_id)"), ("If-Match" = Option<String>, Header, nullable = false, description = "ETags (or `*`) the resource must still have; 412 otherwise")), request_body = ClientPatch,
     responses((status = 200, body = Client, headers(("ETag" = String, description = "The version of the resource, for If-Match"))), (status = 404, body = Problem), (status = 412, body = Problem)))]
 pub async fn update(api: Api, path: Path<Uuid>, body: Json<ClientPatch>) -> Result<HttpResponse> {
@@ -92,10 +100,13 @@ pub async fn rotate_secret(api: Api, path: Path<Uuid>, body: OptionalJson<Secret
     let id = path.into_inner();
     let seconds = body.value.previous_secret_expires_in.unwrap_or(DEFAULT_SECRET_OVERLAP_SECONDS);
     let overlap = Duration::seconds(i64::try_from(seconds).map_err(|_| Error::invalid("previous_secret_expires_in", "is too large"))?);
+    // Authenticated and authorized before the new secret is hashed.
+    let authorize = move |conn: &mut _, ctx: &_| secrets::authorize_rotation(conn, ctx, id).map(drop);
+    api.read(authorize).await?;
     let secret = generate_secret();
     let secret_hash = api.state.hasher.hash(secret.clone()).await?;
-    api.create(body.digest, move |conn, ctx| {
-        let (view, previous_secret_expires_at) = clients::rotate_secret(conn, ctx, id, secret_hash.clone(), overlap)?;
+    api.create(body.digest, authorize, move |conn, ctx| {
+        let (view, previous_secret_expires_at) = secrets::rotate_secret(conn, ctx, id, secret_hash.clone(), overlap)?;
         let body = SecretRotated { client_id: view.client.client_id.clone(), client_secret: secret.clone(), previous_secret_expires_at };
         Ok(Reply { status: 201, location: None, body: serde_json::to_vec(&body).map_err(Error::internal)? })
     })

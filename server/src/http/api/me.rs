@@ -1,13 +1,13 @@
 use actix_web::HttpResponse;
-use gatehouse_api_types::{Account, Me, PasswordChange, Problem, ProfilePatch};
+use gatehouse_api_types::{Account, Consent, Me, Page, PasswordChange, Problem, ProfilePatch};
 
-use crate::domain::accounts;
-use crate::domain::authn::{record_failure, throttle_keys, Origin};
+use crate::domain::{accounts, consents};
+use crate::domain::authn::{record_lockouts, throttle_keys, Origin};
 use crate::domain::password::Verified;
 use crate::domain::throttle;
 use crate::error::{Error, Result};
 use crate::http::auth::Api;
-use crate::http::extract::Json;
+use crate::http::extract::{Json, Path};
 
 /// The caller: kind, ids, owner, grants and effective permissions.
 #[utoipa::path(get, path = "/api/v1/me", tag = "me", operation_id = "get_me",
@@ -33,19 +33,38 @@ pub async fn set_password(api: Api, body: Json<PasswordChange>) -> Result<HttpRe
     let account = api.read(accounts::own).await?;
     let ctx = api.context().await?;
     let origin = Origin { ip: ctx.ip.clone(), request_id: Some(ctx.request_id.clone()) };
-    let keys = throttle_keys(Some(throttle::account_key(account.id)), &origin);
-    let names: Vec<String> = keys.iter().map(|(k, _)| k.clone()).collect();
-    if let Some(retry_after) = api.state.db.run(move |conn| throttle::locked(conn, &names, crate::db::now())).await? {
-        return Err(Error::TooManyRequests { retry_after });
-    }
+    let keys = throttle_keys(throttle::account_key(account.id), &origin);
+    let db = api.state.db.clone();
+    let reserved = api.state.db.run_on(move || throttle::reserve(&mut *db.get()?, &db, &keys, crate::db::now())).await?;
+    let reservation = reserved.map_err(|retry_after| Error::TooManyRequests { retry_after })?;
     let verified = api.state.hasher.verify(account.password_hash.clone(), body.value.current_password).await?;
+    let (db, actor, counted) = (api.state.db.clone(), ctx.caller.actor(), reservation.clone());
     if !matches!(verified, Verified::Yes { .. }) {
-        let (db, actor) = (api.state.db.clone(), ctx.caller.actor());
-        api.state.db.run(move |conn| record_failure(conn, &db, &keys, &actor, &origin)).await?;
+        api.state.db.run_on(move || record_lockouts(&mut *db.get()?, &db, &counted, &actor, &origin)).await?;
         return Err(Error::invalid("current_password", "is not your current password"));
     }
+    api.state.db.run_on(move || throttle::succeeded(&mut *db.get()?, &db, &counted)).await?;
     let hash = api.state.hasher.hash(body.value.new_password).await?;
     let version = account.version;
     api.write(move |conn, ctx| accounts::change_own_password(conn, ctx, version, hash)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The applications the account allowed (a token of the account with the `account` scope).
+#[utoipa::path(get, path = "/api/v1/me/consents", tag = "me", operation_id = "list_my_consents",
+    responses((status = 200, body = Page<Consent>), (status = 403, description = "Only an account's own token with the `account` scope", body = Problem)))]
+pub async fn consents(api: Api) -> Result<HttpResponse> {
+    let items = api.read(consents::list).await?;
+    Ok(HttpResponse::Ok().json(Page { items, next_page_token: None }))
+}
+
+/// Withdraws the consent given to an application (if any), and revokes the refresh tokens it
+/// holds for the account.
+#[utoipa::path(delete, path = "/api/v1/me/consents/{client_id}", tag = "me", operation_id = "withdraw_my_consent",
+    params(("client_id" = String, Path, description = "The application's public client_id", max_length = 128)),
+    responses((status = 204, description = "Withdrawn"), (status = 403, description = "Only an account's own token with the `account` scope", body = Problem), (status = 404, description = "No application has this client_id", body = Problem)))]
+pub async fn withdraw_consent(api: Api, path: Path<String>) -> Result<HttpResponse> {
+    let client_id = path.into_inner();
+    api.write(move |conn, ctx| consents::withdraw(conn, ctx, &client_id)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

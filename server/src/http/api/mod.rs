@@ -30,7 +30,7 @@ use crate::http::problem::PROBLEM_JSON;
         version = "1"
     ),
     paths(
-        me::get, me::update, me::set_password,
+        me::get, me::update, me::set_password, me::consents, me::withdraw_consent,
         keys::list, keys::rotate,
         namespaces::list, namespaces::create, namespaces::get, namespaces::update, namespaces::delete,
         users::list, users::create, users::import, users::get, users::update, users::delete,

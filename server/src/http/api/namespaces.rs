@@ -1,7 +1,7 @@
 use actix_web::HttpResponse;
 use gatehouse_api_types::{Namespace, NamespaceCreate, NamespacePatch, Page, PageParams, Problem};
 
-use crate::domain::{namespaces, PageRequest};
+use crate::domain::{namespaces, Context, PageRequest};
 use crate::error::Result;
 use crate::http::auth::Api;
 use crate::http::extract::{Json, Path, Query};
@@ -24,7 +24,9 @@ pub async fn list(api: Api, query: Query<PageParams>) -> Result<HttpResponse> {
         (status = 422, description = "The Idempotency-Key was used with another request", body = Problem)))]
 pub async fn create(api: Api, body: Json<NamespaceCreate>) -> Result<HttpResponse> {
     let input = body.value;
-    api.create(body.digest, move |conn, ctx| {
+    let slug = input.slug.clone();
+    let authorize = move |_: &mut _, ctx: &Context| ctx.caller.authorize("namespaces", "write", &slug);
+    api.create(body.digest, authorize, move |conn, ctx| {
         let namespace = namespaces::create(conn, ctx, input.clone())?;
         created(format!("/api/v1/namespaces/{}", namespace.slug), &namespace.to_api())
     })

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::domain::accounts::{self, Search};
 use crate::domain::idempotency::{self, Outcome, Reply};
-use crate::domain::{grant_strings, import, parse_request_grants, PageRequest, Precondition};
+use crate::domain::{grant_strings, import, parse_request_grants, Context, PageRequest, Precondition};
 use crate::error::Result;
 use crate::http::auth::{reply_response, Api};
 use crate::http::extract::{read_body, request_digest, Json, Path, Query, IMPORT_LIMIT};
@@ -41,7 +41,11 @@ pub async fn create(api: Api, path: Path<String>, body: Json<AccountCreate>) -> 
         Some(password) => Some(api.state.hasher.hash(password).await?),
         None => None,
     };
-    api.create(body.digest, move |conn, ctx| {
+    let authorize = {
+        let ns = ns.clone();
+        move |_: &mut _, ctx: &Context| ctx.caller.authorize("users", "write", &ns)
+    };
+    api.create(body.digest, authorize, move |conn, ctx| {
         let account = accounts::create(conn, ctx, &ns, input.clone(), password_hash.clone())?;
         created(format!("/api/v1/namespaces/{ns}/users/{}", account.id), &account.to_api())
     })
@@ -107,13 +111,16 @@ pub async fn delete(api: Api, path: Path<(String, Uuid)>) -> Result<HttpResponse
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Sets the account's password (needs `users:write@<ns>`).
+/// Sets the account's password (needs `users:write@<ns>` and every grant the account holds); it
+/// is signed out everywhere.
 #[utoipa::path(put, path = "/api/v1/namespaces/{ns}/users/{id}/password", tag = "users", operation_id = "set_user_password", params(("ns" = String, Path, description = "A namespace slug"), ("id" = Uuid, Path, description = "The account id")),
     request_body = PasswordSet,
     responses((status = 204, description = "Set"), (status = 404, body = Problem)))]
 pub async fn set_password(api: Api, path: Path<(String, Uuid)>, body: Json<PasswordSet>) -> Result<HttpResponse> {
     let (ns, id) = path.into_inner();
-    api.context().await?.caller.authorize("users", "write", &ns)?;
+    // Authorized (and the account's power checked) before the password is hashed.
+    let checked = ns.clone();
+    api.read(move |conn, ctx| accounts::check_set_password(conn, ctx, &checked, id).map(drop)).await?;
     let hash = api.state.hasher.hash(body.value.password).await?;
     api.write(move |conn, ctx| accounts::set_password(conn, ctx, &ns, id, hash)).await?;
     Ok(HttpResponse::NoContent().finish())

@@ -1,0 +1,145 @@
+//! Consent: before a third-party application (one an administrator did not mark
+//! `skip_consent`) receives a code, the signed-in account is shown what it asks for and allows
+//! or denies it. What was allowed is remembered per account and application (widened by each
+//! new consent) and can be withdrawn on `/api/v1/me/consents`. `prompt=consent` asks again;
+//! `prompt=none` without consent answers `consent_required`.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::json;
+
+use super::authorize::{error_redirect, expired_page, issue_code, origin_of, pending_request, respond, Next};
+use super::form::Form;
+use super::pages::{self, Page, Rendered};
+use super::scope::Scopes;
+use super::session;
+use crate::db::oauth::AuthRequest;
+use crate::db::{self, Conn};
+use crate::domain::accounts::Account;
+use crate::domain::audit::{Actor, NewEvent, Outcome};
+use crate::domain::clients::ClientView;
+use crate::error::{Error, Result};
+use crate::http::AppState;
+
+/// Whether `account` must be asked before `client` receives what `request` asks for.
+pub fn needed(conn: &mut Conn, client: &ClientView, account: &Account, request: &AuthRequest) -> Result<bool> {
+    if client.client.skip_consent {
+        return Ok(false);
+    }
+    if prompts(request, "consent") {
+        return Ok(true);
+    }
+    let asked = Scopes::parse(&request.scope).map_err(Error::internal)?;
+    let given = match db::consents::scope(conn, account.id, client.client.id)? {
+        Some(text) => Scopes::parse(&text).unwrap_or_default(),
+        None => return Ok(true),
+    };
+    Ok(!asked.within(&given))
+}
+
+/// Whether the request carries `prompt=<value>` (among others).
+pub fn prompts(request: &AuthRequest, value: &str) -> bool {
+    request.prompt.as_deref().is_some_and(|p| p.split(' ').any(|v| v == value))
+}
+
+/// The consent page of a pending request.
+pub fn page(request: &AuthRequest, client: &ClientView, account: &Account) -> Rendered {
+    let scope = Scopes::parse(&request.scope).unwrap_or_default();
+    let signed_in_as = account.username.as_deref().or(account.email.as_deref()).or(account.phone_number.as_deref()).unwrap_or("your account");
+    Page::new("Allow access")
+        .redirecting_to(pages::origin_of(&request.redirect_uri))
+        .render(pages::consent(pages::ConsentForm {
+            request_id: &request.id,
+            csrf: &request.csrf,
+            client_name: &client.client.name,
+            signed_in_as,
+            asks: describe(&scope),
+        }))
+}
+
+/// What each scope lets the application do, in words.
+fn describe(scope: &Scopes) -> Vec<String> {
+    let mut asks: Vec<String> = scope
+        .oidc
+        .iter()
+        .map(|s| {
+            match s.as_str() {
+                "openid" => "know who you are (your account's id)",
+                "profile" => "see your name and profile",
+                "email" => "see your email address",
+                "phone" => "see your phone number",
+                "offline_access" => "keep access while you are away",
+                "account" => "manage your account: your profile, your password and the applications you allowed",
+                other => other,
+            }
+            .to_owned()
+        })
+        .collect();
+    asks.extend(scope.grants.iter().map(|g| format!("act for you on Gatehouse's Management API, as far as you may: {g}")));
+    asks
+}
+
+/// `POST /oauth/consent`: the account allows or denies; the browser goes back to the
+/// application with a code or `access_denied`.
+pub async fn decide(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
+    let Ok(form) = Form::parse(&body) else { return expired_page().respond() };
+    let authz = session::authz_cookie_value(&req, &state.oauth.settings);
+    let sso = session::sso_cookie_value(&req, &state.oauth.settings);
+    let origin = origin_of(&req, &state);
+    let worker = state.clone();
+    let outcome = state
+        .db
+        .run(move |conn| {
+            let oauth = &worker.oauth;
+            let Some((request, client)) = pending_request(conn, authz.as_deref(), &form)? else { return Ok(Next::Page(expired_page())) };
+            // The account that was asked is the one signed in in this browser, still.
+            let current = session::current(conn, sso.as_deref())?;
+            let (Some(session), Some(asked)) = (current, request.account) else { return Ok(Next::Page(expired_page())) };
+            let account = db::accounts::get(conn, asked)?.filter(|a| !a.disabled && a.id == session.account);
+            let Some(account) = account.filter(|_| client.signs_users_in()) else { return Ok(Next::Page(expired_page())) };
+            let allowed = match form.get("decision") {
+                Some("allow") => true,
+                Some("deny") => false,
+                _ => return Ok(Next::Page(page(&request, &client, &account))),
+            };
+            let event = NewEvent::new(Actor::account(account.id.to_string()), "oauth.consent")
+                .target("client", client.client.id)
+                .namespace(&account.namespace)
+                .request(origin.request_id.clone(), origin.ip.clone());
+            worker.db.write_blocking(conn, |conn| {
+                db::oauth::delete_request(conn, &request.id)?;
+                if !allowed {
+                    let event = event.outcome(Outcome::Denied).changes(json!({ "client_id": client.client.client_id, "scope": request.scope }));
+                    db::audit::append(conn, vec![event])?;
+                    let mut denied = error_redirect(oauth, &request.redirect_uri, request.state.as_deref(), "access_denied", "the user did not allow it");
+                    if let Next::Redirect { set_cookies, .. } = &mut denied {
+                        set_cookies.push(session::clear_authz(&oauth.settings));
+                    }
+                    return Ok(denied);
+                }
+                let given = widen(conn, &account, &client, &request.scope)?;
+                db::consents::put(conn, account.id, client.client.id, &given, db::now())?;
+                db::audit::append(conn, vec![event.changes(json!({ "client_id": client.client.client_id, "scope": request.scope, "consented": given }))])?;
+                let location = issue_code(conn, oauth, &request, &client, &account, &session, &origin)?;
+                Ok(Next::Redirect { location, set_cookies: vec![session::clear_authz(&oauth.settings)] })
+            })
+        })
+        .await;
+    respond(outcome)
+}
+
+/// Everything consented so far, with `asked` added.
+fn widen(conn: &mut Conn, account: &Account, client: &ClientView, asked: &str) -> Result<String> {
+    let mut given = db::consents::scope(conn, account.id, client.client.id)?.and_then(|t| Scopes::parse(&t).ok()).unwrap_or_default();
+    let asked = Scopes::parse(asked).map_err(Error::internal)?;
+    for s in asked.oidc {
+        if !given.has(&s) {
+            given.oidc.push(s);
+        }
+    }
+    for g in asked.grants {
+        if !given.grants.contains(&g) {
+            given.grants.push(g);
+        }
+    }
+    Ok(given.to_string())
+}
