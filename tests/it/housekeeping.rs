@@ -613,3 +613,30 @@ fn a_sweep_removes_expired_codes_old_deliveries_keys_and_console_sessions_and_ke
     let me = console.request("GET", "/api/v1/me", &[("X-CSRF-Token", &csrf)], None);
     assert_eq!(me.status, 200, "{}", me.text);
 }
+
+#[test]
+fn a_sweep_removes_registrations_never_verified_and_keeps_pending_and_verified_ones() {
+    let p = provider(&[]);
+    let app = &p.app;
+    let register = |email: &str| {
+        let browser = Browser::new(&app.base);
+        let client = rp(app, &p.web);
+        let page = browser.get(&start_url(&client).0);
+        let request = hidden(&page.text, "request").unwrap();
+        let form = browser.get(&format!("/oauth/register?request={request}"));
+        let answer = browser.submit(&form, "/oauth/register", &[("email", email), ("password", "a long password 1")]);
+        assert_eq!(answer.status, 200, "{}", answer.text);
+        app.db.texts(&format!("SELECT id AS t FROM accounts WHERE email = '{email}'")).pop().unwrap()
+    };
+    let stale = register("stale@example.com");
+    let pending = register("pending@example.com");
+    app.db.execute(&format!("UPDATE accounts SET registration_expires_at = '{}' WHERE id = '{stale}'", minutes_ago(1)));
+    let replica = sweep(app);
+    assert_removed(&replica, &["1 unverified registrations"]);
+    assert_eq!(rows(app, "accounts", &format!("id = '{stale}'")), 0);
+    assert_eq!(rows(app, "accounts", &format!("id = '{pending}'")), 1, "still within its ten minutes");
+    assert_eq!(rows(app, "accounts", &format!("id = '{}'", p.alice)), 1, "an account an administrator made never expires");
+    let events = app.admin().get(&format!("/api/v1/audit-events?action=user.registration.expire&target={stale}"));
+    assert_eq!(events.json["items"][0]["actor"]["type"], "system", "{}", events.text);
+    assert_eq!(app.admin().get("/api/v1/audit-events:verify").json["intact"], true);
+}
