@@ -9,7 +9,7 @@
 //!
 //! | what | selector |
 //! |---|---|
-//! | navigation links | `a[data-nav="overview"]`, `namespaces`, `users`, `clients`, `permissions`, `audit`, `keys` (the current one has `aria-current="page"`) |
+//! | navigation links | `a[data-nav="overview"]`, `namespaces`, `users`, `clients`, `permissions`, `audit`, `keys`, `applications` (the current one has `aria-current="page"`) |
 //! | sign in (signed-out screen) | `#sign-in` (a plain link to `/console/login`); the screen says "Signed out" after signing out |
 //! | sign out | `#sign-out` |
 //! | errors | `.error-banner` (a 403 reads "You lack users:write@customers"); per field `.field-error` (id `<field>-error`) |
@@ -46,6 +46,8 @@
 //!   with diff rows `tr.diff-row` (`.changed` where before and after differ); chain status
 //!   `#chain-status` (`.ok` "Chain intact: N events verified" or `.broken` "Chain broken: …").
 //! - Signing keys: rows `tr[data-id=<kid>]`, `#rotate-keys` (asks for confirmation).
+//! - Your applications (the account's consents): `table#consents` rows `tr[data-id=<client_id>]`
+//!   with `button.withdraw` (asks for confirmation); `#no-consents` when there are none.
 
 mod api;
 mod components;
@@ -106,6 +108,7 @@ fn Shell() -> impl IntoView {
                         <li><A href="/console/permissions" {..} data-nav="permissions">"Permission audit"</A></li>
                         <li><A href="/console/audit" {..} data-nav="audit">"Audit log"</A></li>
                         <li><A href="/console/keys" {..} data-nav="keys">"Signing keys"</A></li>
+                        <li><A href="/console/applications" {..} data-nav="applications">"Your applications"</A></li>
                     </ul>
                 </nav>
                 <main class="content" id="main">
@@ -119,6 +122,7 @@ fn Shell() -> impl IntoView {
                         <Route path=path!("/console/permissions") view=pages::permissions::PermissionAudit />
                         <Route path=path!("/console/audit") view=pages::audit::AuditLog />
                         <Route path=path!("/console/keys") view=pages::keys::SigningKeys />
+                        <Route path=path!("/console/applications") view=pages::applications::Applications />
                     </Routes>
                 </main>
             </div>

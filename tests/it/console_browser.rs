@@ -168,3 +168,45 @@ fn the_console_fits_a_phone_screen() {
         browser.close().await.unwrap();
     });
 }
+
+#[test]
+fn an_account_withdraws_an_applications_consent_in_the_console() {
+    let app = TestApp::start();
+    // The administrator allowed a third-party application (on the hosted pages).
+    let partner = app.admin().post(
+        "/api/v1/clients",
+        &json!({ "name": "Partner dashboard", "grant_types": ["authorization_code"], "redirect_uris": ["http://127.0.0.1:9/cb"], "user_namespace": "system" }),
+    );
+    assert_eq!(partner.status, 201, "{}", partner.text);
+    let client_id = partner.json["client_id"].as_str().unwrap().to_owned();
+    let hosted = crate::support::browser::Browser::new(&app.base);
+    let url = format!(
+        "/oauth/authorize?response_type=code&client_id={client_id}&redirect_uri=http://127.0.0.1:9/cb&scope=openid%20email&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256"
+    );
+    let consent = hosted.sign_in(&url, "admin", ADMIN_PASSWORD);
+    assert!(consent.text.contains("Partner dashboard"), "{}", consent.text);
+    assert_eq!(hosted.submit(&consent, "/oauth/consent", &[("decision", "allow")]).status, 303);
+
+    let driver = Driver::start();
+    runtime().block_on(async {
+        let b = driver.browser(1280, 800).await;
+        scenario(&b, "console-applications", async {
+            sign_in(&b, &app.base).await;
+            click(&b, "a[data-nav=applications]").await;
+            let row = find(&b, &format!("tr[data-id='{client_id}']")).await;
+            assert!(row.text().await.unwrap().contains("Partner dashboard"));
+            assert!(row.text().await.unwrap().contains("email"));
+            screenshot(&b, "console-applications").await;
+            click(&b, &format!("tr[data-id='{client_id}'] button.withdraw")).await;
+            click(&b, "#confirm-yes").await;
+            find(&b, "#no-consents").await;
+            wait_for_text(&b, "no longer has your consent").await;
+        })
+        .await;
+        b.close().await.unwrap();
+    });
+    // The application must ask again.
+    let again = hosted.get(&format!("{url}&prompt=none"));
+    let back = crate::support::browser::location(&again);
+    assert_eq!(crate::support::browser::query_param(&back, "error").as_deref(), Some("consent_required"), "{back}");
+}

@@ -1,5 +1,6 @@
 //! One module per page.
 
+pub mod applications;
 pub mod audit;
 pub mod client_detail;
 pub mod clients;
