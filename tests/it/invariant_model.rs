@@ -30,11 +30,14 @@
 //! Running it:
 //!
 //! ```sh
-//! ./scripts/test.sh invariant_model                                  # 8 cases of 30 steps
-//! GATEHOUSE_MODEL_CASES=500 ./scripts/test.sh invariant_model        # a long search
+//! ./scripts/test.sh invariant_model                           # 8 cases of 30 steps (~25 s)
+//! cargo nextest run -p gatehouse --test it invariant_model    # the same, building only the tests
+//! GATEHOUSE_TEST_DATABASE=postgres cargo nextest run -p gatehouse --test it invariant_model
+//! # A long search: with cargo test, which has no time limit (nextest ends a test after 300 s):
+//! GATEHOUSE_MODEL_CASES=500 cargo test -p gatehouse --test it invariant_model::random -- --nocapture
+//! # A survey of a broken server: every violation of 50 cases of 60 steps, grouped by operation:
 //! GATEHOUSE_MODEL_CASES=50 GATEHOUSE_MODEL_STEPS=60 GATEHOUSE_MODEL_KEEP_GOING=1 \
-//!     cargo nextest run -p gatehouse --test it invariant_model --no-capture
-//! GATEHOUSE_TEST_DATABASE=postgres ./scripts/test.sh invariant_model # on PostgreSQL
+//!     cargo test -p gatehouse --test it invariant_model::random -- --nocapture
 //! ```
 //!
 //! - `GATEHOUSE_MODEL_CASES` (default 8), `GATEHOUSE_MODEL_STEPS` (steps per case, default 30);
@@ -148,7 +151,10 @@ fn run_case(app: &TestApp, case: usize, spec: &WorldSpec, ops: &[Op], consent_fi
         if found.is_empty() {
             continue;
         }
-        let mut report = format!("invariant violated in case {case} at step {i} ({}):\n", step.kind);
+        let mut report = format!(
+            "invariant violated in case {case} at step {i} ({}); powers over this world's universe, where @* is system, {}, {} and ⋆ (every other namespace):\n",
+            step.kind, w.u.names[1], w.u.names[2]
+        );
         for v in &found {
             let _ = writeln!(report, "  {}", v.text);
             stats.violations.push((step.kind, format!("[{}] case {case} step {i}: {} -- {}", v.rule, step.text.trim(), v.text)));
@@ -186,7 +192,8 @@ fn config(cases: u32) -> Config {
     Config {
         cases,
         max_shrink_iters: env_number("GATEHOUSE_MODEL_SHRINK_ITERS", 32),
-        max_shrink_time: 240_000,
+        // nextest ends a test after 300 s: shrinking stops well before.
+        max_shrink_time: 120_000,
         failure_persistence: Some(Box::new(FileFailurePersistence::Direct(REGRESSIONS))),
         source_file: Some(file!()),
         test_name: Some("invariant_model::random_sequences_never_raise_power"),

@@ -49,14 +49,22 @@ impl Snapshot {
     /// After a step without requests (a key handed over): the agents' keys as they are now,
     /// with the powers measured last.
     pub fn rekey(&mut self, w: &World<'_>) {
-        let known: Vec<(Key, Option<Power>)> = self.keys.iter().flatten().cloned().collect();
+        let old = std::mem::take(&mut self.keys);
+        let anywhere: Vec<&(Key, Option<Power>)> = old.iter().flatten().collect();
         self.keys = w
             .agents
             .iter()
-            .map(|a| {
+            .enumerate()
+            .map(|(i, a)| {
                 a.keys
                     .iter()
-                    .map(|k| (k.clone(), known.iter().find(|(j, _)| j == k).and_then(|(_, p)| *p)))
+                    .map(|k| {
+                        // The agent's own measurement first (a redirect URI's power is the
+                        // agent's), then any holder's (a key handed over).
+                        let mine = old.get(i).and_then(|keys| keys.iter().find(|(j, _)| j == k));
+                        let power = mine.or_else(|| anywhere.iter().copied().find(|(j, _)| j == k)).and_then(|(_, p)| *p);
+                        (k.clone(), power)
+                    })
                     .collect()
             })
             .collect();

@@ -599,8 +599,10 @@ impl World<'_> {
                 let n = self.agents.len();
                 let from = usize::from(*from) % n;
                 let to = (from + 1 + usize::from(*to) % (n - 1)) % n;
-                // A session lives in a browser's cookie jar: it is not handed over.
-                let keys: Vec<Key> = self.agents[from].keys.iter().filter(|k| !matches!(k, Key::Session { .. })).cloned().collect();
+                // A session lives in a browser's cookie jar, and a redirect URI names its agent:
+                // neither is handed over.
+                let keys: Vec<Key> =
+                    self.agents[from].keys.iter().filter(|k| !matches!(k, Key::Session { .. } | Key::Redirect { .. })).cloned().collect();
                 let Some(k) = (!keys.is_empty()).then(|| keys[usize::from(*key) % keys.len()].clone()) else {
                     return Step::skipped(kind, from, "nothing to hand over");
                 };
