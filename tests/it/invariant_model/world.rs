@@ -258,7 +258,8 @@ pub struct AgentSpec {
 
 #[derive(Debug, Clone)]
 pub struct ClientSpec {
-    pub grants: Vec<u8>,
+    /// The client's grants; `None`: the same as its owner's.
+    pub grants: Option<Vec<u8>>,
     pub app: AppSpec,
 }
 
@@ -382,7 +383,7 @@ impl<'a> World<'a> {
             w.add_agent(&format!("agent{n}"), Some(account));
             let mut line = format!("  agent{n}: account {} in {} with {grants:?}", w.accounts[account].label, w.u.names[ns]);
             if let Some(client) = &agent.client {
-                let grants = w.grants(&client.grants);
+                let grants = w.grants(client.grants.as_ref().unwrap_or(&agent.grants));
                 let mut body = json!({ "name": format!("client of agent{n}"), "permissions": grants, "owner_account_id": w.accounts[account].id });
                 w.app_settings(&mut body, &client.app, n);
                 let c = w.setup_client(&body, &format!("c{n}"), consent_fields);
