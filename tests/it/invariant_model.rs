@@ -226,13 +226,13 @@ fn random_sequences_never_raise_power() {
         consent_fields.set(fields);
         outcome.map(|_| ()).map_err(TestCaseError::fail)
     };
-    let mut result = TestRunner::new(config(cases)).run(&strategy, &test);
+    let mut result = TestRunner::new(config(cases)).run(&strategy, test);
     // Until every kind of operation succeeded at least once (so that the search cannot pass by
     // having every request refused), a few more cases: at most 3 rounds of 4.
     let mut topped_up = 0;
     while result.is_ok() && cases >= 8 && topped_up < 12 && !never_succeeded(&stats.borrow()).is_empty() {
         topped_up += 4;
-        result = TestRunner::new(config(4)).run(&strategy, &test);
+        result = TestRunner::new(config(4)).run(&strategy, test);
     }
     let stats = stats.into_inner();
     let mut summary = stats.render(started.elapsed());
