@@ -17,6 +17,7 @@ mod hostile_input;
 mod housekeeping;
 mod idempotency;
 mod import;
+mod invariant_model;
 mod oauth;
 mod operations;
 mod outage;

@@ -1,0 +1,671 @@
+//! The world of one case: its namespaces, agents, the principals they may control, and the
+//! keys (credentials) each agent holds; set up with the bootstrap client, spoken to over HTTP.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use base64::Engine;
+use reqwest::Method;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use super::power::Universe;
+use crate::support::browser::{hidden, query_param};
+use crate::support::{Reply, TestApp};
+
+/// The grant alphabet agents and clients draw from. `{a}` and `{b}` are the world's namespaces.
+pub const GRANTS: [&str; 22] = [
+    "*:*@*",
+    "*:*@system",
+    "*:*@{a}",
+    "*:*@{b}",
+    "users:*@*",
+    "users:*@system",
+    "users:write@{a}",
+    "users:*@{a}",
+    "users:read@{b}",
+    "users:read@system",
+    "clients:*@*",
+    "clients:write@*",
+    "clients:read@*",
+    "clients:*@system",
+    "permissions:write@system",
+    "permissions:*@{a}",
+    "permissions:*@*",
+    "namespaces:read@*",
+    "namespaces:*@{b}",
+    "audit:read@*",
+    "keys:read@*",
+    "permissions:read@{b}",
+];
+
+/// How a request authenticates.
+#[derive(Debug, Clone)]
+pub enum Auth {
+    Anonymous,
+    Basic(String, String),
+    Bearer(String),
+}
+
+/// A request body.
+pub enum Body<'a> {
+    Empty,
+    Json(&'a Value),
+    Form(&'a [(&'a str, &'a str)]),
+}
+
+/// A keep-alive HTTP client (one per world) that sends each agent's own X-Forwarded-For.
+pub struct Http {
+    pub base: String,
+    client: reqwest::blocking::Client,
+}
+
+impl Http {
+    pub fn new(base: &str) -> Http {
+        let client = reqwest::blocking::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(120))
+            .build()
+            .unwrap();
+        Http { base: base.to_owned(), client }
+    }
+
+    pub fn send(&self, method: Method, path: &str, auth: &Auth, xff: &str, body: Body<'_>) -> Reply {
+        let mut request = self.client.request(method, format!("{}{}", self.base, path)).header("x-forwarded-for", xff);
+        request = match auth {
+            Auth::Anonymous => request,
+            Auth::Basic(id, secret) => request.basic_auth(id, Some(secret)),
+            Auth::Bearer(token) => request.bearer_auth(token),
+        };
+        request = match body {
+            Body::Empty => request,
+            Body::Json(v) => request.json(v),
+            Body::Form(f) => request.form(f),
+        };
+        reply(request.send().expect("request to the server under test"))
+    }
+}
+
+pub fn reply(response: reqwest::blocking::Response) -> Reply {
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let text = response.text().unwrap_or_default();
+    let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+    Reply { status, headers, text, json }
+}
+
+/// A browser: cookies kept, redirects not followed, the agent's address on every request.
+pub struct Browser {
+    base: String,
+    client: reqwest::blocking::Client,
+}
+
+impl Browser {
+    pub fn new(base: &str, addr: &str) -> Browser {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("x-forwarded-for", addr.parse().unwrap());
+        let client = reqwest::blocking::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .default_headers(headers)
+            .timeout(Duration::from_secs(120))
+            .build()
+            .unwrap();
+        Browser { base: base.to_owned(), client }
+    }
+
+    pub fn get(&self, url: &str) -> Reply {
+        let url = if url.starts_with("http") { url.to_owned() } else { format!("{}{url}", self.base) };
+        reply(self.client.get(url).send().expect("browser GET"))
+    }
+
+    /// Submits the hosted form on `page` (its hidden `request` and `csrf`) plus `fields`.
+    pub fn submit(&self, page: &Reply, action: &str, fields: &[(&str, &str)]) -> Option<Reply> {
+        let request = hidden(&page.text, "request")?;
+        let csrf = hidden(&page.text, "csrf")?;
+        let mut all: Vec<(&str, &str)> = vec![("request", &request), ("csrf", &csrf)];
+        all.extend_from_slice(fields);
+        Some(reply(self.client.post(format!("{}{action}", self.base)).form(&all).send().expect("browser POST")))
+    }
+}
+
+/// What a hosted page is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PageKind {
+    SignIn,
+    Consent,
+    /// A redirect to `location`.
+    Redirect(String),
+    Other(u16),
+}
+
+pub fn page_kind(page: &Reply) -> PageKind {
+    if (300..400).contains(&page.status) {
+        return PageKind::Redirect(page.header("location").unwrap_or_default().to_owned());
+    }
+    if page.status == 200 && page.text.contains("action=\"/oauth/consent\"") {
+        PageKind::Consent
+    } else if page.status == 200 && page.text.contains("name=\"password\"") {
+        PageKind::SignIn
+    } else {
+        PageKind::Other(page.status)
+    }
+}
+
+/// A credential an agent holds.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Key {
+    /// A client secret.
+    Secret { client: usize, secret: String },
+    /// An account's password.
+    Password { account: usize, password: String },
+    /// An access token and maybe its refresh token.
+    Token { token: usize },
+    /// A signed-in browser (its generation: a password change ends the sessions before it).
+    Session { account: usize, generation: u32 },
+    /// A verified email address of the account that reaches the agent (password reset).
+    Email { account: usize, email: String },
+    /// A public client whose redirect URIs send codes to the agent.
+    Redirect { client: usize },
+}
+
+impl Key {
+    pub fn is_api(&self) -> bool {
+        matches!(self, Key::Secret { .. } | Key::Token { .. })
+    }
+}
+
+pub struct Agent {
+    pub name: String,
+    pub addr: String,
+    /// The account the agent is (the person), if any.
+    pub account: Option<usize>,
+    pub redirect: String,
+    pub keys: Vec<Key>,
+    pub browser: Browser,
+}
+
+impl Agent {
+    /// Adds a key unless it holds it already.
+    pub fn learn(&mut self, key: Key) {
+        if !self.keys.contains(&key) {
+            self.keys.push(key);
+        }
+    }
+}
+
+pub struct AccountP {
+    pub id: String,
+    /// Index into the universe's namespaces (0 system, 1, 2).
+    pub ns: usize,
+    pub label: String,
+    /// The password set last (the test knows every password it set).
+    pub password: Option<String>,
+    /// Incremented on every password change: sessions before it have ended.
+    pub session_generation: u32,
+    pub username: Option<String>,
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub disabled: bool,
+    pub deleted: bool,
+}
+
+pub struct ClientP {
+    pub id: String,
+    pub client_id: String,
+    pub label: String,
+    pub public: bool,
+    /// Every secret issued, and whether the model believes it still works.
+    pub secrets: Vec<(String, bool)>,
+    pub deleted: bool,
+}
+
+impl ClientP {
+    pub fn newest_live_secret(&self) -> Option<&str> {
+        self.secrets.iter().rev().find(|(_, live)| *live).map(|(s, _)| s.as_str())
+    }
+    pub fn secret_live(&self, secret: &str) -> bool {
+        self.secrets.iter().any(|(s, live)| s == secret && *live)
+    }
+}
+
+pub struct TokenP {
+    pub label: String,
+    pub access: String,
+    pub refresh: Option<String>,
+    pub client: usize,
+    pub account: Option<usize>,
+    pub scope: String,
+}
+
+/// A principal whose power the oracle follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Principal {
+    Account(usize),
+    Client(usize),
+    Token(usize),
+}
+
+/// How one agent of a generated world starts.
+#[derive(Debug, Clone)]
+pub struct AgentSpec {
+    /// 0 `system`, 1 and 2 the world's namespaces.
+    pub ns: u8,
+    pub grants: Vec<u8>,
+    pub client: Option<ClientSpec>,
+    pub signed_in: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct ClientSpec {
+    /// The client's grants; `None`: the same as its owner's.
+    pub grants: Option<Vec<u8>>,
+    pub app: AppSpec,
+}
+
+/// The OAuth side of a client.
+#[derive(Debug, Clone)]
+pub struct AppSpec {
+    /// 0 an API client (client_credentials), 1 a confidential web app, 2 a public app.
+    pub kind: u8,
+    pub user_ns: u8,
+    pub skip_consent: bool,
+    pub registration: bool,
+    pub password_grant: bool,
+}
+
+impl AppSpec {
+    pub fn api() -> AppSpec {
+        AppSpec { kind: 0, user_ns: 0, skip_consent: false, registration: false, password_grant: false }
+    }
+}
+
+/// A generated world: the administrator agent (always agent 0) and these others.
+#[derive(Debug, Clone)]
+pub struct WorldSpec {
+    pub agents: Vec<AgentSpec>,
+}
+
+pub struct World<'a> {
+    pub app: &'a TestApp,
+    pub http: Http,
+    pub case: usize,
+    pub u: Universe,
+    /// The X-Forwarded-For of the oracle's own requests (setup, measurements).
+    pub oracle_addr: String,
+    pub agents: Vec<Agent>,
+    pub accounts: Vec<AccountP>,
+    pub clients: Vec<ClientP>,
+    pub tokens: Vec<TokenP>,
+    /// The first-party sign-in app of each namespace (index into `clients`).
+    pub portals: [usize; 3],
+    /// Whether the server knows `skip_consent` and `registration_enabled`.
+    pub consent_fields: bool,
+    pub step: Option<usize>,
+    /// What was set up, for a report.
+    pub setup_log: String,
+}
+
+/// The address of agent `agent` in case `case` (a range of its own per case).
+pub fn address(case: usize, agent: usize) -> String {
+    format!("10.{}.{}.{}", 100 + (case / 256) % 100, case % 256, agent + 1)
+}
+
+pub fn random_text(n: usize) -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::thread_rng();
+    (0..n).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect()
+}
+
+/// A PKCE verifier and its S256 challenge.
+pub fn pkce() -> (String, String) {
+    let verifier = random_text(48);
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    (verifier, challenge)
+}
+
+pub fn encode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+impl<'a> World<'a> {
+    /// Sets up a world for case `case` on `app`, with the administrator agent and `spec`'s
+    /// agents; nothing here is checked (the bootstrap client does it all).
+    pub fn build(app: &'a TestApp, case: usize, spec: &WorldSpec, consent_fields: &mut Option<bool>) -> World<'a> {
+        let (a, b) = (format!("m{case}a"), format!("m{case}b"));
+        let mut w = World {
+            app,
+            http: Http::new(&app.base),
+            case,
+            u: Universe::new(&a, &b),
+            oracle_addr: address(case, 250),
+            agents: Vec::new(),
+            accounts: Vec::new(),
+            clients: Vec::new(),
+            tokens: Vec::new(),
+            portals: [0; 3],
+            consent_fields: consent_fields.unwrap_or(true),
+            step: None,
+            setup_log: String::new(),
+        };
+        for slug in [&a, &b] {
+            let r = w.boot(Method::POST, "/api/v1/namespaces", Body::Json(&json!({ "slug": slug, "display_name": slug })));
+            assert_eq!(r.status, 201, "setup: namespace {slug}: {}", r.text);
+        }
+        // The administrator: `*:*@*`, a client of its own holding `*:*@*`, signed in.
+        let admin_account = w.setup_account(0, &["*:*@*".to_owned()], "admin");
+        for ns in 0..3 {
+            let body = json!({
+                "name": format!("portal {}", w.u.names[ns]),
+                "permissions": [],
+                "grant_types": ["authorization_code"],
+                "redirect_uris": [w.portal_uri(ns)],
+                "user_namespace": w.u.names[ns],
+                "owner_account_id": w.accounts[admin_account].id,
+                "skip_consent": true,
+            });
+            w.portals[ns] = w.setup_client(&body, &format!("portal-{}", w.u.names[ns]), consent_fields);
+        }
+        w.add_agent("admin", Some(admin_account));
+        let admin_client = w.setup_client(
+            &json!({ "name": "admin client", "permissions": ["*:*@*"], "owner_account_id": w.accounts[admin_account].id }),
+            "admin-client",
+            consent_fields,
+        );
+        w.give_secret(0, admin_client);
+        let _ = writeln!(w.setup_log, "  agent0 admin: account {} in system with [*:*@*]; client {} [*:*@*]", w.accounts[admin_account].label, w.clients[admin_client].label);
+        for (i, agent) in spec.agents.iter().enumerate() {
+            let n = i + 1;
+            let ns = usize::from(agent.ns) % 3;
+            let grants = w.grants(&agent.grants);
+            let account = w.setup_account(ns, &grants, &format!("u{n}"));
+            w.add_agent(&format!("agent{n}"), Some(account));
+            let mut line = format!("  agent{n}: account {} in {} with {grants:?}", w.accounts[account].label, w.u.names[ns]);
+            if let Some(client) = &agent.client {
+                let grants = w.grants(client.grants.as_ref().unwrap_or(&agent.grants));
+                let mut body = json!({ "name": format!("client of agent{n}"), "permissions": grants, "owner_account_id": w.accounts[account].id });
+                w.app_settings(&mut body, &client.app, n);
+                let c = w.setup_client(&body, &format!("c{n}"), consent_fields);
+                if w.clients[c].public {
+                    w.agents[n].learn(Key::Redirect { client: c });
+                } else {
+                    w.give_secret(n, c);
+                }
+                let _ = write!(line, "; client {} {grants:?} {}", w.clients[c].label, describe_app(&body));
+            }
+            if agent.signed_in {
+                line.push_str("; signed in");
+            }
+            let _ = writeln!(w.setup_log, "{line}");
+        }
+        *consent_fields = Some(w.consent_fields);
+        // Sign-ins last (a sign-in needs the account's username, which is known by now).
+        let signed: Vec<usize> = std::iter::once(0).chain(spec.agents.iter().enumerate().filter(|(_, a)| a.signed_in).map(|(i, _)| i + 1)).collect();
+        for n in signed {
+            let account = w.agents[n].account.unwrap();
+            let password = w.accounts[account].password.clone().unwrap();
+            let outcome = w.sign_in(n, account, &password);
+            assert!(outcome.is_ok(), "setup: signing agent{n} in: {outcome:?}");
+        }
+        w
+    }
+
+    /// The grant strings of alphabet indices.
+    pub fn grants(&self, picks: &[u8]) -> Vec<String> {
+        let mut out: Vec<String> = picks.iter().map(|&i| self.grant(i)).collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    pub fn grant(&self, pick: u8) -> String {
+        GRANTS[usize::from(pick) % GRANTS.len()].replace("{a}", &self.u.names[1]).replace("{b}", &self.u.names[2])
+    }
+
+    pub fn portal_uri(&self, ns: usize) -> String {
+        format!("http://127.0.0.1:9/portal/{}", self.u.names[ns])
+    }
+
+    /// Fills in the OAuth settings of a client to create for agent `n`.
+    pub fn app_settings(&self, body: &mut Value, app: &AppSpec, n: usize) {
+        let kind = app.kind % 3;
+        if kind == 0 {
+            return;
+        }
+        body["grant_types"] = json!(["authorization_code", "refresh_token"]);
+        body["redirect_uris"] = json!([self.agents[n].redirect]);
+        // 3 and above: the namespace of the agent's own account.
+        let own = self.agents[n].account.map(|a| self.accounts[a].ns);
+        let ns = match (app.user_ns, own) {
+            (u, Some(own)) if u >= 3 => own,
+            (u, _) => usize::from(u) % 3,
+        };
+        body["user_namespace"] = json!(self.u.names[ns]);
+        if kind == 2 {
+            body["token_endpoint_auth_method"] = json!("none");
+        } else if app.password_grant {
+            body["password_grant_enabled"] = json!(true);
+        }
+        if app.skip_consent {
+            body["skip_consent"] = json!(true);
+        }
+        if app.registration {
+            body["registration_enabled"] = json!(true);
+        }
+    }
+
+    fn add_agent(&mut self, name: &str, account: Option<usize>) -> usize {
+        let n = self.agents.len();
+        let addr = address(self.case, n);
+        let mut agent = Agent {
+            name: name.to_owned(),
+            browser: Browser::new(&self.app.base, &addr),
+            addr,
+            account,
+            redirect: format!("http://127.0.0.1:9/cb/m{}/{n}", self.case),
+            keys: Vec::new(),
+        };
+        if let Some(a) = account {
+            agent.learn(Key::Password { account: a, password: self.accounts[a].password.clone().unwrap() });
+        }
+        self.agents.push(agent);
+        n
+    }
+
+    fn give_secret(&mut self, agent: usize, client: usize) {
+        let secret = self.clients[client].newest_live_secret().unwrap().to_owned();
+        self.agents[agent].learn(Key::Secret { client, secret });
+    }
+
+    /// A request of the bootstrap client (setup and measurements).
+    pub fn boot(&self, method: Method, path: &str, body: Body<'_>) -> Reply {
+        let auth = Auth::Basic(self.app.admin_client.client_id.clone(), self.app.admin_client.secret.clone());
+        let mut r = self.http.send(method.clone(), path, &auth, &self.oracle_addr, body_again(&body));
+        for _ in 0..3 {
+            if r.status != 429 && r.status != 503 {
+                break;
+            }
+            std::thread::sleep(retry_after(&r));
+            r = self.http.send(method.clone(), path, &auth, &self.oracle_addr, body_again(&body));
+        }
+        r
+    }
+
+    fn setup_account(&mut self, ns: usize, grants: &[String], label: &str) -> usize {
+        let username = format!("m{}{label}", self.case);
+        let password = format!("pw {} {}", username, random_text(12));
+        let r = self.boot(
+            Method::POST,
+            &format!("/api/v1/namespaces/{}/users", self.u.names[ns]),
+            Body::Json(&json!({ "username": username, "password": password })),
+        );
+        assert_eq!(r.status, 201, "setup: account {username}: {}", r.text);
+        let id = r.json["id"].as_str().unwrap().to_owned();
+        if !grants.is_empty() {
+            let r = self.boot(
+                Method::PUT,
+                &format!("/api/v1/namespaces/{}/users/{id}/permissions", self.u.names[ns]),
+                Body::Json(&json!({ "permissions": grants })),
+            );
+            assert_eq!(r.status, 200, "setup: grants of {username}: {}", r.text);
+        }
+        self.accounts.push(AccountP {
+            id,
+            ns,
+            label: username.clone(),
+            password: Some(password),
+            session_generation: 0,
+            username: Some(username),
+            email: None,
+            email_verified: false,
+            disabled: false,
+            deleted: false,
+        });
+        self.accounts.len() - 1
+    }
+
+    /// Creates a client with the bootstrap client; on a server that does not know the new
+    /// consent fields, again without them.
+    fn setup_client(&mut self, body: &Value, label: &str, consent_fields: &mut Option<bool>) -> usize {
+        let mut body = body.clone();
+        if !self.consent_fields {
+            strip_consent_fields(&mut body);
+        }
+        let mut r = self.boot(Method::POST, "/api/v1/clients", Body::Json(&body));
+        if r.status == 400 && (body.get("skip_consent").is_some() || body.get("registration_enabled").is_some()) {
+            self.consent_fields = false;
+            *consent_fields = Some(false);
+            strip_consent_fields(&mut body);
+            r = self.boot(Method::POST, "/api/v1/clients", Body::Json(&body));
+        }
+        assert_eq!(r.status, 201, "setup: client {label}: {}", r.text);
+        self.add_client(&r.json, label)
+    }
+
+    /// Records a created client (the answer of a create).
+    pub fn add_client(&mut self, created: &Value, label: &str) -> usize {
+        let secret = created["client_secret"].as_str().map(str::to_owned);
+        self.clients.push(ClientP {
+            id: created["id"].as_str().unwrap_or_default().to_owned(),
+            client_id: created["client_id"].as_str().unwrap_or_default().to_owned(),
+            label: label.to_owned(),
+            public: secret.is_none(),
+            secrets: secret.into_iter().map(|s| (s, true)).collect(),
+            deleted: false,
+        });
+        self.clients.len() - 1
+    }
+
+    pub fn account_of_id(&self, id: &str) -> Option<usize> {
+        self.accounts.iter().position(|a| a.id == id)
+    }
+
+    /// The credentials a key presents on the Management API.
+    pub fn api_auth(&self, key: &Key) -> Option<Auth> {
+        match key {
+            Key::Secret { client, secret } => Some(Auth::Basic(self.clients[*client].client_id.clone(), secret.clone())),
+            Key::Token { token } => Some(Auth::Bearer(self.tokens[*token].access.clone())),
+            _ => None,
+        }
+    }
+
+    /// The principal a key acts as.
+    pub fn principal_of(&self, key: &Key) -> Option<Principal> {
+        match key {
+            Key::Secret { client, .. } | Key::Redirect { client } => Some(Principal::Client(*client)),
+            Key::Token { token } => Some(Principal::Token(*token)),
+            Key::Password { account, .. } | Key::Session { account, .. } | Key::Email { account, .. } => Some(Principal::Account(*account)),
+        }
+    }
+
+    pub fn describe_key(&self, key: &Key) -> String {
+        match key {
+            Key::Secret { client, secret } => {
+                let c = &self.clients[*client];
+                let n = c.secrets.iter().position(|(s, _)| s == secret).map(|i| i + 1).unwrap_or(0);
+                format!("secret #{n} of client {}", c.label)
+            }
+            Key::Password { account, .. } => format!("password of {}", self.accounts[*account].label),
+            Key::Token { token } => format!("token {}", self.tokens[*token].label),
+            Key::Session { account, .. } => format!("SSO session of {}", self.accounts[*account].label),
+            Key::Email { account, email } => format!("verified email {email} of {}", self.accounts[*account].label),
+            Key::Redirect { client } => format!("redirect URI of public client {}", self.clients[*client].label),
+        }
+    }
+
+    pub fn describe_principal(&self, p: Principal) -> String {
+        match p {
+            Principal::Account(a) => format!("account {}", self.accounts[a].label),
+            Principal::Client(c) => format!("client {}", self.clients[c].label),
+            Principal::Token(t) => format!("token {}", self.tokens[t].label),
+        }
+    }
+
+    /// Agent `agent` signs `account` in on the first-party app of its namespace, in its
+    /// browser, asking for the form (prompt=login). The session replaces the browser's last.
+    pub fn sign_in(&mut self, agent: usize, account: usize, password: &str) -> Result<(), String> {
+        let ns = self.accounts[account].ns;
+        let portal = self.portals[ns];
+        let (_, challenge) = pkce();
+        let url = format!(
+            "/oauth/authorize?response_type=code&client_id={}&redirect_uri={}&scope=openid&state=s&code_challenge={challenge}&code_challenge_method=S256&prompt=login",
+            encode(&self.clients[portal].client_id),
+            encode(&self.portal_uri(ns)),
+        );
+        let login = self.accounts[account].username.clone().ok_or("the account has no username")?;
+        let browser = &self.agents[agent].browser;
+        let mut page = browser.get(&url);
+        let mut signed = false;
+        for _ in 0..4 {
+            match page_kind(&page) {
+                PageKind::SignIn if !signed => {
+                    signed = true;
+                    page = browser.submit(&page, "/oauth/login", &[("login", &login), ("password", password)]).ok_or("no form")?;
+                }
+                PageKind::Consent => {
+                    page = browser.submit(&page, "/oauth/consent", &[("decision", "allow")]).ok_or("no form")?;
+                }
+                PageKind::Redirect(location) if signed && query_param(&location, "code").is_some() => {
+                    let generation = self.accounts[account].session_generation;
+                    self.agents[agent].keys.retain(|k| !matches!(k, Key::Session { .. }));
+                    self.agents[agent].learn(Key::Session { account, generation });
+                    return Ok(());
+                }
+                other => return Err(format!("sign-in ended on {other:?}")),
+            }
+        }
+        Err("sign-in did not finish".into())
+    }
+}
+
+fn body_again<'b>(body: &Body<'b>) -> Body<'b> {
+    match body {
+        Body::Empty => Body::Empty,
+        Body::Json(v) => Body::Json(v),
+        Body::Form(f) => Body::Form(f),
+    }
+}
+
+pub fn retry_after(r: &Reply) -> Duration {
+    let secs: u64 = r.header("retry-after").and_then(|s| s.parse().ok()).unwrap_or(1);
+    Duration::from_millis(secs.clamp(1, 5) * 1000 + 100)
+}
+
+pub fn strip_consent_fields(body: &mut Value) {
+    if let Some(map) = body.as_object_mut() {
+        map.remove("skip_consent");
+        map.remove("registration_enabled");
+    }
+}
+
+/// A short description of a client's OAuth settings in a create or patch body.
+pub fn describe_app(body: &Value) -> String {
+    let mut parts = Vec::new();
+    for field in ["grant_types", "redirect_uris", "user_namespace", "token_endpoint_auth_method", "password_grant_enabled", "skip_consent", "registration_enabled"] {
+        if let Some(v) = body.get(field) {
+            parts.push(format!("{field}={v}"));
+        }
+    }
+    if parts.is_empty() { "(API client)".to_owned() } else { parts.join(" ") }
+}
