@@ -51,11 +51,14 @@
 //! `target/test-logs/invariant-model-stats.txt`; a run in which some kind of operation never
 //! succeeded fails, so the search cannot pass by refusing everything.
 
+mod execute;
+mod lure;
 mod measure;
 mod ops;
 mod oracle;
 mod power;
 mod shrink;
+mod transport;
 mod world;
 
 use std::cell::{Cell, RefCell};
@@ -122,8 +125,8 @@ impl Stats {
 /// Runs one sequence on a fresh world; `Ok` holds what each step did, `Err` the report of the
 /// first violation (with `keep_going`, violations are collected in `stats` and the sequence
 /// runs on).
-fn run_case(app: &TestApp, case: usize, spec: &WorldSpec, ops: &[Op], consent_fields: &mut Option<bool>, stats: &mut Stats, keep_going: bool) -> Result<Vec<String>, String> {
-    let mut w = World::build(app, case, spec, consent_fields);
+fn run_case(app: &TestApp, case: usize, spec: &WorldSpec, ops: &[Op], stats: &mut Stats, keep_going: bool) -> Result<Vec<String>, String> {
+    let mut w = World::build(app, case, spec);
     stats.sequences += 1;
     let mut before = w.measure();
     stats.measurements += 1;
@@ -216,15 +219,11 @@ fn random_sequences_never_raise_power() {
     let keep_going = std::env::var("GATEHOUSE_MODEL_KEEP_GOING").is_ok_and(|v| v == "1");
     let stats = RefCell::new(Stats::default());
     let case = Cell::new(0usize);
-    let consent_fields = Cell::new(None);
     let strategy = (shrink::OpsStrategy::new(ops::op().boxed(), steps), world_spec().no_shrink());
     let test = |(ops, spec): (Vec<Op>, WorldSpec)| {
         let n = case.get();
         case.set(n + 1);
-        let mut fields = consent_fields.get();
-        let outcome = run_case(&app, n, &spec, &ops, &mut fields, &mut stats.borrow_mut(), keep_going);
-        consent_fields.set(fields);
-        outcome.map(|_| ()).map_err(TestCaseError::fail)
+        run_case(&app, n, &spec, &ops, &mut stats.borrow_mut(), keep_going).map(|_| ()).map_err(TestCaseError::fail)
     };
     let mut result = TestRunner::new(config(cases)).run(&strategy, test);
     // Until every kind of operation succeeded at least once (so that the search cannot pass by
@@ -276,8 +275,7 @@ fn random_sequences_never_raise_power() {
 fn regression(spec: WorldSpec, ops: Vec<Op>, expected: &[&str]) {
     let app = server();
     let mut stats = Stats::default();
-    let mut fields = None;
-    let log = run_case(&app, 0, &spec, &ops, &mut fields, &mut stats, false).unwrap_or_else(|report| panic!("{report}"));
+    let log = run_case(&app, 0, &spec, &ops, &mut stats, false).unwrap_or_else(|report| panic!("{report}"));
     for (i, (line, want)) in log.iter().zip(expected).enumerate() {
         let ran = !line.contains("skipped:");
         assert!(i > 0 || ran, "the first step did not run, the regression tests nothing: {line}");

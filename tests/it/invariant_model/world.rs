@@ -2,15 +2,14 @@
 //! keys (credentials) each agent holds; set up with the bootstrap client, spoken to over HTTP.
 
 use std::fmt::Write as _;
-use std::time::Duration;
 
-use base64::Engine;
 use reqwest::Method;
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 
 use super::power::Universe;
-use crate::support::browser::{hidden, query_param};
+pub use super::transport::{address, encode, page_kind, pkce, random_text, retry_after, Auth, Body, Browser, Http, PageKind};
+use super::transport::body_again;
+use crate::support::browser::query_param;
 use crate::support::{Reply, TestApp};
 
 /// The grant alphabet agents and clients draw from. `{a}` and `{b}` are the world's namespaces.
@@ -38,119 +37,6 @@ pub const GRANTS: [&str; 22] = [
     "keys:read@*",
     "permissions:read@{b}",
 ];
-
-/// How a request authenticates.
-#[derive(Debug, Clone)]
-pub enum Auth {
-    Anonymous,
-    Basic(String, String),
-    Bearer(String),
-}
-
-/// A request body.
-pub enum Body<'a> {
-    Empty,
-    Json(&'a Value),
-    Form(&'a [(&'a str, &'a str)]),
-}
-
-/// A keep-alive HTTP client (one per world) that sends each agent's own X-Forwarded-For.
-pub struct Http {
-    pub base: String,
-    client: reqwest::blocking::Client,
-}
-
-impl Http {
-    pub fn new(base: &str) -> Http {
-        let client = reqwest::blocking::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(120))
-            .build()
-            .unwrap();
-        Http { base: base.to_owned(), client }
-    }
-
-    pub fn send(&self, method: Method, path: &str, auth: &Auth, xff: &str, body: Body<'_>) -> Reply {
-        let mut request = self.client.request(method, format!("{}{}", self.base, path)).header("x-forwarded-for", xff);
-        request = match auth {
-            Auth::Anonymous => request,
-            Auth::Basic(id, secret) => request.basic_auth(id, Some(secret)),
-            Auth::Bearer(token) => request.bearer_auth(token),
-        };
-        request = match body {
-            Body::Empty => request,
-            Body::Json(v) => request.json(v),
-            Body::Form(f) => request.form(f),
-        };
-        reply(request.send().expect("request to the server under test"))
-    }
-}
-
-pub fn reply(response: reqwest::blocking::Response) -> Reply {
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    let text = response.text().unwrap_or_default();
-    let json = serde_json::from_str(&text).unwrap_or(Value::Null);
-    Reply { status, headers, text, json }
-}
-
-/// A browser: cookies kept, redirects not followed, the agent's address on every request.
-pub struct Browser {
-    base: String,
-    client: reqwest::blocking::Client,
-}
-
-impl Browser {
-    pub fn new(base: &str, addr: &str) -> Browser {
-        let mut headers = reqwest::header::HeaderMap::new();
-        headers.insert("x-forwarded-for", addr.parse().unwrap());
-        let client = reqwest::blocking::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .default_headers(headers)
-            .timeout(Duration::from_secs(120))
-            .build()
-            .unwrap();
-        Browser { base: base.to_owned(), client }
-    }
-
-    pub fn get(&self, url: &str) -> Reply {
-        let url = if url.starts_with("http") { url.to_owned() } else { format!("{}{url}", self.base) };
-        reply(self.client.get(url).send().expect("browser GET"))
-    }
-
-    /// Submits the hosted form on `page` (its hidden `request` and `csrf`) plus `fields`.
-    pub fn submit(&self, page: &Reply, action: &str, fields: &[(&str, &str)]) -> Option<Reply> {
-        let request = hidden(&page.text, "request")?;
-        let csrf = hidden(&page.text, "csrf")?;
-        let mut all: Vec<(&str, &str)> = vec![("request", &request), ("csrf", &csrf)];
-        all.extend_from_slice(fields);
-        Some(reply(self.client.post(format!("{}{action}", self.base)).form(&all).send().expect("browser POST")))
-    }
-}
-
-/// What a hosted page is.
-#[derive(Debug, Clone, PartialEq)]
-pub enum PageKind {
-    SignIn,
-    Consent,
-    /// A redirect to `location`.
-    Redirect(String),
-    Other(u16),
-}
-
-pub fn page_kind(page: &Reply) -> PageKind {
-    if (300..400).contains(&page.status) {
-        return PageKind::Redirect(page.header("location").unwrap_or_default().to_owned());
-    }
-    if page.status == 200 && page.text.contains("action=\"/oauth/consent\"") {
-        PageKind::Consent
-    } else if page.status == 200 && page.text.contains("name=\"password\"") {
-        PageKind::SignIn
-    } else {
-        PageKind::Other(page.status)
-    }
-}
 
 /// A credential an agent holds.
 #[derive(Debug, Clone, PartialEq)]
@@ -299,40 +185,15 @@ pub struct World<'a> {
     pub tokens: Vec<TokenP>,
     /// The first-party sign-in app of each namespace (index into `clients`).
     pub portals: [usize; 3],
-    /// Whether the server knows `skip_consent` and `registration_enabled`.
-    pub consent_fields: bool,
     pub step: Option<usize>,
     /// What was set up, for a report.
     pub setup_log: String,
 }
 
-/// The address of agent `agent` in case `case` (a range of its own per case).
-pub fn address(case: usize, agent: usize) -> String {
-    format!("10.{}.{}.{}", 100 + (case / 256) % 100, case % 256, agent + 1)
-}
-
-pub fn random_text(n: usize) -> String {
-    use rand::Rng;
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    let mut rng = rand::thread_rng();
-    (0..n).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect()
-}
-
-/// A PKCE verifier and its S256 challenge.
-pub fn pkce() -> (String, String) {
-    let verifier = random_text(48);
-    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
-    (verifier, challenge)
-}
-
-pub fn encode(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
 impl<'a> World<'a> {
     /// Sets up a world for case `case` on `app`, with the administrator agent and `spec`'s
     /// agents; nothing here is checked (the bootstrap client does it all).
-    pub fn build(app: &'a TestApp, case: usize, spec: &WorldSpec, consent_fields: &mut Option<bool>) -> World<'a> {
+    pub fn build(app: &'a TestApp, case: usize, spec: &WorldSpec) -> World<'a> {
         let (a, b) = (format!("m{case}a"), format!("m{case}b"));
         let mut w = World {
             app,
@@ -345,7 +206,6 @@ impl<'a> World<'a> {
             clients: Vec::new(),
             tokens: Vec::new(),
             portals: [0; 3],
-            consent_fields: consent_fields.unwrap_or(true),
             step: None,
             setup_log: String::new(),
         };
@@ -365,13 +225,12 @@ impl<'a> World<'a> {
                 "owner_account_id": w.accounts[admin_account].id,
                 "skip_consent": true,
             });
-            w.portals[ns] = w.setup_client(&body, &format!("portal-{}", w.u.names[ns]), consent_fields);
+            w.portals[ns] = w.setup_client(&body, &format!("portal-{}", w.u.names[ns]));
         }
         w.add_agent("admin", Some(admin_account));
         let admin_client = w.setup_client(
             &json!({ "name": "admin client", "permissions": ["*:*@*"], "owner_account_id": w.accounts[admin_account].id }),
             "admin-client",
-            consent_fields,
         );
         w.give_secret(0, admin_client);
         let _ = writeln!(w.setup_log, "  agent0 admin: account {} in system with [*:*@*]; client {} [*:*@*]", w.accounts[admin_account].label, w.clients[admin_client].label);
@@ -386,7 +245,7 @@ impl<'a> World<'a> {
                 let grants = w.grants(client.grants.as_ref().unwrap_or(&agent.grants));
                 let mut body = json!({ "name": format!("client of agent{n}"), "permissions": grants, "owner_account_id": w.accounts[account].id });
                 w.app_settings(&mut body, &client.app, n);
-                let c = w.setup_client(&body, &format!("c{n}"), consent_fields);
+                let c = w.setup_client(&body, &format!("c{n}"));
                 if w.clients[c].public {
                     w.agents[n].learn(Key::Redirect { client: c });
                 } else {
@@ -399,7 +258,6 @@ impl<'a> World<'a> {
             }
             let _ = writeln!(w.setup_log, "{line}");
         }
-        *consent_fields = Some(w.consent_fields);
         // Sign-ins last (a sign-in needs the account's username, which is known by now).
         let signed: Vec<usize> = std::iter::once(0).chain(spec.agents.iter().enumerate().filter(|(_, a)| a.signed_in).map(|(i, _)| i + 1)).collect();
         for n in signed {
@@ -450,7 +308,8 @@ impl<'a> World<'a> {
         if app.skip_consent {
             body["skip_consent"] = json!(true);
         }
-        if app.registration {
+        // Nobody registers into system (the server refuses it).
+        if app.registration && ns != 0 {
             body["registration_enabled"] = json!(true);
         }
     }
@@ -525,20 +384,9 @@ impl<'a> World<'a> {
         self.accounts.len() - 1
     }
 
-    /// Creates a client with the bootstrap client; on a server that does not know the new
-    /// consent fields, again without them.
-    fn setup_client(&mut self, body: &Value, label: &str, consent_fields: &mut Option<bool>) -> usize {
-        let mut body = body.clone();
-        if !self.consent_fields {
-            strip_consent_fields(&mut body);
-        }
-        let mut r = self.boot(Method::POST, "/api/v1/clients", Body::Json(&body));
-        if r.status == 400 && (body.get("skip_consent").is_some() || body.get("registration_enabled").is_some()) {
-            self.consent_fields = false;
-            *consent_fields = Some(false);
-            strip_consent_fields(&mut body);
-            r = self.boot(Method::POST, "/api/v1/clients", Body::Json(&body));
-        }
+    /// Creates a client with the bootstrap client.
+    fn setup_client(&mut self, body: &Value, label: &str) -> usize {
+        let r = self.boot(Method::POST, "/api/v1/clients", Body::Json(body));
         assert_eq!(r.status, 201, "setup: client {label}: {}", r.text);
         self.add_client(&r.json, label)
     }
@@ -636,26 +484,6 @@ impl<'a> World<'a> {
             }
         }
         Err("sign-in did not finish".into())
-    }
-}
-
-fn body_again<'b>(body: &Body<'b>) -> Body<'b> {
-    match body {
-        Body::Empty => Body::Empty,
-        Body::Json(v) => Body::Json(v),
-        Body::Form(f) => Body::Form(f),
-    }
-}
-
-pub fn retry_after(r: &Reply) -> Duration {
-    let secs: u64 = r.header("retry-after").and_then(|s| s.parse().ok()).unwrap_or(1);
-    Duration::from_millis(secs.clamp(1, 5) * 1000 + 100)
-}
-
-pub fn strip_consent_fields(body: &mut Value) {
-    if let Some(map) = body.as_object_mut() {
-        map.remove("skip_consent");
-        map.remove("registration_enabled");
     }
 }
 
