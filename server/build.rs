@@ -34,7 +34,9 @@ fn main() {
     let out = Path::new(&std::env::var("OUT_DIR").expect("OUT_DIR")).join("console_assets.rs");
     let mut file = std::fs::File::create(&out).expect("create console_assets.rs");
     if !complete {
-        println!("cargo:warning=console/dist is incomplete: this build serves no console (run scripts/build-console.sh)");
+        println!(
+            "cargo:warning=console/dist is incomplete: this build serves no console (run scripts/build-console.sh)"
+        );
         writeln!(file, "pub const VERSION: &str = \"\";\npub static FILES: &[(&str, &[u8])] = &[];").unwrap();
         return;
     }

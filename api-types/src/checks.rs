@@ -39,9 +39,8 @@ pub fn username(name: &str) -> Result<(), ValidationError> {
 /// An E.164 phone number: `+`, a non-zero digit, then 6 to 14 more digits.
 pub fn phone_number(number: &str) -> Result<(), ValidationError> {
     let digits = number.strip_prefix('+').unwrap_or("");
-    let valid = (7..=15).contains(&digits.len())
-        && digits.bytes().all(|b| b.is_ascii_digit())
-        && !digits.starts_with('0');
+    let valid =
+        (7..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) && !digits.starts_with('0');
     if valid {
         Ok(())
     } else {
@@ -118,8 +117,30 @@ pub fn access_token_alg(alg: &str) -> Result<(), ValidationError> {
 
 /// Claims that the server sets itself and that an attribute may not replace.
 pub const RESERVED_CLAIMS: [&str; 24] = [
-    "iss", "sub", "aud", "exp", "iat", "nbf", "jti", "auth_time", "nonce", "azp", "at_hash", "c_hash", "sid", "acr", "amr",
-    "scope", "client_id", "name", "given_name", "family_name", "preferred_username", "email", "email_verified", "phone_number",
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "iat",
+    "nbf",
+    "jti",
+    "auth_time",
+    "nonce",
+    "azp",
+    "at_hash",
+    "c_hash",
+    "sid",
+    "acr",
+    "amr",
+    "scope",
+    "client_id",
+    "name",
+    "given_name",
+    "family_name",
+    "preferred_username",
+    "email",
+    "email_verified",
+    "phone_number",
 ];
 
 pub fn attribute_claims(claims: &std::collections::BTreeMap<String, String>) -> Result<(), ValidationError> {
@@ -127,7 +148,11 @@ pub fn attribute_claims(claims: &std::collections::BTreeMap<String, String>) -> 
         return Err(fail("length", "at most 50 attribute claims"));
     }
     for (claim, attribute) in claims {
-        let name_ok = |s: &str| !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.');
+        let name_ok = |s: &str| {
+            !s.is_empty()
+                && s.len() <= 64
+                && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
+        };
         if !name_ok(claim) || !name_ok(attribute) {
             return Err(fail("claim", "claim and attribute names are 1 to 64 of [A-Za-z0-9_.-]"));
         }
@@ -143,7 +168,10 @@ pub const GRANT_TYPES: [&str; 4] = ["client_credentials", "authorization_code", 
 pub fn grant_types(types: &[String]) -> Result<(), ValidationError> {
     for t in types {
         if !GRANT_TYPES.contains(&t.as_str()) {
-            return Err(fail("grant_type", format!("unknown grant type '{}'; expected one of {}", shorten(t), GRANT_TYPES.join(", "))));
+            return Err(fail(
+                "grant_type",
+                format!("unknown grant type '{}'; expected one of {}", shorten(t), GRANT_TYPES.join(", ")),
+            ));
         }
     }
     Ok(())
@@ -238,10 +266,24 @@ mod tests {
 
     #[test]
     fn redirect_uris_are_strict() {
-        for good in ["https://app.example.com/cb", "http://127.0.0.1:8080/cb", "http://localhost/cb", "http://[::1]:9/cb", "com.example.app:/cb"] {
+        for good in [
+            "https://app.example.com/cb",
+            "http://127.0.0.1:8080/cb",
+            "http://localhost/cb",
+            "http://[::1]:9/cb",
+            "com.example.app:/cb",
+        ] {
             assert!(redirect_uri(good).is_ok(), "{good}");
         }
-        for bad in ["/cb", "https://app/cb#x", "http://app.example.com/cb", "javascript:alert(1)", "myapp:/cb", "https://", "https:///x"] {
+        for bad in [
+            "/cb",
+            "https://app/cb#x",
+            "http://app.example.com/cb",
+            "javascript:alert(1)",
+            "myapp:/cb",
+            "https://",
+            "https:///x",
+        ] {
             assert!(redirect_uri(bad).is_err(), "{bad}");
         }
     }

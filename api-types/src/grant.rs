@@ -58,7 +58,8 @@ impl Grant {
 
     /// Parses `<resource>:<action>@<namespace>`.
     pub fn parse(text: &str) -> Result<Self, GrantError> {
-        let malformed = || GrantError(format!("'{}' is not of the form <resource>:<action>@<namespace>", truncate(text)));
+        let malformed =
+            || GrantError(format!("'{}' is not of the form <resource>:<action>@<namespace>", truncate(text)));
         let (scope, namespace) = text.split_once('@').ok_or_else(malformed)?;
         let (resource, action) = scope.split_once(':').ok_or_else(malformed)?;
         if namespace.contains('@') || action.contains(':') {
@@ -173,11 +174,8 @@ pub fn normalize(grants: impl IntoIterator<Item = Grant>) -> Vec<Grant> {
     let mut all: Vec<Grant> = grants.into_iter().collect();
     all.sort();
     all.dedup();
-    let kept: Vec<Grant> = all
-        .iter()
-        .filter(|g| !all.iter().any(|other| other != *g && other.covers(g)))
-        .cloned()
-        .collect();
+    let kept: Vec<Grant> =
+        all.iter().filter(|g| !all.iter().any(|other| other != *g && other.covers(g))).cloned().collect();
     kept
 }
 
@@ -228,7 +226,19 @@ mod tests {
 
     #[test]
     fn rejects_malformed_grants() {
-        for s in ["", "users", "users:read", "users@x", "users:read@", "user:read@x", "users:delete@x", "users:read@X", "users:read@a@b", "users:read:x@ab", "users:read@-ab"] {
+        for s in [
+            "",
+            "users",
+            "users:read",
+            "users@x",
+            "users:read@",
+            "user:read@x",
+            "users:delete@x",
+            "users:read@X",
+            "users:read@a@b",
+            "users:read:x@ab",
+            "users:read@-ab",
+        ] {
             assert!(Grant::parse(s).is_err(), "{s} should be rejected");
         }
     }

@@ -129,8 +129,14 @@ pub struct NamespaceCreate {
     #[validate(custom(function = "checks::namespace_slug"))]
     #[cfg_attr(feature = "openapi", schema(pattern = r"^[a-z][a-z0-9-]{1,62}$"))]
     pub slug: String,
-    #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"), custom(function = "checks::plain_text"))]
-    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$"))]
+    #[validate(
+        length(min = 1, max = 200, message = "must be 1 to 200 characters"),
+        custom(function = "checks::plain_text")
+    )]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 200, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")
+    )]
     pub display_name: String,
 }
 
@@ -139,8 +145,14 @@ pub struct NamespaceCreate {
 #[serde(deny_unknown_fields)]
 pub struct NamespacePatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"), custom(function = "checks::plain_text"))]
-    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$"))]
+    #[validate(
+        length(min = 1, max = 200, message = "must be 1 to 200 characters"),
+        custom(function = "checks::plain_text")
+    )]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 200, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")
+    )]
     pub display_name: Option<String>,
 }
 
@@ -174,9 +186,19 @@ pub struct Account {
 #[serde(deny_unknown_fields)]
 pub struct AccountCreate {
     #[validate(custom(function = "checks::username"))]
-    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 64, pattern = r"^[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000@+][^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000@]*$"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 1,
+            max_length = 64,
+            pattern = r"^[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000@+][^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000@]*$"
+        )
+    )]
     pub username: Option<String>,
-    #[validate(email(message = "must be an email address"), length(max = 254, message = "must be at most 254 characters"))]
+    #[validate(
+        email(message = "must be an email address"),
+        length(max = 254, message = "must be at most 254 characters")
+    )]
     #[cfg_attr(feature = "openapi", schema(format = Email, max_length = 254))]
     pub email: Option<String>,
     #[serde(default)]
@@ -201,7 +223,14 @@ pub struct AccountCreate {
     #[serde(default)]
     pub disabled: bool,
     #[validate(custom(function = "checks::password"))]
-    #[cfg_attr(feature = "openapi", schema(min_length = 8, max_length = 256, pattern = r"[^\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 8,
+            max_length = 256,
+            pattern = r"[^\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+        )
+    )]
     pub password: Option<String>,
 }
 
@@ -212,11 +241,21 @@ pub struct AccountCreate {
 pub struct AccountPatch {
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
     #[validate(custom(function = "checks::username"))]
-    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 64, pattern = r"^[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000@+][^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000@]*$"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 1,
+            max_length = 64,
+            pattern = r"^[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000@+][^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000@]*$"
+        )
+    )]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub username: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
-    #[validate(email(message = "must be an email address"), length(max = 254, message = "must be at most 254 characters"))]
+    #[validate(
+        email(message = "must be an email address"),
+        length(max = 254, message = "must be at most 254 characters")
+    )]
     #[cfg_attr(feature = "openapi", schema(format = Email, max_length = 254))]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub email: Option<Option<String>>,
@@ -260,7 +299,14 @@ pub struct AccountPatch {
 #[serde(deny_unknown_fields)]
 pub struct PasswordSet {
     #[validate(custom(function = "checks::password"))]
-    #[cfg_attr(feature = "openapi", schema(min_length = 8, max_length = 256, pattern = r"[^\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 8,
+            max_length = 256,
+            pattern = r"[^\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+        )
+    )]
     pub password: String,
 }
 
@@ -290,9 +336,19 @@ pub struct UserListParams {
 #[serde(deny_unknown_fields)]
 pub struct AccountImport {
     #[validate(custom(function = "checks::username"))]
-    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 64, pattern = r"^[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000@+][^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000@]*$"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 1,
+            max_length = 64,
+            pattern = r"^[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000@+][^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000@]*$"
+        )
+    )]
     pub username: Option<String>,
-    #[validate(email(message = "must be an email address"), length(max = 254, message = "must be at most 254 characters"))]
+    #[validate(
+        email(message = "must be an email address"),
+        length(max = 254, message = "must be at most 254 characters")
+    )]
     #[cfg_attr(feature = "openapi", schema(format = Email, max_length = 254))]
     pub email: Option<String>,
     #[serde(default)]
@@ -317,7 +373,14 @@ pub struct AccountImport {
     #[serde(default)]
     pub disabled: bool,
     #[validate(custom(function = "checks::password"))]
-    #[cfg_attr(feature = "openapi", schema(min_length = 8, max_length = 256, pattern = r"[^\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 8,
+            max_length = 256,
+            pattern = r"[^\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+        )
+    )]
     pub password: Option<String>,
     #[validate(length(max = 512, message = "must be at most 512 characters"))]
     #[cfg_attr(feature = "openapi", schema(max_length = 512))]
@@ -448,8 +511,14 @@ fn default_grant_types() -> Vec<String> {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ClientCreate {
-    #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"), custom(function = "checks::plain_text"))]
-    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$"))]
+    #[validate(
+        length(min = 1, max = 200, message = "must be 1 to 200 characters"),
+        custom(function = "checks::plain_text")
+    )]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 200, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")
+    )]
     pub name: String,
     #[serde(default)]
     #[validate(custom(function = "checks::grants"))]
@@ -512,8 +581,14 @@ pub struct ClientCreate {
 #[serde(deny_unknown_fields)]
 pub struct ClientPatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"), custom(function = "checks::plain_text"))]
-    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$"))]
+    #[validate(
+        length(min = 1, max = 200, message = "must be 1 to 200 characters"),
+        custom(function = "checks::plain_text")
+    )]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 200, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")
+    )]
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[validate(custom(function = "checks::grants"))]
@@ -571,10 +646,13 @@ pub struct ClientPatch {
 pub struct ClientListParams {
     /// `me` lists the caller's own clients; an account id lists that account's.
     #[validate(length(max = 64, message = "must be 'me' or an account id"))]
-    #[cfg_attr(feature = "openapi", param(
-        nullable = false,
-        pattern = r"^(me|[0-9A-Fa-f]{32}|(urn:uuid:)?[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}|\{[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\})$"
-    ))]
+    #[cfg_attr(
+        feature = "openapi",
+        param(
+            nullable = false,
+            pattern = r"^(me|[0-9A-Fa-f]{32}|(urn:uuid:)?[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}|\{[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\})$"
+        )
+    )]
     pub owner: Option<String>,
     #[validate(range(min = 1, max = 200, message = "must be between 1 and 200"))]
     #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 200, nullable = false))]
@@ -696,7 +774,14 @@ pub struct PasswordChange {
     #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 1024))]
     pub current_password: String,
     #[validate(custom(function = "checks::password"))]
-    #[cfg_attr(feature = "openapi", schema(min_length = 8, max_length = 256, pattern = r"[^\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 8,
+            max_length = 256,
+            pattern = r"[^\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+        )
+    )]
     pub new_password: String,
 }
 

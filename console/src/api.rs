@@ -77,7 +77,12 @@ impl ApiError {
     }
 
     pub fn network(what: impl fmt::Display) -> Self {
-        ApiError { status: 0, detail: format!("could not reach the server ({what})"), field_errors: Vec::new(), missing_grant: None }
+        ApiError {
+            status: 0,
+            detail: format!("could not reach the server ({what})"),
+            field_errors: Vec::new(),
+            missing_grant: None,
+        }
     }
 
     /// A form that failed the console's own checks; it was not sent.
@@ -192,7 +197,13 @@ impl Reply {
 }
 
 /// Sends one same-origin request; any non-2xx status is an error. `csrf` adds the token.
-pub async fn send(method: &str, path: &str, body: Option<String>, if_match: Option<&str>, csrf: bool) -> Result<Reply, ApiError> {
+pub async fn send(
+    method: &str,
+    path: &str,
+    body: Option<String>,
+    if_match: Option<&str>,
+    csrf: bool,
+) -> Result<Reply, ApiError> {
     use wasm_bindgen::JsCast;
     use wasm_bindgen_futures::JsFuture;
 
@@ -240,7 +251,12 @@ fn js_error(value: wasm_bindgen::JsValue) -> ApiError {
 
 /// A request to `/api/v1`: CSRF header on, 401 ends the session. Boxed, so that the typed
 /// helpers below stay small in the wasm: each only decodes its own type.
-fn call(method: &'static str, path: &str, body: Option<String>, if_match: Option<&str>) -> Pin<Box<dyn Future<Output = Result<Reply, ApiError>>>> {
+fn call(
+    method: &'static str,
+    path: &str,
+    body: Option<String>,
+    if_match: Option<&str>,
+) -> Pin<Box<dyn Future<Output = Result<Reply, ApiError>>>> {
     let path = path.to_owned();
     let if_match = if_match.map(str::to_owned);
     Box::pin(async move {
@@ -255,9 +271,12 @@ fn call(method: &'static str, path: &str, body: Option<String>, if_match: Option
 }
 
 fn to_body<B: Serialize>(body: &B) -> Result<Option<String>, ApiError> {
-    serde_json::to_string(body)
-        .map(Some)
-        .map_err(|e| ApiError { status: 0, detail: format!("could not encode the request ({e})"), field_errors: Vec::new(), missing_grant: None })
+    serde_json::to_string(body).map(Some).map_err(|e| ApiError {
+        status: 0,
+        detail: format!("could not encode the request ({e})"),
+        field_errors: Vec::new(),
+        missing_grant: None,
+    })
 }
 
 pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
@@ -288,7 +307,11 @@ pub async fn put_no_content<B: Serialize>(path: &str, body: &B) -> Result<(), Ap
     call("PUT", path, to_body(body)?, None).await.map(|_| ())
 }
 
-pub async fn patch<B: Serialize, T: DeserializeOwned>(path: &str, body: &B, if_match: Option<&str>) -> Result<(T, Option<String>), ApiError> {
+pub async fn patch<B: Serialize, T: DeserializeOwned>(
+    path: &str,
+    body: &B,
+    if_match: Option<&str>,
+) -> Result<(T, Option<String>), ApiError> {
     let reply = call("PATCH", path, to_body(body)?, if_match).await?;
     Ok((reply.json()?, reply.etag))
 }

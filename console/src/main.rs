@@ -73,7 +73,9 @@ fn App() -> impl IntoView {
     provide_confirm();
     let phase = Memo::new(move |_| session.phase.get());
     move || match phase.get() {
-        Phase::Loading => view! { <main class="signed-out"><components::Loading label="Checking your session…" /></main> }.into_any(),
+        Phase::Loading => {
+            view! { <main class="signed-out"><components::Loading label="Checking your session…" /></main> }.into_any()
+        }
         Phase::SignedOut(message) => view! { <SignedOut message=message /> }.into_any(),
         Phase::Failed(message) => view! { <SessionFailed message=message /> }.into_any(),
         Phase::SignedIn => view! { <Shell /> }.into_any(),

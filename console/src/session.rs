@@ -39,7 +39,8 @@ impl Session {
         let session = *self;
         session.phase.set(Phase::Loading);
         spawn_local(async move {
-            match api::send("GET", "/console/session", None, None, false).await.and_then(|r| r.json::<ConsoleSession>()) {
+            match api::send("GET", "/console/session", None, None, false).await.and_then(|r| r.json::<ConsoleSession>())
+            {
                 Ok(current) => {
                     api::set_csrf_token(Some(current.csrf_token.clone()));
                     session.current.set(Some(current));

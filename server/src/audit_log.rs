@@ -162,7 +162,13 @@ impl Writer {
         }
     }
 
-    fn take(&self, job: Job, events: &mut Vec<NewEvent>, touches: &mut Vec<Uuid>, flushes: &mut Vec<tokio::sync::oneshot::Sender<()>>) {
+    fn take(
+        &self,
+        job: Job,
+        events: &mut Vec<NewEvent>,
+        touches: &mut Vec<Uuid>,
+        flushes: &mut Vec<tokio::sync::oneshot::Sender<()>>,
+    ) {
         match job {
             Job::Events(batch) => events.extend(batch),
             Job::Touch(id) => {

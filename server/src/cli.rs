@@ -8,11 +8,11 @@ use clap::Parser;
 use gatehouse_api_types::checks;
 
 use crate::config::{AuditCommand, BootstrapArgs, Cli, Command, Config, KeysCommand};
-use crate::domain::audit::Actor;
-use crate::oauth::keys::{rotation_event, KeyStore};
 use crate::db::{self, audit::ChainStatus, Db, PoolSettings};
+use crate::domain::audit::Actor;
 use crate::domain::{bootstrap, password, secrets};
 use crate::error::{Error, Result};
+use crate::oauth::keys::{rotation_event, KeyStore};
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -35,7 +35,8 @@ fn init_logging() {
 fn one_line(e: &Error) -> String {
     let text = match e {
         Error::Invalid { errors, detail } if !errors.is_empty() => {
-            errors.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; ").to_string() + &format!(" ({detail})")
+            errors.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; ").to_string()
+                + &format!(" ({detail})")
         }
         other => other.to_string(),
     };
@@ -116,13 +117,17 @@ struct BootstrapOutput {
 }
 
 fn run_bootstrap(config: &Config, args: &BootstrapArgs) -> Result<String> {
-    checks::username(&args.username).map_err(|e| Error::invalid("--username", e.message.map(|m| m.to_string()).unwrap_or_default()))?;
+    checks::username(&args.username)
+        .map_err(|e| Error::invalid("--username", e.message.map(|m| m.to_string()).unwrap_or_default()))?;
     let params = config.hash_params()?;
     let password_hash = if args.password_stdin {
         let mut input = String::new();
-        std::io::stdin().read_to_string(&mut input).map_err(|e| Error::bad_request(format!("cannot read the password from stdin: {e}")))?;
+        std::io::stdin()
+            .read_to_string(&mut input)
+            .map_err(|e| Error::bad_request(format!("cannot read the password from stdin: {e}")))?;
         let password = input.strip_suffix('\n').map(|p| p.strip_suffix('\r').unwrap_or(p)).unwrap_or(&input);
-        checks::password(password).map_err(|e| Error::invalid("password", e.message.map(|m| m.to_string()).unwrap_or_default()))?;
+        checks::password(password)
+            .map_err(|e| Error::invalid("password", e.message.map(|m| m.to_string()).unwrap_or_default()))?;
         Some(password::hash(&params, password)?)
     } else {
         None
@@ -131,7 +136,8 @@ fn run_bootstrap(config: &Config, args: &BootstrapArgs) -> Result<String> {
     let secret_hash = password::hash(&params, &secret)?;
     let db = open(config)?;
     let username = args.username.clone();
-    let done = db.write_blocking(&mut *db.get()?, |conn| bootstrap::run(conn, &username, password_hash, secret_hash))?;
+    let done =
+        db.write_blocking(&mut *db.get()?, |conn| bootstrap::run(conn, &username, password_hash, secret_hash))?;
     serde_json::to_string(&BootstrapOutput {
         namespace: bootstrap::SYSTEM,
         account_id: done.account_id,

@@ -9,7 +9,11 @@ use crate::domain::password::{HashParams, FLOOR};
 use crate::error::Result;
 
 #[derive(Debug, Clone, Parser)]
-#[command(name = "gatehouse", version, about = "Gatehouse identity service: Management API, OAuth 2.0 / OpenID Connect provider and admin console")]
+#[command(
+    name = "gatehouse",
+    version,
+    about = "Gatehouse identity service: Management API, OAuth 2.0 / OpenID Connect provider and admin console"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub config: Config,
@@ -152,12 +156,20 @@ impl Config {
     }
 
     pub fn pool(&self) -> PoolSettings {
-        PoolSettings { max_size: self.db_pool_size.max(1), timeout: Duration::from_secs(self.db_pool_timeout.max(1)), min_idle: 2 }
+        PoolSettings {
+            max_size: self.db_pool_size.max(1),
+            timeout: Duration::from_secs(self.db_pool_timeout.max(1)),
+            min_idle: 2,
+        }
     }
 
     pub fn hash_params(&self) -> Result<HashParams> {
-        HashParams { memory_kib: self.argon2_memory_kib, iterations: self.argon2_iterations, parallelism: self.argon2_parallelism }
-            .checked()
+        HashParams {
+            memory_kib: self.argon2_memory_kib,
+            iterations: self.argon2_iterations,
+            parallelism: self.argon2_parallelism,
+        }
+        .checked()
     }
 
     /// The master key: `GATEHOUSE_MASTER_KEY`, the key file, or (embedded database only) a
@@ -168,7 +180,6 @@ impl Config {
         let default_file = url.sqlite_path().map(|p| std::path::Path::new(p).with_extension("key"));
         crate::domain::crypto::MasterKey::load(env.as_deref(), self.master_key_file.as_deref(), default_file.as_deref())
     }
-
 }
 
 pub fn cpus() -> usize {

@@ -87,7 +87,8 @@ fn collect_field_errors(prefix: &str, errors: &validator::ValidationErrors, out:
         match kind {
             ValidationErrorsKind::Field(list) => out.extend(list.iter().map(|e| FieldError {
                 field: path.clone(),
-                message: e.message.as_ref().map(|m| m.to_string()).unwrap_or_else(|| format!("is invalid ({})", e.code)),
+                message:
+                    e.message.as_ref().map(|m| m.to_string()).unwrap_or_else(|| format!("is invalid ({})", e.code)),
             })),
             ValidationErrorsKind::Struct(inner) => collect_field_errors(&path, inner, out),
             ValidationErrorsKind::List(items) => {

@@ -48,7 +48,10 @@ pub async fn run(db: Db, retention: Retention) {
 /// A table's deletion: removes up to the given number of rows; returns how many it removed.
 type Delete = Arc<dyn Fn(&mut Conn, i64) -> Result<usize> + Send + Sync>;
 
-fn table(rows: &'static str, delete: impl Fn(&mut Conn, i64) -> Result<usize> + Send + Sync + 'static) -> (&'static str, Delete) {
+fn table(
+    rows: &'static str,
+    delete: impl Fn(&mut Conn, i64) -> Result<usize> + Send + Sync + 'static,
+) -> (&'static str, Delete) {
     (rows, Arc::new(delete))
 }
 
@@ -81,20 +84,14 @@ async fn sweep(db: &Db, retention: Retention) {
     for (rows, delete) in deletions(db::now(), retention) {
         let (count, outcome) = drain(db, delete).await;
         if let Err(e) = outcome {
-            log::warn!(
-                "housekeeping: cannot remove {rows} (removed {count} before the error): {e}"
-            );
+            log::warn!("housekeeping: cannot remove {rows} (removed {count} before the error): {e}");
         }
         if count > 0 {
             removed.push(format!("{count} {rows}"));
         }
     }
     if !removed.is_empty() {
-        log::info!(
-            "housekeeping: removed {} in {} ms",
-            removed.join(", "),
-            started.elapsed().as_millis()
-        );
+        log::info!("housekeeping: removed {} in {} ms", removed.join(", "), started.elapsed().as_millis());
     }
 }
 

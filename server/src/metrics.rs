@@ -1,6 +1,8 @@
 //! Prometheus metrics: requests and latency per route and status, pool usage, hash timings.
 
-use prometheus::{Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
+};
 
 use crate::error::{Error, Result};
 
@@ -43,11 +45,13 @@ impl Metrics {
         .map_err(Error::internal)?;
         let pool = IntGaugeVec::new(Opts::new("db_pool_connections", "database pool connections by state"), &["state"])
             .map_err(Error::internal)?;
-        let hash_queue = IntGauge::new("password_hash_queue", "password hashing jobs queued or running").map_err(Error::internal)?;
-        let verified_secrets =
-            IntGauge::new("verified_secrets_cached", "client credentials remembered as verified").map_err(Error::internal)?;
-        let signing_key_loads = IntGauge::new("signing_key_loads", "times this process read the signing keys from the database")
+        let hash_queue =
+            IntGauge::new("password_hash_queue", "password hashing jobs queued or running").map_err(Error::internal)?;
+        let verified_secrets = IntGauge::new("verified_secrets_cached", "client credentials remembered as verified")
             .map_err(Error::internal)?;
+        let signing_key_loads =
+            IntGauge::new("signing_key_loads", "times this process read the signing keys from the database")
+                .map_err(Error::internal)?;
         for collector in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(request_seconds.clone()),
@@ -60,7 +64,17 @@ impl Metrics {
         ] {
             registry.register(collector).map_err(Error::internal)?;
         }
-        Ok(Metrics { registry, requests, request_seconds, hash_seconds, audit_batch, pool, hash_queue, verified_secrets, signing_key_loads })
+        Ok(Metrics {
+            registry,
+            requests,
+            request_seconds,
+            hash_seconds,
+            audit_batch,
+            pool,
+            hash_queue,
+            verified_secrets,
+            signing_key_loads,
+        })
     }
 
     pub fn observe_request(&self, method: &str, route: &str, status: u16, seconds: f64) {

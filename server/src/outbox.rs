@@ -33,7 +33,14 @@ impl Channel {
 }
 
 /// Queues a message inside the caller's transaction.
-pub fn enqueue(conn: &mut Conn, master: &MasterKey, channel: Channel, recipient: &str, subject: &str, body: &str) -> Result<()> {
+pub fn enqueue(
+    conn: &mut Conn,
+    master: &MasterKey,
+    channel: Channel,
+    recipient: &str,
+    subject: &str,
+    body: &str,
+) -> Result<()> {
     let id = uuid::Uuid::now_v7().to_string();
     let sealed = master.seal(&format!("outbox:{id}"), body.as_bytes())?;
     let now = db::to_db_time(db::now());
@@ -89,7 +96,12 @@ pub fn start(db: Db, master: MasterKey, senders: Senders) -> Result<Arc<tokio::s
     let wake = Arc::new(tokio::sync::Notify::new());
     let notified = wake.clone();
     let mailer = match &senders.smtp_url {
-        Some(url) => Some(lettre::SmtpTransport::from_url(url).map_err(|e| Error::bad_request(format!("invalid --smtp-url: {e}")))?.timeout(Some(Duration::from_secs(10))).build()),
+        Some(url) => Some(
+            lettre::SmtpTransport::from_url(url)
+                .map_err(|e| Error::bad_request(format!("invalid --smtp-url: {e}")))?
+                .timeout(Some(Duration::from_secs(10)))
+                .build(),
+        ),
         None => None,
     };
     std::thread::Builder::new()
@@ -111,7 +123,12 @@ pub fn start(db: Db, master: MasterKey, senders: Senders) -> Result<Arc<tokio::s
 }
 
 /// Sends what is due; returns how many were sent.
-fn deliver_due(db: &Db, master: &MasterKey, senders: &Senders, mailer: Option<&lettre::SmtpTransport>) -> Result<usize> {
+fn deliver_due(
+    db: &Db,
+    master: &MasterKey,
+    senders: &Senders,
+    mailer: Option<&lettre::SmtpTransport>,
+) -> Result<usize> {
     let mut conn = db.get()?;
     let now = db::now();
     let now_db = db::to_db_time(now);
@@ -142,14 +159,23 @@ fn deliver_due(db: &Db, master: &MasterKey, senders: &Senders, mailer: Option<&l
         match send(master, senders, mailer, &message) {
             Ok(()) => {
                 diesel::update(outbox::table.find(&message.id))
-                    .set((outbox::sent_at.eq(db::to_db_time(db::now())), outbox::body.eq(Vec::<u8>::new()), outbox::last_error.eq(None::<String>)))
+                    .set((
+                        outbox::sent_at.eq(db::to_db_time(db::now())),
+                        outbox::body.eq(Vec::<u8>::new()),
+                        outbox::last_error.eq(None::<String>),
+                    ))
                     .execute(&mut conn)?;
                 sent += 1;
             }
             Err(e) => {
                 let attempts = message.attempts + 1;
                 let backoff = chrono::Duration::seconds(2i64.pow(attempts.clamp(0, 9) as u32).min(600));
-                log::warn!("outbox: {} to {} failed (attempt {attempts}), retrying in {}s: {e}", message.channel, redact(&message.recipient), backoff.num_seconds());
+                log::warn!(
+                    "outbox: {} to {} failed (attempt {attempts}), retrying in {}s: {e}",
+                    message.channel,
+                    redact(&message.recipient),
+                    backoff.num_seconds()
+                );
                 diesel::update(outbox::table.find(&message.id))
                     .set((
                         outbox::attempts.eq(attempts),
@@ -165,7 +191,8 @@ fn deliver_due(db: &Db, master: &MasterKey, senders: &Senders, mailer: Option<&l
 }
 
 fn send(master: &MasterKey, senders: &Senders, mailer: Option<&lettre::SmtpTransport>, message: &Due) -> Result<()> {
-    let body = String::from_utf8(master.open(&format!("outbox:{}", message.id), &message.body)?).map_err(Error::internal)?;
+    let body =
+        String::from_utf8(master.open(&format!("outbox:{}", message.id), &message.body)?).map_err(Error::internal)?;
     match message.channel.as_str() {
         "email" => {
             let mailer = mailer.ok_or_else(|| Error::Unavailable("no SMTP server configured (--smtp-url)".into()))?;
@@ -181,12 +208,17 @@ fn send(master: &MasterKey, senders: &Senders, mailer: Option<&lettre::SmtpTrans
             Ok(())
         }
         "sms" => {
-            let url = senders.sms_webhook.as_deref().ok_or_else(|| Error::Unavailable("no SMS webhook configured (--sms-webhook-url)".into()))?;
+            let url = senders
+                .sms_webhook
+                .as_deref()
+                .ok_or_else(|| Error::Unavailable("no SMS webhook configured (--sms-webhook-url)".into()))?;
             let mut request = ureq::post(url).timeout(Duration::from_secs(10));
             if let Some(token) = &senders.sms_webhook_token {
                 request = request.set("Authorization", &format!("Bearer {token}"));
             }
-            request.send_json(json!({ "to": message.recipient, "body": body })).map_err(|e| Error::Unavailable(format!("SMS webhook: {e}")))?;
+            request
+                .send_json(json!({ "to": message.recipient, "body": body }))
+                .map_err(|e| Error::Unavailable(format!("SMS webhook: {e}")))?;
             Ok(())
         }
         other => Err(Error::internal(format!("unknown outbox channel {other}"))),

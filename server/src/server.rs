@@ -10,15 +10,15 @@ use actix_web::{web, App, HttpServer};
 use crate::audit_log::AuditLog;
 use crate::config::{cpus, Config, ServeArgs};
 use crate::db::{self, Db};
+use crate::domain::crypto::KeySource;
 use crate::domain::hashing::{HashPool, Timer};
 use crate::domain::secrets::VerifiedSecrets;
 use crate::error::{Error, Result};
 use crate::housekeeping::{self, Retention};
 use crate::http::{self, AppState};
-use crate::domain::crypto::KeySource;
 use crate::metrics::Metrics;
-use crate::outbox;
 use crate::oauth::{self, keys::KeyStore};
+use crate::outbox;
 
 /// Queued password hashes beyond this are refused with 429.
 const HASH_QUEUE: usize = 4096;
@@ -36,7 +36,8 @@ pub async fn serve(config: Config, args: ServeArgs) -> Result<()> {
     log::info!("database: {}", url.redacted());
 
     // Bind first: without --issuer the issuer is this address (also when the port is 0).
-    let listener = std::net::TcpListener::bind(&config.bind).map_err(|e| Error::Unavailable(format!("cannot listen on {}: {e}", config.bind)))?;
+    let listener = std::net::TcpListener::bind(&config.bind)
+        .map_err(|e| Error::Unavailable(format!("cannot listen on {}: {e}", config.bind)))?;
     let bound = listener.local_addr().map_err(Error::internal)?;
     let issuer = config.issuer.clone().unwrap_or_else(|| format!("http://{bound}")).trim_end_matches('/').to_owned();
     let oauth = open_oauth(&config, &db, issuer, args.access_token_ttl, args.max_access_token_ttl).await?;
@@ -67,9 +68,8 @@ pub async fn serve(config: Config, args: ServeArgs) -> Result<()> {
         oauth,
         outbox,
     });
-    let retention = Retention {
-        max_access_ttl: chrono::Duration::seconds(i64::from(state.oauth.settings.max_access_ttl)),
-    };
+    let retention =
+        Retention { max_access_ttl: chrono::Duration::seconds(i64::from(state.oauth.settings.max_access_ttl)) };
     actix_web::rt::spawn(housekeeping::run(db, retention));
 
     let app_state = state.clone();
@@ -81,14 +81,14 @@ pub async fn serve(config: Config, args: ServeArgs) -> Result<()> {
             .configure(oauth::routes)
             .configure(crate::console::routes)
     })
-        .workers(args.workers.unwrap_or_else(cpus))
-        .shutdown_timeout(args.shutdown_timeout)
-        .keep_alive(match args.keep_alive {
-            0 => KeepAlive::Disabled,
-            seconds => KeepAlive::Timeout(Duration::from_secs(seconds)),
-        })
-        .listen(listener)
-        .map_err(|e| Error::Unavailable(format!("cannot listen on {bound}: {e}")))?;
+    .workers(args.workers.unwrap_or_else(cpus))
+    .shutdown_timeout(args.shutdown_timeout)
+    .keep_alive(match args.keep_alive {
+        0 => KeepAlive::Disabled,
+        seconds => KeepAlive::Timeout(Duration::from_secs(seconds)),
+    })
+    .listen(listener)
+    .map_err(|e| Error::Unavailable(format!("cannot listen on {bound}: {e}")))?;
     for addr in server.addrs() {
         log::info!("gatehouse listening on http://{addr}");
     }

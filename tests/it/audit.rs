@@ -20,7 +20,10 @@ fn changes_and_refusals_are_audited_with_before_and_after() {
     assert_eq!(events.status, 200, "{}", events.text);
     let items = events.json["items"].as_array().unwrap();
     let find = |action: &str, outcome: &str| {
-        items.iter().find(|e| e["action"] == action && e["outcome"] == outcome).unwrap_or_else(|| panic!("no {action}/{outcome} in {}", events.text))
+        items
+            .iter()
+            .find(|e| e["action"] == action && e["outcome"] == outcome)
+            .unwrap_or_else(|| panic!("no {action}/{outcome} in {}", events.text))
     };
     let update = find("user.update", "success");
     assert_eq!(update["changes"]["before"]["name"], json!(null));
@@ -47,7 +50,11 @@ fn the_request_id_of_a_response_finds_its_audit_event() {
     let r = admin.send(admin.request(reqwest::Method::GET, "/api/v1/me").header("x-request-id", "trace-abc-123"));
     assert_eq!(r.header("x-request-id"), Some("trace-abc-123"));
     let events = admin.get("/api/v1/audit-events?action=me.read");
-    assert!(events.json["items"].as_array().unwrap().iter().any(|e| e["request_id"] == "trace-abc-123"), "{}", events.text);
+    assert!(
+        events.json["items"].as_array().unwrap().iter().any(|e| e["request_id"] == "trace-abc-123"),
+        "{}",
+        events.text
+    );
     let generated = app.anonymous().get("/healthz");
     assert!(generated.header("x-request-id").is_some_and(|id| id.len() >= 16));
 }
@@ -63,9 +70,16 @@ fn audit_events_filter_and_page() {
     assert_eq!(created.json["items"].as_array().unwrap().len(), 2);
     let token = created.json["next_page_token"].as_str().unwrap();
     let next = admin.get(&format!("/api/v1/audit-events?action=namespace.create&page_size=2&page_token={token}"));
-    assert!(next.json["items"][0]["seq"].as_i64() < created.json["items"][1]["seq"].as_i64(), "newest first, no overlap");
+    assert!(
+        next.json["items"][0]["seq"].as_i64() < created.json["items"][1]["seq"].as_i64(),
+        "newest first, no overlap"
+    );
     let prefix = admin.get("/api/v1/audit-events?action=namespace.&page_size=200");
-    assert_eq!(prefix.json["items"].as_array().unwrap().iter().filter(|e| e["action"] == "namespace.create").count(), 6, "5 + system");
+    assert_eq!(
+        prefix.json["items"].as_array().unwrap().iter().filter(|e| e["action"] == "namespace.create").count(),
+        6,
+        "5 + system"
+    );
     let ns = admin.get("/api/v1/audit-events?namespace=ns-3");
     assert!(ns.json["items"].as_array().unwrap().iter().all(|e| e["namespace"] == "ns-3"));
     let future = admin.get("/api/v1/audit-events?since=2999-01-01T00:00:00Z");
@@ -137,7 +151,8 @@ fn with_audit_reads_off_reads_are_not_recorded_but_refusals_and_changes_are() {
     let wrong = crate::support::Api::new(&app.base, Some((app.admin_client.client_id.clone(), "nope".into())));
     wrong.get("/api/v1/me").assert_problem(401);
     let events = admin.get("/api/v1/audit-events?page_size=200");
-    let actions: Vec<&str> = events.json["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    let actions: Vec<&str> =
+        events.json["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
     assert!(!actions.contains(&"me.read") && !actions.contains(&"namespace.list"), "{actions:?}");
     assert!(actions.contains(&"namespace.create") && actions.contains(&"auth.basic.failure"), "{actions:?}");
     assert!(actions.contains(&"auth.basic.success"), "the first verification of a credential is recorded: {actions:?}");
@@ -148,7 +163,8 @@ fn events_involving_an_account_include_its_clients_and_nothing_else() {
     let app = TestApp::start();
     app.create_namespace("customers");
     let (owner_id, client) = app.owner_with_client("owner", &["users:write@customers"], &["users:write@customers"]);
-    let by_client = app.as_client(&client).post("/api/v1/namespaces/customers/users", &json!({"username": "made-by-client"}));
+    let by_client =
+        app.as_client(&client).post("/api/v1/namespaces/customers/users", &json!({"username": "made-by-client"}));
     assert_eq!(by_client.status, 201, "{}", by_client.text);
     let rotated = app.admin().post(&format!("/api/v1/clients/{}/secrets", client.id), &json!({}));
     assert_eq!(rotated.status, 201, "{}", rotated.text);
@@ -157,9 +173,15 @@ fn events_involving_an_account_include_its_clients_and_nothing_else() {
     let events = app.admin().get(&format!("/api/v1/audit-events?involving={owner_id}&page_size=200"));
     assert_eq!(events.status, 200, "{}", events.text);
     let items = events.json["items"].as_array().unwrap();
-    let has = |action: &str, pred: &dyn Fn(&serde_json::Value) -> bool| items.iter().any(|e| e["action"] == action && pred(e));
+    let has = |action: &str, pred: &dyn Fn(&serde_json::Value) -> bool| {
+        items.iter().any(|e| e["action"] == action && pred(e))
+    };
     assert!(has("user.create", &|e| e["actor"]["id"] == client.id.as_str()), "the client's change: {}", events.text);
-    assert!(has("client.secret.rotate", &|e| e["target"]["id"] == client.id.as_str()), "a change to the client: {}", events.text);
+    assert!(
+        has("client.secret.rotate", &|e| e["target"]["id"] == client.id.as_str()),
+        "a change to the client: {}",
+        events.text
+    );
     assert!(has("user.create", &|e| e["target"]["id"] == owner_id.as_str()), "the account's creation: {}", events.text);
     assert!(!items.iter().any(|e| e["target"]["id"] == "unrelated"), "{}", events.text);
 }

@@ -132,24 +132,48 @@ fn operations() -> Vec<Operation> {
         op("POST /api/v1/namespaces", Grants(&["namespaces:write@created-ns"]), 201)
             .body(r#"{"slug": "created-ns", "display_name": "Created"}"#),
         op("GET /api/v1/namespaces/{ns}", Grants(&["namespaces:read@alpha"]), 200).at(ALPHA),
-        op("PATCH /api/v1/namespaces/{ns}", Grants(&["namespaces:write@alpha"]), 200).at(ALPHA).body(r#"{"display_name": "Alpha, renamed"}"#),
+        op("PATCH /api/v1/namespaces/{ns}", Grants(&["namespaces:write@alpha"]), 200)
+            .at(ALPHA)
+            .body(r#"{"display_name": "Alpha, renamed"}"#),
         op("DELETE /api/v1/namespaces/{ns}", Grants(&["namespaces:write@doomed"]), 204).at(&[("ns", "doomed")]),
         op("GET /api/v1/namespaces/{ns}/users", Grants(&["users:read@alpha"]), 200).at(ALPHA),
-        op("POST /api/v1/namespaces/{ns}/users", Grants(&["users:write@alpha"]), 201).at(ALPHA).body(r#"{"username": "created-user"}"#),
-        op("POST /api/v1/namespaces/{ns}/users:import", Grants(&["users:write@alpha"]), 200).at(ALPHA).body(r#"[{"username": "imported-user"}]"#),
+        op("POST /api/v1/namespaces/{ns}/users", Grants(&["users:write@alpha"]), 201)
+            .at(ALPHA)
+            .body(r#"{"username": "created-user"}"#),
+        op("POST /api/v1/namespaces/{ns}/users:import", Grants(&["users:write@alpha"]), 200)
+            .at(ALPHA)
+            .body(r#"[{"username": "imported-user"}]"#),
         op("GET /api/v1/namespaces/{ns}/users/{id}", Grants(&["users:read@alpha"]), 200).at(USER),
-        op("PATCH /api/v1/namespaces/{ns}/users/{id}", Grants(&["users:write@alpha"]), 200).at(USER).body(r#"{"name": "Renamed"}"#),
-        op("DELETE /api/v1/namespaces/{ns}/users/{id}", Grants(&["users:write@alpha"]), 204).at(&[("ns", "alpha"), ("id", "victim")]),
-        op("PUT /api/v1/namespaces/{ns}/users/{id}/password", Grants(&["users:write@alpha"]), 204).at(USER).body(r#"{"password": "a brand new password 1"}"#),
+        op("PATCH /api/v1/namespaces/{ns}/users/{id}", Grants(&["users:write@alpha"]), 200)
+            .at(USER)
+            .body(r#"{"name": "Renamed"}"#),
+        op("DELETE /api/v1/namespaces/{ns}/users/{id}", Grants(&["users:write@alpha"]), 204)
+            .at(&[("ns", "alpha"), ("id", "victim")]),
+        op("PUT /api/v1/namespaces/{ns}/users/{id}/password", Grants(&["users:write@alpha"]), 204)
+            .at(USER)
+            .body(r#"{"password": "a brand new password 1"}"#),
         op("GET /api/v1/namespaces/{ns}/users/{id}/permissions", Grants(&["permissions:read@alpha"]), 200).at(USER),
-        op("PUT /api/v1/namespaces/{ns}/users/{id}/permissions", Grants(&["permissions:write@alpha"]), 200).at(USER).body(r#"{"permissions": []}"#),
+        op("PUT /api/v1/namespaces/{ns}/users/{id}/permissions", Grants(&["permissions:write@alpha"]), 200)
+            .at(USER)
+            .body(r#"{"permissions": []}"#),
         op("GET /api/v1/clients", Grants(&["clients:read@*"]), 200),
-        op("POST /api/v1/clients", Grants(&["clients:write@*"]), 201).body(r#"{"name": "created by the matrix", "permissions": []}"#),
+        op("POST /api/v1/clients", Grants(&["clients:write@*"]), 201)
+            .body(r#"{"name": "created by the matrix", "permissions": []}"#),
         op("GET /api/v1/clients/{id}", Grants(&[CLIENT_READ]), 200).at(CLIENT).hidden_without(CLIENT_READ),
-        op("PATCH /api/v1/clients/{id}", Grants(CLIENT_MANAGE), 200).at(CLIENT).hidden_without(CLIENT_READ).body(r#"{"name": "renamed by the matrix"}"#),
-        op("DELETE /api/v1/clients/{id}", Grants(CLIENT_MANAGE), 204).at(&[("id", "doomed-client")]).hidden_without(CLIENT_READ),
-        op("POST /api/v1/clients/{id}/secrets", Grants(CLIENT_MANAGE), 201).at(CLIENT).hidden_without(CLIENT_READ).body(r#"{"previous_secret_expires_in": 0}"#),
-        op("GET /api/v1/clients/{id}/effective-permissions", Grants(&[CLIENT_READ]), 200).at(CLIENT).hidden_without(CLIENT_READ),
+        op("PATCH /api/v1/clients/{id}", Grants(CLIENT_MANAGE), 200)
+            .at(CLIENT)
+            .hidden_without(CLIENT_READ)
+            .body(r#"{"name": "renamed by the matrix"}"#),
+        op("DELETE /api/v1/clients/{id}", Grants(CLIENT_MANAGE), 204)
+            .at(&[("id", "doomed-client")])
+            .hidden_without(CLIENT_READ),
+        op("POST /api/v1/clients/{id}/secrets", Grants(CLIENT_MANAGE), 201)
+            .at(CLIENT)
+            .hidden_without(CLIENT_READ)
+            .body(r#"{"previous_secret_expires_in": 0}"#),
+        op("GET /api/v1/clients/{id}/effective-permissions", Grants(&[CLIENT_READ]), 200)
+            .at(CLIENT)
+            .hidden_without(CLIENT_READ),
         op("GET /api/v1/audit-events", Authenticated, 200),
         op("GET /api/v1/audit-events:verify", Grants(&["audit:read@*"]), 200),
     ]
@@ -164,7 +188,10 @@ enum Who<'a> {
     /// brute-force lock, which the matrix would trip, stays out of the picture).
     WrongSecret(&'a ClientCreds, usize),
     Bearer(&'a str),
-    Console { browser: &'a Browser, csrf: Option<&'a str> },
+    Console {
+        browser: &'a Browser,
+        csrf: Option<&'a str>,
+    },
 }
 
 enum Payload {
@@ -190,7 +217,9 @@ fn send(app: &TestApp, row: &Row) -> Reply {
     let api = match row.who {
         Who::Anonymous | Who::Console { .. } => app.anonymous(),
         Who::Client(creds) => app.as_client(creds),
-        Who::WrongSecret(creds, _) => Api::new(&app.base, Some((creds.client_id.clone(), "not-the-secret-1234".into()))),
+        Who::WrongSecret(creds, _) => {
+            Api::new(&app.base, Some((creds.client_id.clone(), "not-the-secret-1234".into())))
+        }
         Who::Bearer(token) => app.anonymous().with_bearer(token),
     };
     if let Who::Console { browser, csrf } = row.who {
@@ -231,7 +260,10 @@ fn verdict(row: &Row, reply: &Reply) -> Option<String> {
     if reply.status >= 400 {
         if reply.header("content-type") != Some("application/problem+json") {
             wrong.push(format!("error as {:?}, not application/problem+json", reply.header("content-type")));
-        } else if reply.json["status"] != reply.status || !reply.json["title"].is_string() || !reply.json["detail"].is_string() {
+        } else if reply.json["status"] != reply.status
+            || !reply.json["title"].is_string()
+            || !reply.json["detail"].is_string()
+        {
             wrong.push("an incomplete problem".into());
         }
     }
@@ -244,7 +276,8 @@ fn verdict(row: &Row, reply: &Reply) -> Option<String> {
             wrong.push(format!("403 names missing grant {named:?}, expected one of {:?}", row.missing));
         }
     }
-    (!wrong.is_empty()).then(|| format!("{} as {}: {} — {}", row.operation, row.caller, wrong.join("; "), truncate(&reply.text)))
+    (!wrong.is_empty())
+        .then(|| format!("{} as {}: {} — {}", row.operation, row.caller, wrong.join("; "), truncate(&reply.text)))
 }
 
 fn truncate(text: &str) -> String {
@@ -365,10 +398,14 @@ fn every_operation_answers_every_kind_of_caller_as_the_contract_says() {
     assert!(stale.is_empty(), "expectations for operations the OpenAPI document does not have: {stale:?}");
     let (routed_api, routed_other) = routed();
     let public: BTreeSet<String> = PUBLIC.iter().map(|p| (*p).to_owned()).collect();
-    let expected_api: BTreeSet<String> = documented.iter().cloned().chain(public.iter().filter(|p| p.contains(" /api/v1/")).cloned()).collect();
+    let expected_api: BTreeSet<String> =
+        documented.iter().cloned().chain(public.iter().filter(|p| p.contains(" /api/v1/")).cloned()).collect();
     assert_eq!(routed_api, expected_api, "the routed Management API is the documented one plus the public routes");
     let unlisted: Vec<&String> = routed_other.difference(&public).collect();
-    assert!(unlisted.is_empty(), "routes of the route table that are neither Management API nor listed as public: {unlisted:?}");
+    assert!(
+        unlisted.is_empty(),
+        "routes of the route table that are neither Management API nor listed as public: {unlisted:?}"
+    );
 
     // ---- fixtures
     for ns in ["alpha", OTHER_NAMESPACE, "doomed"] {
@@ -458,18 +495,24 @@ fn every_operation_answers_every_kind_of_caller_as_the_contract_says() {
     fixtures.insert("app", login_app.client_id.clone());
     let anon = app.anonymous();
     let token = anon.send(
-        anon.request(Method::POST, "/oauth/token")
-            .basic_auth(&login_app.client_id, Some(&login_app.secret))
-            .form(&[("grant_type", "password"), ("username", "end-user"), ("password", END_USER_PASSWORD), ("scope", "account")]),
+        anon.request(Method::POST, "/oauth/token").basic_auth(&login_app.client_id, Some(&login_app.secret)).form(&[
+            ("grant_type", "password"),
+            ("username", "end-user"),
+            ("password", END_USER_PASSWORD),
+            ("scope", "account"),
+        ]),
     );
     assert_eq!(token.status, 200, "{}", token.text);
     let token = token.json["access_token"].as_str().expect("an access token").to_owned();
     // The same end user's token asked for without a scope for the Management API: it is for the
     // application alone (its audience), and the Management API does not take it.
     let app_token = anon.send(
-        anon.request(Method::POST, "/oauth/token")
-            .basic_auth(&login_app.client_id, Some(&login_app.secret))
-            .form(&[("grant_type", "password"), ("username", "end-user"), ("password", END_USER_PASSWORD), ("scope", "openid")]),
+        anon.request(Method::POST, "/oauth/token").basic_auth(&login_app.client_id, Some(&login_app.secret)).form(&[
+            ("grant_type", "password"),
+            ("username", "end-user"),
+            ("password", END_USER_PASSWORD),
+            ("scope", "openid"),
+        ]),
     );
     assert_eq!(app_token.status, 200, "{}", app_token.text);
     let app_token = app_token.json["access_token"].as_str().expect("an access token").to_owned();
@@ -483,7 +526,11 @@ fn every_operation_answers_every_kind_of_caller_as_the_contract_says() {
     // ---- the rows
     // Wrong secrets: each of a pool of real clients is used at most three times, below the
     // per-client lock-out threshold (five).
-    let pool: Vec<&ClientCreds> = wanted.iter().filter(|(l, _)| l.starts_with("exactly") || l.starts_with("all but") || l.starts_with("elsewhere")).map(|(l, _)| client(l)).collect();
+    let pool: Vec<&ClientCreds> = wanted
+        .iter()
+        .filter(|(l, _)| l.starts_with("exactly") || l.starts_with("all but") || l.starts_with("elsewhere"))
+        .map(|(l, _)| client(l))
+        .collect();
     let wrong_count = AtomicUsize::new(0);
     let wrong = || {
         let n = wrong_count.fetch_add(1, Ordering::SeqCst);
@@ -514,7 +561,11 @@ fn every_operation_answers_every_kind_of_caller_as_the_contract_says() {
         // A refusal for a caller holding `holds`: 404 when it may not see the target at all.
         let refusal = |holds: &[String]| -> u16 {
             match operation.hidden_without {
-                Some(read) if !holds.iter().any(|g| g == read || g == &format!("{}@*", read.split('@').next().unwrap())) => 404,
+                Some(read)
+                    if !holds.iter().any(|g| g == read || g == &format!("{}@*", read.split('@').next().unwrap())) =>
+                {
+                    404
+                }
                 _ => 403,
             }
         };
@@ -545,7 +596,13 @@ fn every_operation_answers_every_kind_of_caller_as_the_contract_says() {
         add("disabled client (*:*@*)", Who::Client(client("disabled")), 401, vec![], None);
         add("client of a disabled owner (*:*@*)", Who::Client(client("departed")), 401, vec![], None);
         add("client of a deleted owner (*:*@*)", Who::Client(client("orphan")), 401, vec![], None);
-        add("console session without X-CSRF-Token (admin)", Who::Console { browser: &admin_console, csrf: None }, 401, vec![], None);
+        add(
+            "console session without X-CSRF-Token (admin)",
+            Who::Console { browser: &admin_console, csrf: None },
+            401,
+            vec![],
+            None,
+        );
         add("end user's token for its application alone", Who::Bearer(&app_token), 401, vec![], None);
         let viewer = Who::Console { browser: &viewer_console, csrf: Some(&viewer_csrf) };
         match operation.access {
@@ -558,7 +615,13 @@ fn every_operation_answers_every_kind_of_caller_as_the_contract_says() {
                 add("client without grants", Who::Client(client("none")), 403, vec![], None);
                 add("client with *:*@*", Who::Client(superuser), 403, vec![], None);
                 add("end user's access token", Who::Bearer(&token), operation.success, vec![], Some(END_USER_PASSWORD));
-                add("console session of an account without grants", viewer, operation.success, vec![], Some(VIEWER_PASSWORD));
+                add(
+                    "console session of an account without grants",
+                    viewer,
+                    operation.success,
+                    vec![],
+                    Some(VIEWER_PASSWORD),
+                );
             }
             Access::Grants(grants) => {
                 add("client without grants", Who::Client(client("none")), refusal(&[]), needed.clone(), None);
@@ -566,12 +629,30 @@ fn every_operation_answers_every_kind_of_caller_as_the_contract_says() {
                 add("console session of an account without grants", viewer, refusal(&[]), needed.clone(), None);
                 for g in grants {
                     let holds = all_but(g);
-                    add(&format!("client with every other grant (all but {g})"), Who::Client(client(&format!("all but {g}"))), refusal(&holds), vec![(*g).to_owned()], None);
+                    add(
+                        &format!("client with every other grant (all but {g})"),
+                        Who::Client(client(&format!("all but {g}"))),
+                        refusal(&holds),
+                        vec![(*g).to_owned()],
+                        None,
+                    );
                 }
                 let other = elsewhere(grants);
                 let other_expect = if operation.any_namespace { operation.success } else { refusal(&other) };
-                add(&format!("client with the grants in another namespace ({other:?})"), Who::Client(client(&format!("elsewhere {grants:?}"))), other_expect, needed.clone(), None);
-                add(&format!("client with exactly the needed grants ({grants:?})"), Who::Client(client(&format!("exactly {grants:?}"))), operation.success, vec![], None);
+                add(
+                    &format!("client with the grants in another namespace ({other:?})"),
+                    Who::Client(client(&format!("elsewhere {grants:?}"))),
+                    other_expect,
+                    needed.clone(),
+                    None,
+                );
+                add(
+                    &format!("client with exactly the needed grants ({grants:?})"),
+                    Who::Client(client(&format!("exactly {grants:?}"))),
+                    operation.success,
+                    vec![],
+                    None,
+                );
             }
         }
     }
@@ -584,28 +665,113 @@ fn every_operation_answers_every_kind_of_caller_as_the_contract_says() {
     let namespace = || Payload::Json(json!({ "slug": "never-created", "display_name": "Never" }));
     type Malformed<'a> = (Method, String, Payload, Option<(&'static str, &'static str)>, u16, &'a str);
     let malformed: Vec<Malformed> = vec![
-        (Method::POST, "/api/v1/namespaces".into(), Payload::Json(json!({ "slug": 42 })), None, 400, "a field of the wrong type"),
-        (Method::POST, "/api/v1/namespaces".into(), Payload::Raw { content_type: "text/plain", text: "slug=x" }, None, 415, "a wrong content type"),
-        (Method::POST, "/api/v1/namespaces".into(), namespace(), Some(("idempotency-key", "not a key")), 400, "a malformed Idempotency-Key"),
-        (Method::POST, "/api/v1/namespaces/alpha/users".into(), Payload::Raw { content_type: "application/json", text: "{not json" }, None, 400, "broken JSON"),
-        (Method::POST, "/api/v1/clients".into(), Payload::Json(json!({ "permissions": ["root"] })), None, 400, "a missing field and a bad grant"),
-        (Method::POST, secrets.clone(), Payload::Json(json!({ "previous_secret_expires_in": -1 })), None, 400, "an optional body out of range"),
-        (Method::PUT, "/api/v1/me/password".into(), Payload::Json(json!({ "current_password": "" })), None, 400, "a missing field"),
+        (
+            Method::POST,
+            "/api/v1/namespaces".into(),
+            Payload::Json(json!({ "slug": 42 })),
+            None,
+            400,
+            "a field of the wrong type",
+        ),
+        (
+            Method::POST,
+            "/api/v1/namespaces".into(),
+            Payload::Raw { content_type: "text/plain", text: "slug=x" },
+            None,
+            415,
+            "a wrong content type",
+        ),
+        (
+            Method::POST,
+            "/api/v1/namespaces".into(),
+            namespace(),
+            Some(("idempotency-key", "not a key")),
+            400,
+            "a malformed Idempotency-Key",
+        ),
+        (
+            Method::POST,
+            "/api/v1/namespaces/alpha/users".into(),
+            Payload::Raw { content_type: "application/json", text: "{not json" },
+            None,
+            400,
+            "broken JSON",
+        ),
+        (
+            Method::POST,
+            "/api/v1/clients".into(),
+            Payload::Json(json!({ "permissions": ["root"] })),
+            None,
+            400,
+            "a missing field and a bad grant",
+        ),
+        (
+            Method::POST,
+            secrets.clone(),
+            Payload::Json(json!({ "previous_secret_expires_in": -1 })),
+            None,
+            400,
+            "an optional body out of range",
+        ),
+        (
+            Method::PUT,
+            "/api/v1/me/password".into(),
+            Payload::Json(json!({ "current_password": "" })),
+            None,
+            400,
+            "a missing field",
+        ),
         (Method::GET, user_list, Payload::None, None, 400, "a query out of range"),
-        (Method::GET, "/api/v1/namespaces/alpha/users/not-a-uuid".into(), Payload::None, None, 400, "a path id that is not a UUID"),
+        (
+            Method::GET,
+            "/api/v1/namespaces/alpha/users/not-a-uuid".into(),
+            Payload::None,
+            None,
+            400,
+            "a path id that is not a UUID",
+        ),
         (Method::DELETE, "/api/v1/clients/not-a-uuid".into(), Payload::None, None, 400, "a path id that is not a UUID"),
-        (Method::PATCH, "/api/v1/namespaces/alpha".into(), Payload::Json(json!({ "display_name": "Alpha" })), Some(("if-match", "\"é\"")), 400, "a malformed If-Match"),
+        (
+            Method::PATCH,
+            "/api/v1/namespaces/alpha".into(),
+            Payload::Json(json!({ "display_name": "Alpha" })),
+            Some(("if-match", "\"é\"")),
+            400,
+            "a malformed If-Match",
+        ),
     ];
     let mut input_rows = Vec::new();
     for (method, path, payload, header, bad, what) in malformed {
         let (payload, again) = match payload {
             Payload::Json(v) => (Payload::Json(v.clone()), Payload::Json(v)),
-            Payload::Raw { content_type, text } => (Payload::Raw { content_type, text }, Payload::Raw { content_type, text }),
+            Payload::Raw { content_type, text } => {
+                (Payload::Raw { content_type, text }, Payload::Raw { content_type, text })
+            }
             Payload::None => (Payload::None, Payload::None),
         };
         let operation = format!("{method} {path} with {what}");
-        input_rows.push(Row { operation: operation.clone(), caller: "wrong secret".into(), who: wrong(), method: method.clone(), path: path.clone(), payload, expect: 401, missing: vec![], header });
-        input_rows.push(Row { operation, caller: "client with *:*@*".into(), who: Who::Client(superuser), method, path, payload: again, expect: bad, missing: vec![], header });
+        input_rows.push(Row {
+            operation: operation.clone(),
+            caller: "wrong secret".into(),
+            who: wrong(),
+            method: method.clone(),
+            path: path.clone(),
+            payload,
+            expect: 401,
+            missing: vec![],
+            header,
+        });
+        input_rows.push(Row {
+            operation,
+            caller: "client with *:*@*".into(),
+            who: Who::Client(superuser),
+            method,
+            path,
+            payload: again,
+            expect: bad,
+            missing: vec![],
+            header,
+        });
     }
     // No credentials with a malformed body: a 401 as well.
     input_rows.push(Row {
@@ -676,19 +842,30 @@ fn every_operation_answers_every_kind_of_caller_as_the_contract_says() {
     // the administrator's refused inputs as failures of the administrator.
     let events = app.admin().get("/api/v1/audit-events?action=auth.basic.failure&page_size=200");
     assert_eq!(events.status, 200, "{}", events.text);
-    let addresses: BTreeSet<&str> = events.json["items"].as_array().unwrap().iter().filter_map(|e| e["ip"].as_str()).collect();
+    let addresses: BTreeSet<&str> =
+        events.json["items"].as_array().unwrap().iter().filter_map(|e| e["ip"].as_str()).collect();
     for row in input_rows.iter().filter(|r| r.expect == 401) {
         if let Who::WrongSecret(_, n) = row.who {
             if !addresses.contains(address(n).as_str()) {
-                failures.push(format!("{} as wrong secret: no auth.basic.failure from {} in the audit log", row.operation, address(n)));
+                failures.push(format!(
+                    "{} as wrong secret: no auth.basic.failure from {} in the audit log",
+                    row.operation,
+                    address(n)
+                ));
             }
         }
     }
-    let refused = app.admin().get(&format!("/api/v1/audit-events?actor={}&action=namespace.create&outcome=failure", superuser.id));
-    let statuses: Vec<&Value> = refused.json["items"].as_array().unwrap().iter().map(|e| &e["changes"]["status"]).collect();
+    let refused = app
+        .admin()
+        .get(&format!("/api/v1/audit-events?actor={}&action=namespace.create&outcome=failure", superuser.id));
+    let statuses: Vec<&Value> =
+        refused.json["items"].as_array().unwrap().iter().map(|e| &e["changes"]["status"]).collect();
     for status in [400, 415] {
         if !statuses.contains(&&json!(status)) {
-            failures.push(format!("the administrator's POST /api/v1/namespaces refused with {status} is not in the audit log: {}", truncate(&refused.text)));
+            failures.push(format!(
+                "the administrator's POST /api/v1/namespaces refused with {status} is not in the audit log: {}",
+                truncate(&refused.text)
+            ));
         }
     }
 

@@ -7,14 +7,19 @@ use crate::support::{gatehouse, TestDb};
 #[test]
 fn bootstrap_prints_the_contract_json_once_and_refuses_a_second_time() {
     let db = TestDb::new();
-    let first = gatehouse(&db, &["bootstrap", "--username", "root", "--password-stdin"], Some("a long enough password\n"));
+    let first =
+        gatehouse(&db, &["bootstrap", "--username", "root", "--password-stdin"], Some("a long enough password\n"));
     assert_eq!(first.code, 0, "{}", first.stderr);
     let out: Value = serde_json::from_str(first.stdout.trim()).expect("one JSON object");
     assert_eq!(out["namespace"], "system");
     for field in ["account_id", "client_id", "client_secret"] {
         assert!(out[field].as_str().is_some_and(|s| !s.is_empty()), "{field} missing: {out}");
     }
-    assert!(first.stdout.trim().starts_with("{\"namespace\":\"system\",\"account_id\":"), "field order: {}", first.stdout);
+    assert!(
+        first.stdout.trim().starts_with("{\"namespace\":\"system\",\"account_id\":"),
+        "field order: {}",
+        first.stdout
+    );
 
     let second = gatehouse(&db, &["bootstrap", "--username", "other"], None);
     assert_eq!(second.code, 1);
@@ -47,7 +52,13 @@ fn migrate_applies_once_then_reports_up_to_date() {
 #[test]
 fn every_command_has_help_and_errors_are_one_line() {
     let db = TestDb::new();
-    for args in [vec!["--help"], vec!["serve", "--help"], vec!["migrate", "--help"], vec!["bootstrap", "--help"], vec!["audit", "verify", "--help"]] {
+    for args in [
+        vec!["--help"],
+        vec!["serve", "--help"],
+        vec!["migrate", "--help"],
+        vec!["bootstrap", "--help"],
+        vec!["audit", "verify", "--help"],
+    ] {
         let out = gatehouse(&db, &args, None);
         assert_eq!(out.code, 0, "{args:?}: {}", out.stderr);
         assert!(out.stdout.contains("Usage"), "{args:?}");
@@ -73,7 +84,11 @@ fn sqlite_and_postgres_migrations_have_the_same_versions() {
     assert_eq!(sqlite, names("postgres"));
     for name in &sqlite {
         for file in ["up.sql", "down.sql"] {
-            assert!(root.join("sqlite").join(name).join(file).exists() && root.join("postgres").join(name).join(file).exists(), "{name}/{file}");
+            assert!(
+                root.join("sqlite").join(name).join(file).exists()
+                    && root.join("postgres").join(name).join(file).exists(),
+                "{name}/{file}"
+            );
         }
     }
 }

@@ -72,12 +72,15 @@ fn rotation_with_zero_overlap_ends_the_old_secret_at_once() {
 fn rotation_without_a_body_uses_the_default_overlap() {
     let app = TestApp::start();
     let client = app.create_client(&app.admin_account_id, &["audit:read@*"]);
-    let r = app.admin().send(app.admin().request(reqwest::Method::POST, &format!("/api/v1/clients/{}/secrets", client.id)));
+    let r =
+        app.admin().send(app.admin().request(reqwest::Method::POST, &format!("/api/v1/clients/{}/secrets", client.id)));
     assert_eq!(r.status, 201, "{}", r.text);
     let expires: DateTime<Utc> = r.json["previous_secret_expires_at"].as_str().unwrap().parse().unwrap();
     let hours = (expires - Utc::now()).num_minutes() as f64 / 60.0;
     assert!((23.9..=24.1).contains(&hours), "{hours}");
-    let too_long = app.admin().post(&format!("/api/v1/clients/{}/secrets", client.id), &json!({ "previous_secret_expires_in": 99_999_999 }));
+    let too_long = app
+        .admin()
+        .post(&format!("/api/v1/clients/{}/secrets", client.id), &json!({ "previous_secret_expires_in": 99_999_999 }));
     too_long.assert_problem(400);
     assert_eq!(too_long.error_fields(), vec!["previous_secret_expires_in"]);
 }
@@ -101,7 +104,8 @@ fn a_disabled_client_is_refused_until_enabled_again() {
 fn oauth_settings_are_checked() {
     let app = TestApp::start();
     app.create_namespace("customers");
-    let no_redirect = app.admin().post("/api/v1/clients", &json!({ "name": "web", "grant_types": ["authorization_code"] }));
+    let no_redirect =
+        app.admin().post("/api/v1/clients", &json!({ "name": "web", "grant_types": ["authorization_code"] }));
     no_redirect.assert_problem(400);
     assert_eq!(no_redirect.error_fields(), vec!["redirect_uris"]);
     let bad_uri = app.admin().post(
@@ -132,7 +136,9 @@ fn only_an_administrator_of_all_clients_turns_on_the_password_grant() {
     let app = TestApp::start();
     let (_, owner_client) = app.owner_with_client("bob", &["clients:*@system"], &["clients:*@system"]);
     let target = app.create_client(&app.admin_account_id, &[]);
-    let r = app.as_client(&owner_client).patch(&format!("/api/v1/clients/{}", target.id), &json!({ "password_grant_enabled": true }));
+    let r = app
+        .as_client(&owner_client)
+        .patch(&format!("/api/v1/clients/{}", target.id), &json!({ "password_grant_enabled": true }));
     r.assert_problem(403);
     assert_eq!(r.json["missing_grant"], "clients:write@*");
     let ok = app.admin().patch(&format!("/api/v1/clients/{}", target.id), &json!({ "password_grant_enabled": true }));

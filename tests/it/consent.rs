@@ -4,7 +4,10 @@
 //! `openidconnect` client library, whose validation checks what comes back.
 
 use openidconnect::core::CoreResponseType;
-use openidconnect::{AuthenticationFlow, AuthorizationCode, CsrfToken, Nonce, OAuth2TokenResponse, PkceCodeChallenge, Scope, TokenResponse};
+use openidconnect::{
+    AuthenticationFlow, AuthorizationCode, CsrfToken, Nonce, OAuth2TokenResponse, PkceCodeChallenge, Scope,
+    TokenResponse,
+};
 use serde_json::json;
 
 use crate::oauth::{http, provider, rp, Provider, ALICE_PASSWORD, REDIRECT};
@@ -35,7 +38,11 @@ struct Flow {
 
 fn flow(client: &crate::oauth::Client_, scopes: &[&str], prompt: Option<&str>) -> Flow {
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-    let mut request = client.authorize_url(AuthenticationFlow::<CoreResponseType>::AuthorizationCode, CsrfToken::new_random, Nonce::new_random);
+    let mut request = client.authorize_url(
+        AuthenticationFlow::<CoreResponseType>::AuthorizationCode,
+        CsrfToken::new_random,
+        Nonce::new_random,
+    );
     for s in scopes {
         request = request.add_scope(Scope::new((*s).to_owned()));
     }
@@ -66,8 +73,14 @@ fn a_third_party_application_is_allowed_by_the_account_and_the_consent_is_rememb
     let allowed = browser.submit(&page, "/oauth/consent", &[("decision", "allow")]);
     assert_eq!(allowed.status, 303, "{}", allowed.text);
     let code = query_param(&location(&allowed), "code").expect("a code");
-    let tokens = client.exchange_code(AuthorizationCode::new(code)).unwrap().set_pkce_verifier(first.verifier).request(&http()).expect("code exchange");
-    let claims = tokens.id_token().unwrap().claims(&client.id_token_verifier(), &first.nonce).expect("a valid ID token");
+    let tokens = client
+        .exchange_code(AuthorizationCode::new(code))
+        .unwrap()
+        .set_pkce_verifier(first.verifier)
+        .request(&http())
+        .expect("code exchange");
+    let claims =
+        tokens.id_token().unwrap().claims(&client.id_token_verifier(), &first.nonce).expect("a valid ID token");
     assert_eq!(claims.email().map(|e| e.as_str()), Some("alice@example.com"));
 
     // Remembered: the same (or less) needs no page, even with prompt=none.
@@ -94,7 +107,10 @@ fn a_third_party_application_is_allowed_by_the_account_and_the_consent_is_rememb
     assert_eq!(listed.json["items"][0]["client_name"], "Partner app");
     assert_eq!(listed.json["items"][0]["scope"], json!(["openid", "email", "account"]));
     assert_eq!(me.delete(&format!("/api/v1/me/consents/{}", partner.client_id)).status, 204);
-    assert!(client.exchange_refresh_token(tokens.refresh_token().unwrap()).unwrap().request(&http()).is_err(), "refresh token revoked");
+    assert!(
+        client.exchange_refresh_token(tokens.refresh_token().unwrap()).unwrap().request(&http()).is_err(),
+        "refresh token revoked"
+    );
     let after = flow(&client, &["openid"], Some("none"));
     assert_eq!(query_param(&location(&browser.get(&after.url)), "error").as_deref(), Some("consent_required"));
     me.delete("/api/v1/me/consents/no-such-client").assert_problem(404);

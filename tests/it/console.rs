@@ -43,7 +43,12 @@ fn console_signs_in_through_the_hosted_page_and_acts_as_the_account() {
     let me = browser.request("GET", "/api/v1/me", &[("X-CSRF-Token", &csrf)], None);
     assert_eq!(me.status, 200, "{}", me.text);
     assert_eq!(me.json["id"], app.admin_account_id.as_str());
-    let created = browser.request("POST", "/api/v1/namespaces", &[("X-CSRF-Token", &csrf)], Some(&json!({"slug": "from-console", "display_name": "From the console"})));
+    let created = browser.request(
+        "POST",
+        "/api/v1/namespaces",
+        &[("X-CSRF-Token", &csrf)],
+        Some(&json!({"slug": "from-console", "display_name": "From the console"})),
+    );
     assert_eq!(created.status, 201, "{}", created.text);
 
     // The audit log names the account as the actor of the change.
@@ -56,7 +61,14 @@ fn the_session_cookie_is_refused_without_its_csrf_header() {
     let app = TestApp::start();
     let (browser, csrf) = console_sign_in(&app, "admin", ADMIN_PASSWORD);
     browser.request("GET", "/api/v1/me", &[], None).assert_problem(401);
-    browser.request("POST", "/api/v1/namespaces", &[("X-CSRF-Token", "forged")], Some(&json!({"slug": "forged", "display_name": "Forged"}))).assert_problem(401);
+    browser
+        .request(
+            "POST",
+            "/api/v1/namespaces",
+            &[("X-CSRF-Token", "forged")],
+            Some(&json!({"slug": "forged", "display_name": "Forged"})),
+        )
+        .assert_problem(401);
     assert_eq!(app.admin().get("/api/v1/namespaces/forged").status, 404);
     // Another session's token does not fit this session.
     let (_, other_csrf) = console_sign_in(&app, "admin", ADMIN_PASSWORD);
@@ -70,7 +82,9 @@ fn a_console_session_has_the_accounts_grants_and_no_more() {
     let app = TestApp::start();
     app.create_namespace("customers");
     let id = app.create_account("system", "support", &["users:read@customers"]);
-    let set = app.admin().put(&format!("/api/v1/namespaces/system/users/{id}/password"), &json!({"password": "support password 1"}));
+    let set = app
+        .admin()
+        .put(&format!("/api/v1/namespaces/system/users/{id}/password"), &json!({"password": "support password 1"}));
     assert_eq!(set.status, 204, "{}", set.text);
     let (browser, csrf) = console_sign_in(&app, "support", "support password 1");
     let h = [("X-CSRF-Token", csrf.as_str())];
@@ -102,7 +116,8 @@ fn signing_out_ends_the_console_and_the_sso_session() {
     assert_eq!(page.status, 200);
     assert!(page.text.contains("name=\"password\""), "{}", page.text);
     let events = app.admin().get("/api/v1/audit-events?action=console.");
-    let actions: Vec<&str> = events.json["items"].as_array().unwrap().iter().filter_map(|e| e["action"].as_str()).collect();
+    let actions: Vec<&str> =
+        events.json["items"].as_array().unwrap().iter().filter_map(|e| e["action"].as_str()).collect();
     assert!(actions.contains(&"console.signin") && actions.contains(&"console.signout"), "{actions:?}");
 }
 

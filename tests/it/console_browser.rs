@@ -59,7 +59,8 @@ async fn tasks(b: &Client, app: &TestApp) {
     let base = app.base.as_str();
     sign_in(b, base).await;
     // Nothing readable by scripts holds a credential.
-    let storage = js(b, "return [document.cookie, Object.keys(localStorage).length, Object.keys(sessionStorage).length]").await;
+    let storage =
+        js(b, "return [document.cookie, Object.keys(localStorage).length, Object.keys(sessionStorage).length]").await;
     assert_eq!(storage, json!(["", 0, 0]), "the console left something readable behind");
     screenshot(b, "console-overview").await;
 
@@ -91,12 +92,24 @@ async fn tasks(b: &Client, app: &TestApp) {
     click(b, "form:has(#name) button[type=submit]").await;
     let shown = find(b, "#client-secret").await;
     let secret = shown.text().await.unwrap();
-    b.execute("arguments[0].scrollIntoView({block: 'center'})", vec![serde_json::to_value(&shown).unwrap()]).await.unwrap();
+    b.execute("arguments[0].scrollIntoView({block: 'center'})", vec![serde_json::to_value(&shown).unwrap()])
+        .await
+        .unwrap();
     screenshot(b, "console-client-secret").await;
     let billing = off_runtime(|| app.admin().get("/api/v1/clients?owner=me"));
-    let billing = billing.json["items"].as_array().unwrap().iter().find(|c| c["name"] == "billing").cloned().expect("the client was created");
+    let billing = billing.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "billing")
+        .cloned()
+        .expect("the client was created");
     assert_eq!(billing["permissions"], json!(["users:read@customers"]));
-    let creds = ClientCreds { id: billing["id"].as_str().unwrap().into(), client_id: billing["client_id"].as_str().unwrap().into(), secret: secret.trim().into() };
+    let creds = ClientCreds {
+        id: billing["id"].as_str().unwrap().into(),
+        client_id: billing["client_id"].as_str().unwrap().into(),
+        secret: secret.trim().into(),
+    };
     assert_eq!(off_runtime(|| app.as_client(&creds).get("/api/v1/namespaces/customers/users").status), 200);
     b.refresh().await.unwrap();
     find(b, "a[data-nav=clients]").await;
@@ -117,13 +130,18 @@ async fn tasks(b: &Client, app: &TestApp) {
 
     // An owner loses a grant: the permission audit flags the client that held it.
     let flagged = off_runtime(|| {
-        let (owner_id, owned) = app.owner_with_client("ops", &["users:read@customers", "clients:write@*"], &["users:read@customers"]);
+        let (owner_id, owned) =
+            app.owner_with_client("ops", &["users:read@customers", "clients:write@*"], &["users:read@customers"]);
         app.set_grants("system", &owner_id, &["clients:write@*"]);
         owned
     });
     click(b, "a[data-nav=permissions]").await;
     let row = find(b, &format!("tr[data-client-id='{}']", flagged.id)).await;
-    let warning = b.wait().at_most(Duration::from_secs(20)).for_element(Locator::Css(&format!("tr[data-client-id='{}'] .warning", flagged.id))).await;
+    let warning = b
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css(&format!("tr[data-client-id='{}'] .warning", flagged.id)))
+        .await;
     let warning = warning.unwrap_or_else(|e| panic!("no warning on the demoted owner's client: {e}"));
     assert!(warning.text().await.unwrap().contains("lost"));
     assert!(row.text().await.unwrap().contains("users:read@customers"));

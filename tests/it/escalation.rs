@@ -58,10 +58,15 @@ fn an_owner_without_grants_cannot_turn_its_client_into_an_administrators_token()
     let path = format!("/api/v1/clients/{}", client.id);
 
     // The owner may not point the client at administrators and at its own redirect URI.
-    let reroute = bobs.patch(&path, &json!({ "user_namespace": "system", "grant_types": ["authorization_code"], "redirect_uris": [EVIL] }));
+    let reroute = bobs.patch(
+        &path,
+        &json!({ "user_namespace": "system", "grant_types": ["authorization_code"], "redirect_uris": [EVIL] }),
+    );
     reroute.assert_problem(403);
     assert_eq!(reroute.json["missing_grant"], "clients:write@system");
-    for field in [json!({ "name": "Gatehouse console" }), json!({ "skip_consent": true }), json!({ "redirect_uris": [EVIL] })] {
+    for field in
+        [json!({ "name": "Gatehouse console" }), json!({ "skip_consent": true }), json!({ "redirect_uris": [EVIL] })]
+    {
         bobs.patch(&path, &field).assert_problem(403);
     }
     let unchanged = app.admin().get(&path);
@@ -95,8 +100,11 @@ fn an_owner_without_grants_cannot_turn_its_client_into_an_administrators_token()
     // power either: no grant is reachable through it.
     let api = Api::new(&app.base, None).with_bearer(access);
     api.get("/api/v1/namespaces").assert_problem(403);
-    api.put(&format!("/api/v1/namespaces/system/users/{}/password", app.admin_account_id), &json!({ "password": "pwned pwned pwned" }))
-        .assert_problem(403);
+    api.put(
+        &format!("/api/v1/namespaces/system/users/{}/password", app.admin_account_id),
+        &json!({ "password": "pwned pwned pwned" }),
+    )
+    .assert_problem(403);
 
     // Once bob may do something, so may the client's tokens, and no more.
     app.set_grants("system", &bob, &["users:read@system"]);
@@ -114,7 +122,9 @@ fn an_owner_without_grants_cannot_turn_its_client_into_an_administrators_token()
 fn a_users_token_reaches_the_management_api_only_with_a_scope_for_it() {
     let app = TestApp::start();
     app.create_namespace("shop");
-    let carol = app.admin().post("/api/v1/namespaces/shop/users", &json!({ "username": "carol", "password": "carol's long password" }));
+    let carol = app
+        .admin()
+        .post("/api/v1/namespaces/shop/users", &json!({ "username": "carol", "password": "carol's long password" }));
     assert_eq!(carol.status, 201, "{}", carol.text);
     app.set_grants("shop", carol.json["id"].as_str().unwrap(), &["users:read@shop"]);
     let web = app.admin().post(
@@ -124,18 +134,22 @@ fn a_users_token_reaches_the_management_api_only_with_a_scope_for_it() {
     let web = crate::support::creds_of(&web.json);
     let grant = |scope: &str| {
         let api = app.anonymous();
-        let r = api.send(api.request(Method::POST, "/oauth/token").basic_auth(&web.client_id, Some(&web.secret)).form(&[
-            ("grant_type", "password"),
-            ("username", "carol"),
-            ("password", "carol's long password"),
-            ("scope", scope),
-        ]));
+        let r =
+            api.send(api.request(Method::POST, "/oauth/token").basic_auth(&web.client_id, Some(&web.secret)).form(&[
+                ("grant_type", "password"),
+                ("username", "carol"),
+                ("password", "carol's long password"),
+                ("scope", scope),
+            ]));
         assert_eq!(r.status, 200, "{}", r.text);
         r.json["access_token"].as_str().unwrap().to_owned()
     };
     let claims = |token: &str| -> Value {
         use base64::Engine;
-        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token.split('.').nth(1).unwrap()).unwrap()).unwrap()
+        serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token.split('.').nth(1).unwrap()).unwrap(),
+        )
+        .unwrap()
     };
     let plain = grant("openid profile");
     assert_eq!(claims(&plain)["aud"], web.client_id.as_str());
@@ -178,14 +192,18 @@ fn a_transfer_round_trip_cannot_mint_a_credential_for_a_wider_client() {
     // Her own client, granted more than she holds, cannot be given to the administrator either:
     // she holds its secret and it would then do everything.
     let wide = app.create_client(&mallory, &["*:*@*"]);
-    assert_eq!(app.as_client(&wide).get("/api/v1/me").json["effective_permissions"], json!(["clients:*@*", "permissions:write@system"]));
+    assert_eq!(
+        app.as_client(&wide).get("/api/v1/me").json["effective_permissions"],
+        json!(["clients:*@*", "permissions:write@system"])
+    );
     let give = m.patch(&format!("/api/v1/clients/{}", wide.id), &json!({ "owner_account_id": app.admin_account_id }));
     give.assert_problem(403);
     assert_eq!(app.as_client(&wide).get("/api/v1/me").json["owner"]["account_id"], mallory);
 
     // A client whose power she holds before and after moves freely.
     let narrow = app.create_client(&mallory, &["clients:read@*"]);
-    let moved = m.patch(&format!("/api/v1/clients/{}", narrow.id), &json!({ "owner_account_id": app.admin_account_id }));
+    let moved =
+        m.patch(&format!("/api/v1/clients/{}", narrow.id), &json!({ "owner_account_id": app.admin_account_id }));
     assert_eq!(moved.status, 200, "{}", moved.text);
     assert_eq!(moved.json["effective_permissions"], json!(["clients:read@*"]));
 }
@@ -211,7 +229,10 @@ fn users_write_cannot_take_over_a_more_powerful_account() {
         assert!(r.json["missing_grant"].is_string(), "{}", r.text);
     }
     let after = app.admin().get(&admin);
-    assert_eq!((after.json["username"].as_str(), after.json["email"].as_str(), after.json["disabled"].as_bool()), (Some("admin"), None, Some(false)));
+    assert_eq!(
+        (after.json["username"].as_str(), after.json["email"].as_str(), after.json["disabled"].as_bool()),
+        (Some("admin"), None, Some(false))
+    );
     console_sign_in(&app, "admin", ADMIN_PASSWORD);
     // The profile is not control: the helpdesk may still correct a name.
     assert_eq!(h.patch(&admin, &json!({ "name": "The Administrator" })).status, 200);

@@ -26,7 +26,9 @@ fn kill_9_during_creations_and_grants_loses_nothing_acknowledged() {
                 while !stop.load(Ordering::Relaxed) {
                     let username = format!("w{worker}-{i}");
                     i += 1;
-                    let request = api.request(reqwest::Method::POST, "/api/v1/namespaces/load/users").json(&json!({ "username": username }));
+                    let request = api
+                        .request(reqwest::Method::POST, "/api/v1/namespaces/load/users")
+                        .json(&json!({ "username": username }));
                     // A refused connection once the server is gone is expected; only a 201 counts.
                     if let Ok(response) = request.send() {
                         if response.status().as_u16() == 201 {
@@ -99,7 +101,8 @@ fn kill_9_during_imports_and_token_grants_loses_nothing_acknowledged() {
                     let names: Vec<String> = (0..50).map(|i| format!("imp{worker}-{batch}-{i}")).collect();
                     batch += 1;
                     let rows: Vec<serde_json::Value> = names.iter().map(|n| json!({ "username": n })).collect();
-                    let request = api.request(reqwest::Method::POST, "/api/v1/namespaces/load/users:import").json(&rows);
+                    let request =
+                        api.request(reqwest::Method::POST, "/api/v1/namespaces/load/users:import").json(&rows);
                     if let Ok(response) = request.send() {
                         let body: serde_json::Value = response.json().unwrap_or_default();
                         if body["created"] == 50 {
@@ -128,7 +131,9 @@ fn kill_9_during_imports_and_token_grants_loses_nothing_acknowledged() {
             });
         }
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        while (imported.lock().unwrap().len() < 200 || tokens.lock().unwrap().len() < 50) && std::time::Instant::now() < deadline {
+        while (imported.lock().unwrap().len() < 200 || tokens.lock().unwrap().len() < 50)
+            && std::time::Instant::now() < deadline
+        {
             std::thread::sleep(Duration::from_millis(20));
         }
         app.kill_and_restart();
@@ -136,11 +141,19 @@ fn kill_9_during_imports_and_token_grants_loses_nothing_acknowledged() {
     });
 
     let (imported, tokens) = (imported.into_inner().unwrap(), tokens.into_inner().unwrap());
-    assert!(imported.len() >= 200 && tokens.len() >= 50, "the load did not get going: {} {}", imported.len(), tokens.len());
+    assert!(
+        imported.len() >= 200 && tokens.len() >= 50,
+        "the load did not get going: {} {}",
+        imported.len(),
+        tokens.len()
+    );
     let admin = app.admin();
     for name in &imported {
         let found = admin.get(&format!("/api/v1/namespaces/load/users?q={name}"));
-        assert!(found.json["items"].as_array().unwrap().iter().any(|u| u["username"] == name.as_str()), "imported {name} is gone after kill -9");
+        assert!(
+            found.json["items"].as_array().unwrap().iter().any(|u| u["username"] == name.as_str()),
+            "imported {name} is gone after kill -9"
+        );
     }
     // Tokens handed out before the crash verify after it: the keys they were signed with are
     // in the database, as are the grants' audit events.
@@ -151,7 +164,9 @@ fn kill_9_during_imports_and_token_grants_loses_nothing_acknowledged() {
     let mut page_token: Option<String> = None;
     loop {
         let path = match &page_token {
-            Some(t) => format!("/api/v1/audit-events?action=oauth.token&actor={}&page_size=200&page_token={t}", creds.id),
+            Some(t) => {
+                format!("/api/v1/audit-events?action=oauth.token&actor={}&page_size=200&page_token={t}", creds.id)
+            }
             None => format!("/api/v1/audit-events?action=oauth.token&actor={}&page_size=200", creds.id),
         };
         let page = admin.get(&path);
@@ -184,7 +199,8 @@ fn registrations_while_smtp_is_down_are_delivered_once_it_returns_even_across_a_
         let (url, _, _) = start_url(&client);
         let request = hidden(&browser.get(&url).text, "request").unwrap();
         let form = browser.get(&format!("/oauth/register?request={request}"));
-        let verify = browser.submit(&form, "/oauth/register", &[("email", email), ("password", "a long enough password")]);
+        let verify =
+            browser.submit(&form, "/oauth/register", &[("email", email), ("password", "a long enough password")]);
         assert_eq!(verify.status, 200, "registration answered while SMTP is down: {}", verify.text);
         assert!(verify.text.contains("email_code"));
         pending.push((browser, verify));
@@ -229,7 +245,11 @@ fn sigterm_under_load_finishes_in_flight_requests() {
                 (&base, &creds, &acknowledged, &answered_after_sigterm, &failures, &terminated);
             s.spawn(move || {
                 // A connection per request: a request is either accepted by the server or refused.
-                let http = reqwest::blocking::Client::builder().pool_max_idle_per_host(0).timeout(Duration::from_secs(60)).build().unwrap();
+                let http = reqwest::blocking::Client::builder()
+                    .pool_max_idle_per_host(0)
+                    .timeout(Duration::from_secs(60))
+                    .build()
+                    .unwrap();
                 for i in 0.. {
                     let username = format!("w{worker}-{i}");
                     // Each creation hashes a password: a request that takes a while.

@@ -21,7 +21,11 @@ fn token(app: &TestApp, creds: &ClientCreds, form: &[(&str, &str)]) -> Reply {
 /// A Prometheus sample of `/metrics` (its first line starting with `prefix`).
 fn metric(app: &TestApp, prefix: &str) -> f64 {
     let text = app.anonymous().get("/metrics").text;
-    text.lines().find(|l| l.starts_with(prefix)).and_then(|l| l.rsplit(' ').next()).and_then(|v| v.parse().ok()).unwrap_or(0.0)
+    text.lines()
+        .find(|l| l.starts_with(prefix))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
 }
 
 /// Finding 4: a form is parsed in linear time and stops at 64 parameters.
@@ -31,12 +35,24 @@ fn oversized_forms_are_refused_without_parsing_them_all() {
     let many: String = (0..20_000).map(|i| format!("p{i}=x")).collect::<Vec<_>>().join("&");
     assert!(many.len() > 150_000);
     let api = app.anonymous();
-    let r = api.send(api.request(Method::POST, "/oauth/token").header("content-type", "application/x-www-form-urlencoded").body(many.clone()));
+    let r = api.send(
+        api.request(Method::POST, "/oauth/token")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(many.clone()),
+    );
     assert!(r.status == 400 || r.status == 413, "{} {}", r.status, r.text);
-    let login = api.send(api.request(Method::POST, "/oauth/login").header("content-type", "application/x-www-form-urlencoded").body(many));
+    let login = api.send(
+        api.request(Method::POST, "/oauth/login")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(many),
+    );
     assert!(login.status == 400 || login.status == 413, "{} {}", login.status, login.text);
     let just_over: String = (0..65).map(|i| format!("p{i}=x")).collect::<Vec<_>>().join("&");
-    let r = api.send(api.request(Method::POST, "/oauth/token").header("content-type", "application/x-www-form-urlencoded").body(just_over));
+    let r = api.send(
+        api.request(Method::POST, "/oauth/token")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(just_over),
+    );
     assert_eq!(r.status, 400);
     assert!(r.json["error_description"].as_str().unwrap().contains("more than 64 parameters"), "{}", r.text);
     assert_eq!(app.anonymous().get("/healthz").status, 200);
@@ -54,7 +70,12 @@ fn a_secret_is_hashed_only_for_a_caller_who_may_have_it() {
     wrong.post(&rotate, &json!({})).assert_problem(401);
     app.as_client(&viewer).post(&rotate, &json!({})).assert_problem(403);
     app.as_client(&viewer).post("/api/v1/clients", &json!({ "name": "x" })).assert_problem(403);
-    app.as_client(&viewer).put(&format!("/api/v1/namespaces/system/users/{}/password", app.admin_account_id), &json!({ "password": "a long new password" })).assert_problem(403);
+    app.as_client(&viewer)
+        .put(
+            &format!("/api/v1/namespaces/system/users/{}/password", app.admin_account_id),
+            &json!({ "password": "a long new password" }),
+        )
+        .assert_problem(403);
     assert_eq!(hashes(&app), before, "no argon2 hash for refused callers");
 }
 
@@ -85,7 +106,16 @@ fn parallel_wrong_passwords_are_throttled_like_sequential_ones() {
     let started = Instant::now();
     let answers: Vec<u16> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..60)
-            .map(|_| scope.spawn(|| token(&p.app, &app_creds, &[("grant_type", "password"), ("username", "alice"), ("password", "wrong guess 123")]).status))
+            .map(|_| {
+                scope.spawn(|| {
+                    token(
+                        &p.app,
+                        &app_creds,
+                        &[("grant_type", "password"), ("username", "alice"), ("password", "wrong guess 123")],
+                    )
+                    .status
+                })
+            })
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
@@ -93,12 +123,17 @@ fn parallel_wrong_passwords_are_throttled_like_sequential_ones() {
     let verified = answers.iter().filter(|s| **s == 400).count();
     let throttled = answers.iter().filter(|s| **s == 429).count();
     assert_eq!(verified + throttled, 60, "{answers:?}");
-    assert!(verified <= allowed_attempts(seconds), "{verified} wrong passwords were verified in {seconds:.2} s (limit 5 + lock expiries): {answers:?}");
+    assert!(
+        verified <= allowed_attempts(seconds),
+        "{verified} wrong passwords were verified in {seconds:.2} s (limit 5 + lock expiries): {answers:?}"
+    );
     assert!(verified >= 5, "the first five are verified: {answers:?}");
     // And the account signs in once the lock has passed.
     std::thread::sleep(Duration::from_secs(2));
     let ok = crate::support::eventually(Duration::from_secs(70), || {
-        token(&p.app, &app_creds, &[("grant_type", "password"), ("username", "alice"), ("password", ALICE_PASSWORD)]).status == 200
+        token(&p.app, &app_creds, &[("grant_type", "password"), ("username", "alice"), ("password", ALICE_PASSWORD)])
+            .status
+            == 200
     });
     assert!(ok, "alice can sign in after the lock");
 }
@@ -115,13 +150,22 @@ fn a_lockout_does_not_tell_which_accounts_exist() {
     let app_creds = creds_of(&sign_in.json);
     for name in ["alice", "nobody-at-all"] {
         let statuses: Vec<u16> = (0..6)
-            .map(|_| token(&p.app, &app_creds, &[("grant_type", "password"), ("username", name), ("password", "wrong guess 123")]).status)
+            .map(|_| {
+                token(
+                    &p.app,
+                    &app_creds,
+                    &[("grant_type", "password"), ("username", name), ("password", "wrong guess 123")],
+                )
+                .status
+            })
             .collect();
         assert_eq!(statuses, [400, 400, 400, 400, 400, 429], "{name}");
     }
     for client_id in [p.web.client_id.clone(), "no-such-client-id".to_owned()] {
         let statuses: Vec<u16> = (0..6)
-            .map(|_| Api::new(&p.app.base, Some((client_id.clone(), "wrong secret 123".into()))).get("/api/v1/me").status)
+            .map(|_| {
+                Api::new(&p.app.base, Some((client_id.clone(), "wrong secret 123".into()))).get("/api/v1/me").status
+            })
             .collect();
         assert_eq!(statuses, [401, 401, 401, 401, 401, 429], "{client_id}");
     }
@@ -135,7 +179,11 @@ fn an_unknown_client_id_is_on_record_as_an_anonymous_attempt() {
     let victim = app.create_client(&app.admin_account_id, &[]);
     // The victim's internal id, presented as if it were a client_id.
     Api::new(&app.base, Some((victim.id.clone(), "wrong secret 123".into()))).get("/api/v1/me").assert_problem(401);
-    token(&app, &ClientCreds { id: String::new(), client_id: victim.id.clone(), secret: "wrong secret 123".into() }, &[("grant_type", "client_credentials")]);
+    token(
+        &app,
+        &ClientCreds { id: String::new(), client_id: victim.id.clone(), secret: "wrong secret 123".into() },
+        &[("grant_type", "client_credentials")],
+    );
     let by_victim = app.admin().get(&format!("/api/v1/audit-events?actor={}", victim.id));
     assert_eq!(by_victim.json["items"], json!([]), "nothing is attributed to the victim: {}", by_victim.text);
     let failures = app.admin().get("/api/v1/audit-events?action=auth.basic.failure");
@@ -145,7 +193,10 @@ fn an_unknown_client_id_is_on_record_as_an_anonymous_attempt() {
     assert_eq!(event["changes"]["client_id"], victim.id.as_str());
     let grants = app.admin().get("/api/v1/audit-events?action=oauth.token&outcome=failure");
     let event = &grants.json["items"].as_array().unwrap()[0];
-    assert_eq!((event["actor"]["type"].as_str(), event["changes"]["client_id"].as_str()), (Some("anonymous"), Some(victim.id.as_str())));
+    assert_eq!(
+        (event["actor"]["type"].as_str(), event["changes"]["client_id"].as_str()),
+        (Some("anonymous"), Some(victim.id.as_str()))
+    );
 }
 
 /// Signs alice in to the shop through the hosted form; returns the browser and the tokens.
@@ -165,7 +216,12 @@ fn alice_signed_in(p: &crate::oauth::Provider, scope: &str) -> (Browser, Value) 
     let tokens = token(
         &p.app,
         &p.web,
-        &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", crate::oauth::REDIRECT), ("code_verifier", verifier.secret())],
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", crate::oauth::REDIRECT),
+            ("code_verifier", verifier.secret()),
+        ],
     );
     assert_eq!(tokens.status, 200, "{}", tokens.text);
     (browser, tokens.json)
@@ -194,7 +250,8 @@ fn logout_needs_the_sessions_own_id_token_or_a_confirmation() {
     // The attacker's own ID token (from its own sign-in), and a redirect registered anywhere.
     let (_, attackers) = alice_signed_in(&p, "openid");
     let hint = attackers["id_token"].as_str().unwrap();
-    let page = victim.get(&format!("/oauth/logout?id_token_hint={hint}&post_logout_redirect_uri=http://127.0.0.1:9/bye"));
+    let page =
+        victim.get(&format!("/oauth/logout?id_token_hint={hint}&post_logout_redirect_uri=http://127.0.0.1:9/bye"));
     assert_eq!(page.status, 200, "a confirmation page, not a redirect: {}", page.text);
     assert!(page.text.contains("Sign out of Gatehouse"));
     assert!(!page.text.contains("127.0.0.1:9/bye"), "the target is not carried into the form");
@@ -203,7 +260,8 @@ fn logout_needs_the_sessions_own_id_token_or_a_confirmation() {
     assert!(query_param(&location(&still), "code").is_some(), "{}", still.text);
     // Confirmed by the user: signed out, and shown a page (no hint of this session, no redirect).
     let csrf = crate::support::browser::hidden(&page.text, "csrf").unwrap();
-    let out = victim.post_form("/oauth/logout", &[("csrf", &csrf), ("post_logout_redirect_uri", "http://127.0.0.1:9/bye")]);
+    let out =
+        victim.post_form("/oauth/logout", &[("csrf", &csrf), ("post_logout_redirect_uri", "http://127.0.0.1:9/bye")]);
     assert_eq!(out.status, 200, "{}", out.text);
     assert!(out.text.contains("You are signed out"));
 }
@@ -226,38 +284,58 @@ fn registration_is_a_switch_and_unverified_addresses_are_released() {
     let request = crate::support::browser::hidden(&page.text, "request").unwrap();
     assert_eq!(browser.get(&format!("/oauth/register?request={request}")).status, 403);
     let csrf = crate::support::browser::hidden(&page.text, "csrf").unwrap();
-    let refused = browser.post_form("/oauth/register", &[("request", &request), ("csrf", &csrf), ("email", "x@example.com"), ("password", "a long password 1")]);
+    let refused = browser.post_form(
+        "/oauth/register",
+        &[("request", &request), ("csrf", &csrf), ("email", "x@example.com"), ("password", "a long password 1")],
+    );
     assert_eq!(refused.status, 403, "{}", refused.text);
 
     // Never into system; and opening one needs users:write over its namespace.
-    let console = p.app.admin().get("/api/v1/clients?owner=me").json["items"].as_array().unwrap().iter().find(|c| c["client_id"] == "console").cloned().unwrap();
+    let console = p.app.admin().get("/api/v1/clients?owner=me").json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["client_id"] == "console")
+        .cloned()
+        .unwrap();
     assert_eq!(console["registration_enabled"], false);
     let system_app = p.app.admin().post("/api/v1/clients", &json!({ "name": "s", "grant_types": ["authorization_code"], "redirect_uris": [crate::oauth::REDIRECT], "user_namespace": "system", "registration_enabled": true }));
     system_app.assert_problem(400);
     let (_, helper) = p.app.owner_with_client("helper", &["clients:*@*"], &["clients:*@*"]);
-    p.app.as_client(&helper).patch(&format!("/api/v1/clients/{}", closed.id), &json!({ "registration_enabled": true })).assert_problem(403);
+    p.app
+        .as_client(&helper)
+        .patch(&format!("/api/v1/clients/{}", closed.id), &json!({ "registration_enabled": true }))
+        .assert_problem(403);
 
     // An unverified registration (of the shop, which is open) holds its address only for a while.
     let shop = Browser::new(&p.app.base);
     let start = shop.get(&shop_authorize(&p));
     let request = crate::support::browser::hidden(&start.text, "request").unwrap();
     let form = shop.get(&format!("/oauth/register?request={request}"));
-    let first = shop.submit(&form, "/oauth/register", &[("email", "squatted@example.com"), ("password", "a long password 1")]);
+    let first =
+        shop.submit(&form, "/oauth/register", &[("email", "squatted@example.com"), ("password", "a long password 1")]);
     assert_eq!(first.status, 200, "{}", first.text);
     let squatter = p.app.db.texts("SELECT id AS t FROM accounts WHERE email = 'squatted@example.com'");
     assert_eq!(squatter.len(), 1);
     // Its time runs out (as ten minutes would).
-    p.app.db.execute("UPDATE accounts SET registration_expires_at = '2000-01-01 00:00:00' WHERE email = 'squatted@example.com'");
+    p.app.db.execute(
+        "UPDATE accounts SET registration_expires_at = '2000-01-01 00:00:00' WHERE email = 'squatted@example.com'",
+    );
     let owner = Browser::new(&p.app.base);
     let start = owner.get(&shop_authorize(&p));
     let request = crate::support::browser::hidden(&start.text, "request").unwrap();
     let form = owner.get(&format!("/oauth/register?request={request}"));
-    let second = owner.submit(&form, "/oauth/register", &[("email", "squatted@example.com"), ("password", "the owner's password")]);
+    let second = owner.submit(
+        &form,
+        "/oauth/register",
+        &[("email", "squatted@example.com"), ("password", "the owner's password")],
+    );
     assert_eq!(second.status, 200, "{}", second.text);
     let now = p.app.db.texts("SELECT id AS t FROM accounts WHERE email = 'squatted@example.com'");
     assert_eq!(now.len(), 1);
     assert_ne!(now, squatter, "the stale registration gave the address up");
-    let expired = p.app.admin().get(&format!("/api/v1/audit-events?action=user.registration.expire&target={}", squatter[0]));
+    let expired =
+        p.app.admin().get(&format!("/api/v1/audit-events?action=user.registration.expire&target={}", squatter[0]));
     assert_eq!(expired.json["items"].as_array().unwrap().len(), 1, "{}", expired.text);
 }
 
@@ -273,7 +351,10 @@ fn a_password_change_ends_every_session_and_token() {
     assert_eq!(as_alice.get("/api/v1/me").status, 200);
     // A second passes, so that the change is later than the token's iat (seconds).
     std::thread::sleep(Duration::from_millis(1100));
-    let set = p.app.admin().put(&format!("/api/v1/namespaces/customers/users/{}/password", p.alice), &json!({ "password": "set by the administrator" }));
+    let set = p.app.admin().put(
+        &format!("/api/v1/namespaces/customers/users/{}/password", p.alice),
+        &json!({ "password": "set by the administrator" }),
+    );
     assert_eq!(set.status, 204, "{}", set.text);
     as_alice.get("/api/v1/me").assert_problem(401);
     assert_eq!(Api::new(&p.app.base, None).with_bearer(&access).get("/oauth/userinfo").status, 401);
@@ -282,7 +363,6 @@ fn a_password_change_ends_every_session_and_token() {
     assert_eq!(refreshed.json["error"], "invalid_grant");
     let silent = browser.get(&silent_authorize(&p));
     assert_eq!(query_param(&location(&silent), "error").as_deref(), Some("login_required"), "the SSO session ended");
-
 }
 
 /// UserInfo checks the token's client and its owner, like the Management API.
@@ -296,7 +376,10 @@ fn userinfo_refuses_a_token_whose_clients_owner_is_disabled() {
     let moved = p.app.admin().patch(&format!("/api/v1/clients/{}", p.web.id), &json!({ "owner_account_id": owner }));
     assert_eq!(moved.status, 200, "{}", moved.text);
     assert_eq!(Api::new(&p.app.base, None).with_bearer(&access).get("/oauth/userinfo").status, 200);
-    assert_eq!(p.app.admin().patch(&format!("/api/v1/namespaces/system/users/{owner}"), &json!({ "disabled": true })).status, 200);
+    assert_eq!(
+        p.app.admin().patch(&format!("/api/v1/namespaces/system/users/{owner}"), &json!({ "disabled": true })).status,
+        200
+    );
     assert_eq!(Api::new(&p.app.base, None).with_bearer(&access).get("/oauth/userinfo").status, 401);
 }
 
@@ -310,13 +393,20 @@ fn made_up_key_ids_do_not_reload_the_keys_per_request() {
     let started = Instant::now();
     for i in 0..200 {
         let header = json!({ "alg": "RS256", "typ": "at+jwt", "kid": format!("made-up-{i}") });
-        let forged = format!("{}.{}.c2lnbmF0dXJl", b64(&header), b64(&json!({ "sub": "x", "iss": app.base, "aud": "x", "exp": 4_000_000_000u64 })));
+        let forged = format!(
+            "{}.{}.c2lnbmF0dXJl",
+            b64(&header),
+            b64(&json!({ "sub": "x", "iss": app.base, "aud": "x", "exp": 4_000_000_000u64 }))
+        );
         Api::new(&app.base, None).with_bearer(&forged).get("/api/v1/me").assert_problem(401);
     }
     let seconds = started.elapsed().as_secs_f64();
     let loads = metric(&app, "gatehouse_signing_key_loads") - loads_before;
     // At most one forced reload a second, and the cache's own refresh every five seconds.
-    assert!(loads <= seconds.ceil() + 1.0 + seconds / 5.0 + 1.0, "{loads} key loads for 200 made-up kids in {seconds:.1} s");
+    assert!(
+        loads <= seconds.ceil() + 1.0 + seconds / 5.0 + 1.0,
+        "{loads} key loads for 200 made-up kids in {seconds:.1} s"
+    );
 }
 
 /// Settled (12): behind a proxy, the caller's address is the hop the proxy appended, not one
@@ -359,13 +449,19 @@ fn an_idempotent_replay_is_authorized_again() {
 fn a_rotation_without_overlap_ends_the_clients_tokens() {
     let app = TestApp::start();
     let client = app.create_client(&app.admin_account_id, &["namespaces:read@*"]);
-    let issue = |creds: &ClientCreds| token(&app, creds, &[("grant_type", "client_credentials")]).json["access_token"].as_str().unwrap().to_owned();
+    let issue = |creds: &ClientCreds| {
+        token(&app, creds, &[("grant_type", "client_credentials")]).json["access_token"].as_str().unwrap().to_owned()
+    };
     let first = issue(&client);
     std::thread::sleep(Duration::from_millis(1100));
-    let rotated = app.admin().post(&format!("/api/v1/clients/{}/secrets", client.id), &json!({ "previous_secret_expires_in": 3600 }));
+    let rotated = app
+        .admin()
+        .post(&format!("/api/v1/clients/{}/secrets", client.id), &json!({ "previous_secret_expires_in": 3600 }));
     assert_eq!(rotated.status, 201);
     assert_eq!(Api::new(&app.base, None).with_bearer(&first).get("/api/v1/me").status, 200, "an overlap keeps them");
-    let rotated = app.admin().post(&format!("/api/v1/clients/{}/secrets", client.id), &json!({ "previous_secret_expires_in": 0 }));
+    let rotated = app
+        .admin()
+        .post(&format!("/api/v1/clients/{}/secrets", client.id), &json!({ "previous_secret_expires_in": 0 }));
     assert_eq!(rotated.status, 201);
     Api::new(&app.base, None).with_bearer(&first).get("/api/v1/me").assert_problem(401);
     let fresh = ClientCreds { secret: rotated.json["client_secret"].as_str().unwrap().to_owned(), ..client };
@@ -384,5 +480,9 @@ fn two_rotations_within_a_tokens_life_keep_it_valid() {
     }
     assert_eq!(Api::new(&app.base, None).with_bearer(&access).get("/api/v1/me").status, 200);
     let jwks = app.anonymous().get("/oauth/jwks");
-    assert_eq!(jwks.json["keys"].as_array().unwrap().len(), 3 * 5, "next, current and three previous keys of each algorithm");
+    assert_eq!(
+        jwks.json["keys"].as_array().unwrap().len(),
+        3 * 5,
+        "next, current and three previous keys of each algorithm"
+    );
 }

@@ -83,7 +83,8 @@ fn overlong_and_invalid_fields_are_named() {
     fields.sort();
     assert_eq!(fields, vec!["display_name", "slug"]);
 
-    let grants = admin.post("/api/v1/clients", &json!({ "name": "c", "permissions": ["users:read@customers", "root"] }));
+    let grants =
+        admin.post("/api/v1/clients", &json!({ "name": "c", "permissions": ["users:read@customers", "root"] }));
     grants.assert_problem(400);
     assert_eq!(grants.error_fields(), vec!["permissions"]);
 
@@ -113,7 +114,11 @@ fn bad_credentials_are_401_with_www_authenticate_and_never_5xx() {
         let r = anonymous.send(builder);
         r.assert_problem(401);
         let expected = if header.is_some_and(|h| h.starts_with("Bearer")) { "Bearer" } else { "Basic" };
-        assert!(r.header("www-authenticate").is_some_and(|h| h.starts_with(expected)), "{header:?}: {:?}", r.header("www-authenticate"));
+        assert!(
+            r.header("www-authenticate").is_some_and(|h| h.starts_with(expected)),
+            "{header:?}: {:?}",
+            r.header("www-authenticate")
+        );
     }
     let unknown = Api::new(&app.base, Some(("no-such-client".into(), "whatever".into()))).get("/api/v1/me");
     let wrong = Api::new(&app.base, Some((app.admin_client.client_id.clone(), "wrong".into()))).get("/api/v1/me");
@@ -122,7 +127,11 @@ fn bad_credentials_are_401_with_www_authenticate_and_never_5xx() {
     assert_eq!(unknown.text, wrong.text, "the same answer whether or not the client exists");
 
     let failures = app.admin().get("/api/v1/audit-events?action=auth.&outcome=failure&page_size=200");
-    assert!(failures.json["items"].as_array().unwrap().len() >= headers.len() + 2, "every refusal is audited: {}", failures.text);
+    assert!(
+        failures.json["items"].as_array().unwrap().len() >= headers.len() + 2,
+        "every refusal is audited: {}",
+        failures.text
+    );
 }
 
 #[test]

@@ -29,9 +29,7 @@ fn minutes_ago(minutes: i64) -> String {
 /// returns the replica (its log says what was removed).
 fn sweep(app: &TestApp) -> Replica {
     let replica = app.replica();
-    let swept = eventually(Duration::from_secs(60), || {
-        replica.log().contains("housekeeping: removed")
-    });
+    let swept = eventually(Duration::from_secs(60), || replica.log().contains("housekeeping: removed"));
     assert!(swept, "no sweep removed anything: {}", replica.log());
     replica
 }
@@ -46,9 +44,7 @@ fn assert_removed(replica: &Replica, removed: &[&str]) {
 }
 
 fn rows(app: &TestApp, table: &str, condition: &str) -> i64 {
-    app.db.number(&format!(
-        "SELECT COUNT(*) AS n FROM {table} WHERE {condition}"
-    ))
+    app.db.number(&format!("SELECT COUNT(*) AS n FROM {table} WHERE {condition}"))
 }
 
 /// How the server stores a code or refresh token.
@@ -58,10 +54,8 @@ fn hashed(token: &str) -> String {
 
 fn token_endpoint(app: &TestApp, creds: &ClientCreds, form: &[(&str, &str)]) -> Reply {
     let api = app.anonymous();
-    let request = api
-        .request(Method::POST, "/oauth/token")
-        .basic_auth(&creds.client_id, Some(&creds.secret))
-        .form(form);
+    let request =
+        api.request(Method::POST, "/oauth/token").basic_auth(&creds.client_id, Some(&creds.secret)).form(form);
     api.send(request)
 }
 
@@ -79,11 +73,7 @@ fn redeem(app: &TestApp, creds: &ClientCreds, code: &str, verifier: &str) -> Rep
 }
 
 fn refresh(app: &TestApp, creds: &ClientCreds, token: &str) -> Reply {
-    token_endpoint(
-        app,
-        creds,
-        &[("grant_type", "refresh_token"), ("refresh_token", token)],
-    )
+    token_endpoint(app, creds, &[("grant_type", "refresh_token"), ("refresh_token", token)])
 }
 
 fn refresh_token_of(reply: &Reply) -> String {
@@ -106,12 +96,8 @@ fn authorize(browser: &Browser, client: &Client_) -> (String, String) {
 fn jti_of(jwt: &str) -> String {
     use base64::Engine;
     let payload = jwt.split('.').nth(1).unwrap();
-    let claims: Value = serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(payload)
-            .unwrap(),
-    )
-    .unwrap();
+    let claims: Value =
+        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
     claims["jti"].as_str().unwrap().to_owned()
 }
 
@@ -129,14 +115,8 @@ fn a_sweep_removes_ended_sign_ins_codes_and_tokens_and_live_ones_keep_working() 
     let (url, _, _) = start_url(&client);
     let left_code = code_of(&left.sign_in(&url, "alice", ALICE_PASSWORD));
     let session_of = |code: &str| {
-        let sql = format!(
-            "SELECT session_id AS t FROM authorization_codes WHERE code_hash = '{}'",
-            hashed(code)
-        );
-        app.db
-            .texts(&sql)
-            .pop()
-            .expect("the code names its session")
+        let sql = format!("SELECT session_id AS t FROM authorization_codes WHERE code_hash = '{}'", hashed(code));
+        app.db.texts(&sql).pop().expect("the code names its session")
     };
     let (live_session, left_session) = (session_of(&first_code), session_of(&left_code));
 
@@ -152,8 +132,7 @@ fn a_sweep_removes_ended_sign_ins_codes_and_tokens_and_live_ones_keep_working() 
     let (dead_code, verifier) = authorize(&signed_in, &client);
     let dead_refresh = refresh_token_of(&redeem(app, web, &dead_code, &verifier));
     let (live_family_code, live_family_verifier) = authorize(&signed_in, &client);
-    let live_family_refresh =
-        refresh_token_of(&redeem(app, web, &live_family_code, &live_family_verifier));
+    let live_family_refresh = refresh_token_of(&redeem(app, web, &live_family_code, &live_family_verifier));
     let (unused_code, unused_verifier) = authorize(&signed_in, &client);
     let (code, verifier) = authorize(&signed_in, &client);
     let rotated = refresh_token_of(&redeem(app, web, &code, &verifier));
@@ -212,113 +191,52 @@ fn a_sweep_removes_ended_sign_ins_codes_and_tokens_and_live_ones_keep_working() 
     // Gone: what ended.
     let request_rows = |id: &str| rows(app, "authorization_requests", &format!("id = '{id}'"));
     let session_rows = |id: &str| rows(app, "sso_sessions", &format!("id = '{id}'"));
-    let code_rows = |code: &str| {
-        rows(
-            app,
-            "authorization_codes",
-            &format!("code_hash = '{}'", hashed(code)),
-        )
-    };
-    let refresh_rows = |token: &str| {
-        rows(
-            app,
-            "refresh_tokens",
-            &format!("token_hash = '{}'", hashed(token)),
-        )
-    };
-    let revoked_rows = |token: &str| {
-        rows(
-            app,
-            "revoked_access_tokens",
-            &format!("jti = '{}'", jti_of(token)),
-        )
-    };
+    let code_rows = |code: &str| rows(app, "authorization_codes", &format!("code_hash = '{}'", hashed(code)));
+    let refresh_rows = |token: &str| rows(app, "refresh_tokens", &format!("token_hash = '{}'", hashed(token)));
+    let revoked_rows = |token: &str| rows(app, "revoked_access_tokens", &format!("jti = '{}'", jti_of(token)));
     assert_eq!(request_rows(&abandoned_request), 0, "an expired request");
     assert_eq!(session_rows(&left_session), 0, "an expired session");
     assert_eq!(code_rows(&first_code), 0, "an expired code never redeemed");
-    assert_eq!(
-        code_rows(&dead_code),
-        0,
-        "a used code whose tokens all ended"
-    );
+    assert_eq!(code_rows(&dead_code), 0, "a used code whose tokens all ended");
     assert_eq!(refresh_rows(&dead_refresh), 0, "an expired refresh token");
-    assert_eq!(
-        revoked_rows(&old_revoked),
-        0,
-        "the revocation of an expired token"
-    );
+    assert_eq!(revoked_rows(&old_revoked), 0, "the revocation of an expired token");
     // Kept: what is live, and a used code whose refresh token is live (a replay revokes it).
     assert_eq!(request_rows(&pending_request), 1);
     assert_eq!(session_rows(&live_session), 1);
-    assert_eq!(
-        code_rows(&live_family_code),
-        1,
-        "a used code whose family is live"
-    );
+    assert_eq!(code_rows(&live_family_code), 1, "a used code whose family is live");
     assert_eq!(code_rows(&unused_code), 1);
-    assert_eq!(
-        refresh_rows(&rotated),
-        1,
-        "a rotated token until its own expiry"
-    );
+    assert_eq!(refresh_rows(&rotated), 1, "a rotated token until its own expiry");
     assert_eq!(revoked_rows(&live_revoked), 1);
-    assert_eq!(
-        code_rows(&recent_code),
-        1,
-        "a used code whose access token may be live"
+    assert_eq!(code_rows(&recent_code), 1, "a used code whose access token may be live");
+    assert_eq!(request_rows(&skewed_request), 1, "expired, but within the clock skew");
+    assert_removed(
+        &replica,
+        &[
+            "1 authorization requests",
+            "2 authorization codes",
+            "1 refresh tokens",
+            "1 revoked access tokens",
+            "1 sign-in sessions",
+        ],
     );
-    assert_eq!(
-        request_rows(&skewed_request),
-        1,
-        "expired, but within the clock skew"
-    );
-    assert_removed(&replica, &[
-        "1 authorization requests",
-        "2 authorization codes",
-        "1 refresh tokens",
-        "1 revoked access tokens",
-        "1 sign-in sessions",
-    ]);
 
     // And the live ones still work, on the replica as on the first server.
     let bearer = Api::new(&replica.base, None).with_bearer(&live_revoked);
     bearer.get("/api/v1/me").assert_problem(401);
-    let code = code_of(&pending.submit(
-        &pending_page,
-        "/oauth/login",
-        &[("login", "alice"), ("password", ALICE_PASSWORD)],
-    ));
-    assert_eq!(
-        redeem(app, web, &code, pending_verifier.secret()).status,
-        200,
-        "the pending request completes"
-    );
+    let code =
+        code_of(&pending.submit(&pending_page, "/oauth/login", &[("login", "alice"), ("password", ALICE_PASSWORD)]));
+    assert_eq!(redeem(app, web, &code, pending_verifier.secret()).status, 200, "the pending request completes");
     let (code, verifier) = authorize(&signed_in, &client);
-    assert_eq!(
-        redeem(app, web, &code, &verifier).status,
-        200,
-        "the live session signs in without a form"
-    );
-    assert_eq!(
-        redeem(app, web, &unused_code, &unused_verifier).status,
-        200,
-        "the live code redeems"
-    );
+    assert_eq!(redeem(app, web, &code, &verifier).status, 200, "the live session signs in without a form");
+    assert_eq!(redeem(app, web, &unused_code, &unused_verifier).status, 200, "the live code redeems");
     let newer = refresh_token_of(&refresh(app, web, &newest));
     // Reuse detection still has what it needs: the rotated token and the used code.
     assert_eq!(refresh(app, web, &rotated).json["error"], "invalid_grant");
-    assert_eq!(
-        refresh(app, web, &newer).json["error"],
-        "invalid_grant",
-        "the family is revoked"
-    );
+    assert_eq!(refresh(app, web, &newer).json["error"], "invalid_grant", "the family is revoked");
     let replay = redeem(app, web, &live_family_code, &live_family_verifier);
     assert_eq!(replay.json["error"], "invalid_grant", "{}", replay.text);
     let revoked = refresh(app, web, &live_family_refresh);
-    assert_eq!(
-        revoked.json["error"], "invalid_grant",
-        "the replayed code revoked what it issued"
-    );
+    assert_eq!(revoked.json["error"], "invalid_grant", "the replayed code revoked what it issued");
     let bearer = |token: &str| Api::new(&app.base, None).with_bearer(token);
     assert_eq!(bearer(&recent_access).get("/api/v1/me").status, 200);
     let replay = redeem(app, web, &recent_code, &recent_verifier);
@@ -331,28 +249,14 @@ fn a_sweep_forgets_stale_throttle_counters_in_batches_and_keeps_locks_and_recent
     let app = TestApp::start();
     let locked = app.create_client(&app.admin_account_id, &["namespaces:read@*"]);
     let failing = app.create_client(&app.admin_account_id, &["namespaces:read@*"]);
-    let wrong = |c: &ClientCreds| ClientCreds {
-        secret: "not the secret".into(),
-        ..c.clone()
-    };
+    let wrong = |c: &ClientCreds| ClientCreds { secret: "not the secret".into(), ..c.clone() };
     for _ in 0..5 {
-        app.as_client(&wrong(&locked))
-            .get("/api/v1/me")
-            .assert_problem(401);
+        app.as_client(&wrong(&locked)).get("/api/v1/me").assert_problem(401);
     }
-    app.as_client(&wrong(&failing))
-        .get("/api/v1/me")
-        .assert_problem(401);
+    app.as_client(&wrong(&failing)).get("/api/v1/me").assert_problem(401);
     let locked_key = format!("client:{}", locked.id);
     let failing_key = format!("client:{}", failing.id);
-    assert_eq!(
-        rows(
-            &app,
-            "auth_throttle",
-            &format!("key = '{locked_key}' AND locked_until IS NOT NULL")
-        ),
-        1
-    );
+    assert_eq!(rows(&app, "auth_throttle", &format!("key = '{locked_key}' AND locked_until IS NOT NULL")), 1);
 
     // An attacker sprayed from 3,000 addresses long ago; this address failed long ago too. The
     // locked client's last failure is as old, but its lock lasts.
@@ -367,35 +271,16 @@ fn a_sweep_forgets_stale_throttle_counters_in_batches_and_keeps_locks_and_recent
     assert_eq!(rows(&app, "auth_throttle", "key LIKE 'ip:10.0.%'"), 3000);
     let replica = sweep(&app);
 
-    assert_eq!(
-        rows(&app, "auth_throttle", "key LIKE 'ip:%'"),
-        0,
-        "stale counters"
-    );
+    assert_eq!(rows(&app, "auth_throttle", "key LIKE 'ip:%'"), 0, "stale counters");
     let log = replica.log();
-    assert!(
-        log.contains("removed 3001 throttle counters"),
-        "more than a batch, all of them: {log}"
-    );
-    assert_eq!(
-        rows(&app, "auth_throttle", &format!("key = '{locked_key}'")),
-        1
-    );
-    assert_eq!(
-        rows(
-            &app,
-            "auth_throttle",
-            &format!("key = '{failing_key}' AND failures = 1")
-        ),
-        1
-    );
+    assert!(log.contains("removed 3001 throttle counters"), "more than a batch, all of them: {log}");
+    assert_eq!(rows(&app, "auth_throttle", &format!("key = '{locked_key}'")), 1);
+    assert_eq!(rows(&app, "auth_throttle", &format!("key = '{failing_key}' AND failures = 1")), 1);
     // The lock still holds, even with the right secret.
     app.as_client(&locked).get("/api/v1/me").assert_problem(429);
     // The recent failure still counts: four more make five, which locks.
     for _ in 0..4 {
-        app.as_client(&wrong(&failing))
-            .get("/api/v1/me")
-            .assert_problem(401);
+        app.as_client(&wrong(&failing)).get("/api/v1/me").assert_problem(401);
     }
     let counted = format!("key = '{failing_key}' AND failures = 5 AND locked_until IS NOT NULL");
     assert_eq!(rows(&app, "auth_throttle", &counted), 1);
@@ -413,18 +298,14 @@ fn reset(browser: &Browser, client: &Client_, login: &str) -> Reply {
 }
 
 fn create_user(app: &TestApp, body: Value) -> String {
-    let created = app
-        .admin()
-        .post("/api/v1/namespaces/customers/users", &body);
+    let created = app.admin().post("/api/v1/namespaces/customers/users", &body);
     assert_eq!(created.status, 201, "{}", created.text);
     created.json["id"].as_str().unwrap().to_owned()
 }
 
 fn post_with_key(api: &Api, key: &str, body: &Value) -> Reply {
-    let request = api
-        .request(Method::POST, "/api/v1/namespaces/customers/users")
-        .header("idempotency-key", key)
-        .json(body);
+    let request =
+        api.request(Method::POST, "/api/v1/namespaces/customers/users").header("idempotency-key", key).json(body);
     api.send(request)
 }
 
@@ -440,37 +321,17 @@ fn a_sweep_removes_expired_codes_old_deliveries_keys_and_console_sessions_and_ke
         app,
         json!({ "username": "dora", "phone_number": phone, "phone_number_verified": true, "password": "dora's long password" }),
     );
-    let erin = create_user(
-        app,
-        json!({ "username": "erin", "email": "erin@example.com", "email_verified": true }),
-    );
+    let erin = create_user(app, json!({ "username": "erin", "email": "erin@example.com", "email_verified": true }));
 
     // Two codes for dora by SMS (the second replaces the first), one for erin by mail.
     let browser = Browser::new(&app.base);
     reset(&browser, &client, phone);
-    let texts_to_dora = || {
-        sms.bodies
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|b| b["to"] == phone)
-            .count()
-    };
-    assert!(
-        eventually(Duration::from_secs(30), || texts_to_dora() == 1),
-        "the first SMS"
-    );
+    let texts_to_dora = || sms.bodies.lock().unwrap().iter().filter(|b| b["to"] == phone).count();
+    assert!(eventually(Duration::from_secs(30), || texts_to_dora() == 1), "the first SMS");
     let confirm_page = reset(&browser, &client, phone);
-    assert!(
-        eventually(Duration::from_secs(30), || texts_to_dora() == 2),
-        "the second SMS"
-    );
+    assert!(eventually(Duration::from_secs(30), || texts_to_dora() == 2), "the second SMS");
     let delivered = format!("recipient = '{phone}' AND sent_at IS NOT NULL");
-    assert!(
-        eventually(Duration::from_secs(30), || rows(app, "outbox", &delivered)
-            == 2),
-        "both SMS marked sent"
-    );
+    assert!(eventually(Duration::from_secs(30), || rows(app, "outbox", &delivered) == 2), "both SMS marked sent");
     let live_code = {
         let bodies = sms.bodies.lock().unwrap();
         bodies
@@ -481,10 +342,7 @@ fn a_sweep_removes_expired_codes_old_deliveries_keys_and_console_sessions_and_ke
             .unwrap()
     };
     reset(&Browser::new(&app.base), &client, "erin@example.com");
-    assert_eq!(
-        rows(app, "verification_codes", &format!("account_id = '{erin}'")),
-        1
-    );
+    assert_eq!(rows(app, "verification_codes", &format!("account_id = '{erin}'")), 1);
 
     // Idempotency keys: one used long ago, one just now.
     let admin = app.admin();
@@ -492,25 +350,17 @@ fn a_sweep_removes_expired_codes_old_deliveries_keys_and_console_sessions_and_ke
     assert_eq!(old_key.status, 201, "{}", old_key.text);
     let live_body = json!({ "username": "gina" });
     assert_eq!(post_with_key(&admin, "live-key", &live_body).status, 201);
-    let keys = app
-        .db
-        .texts("SELECT key_hash AS t FROM idempotency_keys ORDER BY created_at");
+    let keys = app.db.texts("SELECT key_hash AS t FROM idempotency_keys ORDER BY created_at");
     assert_eq!(keys.len(), 2);
 
     // Console sessions: one that ended long ago, one live.
     let _ended = console_sign_in(app, "admin", ADMIN_PASSWORD);
     let (console, csrf) = console_sign_in(app, "admin", ADMIN_PASSWORD);
-    let consoles = app
-        .db
-        .texts("SELECT id AS t FROM console_sessions ORDER BY created_at");
+    let consoles = app.db.texts("SELECT id AS t FROM console_sessions ORDER BY created_at");
     assert_eq!(consoles.len(), 2);
 
-    let first_text = app
-        .db
-        .texts(&format!(
-            "SELECT id AS t FROM outbox WHERE recipient = '{phone}' ORDER BY created_at"
-        ))
-        .remove(0);
+    let first_text =
+        app.db.texts(&format!("SELECT id AS t FROM outbox WHERE recipient = '{phone}' ORDER BY created_at")).remove(0);
     app.db.execute(&format!(
         "UPDATE verification_codes SET expires_at = '{LONG_AGO}'
              WHERE account_id = '{erin}' OR (account_id = '{dora}' AND consumed_at IS NOT NULL);
@@ -522,89 +372,36 @@ fn a_sweep_removes_expired_codes_old_deliveries_keys_and_console_sessions_and_ke
     ));
     let replica = sweep(app);
 
+    assert_eq!(rows(app, "verification_codes", &format!("account_id = '{erin}'")), 0, "an expired code");
     assert_eq!(
-        rows(app, "verification_codes", &format!("account_id = '{erin}'")),
-        0,
-        "an expired code"
-    );
-    assert_eq!(
-        rows(
-            app,
-            "verification_codes",
-            &format!("account_id = '{dora}' AND consumed_at IS NOT NULL")
-        ),
+        rows(app, "verification_codes", &format!("account_id = '{dora}' AND consumed_at IS NOT NULL")),
         0,
         "a replaced code, once expired"
     );
     assert_eq!(
-        rows(
-            app,
-            "verification_codes",
-            &format!("account_id = '{dora}' AND consumed_at IS NULL")
-        ),
+        rows(app, "verification_codes", &format!("account_id = '{dora}' AND consumed_at IS NULL")),
         1,
         "the live code"
     );
+    assert_eq!(rows(app, "outbox", &format!("id = '{first_text}'")), 0, "a message delivered long ago");
+    assert_eq!(rows(app, "outbox", &format!("recipient = '{phone}'")), 1, "a message delivered just now");
     assert_eq!(
-        rows(app, "outbox", &format!("id = '{first_text}'")),
-        0,
-        "a message delivered long ago"
-    );
-    assert_eq!(
-        rows(app, "outbox", &format!("recipient = '{phone}'")),
-        1,
-        "a message delivered just now"
-    );
-    assert_eq!(
-        rows(
-            app,
-            "outbox",
-            "recipient = 'erin@example.com' AND sent_at IS NULL"
-        ),
+        rows(app, "outbox", "recipient = 'erin@example.com' AND sent_at IS NULL"),
         1,
         "an undelivered message, however old"
     );
-    assert_eq!(
-        rows(
-            app,
-            "idempotency_keys",
-            &format!("key_hash = '{}'", keys[0])
-        ),
-        0
-    );
-    assert_eq!(
-        rows(
-            app,
-            "idempotency_keys",
-            &format!("key_hash = '{}'", keys[1])
-        ),
-        1
-    );
-    assert_eq!(
-        rows(app, "console_sessions", &format!("id = '{}'", consoles[0])),
-        0
-    );
-    assert_eq!(
-        rows(app, "console_sessions", &format!("id = '{}'", consoles[1])),
-        1
-    );
-    assert_removed(&replica, &[
-        "2 one-time codes",
-        "1 delivered messages",
-        "1 idempotency keys",
-        "1 console sessions",
-    ]);
+    assert_eq!(rows(app, "idempotency_keys", &format!("key_hash = '{}'", keys[0])), 0);
+    assert_eq!(rows(app, "idempotency_keys", &format!("key_hash = '{}'", keys[1])), 1);
+    assert_eq!(rows(app, "console_sessions", &format!("id = '{}'", consoles[0])), 0);
+    assert_eq!(rows(app, "console_sessions", &format!("id = '{}'", consoles[1])), 1);
+    assert_removed(&replica, &["2 one-time codes", "1 delivered messages", "1 idempotency keys", "1 console sessions"]);
 
     // The live ones still work: the code resets the password, the key replays, the console
     // session answers.
     let done = browser.submit(
         &confirm_page,
         "/oauth/reset/confirm",
-        &[
-            ("login", phone),
-            ("code", &live_code),
-            ("password", "dora's new password"),
-        ],
+        &[("login", phone), ("code", &live_code), ("password", "dora's new password")],
     );
     assert_eq!(done.status, 303, "{}", done.text);
     let replayed = post_with_key(&admin, "live-key", &live_body);
@@ -635,7 +432,11 @@ fn a_sweep_removes_registrations_never_verified_and_keeps_pending_and_verified_o
     assert_removed(&replica, &["1 unverified registrations"]);
     assert_eq!(rows(app, "accounts", &format!("id = '{stale}'")), 0);
     assert_eq!(rows(app, "accounts", &format!("id = '{pending}'")), 1, "still within its ten minutes");
-    assert_eq!(rows(app, "accounts", &format!("id = '{}'", p.alice)), 1, "an account an administrator made never expires");
+    assert_eq!(
+        rows(app, "accounts", &format!("id = '{}'", p.alice)),
+        1,
+        "an account an administrator made never expires"
+    );
     let events = app.admin().get(&format!("/api/v1/audit-events?action=user.registration.expire&target={stale}"));
     assert_eq!(events.json["items"][0]["actor"]["type"], "system", "{}", events.text);
     assert_eq!(app.admin().get("/api/v1/audit-events:verify").json["intact"], true);

@@ -40,16 +40,30 @@ fn a_retried_client_creation_returns_the_same_secret_without_storing_it_in_clear
     let retry = post_with_key(&admin, "/api/v1/clients", "client-key-1", &body);
     assert_eq!(retry.json["client_secret"], first.json["client_secret"]);
     assert_eq!(retry.json["id"], first.json["id"]);
-    assert_eq!(admin.get("/api/v1/clients").json["items"].as_array().unwrap().len(), 3, "the bootstrap and console clients + one");
+    assert_eq!(
+        admin.get("/api/v1/clients").json["items"].as_array().unwrap().len(),
+        3,
+        "the bootstrap and console clients + one"
+    );
 }
 
 #[test]
 fn keys_are_scoped_to_the_caller() {
     let app = TestApp::start();
     let other = app.create_client(&app.admin_account_id, &["namespaces:*@*"]);
-    let first = post_with_key(&app.admin(), "/api/v1/namespaces", "shared-key", &json!({ "slug": "ns-one", "display_name": "1" }));
+    let first = post_with_key(
+        &app.admin(),
+        "/api/v1/namespaces",
+        "shared-key",
+        &json!({ "slug": "ns-one", "display_name": "1" }),
+    );
     assert_eq!(first.status, 201);
-    let second = post_with_key(&app.as_client(&other), "/api/v1/namespaces", "shared-key", &json!({ "slug": "ns-two", "display_name": "2" }));
+    let second = post_with_key(
+        &app.as_client(&other),
+        "/api/v1/namespaces",
+        "shared-key",
+        &json!({ "slug": "ns-two", "display_name": "2" }),
+    );
     assert_eq!(second.status, 201, "another caller's key does not collide: {}", second.text);
     assert_eq!(second.json["slug"], "ns-two");
 }
@@ -78,6 +92,11 @@ fn concurrent_retries_create_once() {
 #[test]
 fn a_malformed_key_is_a_400() {
     let app = TestApp::start();
-    let r = post_with_key(&app.admin(), "/api/v1/namespaces", &"k".repeat(300), &json!({ "slug": "abc", "display_name": "x" }));
+    let r = post_with_key(
+        &app.admin(),
+        "/api/v1/namespaces",
+        &"k".repeat(300),
+        &json!({ "slug": "abc", "display_name": "x" }),
+    );
     r.assert_problem(400);
 }

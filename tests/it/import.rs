@@ -30,14 +30,20 @@ fn a_json_array_import_creates_good_rows_and_reports_bad_ones() {
     let failed: Vec<u64> = r.json["errors"].as_array().unwrap().iter().map(|e| e["index"].as_u64().unwrap()).collect();
     assert_eq!(failed, vec![2, 3, 4, 6, 7]);
     let fields = |i: usize| -> Vec<String> {
-        r.json["errors"][i]["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap().to_owned()).collect()
+        r.json["errors"][i]["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["field"].as_str().unwrap().to_owned())
+            .collect()
     };
     assert_eq!(fields(0), vec!["username"]);
     assert_eq!(fields(1), vec!["username"], "duplicate within the file");
     assert_eq!(fields(2), vec!["password_hash"]);
 
     let listed = app.admin().get("/api/v1/namespaces/customers/users");
-    let mut names: Vec<&str> = listed.json["items"].as_array().unwrap().iter().map(|a| a["username"].as_str().unwrap()).collect();
+    let mut names: Vec<&str> =
+        listed.json["items"].as_array().unwrap().iter().map(|a| a["username"].as_str().unwrap()).collect();
     names.sort();
     assert_eq!(names, vec!["imp1", "imp2", "imp5", "imp8"]);
     assert!(listed.json["items"].as_array().unwrap().iter().all(|a| a["has_password"] == (a["username"] != "imp8")));
@@ -84,7 +90,10 @@ fn import_needs_users_write_and_an_existing_namespace() {
     app.admin().post("/api/v1/namespaces/customers/users:import", &json!({ "username": "x1" })).assert_problem(400);
     let admin = app.admin();
     let text = admin.send(
-        admin.request(Method::POST, "/api/v1/namespaces/customers/users:import").header("content-type", "text/csv").body("username\nx1"),
+        admin
+            .request(Method::POST, "/api/v1/namespaces/customers/users:import")
+            .header("content-type", "text/csv")
+            .body("username\nx1"),
     );
     text.assert_problem(415);
     assert_eq!(app.admin().get("/api/v1/namespaces/customers/users").json["items"], Value::Array(vec![]));

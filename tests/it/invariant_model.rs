@@ -125,7 +125,14 @@ impl Stats {
 /// Runs one sequence on a fresh world; `Ok` holds what each step did, `Err` the report of the
 /// first violation (with `keep_going`, violations are collected in `stats` and the sequence
 /// runs on).
-fn run_case(app: &TestApp, case: usize, spec: &WorldSpec, ops: &[Op], stats: &mut Stats, keep_going: bool) -> Result<Vec<String>, String> {
+fn run_case(
+    app: &TestApp,
+    case: usize,
+    spec: &WorldSpec,
+    ops: &[Op],
+    stats: &mut Stats,
+    keep_going: bool,
+) -> Result<Vec<String>, String> {
     let mut w = World::build(app, case, spec);
     stats.sequences += 1;
     let mut before = w.measure();
@@ -161,7 +168,9 @@ fn run_case(app: &TestApp, case: usize, spec: &WorldSpec, ops: &[Op], stats: &mu
         );
         for v in &found {
             let _ = writeln!(report, "  {}", v.text);
-            stats.violations.push((step.kind, format!("[{}] case {case} step {i}: {} -- {}", v.rule, step.text.trim(), v.text)));
+            stats
+                .violations
+                .push((step.kind, format!("[{}] case {case} step {i}: {} -- {}", v.rule, step.text.trim(), v.text)));
         }
         let _ = write!(report, "world m{case}:\n{}steps:\n{}\n", w.setup_log, log.join("\n"));
         if !keep_going {
@@ -239,7 +248,10 @@ fn random_sequences_never_raise_power() {
         let _ = writeln!(summary, "  ({topped_up} cases added until every kind of operation succeeded once)");
     }
     eprintln!("{summary}");
-    let _ = std::fs::write(log_dir().join(format!("invariant-model-stats-{}.txt", if on_postgres() { "postgres" } else { "sqlite" })), &summary);
+    let _ = std::fs::write(
+        log_dir().join(format!("invariant-model-stats-{}.txt", if on_postgres() { "postgres" } else { "sqlite" })),
+        &summary,
+    );
     match result {
         Ok(()) => {}
         Err(TestError::Fail(reason, (ops, _))) => {
@@ -263,7 +275,10 @@ fn random_sequences_never_raise_power() {
     }
     if cases >= 8 {
         let never = never_succeeded(&stats);
-        assert!(never.is_empty(), "these operations never succeeded, the search does not explore them: {never:?}\n{summary}");
+        assert!(
+            never.is_empty(),
+            "these operations never succeeded, the search does not explore them: {never:?}\n{summary}"
+        );
     }
 }
 
@@ -279,7 +294,10 @@ fn regression(spec: WorldSpec, ops: Vec<Op>, expected: &[&str]) {
     for (i, (line, want)) in log.iter().zip(expected).enumerate() {
         let ran = !line.contains("skipped:");
         assert!(i > 0 || ran, "the first step did not run, the regression tests nothing: {line}");
-        assert!(!ran || line.contains(want), "step {i} is not the step the regression is about (expected '{want}'): {line}");
+        assert!(
+            !ran || line.contains(want),
+            "step {i} is not the step the regression is about (expected '{want}'): {line}"
+        );
     }
 }
 
@@ -292,7 +310,12 @@ fn sel(agent: u8) -> Sel {
 /// Agent 1: an account of `system` with `grants` and an API client of its own with the same.
 fn one_agent(grants: Vec<u8>) -> WorldSpec {
     WorldSpec {
-        agents: vec![AgentSpec { ns: 0, grants, client: Some(ClientSpec { grants: None, app: AppSpec::api() }), signed_in: false }],
+        agents: vec![AgentSpec {
+            ns: 0,
+            grants,
+            client: Some(ClientSpec { grants: None, app: AppSpec::api() }),
+            signed_in: false,
+        }],
     }
 }
 
@@ -319,9 +342,18 @@ fn regression_an_owner_without_grants_turns_its_client_against_an_admin_session(
         vec![
             Op::PatchClient { caller: sel(1), client: AGENT1_CLIENT, change },
             // The only (agent, OAuth client) pair there is, and the only victim in `system`.
-            Op::Lure { agent: 1, client: 0, victim: 0, scope: ScopePick { named: 0, grants: vec![grant("*:*@*")] }, prompt: 1 },
+            Op::Lure {
+                agent: 1,
+                client: 0,
+                victim: 0,
+                scope: ScopePick { named: 0, grants: vec![grant("*:*@*")] },
+                prompt: 1,
+            },
         ],
-        &["agent1 via secret #1 of client c1: PATCH client c1", "agent1 lures admin (account m0admin) to client c1 scope \"*:*@*\" prompt=none"],
+        &[
+            "agent1 via secret #1 of client c1: PATCH client c1",
+            "agent1 lures admin (account m0admin) to client c1 scope \"*:*@*\" prompt=none",
+        ],
     );
 }
 

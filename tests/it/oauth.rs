@@ -5,9 +5,9 @@ use std::time::{Duration, Instant};
 
 use openidconnect::core::{CoreClient, CoreProviderMetadata, CoreResponseType, CoreUserInfoClaims};
 use openidconnect::{
-    AccessToken, AuthenticationFlow, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet,
-    EndpointSet, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, RedirectUrl, RefreshToken, ResourceOwnerPassword,
-    ResourceOwnerUsername, Scope, TokenResponse,
+    AccessToken, AuthenticationFlow, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet,
+    EndpointNotSet, EndpointSet, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, RedirectUrl, RefreshToken,
+    ResourceOwnerPassword, ResourceOwnerUsername, Scope, TokenResponse,
 };
 use serde_json::{json, Value};
 
@@ -17,7 +17,8 @@ use crate::support::{creds_of, eventually, Api, ClientCreds, TestApp};
 pub const REDIRECT: &str = "http://127.0.0.1:9/callback";
 pub const ALICE_PASSWORD: &str = "alice's long password";
 
-pub type Client_ = CoreClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointMaybeSet, EndpointMaybeSet>;
+pub type Client_ =
+    CoreClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointMaybeSet, EndpointMaybeSet>;
 type Client = Client_;
 
 /// An authorization URL with PKCE, the basic scopes and `account` (so that its tokens reach the
@@ -66,14 +67,22 @@ pub fn provider(extra_flags: &[&str]) -> Provider {
 }
 
 pub fn http() -> openidconnect::reqwest::blocking::Client {
-    openidconnect::reqwest::blocking::ClientBuilder::new().redirect(openidconnect::reqwest::redirect::Policy::none()).build().unwrap()
+    openidconnect::reqwest::blocking::ClientBuilder::new()
+        .redirect(openidconnect::reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
 }
 
 /// An OpenID Connect client configured by discovery.
 pub fn rp(app: &TestApp, creds: &ClientCreds) -> Client {
-    let metadata = CoreProviderMetadata::discover(&IssuerUrl::new(app.base.clone()).unwrap(), &http()).expect("discovery");
-    CoreClient::from_provider_metadata(metadata, ClientId::new(creds.client_id.clone()), Some(ClientSecret::new(creds.secret.clone())))
-        .set_redirect_uri(RedirectUrl::new(REDIRECT.to_owned()).unwrap())
+    let metadata =
+        CoreProviderMetadata::discover(&IssuerUrl::new(app.base.clone()).unwrap(), &http()).expect("discovery");
+    CoreClient::from_provider_metadata(
+        metadata,
+        ClientId::new(creds.client_id.clone()),
+        Some(ClientSecret::new(creds.secret.clone())),
+    )
+    .set_redirect_uri(RedirectUrl::new(REDIRECT.to_owned()).unwrap())
 }
 
 struct Started {
@@ -85,7 +94,11 @@ struct Started {
 
 fn start(client: &Client, scopes: &[&str]) -> Started {
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-    let mut request = client.authorize_url(AuthenticationFlow::<CoreResponseType>::AuthorizationCode, CsrfToken::new_random, Nonce::new_random);
+    let mut request = client.authorize_url(
+        AuthenticationFlow::<CoreResponseType>::AuthorizationCode,
+        CsrfToken::new_random,
+        Nonce::new_random,
+    );
     for s in scopes {
         request = request.add_scope(Scope::new((*s).to_owned()));
     }
@@ -106,7 +119,9 @@ fn code_for(browser: &Browser, started: &Started, app: &TestApp) -> String {
 
 fn token_endpoint(app: &TestApp, creds: &ClientCreds, form: &[(&str, &str)]) -> crate::support::Reply {
     let api = app.anonymous();
-    api.send(api.request(reqwest::Method::POST, "/oauth/token").basic_auth(&creds.client_id, Some(&creds.secret)).form(form))
+    api.send(
+        api.request(reqwest::Method::POST, "/oauth/token").basic_auth(&creds.client_id, Some(&creds.secret)).form(form),
+    )
 }
 
 fn claims_of(jwt: &str) -> Value {
@@ -134,7 +149,8 @@ fn authorization_code_with_pkce_through_the_hosted_form_then_refresh() {
         .request(&http())
         .expect("code exchange");
     let id_token = tokens.id_token().expect("an ID token");
-    let claims = id_token.claims(&client.id_token_verifier(), &started.nonce).expect("ID token verifies against the JWKS");
+    let claims =
+        id_token.claims(&client.id_token_verifier(), &started.nonce).expect("ID token verifies against the JWKS");
     assert_eq!(claims.subject().as_str(), p.alice);
     assert_eq!(claims.email().map(|e| e.as_str()), Some("alice@example.com"));
     assert_eq!(claims.email_verified(), Some(true));
@@ -171,7 +187,11 @@ fn authorization_code_with_pkce_through_the_hosted_form_then_refresh() {
     // No management scope (nor `account`): the token is for the application alone.
     let me = bearer(&p.app, refreshed.access_token().secret()).get("/api/v1/me");
     me.assert_problem(401);
-    assert_eq!(claims_of(refreshed.access_token().secret())["aud"], p.web.client_id.as_str(), "no management scope, no management power");
+    assert_eq!(
+        claims_of(refreshed.access_token().secret())["aud"],
+        p.web.client_id.as_str(),
+        "no management scope, no management power"
+    );
 }
 
 #[test]
@@ -217,10 +237,15 @@ fn client_credentials_and_password_grants_through_the_library() {
     let user = ResourceOwnerUsername::new("alice@example.com".into());
     let password = ResourceOwnerPassword::new(ALICE_PASSWORD.into());
     assert!(web.exchange_password(&user, &password).unwrap().request(&http()).is_err());
-    let raw = token_endpoint(&p.app, &p.web, &[("grant_type", "password"), ("username", "alice"), ("password", ALICE_PASSWORD)]);
+    let raw = token_endpoint(
+        &p.app,
+        &p.web,
+        &[("grant_type", "password"), ("username", "alice"), ("password", ALICE_PASSWORD)],
+    );
     assert_eq!(raw.status, 400);
     assert_eq!(raw.json["error"], "unauthorized_client");
-    let enabled = p.app.admin().patch(&format!("/api/v1/clients/{}", p.web.id), &json!({ "password_grant_enabled": true }));
+    let enabled =
+        p.app.admin().patch(&format!("/api/v1/clients/{}", p.web.id), &json!({ "password_grant_enabled": true }));
     assert_eq!(enabled.status, 200, "{}", enabled.text);
     let tokens = web
         .exchange_password(&user, &password)
@@ -239,12 +264,18 @@ fn refresh_token_reuse_revokes_the_whole_family() {
     let client = rp(&p.app, &p.web);
     let started = start(&client, &["offline_access"]);
     let code = code_for(&Browser::new(&p.app.base), &started, &p.app);
-    let first = client.exchange_code(AuthorizationCode::new(code)).unwrap().set_pkce_verifier(started.verifier).request(&http()).unwrap();
+    let first = client
+        .exchange_code(AuthorizationCode::new(code))
+        .unwrap()
+        .set_pkce_verifier(started.verifier)
+        .request(&http())
+        .unwrap();
     let original = first.refresh_token().unwrap().clone();
     let second = client.exchange_refresh_token(&original).unwrap().request(&http()).expect("first use");
     let newest = second.refresh_token().unwrap().clone();
 
-    let reused = token_endpoint(&p.app, &p.web, &[("grant_type", "refresh_token"), ("refresh_token", original.secret())]);
+    let reused =
+        token_endpoint(&p.app, &p.web, &[("grant_type", "refresh_token"), ("refresh_token", original.secret())]);
     assert_eq!(reused.status, 400);
     assert_eq!(reused.json["error"], "invalid_grant");
     let after = client.exchange_refresh_token(&newest).unwrap().request(&http());
@@ -264,16 +295,26 @@ fn pkce_failures_are_refused() {
     let wrong = token_endpoint(
         &p.app,
         &p.web,
-        &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT), ("code_verifier", &"x".repeat(43))],
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", &"x".repeat(43)),
+        ],
     );
     assert_eq!(wrong.json["error"], "invalid_grant", "{}", wrong.text);
     // Missing verifier.
     let started = start(&client, &[]);
     let code = code_for(&Browser::new(&p.app.base), &started, &p.app);
-    let missing = token_endpoint(&p.app, &p.web, &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT)]);
+    let missing = token_endpoint(
+        &p.app,
+        &p.web,
+        &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT)],
+    );
     assert_eq!(missing.json["error"], "invalid_grant", "{}", missing.text);
     // plain is not accepted, and PKCE is required.
-    let base = format!("/oauth/authorize?response_type=code&client_id={}&redirect_uri={REDIRECT}&state=s1", p.web.client_id);
+    let base =
+        format!("/oauth/authorize?response_type=code&client_id={}&redirect_uri={REDIRECT}&state=s1", p.web.client_id);
     let plain = browser.get(&format!("{base}&code_challenge={}&code_challenge_method=plain", "a".repeat(43)));
     assert_eq!(plain.status, 303);
     assert_eq!(query_param(&location(&plain), "error").as_deref(), Some("invalid_request"));
@@ -289,14 +330,23 @@ fn a_code_works_once_and_its_reuse_revokes_what_it_issued() {
     let started = start(&client, &["account"]);
     let code = code_for(&Browser::new(&p.app.base), &started, &p.app);
     let verifier = started.verifier.secret().to_owned();
-    let form = [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", REDIRECT), ("code_verifier", verifier.as_str())];
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", verifier.as_str()),
+    ];
     let first = token_endpoint(&p.app, &p.web, &form);
     assert_eq!(first.status, 200, "{}", first.text);
     assert_eq!(bearer(&p.app, first.json["access_token"].as_str().unwrap()).get("/api/v1/me").status, 200);
     let again = token_endpoint(&p.app, &p.web, &form);
     assert_eq!(again.json["error"], "invalid_grant");
     bearer(&p.app, first.json["access_token"].as_str().unwrap()).get("/api/v1/me").assert_problem(401);
-    let refresh = token_endpoint(&p.app, &p.web, &[("grant_type", "refresh_token"), ("refresh_token", first.json["refresh_token"].as_str().unwrap())]);
+    let refresh = token_endpoint(
+        &p.app,
+        &p.web,
+        &[("grant_type", "refresh_token"), ("refresh_token", first.json["refresh_token"].as_str().unwrap())],
+    );
     assert_eq!(refresh.json["error"], "invalid_grant");
 }
 
@@ -319,10 +369,16 @@ fn redirect_uri_mismatch_is_refused_without_redirecting() {
     let other = token_endpoint(
         &p.app,
         &p.web,
-        &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", "http://127.0.0.1:9/other"), ("code_verifier", started.verifier.secret())],
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", "http://127.0.0.1:9/other"),
+            ("code_verifier", started.verifier.secret()),
+        ],
     );
     assert_eq!(other.json["error"], "invalid_grant");
-    let unsupported = browser.get(&format!("/oauth/authorize?response_type=token&client_id={}&redirect_uri={REDIRECT}", p.web.client_id));
+    let unsupported = browser
+        .get(&format!("/oauth/authorize?response_type=token&client_id={}&redirect_uri={REDIRECT}", p.web.client_id));
     assert_eq!(query_param(&location(&unsupported), "error").as_deref(), Some("unsupported_response_type"));
 }
 
@@ -338,17 +394,29 @@ fn revoked_and_expired_tokens_are_refused() {
     let token = issue();
     assert_eq!(bearer(&p.app, &token).get("/api/v1/me").status, 200);
     let api = p.app.anonymous();
-    let revoke = api.send(api.request(reqwest::Method::POST, "/oauth/revoke").basic_auth(&creds.client_id, Some(&creds.secret)).form(&[("token", token.as_str())]));
+    let revoke = api.send(
+        api.request(reqwest::Method::POST, "/oauth/revoke")
+            .basic_auth(&creds.client_id, Some(&creds.secret))
+            .form(&[("token", token.as_str())]),
+    );
     assert_eq!(revoke.status, 200);
     bearer(&p.app, &token).get("/api/v1/me").assert_problem(401);
     let introspect = |t: &str| {
-        api.send(api.request(reqwest::Method::POST, "/oauth/introspect").basic_auth(&creds.client_id, Some(&creds.secret)).form(&[("token", t)])).json
+        api.send(
+            api.request(reqwest::Method::POST, "/oauth/introspect")
+                .basic_auth(&creds.client_id, Some(&creds.secret))
+                .form(&[("token", t)]),
+        )
+        .json
     };
     assert_eq!(introspect(&token)["active"], false);
 
     let expiring = issue();
     assert_eq!(introspect(&expiring)["active"], true);
-    assert!(eventually(Duration::from_secs(10), || bearer(&p.app, &expiring).get("/api/v1/me").status == 401), "expired token still accepted");
+    assert!(
+        eventually(Duration::from_secs(10), || bearer(&p.app, &expiring).get("/api/v1/me").status == 401),
+        "expired token still accepted"
+    );
     assert_eq!(introspect(&expiring)["active"], false);
 }
 
@@ -358,7 +426,12 @@ fn an_id_token_is_not_an_access_token() {
     let client = rp(&p.app, &p.web);
     let started = start(&client, &[]);
     let code = code_for(&Browser::new(&p.app.base), &started, &p.app);
-    let tokens = client.exchange_code(AuthorizationCode::new(code)).unwrap().set_pkce_verifier(started.verifier).request(&http()).unwrap();
+    let tokens = client
+        .exchange_code(AuthorizationCode::new(code))
+        .unwrap()
+        .set_pkce_verifier(started.verifier)
+        .request(&http())
+        .unwrap();
     let id_token = tokens.id_token().unwrap().to_string();
     let refused = bearer(&p.app, &id_token).get("/api/v1/me");
     refused.assert_problem(401);
@@ -369,14 +442,20 @@ fn an_id_token_is_not_an_access_token() {
 fn tokens_of_a_rotated_key_keep_verifying_until_the_key_retires() {
     let p = provider(&[]);
     let creds = &p.app.admin_client;
-    let old = token_endpoint(&p.app, creds, &[("grant_type", "client_credentials")]).json["access_token"].as_str().unwrap().to_owned();
+    let old = token_endpoint(&p.app, creds, &[("grant_type", "client_credentials")]).json["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let old_kid = header_kid(&old);
     let rotated = p.app.admin().post("/api/v1/keys:rotate", &json!({}));
     assert_eq!(rotated.status, 200, "{}", rotated.text);
     let jwks = p.app.anonymous().get("/oauth/jwks");
     assert!(jwks.text.contains(&old_kid), "the previous key is still published");
     assert_eq!(bearer(&p.app, &old).get("/api/v1/me").status, 200, "a token of the previous key still verifies");
-    let new = token_endpoint(&p.app, creds, &[("grant_type", "client_credentials")]).json["access_token"].as_str().unwrap().to_owned();
+    let new = token_endpoint(&p.app, creds, &[("grant_type", "client_credentials")]).json["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert_ne!(header_kid(&new), old_kid, "new tokens are signed by the new current key");
     assert_eq!(bearer(&p.app, &new).get("/api/v1/me").status, 200);
     // A second rotation soon after keeps it: a key verifies until every token it can have
@@ -396,7 +475,10 @@ fn tokens_of_a_rotated_key_keep_verifying_until_the_key_retires() {
 
 fn header_kid(jwt: &str) -> String {
     use base64::Engine;
-    let header: Value = serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(jwt.split('.').next().unwrap()).unwrap()).unwrap();
+    let header: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(jwt.split('.').next().unwrap()).unwrap(),
+    )
+    .unwrap();
     header["kid"].as_str().unwrap().to_owned()
 }
 
@@ -404,11 +486,20 @@ fn header_kid(jwt: &str) -> String {
 fn es256_and_eddsa_access_tokens_are_available_per_client() {
     let p = provider(&[]);
     for alg in ["ES256", "EdDSA"] {
-        let created = p.app.admin().post("/api/v1/clients", &json!({ "name": alg, "access_token_alg": alg, "permissions": ["namespaces:read@*"] }));
+        let created = p.app.admin().post(
+            "/api/v1/clients",
+            &json!({ "name": alg, "access_token_alg": alg, "permissions": ["namespaces:read@*"] }),
+        );
         let creds = creds_of(&created.json);
-        let token = token_endpoint(&p.app, &creds, &[("grant_type", "client_credentials")]).json["access_token"].as_str().unwrap().to_owned();
+        let token = token_endpoint(&p.app, &creds, &[("grant_type", "client_credentials")]).json["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         use base64::Engine;
-        let header: Value = serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token.split('.').next().unwrap()).unwrap()).unwrap();
+        let header: Value = serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token.split('.').next().unwrap()).unwrap(),
+        )
+        .unwrap();
         assert_eq!(header["alg"], alg);
         assert_eq!(header["typ"], "at+jwt");
         assert_eq!(bearer(&p.app, &token).get("/api/v1/namespaces").status, 200);
@@ -452,7 +543,10 @@ fn client_secrets_are_throttled_at_the_token_endpoint_and_on_basic_auth() {
     assert!(locked.header("retry-after").is_some());
     let basic = p.app.as_client(&target).get("/api/v1/me");
     basic.assert_problem(429);
-    assert!(eventually(Duration::from_secs(10), || p.app.as_client(&target).get("/api/v1/me").status == 200), "released");
+    assert!(
+        eventually(Duration::from_secs(10), || p.app.as_client(&target).get("/api/v1/me").status == 200),
+        "released"
+    );
 }
 
 #[test]
@@ -472,19 +566,34 @@ fn sign_in_does_not_tell_whether_an_account_exists() {
         let (known, t1) = attempt("alice");
         let (unknown, t2) = attempt(&format!("nobody-{i}"));
         assert_eq!(known.status, unknown.status);
-        let strip = |html: &str| html.replace(&crate::support::browser::hidden(html, "request").unwrap(), "").replace(&crate::support::browser::hidden(html, "csrf").unwrap(), "");
-        assert_eq!(strip(&known.text).replace("alice", "X"), strip(&unknown.text).replace(&format!("nobody-{i}"), "X"), "same page");
+        let strip = |html: &str| {
+            html.replace(&crate::support::browser::hidden(html, "request").unwrap(), "")
+                .replace(&crate::support::browser::hidden(html, "csrf").unwrap(), "")
+        };
+        assert_eq!(
+            strip(&known.text).replace("alice", "X"),
+            strip(&unknown.text).replace(&format!("nobody-{i}"), "X"),
+            "same page"
+        );
         known_times.push(t1);
         unknown_times.push(t2);
     }
     known_times.sort();
     unknown_times.sort();
     let (known, unknown) = (known_times[1].as_secs_f64(), unknown_times[1].as_secs_f64());
-    assert!(unknown > known / 3.0 && unknown < known * 3.0, "same timing class: known {known:.3}s, unknown {unknown:.3}s");
+    assert!(
+        unknown > known / 3.0 && unknown < known * 3.0,
+        "same timing class: known {known:.3}s, unknown {unknown:.3}s"
+    );
     // The token endpoint's password grant, too.
     p.app.admin().patch(&format!("/api/v1/clients/{}", p.web.id), &json!({ "password_grant_enabled": true }));
-    let known = token_endpoint(&p.app, &p.web, &[("grant_type", "password"), ("username", "alice"), ("password", "nope nope")]);
-    let unknown = token_endpoint(&p.app, &p.web, &[("grant_type", "password"), ("username", "nobody"), ("password", "nope nope")]);
+    let known =
+        token_endpoint(&p.app, &p.web, &[("grant_type", "password"), ("username", "alice"), ("password", "nope nope")]);
+    let unknown = token_endpoint(
+        &p.app,
+        &p.web,
+        &[("grant_type", "password"), ("username", "nobody"), ("password", "nope nope")],
+    );
     assert_eq!((known.status, known.text.clone()), (unknown.status, unknown.text.clone()));
 }
 
@@ -494,7 +603,12 @@ fn disabling_the_account_or_the_client_stops_tokens_at_once() {
     let client = rp(&p.app, &p.web);
     let started = start(&client, &["account"]);
     let code = code_for(&Browser::new(&p.app.base), &started, &p.app);
-    let tokens = client.exchange_code(AuthorizationCode::new(code)).unwrap().set_pkce_verifier(started.verifier).request(&http()).unwrap();
+    let tokens = client
+        .exchange_code(AuthorizationCode::new(code))
+        .unwrap()
+        .set_pkce_verifier(started.verifier)
+        .request(&http())
+        .unwrap();
     let access = tokens.access_token().secret().to_owned();
     assert_eq!(bearer(&p.app, &access).get("/api/v1/me").status, 200);
     p.app.admin().patch(&format!("/api/v1/namespaces/customers/users/{}", p.alice), &json!({ "disabled": true }));
@@ -511,21 +625,35 @@ fn disabling_the_account_or_the_client_stops_tokens_at_once() {
 fn account_self_service_with_its_own_token() {
     let p = provider(&[]);
     p.app.admin().patch(&format!("/api/v1/clients/{}", p.web.id), &json!({ "password_grant_enabled": true }));
-    let tokens = token_endpoint(&p.app, &p.web, &[("grant_type", "password"), ("username", "alice"), ("password", ALICE_PASSWORD), ("scope", "account")]);
+    let tokens = token_endpoint(
+        &p.app,
+        &p.web,
+        &[("grant_type", "password"), ("username", "alice"), ("password", ALICE_PASSWORD), ("scope", "account")],
+    );
     let me = bearer(&p.app, tokens.json["access_token"].as_str().unwrap());
     let patched = me.patch("/api/v1/me", &json!({ "name": "Alice L." }));
     assert_eq!(patched.status, 200, "{}", patched.text);
     assert_eq!(patched.json["name"], "Alice L.");
     me.patch("/api/v1/me", &json!({ "email": "x@example.com" })).assert_problem(400);
-    let wrong = me.put("/api/v1/me/password", &json!({ "current_password": "not it", "new_password": "brand new password" }));
+    let wrong =
+        me.put("/api/v1/me/password", &json!({ "current_password": "not it", "new_password": "brand new password" }));
     wrong.assert_problem(400);
-    let changed = me.put("/api/v1/me/password", &json!({ "current_password": ALICE_PASSWORD, "new_password": "brand new password" }));
+    let changed = me.put(
+        "/api/v1/me/password",
+        &json!({ "current_password": ALICE_PASSWORD, "new_password": "brand new password" }),
+    );
     assert_eq!(changed.status, 204, "{}", changed.text);
-    let again = token_endpoint(&p.app, &p.web, &[("grant_type", "password"), ("username", "alice"), ("password", "brand new password")]);
+    let again = token_endpoint(
+        &p.app,
+        &p.web,
+        &[("grant_type", "password"), ("username", "alice"), ("password", "brand new password")],
+    );
     assert_eq!(again.status, 200);
     // A client's own token is not an account.
     let client_token = token_endpoint(&p.app, &p.app.admin_client, &[("grant_type", "client_credentials")]);
-    bearer(&p.app, client_token.json["access_token"].as_str().unwrap()).patch("/api/v1/me", &json!({ "name": "x" })).assert_problem(403);
+    bearer(&p.app, client_token.json["access_token"].as_str().unwrap())
+        .patch("/api/v1/me", &json!({ "name": "x" }))
+        .assert_problem(403);
 }
 
 #[test]
@@ -535,9 +663,16 @@ fn logout_ends_the_session_and_returns_to_a_registered_uri() {
     let browser = Browser::new(&p.app.base);
     let started = start(&client, &["openid"]);
     let code = code_for(&browser, &started, &p.app);
-    let tokens = client.exchange_code(AuthorizationCode::new(code)).unwrap().set_pkce_verifier(started.verifier).request(&http()).unwrap();
+    let tokens = client
+        .exchange_code(AuthorizationCode::new(code))
+        .unwrap()
+        .set_pkce_verifier(started.verifier)
+        .request(&http())
+        .unwrap();
     let id_token = tokens.id_token().unwrap().to_string();
-    let out = browser.get(&format!("/oauth/logout?id_token_hint={id_token}&post_logout_redirect_uri=http://127.0.0.1:9/bye&state=s9"));
+    let out = browser.get(&format!(
+        "/oauth/logout?id_token_hint={id_token}&post_logout_redirect_uri=http://127.0.0.1:9/bye&state=s9"
+    ));
     assert_eq!(out.status, 303, "{}", out.text);
     assert_eq!(location(&out), "http://127.0.0.1:9/bye?state=s9");
     // The browser must sign in again, and the session's refresh token is revoked.
@@ -552,7 +687,8 @@ fn logout_ends_the_session_and_returns_to_a_registered_uri() {
     let csrf = crate::support::browser::hidden(&confirm.text, "csrf").unwrap();
     let out = browser.post_form("/oauth/logout", &[("csrf", &csrf)]);
     assert_eq!(out.status, 200, "{}", out.text);
-    let after = browser.get(&format!("/oauth/logout?id_token_hint={id_token}&post_logout_redirect_uri=http://127.0.0.1:9/bye"));
+    let after =
+        browser.get(&format!("/oauth/logout?id_token_hint={id_token}&post_logout_redirect_uri=http://127.0.0.1:9/bye"));
     assert_eq!((after.status, after.header("location")), (200, None), "{}", after.text);
 }
 
@@ -563,7 +699,15 @@ fn discovery_lists_what_is_supported() {
     assert_eq!(doc.json["issuer"], p.app.base.as_str());
     assert_eq!(doc.json["response_types_supported"], json!(["code"]));
     assert_eq!(doc.json["code_challenge_methods_supported"], json!(["S256"]));
-    for endpoint in ["authorization_endpoint", "token_endpoint", "userinfo_endpoint", "jwks_uri", "end_session_endpoint", "revocation_endpoint", "introspection_endpoint"] {
+    for endpoint in [
+        "authorization_endpoint",
+        "token_endpoint",
+        "userinfo_endpoint",
+        "jwks_uri",
+        "end_session_endpoint",
+        "revocation_endpoint",
+        "introspection_endpoint",
+    ] {
         let url = doc.json[endpoint].as_str().unwrap();
         assert!(url.starts_with(&p.app.base), "{endpoint}");
     }

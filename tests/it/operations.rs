@@ -36,9 +36,7 @@ fn the_openapi_document_is_3_1_and_every_operation_is_routed() {
     let mut operations = 0;
     for (path, item) in paths {
         for (method, _) in item.as_object().unwrap() {
-            let concrete = path
-                .replace("{ns}", "system")
-                .replace("{id}", "00000000-0000-7000-8000-000000000000");
+            let concrete = path.replace("{ns}", "system").replace("{id}", "00000000-0000-7000-8000-000000000000");
             let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
             let r = app.anonymous().send(app.anonymous().request(method.clone(), &concrete));
             assert_eq!(r.status, 401, "{method} {path} must be routed and need credentials, got {}", r.status);
@@ -46,7 +44,12 @@ fn the_openapi_document_is_3_1_and_every_operation_is_routed() {
         }
     }
     assert!(operations >= 22, "{operations} operations");
-    for expected in ["/api/v1/me", "/api/v1/namespaces/{ns}/users:import", "/api/v1/clients/{id}/effective-permissions", "/api/v1/audit-events"] {
+    for expected in [
+        "/api/v1/me",
+        "/api/v1/namespaces/{ns}/users:import",
+        "/api/v1/clients/{id}/effective-permissions",
+        "/api/v1/audit-events",
+    ] {
         assert!(paths.contains_key(expected), "{expected} is documented");
     }
     let problem = &doc.json["components"]["schemas"]["Problem"];
@@ -58,7 +61,10 @@ fn one_log_line_per_request_without_secrets() {
     let app = TestApp::start();
     let creds = &app.admin_client;
     app.admin().get("/api/v1/me?page_size=1");
-    let r = app.admin().post("/api/v1/namespaces/system/users", &serde_json::json!({ "username": "logged", "password": "my very secret password" }));
+    let r = app.admin().post(
+        "/api/v1/namespaces/system/users",
+        &serde_json::json!({ "username": "logged", "password": "my very secret password" }),
+    );
     assert_eq!(r.status, 201);
     let request_id = r.header("x-request-id").unwrap();
     // The server logs before it answers; the test copies its stderr to a file a moment later.
@@ -97,32 +103,55 @@ fn no_secret_password_token_or_hash_reaches_the_log_or_the_audit_log() {
     assert_eq!(web.status, 201, "{}", web.text);
     let mut web_creds = crate::support::creds_of(&web.json);
     secrets.push(web_creds.secret.clone());
-    let rotated = admin.post(&format!("/api/v1/clients/{}/secrets", web_creds.id), &json!({"previous_secret_expires_in": 0}));
+    let rotated =
+        admin.post(&format!("/api/v1/clients/{}/secrets", web_creds.id), &json!({"previous_secret_expires_in": 0}));
     assert_eq!(rotated.status, 201, "{}", rotated.text);
     web_creds.secret = rotated.json["client_secret"].as_str().unwrap().to_owned();
     secrets.push(web_creds.secret.clone());
     let wrong = "wrong-secret-4f1a9c";
     secrets.push(wrong.to_owned());
-    assert_eq!(app.as_client(&crate::support::ClientCreds { secret: wrong.into(), ..web_creds.clone() }).get("/api/v1/me").status, 401);
+    assert_eq!(
+        app.as_client(&crate::support::ClientCreds { secret: wrong.into(), ..web_creds.clone() })
+            .get("/api/v1/me")
+            .status,
+        401
+    );
 
     // Passwords, access and refresh tokens.
     let password = "alice's very long password";
     secrets.push(password.to_owned());
-    assert_eq!(admin.post("/api/v1/namespaces/customers/users", &json!({"username": "alice", "password": password})).status, 201);
+    assert_eq!(
+        admin.post("/api/v1/namespaces/customers/users", &json!({"username": "alice", "password": password})).status,
+        201
+    );
     let token = |form: &[(&str, &str)]| {
         let api = app.anonymous();
-        api.send(api.request(Method::POST, "/oauth/token").basic_auth(&web_creds.client_id, Some(&web_creds.secret)).form(form))
+        api.send(
+            api.request(Method::POST, "/oauth/token")
+                .basic_auth(&web_creds.client_id, Some(&web_creds.secret))
+                .form(form),
+        )
     };
-    assert_eq!(token(&[("grant_type", "password"), ("username", "alice"), ("password", "a wrong password 123")]).status, 400);
+    assert_eq!(
+        token(&[("grant_type", "password"), ("username", "alice"), ("password", "a wrong password 123")]).status,
+        400
+    );
     secrets.push("a wrong password 123".to_owned());
-    let first = token(&[("grant_type", "password"), ("username", "alice"), ("password", password), ("scope", "account")]);
+    let first =
+        token(&[("grant_type", "password"), ("username", "alice"), ("password", password), ("scope", "account")]);
     assert_eq!(first.status, 200, "{}", first.text);
     let refresh = first.json["refresh_token"].as_str().unwrap().to_owned();
     secrets.extend([first.json["access_token"].as_str().unwrap().to_owned(), refresh.clone()]);
     let second = token(&[("grant_type", "refresh_token"), ("refresh_token", &refresh)]);
     assert_eq!(second.status, 200, "{}", second.text);
-    secrets.extend([second.json["access_token"].as_str().unwrap().to_owned(), second.json["refresh_token"].as_str().unwrap().to_owned()]);
-    assert_eq!(app.anonymous().with_bearer(second.json["access_token"].as_str().unwrap()).get("/api/v1/me").status, 200);
+    secrets.extend([
+        second.json["access_token"].as_str().unwrap().to_owned(),
+        second.json["refresh_token"].as_str().unwrap().to_owned(),
+    ]);
+    assert_eq!(
+        app.anonymous().with_bearer(second.json["access_token"].as_str().unwrap()).get("/api/v1/me").status,
+        200
+    );
 
     // The console's session and CSRF token.
     let (browser, csrf) = crate::console::console_sign_in(&app, "admin", crate::support::ADMIN_PASSWORD);

@@ -30,7 +30,8 @@ fn observe(kind: &'static str, request: reqwest::blocking::RequestBuilder) -> (O
     match result {
         Ok(response) => {
             let status = response.status().as_u16();
-            let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+            let content_type =
+                response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
             let body: serde_json::Value = response.json().unwrap_or_default();
             let well_formed = if kind == "token" {
                 content_type == "application/json" && body["error"] == "temporarily_unavailable"
@@ -56,7 +57,8 @@ fn postgres_crashed_under_load_gives_503s_and_service_resumes_by_itself() {
 /// Stops PostgreSQL with `pg_ctl -m <mode>` for 6 s under mixed load, then starts it again.
 fn outage_under_load(mode: &str) {
     let cluster = PgCluster::start();
-    let mut app = TestApp::start_on(TestDb::postgres_at(&cluster.base_url()), &["--db-pool-timeout", &POOL_TIMEOUT.to_string()]);
+    let mut app =
+        TestApp::start_on(TestDb::postgres_at(&cluster.base_url()), &["--db-pool-timeout", &POOL_TIMEOUT.to_string()]);
     app.create_namespace("load");
     let creds = app.create_client(&app.admin_account_id, &["users:*@load"]);
     let reader = app.create_account("load", "someone", &[]);
@@ -68,7 +70,8 @@ fn outage_under_load(mode: &str) {
     let (mut recovery, mut red_within) = (Duration::ZERO, Duration::ZERO);
     std::thread::scope(|s| {
         for worker in 0..3 {
-            let (base, creds, reader, observed, acknowledged, stop) = (&base, &creds, &reader, &observed, &acknowledged, &stop);
+            let (base, creds, reader, observed, acknowledged, stop) =
+                (&base, &creds, &reader, &observed, &acknowledged, &stop);
             s.spawn(move || {
                 // A client that would wait far longer than the server may: a hang shows as `took`.
                 let http = reqwest::blocking::Client::builder().timeout(Duration::from_secs(60)).build().unwrap();
@@ -85,7 +88,8 @@ fn outage_under_load(mode: &str) {
                         ),
                         1 => observe(
                             "read",
-                            http.get(format!("{base}/api/v1/namespaces/load/users/{reader}")).basic_auth(&creds.client_id, Some(&creds.secret)),
+                            http.get(format!("{base}/api/v1/namespaces/load/users/{reader}"))
+                                .basic_auth(&creds.client_id, Some(&creds.secret)),
                         ),
                         _ => observe(
                             "token",
@@ -136,7 +140,12 @@ fn outage_under_load(mode: &str) {
         );
         recovery = restarted.elapsed();
         // Mark where the recovered phase begins, then let the load run on a healthy database.
-        observed.lock().unwrap().push(Observed { kind: "recovered", status: None, well_formed: false, took: Duration::ZERO });
+        observed.lock().unwrap().push(Observed {
+            kind: "recovered",
+            status: None,
+            well_formed: false,
+            took: Duration::ZERO,
+        });
         std::thread::sleep(Duration::from_secs(2));
         stop.store(true, Ordering::Relaxed);
     });

@@ -72,12 +72,19 @@ fn nobody_grants_what_they_do_not_hold_through_any_endpoint() {
     let carol = app.create_account("customers", "carol", &[]);
 
     // Account grants: only what the caller holds.
-    let escalate = bob.put(&format!("/api/v1/namespaces/customers/users/{carol}/permissions"), &json!({ "permissions": ["users:write@customers"] }));
+    let escalate = bob.put(
+        &format!("/api/v1/namespaces/customers/users/{carol}/permissions"),
+        &json!({ "permissions": ["users:write@customers"] }),
+    );
     escalate.assert_problem(403);
     assert_eq!(escalate.json["missing_grant"], "users:write@customers");
-    let wildcard = bob.put(&format!("/api/v1/namespaces/customers/users/{carol}/permissions"), &json!({ "permissions": ["*:*@*"] }));
+    let wildcard = bob
+        .put(&format!("/api/v1/namespaces/customers/users/{carol}/permissions"), &json!({ "permissions": ["*:*@*"] }));
     wildcard.assert_problem(403);
-    let allowed = bob.put(&format!("/api/v1/namespaces/customers/users/{carol}/permissions"), &json!({ "permissions": ["users:read@customers"] }));
+    let allowed = bob.put(
+        &format!("/api/v1/namespaces/customers/users/{carol}/permissions"),
+        &json!({ "permissions": ["users:read@customers"] }),
+    );
     assert_eq!(allowed.status, 200, "{}", allowed.text);
     assert_eq!(allowed.json["permissions"], json!(["users:read@customers"]));
 
@@ -96,7 +103,8 @@ fn nobody_grants_what_they_do_not_hold_through_any_endpoint() {
 
     // Nor can a caller strip a grant it does not hold from someone else.
     let admin_account = app.admin_account_id.clone();
-    bob.put(&format!("/api/v1/namespaces/system/users/{admin_account}/permissions"), &json!({ "permissions": [] })).assert_problem(403);
+    bob.put(&format!("/api/v1/namespaces/system/users/{admin_account}/permissions"), &json!({ "permissions": [] }))
+        .assert_problem(403);
 }
 
 #[test]
@@ -104,7 +112,8 @@ fn cross_namespace_and_cross_owner_access_is_denied() {
     let app = TestApp::start();
     app.create_namespace("shop-a");
     app.create_namespace("shop-b");
-    let (_, a_client) = app.owner_with_client("alice", &["users:*@shop-a", "clients:write@*"], &["users:*@shop-a", "clients:write@*"]);
+    let (_, a_client) =
+        app.owner_with_client("alice", &["users:*@shop-a", "clients:write@*"], &["users:*@shop-a", "clients:write@*"]);
     let (_, b_client) = app.owner_with_client("bruno", &["users:*@shop-b"], &["users:*@shop-b"]);
     let a = app.as_client(&a_client);
     let victim = app.create_account("shop-b", "victim", &[]);
@@ -115,7 +124,8 @@ fn cross_namespace_and_cross_owner_access_is_denied() {
     assert_eq!(r.json["missing_grant"], "users:read@shop-b");
     a.patch(&format!("/api/v1/namespaces/shop-b/users/{victim}"), &json!({ "name": "pwned" })).assert_problem(403);
     a.delete(&format!("/api/v1/namespaces/shop-b/users/{victim}")).assert_problem(403);
-    a.put(&format!("/api/v1/namespaces/shop-b/users/{victim}/password"), &json!({ "password": "new password 123" })).assert_problem(403);
+    a.put(&format!("/api/v1/namespaces/shop-b/users/{victim}/password"), &json!({ "password": "new password 123" }))
+        .assert_problem(403);
     // The victim's id under a namespace the caller may read is simply not there.
     a.get(&format!("/api/v1/namespaces/shop-a/users/{victim}")).assert_problem(404);
     a.patch(&format!("/api/v1/namespaces/shop-a/users/{victim}"), &json!({ "name": "pwned" })).assert_problem(404);
@@ -140,9 +150,14 @@ fn cross_namespace_and_cross_owner_access_is_denied() {
 fn owners_manage_their_own_clients() {
     let app = TestApp::start();
     app.create_namespace("customers");
-    let (bob, client) = app.owner_with_client("bob", &["users:read@customers", "clients:write@*"], &["users:read@customers", "clients:write@*"]);
+    let (bob, client) = app.owner_with_client(
+        "bob",
+        &["users:read@customers", "clients:write@*"],
+        &["users:read@customers", "clients:write@*"],
+    );
     let bob_api = app.as_client(&client);
-    let other = bob_api.post("/api/v1/clients", &json!({ "name": "reporting", "permissions": ["users:read@customers"] }));
+    let other =
+        bob_api.post("/api/v1/clients", &json!({ "name": "reporting", "permissions": ["users:read@customers"] }));
     assert_eq!(other.status, 201, "{}", other.text);
     assert_eq!(other.json["owner"]["account_id"], bob, "a client's creation is owned by its owner");
     let other_id = other.json["id"].as_str().unwrap().to_owned();
@@ -155,7 +170,8 @@ fn owners_manage_their_own_clients() {
     assert!(mine.json["items"].as_array().unwrap().iter().all(|c| c.get("client_secret").is_none()));
 
     assert_eq!(bob_api.get(&format!("/api/v1/clients/{other_id}")).status, 200);
-    let rotated = bob_api.post(&format!("/api/v1/clients/{other_id}/secrets"), &json!({ "previous_secret_expires_in": 0 }));
+    let rotated =
+        bob_api.post(&format!("/api/v1/clients/{other_id}/secrets"), &json!({ "previous_secret_expires_in": 0 }));
     assert_eq!(rotated.status, 201, "{}", rotated.text);
     let disabled = bob_api.patch(&format!("/api/v1/clients/{other_id}"), &json!({ "disabled": true }));
     assert_eq!(disabled.status, 200, "{}", disabled.text);
@@ -165,7 +181,8 @@ fn owners_manage_their_own_clients() {
 
     let events = bob_api.get(&format!("/api/v1/audit-events?target={other_id}"));
     assert_eq!(events.status, 200);
-    let actions: Vec<&str> = events.json["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    let actions: Vec<&str> =
+        events.json["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
     for expected in ["client.create", "client.secret.rotate", "client.disable", "client.delete"] {
         assert!(actions.contains(&expected), "owner sees {expected} in {actions:?}");
     }
@@ -193,7 +210,8 @@ fn ownership_transfer_needs_both_grants_and_rebinds_the_client() {
 
     // Managing all clients is not enough: the new owner's namespace needs permissions:write.
     let (_, helper) = app.owner_with_client("helper", &["clients:*@*"], &["clients:*@*"]);
-    let refused = app.as_client(&helper).patch(&format!("/api/v1/clients/{}", client.id), &json!({ "owner_account_id": carol }));
+    let refused =
+        app.as_client(&helper).patch(&format!("/api/v1/clients/{}", client.id), &json!({ "owner_account_id": carol }));
     refused.assert_problem(403);
     assert_eq!(refused.json["missing_grant"], "permissions:write@system");
 
@@ -213,7 +231,11 @@ fn creating_a_client_for_another_owner_needs_permissions_write_there() {
     let app = TestApp::start();
     app.create_namespace("staff");
     let staff_member = app.create_account("staff", "sam", &["users:read@staff"]);
-    let (_, creator) = app.owner_with_client("bob", &["clients:write@*", "users:read@staff"], &["clients:write@*", "users:read@staff"]);
+    let (_, creator) = app.owner_with_client(
+        "bob",
+        &["clients:write@*", "users:read@staff"],
+        &["clients:write@*", "users:read@staff"],
+    );
     let r = app.as_client(&creator).post(
         "/api/v1/clients",
         &json!({ "name": "for sam", "permissions": ["users:read@staff"], "owner_account_id": staff_member }),

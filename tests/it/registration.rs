@@ -32,7 +32,12 @@ fn registration_with_email_and_phone_codes_ends_signed_in() {
     let verify = browser.submit(
         &form,
         "/oauth/register",
-        &[("email", "bob@example.com"), ("phone_number", "+14155550199"), ("name", "Bob"), ("password", "bob's long password")],
+        &[
+            ("email", "bob@example.com"),
+            ("phone_number", "+14155550199"),
+            ("name", "Bob"),
+            ("password", "bob's long password"),
+        ],
     );
     assert_eq!(verify.status, 200, "{}", verify.text);
     assert!(verify.text.contains("email_code") && verify.text.contains("phone_code"));
@@ -71,10 +76,17 @@ fn registering_a_taken_address_reveals_nothing_and_tells_its_owner() {
     let (url, _, _) = authorize_url(&client);
     let request = hidden(&browser.get(&url).text, "request").unwrap();
     let form = browser.get(&format!("/oauth/register?request={request}"));
-    let verify = browser.submit(&form, "/oauth/register", &[("email", "ALICE@example.com"), ("password", "another long password")]);
+    let verify = browser.submit(
+        &form,
+        "/oauth/register",
+        &[("email", "ALICE@example.com"), ("password", "another long password")],
+    );
     assert_eq!(verify.status, 200, "the same page as for a new address: {}", verify.text);
     assert!(verify.text.contains("email_code"));
-    assert!(crate::support::eventually(std::time::Duration::from_secs(30), || smtp.messages().iter().any(|m| m.contains("Someone tried to register"))));
+    assert!(crate::support::eventually(std::time::Duration::from_secs(30), || smtp
+        .messages()
+        .iter()
+        .any(|m| m.contains("Someone tried to register"))));
     assert!(smtp.messages().iter().all(|m| code_in(m).is_none()), "no code is sent for a taken address");
     let attempt = browser.submit(&verify, "/oauth/verify", &[("email_code", "123456")]);
     assert_eq!(attempt.status, 400);
@@ -101,7 +113,11 @@ fn password_reset_by_a_mailed_code() {
         "the same answer whether or not the account exists"
     );
     let code = smtp.code_for("alice@example.com");
-    let done = browser.submit(&known, "/oauth/reset/confirm", &[("login", "alice@example.com"), ("code", &code), ("password", "a brand new password")]);
+    let done = browser.submit(
+        &known,
+        "/oauth/reset/confirm",
+        &[("login", "alice@example.com"), ("code", &code), ("password", "a brand new password")],
+    );
     assert_eq!(done.status, 303, "{}", done.text);
     p.app.admin().patch(&format!("/api/v1/clients/{}", p.web.id), &json!({ "password_grant_enabled": true }));
     let api = p.app.anonymous();
@@ -126,7 +142,11 @@ fn mail_queued_while_the_smtp_server_is_down_is_delivered_when_it_returns() {
     let (url, _, _) = authorize_url(&client);
     let request = hidden(&browser.get(&url).text, "request").unwrap();
     let form = browser.get(&format!("/oauth/register?request={request}"));
-    let verify = browser.submit(&form, "/oauth/register", &[("email", "carol@example.com"), ("password", "carol's long password")]);
+    let verify = browser.submit(
+        &form,
+        "/oauth/register",
+        &[("email", "carol@example.com"), ("password", "carol's long password")],
+    );
     assert_eq!(verify.status, 200);
     std::thread::sleep(std::time::Duration::from_secs(2));
     let smtp = SmtpSink::start_on(port);

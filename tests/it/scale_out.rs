@@ -8,7 +8,9 @@ use crate::support::{gatehouse, ClientCreds, Reply, TestApp};
 
 fn token(base: &str, creds: &ClientCreds, form: &[(&str, &str)]) -> Reply {
     let api = crate::support::http::Api::new(base, None);
-    api.send(api.request(reqwest::Method::POST, "/oauth/token").basic_auth(&creds.client_id, Some(&creds.secret)).form(form))
+    api.send(
+        api.request(reqwest::Method::POST, "/oauth/token").basic_auth(&creds.client_id, Some(&creds.secret)).form(form),
+    )
 }
 
 #[test]
@@ -21,7 +23,11 @@ fn a_token_issued_by_one_replica_works_at_the_other_until_revoked_there() {
     let access = issued.json["access_token"].as_str().unwrap().to_owned();
     assert_eq!(b.anonymous().with_bearer(&access).get("/api/v1/namespaces").status, 200);
     let api = b.anonymous();
-    let r = api.send(api.request(reqwest::Method::POST, "/oauth/revoke").basic_auth(&creds.client_id, Some(&creds.secret)).form(&[("token", access.as_str())]));
+    let r = api.send(
+        api.request(reqwest::Method::POST, "/oauth/revoke")
+            .basic_auth(&creds.client_id, Some(&creds.secret))
+            .form(&[("token", access.as_str())]),
+    );
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(app.anonymous().with_bearer(&access).get("/api/v1/namespaces").status, 401);
 }
@@ -35,7 +41,8 @@ fn rotation_demotion_and_disabling_on_one_replica_take_effect_on_the_other() {
     // B verifies (and remembers) the secret first.
     assert_eq!(b.as_client(&creds).get("/api/v1/namespaces/customers/users").status, 200);
 
-    let rotated = app.admin().post(&format!("/api/v1/clients/{}/secrets", creds.id), &json!({"previous_secret_expires_in": 0}));
+    let rotated =
+        app.admin().post(&format!("/api/v1/clients/{}/secrets", creds.id), &json!({"previous_secret_expires_in": 0}));
     assert_eq!(rotated.status, 201, "{}", rotated.text);
     b.as_client(&creds).get("/api/v1/me").assert_problem(401);
     let creds = ClientCreds { secret: rotated.json["client_secret"].as_str().unwrap().into(), ..creds };
@@ -66,9 +73,15 @@ fn a_refresh_token_revoked_on_one_replica_is_refused_by_the_other() {
     );
     assert_eq!(web.status, 201, "{}", web.text);
     let web = crate::support::creds_of(&web.json);
-    let user = app.admin().post("/api/v1/namespaces/customers/users", &json!({"username": "alice", "password": "alice's long password"}));
+    let user = app
+        .admin()
+        .post("/api/v1/namespaces/customers/users", &json!({"username": "alice", "password": "alice's long password"}));
     assert_eq!(user.status, 201, "{}", user.text);
-    let first = token(&app.base, &web, &[("grant_type", "password"), ("username", "alice"), ("password", "alice's long password")]);
+    let first = token(
+        &app.base,
+        &web,
+        &[("grant_type", "password"), ("username", "alice"), ("password", "alice's long password")],
+    );
     assert_eq!(first.status, 200, "{}", first.text);
     let refresh = first.json["refresh_token"].as_str().unwrap().to_owned();
     // Rotated at B, then the old token comes back at A: reuse, the family is revoked.
@@ -124,7 +137,8 @@ fn keys_rotated_on_one_replica_are_published_by_the_other_and_the_chain_stays_on
             let creds = creds.clone();
             s.spawn(move || {
                 for i in 0..20 {
-                    let api = crate::support::http::Api::new(&base, Some((creds.client_id.clone(), creds.secret.clone())));
+                    let api =
+                        crate::support::http::Api::new(&base, Some((creds.client_id.clone(), creds.secret.clone())));
                     let _ = api.get(&format!("/api/v1/namespaces?page_size={}", 1 + i % 5));
                 }
             });

@@ -20,21 +20,33 @@ fn html_responses(app: &TestApp, client_id: &str) -> Vec<(String, Reply)> {
     let fields = (hidden(&sign_in.text, "request"), hidden(&sign_in.text, "csrf"));
     seen.push(("sign-in page".to_owned(), sign_in));
     if let (Some(request), Some(csrf)) = fields {
-        let wrong = browser.post_form("/oauth/login", &[("request", &request), ("csrf", &csrf), ("login", "alice"), ("password", "wrong")]);
+        let wrong = browser.post_form(
+            "/oauth/login",
+            &[("request", &request), ("csrf", &csrf), ("login", "alice"), ("password", "wrong")],
+        );
         seen.push(("wrong password".into(), wrong));
-        let forged = browser.post_form("/oauth/login", &[("request", &request), ("csrf", "forged"), ("login", "alice"), ("password", "x")]);
+        let forged = browser.post_form(
+            "/oauth/login",
+            &[("request", &request), ("csrf", "forged"), ("login", "alice"), ("password", "x")],
+        );
         seen.push(("forged CSRF token".into(), forged));
         let register = browser.get(&format!("/oauth/register?request={request}"));
         seen.push(("registration form".into(), register));
-        let register_invalid =
-            browser.post_form("/oauth/register", &[("request", &request), ("csrf", &csrf), ("email", "not an address"), ("password", "short")]);
+        let register_invalid = browser.post_form(
+            "/oauth/register",
+            &[("request", &request), ("csrf", &csrf), ("email", "not an address"), ("password", "short")],
+        );
         seen.push(("invalid registration".into(), register_invalid));
         let reset = browser.get(&format!("/oauth/reset?request={request}"));
         seen.push(("reset form".into(), reset));
-        let reset_sent = browser.post_form("/oauth/reset", &[("request", &request), ("csrf", &csrf), ("login", "nobody@example.com")]);
+        let reset_sent = browser
+            .post_form("/oauth/reset", &[("request", &request), ("csrf", &csrf), ("login", "nobody@example.com")]);
         seen.push(("reset requested".into(), reset_sent));
     }
-    seen.push(("unknown client".into(), browser.get(&format!("/oauth/authorize?response_type=code&client_id=nobody&redirect_uri={REDIRECT}"))));
+    seen.push((
+        "unknown client".into(),
+        browser.get(&format!("/oauth/authorize?response_type=code&client_id=nobody&redirect_uri={REDIRECT}")),
+    ));
     seen.push(("tampered request".into(), browser.get("/oauth/register?request=tampered")));
     seen.push(("logout".into(), browser.get("/oauth/logout")));
     seen.push(("console".into(), browser.get("/console/")));
@@ -52,7 +64,11 @@ fn assert_secure_html(label: &str, reply: &Reply) {
     assert_eq!(header("x-frame-options"), "DENY", "{label}");
     assert_eq!(header("x-content-type-options"), "nosniff", "{label}");
     assert_eq!(header("referrer-policy"), "no-referrer", "{label}");
-    assert!(matches!(header("cache-control"), "no-store" | "no-cache"), "{label}: cache-control {}", header("cache-control"));
+    assert!(
+        matches!(header("cache-control"), "no-store" | "no-cache"),
+        "{label}: cache-control {}",
+        header("cache-control")
+    );
 }
 
 fn set_cookies(reply: &Reply) -> Vec<String> {
@@ -114,6 +130,9 @@ fn served_over_https_cookies_are_host_prefixed_and_secure_and_hsts_is_sent() {
     assert!(pages >= 12, "only {pages} HTML responses were seen");
     let sign_in = Browser::new(&app.base).get("/console/login");
     let cookies = set_cookies(&sign_in);
-    assert!(!cookies.is_empty() && cookies.iter().all(|c| c.starts_with("__Host-") && c.contains("Secure")), "{cookies:?}");
+    assert!(
+        !cookies.is_empty() && cookies.iter().all(|c| c.starts_with("__Host-") && c.contains("Secure")),
+        "{cookies:?}"
+    );
     assert_eq!(app.admin().get("/api/v1/me").header("strict-transport-security"), Some("max-age=31536000"));
 }

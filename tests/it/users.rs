@@ -24,7 +24,11 @@ fn account_lifecycle_create_read_patch_delete() {
     let id = created.json["id"].as_str().unwrap().to_owned();
     assert_eq!(created.header("location"), Some(format!("/api/v1/namespaces/customers/users/{id}").as_str()));
     assert_eq!(created.json["has_password"], true);
-    assert!(!created.text.contains("a good long password") && !created.text.contains("argon2"), "no password or hash: {}", created.text);
+    assert!(
+        !created.text.contains("a good long password") && !created.text.contains("argon2"),
+        "no password or hash: {}",
+        created.text
+    );
 
     let read = admin.get(&format!("/api/v1/namespaces/customers/users/{id}"));
     assert_eq!(read.status, 200);
@@ -43,9 +47,14 @@ fn account_lifecycle_create_read_patch_delete() {
     assert_eq!(patched.json["given_name"], "Alice", "absent fields stay");
     assert_ne!(patched.header("etag"), Some(etag.as_str()));
 
-    let password = admin.put(&format!("/api/v1/namespaces/customers/users/{id}/password"), &json!({ "password": "another long password" }));
+    let password = admin.put(
+        &format!("/api/v1/namespaces/customers/users/{id}/password"),
+        &json!({ "password": "another long password" }),
+    );
     assert_eq!(password.status, 204, "{}", password.text);
-    admin.put(&format!("/api/v1/namespaces/customers/users/{id}/password"), &json!({ "password": "short" })).assert_problem(400);
+    admin
+        .put(&format!("/api/v1/namespaces/customers/users/{id}/password"), &json!({ "password": "short" }))
+        .assert_problem(400);
 
     assert_eq!(admin.delete(&format!("/api/v1/namespaces/customers/users/{id}")).status, 204);
     admin.get(&format!("/api/v1/namespaces/customers/users/{id}")).assert_problem(404);
@@ -60,7 +69,9 @@ fn stale_if_match_is_refused_with_412_and_changes_nothing() {
     let etag = admin.get(&path).header("etag").unwrap().to_owned();
     assert_eq!(admin.patch(&path, &json!({ "name": "first" })).status, 200);
 
-    let stale = admin.send(admin.request(reqwest::Method::PATCH, &path).header("if-match", &etag).json(&json!({ "name": "second" })));
+    let stale = admin.send(
+        admin.request(reqwest::Method::PATCH, &path).header("if-match", &etag).json(&json!({ "name": "second" })),
+    );
     stale.assert_problem(412);
     assert_eq!(admin.get(&path).json["name"], "first");
     let stale_delete = admin.send(admin.request(reqwest::Method::DELETE, &path).header("if-match", &etag));
@@ -72,13 +83,19 @@ fn stale_if_match_is_refused_with_412_and_changes_nothing() {
             .json(&json!({ "permissions": ["users:read@system"] })),
     );
     stale_grants.assert_problem(412);
-    let any = admin.send(admin.request(reqwest::Method::PATCH, &path).header("if-match", "*").json(&json!({ "name": "third" })));
+    let any = admin
+        .send(admin.request(reqwest::Method::PATCH, &path).header("if-match", "*").json(&json!({ "name": "third" })));
     assert_eq!(any.status, 200);
 
     let ns = admin.get("/api/v1/namespaces/system");
     let ns_etag = ns.header("etag").unwrap().to_owned();
     admin.patch("/api/v1/namespaces/system", &json!({ "display_name": "Admins" }));
-    let stale_ns = admin.send(admin.request(reqwest::Method::PATCH, "/api/v1/namespaces/system").header("if-match", &ns_etag).json(&json!({ "display_name": "x" })));
+    let stale_ns = admin.send(
+        admin
+            .request(reqwest::Method::PATCH, "/api/v1/namespaces/system")
+            .header("if-match", &ns_etag)
+            .json(&json!({ "display_name": "x" })),
+    );
     stale_ns.assert_problem(412);
 }
 
@@ -88,14 +105,28 @@ fn sign_in_names_are_unique_per_namespace_after_folding() {
     app.create_namespace("shop-a");
     app.create_namespace("shop-b");
     let admin = app.admin();
-    assert_eq!(admin.post("/api/v1/namespaces/shop-a/users", &json!({ "username": "Alice", "email": "Alice@Example.com" })).status, 201);
-    for duplicate in [json!({ "username": "alice" }), json!({ "username": "ＡＬＩＣＥ" }), json!({ "email": "alice@example.COM" })] {
+    assert_eq!(
+        admin
+            .post("/api/v1/namespaces/shop-a/users", &json!({ "username": "Alice", "email": "Alice@Example.com" }))
+            .status,
+        201
+    );
+    for duplicate in
+        [json!({ "username": "alice" }), json!({ "username": "ＡＬＩＣＥ" }), json!({ "email": "alice@example.COM" })]
+    {
         let r = admin.post("/api/v1/namespaces/shop-a/users", &duplicate);
         r.assert_problem(409);
     }
-    assert_eq!(admin.post("/api/v1/namespaces/shop-b/users", &json!({ "username": "alice" })).status, 201, "another namespace is another set of names");
+    assert_eq!(
+        admin.post("/api/v1/namespaces/shop-b/users", &json!({ "username": "alice" })).status,
+        201,
+        "another namespace is another set of names"
+    );
     let bob = admin.post("/api/v1/namespaces/shop-a/users", &json!({ "username": "bob" }));
-    let taken = admin.patch(&format!("/api/v1/namespaces/shop-a/users/{}", bob.json["id"].as_str().unwrap()), &json!({ "username": "ALICE" }));
+    let taken = admin.patch(
+        &format!("/api/v1/namespaces/shop-a/users/{}", bob.json["id"].as_str().unwrap()),
+        &json!({ "username": "ALICE" }),
+    );
     taken.assert_problem(409);
 }
 
@@ -110,7 +141,11 @@ fn concurrent_creation_of_the_same_username_yields_exactly_one_201() {
                 let barrier = barrier.clone();
                 s.spawn(move || {
                     barrier.wait();
-                    api.post("/api/v1/namespaces/system/users", &json!({ "username": "racer", "password": "a long password!" })).status
+                    api.post(
+                        "/api/v1/namespaces/system/users",
+                        &json!({ "username": "racer", "password": "a long password!" }),
+                    )
+                    .status
                 })
             })
             .collect();
@@ -137,7 +172,8 @@ fn search_by_prefix_of_username_email_or_phone_ignores_case() {
     let names = |q: &str| -> Vec<String> {
         let r = admin.get(&format!("/api/v1/namespaces/customers/users?q={q}"));
         assert_eq!(r.status, 200, "{}", r.text);
-        let mut names: Vec<String> = r.json["items"].as_array().unwrap().iter().map(|a| a["username"].as_str().unwrap().to_owned()).collect();
+        let mut names: Vec<String> =
+            r.json["items"].as_array().unwrap().iter().map(|a| a["username"].as_str().unwrap().to_owned()).collect();
         names.sort();
         names
     };
@@ -172,7 +208,9 @@ fn paging_is_stable_under_concurrent_inserts() {
         // Others insert while we page.
         for _ in 0..3 {
             inserted += 1;
-            let created = app.admin().post("/api/v1/namespaces/customers/users", &json!({ "username": format!("late{inserted}") }));
+            let created = app
+                .admin()
+                .post("/api/v1/namespaces/customers/users", &json!({ "username": format!("late{inserted}") }));
             assert_eq!(created.status, 201);
         }
         match page.json["next_page_token"].as_str() {
@@ -221,7 +259,8 @@ fn namespaces_are_listed_by_what_the_caller_may_read() {
     let (_, client) = app.owner_with_client("bob", &["namespaces:read@shop-a"], &["namespaces:read@shop-a"]);
     let listed = app.as_client(&client).get("/api/v1/namespaces");
     assert_eq!(listed.status, 200, "{}", listed.text);
-    let slugs: Vec<&str> = listed.json["items"].as_array().unwrap().iter().map(|n| n["slug"].as_str().unwrap()).collect();
+    let slugs: Vec<&str> =
+        listed.json["items"].as_array().unwrap().iter().map(|n| n["slug"].as_str().unwrap()).collect();
     assert_eq!(slugs, vec!["shop-a"]);
     let all = app.admin().get("/api/v1/namespaces");
     assert_eq!(all.json["items"].as_array().unwrap().len(), 3);

@@ -53,7 +53,8 @@ enum Kind {
     FailedPassword,
 }
 
-const KINDS: [Kind; 6] = [Kind::Read, Kind::Create, Kind::ClientCredentials, Kind::Refresh, Kind::FailedSecret, Kind::FailedPassword];
+const KINDS: [Kind; 6] =
+    [Kind::Read, Kind::Create, Kind::ClientCredentials, Kind::Refresh, Kind::FailedSecret, Kind::FailedPassword];
 
 impl Kind {
     fn label(self) -> &'static str {
@@ -181,7 +182,12 @@ fn address(kind: u16, seq: u64) -> String {
     format!("2001:db8:{kind:x}:{:x}:{:x}:{:x}::1", (seq >> 32) & 0xffff, (seq >> 16) & 0xffff, seq & 0xffff)
 }
 
-async fn token_grant(ctx: &Ctx, auth: &(String, String), form: &str, forwarded_for: Option<String>) -> Result<(StatusCode, String), String> {
+async fn token_grant(
+    ctx: &Ctx,
+    auth: &(String, String),
+    form: &str,
+    forwarded_for: Option<String>,
+) -> Result<(StatusCode, String), String> {
     let mut req = ctx
         .http
         .post(format!("{}/oauth/token", ctx.base))
@@ -209,7 +215,8 @@ fn form_encode(s: &str) -> String {
 /// A new refresh chain: the password grant of the `refresher` account.
 async fn new_chain(ctx: &Ctx) -> Result<String, String> {
     let (status, body) =
-        token_grant(ctx, &ctx.web, "grant_type=password&username=refresher&password=refresher%20password", None).await?;
+        token_grant(ctx, &ctx.web, "grant_type=password&username=refresher&password=refresher%20password", None)
+            .await?;
     expect(status, 200, &body)?;
     refresh_token_of(&body)
 }
@@ -242,7 +249,10 @@ async fn one(ctx: Arc<Ctx>, kind: Kind, seq: u64, at: Instant) {
                     .post(format!("{}/api/v1/namespaces/soak/users", ctx.base))
                     .basic_auth(&ctx.admin.0, Some(&ctx.admin.1))
                     .header("content-type", "application/json")
-                    .body(json!({"username": format!("soak-{seq}"), "password": format!("soak password {seq}")}).to_string())
+                    .body(
+                        json!({"username": format!("soak-{seq}"), "password": format!("soak password {seq}")})
+                            .to_string(),
+                    )
                     .send()
                     .await
                     .map_err(transport)?;
@@ -256,12 +266,17 @@ async fn one(ctx: Arc<Ctx>, kind: Kind, seq: u64, at: Instant) {
             }
             Kind::Refresh => {
                 let token = ctx.chains_rx.lock().await.recv().await.ok_or("refresh chains closed")?;
-                let result = token_grant(&ctx, &ctx.web, &format!("grant_type=refresh_token&refresh_token={}", form_encode(&token)), None)
-                    .await
-                    .and_then(|(status, body)| {
-                        expect(status, 200, &body)?;
-                        refresh_token_of(&body)
-                    });
+                let result = token_grant(
+                    &ctx,
+                    &ctx.web,
+                    &format!("grant_type=refresh_token&refresh_token={}", form_encode(&token)),
+                    None,
+                )
+                .await
+                .and_then(|(status, body)| {
+                    expect(status, 200, &body)?;
+                    refresh_token_of(&body)
+                });
                 match result {
                     Ok(next) => {
                         let _ = ctx.chains_tx.send(next);
@@ -282,12 +297,14 @@ async fn one(ctx: Arc<Ctx>, kind: Kind, seq: u64, at: Instant) {
             Kind::FailedSecret => {
                 let client_id = &ctx.secret_targets[(seq / FAILURES_PER_TARGET) as usize % ctx.secret_targets.len()];
                 let wrong = (client_id.clone(), format!("wrong-secret-{seq}"));
-                let (status, body) = token_grant(&ctx, &wrong, "grant_type=client_credentials", Some(address(1, seq))).await?;
+                let (status, body) =
+                    token_grant(&ctx, &wrong, "grant_type=client_credentials", Some(address(1, seq))).await?;
                 expect(status, 401, &body)
             }
             Kind::FailedPassword => {
                 let username = &ctx.password_targets[(seq / FAILURES_PER_TARGET) as usize % ctx.password_targets.len()];
-                let form = format!("grant_type=password&username={}&password=wrong%20password%20{seq}", form_encode(username));
+                let form =
+                    format!("grant_type=password&username={}&password=wrong%20password%20{seq}", form_encode(username));
                 let (status, body) = token_grant(&ctx, &ctx.web, &form, Some(address(2, seq))).await?;
                 expect(status, 400, &body)?;
                 if body.contains("\"invalid_grant\"") {
@@ -333,7 +350,10 @@ async fn drive(ctx: Arc<Ctx>, kind: Kind, rate: f64, start: Instant, until: Inst
 
 fn rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 /// Bytes of the database: SQLite file + WAL, or PostgreSQL's `pg_database_size`.
@@ -354,7 +374,15 @@ async fn db_bytes_async(url: String) -> Option<u64> {
     tokio::task::spawn_blocking(move || db_bytes(&url)).await.ok().flatten()
 }
 
-async fn api(http: &Client, base: &str, auth: &(String, String), method: reqwest::Method, path: &str, content_type: &str, body: String) -> Value {
+async fn api(
+    http: &Client,
+    base: &str,
+    auth: &(String, String),
+    method: reqwest::Method,
+    path: &str,
+    content_type: &str,
+    body: String,
+) -> Value {
     let res = http
         .request(method, format!("{base}{path}"))
         .basic_auth(&auth.0, Some(&auth.1))
@@ -394,7 +422,13 @@ async fn main() {
     let sample_every: f64 = env_or("SOAK_SAMPLE_SECONDS", 10.0);
     let timeout: f64 = env_or("SOAK_TIMEOUT_SECONDS", 10.0);
     let cc_alg: String = env_or("SOAK_CC_ALG", "RS256".to_owned());
-    let rates: Vec<f64> = KINDS.iter().map(|k| { let (var, default) = k.rate_var(); env_or(var, default) }).collect();
+    let rates: Vec<f64> = KINDS
+        .iter()
+        .map(|k| {
+            let (var, default) = k.rate_var();
+            env_or(var, default)
+        })
+        .collect();
     let total = warmup + seconds;
 
     // Idle connections are dropped after 2 s, before the server's keep-alive (actix's default
@@ -413,23 +447,62 @@ async fn main() {
     eprintln!("setup: namespace, clients, refresh chains, failed-login targets");
     let post = reqwest::Method::POST;
     let json_type = "application/json";
-    api(&http, &base, &admin, post.clone(), "/api/v1/namespaces", json_type, json!({"slug": "soak", "display_name": "Soak"}).to_string()).await;
-    let target = api(&http, &base, &admin, post.clone(), "/api/v1/namespaces/soak/users", json_type, json!({"username": "target", "email": "target@example.com"}).to_string()).await;
+    api(
+        &http,
+        &base,
+        &admin,
+        post.clone(),
+        "/api/v1/namespaces",
+        json_type,
+        json!({"slug": "soak", "display_name": "Soak"}).to_string(),
+    )
+    .await;
+    let target = api(
+        &http,
+        &base,
+        &admin,
+        post.clone(),
+        "/api/v1/namespaces/soak/users",
+        json_type,
+        json!({"username": "target", "email": "target@example.com"}).to_string(),
+    )
+    .await;
     let target_user = target["id"].as_str().unwrap().to_owned();
     let cc = pair(&api(&http, &base, &admin, post.clone(), "/api/v1/clients", json_type,
         json!({"name": "soak client_credentials", "access_token_alg": cc_alg, "permissions": ["namespaces:read@*"]}).to_string()).await);
     let web = pair(&api(&http, &base, &admin, post.clone(), "/api/v1/clients", json_type,
         json!({"name": "soak web", "grant_types": ["authorization_code", "refresh_token"], "redirect_uris": ["https://app.example/cb"],
                "user_namespace": "soak", "password_grant_enabled": true}).to_string()).await);
-    api(&http, &base, &admin, post.clone(), "/api/v1/namespaces/soak/users", json_type, json!({"username": "refresher", "password": "refresher password"}).to_string()).await;
+    api(
+        &http,
+        &base,
+        &admin,
+        post.clone(),
+        "/api/v1/namespaces/soak/users",
+        json_type,
+        json!({"username": "refresher", "password": "refresher password"}).to_string(),
+    )
+    .await;
 
     let pool = |kind: Kind| ((rates[kind.index()] * total).ceil() as u64 / FAILURES_PER_TARGET + 1) as usize;
     // Accounts that fail to sign in: imported with a real argon2id hash (of a password nobody sends).
-    let hash = gatehouse::domain::password::hash(&gatehouse::domain::password::HashParams::default(), "the right password").expect("hash");
+    let hash =
+        gatehouse::domain::password::hash(&gatehouse::domain::password::HashParams::default(), "the right password")
+            .expect("hash");
     let password_targets: Vec<String> = (0..pool(Kind::FailedPassword)).map(|i| format!("pool-{i}")).collect();
     for chunk in password_targets.chunks(50_000) {
-        let ndjson: String = chunk.iter().map(|u| format!("{}\n", json!({"username": u, "password_hash": hash}))).collect();
-        let result = api(&http, &base, &admin, post.clone(), "/api/v1/namespaces/soak/users:import", "application/x-ndjson", ndjson).await;
+        let ndjson: String =
+            chunk.iter().map(|u| format!("{}\n", json!({"username": u, "password_hash": hash}))).collect();
+        let result = api(
+            &http,
+            &base,
+            &admin,
+            post.clone(),
+            "/api/v1/namespaces/soak/users:import",
+            "application/x-ndjson",
+            ndjson,
+        )
+        .await;
         let failed = result["errors"].as_array().map(Vec::len).unwrap_or(0);
         assert_eq!(failed, 0, "import: {result}");
     }
@@ -441,7 +514,16 @@ async fn main() {
             .map(|i| {
                 let (http, base, admin) = (http.clone(), base.clone(), admin.clone());
                 tokio::spawn(async move {
-                    api(&http, &base, &admin, reqwest::Method::POST, "/api/v1/clients", "application/json", json!({"name": format!("soak target {i}")}).to_string()).await
+                    api(
+                        &http,
+                        &base,
+                        &admin,
+                        reqwest::Method::POST,
+                        "/api/v1/clients",
+                        "application/json",
+                        json!({"name": format!("soak target {i}")}).to_string(),
+                    )
+                    .await
                 })
             })
             .collect();
@@ -489,7 +571,8 @@ async fn main() {
         ctx.password_targets.len()
     );
 
-    let drivers: Vec<_> = KINDS.iter().zip(&rates).map(|(k, r)| tokio::spawn(drive(ctx.clone(), *k, *r, start, until))).collect();
+    let drivers: Vec<_> =
+        KINDS.iter().zip(&rates).map(|(k, r)| tokio::spawn(drive(ctx.clone(), *k, *r, start, until))).collect();
 
     // Resources: RSS every few seconds, the database at the start and at the end.
     tokio::time::sleep_until(measure_from.into()).await;
@@ -552,14 +635,26 @@ async fn main() {
             }
         }
         let h = &measured.hist;
-        let (p50, p99, max) = if measured.done > 0 { (ms(h.value_at_quantile(0.5)), ms(h.value_at_quantile(0.99)), ms(h.max())) } else { ("-".into(), "-".into(), "-".into()) };
-        println!("| {} | {rate} | {:.1} | {p50} | {p99} | {max} | {errors} |", kind.label(), measured.done as f64 / seconds);
+        let (p50, p99, max) = if measured.done > 0 {
+            (ms(h.value_at_quantile(0.5)), ms(h.value_at_quantile(0.99)), ms(h.max()))
+        } else {
+            ("-".into(), "-".into(), "-".into())
+        };
+        println!(
+            "| {} | {rate} | {:.1} | {p50} | {p99} | {max} | {errors} |",
+            kind.label(),
+            measured.done as f64 / seconds
+        );
     }
     println!();
     println!("| resource | start | end | max |");
     println!("|---|---|---|---|");
     println!("| server RSS, MiB | {} | {} | {} |", mib(rss_start * 1024), mib(rss_end * 1024), mib(rss_max * 1024));
-    let db_label = if database_url.starts_with("sqlite://") { "database (SQLite file + WAL), MiB" } else { "database (pg_database_size), MiB" };
+    let db_label = if database_url.starts_with("sqlite://") {
+        "database (SQLite file + WAL), MiB"
+    } else {
+        "database (pg_database_size), MiB"
+    };
     println!("| {db_label} | {} | {} | |", mib(db_start), mib(db_end));
     if server_died {
         total_errors += 1;

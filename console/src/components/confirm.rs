@@ -18,7 +18,13 @@ struct Request {
 pub struct Confirm(RwSignal<Option<Request>>);
 
 impl Confirm {
-    pub fn ask(&self, title: impl Into<String>, message: impl Into<String>, confirm_label: impl Into<String>, on_yes: impl Fn() + Send + Sync + 'static) {
+    pub fn ask(
+        &self,
+        title: impl Into<String>,
+        message: impl Into<String>,
+        confirm_label: impl Into<String>,
+        on_yes: impl Fn() + Send + Sync + 'static,
+    ) {
         self.0.set(Some(Request {
             title: title.into(),
             message: message.into(),

@@ -111,7 +111,10 @@ pub fn GrantChips(grants: Vec<String>) -> impl IntoView {
 }
 
 /// Renders a resource of `Result<T, ApiError>`: loading indicator, error banner, or `render`.
-pub fn loaded<T, V>(res: LocalResource<Result<T, ApiError>>, render: impl Fn(T) -> V + Send + Sync + 'static) -> impl IntoView
+pub fn loaded<T, V>(
+    res: LocalResource<Result<T, ApiError>>,
+    render: impl Fn(T) -> V + Send + Sync + 'static,
+) -> impl IntoView
 where
     T: Clone + 'static,
     V: IntoView + 'static,

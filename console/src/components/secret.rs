@@ -21,7 +21,11 @@ pub fn SecretPanel(
         let text = to_copy.clone();
         leptos::task::spawn_local(async move {
             let ok = copy_to_clipboard(&text).await;
-            copied.set(Some(if ok { "Copied to the clipboard." } else { "Could not copy; select the secret and copy it by hand." }));
+            copied.set(Some(if ok {
+                "Copied to the clipboard."
+            } else {
+                "Could not copy; select the secret and copy it by hand."
+            }));
         });
     };
     view! {

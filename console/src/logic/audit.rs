@@ -127,8 +127,16 @@ mod tests {
 
     #[test]
     fn builds_the_audit_query() {
-        let f = AuditFilter { actor: " abc ".into(), outcome: "denied".into(), since: "2025-01-31".into(), ..Default::default() };
-        assert_eq!(audit_query(&f, 50).unwrap(), "?actor=abc&outcome=denied&since=2025-01-31T00%3A00%3A00Z&page_size=50");
+        let f = AuditFilter {
+            actor: " abc ".into(),
+            outcome: "denied".into(),
+            since: "2025-01-31".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            audit_query(&f, 50).unwrap(),
+            "?actor=abc&outcome=denied&since=2025-01-31T00%3A00%3A00Z&page_size=50"
+        );
         let bad = AuditFilter { since: "soon".into(), until: "later".into(), ..Default::default() };
         let e = audit_query(&bad, 50).unwrap_err();
         assert_eq!(e.errors_for("since").len(), 1);
@@ -153,6 +161,9 @@ mod tests {
         assert_eq!(lost_warning(&[]), None);
         let d = |g: &str| DroppedGrant { grant: g.into(), reason: "r".into() };
         assert!(lost_warning(&[d("users:*@*")]).unwrap().contains("lost"));
-        assert_eq!(lost_warning(&[d("a:read@*"), d("b:read@*")]).unwrap(), "Owner lost 2 grants this client holds: a:read@*, b:read@*");
+        assert_eq!(
+            lost_warning(&[d("a:read@*"), d("b:read@*")]).unwrap(),
+            "Owner lost 2 grants this client holds: a:read@*, b:read@*"
+        );
     }
 }

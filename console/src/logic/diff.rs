@@ -70,7 +70,10 @@ mod tests {
 
     #[test]
     fn marks_changed_added_and_removed_keys() {
-        let rows = diff(&json!({"name":"Ann","disabled":false,"email":"a@x"}), &json!({"name":"Ann","disabled":true,"phone":"+14155550123"}));
+        let rows = diff(
+            &json!({"name":"Ann","disabled":false,"email":"a@x"}),
+            &json!({"name":"Ann","disabled":true,"phone":"+14155550123"}),
+        );
         let keys: Vec<_> = rows.iter().map(|r| (r.key.as_str(), r.changed)).collect();
         assert_eq!(keys, vec![("disabled", true), ("email", true), ("name", false), ("phone", true)]);
         assert_eq!(rows[0].before.as_deref(), Some("false"));

@@ -4,15 +4,7 @@ use chrono::{DateTime, Datelike, Timelike, Utc};
 
 /// `2025-01-31 09:05:07 UTC`.
 pub fn time(t: &DateTime<Utc>) -> String {
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
-        t.year(),
-        t.month(),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    format!("{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC", t.year(), t.month(), t.day(), t.hour(), t.minute(), t.second())
 }
 
 pub fn opt_time(t: Option<&DateTime<Utc>>) -> String {
@@ -29,7 +21,8 @@ pub fn list(items: &[String]) -> String {
 }
 
 /// The overlap presets of a secret rotation: seconds and label.
-pub const OVERLAPS: [(u64, &str); 4] = [(0, "none (old secret stops now)"), (3600, "1 hour"), (86_400, "24 hours"), (604_800, "7 days")];
+pub const OVERLAPS: [(u64, &str); 4] =
+    [(0, "none (old secret stops now)"), (3600, "1 hour"), (86_400, "24 hours"), (604_800, "7 days")];
 
 pub fn overlap_label(seconds: u64) -> String {
     OVERLAPS

@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 
 use gatehouse_api_types::grant::{is_namespace_slug, Grant};
 use gatehouse_api_types::{
-    checks, Account, AccountCreate, AccountPatch, ClientCreate, ClientPatch, FieldError, NamespaceCreate, NamespacePatch, PasswordSet,
-    SecretRotate,
+    checks, Account, AccountCreate, AccountPatch, ClientCreate, ClientPatch, FieldError, NamespaceCreate,
+    NamespacePatch, PasswordSet, SecretRotate,
 };
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -52,7 +52,9 @@ pub fn lines(text: &str) -> Vec<String> {
 
 fn check_email(errors: &mut Errors, email: Option<&str>) {
     if let Some(e) = email {
-        let ok = e.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !domain.starts_with('.'));
+        let ok = e
+            .split_once('@')
+            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !domain.starts_with('.'));
         if !ok || e.chars().any(char::is_whitespace) {
             errors.add("email", "must be an email address");
         }
@@ -247,7 +249,8 @@ pub fn client_create(f: &NewClient) -> Result<ClientCreate, ApiError> {
     if let Err(e) = checks::redirect_uris(&redirect_uris) {
         errors.add("redirect_uris", e.message.map(|m| m.to_string()).unwrap_or_else(|| "are invalid".to_owned()));
     }
-    let mut grant_types: Vec<String> = GRANT_TYPES.iter().filter(|t| f.grant_types.iter().any(|g| g == *t)).map(|t| (*t).to_owned()).collect();
+    let mut grant_types: Vec<String> =
+        GRANT_TYPES.iter().filter(|t| f.grant_types.iter().any(|g| g == *t)).map(|t| (*t).to_owned()).collect();
     if f.password_grant_enabled {
         grant_types.push("password".to_owned());
     }
@@ -321,11 +324,19 @@ mod tests {
 
     #[test]
     fn account_create_sends_only_filled_fields() {
-        let body = account_create(&NewAccount { username: "bob".into(), name: " ".into(), ..Default::default() }).unwrap();
+        let body =
+            account_create(&NewAccount { username: "bob".into(), name: " ".into(), ..Default::default() }).unwrap();
         assert_eq!(serde_json::to_value(&body).unwrap()["username"], "bob");
         assert_eq!(body.name, None);
         assert_eq!(body.password, None);
-        let e = account_create(&NewAccount { username: "a b".into(), email: "nope".into(), phone_number: "12".into(), password: "short".into(), ..Default::default() }).unwrap_err();
+        let e = account_create(&NewAccount {
+            username: "a b".into(),
+            email: "nope".into(),
+            phone_number: "12".into(),
+            password: "short".into(),
+            ..Default::default()
+        })
+        .unwrap_err();
         for f in ["username", "email", "phone_number", "password"] {
             assert_eq!(e.errors_for(f).len(), 1, "{f}");
         }
@@ -378,12 +389,22 @@ mod tests {
         assert_eq!(c.token_endpoint_auth_method, "client_secret_basic");
         assert!(c.require_pkce);
 
-        let bad = NewClient { grant_types: vec!["authorization_code".into()], redirect_uris: "http://evil.example.com/cb".into(), ..Default::default() };
+        let bad = NewClient {
+            grant_types: vec!["authorization_code".into()],
+            redirect_uris: "http://evil.example.com/cb".into(),
+            ..Default::default()
+        };
         let e = client_create(&bad).unwrap_err();
         assert_eq!(e.errors_for("name").len(), 1);
         assert_eq!(e.errors_for("redirect_uris").len(), 1);
 
-        let pw = client_create(&NewClient { name: "x".into(), grant_types: vec![], password_grant_enabled: true, ..Default::default() }).unwrap();
+        let pw = client_create(&NewClient {
+            name: "x".into(),
+            grant_types: vec![],
+            password_grant_enabled: true,
+            ..Default::default()
+        })
+        .unwrap();
         assert_eq!(pw.grant_types, vec!["password"]);
         assert!(pw.password_grant_enabled);
     }
@@ -393,9 +414,18 @@ mod tests {
         assert_eq!(serde_json::to_value(secret_rotate(0)).unwrap(), json!({"previous_secret_expires_in": 0}));
         assert!(client_transfer("nope").unwrap_err().errors_for("owner_account_id").len() == 1);
         let p = client_transfer(" 6f1c1e1e-0000-4000-8000-000000000001 ").unwrap();
-        assert_eq!(serde_json::to_value(p).unwrap(), json!({"owner_account_id": "6f1c1e1e-0000-4000-8000-000000000001"}));
+        assert_eq!(
+            serde_json::to_value(p).unwrap(),
+            json!({"owner_account_id": "6f1c1e1e-0000-4000-8000-000000000001"})
+        );
         assert!(password_set("short").is_err());
-        assert!(check_grants("permissions", &["users:read@x1".into(), "bad".into()]).unwrap_err().errors_for("permissions").len() == 1);
+        assert!(
+            check_grants("permissions", &["users:read@x1".into(), "bad".into()])
+                .unwrap_err()
+                .errors_for("permissions")
+                .len()
+                == 1
+        );
         assert_eq!(lines(" a \n\n b"), vec!["a", "b"]);
     }
 }

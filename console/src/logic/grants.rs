@@ -18,7 +18,8 @@ pub fn offered(held: &[String], typed: &str, limit: usize) -> Vec<String> {
     for g in parse_held(held) {
         let resources: Vec<&str> =
             if g.resource() == ANY { std::iter::once(ANY).chain(RESOURCES).collect() } else { vec![g.resource()] };
-        let actions: Vec<&str> = if g.action() == ANY { std::iter::once(ANY).chain(ACTIONS).collect() } else { vec![g.action()] };
+        let actions: Vec<&str> =
+            if g.action() == ANY { std::iter::once(ANY).chain(ACTIONS).collect() } else { vec![g.action()] };
         for r in &resources {
             for a in &actions {
                 let text = format!("{r}:{a}@{}", g.namespace());

@@ -28,7 +28,7 @@ pub fn Applications() -> impl IntoView {
         notice.set(None);
         confirm.ask(
             "Withdraw consent",
-            &format!("Withdraw what you allowed {name}? It loses its refresh tokens for your account and must ask you again."),
+            format!("Withdraw what you allowed {name}? It loses its refresh tokens for your account and must ask you again."),
             "Withdraw",
             move || {
                 withdraw.dispatch_local((client_id.clone(), name.clone()));

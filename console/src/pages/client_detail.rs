@@ -77,7 +77,8 @@ pub fn ClientDetail() -> impl IntoView {
         ev.prevent_default();
         notice.set(None);
         let list = grants.get_untracked();
-        let body = forms::check_grants("permissions", &list).map(|_| ClientPatch { permissions: Some(list), ..Default::default() });
+        let body = forms::check_grants("permissions", &list)
+            .map(|_| ClientPatch { permissions: Some(list), ..Default::default() });
         patch.dispatch_local((body, "Grants saved.".to_owned()));
     };
 
@@ -150,9 +151,14 @@ pub fn ClientDetail() -> impl IntoView {
     });
     let delete_error = action_error(delete);
     let ask_delete = move |_| {
-        confirm.ask("Delete client", "Delete this client for good? Its secrets and tokens stop working. This cannot be undone.", "Delete client", move || {
-            delete.dispatch_local(());
-        });
+        confirm.ask(
+            "Delete client",
+            "Delete this client for good? Its secrets and tokens stop working. This cannot be undone.",
+            "Delete client",
+            move || {
+                delete.dispatch_local(());
+            },
+        );
     };
     let busy = move || patch.pending().get() || rotate.pending().get() || delete.pending().get();
 

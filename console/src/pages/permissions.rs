@@ -20,12 +20,15 @@ struct Row {
 async fn load() -> Result<(Vec<Row>, bool), ApiError> {
     let (clients, only_mine) = match api::get_all::<Client>("/api/v1/clients?page_size=200", 20).await {
         Ok(all) => (all, false),
-        Err(e) if e.status == 403 => (api::get_all::<Client>("/api/v1/clients?owner=me&page_size=200", 20).await?, true),
+        Err(e) if e.status == 403 => {
+            (api::get_all::<Client>("/api/v1/clients?owner=me&page_size=200", 20).await?, true)
+        }
         Err(e) => return Err(e),
     };
     let mut rows = Vec::with_capacity(clients.len());
     for client in clients {
-        let permissions = api::get::<EffectivePermissions>(&format!("/api/v1/clients/{}/effective-permissions", client.id)).await;
+        let permissions =
+            api::get::<EffectivePermissions>(&format!("/api/v1/clients/{}/effective-permissions", client.id)).await;
         rows.push(Row { client, permissions });
     }
     Ok((rows, only_mine))

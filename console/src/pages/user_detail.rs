@@ -9,8 +9,8 @@ use crate::api::{self, encode, ApiError};
 use crate::components::confirm::use_confirm;
 use crate::components::grant_picker::GrantPicker;
 use crate::components::{action_error, ErrorBanner, ErrorText, FieldErrors, Loading, StatusBadge, TextField};
-use crate::logic::forms::{self, AccountForm};
 use crate::logic::format;
+use crate::logic::forms::{self, AccountForm};
 
 #[component]
 pub fn UserDetail() -> impl IntoView {
@@ -169,7 +169,9 @@ pub fn UserDetail() -> impl IntoView {
         );
     };
 
-    let busy = move || patch.pending().get() || set_password.pending().get() || save_grants.pending().get() || delete.pending().get();
+    let busy = move || {
+        patch.pending().get() || set_password.pending().get() || save_grants.pending().get() || delete.pending().get()
+    };
 
     view! {
         <p class="breadcrumb">

@@ -59,7 +59,10 @@ pub fn Users() -> impl IntoView {
     });
 
     let change_ns = move |value: String| {
-        navigate(&format!("/console/users?ns={}", encode(&value)), NavigateOptions { replace: true, ..Default::default() });
+        navigate(
+            &format!("/console/users?ns={}", encode(&value)),
+            NavigateOptions { replace: true, ..Default::default() },
+        );
     };
 
     // create

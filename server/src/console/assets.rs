@@ -30,7 +30,9 @@ fn content_type(name: &str) -> &'static str {
 pub fn file(req: &HttpRequest, version: &str, name: &str) -> HttpResponse {
     let find = |wanted: &str| embedded::FILES.iter().find(|(n, _)| *n == wanted).map(|(_, bytes)| *bytes);
     let Some(plain) = find(name).filter(|_| version == VERSION) else {
-        return HttpResponse::NotFound().content_type("text/plain; charset=utf-8").body("no such file in this build of the console");
+        return HttpResponse::NotFound()
+            .content_type("text/plain; charset=utf-8")
+            .body("no such file in this build of the console");
     };
     let accepts_gzip = req
         .headers()

@@ -32,13 +32,17 @@ const LOGIN_COOKIE: &str = "gatehouse_console_login";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/console", web::get().to(|| async { HttpResponse::PermanentRedirect().insert_header((header::LOCATION, "/console/")).finish() }))
-        .route("/console/login", web::get().to(login))
-        .route("/console/callback", web::get().to(callback))
-        .route("/console/session", web::get().to(current))
-        .route("/console/logout", web::post().to(logout))
-        .route("/console/assets/{version}/{name}", web::get().to(asset))
-        .route("/console/{tail:.*}", web::get().to(index));
+    cfg.route(
+        "/console",
+        web::get()
+            .to(|| async { HttpResponse::PermanentRedirect().insert_header((header::LOCATION, "/console/")).finish() }),
+    )
+    .route("/console/login", web::get().to(login))
+    .route("/console/callback", web::get().to(callback))
+    .route("/console/session", web::get().to(current))
+    .route("/console/logout", web::post().to(logout))
+    .route("/console/assets/{version}/{name}", web::get().to(asset))
+    .route("/console/{tail:.*}", web::get().to(index));
 }
 
 /// The console session cookie of a request, if any.
@@ -55,7 +59,13 @@ async fn login(state: web::Data<AppState>) -> Result<HttpResponse> {
     state.db.run_on(move || session::prepare_client(&worker)).await?;
     let (location, pending) = session::begin_login(&state.oauth)?;
     // Lax: the cookie must come back on the redirect from the sign-in page.
-    let pending = sso::cookie_with(&state.oauth.settings, LOGIN_COOKIE, pending, crate::oauth::authorize::request_lifetime(), SameSite::Lax);
+    let pending = sso::cookie_with(
+        &state.oauth.settings,
+        LOGIN_COOKIE,
+        pending,
+        crate::oauth::authorize::request_lifetime(),
+        SameSite::Lax,
+    );
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, location))
         .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -81,7 +91,10 @@ async fn callback(req: HttpRequest, state: web::Data<AppState>, query: web::Quer
     let q = query.into_inner();
     if let Some(error) = q.error {
         let detail = q.error_description.unwrap_or(error);
-        let mut response = try_again(StatusCode::BAD_REQUEST, &format!("Sign-in was not completed: {}.", detail.chars().take(200).collect::<String>()));
+        let mut response = try_again(
+            StatusCode::BAD_REQUEST,
+            &format!("Sign-in was not completed: {}.", detail.chars().take(200).collect::<String>()),
+        );
         response.add_cookie(&clear).map_err(Error::internal)?;
         return Ok(response);
     }
@@ -134,8 +147,12 @@ async fn logout(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResp
     let settings = &state.oauth.settings;
     let cookie_value = session_cookie(&req, settings).unwrap_or_default();
     let csrf = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    if cookie_value.is_empty() || !crate::domain::crypto::same(csrf, &session::csrf_token(&state.oauth, &cookie_value)) {
-        return Err(Error::Unauthenticated { reason: "a console session and its X-CSRF-Token are required", bearer: false });
+    if cookie_value.is_empty() || !crate::domain::crypto::same(csrf, &session::csrf_token(&state.oauth, &cookie_value))
+    {
+        return Err(Error::Unauthenticated {
+            reason: "a console session and its X-CSRF-Token are required",
+            bearer: false,
+        });
     }
     let origin = origin(&req, &state);
     let worker = state.clone();
@@ -160,5 +177,8 @@ async fn index() -> HttpResponse {
          connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     ));
     pages::secure_html_headers_except_csp(&mut response);
-    response.insert_header((header::CACHE_CONTROL, "no-cache")).content_type("text/html; charset=utf-8").body(assets::index_html())
+    response
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .content_type("text/html; charset=utf-8")
+        .body(assets::index_html())
 }

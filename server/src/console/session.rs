@@ -42,7 +42,8 @@ pub struct PendingLogin {
 /// proves, at the callback, that this browser started it.
 pub fn begin_login(oauth: &OAuth) -> Result<(String, String)> {
     let pending = PendingLogin { state: random_token(16), verifier: random_token(32) };
-    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(pending.verifier.as_bytes()));
+    let challenge =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(pending.verifier.as_bytes()));
     let mut url = url::Url::parse(&oauth.settings.url("/oauth/authorize")).map_err(Error::internal)?;
     url.query_pairs_mut()
         .append_pair("response_type", "code")
@@ -72,21 +73,39 @@ pub struct Started {
 
 /// Redeems the authorization code and starts a session, in one transaction. `Ok(Err(why))`
 /// when the code is refused.
-pub fn finish_login(state: &AppState, code: &str, verifier: &str, origin: &Origin) -> Result<std::result::Result<Started, String>> {
+pub fn finish_login(
+    state: &AppState,
+    code: &str,
+    verifier: &str,
+    origin: &Origin,
+) -> Result<std::result::Result<Started, String>> {
     let oauth = &state.oauth;
     let mut conn = state.db.get()?;
     state.db.write_blocking(&mut conn, |conn| {
         let (client, actor) = console_client(conn)?;
-        let granted = grants::redeem_code(conn, oauth, &client, &actor, code, Some(&redirect_uri(oauth)), Some(verifier))?;
+        let granted =
+            grants::redeem_code(conn, oauth, &client, &actor, code, Some(&redirect_uri(oauth)), Some(verifier))?;
         let (tokens, event) = match granted {
             Ok(done) => done,
             Err((error, event)) => {
-                db::audit::append(conn, event.into_iter().map(|e| e.request(origin.request_id.clone(), origin.ip.clone())).collect())?;
+                db::audit::append(
+                    conn,
+                    event.into_iter().map(|e| e.request(origin.request_id.clone(), origin.ip.clone())).collect(),
+                )?;
                 return Ok(Err(error.description));
             }
         };
-        let refresh = tokens.refresh_token.as_deref().map(|t| db::oauth::find_refresh(conn, &token_hash(t))).transpose()?.flatten();
-        let account = refresh.as_ref().map(|r| r.account).or_else(|| subject_of(&tokens.access_token)).ok_or_else(|| Error::internal("token without subject"))?;
+        let refresh = tokens
+            .refresh_token
+            .as_deref()
+            .map(|t| db::oauth::find_refresh(conn, &token_hash(t)))
+            .transpose()?
+            .flatten();
+        let account = refresh
+            .as_ref()
+            .map(|r| r.account)
+            .or_else(|| subject_of(&tokens.access_token))
+            .ok_or_else(|| Error::internal("token without subject"))?;
         let now = db::now();
         let cookie = random_token(32);
         let session = ConsoleSession {
@@ -95,12 +114,19 @@ pub fn finish_login(state: &AppState, code: &str, verifier: &str, origin: &Origi
             sso_session_id: refresh.and_then(|r| r.session_id),
             sealed_access_token: oauth.master.seal(SEAL_TOKENS, tokens.access_token.as_bytes())?,
             access_expires_at: now + chrono::Duration::seconds(i64::from(tokens.expires_in)),
-            sealed_refresh_token: tokens.refresh_token.as_deref().map(|t| oauth.master.seal(SEAL_TOKENS, t.as_bytes())).transpose()?,
+            sealed_refresh_token: tokens
+                .refresh_token
+                .as_deref()
+                .map(|t| oauth.master.seal(SEAL_TOKENS, t.as_bytes()))
+                .transpose()?,
             expires_at: now + oauth.settings.session_ttl,
         };
         db::console::insert(conn, &session, &token_hash(&cookie))?;
         let signed_in = NewEvent::new(Actor::account(account.to_string()), "console.signin").target("account", account);
-        db::audit::append(conn, [event, signed_in].into_iter().map(|e| e.request(origin.request_id.clone(), origin.ip.clone())).collect())?;
+        db::audit::append(
+            conn,
+            [event, signed_in].into_iter().map(|e| e.request(origin.request_id.clone(), origin.ip.clone())).collect(),
+        )?;
         Ok(Ok(Started { cookie, expires_at: session.expires_at }))
     })
 }
@@ -108,13 +134,15 @@ pub fn finish_login(state: &AppState, code: &str, verifier: &str, origin: &Origi
 /// The account a JWT names (its signature is checked where it is used, not here).
 fn subject_of(token: &str) -> Option<uuid::Uuid> {
     let payload = token.split('.').nth(1)?;
-    let claims: serde_json::Value = serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
+    let claims: serde_json::Value =
+        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
     uuid::Uuid::parse_str(claims.get("sub")?.as_str()?).ok()
 }
 
 /// The console client, and itself as the actor of what it does.
 fn console_client(conn: &mut Conn) -> Result<(crate::domain::clients::ClientView, Actor)> {
-    let client = db::clients::get_by_client_id(conn, CLIENT_ID)?.ok_or_else(|| Error::internal("the console client is missing; run `gatehouse bootstrap`"))?;
+    let client = db::clients::get_by_client_id(conn, CLIENT_ID)?
+        .ok_or_else(|| Error::internal("the console client is missing; run `gatehouse bootstrap`"))?;
     let actor = Actor::client(client.client.id.to_string(), client.client.owner_account_id.map(|o| o.to_string()));
     Ok((client, actor))
 }
@@ -126,12 +154,17 @@ pub fn csrf_token(oauth: &OAuth, cookie: &str) -> String {
 
 /// Who a console request acts as: the session's account through its access token (refreshed
 /// when expired). `Ok(Err(reason))` when the session is over.
-pub fn authenticate(state: &AppState, cookie: &str) -> Result<std::result::Result<(Caller, ConsoleSession), &'static str>> {
+pub fn authenticate(
+    state: &AppState,
+    cookie: &str,
+) -> Result<std::result::Result<(Caller, ConsoleSession), &'static str>> {
     if cookie.is_empty() || cookie.len() > 128 {
         return Ok(Err("malformed console session cookie"));
     }
     let mut conn = state.db.get()?;
-    let Some(session) = db::console::find(&mut conn, &token_hash(cookie), db::now())? else { return Ok(Err("the console session has ended")) };
+    let Some(session) = db::console::find(&mut conn, &token_hash(cookie), db::now())? else {
+        return Ok(Err("the console session has ended"));
+    };
     let session = if session.access_expires_at > db::now() + chrono::Duration::seconds(5) {
         session
     } else {
@@ -140,7 +173,8 @@ pub fn authenticate(state: &AppState, cookie: &str) -> Result<std::result::Resul
             None => return Ok(Err("the console session has ended")),
         }
     };
-    let access = String::from_utf8(state.oauth.master.open(SEAL_TOKENS, &session.sealed_access_token)?).map_err(Error::internal)?;
+    let access = String::from_utf8(state.oauth.master.open(SEAL_TOKENS, &session.sealed_access_token)?)
+        .map_err(Error::internal)?;
     Ok(bearer::authenticate(&mut conn, &state.oauth, &access)?.map(|(caller, _)| (caller, session)))
 }
 
@@ -167,11 +201,20 @@ fn refresh(state: &AppState, conn: &mut Conn, id: &str) -> Result<Option<Console
         match grants::refresh(conn, oauth, &client, &actor, &token, None)? {
             Ok((tokens, event)) => {
                 let access = oauth.master.seal(SEAL_TOKENS, tokens.access_token.as_bytes())?;
-                let refresh = tokens.refresh_token.as_deref().map(|t| oauth.master.seal(SEAL_TOKENS, t.as_bytes())).transpose()?;
+                let refresh = tokens
+                    .refresh_token
+                    .as_deref()
+                    .map(|t| oauth.master.seal(SEAL_TOKENS, t.as_bytes()))
+                    .transpose()?;
                 let expires = now + chrono::Duration::seconds(i64::from(tokens.expires_in));
                 db::console::store_tokens(conn, id, access.clone(), expires, refresh.clone())?;
                 db::audit::append(conn, vec![event])?;
-                Ok(Some(ConsoleSession { sealed_access_token: access, access_expires_at: expires, sealed_refresh_token: refresh, ..session }))
+                Ok(Some(ConsoleSession {
+                    sealed_access_token: access,
+                    access_expires_at: expires,
+                    sealed_refresh_token: refresh,
+                    ..session
+                }))
             }
             Err((_, event)) => {
                 db::console::delete(conn, id)?;
@@ -209,7 +252,9 @@ pub fn prepare_client(state: &AppState) -> Result<()> {
     let redirect = redirect_uri(&state.oauth);
     let mut conn = state.db.get()?;
     let Some(view) = db::clients::get_by_client_id(&mut conn, CLIENT_ID)? else {
-        return Err(Error::Unavailable("the console client is missing: run `gatehouse bootstrap` on an empty database".into()));
+        return Err(Error::Unavailable(
+            "the console client is missing: run `gatehouse bootstrap` on an empty database".into(),
+        ));
     };
     if view.client.redirect_uris == [redirect.clone()] {
         return Ok(());
@@ -225,9 +270,10 @@ pub fn prepare_client(state: &AppState) -> Result<()> {
             Err(Error::PreconditionFailed) => return Ok(()),
             other => other?,
         }
-        let event = NewEvent::new(Actor::system(), "client.update")
-            .target("client", after.id)
-            .diff(Some(json!({ "redirect_uris": before.redirect_uris })), Some(json!({ "redirect_uris": after.redirect_uris })));
+        let event = NewEvent::new(Actor::system(), "client.update").target("client", after.id).diff(
+            Some(json!({ "redirect_uris": before.redirect_uris })),
+            Some(json!({ "redirect_uris": after.redirect_uris })),
+        );
         db::audit::append(conn, vec![event])
     })
 }

@@ -137,9 +137,10 @@ pub fn search(
 
 /// Writes `account` if its stored version is still `expected_version` (else 412).
 pub fn update(conn: &mut Conn, account: &Account, expected_version: i64) -> Result<()> {
-    let changed = diesel::update(accounts::table.find(account.id.to_string()).filter(accounts::version.eq(expected_version)))
-        .set(Row::from_account(account)?)
-        .execute(conn)?;
+    let changed =
+        diesel::update(accounts::table.find(account.id.to_string()).filter(accounts::version.eq(expected_version)))
+            .set(Row::from_account(account)?)
+            .execute(conn)?;
     if changed == 0 {
         return Err(Error::PreconditionFailed);
     }
@@ -167,7 +168,11 @@ pub fn find_by_sign_in(conn: &mut Conn, namespace: &str, name: &str) -> Result<O
     let row = if key.contains('@') {
         query.filter(accounts::email_key.eq(&key)).filter(accounts::email_verified.eq(true)).first(conn).optional()?
     } else if key.starts_with('+') {
-        query.filter(accounts::phone_number.eq(&key)).filter(accounts::phone_number_verified.eq(true)).first(conn).optional()?
+        query
+            .filter(accounts::phone_number.eq(&key))
+            .filter(accounts::phone_number_verified.eq(true))
+            .first(conn)
+            .optional()?
     } else {
         query.filter(accounts::username_key.eq(&key)).first(conn).optional()?
     };
@@ -188,12 +193,18 @@ pub fn find_by_contact(conn: &mut Conn, namespace: &str, contact: &str) -> Resul
 
 /// Replaces a password hash (after a successful sign-in with outdated parameters).
 pub fn set_password_hash(conn: &mut Conn, id: Uuid, password_hash: &str) -> Result<()> {
-    diesel::update(accounts::table.find(id.to_string())).set(accounts::password_hash.eq(password_hash)).execute(conn)?;
+    diesel::update(accounts::table.find(id.to_string()))
+        .set(accounts::password_hash.eq(password_hash))
+        .execute(conn)?;
     Ok(())
 }
 
 /// Up to `limit` self-registrations whose time to be verified ended before `before`.
-pub fn expired_registrations(conn: &mut Conn, before: chrono::DateTime<chrono::Utc>, limit: i64) -> Result<Vec<Account>> {
+pub fn expired_registrations(
+    conn: &mut Conn,
+    before: chrono::DateTime<chrono::Utc>,
+    limit: i64,
+) -> Result<Vec<Account>> {
     accounts::table
         .filter(accounts::registration_expires_at.lt(to_db_time(before)))
         .select(Row::as_select())

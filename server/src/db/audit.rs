@@ -115,7 +115,11 @@ pub fn append(conn: &mut Conn, events: Vec<NewEvent>) -> Result<()> {
 pub enum Visibility {
     All,
     /// Events in these namespaces, plus those by or about the account and its clients.
-    Limited { namespaces: Vec<String>, account_id: String, own_ids: Vec<String> },
+    Limited {
+        namespaces: Vec<String>,
+        account_id: String,
+        own_ids: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone, Default)]
@@ -133,8 +137,12 @@ pub struct Filter {
 }
 
 /// Events by `account_id` or a client it owns, or about either.
-fn involving(account_id: &str, own_ids: Vec<String>) -> Box<dyn BoxableExpression<audit_events::table, DbBackend, SqlType = Bool>> {
-    let owned_clients = clients::table.filter(clients::owner_account_id.eq(account_id.to_owned())).select(clients::id.nullable());
+fn involving(
+    account_id: &str,
+    own_ids: Vec<String>,
+) -> Box<dyn BoxableExpression<audit_events::table, DbBackend, SqlType = Bool>> {
+    let owned_clients =
+        clients::table.filter(clients::owner_account_id.eq(account_id.to_owned())).select(clients::id.nullable());
     Box::new(
         audit_events::actor_owner_account_id
             .eq(account_id.to_owned())
@@ -146,8 +154,18 @@ fn involving(account_id: &str, own_ids: Vec<String>) -> Box<dyn BoxableExpressio
 }
 
 /// Newest first; `before` is the `seq` of the last event of the previous page.
-pub fn list(conn: &mut Conn, visibility: &Visibility, filter: &Filter, before: Option<i64>, limit: i64) -> Result<Vec<StoredEvent>> {
-    let mut query = audit_events::table.select(Row::as_select()).order(audit_events::seq.desc()).limit(limit).into_boxed::<DbBackend>();
+pub fn list(
+    conn: &mut Conn,
+    visibility: &Visibility,
+    filter: &Filter,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<StoredEvent>> {
+    let mut query = audit_events::table
+        .select(Row::as_select())
+        .order(audit_events::seq.desc())
+        .limit(limit)
+        .into_boxed::<DbBackend>();
     if let Visibility::Limited { namespaces, account_id, own_ids } = visibility {
         let mut visible = involving(account_id, own_ids.clone());
         if !namespaces.is_empty() {
@@ -242,7 +260,10 @@ pub fn verify(conn: &mut Conn) -> Result<ChainStatus> {
             return Ok(if beyond == 0 {
                 ChainStatus::Intact { events: check.checked }
             } else {
-                ChainStatus::Broken { checked: check.checked, reason: format!("{beyond} events lie beyond the chain's head (event {head_seq})") }
+                ChainStatus::Broken {
+                    checked: check.checked,
+                    reason: format!("{beyond} events lie beyond the chain's head (event {head_seq})"),
+                }
             });
         }
         (head_seq, head_hash) = (seq, hash);

@@ -185,7 +185,12 @@ pub struct Credential {
 
 pub fn credential(conn: &mut Conn, client_id: &str, now: DateTime<Utc>) -> Result<Option<Credential>> {
     let now = to_db_time(now);
-    type CredentialRow = ((String, bool, String, Option<NaiveDateTime>), (String, Option<i32>, String, String), Option<OwnerRow>, Option<String>);
+    type CredentialRow = (
+        (String, bool, String, Option<NaiveDateTime>),
+        (String, Option<i32>, String, String),
+        Option<OwnerRow>,
+        Option<String>,
+    );
     // Every token grant runs this: on the concrete connection (see `native!`; the selection
     // is typed per backend, so the query is written inside).
     let rows: Vec<CredentialRow> = native!(conn, |c| clients::table
@@ -198,13 +203,20 @@ pub fn credential(conn: &mut Conn, client_id: &str, now: DateTime<Utc>) -> Resul
         .filter(clients::client_id.eq(client_id))
         .select((
             (clients::id, clients::disabled, clients::permissions, clients::tokens_valid_after),
-            (clients::grant_types, clients::access_token_ttl, clients::access_token_alg, clients::token_endpoint_auth_method),
+            (
+                clients::grant_types,
+                clients::access_token_ttl,
+                clients::access_token_alg,
+                clients::token_endpoint_auth_method
+            ),
             Option::<OwnerRow>::as_select(),
             client_secrets::secret_hash.nullable(),
         ))
         .load(c))?;
     let mut rows = rows.into_iter();
-    let Some(((id, disabled, permissions, tokens_valid_after), (grant_types, ttl, alg, method), owner, first_hash)) = rows.next() else {
+    let Some(((id, disabled, permissions, tokens_valid_after), (grant_types, ttl, alg, method), owner, first_hash)) =
+        rows.next()
+    else {
         return Ok(None);
     };
     let mut secret_hashes: Vec<String> = first_hash.into_iter().collect();
@@ -255,9 +267,10 @@ pub fn list(conn: &mut Conn, owner: Option<Uuid>, after: Option<&str>, limit: i6
 
 /// Writes `client` if its stored version is still `expected_version` (else 412).
 pub fn update(conn: &mut Conn, client: &Client, expected_version: i64) -> Result<()> {
-    let changed = diesel::update(clients::table.find(client.id.to_string()).filter(clients::version.eq(expected_version)))
-        .set(Row::from_client(client)?)
-        .execute(conn)?;
+    let changed =
+        diesel::update(clients::table.find(client.id.to_string()).filter(clients::version.eq(expected_version)))
+            .set(Row::from_client(client)?)
+            .execute(conn)?;
     if changed == 0 {
         return Err(Error::PreconditionFailed);
     }
@@ -271,7 +284,9 @@ pub fn delete(conn: &mut Conn, id: Uuid) -> Result<()> {
 
 /// Makes the client's own access tokens issued before `at` stop counting.
 pub fn set_tokens_valid_after(conn: &mut Conn, id: Uuid, at: DateTime<Utc>) -> Result<()> {
-    diesel::update(clients::table.find(id.to_string())).set(clients::tokens_valid_after.eq(to_db_time(at))).execute(conn)?;
+    diesel::update(clients::table.find(id.to_string()))
+        .set(clients::tokens_valid_after.eq(to_db_time(at)))
+        .execute(conn)?;
     Ok(())
 }
 
@@ -279,9 +294,7 @@ pub fn set_tokens_valid_after(conn: &mut Conn, id: Uuid, at: DateTime<Utc>) -> R
 pub fn touch_last_used(conn: &mut Conn, id: Uuid, now: DateTime<Utc>) -> Result<()> {
     let stale = to_db_time(now - chrono::Duration::seconds(60));
     diesel::update(
-        clients::table
-            .find(id.to_string())
-            .filter(clients::last_used_at.is_null().or(clients::last_used_at.lt(stale))),
+        clients::table.find(id.to_string()).filter(clients::last_used_at.is_null().or(clients::last_used_at.lt(stale))),
     )
     .set(clients::last_used_at.eq(to_db_time(now)))
     .execute(conn)?;

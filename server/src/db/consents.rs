@@ -55,7 +55,13 @@ pub fn list(conn: &mut Conn, account: Uuid) -> Result<Vec<Consent>> {
         .load(conn)?;
     rows.into_iter()
         .map(|(client, client_id, client_name, scope, granted_at)| {
-            Ok(Consent { client: parse_uuid(&client)?, client_id, client_name, scope, granted_at: from_db_time(granted_at) })
+            Ok(Consent {
+                client: parse_uuid(&client)?,
+                client_id,
+                client_name,
+                scope,
+                granted_at: from_db_time(granted_at),
+            })
         })
         .collect()
 }

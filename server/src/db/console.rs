@@ -96,7 +96,13 @@ pub fn get(conn: &mut Conn, id: &str) -> Result<Option<ConsoleSession>> {
 }
 
 /// Stores the tokens of a refresh.
-pub fn store_tokens(conn: &mut Conn, id: &str, access: Vec<u8>, access_expires_at: DateTime<Utc>, refresh: Option<Vec<u8>>) -> Result<()> {
+pub fn store_tokens(
+    conn: &mut Conn,
+    id: &str,
+    access: Vec<u8>,
+    access_expires_at: DateTime<Utc>,
+    refresh: Option<Vec<u8>>,
+) -> Result<()> {
     diesel::update(console_sessions::table.find(id))
         .set((
             console_sessions::access_token.eq(access),
@@ -113,7 +119,8 @@ pub fn delete(conn: &mut Conn, id: &str) -> Result<bool> {
 
 /// Ends every console session of an account; returns how many there were.
 pub fn delete_for_account(conn: &mut Conn, account: uuid::Uuid) -> Result<usize> {
-    Ok(diesel::delete(console_sessions::table.filter(console_sessions::account_id.eq(account.to_string()))).execute(conn)?)
+    Ok(diesel::delete(console_sessions::table.filter(console_sessions::account_id.eq(account.to_string())))
+        .execute(conn)?)
 }
 
 /// Removes up to `limit` sessions that expired before `before`; returns how many.

@@ -43,11 +43,7 @@ pub fn delete_older_than(conn: &mut Conn, before: DateTime<Utc>, limit: i64) -> 
 
 /// Forgets one key if it was stored before `before`.
 pub fn delete_older_than_for(conn: &mut Conn, key_hash: &str, before: DateTime<Utc>) -> Result<()> {
-    diesel::delete(
-        idempotency_keys::table
-            .find(key_hash)
-            .filter(idempotency_keys::created_at.lt(to_db_time(before))),
-    )
-    .execute(conn)?;
+    diesel::delete(idempotency_keys::table.find(key_hash).filter(idempotency_keys::created_at.lt(to_db_time(before))))
+        .execute(conn)?;
     Ok(())
 }

@@ -148,7 +148,9 @@ fn first_line(text: &str) -> &str {
 pub fn migrate(conn: &mut Conn) -> Result<Vec<String>> {
     let applied = match conn {
         Conn::Pg(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.iter().map(|m| m.to_string()).collect()),
-        Conn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.iter().map(|m| m.to_string()).collect()),
+        Conn::Sqlite(c) => {
+            c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.iter().map(|m| m.to_string()).collect())
+        }
     };
     applied.map_err(|e| Error::Internal(format!("migration failed: {e}")))
 }
@@ -294,7 +296,8 @@ impl Db {
 
     /// The same, for code already on a blocking thread with its own connection.
     pub fn write_blocking<T>(&self, conn: &mut Conn, f: impl FnOnce(&mut Conn) -> Result<T>) -> Result<T> {
-        let _serialized = self.write_lock.as_ref().map(|lock| lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+        let _serialized =
+            self.write_lock.as_ref().map(|lock| lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
         transaction(conn, f)
     }
 }
@@ -341,10 +344,12 @@ impl From<DieselError> for Error {
             DieselError::DatabaseError(kind, info) => {
                 let message = info.message().to_owned();
                 match kind {
-                    DatabaseErrorKind::UniqueViolation => Error::Conflict(conflict_detail(info.constraint_name(), &message)),
-                    DatabaseErrorKind::ForeignKeyViolation => {
-                        Error::Conflict("the resource is still referenced by, or refers to something that does not exist".into())
+                    DatabaseErrorKind::UniqueViolation => {
+                        Error::Conflict(conflict_detail(info.constraint_name(), &message))
                     }
+                    DatabaseErrorKind::ForeignKeyViolation => Error::Conflict(
+                        "the resource is still referenced by, or refers to something that does not exist".into(),
+                    ),
                     DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand => {
                         Error::Unavailable("database connection lost".into())
                     }

@@ -63,9 +63,10 @@ pub fn list(conn: &mut Conn, only: Option<&[String]>, after: Option<&str>, limit
 
 /// Writes `namespace` if its stored version is still `expected_version`.
 pub fn update(conn: &mut Conn, namespace: &Namespace, expected_version: i64) -> Result<()> {
-    let changed = diesel::update(namespaces::table.find(&namespace.slug).filter(namespaces::version.eq(expected_version)))
-        .set(Row::from(namespace))
-        .execute(conn)?;
+    let changed =
+        diesel::update(namespaces::table.find(&namespace.slug).filter(namespaces::version.eq(expected_version)))
+            .set(Row::from(namespace))
+            .execute(conn)?;
     if changed == 0 {
         return Err(Error::PreconditionFailed);
     }

@@ -178,7 +178,8 @@ pub fn insert_code(conn: &mut Conn, c: &Code) -> Result<()> {
 }
 
 pub fn get_code(conn: &mut Conn, code_hash: &str) -> Result<Option<Code>> {
-    let row: Option<CodeRow> = authorization_codes::table.find(code_hash).select(CodeRow::as_select()).first(conn).optional()?;
+    let row: Option<CodeRow> =
+        authorization_codes::table.find(code_hash).select(CodeRow::as_select()).first(conn).optional()?;
     row.map(|r| {
         Ok(Code {
             code_hash: r.code_hash,
@@ -201,9 +202,10 @@ pub fn get_code(conn: &mut Conn, code_hash: &str) -> Result<Option<Code>> {
 
 /// Marks the code used; false when it already was (a concurrent or repeated redemption).
 pub fn use_code(conn: &mut Conn, code_hash: &str, now: DateTime<Utc>) -> Result<bool> {
-    let changed = diesel::update(authorization_codes::table.find(code_hash).filter(authorization_codes::used_at.is_null()))
-        .set(authorization_codes::used_at.eq(to_db_time(now)))
-        .execute(conn)?;
+    let changed =
+        diesel::update(authorization_codes::table.find(code_hash).filter(authorization_codes::used_at.is_null()))
+            .set(authorization_codes::used_at.eq(to_db_time(now)))
+            .execute(conn)?;
     Ok(changed == 1)
 }
 
@@ -211,21 +213,20 @@ pub fn use_code(conn: &mut Conn, code_hash: &str, now: DateTime<Utc>) -> Result<
 /// many. `used_before` is `before` less the longest access token lifetime.
 /// Safe: an expired code is refused, and a used one stays while a replay could still revoke
 /// what it issued (RFC 6749 4.1.2): its access token, and any live token of its family.
-pub fn delete_dead_codes(conn: &mut Conn, before: DateTime<Utc>, used_before: DateTime<Utc>, limit: i64) -> Result<usize> {
+pub fn delete_dead_codes(
+    conn: &mut Conn,
+    before: DateTime<Utc>,
+    used_before: DateTime<Utc>,
+    limit: i64,
+) -> Result<usize> {
     let live_family = refresh_tokens::table
-        .filter(
-            refresh_tokens::family_id
-                .nullable()
-                .eq(authorization_codes::family_id),
-        )
+        .filter(refresh_tokens::family_id.nullable().eq(authorization_codes::family_id))
         .filter(refresh_tokens::revoked_at.is_null())
         .filter(refresh_tokens::expires_at.ge(to_db_time(before)));
     let dead = authorization_codes::expires_at.lt(to_db_time(before)).and(
-        authorization_codes::used_at
-            .is_null()
-            .or(authorization_codes::expires_at
-                .lt(to_db_time(used_before))
-                .and(diesel::dsl::not(diesel::dsl::exists(live_family)))),
+        authorization_codes::used_at.is_null().or(authorization_codes::expires_at
+            .lt(to_db_time(used_before))
+            .and(diesel::dsl::not(diesel::dsl::exists(live_family)))),
     );
     delete_batch!(conn, authorization_codes, code_hash, dead, limit)
 }
@@ -324,9 +325,13 @@ pub fn use_refresh(conn: &mut Conn, id: &str, now: DateTime<Utc>) -> Result<bool
 
 /// Revokes every token of a family; returns how many were still live.
 pub fn revoke_family(conn: &mut Conn, family_id: &str, now: DateTime<Utc>) -> Result<usize> {
-    Ok(diesel::update(refresh_tokens::table.filter(refresh_tokens::family_id.eq(family_id)).filter(refresh_tokens::revoked_at.is_null()))
-        .set(refresh_tokens::revoked_at.eq(to_db_time(now)))
-        .execute(conn)?)
+    Ok(diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::family_id.eq(family_id))
+            .filter(refresh_tokens::revoked_at.is_null()),
+    )
+    .set(refresh_tokens::revoked_at.eq(to_db_time(now)))
+    .execute(conn)?)
 }
 
 /// Revokes the refresh tokens bound to a sign-in session (not `offline_access` ones).
@@ -343,7 +348,12 @@ pub fn revoke_session_tokens(conn: &mut Conn, session_id: &str, now: DateTime<Ut
 
 /// Revokes every live refresh token of an account (offline ones too), or only those issued
 /// to `client`; returns how many.
-pub fn revoke_account_tokens(conn: &mut Conn, account: Uuid, client: Option<Uuid>, now: DateTime<Utc>) -> Result<usize> {
+pub fn revoke_account_tokens(
+    conn: &mut Conn,
+    account: Uuid,
+    client: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<usize> {
     let mut query = diesel::update(refresh_tokens::table)
         .filter(refresh_tokens::account_id.eq(account.to_string()))
         .filter(refresh_tokens::revoked_at.is_null())
@@ -407,8 +417,15 @@ pub fn find_session(conn: &mut Conn, token_hash: &str, now: DateTime<Utc>) -> Re
         .select(SessionRow::as_select())
         .first(conn)
         .optional()?;
-    row.map(|r| Ok(Session { id: r.id, account: parse_uuid(&r.account_id)?, auth_time: from_db_time(r.auth_time), expires_at: from_db_time(r.expires_at) }))
-        .transpose()
+    row.map(|r| {
+        Ok(Session {
+            id: r.id,
+            account: parse_uuid(&r.account_id)?,
+            auth_time: from_db_time(r.auth_time),
+            expires_at: from_db_time(r.expires_at),
+        })
+    })
+    .transpose()
 }
 
 pub fn end_session(conn: &mut Conn, id: &str, now: DateTime<Utc>) -> Result<bool> {
@@ -420,9 +437,13 @@ pub fn end_session(conn: &mut Conn, id: &str, now: DateTime<Utc>) -> Result<bool
 
 /// Ends every live sign-in session of an account; returns how many.
 pub fn end_account_sessions(conn: &mut Conn, account: Uuid, now: DateTime<Utc>) -> Result<usize> {
-    Ok(diesel::update(sso_sessions::table.filter(sso_sessions::account_id.eq(account.to_string())).filter(sso_sessions::ended_at.is_null()))
-        .set(sso_sessions::ended_at.eq(to_db_time(now)))
-        .execute(conn)?)
+    Ok(diesel::update(
+        sso_sessions::table
+            .filter(sso_sessions::account_id.eq(account.to_string()))
+            .filter(sso_sessions::ended_at.is_null()),
+    )
+    .set(sso_sessions::ended_at.eq(to_db_time(now)))
+    .execute(conn)?)
 }
 
 /// Deletes up to `limit` sessions (ended or not) that expired before `before`; returns how many.

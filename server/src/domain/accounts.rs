@@ -92,7 +92,10 @@ impl Account {
         if self.username.is_none() && self.email.is_none() && self.phone_number.is_none() {
             return Err(Error::Invalid {
                 detail: "an account needs a username, an email or a phone number".into(),
-                errors: vec![FieldError { field: "username".into(), message: "one of username, email or phone_number is required".into() }],
+                errors: vec![FieldError {
+                    field: "username".into(),
+                    message: "one of username, email or phone_number is required".into(),
+                }],
             });
         }
         Ok(())
@@ -194,7 +197,13 @@ fn conflict_as_field_error(e: Error) -> Error {
     }
 }
 
-pub fn create(conn: &mut Conn, ctx: &Context, namespace: &str, input: AccountCreate, password_hash: Option<String>) -> Result<Account> {
+pub fn create(
+    conn: &mut Conn,
+    ctx: &Context,
+    namespace: &str,
+    input: AccountCreate,
+    password_hash: Option<String>,
+) -> Result<Account> {
     ctx.caller.authorize("users", "write", namespace)?;
     namespaces::find(conn, namespace)?;
     let account = Account::new(namespace, input, password_hash)?;
@@ -222,15 +231,35 @@ pub struct Search {
     pub disabled: Option<bool>,
 }
 
-pub fn list(conn: &mut Conn, ctx: &Context, namespace: &str, search: &Search, page: &PageRequest) -> Result<(Vec<Account>, Option<String>)> {
+pub fn list(
+    conn: &mut Conn,
+    ctx: &Context,
+    namespace: &str,
+    search: &Search,
+    page: &PageRequest,
+) -> Result<(Vec<Account>, Option<String>)> {
     ctx.caller.authorize("users", "read", namespace)?;
     namespaces::find(conn, namespace)?;
     let folded = search.prefix.as_deref().map(names::fold);
-    let rows = db::accounts::search(conn, namespace, folded.as_deref(), search.disabled, page.after.as_deref(), page.fetch_limit())?;
+    let rows = db::accounts::search(
+        conn,
+        namespace,
+        folded.as_deref(),
+        search.disabled,
+        page.after.as_deref(),
+        page.fetch_limit(),
+    )?;
     Ok(page.finish(rows, |a| a.id.to_string()))
 }
 
-pub fn update(conn: &mut Conn, ctx: &Context, namespace: &str, id: Uuid, patch: AccountPatch, condition: Option<&Precondition>) -> Result<Account> {
+pub fn update(
+    conn: &mut Conn,
+    ctx: &Context,
+    namespace: &str,
+    id: Uuid,
+    patch: AccountPatch,
+    condition: Option<&Precondition>,
+) -> Result<Account> {
     ctx.caller.authorize("users", "write", namespace)?;
     let before = find(conn, namespace, id)?;
     Precondition::check(condition, before.version)?;
@@ -254,7 +283,13 @@ pub fn update(conn: &mut Conn, ctx: &Context, namespace: &str, id: Uuid, patch: 
     Ok(after)
 }
 
-pub fn delete(conn: &mut Conn, ctx: &Context, namespace: &str, id: Uuid, condition: Option<&Precondition>) -> Result<()> {
+pub fn delete(
+    conn: &mut Conn,
+    ctx: &Context,
+    namespace: &str,
+    id: Uuid,
+    condition: Option<&Precondition>,
+) -> Result<()> {
     ctx.caller.authorize("users", "write", namespace)?;
     let before = find(conn, namespace, id)?;
     Precondition::check(condition, before.version)?;
@@ -292,7 +327,13 @@ pub fn check_set_password(conn: &mut Conn, ctx: &Context, namespace: &str, id: U
     Ok(account)
 }
 
-pub fn set_password(conn: &mut Conn, ctx: &Context, namespace: &str, id: Uuid, password_hash: String) -> Result<Account> {
+pub fn set_password(
+    conn: &mut Conn,
+    ctx: &Context,
+    namespace: &str,
+    id: Uuid,
+    password_hash: String,
+) -> Result<Account> {
     let mut account = check_set_password(conn, ctx, namespace, id)?;
     let expected = account.version;
     let now = db::now();
@@ -301,7 +342,11 @@ pub fn set_password(conn: &mut Conn, ctx: &Context, namespace: &str, id: Uuid, p
     account.version += 1;
     account.updated_at = now;
     db::accounts::update(conn, &account, expected)?;
-    db::audit::append(conn, vec![user_event(ctx, "user.password.set", &account).changes(json!({ "password": REDACTED, "signed_out": ended }))])?;
+    db::audit::append(
+        conn,
+        vec![user_event(ctx, "user.password.set", &account)
+            .changes(json!({ "password": REDACTED, "signed_out": ended }))],
+    )?;
     Ok(account)
 }
 
@@ -348,8 +393,12 @@ pub fn own(conn: &mut Conn, ctx: &Context) -> Result<Account> {
         super::Principal::Account { id, .. } if ctx.caller.self_service => {
             db::accounts::get(conn, *id)?.ok_or_else(|| Error::NotFound("your account no longer exists".into()))
         }
-        super::Principal::Account { .. } => Err(Error::forbidden("managing your own account needs a token granted the `account` scope")),
-        super::Principal::Client { .. } => Err(Error::forbidden("this endpoint is for an account's own access token, not a client")),
+        super::Principal::Account { .. } => {
+            Err(Error::forbidden("managing your own account needs a token granted the `account` scope"))
+        }
+        super::Principal::Client { .. } => {
+            Err(Error::forbidden("this endpoint is for an account's own access token, not a client"))
+        }
     }
 }
 
@@ -357,11 +406,19 @@ pub fn own(conn: &mut Conn, ctx: &Context) -> Result<Account> {
 pub fn update_profile(conn: &mut Conn, ctx: &Context, patch: gatehouse_api_types::ProfilePatch) -> Result<Account> {
     let before = own(conn, ctx)?;
     let mut after = before.clone();
-    after.apply(AccountPatch { name: patch.name, given_name: patch.given_name, family_name: patch.family_name, ..Default::default() });
+    after.apply(AccountPatch {
+        name: patch.name,
+        given_name: patch.given_name,
+        family_name: patch.family_name,
+        ..Default::default()
+    });
     after.version += 1;
     after.updated_at = db::now();
     db::accounts::update(conn, &after, before.version)?;
-    db::audit::append(conn, vec![user_event(ctx, "user.profile.update", &after).diff(Some(before.audit_view()), Some(after.audit_view()))])?;
+    db::audit::append(
+        conn,
+        vec![user_event(ctx, "user.profile.update", &after).diff(Some(before.audit_view()), Some(after.audit_view()))],
+    )?;
     Ok(after)
 }
 
@@ -375,7 +432,11 @@ pub fn change_own_password(conn: &mut Conn, ctx: &Context, expected_version: i64
     account.version = expected_version + 1;
     account.updated_at = now;
     db::accounts::update(conn, &account, expected_version)?;
-    db::audit::append(conn, vec![user_event(ctx, "user.password.change", &account).changes(json!({ "password": REDACTED, "signed_out": ended }))])?;
+    db::audit::append(
+        conn,
+        vec![user_event(ctx, "user.password.change", &account)
+            .changes(json!({ "password": REDACTED, "signed_out": ended }))],
+    )?;
     Ok(())
 }
 
@@ -414,7 +475,12 @@ pub struct ImportRow {
 }
 
 /// Creates what can be created of `rows`; each row succeeds or fails on its own.
-pub fn import_chunk(conn: &mut Conn, ctx: &Context, namespace: &str, rows: Vec<ImportRow>) -> Result<(u64, Vec<ImportRowError>)> {
+pub fn import_chunk(
+    conn: &mut Conn,
+    ctx: &Context,
+    namespace: &str,
+    rows: Vec<ImportRow>,
+) -> Result<(u64, Vec<ImportRowError>)> {
     ctx.caller.authorize("users", "write", namespace)?;
     namespaces::find(conn, namespace)?;
     let mut created = 0;
@@ -431,7 +497,9 @@ pub fn import_chunk(conn: &mut Conn, ctx: &Context, namespace: &str, rows: Vec<I
                         .changes(json!({ "before": null, "after": account.audit_view(), "via": "import" })),
                 );
             }
-            Err(e @ (Error::Conflict(_) | Error::Invalid { .. })) => errors.push(row_error(row.index, conflict_as_field_error(e))),
+            Err(e @ (Error::Conflict(_) | Error::Invalid { .. })) => {
+                errors.push(row_error(row.index, conflict_as_field_error(e)))
+            }
             Err(e) => return Err(e),
         }
     }
@@ -442,7 +510,9 @@ pub fn import_chunk(conn: &mut Conn, ctx: &Context, namespace: &str, rows: Vec<I
 /// The field errors of one rejected import row.
 pub fn row_error(index: u64, error: Error) -> ImportRowError {
     let errors = match error {
-        Error::Invalid { errors, detail } if errors.is_empty() => vec![FieldError { field: "row".into(), message: detail }],
+        Error::Invalid { errors, detail } if errors.is_empty() => {
+            vec![FieldError { field: "row".into(), message: detail }]
+        }
         Error::Invalid { errors, .. } => errors,
         Error::Conflict(detail) => {
             let field = detail.split_whitespace().next().unwrap_or("row").to_owned();

@@ -221,7 +221,10 @@ impl ChainCheck {
             ));
         }
         if event.compute_hash() != event.hash {
-            return Err(format!("event {} (id {}) was altered: its contents do not match its hash", event.seq, event.id));
+            return Err(format!(
+                "event {} (id {}) was altered: its contents do not match its hash",
+                event.seq, event.id
+            ));
         }
         self.expected_seq += 1;
         self.expected_prev = event.hash.clone();
@@ -247,7 +250,9 @@ mod tests {
         let mut prev = GENESIS_HASH.to_owned();
         (1..=n)
             .map(|seq| {
-                let e = NewEvent::new(Actor::system(), "user.create").target("account", seq).changes(json!({"after": {"n": seq}}));
+                let e = NewEvent::new(Actor::system(), "user.create")
+                    .target("account", seq)
+                    .changes(json!({"after": {"n": seq}}));
                 let stored = StoredEvent::seal(e, seq, format!("id-{seq}"), Utc::now(), prev.clone());
                 prev = stored.hash.clone();
                 stored

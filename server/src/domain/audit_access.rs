@@ -30,7 +30,12 @@ pub fn visibility(ctx: &Context) -> Visibility {
     Visibility::Limited { namespaces, account_id, own_ids }
 }
 
-pub fn list(conn: &mut Conn, ctx: &Context, filter: &Filter, page: &PageRequest) -> Result<(Vec<StoredEvent>, Option<String>)> {
+pub fn list(
+    conn: &mut Conn,
+    ctx: &Context,
+    filter: &Filter,
+    page: &PageRequest,
+) -> Result<(Vec<StoredEvent>, Option<String>)> {
     let before = page
         .after
         .as_deref()

@@ -5,10 +5,10 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::audit::{Actor, NewEvent, Outcome};
+use super::clients::OAuthProfile;
 use super::hashing::HashPool;
 use super::secrets::{CredentialKey, VerifiedSecrets};
 use super::throttle::{self, Policy, Reservation};
-use super::clients::OAuthProfile;
 use super::Caller;
 use crate::db::{self, Conn, Db};
 use crate::error::Result;
@@ -32,7 +32,13 @@ pub struct Origin {
 }
 
 /// Puts on record the lock-outs a failed attempt started (nothing to write when it started none).
-pub fn record_lockouts(conn: &mut Conn, db: &Db, reservation: &Reservation, actor: &Actor, origin: &Origin) -> Result<()> {
+pub fn record_lockouts(
+    conn: &mut Conn,
+    db: &Db,
+    reservation: &Reservation,
+    actor: &Actor,
+    origin: &Origin,
+) -> Result<()> {
     if reservation.locks.is_empty() {
         return Ok(());
     }
@@ -72,7 +78,9 @@ pub fn client_secret(
     let mut conn = db.get()?;
     let found = db::clients::credential(&mut conn, client_id, db::now())?;
     let (actor, subject) = match &found {
-        Some(c) => (Actor::client(c.id.to_string(), c.owner.as_ref().map(|o| o.id.to_string())), throttle::client_key(c.id)),
+        Some(c) => {
+            (Actor::client(c.id.to_string(), c.owner.as_ref().map(|o| o.id.to_string())), throttle::client_key(c.id))
+        }
         None => (Actor::anonymous(), throttle::presented_key("client-id", "", client_id)),
     };
     let key = CredentialKey::new(client_id, secret);
@@ -135,7 +143,13 @@ pub fn client_secret(
     };
     match (reason, credential.owner) {
         (None, Some(owner)) => Ok(Authentication::Accepted {
-            caller: Caller::client(credential.id, credential.client_id, owner.to_ref(), credential.permissions, owner.permissions),
+            caller: Caller::client(
+                credential.id,
+                credential.client_id,
+                owner.to_ref(),
+                credential.permissions,
+                owner.permissions,
+            ),
             verified_now,
             profile: credential.profile,
         }),

@@ -22,16 +22,27 @@ pub struct Bootstrapped {
 
 /// Creates namespace `system`, `username` in it holding `*:*@*`, and a client owned by it
 /// holding `*:*@*` with the given secret. Fails, changing nothing, unless the database is empty.
-pub fn run(conn: &mut Conn, username: &str, password_hash: Option<String>, secret_hash: String) -> Result<Bootstrapped> {
+pub fn run(
+    conn: &mut Conn,
+    username: &str,
+    password_hash: Option<String>,
+    secret_hash: String,
+) -> Result<Bootstrapped> {
     if db::namespaces::get(conn, SYSTEM)?.is_some() || db::accounts::count_all(conn)? > 0 {
         return Err(Error::Conflict("the database is already bootstrapped; nothing was changed".into()));
     }
     let superuser = Grant::parse("*:*@*").map_err(Error::internal)?;
     let now = db::now();
-    let namespace = Namespace { slug: SYSTEM.into(), display_name: "System".into(), version: 1, created_at: now, updated_at: now };
-    db::namespaces::insert(conn, &namespace).map_err(|_| Error::Conflict("the database is already bootstrapped; nothing was changed".into()))?;
+    let namespace =
+        Namespace { slug: SYSTEM.into(), display_name: "System".into(), version: 1, created_at: now, updated_at: now };
+    db::namespaces::insert(conn, &namespace)
+        .map_err(|_| Error::Conflict("the database is already bootstrapped; nothing was changed".into()))?;
 
-    let mut account = Account::new(SYSTEM, AccountCreate { username: Some(username.to_owned()), ..Default::default() }, password_hash)?;
+    let mut account = Account::new(
+        SYSTEM,
+        AccountCreate { username: Some(username.to_owned()), ..Default::default() },
+        password_hash,
+    )?;
     account.permissions = vec![superuser.clone()];
     db::accounts::insert(conn, &account)?;
 

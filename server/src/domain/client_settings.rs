@@ -29,10 +29,16 @@ pub fn check_switches(ctx: &Context, before: Option<&Client>, after: &Client) ->
     let registration_target_changed = before.is_some_and(|b| b.user_namespace != after.user_namespace);
     if after.registration_enabled && (turned_on(|c| c.registration_enabled) || registration_target_changed) {
         let Some(namespace) = after.user_namespace.as_deref() else {
-            return Err(Error::invalid("registration_enabled", "registration needs a user_namespace to register accounts into"));
+            return Err(Error::invalid(
+                "registration_enabled",
+                "registration needs a user_namespace to register accounts into",
+            ));
         };
         if namespace == SYSTEM {
-            return Err(Error::invalid("registration_enabled", "nobody registers into system: its accounts are created by administrators"));
+            return Err(Error::invalid(
+                "registration_enabled",
+                "nobody registers into system: its accounts are created by administrators",
+            ));
         }
         ctx.caller.authorize("users", "write", namespace)?;
     }
@@ -42,8 +48,13 @@ pub fn check_switches(ctx: &Context, before: Option<&Client>, after: &Client) ->
 /// Checks the OAuth settings of a client as they will be stored.
 pub fn check_oauth_settings(client: &mut Client) -> Result<()> {
     if client.is_public() {
-        if client.password_grant_enabled || client.grant_types.iter().any(|t| t == "client_credentials" || t == "password") {
-            return Err(Error::invalid("grant_types", "a public client (token_endpoint_auth_method none) cannot use client_credentials or password"));
+        if client.password_grant_enabled
+            || client.grant_types.iter().any(|t| t == "client_credentials" || t == "password")
+        {
+            return Err(Error::invalid(
+                "grant_types",
+                "a public client (token_endpoint_auth_method none) cannot use client_credentials or password",
+            ));
         }
         if !client.require_pkce {
             return Err(Error::invalid("require_pkce", "a public client must use PKCE"));
@@ -90,7 +101,10 @@ pub fn check_redirect_targets(field: &str, uris: &[String]) -> Result<()> {
     match uris.iter().find(|u| !redirect_target_ok(u)) {
         Some(bad) => {
             let bad: String = bad.chars().take(80).collect();
-            Err(Error::invalid(field, format!("'{bad}' is not a URL to send a browser to (https, loopback http or a private-use scheme)")))
+            Err(Error::invalid(
+                field,
+                format!("'{bad}' is not a URL to send a browser to (https, loopback http or a private-use scheme)"),
+            ))
         }
         None => Ok(()),
     }
@@ -104,4 +118,3 @@ pub fn check_user_namespace(conn: &mut Conn, namespace: Option<&str>) -> Result<
     }
     Ok(())
 }
-

@@ -6,14 +6,14 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use gatehouse_api_types::grant::{self, Grant, ANY};
-use gatehouse_api_types::{
-    Client as ApiClient, ClientCreate, ClientPatch, DroppedGrant, EffectivePermissions,
-};
+use gatehouse_api_types::{Client as ApiClient, ClientCreate, ClientPatch, DroppedGrant, EffectivePermissions};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::audit::{NewEvent, REDACTED};
-use super::client_settings::{check_oauth_settings, check_redirect_targets, check_switches, check_user_namespace, token_routing};
+use super::client_settings::{
+    check_oauth_settings, check_redirect_targets, check_switches, check_user_namespace, token_routing,
+};
 use super::power::{require_power_over, Control};
 use super::{grant_strings, parse_request_grants, Context, OwnerRef, PageRequest, Precondition};
 use crate::db::{self, Conn};
@@ -284,7 +284,8 @@ pub fn find(conn: &mut Conn, id: Uuid) -> Result<ClientView> {
 fn new_owner(conn: &mut Conn, ctx: &Context, requested: Option<Uuid>) -> Result<Owner> {
     let acting = ctx.caller.acting_account_id();
     let id = requested.unwrap_or(acting);
-    let owner = db::clients::owner(conn, id)?.ok_or_else(|| Error::invalid("owner_account_id", format!("no account {id}")))?;
+    let owner =
+        db::clients::owner(conn, id)?.ok_or_else(|| Error::invalid("owner_account_id", format!("no account {id}")))?;
     if id != acting {
         ctx.caller.authorize("clients", "write", ANY)?;
         ctx.caller.authorize("permissions", "write", &owner.namespace)?;
@@ -387,7 +388,12 @@ impl OwnerFilter {
     }
 }
 
-pub fn list(conn: &mut Conn, ctx: &Context, owner: OwnerFilter, page: &PageRequest) -> Result<(Vec<ClientView>, Option<String>)> {
+pub fn list(
+    conn: &mut Conn,
+    ctx: &Context,
+    owner: OwnerFilter,
+    page: &PageRequest,
+) -> Result<(Vec<ClientView>, Option<String>)> {
     let acting = ctx.caller.acting_account_id();
     let owner = match owner {
         OwnerFilter::Me => Some(acting),
@@ -411,7 +417,13 @@ pub fn list(conn: &mut Conn, ctx: &Context, owner: OwnerFilter, page: &PageReque
 /// `clients:write` over the owner's namespace. A change that routes the client's tokens (where
 /// codes go, how it authenticates, whom it signs in), transfers it or re-enables it needs the
 /// caller to hold everything the client may then do; grants added or removed must be held.
-pub fn update(conn: &mut Conn, ctx: &Context, id: Uuid, patch: ClientPatch, condition: Option<&Precondition>) -> Result<ClientView> {
+pub fn update(
+    conn: &mut Conn,
+    ctx: &Context,
+    id: Uuid,
+    patch: ClientPatch,
+    condition: Option<&Precondition>,
+) -> Result<ClientView> {
     let before = find(conn, id)?;
     require_read(ctx, &before)?;
     refuse_console(&before)?;

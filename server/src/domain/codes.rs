@@ -80,7 +80,9 @@ pub fn check(conn: &mut Conn, master: &MasterKey, account: Uuid, purpose: Purpos
     }
     let matches = code.trim().len() == 6 && same(&stored, &hash(master, account, purpose, code.trim()));
     if !matches {
-        diesel::update(verification_codes::table.find(&id)).set(verification_codes::attempts.eq(attempts + 1)).execute(conn)?;
+        diesel::update(verification_codes::table.find(&id))
+            .set(verification_codes::attempts.eq(attempts + 1))
+            .execute(conn)?;
     }
     Ok(matches)
 }

@@ -60,7 +60,11 @@ impl MasterKey {
 
     /// The key from the environment value, else from `file`; for an embedded database without
     /// either, a key generated into `default_file` (created with mode 0600).
-    pub fn load(env_value: Option<&str>, file: Option<&Path>, default_file: Option<&Path>) -> Result<(MasterKey, KeySource)> {
+    pub fn load(
+        env_value: Option<&str>,
+        file: Option<&Path>,
+        default_file: Option<&Path>,
+    ) -> Result<(MasterKey, KeySource)> {
         if let Some(value) = env_value.filter(|v| !v.trim().is_empty()) {
             return Ok((MasterKey::parse(value)?, KeySource::Environment));
         }
@@ -75,7 +79,8 @@ impl MasterKey {
             ));
         };
         if path.exists() {
-            let text = std::fs::read_to_string(path).map_err(|e| Error::bad_request(format!("cannot read {}: {e}", path.display())))?;
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| Error::bad_request(format!("cannot read {}: {e}", path.display())))?;
             return Ok((MasterKey::parse(&text)?, KeySource::File(path.to_owned())));
         }
         let key = MasterKey::generate();
@@ -137,7 +142,8 @@ fn write_private_file(path: &Path, contents: &str) -> Result<()> {
     options.write(true).create_new(true);
     #[cfg(unix)]
     options.mode(0o600);
-    let mut file = options.open(path).map_err(|e| Error::bad_request(format!("cannot create {}: {e}", path.display())))?;
+    let mut file =
+        options.open(path).map_err(|e| Error::bad_request(format!("cannot create {}: {e}", path.display())))?;
     file.write_all(contents.as_bytes()).map_err(Error::internal)?;
     file.sync_all().map_err(Error::internal)
 }

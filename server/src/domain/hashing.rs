@@ -58,7 +58,11 @@ impl HashPool {
         self.queued.load(Ordering::Relaxed)
     }
 
-    fn submit<T: Send + 'static>(&self, op: &'static str, work: impl FnOnce() -> T + Send + 'static) -> Result<tokio::sync::oneshot::Receiver<T>> {
+    fn submit<T: Send + 'static>(
+        &self,
+        op: &'static str,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<tokio::sync::oneshot::Receiver<T>> {
         let (done, result) = tokio::sync::oneshot::channel();
         let queued = self.queued.clone();
         let timer = self.timer.clone();

@@ -66,7 +66,11 @@ impl Claim {
         let mut nonce = [0u8; 12];
         rand::rngs::OsRng.fill_bytes(&mut nonce);
         let mut sealed = nonce.to_vec();
-        sealed.extend(self.cipher().encrypt(Nonce::from_slice(&nonce), body).map_err(|_| Error::internal("cannot encrypt a stored response"))?);
+        sealed.extend(
+            self.cipher()
+                .encrypt(Nonce::from_slice(&nonce), body)
+                .map_err(|_| Error::internal("cannot encrypt a stored response"))?,
+        );
         Ok(sealed)
     }
 
@@ -75,7 +79,9 @@ impl Claim {
             return Err(Error::internal("stored response is truncated"));
         }
         let (nonce, ciphertext) = sealed.split_at(12);
-        self.cipher().decrypt(Nonce::from_slice(nonce), ciphertext).map_err(|_| Error::internal("stored response does not decrypt"))
+        self.cipher()
+            .decrypt(Nonce::from_slice(nonce), ciphertext)
+            .map_err(|_| Error::internal("stored response does not decrypt"))
     }
 }
 
@@ -97,7 +103,11 @@ pub fn find(conn: &mut Conn, claim: &Claim) -> Result<Option<Reply>> {
 }
 
 /// Runs `create` once per claim, inside the caller's write transaction.
-pub fn once(conn: &mut Conn, claim: Option<&Claim>, create: impl FnOnce(&mut Conn) -> Result<Reply>) -> Result<Outcome> {
+pub fn once(
+    conn: &mut Conn,
+    claim: Option<&Claim>,
+    create: impl FnOnce(&mut Conn) -> Result<Reply>,
+) -> Result<Outcome> {
     let Some(claim) = claim else { return create(conn).map(Outcome::Fresh) };
     if let Some(reply) = find(conn, claim)? {
         return Ok(Outcome::Replayed(reply));

@@ -15,7 +15,8 @@ use super::Context;
 use crate::db::{self, Db};
 use crate::error::{Error, Result};
 
-pub const MEDIA_TYPES: [&str; 4] = ["application/json", "application/x-ndjson", "application/ndjson", "application/jsonl"];
+pub const MEDIA_TYPES: [&str; 4] =
+    ["application/json", "application/x-ndjson", "application/ndjson", "application/jsonl"];
 pub const MAX_ROWS: usize = 100_000;
 /// Plain passwords cost an argon2 hash each (tens of milliseconds); bulk loads bring hashes.
 pub const MAX_PLAIN_PASSWORDS: usize = 1_000;
@@ -39,7 +40,11 @@ pub fn parse(body: &[u8], ndjson: bool) -> Result<Vec<Parsed>> {
     } else {
         let values: Vec<serde_json::Value> = serde_json::from_slice(body)
             .map_err(|e| Error::invalid("body", format!("must be a JSON array of accounts (or NDJSON): {e}")))?;
-        values.into_iter().enumerate().map(|(index, value)| Parsed { index: index as u64, row: read_row(value) }).collect()
+        values
+            .into_iter()
+            .enumerate()
+            .map(|(index, value)| Parsed { index: index as u64, row: read_row(value) })
+            .collect()
     };
     if rows.len() > MAX_ROWS {
         return Err(Error::invalid("body", format!("at most {MAX_ROWS} accounts per import")));
@@ -68,10 +73,14 @@ where
         return Err(row_error(0, Error::from(e)).errors);
     }
     if row.password.is_some() && row.password_hash.is_some() {
-        return Err(vec![FieldError { field: "password_hash".into(), message: "give password or password_hash, not both".into() }]);
+        return Err(vec![FieldError {
+            field: "password_hash".into(),
+            message: "give password or password_hash, not both".into(),
+        }]);
     }
     if let Some(hash) = &row.password_hash {
-        password::check_importable(hash).map_err(|message| vec![FieldError { field: "password_hash".into(), message }])?;
+        password::check_importable(hash)
+            .map_err(|message| vec![FieldError { field: "password_hash".into(), message }])?;
     }
     Ok(row)
 }
@@ -80,7 +89,13 @@ fn without_position(message: &str) -> String {
     message.find(" at line ").map(|i| message[..i].to_owned()).unwrap_or_else(|| message.to_owned())
 }
 
-pub async fn run(db: &Db, hasher: &HashPool, ctx: Arc<Context>, namespace: &str, rows: Vec<Parsed>) -> Result<ImportResult> {
+pub async fn run(
+    db: &Db,
+    hasher: &HashPool,
+    ctx: Arc<Context>,
+    namespace: &str,
+    rows: Vec<Parsed>,
+) -> Result<ImportResult> {
     let mut errors = Vec::new();
     let mut ready = Vec::with_capacity(rows.len());
     let mut plain = Vec::new();
@@ -92,16 +107,23 @@ pub async fn run(db: &Db, hasher: &HashPool, ctx: Arc<Context>, namespace: &str,
                     index: parsed.index,
                     errors: vec![FieldError {
                         field: "password".into(),
-                        message: format!("at most {MAX_PLAIN_PASSWORDS} plain passwords per import; send password_hash instead"),
+                        message: format!(
+                            "at most {MAX_PLAIN_PASSWORDS} plain passwords per import; send password_hash instead"
+                        ),
                     }],
                 }),
                 Some(secret) => plain.push((parsed.index, row.account(), secret.clone())),
-                None => ready.push(ImportRow { index: parsed.index, account: row.account(), password_hash: row.password_hash }),
+                None => ready.push(ImportRow {
+                    index: parsed.index,
+                    account: row.account(),
+                    password_hash: row.password_hash,
+                }),
             },
         }
     }
     for group in plain.chunks(HASH_CONCURRENCY) {
-        let hashes = futures_util::future::join_all(group.iter().map(|(_, _, secret)| hasher.hash(secret.clone()))).await;
+        let hashes =
+            futures_util::future::join_all(group.iter().map(|(_, _, secret)| hasher.hash(secret.clone()))).await;
         for ((index, account, _), hash) in group.iter().zip(hashes) {
             ready.push(ImportRow { index: *index, account: account.clone(), password_hash: Some(hash?) });
         }

@@ -12,8 +12,8 @@ pub mod codes;
 pub mod consents;
 pub mod crypto;
 pub mod hashing;
-pub mod import;
 pub mod idempotency;
+pub mod import;
 pub mod names;
 pub mod namespaces;
 pub mod password;
@@ -76,9 +76,21 @@ pub struct Caller {
 }
 
 impl Caller {
-    pub fn client(id: Uuid, client_id: String, owner: OwnerRef, granted: Vec<Grant>, owner_grants: Vec<Grant>) -> Caller {
+    pub fn client(
+        id: Uuid,
+        client_id: String,
+        owner: OwnerRef,
+        granted: Vec<Grant>,
+        owner_grants: Vec<Grant>,
+    ) -> Caller {
         let effective = grant::effective(&granted, &owner_grants);
-        Caller { principal: Principal::Client { id, client_id, owner }, granted, owner_grants, effective, self_service: false }
+        Caller {
+            principal: Principal::Client { id, client_id, owner },
+            granted,
+            owner_grants,
+            effective,
+            self_service: false,
+        }
     }
 
     pub fn account(id: Uuid, namespace: String, username: Option<String>, grants: Vec<Grant>) -> Caller {
@@ -211,7 +223,8 @@ mod tests {
 
     #[test]
     fn client_acts_with_the_meet_of_its_grants_and_its_owners() {
-        let caller = Caller::client(Uuid::nil(), "c".into(), owner(), vec![g("users:*@*")], vec![g("users:read@customers")]);
+        let caller =
+            Caller::client(Uuid::nil(), "c".into(), owner(), vec![g("users:*@*")], vec![g("users:read@customers")]);
         assert!(caller.authorize("users", "read", "customers").is_ok());
         match caller.authorize("users", "write", "customers") {
             Err(Error::Forbidden { missing: Some(m), .. }) => assert_eq!(m, "users:write@customers"),
@@ -221,7 +234,8 @@ mod tests {
 
     #[test]
     fn nobody_grants_what_they_do_not_hold() {
-        let caller = Caller::account(Uuid::nil(), "system".into(), None, vec![g("users:read@*"), g("users:write@shop")]);
+        let caller =
+            Caller::account(Uuid::nil(), "system".into(), None, vec![g("users:read@*"), g("users:write@shop")]);
         assert!(caller.require_holds_all(&[g("users:read@shop")]).is_ok());
         assert!(caller.require_holds_all(&[g("users:*@shop")]).is_ok());
         assert!(caller.require_holds_all(&[g("users:write@*")]).is_err());

@@ -2,7 +2,7 @@
 //! name it); the display name does.
 
 use chrono::{DateTime, Utc};
-use gatehouse_api_types::grant::{ANY, Grant};
+use gatehouse_api_types::grant::{Grant, ANY};
 use gatehouse_api_types::{Namespace as ApiNamespace, NamespaceCreate, NamespacePatch};
 use serde_json::{json, Value};
 
@@ -37,7 +37,8 @@ impl Namespace {
 pub fn create(conn: &mut Conn, ctx: &Context, input: NamespaceCreate) -> Result<Namespace> {
     ctx.caller.authorize("namespaces", "write", &input.slug)?;
     let now = db::now();
-    let namespace = Namespace { slug: input.slug, display_name: input.display_name, version: 1, created_at: now, updated_at: now };
+    let namespace =
+        Namespace { slug: input.slug, display_name: input.display_name, version: 1, created_at: now, updated_at: now };
     db::namespaces::insert(conn, &namespace).map_err(|e| match e {
         Error::Conflict(_) => Error::Conflict(format!("namespace {} already exists", namespace.slug)),
         other => other,
@@ -86,7 +87,13 @@ pub fn list(conn: &mut Conn, ctx: &Context, page: &PageRequest) -> Result<(Vec<N
     Ok(page.finish(rows, |n| n.slug.clone()))
 }
 
-pub fn update(conn: &mut Conn, ctx: &Context, slug: &str, patch: NamespacePatch, condition: Option<&Precondition>) -> Result<Namespace> {
+pub fn update(
+    conn: &mut Conn,
+    ctx: &Context,
+    slug: &str,
+    patch: NamespacePatch,
+    condition: Option<&Precondition>,
+) -> Result<Namespace> {
     ctx.caller.authorize("namespaces", "write", slug)?;
     let before = find(conn, slug)?;
     Precondition::check(condition, before.version)?;
@@ -118,12 +125,18 @@ pub fn delete(conn: &mut Conn, ctx: &Context, slug: &str, condition: Option<&Pre
     }
     let clients = db::clients::count_signing_into(conn, slug)?;
     if clients > 0 {
-        return Err(Error::Conflict(format!("{clients} client(s) sign users into namespace {slug}; change their user_namespace first")));
+        return Err(Error::Conflict(format!(
+            "{clients} client(s) sign users into namespace {slug}; change their user_namespace first"
+        )));
     }
     db::namespaces::delete(conn, slug)?;
     db::audit::append(
         conn,
-        vec![ctx.event("namespace.delete").target("namespace", slug).namespace(slug).diff(Some(before.audit_view()), None)],
+        vec![ctx
+            .event("namespace.delete")
+            .target("namespace", slug)
+            .namespace(slug)
+            .diff(Some(before.audit_view()), None)],
     )?;
     Ok(())
 }

@@ -64,14 +64,26 @@ thread_local! {
 }
 
 /// Runs argon2 into `out` with this thread's reusable memory.
-fn argon2_into(algorithm: Algorithm, version: Version, params: Params, secret: &[u8], salt: &[u8], out: &mut [u8]) -> std::result::Result<(), argon2::Error> {
+fn argon2_into(
+    algorithm: Algorithm,
+    version: Version,
+    params: Params,
+    secret: &[u8],
+    salt: &[u8],
+    out: &mut [u8],
+) -> std::result::Result<(), argon2::Error> {
     MEMORY.with(|memory| {
         let mut memory = memory.borrow_mut();
         let needed = params.block_count();
         if memory.len() < needed {
             memory.resize(needed, Block::default());
         }
-        let outcome = Argon2::new(algorithm, version, params).hash_password_into_with_memory(secret, salt, out, &mut memory[..needed]);
+        let outcome = Argon2::new(algorithm, version, params).hash_password_into_with_memory(
+            secret,
+            salt,
+            out,
+            &mut memory[..needed],
+        );
         // Do not keep the memory of an unusually expensive imported hash around.
         if memory.len() > 2 * FLOOR.memory_kib as usize {
             *memory = Vec::new();
@@ -89,7 +101,8 @@ pub fn hash(params: &HashParams, secret: &str) -> Result<String> {
     let mut salt = [0u8; SALT_LEN];
     rand::rngs::OsRng.fill_bytes(&mut salt);
     let mut out = [0u8; HASH_LEN];
-    argon2_into(Algorithm::Argon2id, Version::V0x13, params.argon2_params()?, secret.as_bytes(), &salt, &mut out).map_err(Error::internal)?;
+    argon2_into(Algorithm::Argon2id, Version::V0x13, params.argon2_params()?, secret.as_bytes(), &salt, &mut out)
+        .map_err(Error::internal)?;
     Ok(format!(
         "$argon2id$v=19$m={},t={},p={}${}${}",
         params.memory_kib,
@@ -104,7 +117,9 @@ pub fn hash(params: &HashParams, secret: &str) -> Result<String> {
 pub enum Verified {
     /// The password matches; `rehash` says the stored hash is weaker than (or differs from)
     /// the current parameters and should be replaced.
-    Yes { rehash: bool },
+    Yes {
+        rehash: bool,
+    },
     No,
 }
 
@@ -156,7 +171,9 @@ fn needs_rehash(current: &HashParams, parsed: &PasswordHash<'_>) -> bool {
         return true;
     }
     match Params::try_from(parsed) {
-        Ok(p) => p.m_cost() != current.memory_kib || p.t_cost() != current.iterations || p.p_cost() != current.parallelism,
+        Ok(p) => {
+            p.m_cost() != current.memory_kib || p.t_cost() != current.iterations || p.p_cost() != current.parallelism
+        }
         Err(_) => true,
     }
 }
@@ -164,16 +181,15 @@ fn needs_rehash(current: &HashParams, parsed: &PasswordHash<'_>) -> bool {
 /// Checks that an imported PHC string is one we can verify, within sane cost bounds.
 pub fn check_importable(stored: &str) -> std::result::Result<(), String> {
     if is_bcrypt(stored) {
-        let cost: u32 = stored
-            .get(4..6)
-            .and_then(|c| c.parse().ok())
-            .ok_or_else(|| "is not a valid bcrypt hash".to_owned())?;
+        let cost: u32 =
+            stored.get(4..6).and_then(|c| c.parse().ok()).ok_or_else(|| "is not a valid bcrypt hash".to_owned())?;
         if !(MIN_BCRYPT_COST..=MAX_BCRYPT_COST).contains(&cost) {
             return Err(format!("bcrypt cost must be between {MIN_BCRYPT_COST} and {MAX_BCRYPT_COST}"));
         }
         // Salt and hash in bcrypt's base64, canonical as bcrypt decodes them (found by fuzzing:
         // other trailing bits imported, then never verified).
-        let engine = base64::engine::GeneralPurpose::new(&base64::alphabet::BCRYPT, base64::engine::general_purpose::NO_PAD);
+        let engine =
+            base64::engine::GeneralPurpose::new(&base64::alphabet::BCRYPT, base64::engine::general_purpose::NO_PAD);
         let decodes = |text: &str, len: usize| engine.decode(text).is_ok_and(|bytes| bytes.len() == len);
         let valid = stored.len() == 60
             && stored.as_bytes()[6] == b'$'
@@ -210,7 +226,10 @@ fn argon2_bounds(parsed: &PasswordHash<'_>) -> std::result::Result<(), String> {
         return Err("uses an unsupported algorithm".into());
     }
     let params = Params::try_from(parsed).map_err(|_| "has invalid argon2 parameters".to_owned())?;
-    if params.m_cost() > MAX_IMPORT_MEMORY_KIB || params.t_cost() > MAX_IMPORT_ITERATIONS || params.p_cost() > MAX_IMPORT_PARALLELISM {
+    if params.m_cost() > MAX_IMPORT_MEMORY_KIB
+        || params.t_cost() > MAX_IMPORT_ITERATIONS
+        || params.p_cost() > MAX_IMPORT_PARALLELISM
+    {
         return Err(format!(
             "argon2 parameters are too expensive (at most m={MAX_IMPORT_MEMORY_KIB}, t={MAX_IMPORT_ITERATIONS}, p={MAX_IMPORT_PARALLELISM})"
         ));
@@ -251,7 +270,10 @@ mod tests {
         assert!(check_importable("$1$abc$def").is_err());
         assert!(check_importable("$argon2id$v=19$m=4194304,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA").is_err());
         assert!(check_importable("$2b$31$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234").is_err());
-        assert!(check_importable("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA").is_ok());
+        assert!(check_importable(
+            "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA"
+        )
+        .is_ok());
     }
 
     #[test]

@@ -16,18 +16,34 @@ use crate::error::Result;
 pub enum SignIn {
     Accepted(Box<Account>),
     /// Wrong name or password, or an account that may not sign in. `actor` is for the audit log.
-    Refused { actor: Actor, reason: &'static str },
-    Throttled { retry_after: u64, actor: Actor },
+    Refused {
+        actor: Actor,
+        reason: &'static str,
+    },
+    Throttled {
+        retry_after: u64,
+        actor: Actor,
+    },
 }
 
 /// Checks a password on a blocking thread (waits for the hashing pool without a connection).
-pub fn password(db: &Db, hasher: &HashPool, namespace: &str, name: &str, password: &str, origin: &Origin) -> Result<SignIn> {
+pub fn password(
+    db: &Db,
+    hasher: &HashPool,
+    namespace: &str,
+    name: &str,
+    password: &str,
+    origin: &Origin,
+) -> Result<SignIn> {
     let mut conn = db.get()?;
     let account = db::accounts::find_by_sign_in(&mut conn, namespace, name)?;
     let (actor, subject) = match &account {
         Some(a) => (Actor::account(a.id.to_string()), throttle::account_key(a.id)),
         // A name that signs nobody in locks like one that does.
-        None => (Actor { kind: "account", id: None, owner_account_id: None }, throttle::presented_key("name", namespace, &names::fold(name.trim()))),
+        None => (
+            Actor { kind: "account", id: None, owner_account_id: None },
+            throttle::presented_key("name", namespace, &names::fold(name.trim())),
+        ),
     };
     let reservation = match throttle::reserve(&mut conn, db, &throttle_keys(subject, origin), db::now())? {
         Ok(reservation) => reservation,

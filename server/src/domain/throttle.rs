@@ -31,11 +31,19 @@ pub struct Policy {
 }
 
 /// Per account or client: five tries, then 1 s, 2 s, 4 s, … up to 15 minutes.
-pub const PER_SUBJECT: Policy =
-    Policy { threshold: 5, first_lock: Duration::seconds(1), max_lock: Duration::minutes(15), cleared_by_success: true };
+pub const PER_SUBJECT: Policy = Policy {
+    threshold: 5,
+    first_lock: Duration::seconds(1),
+    max_lock: Duration::minutes(15),
+    cleared_by_success: true,
+};
 /// Per source address: more room (offices share an address), same growth.
-pub const PER_ADDRESS: Policy =
-    Policy { threshold: 20, first_lock: Duration::seconds(1), max_lock: Duration::minutes(15), cleared_by_success: false };
+pub const PER_ADDRESS: Policy = Policy {
+    threshold: 20,
+    first_lock: Duration::seconds(1),
+    max_lock: Duration::minutes(15),
+    cleared_by_success: false,
+};
 /// Counters forget attempts older than this.
 const FORGET_AFTER: Duration = Duration::hours(1);
 
@@ -72,7 +80,12 @@ impl Reservation {
 
 /// Counts one attempt on every key in one write transaction, or refuses it with the seconds to
 /// wait when a key is locked (then nothing is counted).
-pub fn reserve(conn: &mut Conn, db: &Db, keys: &[(String, Policy)], now: DateTime<Utc>) -> Result<std::result::Result<Reservation, u64>> {
+pub fn reserve(
+    conn: &mut Conn,
+    db: &Db,
+    keys: &[(String, Policy)],
+    now: DateTime<Utc>,
+) -> Result<std::result::Result<Reservation, u64>> {
     // One order for everybody: two attempts never wait for each other's rows crosswise.
     let mut keys = keys.to_vec();
     keys.sort_by(|a, b| a.0.cmp(&b.0));
@@ -101,11 +114,14 @@ fn count(conn: &mut Conn, key: &str, policy: Policy, now: DateTime<Utc>) -> Resu
     db::native!(conn, |c| diesel::insert_into(auth_throttle::table).values(fresh).on_conflict_do_nothing().execute(c))?;
     // The increment takes the row's lock (PostgreSQL): a parallel attempt waits here until this
     // transaction has set the lock it may start, and then sees it.
-    diesel::update(auth_throttle::table.find(key)).set(auth_throttle::failures.eq(auth_throttle::failures + 1)).execute(conn)?;
-    let (failures, last, locked_until): (i32, chrono::NaiveDateTime, Option<chrono::NaiveDateTime>) = auth_throttle::table
-        .find(key)
-        .select((auth_throttle::failures, auth_throttle::last_failure_at, auth_throttle::locked_until))
-        .first(conn)?;
+    diesel::update(auth_throttle::table.find(key))
+        .set(auth_throttle::failures.eq(auth_throttle::failures + 1))
+        .execute(conn)?;
+    let (failures, last, locked_until): (i32, chrono::NaiveDateTime, Option<chrono::NaiveDateTime>) =
+        auth_throttle::table
+            .find(key)
+            .select((auth_throttle::failures, auth_throttle::last_failure_at, auth_throttle::locked_until))
+            .first(conn)?;
     if let Some(until) = locked_until.filter(|u| *u > now_db) {
         let retry_after = (until - now_db).num_milliseconds().max(0) as u64 / 1000 + 1;
         return Err(Error::TooManyRequests { retry_after });
@@ -162,10 +178,6 @@ pub fn clear(conn: &mut Conn, key: &str) -> Result<()> {
 pub fn forget_stale(conn: &mut Conn, before: DateTime<Utc>, limit: i64) -> Result<usize> {
     let stale = auth_throttle::last_failure_at
         .lt(db::to_db_time(before - FORGET_AFTER))
-        .and(
-            auth_throttle::locked_until
-                .is_null()
-                .or(auth_throttle::locked_until.lt(db::to_db_time(before))),
-        );
+        .and(auth_throttle::locked_until.is_null().or(auth_throttle::locked_until.lt(db::to_db_time(before))));
     db::delete_batch!(conn, auth_throttle, key, stale, limit)
 }

@@ -13,15 +13,15 @@ use actix_web::{web, FromRequest, HttpMessage, HttpRequest, HttpResponse};
 use base64::Engine;
 
 use super::AppState;
+use crate::console;
 use crate::db::{self, Conn};
 use crate::domain::audit::Actor;
 use crate::domain::authn::{self, Authentication, Origin};
+use crate::domain::crypto::same;
 use crate::domain::idempotency::{self, Claim, Outcome, Reply};
 use crate::domain::{Context, Precondition};
-use crate::console;
-use crate::domain::crypto::same;
-use crate::oauth::{bearer, OAuth};
 use crate::error::{Error, Result};
+use crate::oauth::{bearer, OAuth};
 
 /// The id of the current request (also sent back as `X-Request-Id`).
 #[derive(Debug, Clone)]
@@ -30,18 +30,31 @@ pub struct RequestId(pub String);
 /// How authentication went, for the audit middleware.
 #[derive(Debug, Clone)]
 pub enum AuthRecord {
-    Accepted { actor: Actor, verified_now: bool },
+    Accepted {
+        actor: Actor,
+        verified_now: bool,
+    },
     /// `client_id`: the id presented with HTTP Basic, whatever it names (or nothing).
-    Rejected { reason: &'static str, actor: Option<Actor>, bearer: bool, client_id: Option<String> },
+    Rejected {
+        reason: &'static str,
+        actor: Option<Actor>,
+        bearer: bool,
+        client_id: Option<String>,
+    },
 }
 
 /// What an `Authorization` header (or the console's cookie) presents.
 #[derive(Clone)]
 pub enum Credentials {
-    Basic { client_id: String, secret: String },
+    Basic {
+        client_id: String,
+        secret: String,
+    },
     Bearer(String),
     /// The console's session cookie and the `X-CSRF-Token` header that must come with it.
-    Console { cookie: String },
+    Console {
+        cookie: String,
+    },
 }
 
 /// A Management API request with credentials; authenticated on first use.
@@ -103,7 +116,8 @@ struct Presented(Credentials);
 /// without credentials were already refused by the `Api` extractor.
 pub async fn authenticate_first(req: &HttpRequest, refusal: Error) -> Error {
     let presented = req.extensions().get::<Presented>().cloned();
-    let (Some(Presented(credentials)), Some(state)) = (presented, req.app_data::<web::Data<AppState>>().cloned()) else {
+    let (Some(Presented(credentials)), Some(state)) = (presented, req.app_data::<web::Data<AppState>>().cloned())
+    else {
         return refusal;
     };
     Api::presenting(req, state, credentials).refusal_once_authenticated(refusal).await
@@ -157,21 +171,34 @@ impl Api {
                     let origin = Origin { ip: ip.clone(), request_id: Some(request_id.clone()) };
                     let accepted = match &credentials {
                         Credentials::Basic { client_id, secret } => {
-                            match authn::client_secret(&state.db, &state.hasher, &state.verified, client_id, secret, &origin)? {
+                            match authn::client_secret(
+                                &state.db,
+                                &state.hasher,
+                                &state.verified,
+                                client_id,
+                                secret,
+                                &origin,
+                            )? {
                                 Authentication::Accepted { caller, verified_now, .. } => {
                                     state.audit.touch_client(caller.id());
                                     Ok((caller, verified_now))
                                 }
-                                Authentication::Rejected { reason, actor } => Err((reason, Some(actor), Error::Unauthenticated { reason, bearer: false })),
-                                Authentication::Throttled { retry_after, actor } => {
-                                    Err(("locked out after repeated failures", Some(actor), Error::TooManyRequests { retry_after }))
+                                Authentication::Rejected { reason, actor } => {
+                                    Err((reason, Some(actor), Error::Unauthenticated { reason, bearer: false }))
                                 }
+                                Authentication::Throttled { retry_after, actor } => Err((
+                                    "locked out after repeated failures",
+                                    Some(actor),
+                                    Error::TooManyRequests { retry_after },
+                                )),
                             }
                         }
-                        Credentials::Bearer(token) => match bearer::authenticate(&mut *state.db.get()?, &state.oauth, token)? {
-                            Ok((caller, _)) => Ok((caller, false)),
-                            Err(reason) => Err((reason, None, Error::Unauthenticated { reason, bearer: true })),
-                        },
+                        Credentials::Bearer(token) => {
+                            match bearer::authenticate(&mut *state.db.get()?, &state.oauth, token)? {
+                                Ok((caller, _)) => Ok((caller, false)),
+                                Err(reason) => Err((reason, None, Error::Unauthenticated { reason, bearer: true })),
+                            }
+                        }
                         // Its CSRF header was checked when the request arrived.
                         Credentials::Console { cookie } => match console::session::authenticate(&state, cookie)? {
                             Ok((caller, _)) => Ok((caller, false)),
@@ -196,8 +223,13 @@ impl Api {
                 }
             };
             let mut conn = state.db.get()?;
-            let value = if write { state.db.write_blocking(&mut conn, |conn| f(conn, &ctx)) } else { f(&mut conn, &ctx) };
-            Ok(Done { record: record.unwrap_or(AuthRecord::Accepted { actor: ctx.caller.actor(), verified_now: false }), ctx: Some(ctx), value })
+            let value =
+                if write { state.db.write_blocking(&mut conn, |conn| f(conn, &ctx)) } else { f(&mut conn, &ctx) };
+            Ok(Done {
+                record: record.unwrap_or(AuthRecord::Accepted { actor: ctx.caller.actor(), verified_now: false }),
+                ctx: Some(ctx),
+                value,
+            })
         })
         .await?;
         if self.ctx.borrow().is_none() {
@@ -245,7 +277,9 @@ impl Api {
             })
         };
         let outcome = match attempt(authorize.clone(), f.clone(), key.clone()).await {
-            Err(Error::Conflict(m)) if key.is_some() && m == idempotency::IN_PROGRESS => attempt(authorize, f, key).await?,
+            Err(Error::Conflict(m)) if key.is_some() && m == idempotency::IN_PROGRESS => {
+                attempt(authorize, f, key).await?
+            }
             other => other?,
         };
         Ok(reply_response(outcome))
@@ -311,9 +345,8 @@ pub fn authorization(text: &str) -> std::result::Result<Credentials, (&'static s
 }
 
 fn basic_credentials(encoded: &str) -> std::result::Result<(String, String), &'static str> {
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(encoded.trim())
-        .map_err(|_| "malformed Basic credentials")?;
+    let decoded =
+        base64::engine::general_purpose::STANDARD.decode(encoded.trim()).map_err(|_| "malformed Basic credentials")?;
     let decoded = String::from_utf8(decoded).map_err(|_| "malformed Basic credentials")?;
     let (id, secret) = decoded.split_once(':').ok_or("malformed Basic credentials")?;
     if id.is_empty() || id.len() > 128 || secret.is_empty() || secret.len() > 512 {

@@ -93,26 +93,31 @@ impl<T: DeserializeOwned + Validate + Default + 'static> FromRequest for Optiona
 
 /// A body of one of `accepted` media types, at most `limit` bytes.
 pub async fn read_body(req: &HttpRequest, payload: Payload, limit: usize, accepted: &[&str]) -> Result<web::Bytes> {
-    let media = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(|v| {
-        v.split(';').next().unwrap_or("").trim().to_ascii_lowercase()
-    });
+    let media = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
     let ok = match media.as_deref() {
-        Some(m) => accepted.contains(&m) || (accepted.contains(&"application/json") && m.starts_with("application/") && m.ends_with("+json")),
+        Some(m) => {
+            accepted.contains(&m)
+                || (accepted.contains(&"application/json") && m.starts_with("application/") && m.ends_with("+json"))
+        }
         None => false,
     };
     if !ok {
-        return Err(Error::UnsupportedMediaType(format!("the body must be sent as Content-Type: {}", accepted.join(" or "))));
+        return Err(Error::UnsupportedMediaType(format!(
+            "the body must be sent as Content-Type: {}",
+            accepted.join(" or ")
+        )));
     }
     read_bytes(req, payload, limit).await
 }
 
 async fn read_bytes(req: &HttpRequest, mut payload: Payload, limit: usize) -> Result<web::Bytes> {
     let too_large = || Error::PayloadTooLarge(format!("the body must be at most {} KiB", limit / 1024));
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
+    let declared =
+        req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > limit) {
         return Err(too_large());
     }

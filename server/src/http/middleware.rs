@@ -23,12 +23,17 @@ fn request_id_of(req: &ServiceRequest) -> String {
     req.headers()
         .get(&REQUEST_ID)
         .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b)))
+        .filter(|v| {
+            !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+        })
         .map(str::to_owned)
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string())
 }
 
-pub async fn observe(req: ServiceRequest, next: Next<impl MessageBody + 'static>) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+pub async fn observe(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let start = Instant::now();
     let request_id = request_id_of(&req);
     req.extensions_mut().insert(RequestId(request_id.clone()));
@@ -84,7 +89,10 @@ fn from_browser_script(req: &actix_web::HttpRequest) -> bool {
 /// Records the request's audit event: handed to the group-committing writer before the response
 /// goes out (ADR 0003). Successful changes are skipped: they append their own event in the
 /// transaction that makes them.
-pub async fn audit(req: ServiceRequest, next: Next<impl MessageBody + 'static>) -> Result<ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+pub async fn audit(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
     let res = next.call(req).await?.map_into_boxed_body();
     let Some(auth) = res.request().extensions().get::<AuthRecord>().cloned() else {
         // No authentication was attempted: a public or unknown route.
@@ -144,7 +152,9 @@ pub async fn audit(req: ServiceRequest, next: Next<impl MessageBody + 'static>) 
         event = event.outcome(outcome);
         match (error, replayed) {
             (_, true) => event.changes(json!({ "idempotent_replay": true })),
-            (Some(Error::Forbidden { detail, missing }), _) => event.changes(json!({ "missing_grant": missing, "detail": detail })),
+            (Some(Error::Forbidden { detail, missing }), _) => {
+                event.changes(json!({ "missing_grant": missing, "detail": detail }))
+            }
             (Some(e), _) => event.changes(json!({ "status": status.as_u16(), "detail": e.to_problem().detail })),
             (None, _) => event,
         }

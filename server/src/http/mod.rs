@@ -76,7 +76,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 )
                 .service(resource("/clients", "clients").get(clients::list).post(clients::create))
                 .service(
-                    resource("/clients/{id}", "client").get(clients::get).patch(clients::update).delete(clients::delete),
+                    resource("/clients/{id}", "client")
+                        .get(clients::get)
+                        .patch(clients::update)
+                        .delete(clients::delete),
                 )
                 .service(resource("/clients/{id}/secrets", "client_secrets").post(clients::rotate_secret))
                 .service(

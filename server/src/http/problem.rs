@@ -50,7 +50,10 @@ impl Error {
     fn public_detail(&self) -> String {
         match self {
             Error::Unauthenticated { bearer: true, .. } => "the access token is invalid, expired or revoked".into(),
-            Error::Unauthenticated { .. } => "valid credentials are required (HTTP Basic with a client id and secret, or a Bearer access token)".into(),
+            Error::Unauthenticated { .. } => {
+                "valid credentials are required (HTTP Basic with a client id and secret, or a Bearer access token)"
+                    .into()
+            }
             Error::Internal(_) => "an internal error occurred; the request id identifies it in the server log".into(),
             Error::Unavailable(_) => "the service is temporarily unavailable; retry shortly".into(),
             other => other.to_string(),
@@ -87,12 +90,17 @@ impl ResponseError for Error {
         response.insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
         match self {
             Error::Unauthenticated { bearer: true, .. } => {
-                response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"gatehouse\", error=\"invalid_token\"")));
+                response.insert_header((
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"gatehouse\", error=\"invalid_token\""),
+                ));
             }
             Error::Unauthenticated { .. } => {
                 response.insert_header((
                     header::WWW_AUTHENTICATE,
-                    HeaderValue::from_static("Basic realm=\"gatehouse\", charset=\"UTF-8\", Bearer realm=\"gatehouse\""),
+                    HeaderValue::from_static(
+                        "Basic realm=\"gatehouse\", charset=\"UTF-8\", Bearer realm=\"gatehouse\"",
+                    ),
                 ));
             }
             Error::TooManyRequests { retry_after } => {

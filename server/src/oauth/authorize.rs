@@ -80,17 +80,30 @@ pub fn error_redirect(oauth: &OAuth, redirect_uri: &str, state: Option<&str>, er
     Next::Redirect {
         location: redirect_with(
             redirect_uri,
-            &[("error", Some(error)), ("error_description", Some(description)), ("state", state), ("iss", Some(&oauth.settings.issuer))],
+            &[
+                ("error", Some(error)),
+                ("error_description", Some(description)),
+                ("state", state),
+                ("iss", Some(&oauth.settings.issuer)),
+            ],
         ),
         set_cookies: Vec::new(),
     }
 }
 
 /// The request, checked. `Err` holds what to do instead (a page, or an error redirect).
-fn validate(conn: &mut Conn, oauth: &OAuth, form: &Form) -> Result<std::result::Result<(AuthRequest, ClientView), Next>> {
+fn validate(
+    conn: &mut Conn,
+    oauth: &OAuth,
+    form: &Form,
+) -> Result<std::result::Result<(AuthRequest, ClientView), Next>> {
     let page = |message: &str| Ok(Err(Next::Page(error_page(StatusCode::BAD_REQUEST, message))));
-    let Some(client_id) = form.get("client_id") else { return page("The request names no application (client_id is missing).") };
-    let Some(view) = db::clients::get_by_client_id(conn, client_id)? else { return page("The application is not known here.") };
+    let Some(client_id) = form.get("client_id") else {
+        return page("The request names no application (client_id is missing).");
+    };
+    let Some(view) = db::clients::get_by_client_id(conn, client_id)? else {
+        return page("The application is not known here.");
+    };
     if !view.signs_users_in() {
         return page("The application is disabled.");
     }
@@ -115,7 +128,8 @@ fn validate(conn: &mut Conn, oauth: &OAuth, form: &Form) -> Result<std::result::
     };
     // From here on, errors go back to the application.
     let (back_to, state) = (request.redirect_uri.clone(), request.state.clone());
-    let refuse = |error: &str, description: &str| Ok(Err(error_redirect(oauth, &back_to, state.as_deref(), error, description)));
+    let refuse =
+        |error: &str, description: &str| Ok(Err(error_redirect(oauth, &back_to, state.as_deref(), error, description)));
     match form.get("response_type") {
         Some("code") => {}
         Some(_) => return refuse("unsupported_response_type", "only response_type=code is supported"),
@@ -141,10 +155,15 @@ fn validate(conn: &mut Conn, oauth: &OAuth, form: &Form) -> Result<std::result::
     // the tokens); what the account holds bounds them again at every request.
     request.scope = scope.bounded_by(view.user_token_bound().as_deref()).to_string();
     match (form.get("code_challenge"), form.get("code_challenge_method")) {
-        (Some(_), Some(method)) if method != "S256" => return refuse("invalid_request", "code_challenge_method must be S256"),
-        (Some(_), None) => return refuse("invalid_request", "code_challenge_method must be S256 (plain is not accepted)"),
+        (Some(_), Some(method)) if method != "S256" => {
+            return refuse("invalid_request", "code_challenge_method must be S256")
+        }
+        (Some(_), None) => {
+            return refuse("invalid_request", "code_challenge_method must be S256 (plain is not accepted)")
+        }
         (Some(challenge), Some(_)) => {
-            let valid = challenge.len() == 43 && challenge.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            let valid =
+                challenge.len() == 43 && challenge.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
             if !valid {
                 return refuse("invalid_request", "code_challenge must be a base64url SHA-256 (43 characters)");
             }
@@ -156,7 +175,8 @@ fn validate(conn: &mut Conn, oauth: &OAuth, form: &Form) -> Result<std::result::
         }
         (None, None) => {}
     }
-    let prompts: Vec<&str> = form.get("prompt").map(|p| p.split(' ').filter(|s| !s.is_empty()).collect()).unwrap_or_default();
+    let prompts: Vec<&str> =
+        form.get("prompt").map(|p| p.split(' ').filter(|s| !s.is_empty()).collect()).unwrap_or_default();
     if prompts.contains(&"none") && prompts.len() > 1 {
         return refuse("invalid_request", "prompt=none cannot be combined with other values");
     }
@@ -175,7 +195,12 @@ fn validate(conn: &mut Conn, oauth: &OAuth, form: &Form) -> Result<std::result::
 }
 
 /// The signed-in account of `session`, if it may sign in to `client` now.
-fn session_account(conn: &mut Conn, session: Option<Session>, client: &ClientView, request: &AuthRequest) -> Result<Option<(Session, Account)>> {
+fn session_account(
+    conn: &mut Conn,
+    session: Option<Session>,
+    client: &ClientView,
+    request: &AuthRequest,
+) -> Result<Option<(Session, Account)>> {
     let Some(session) = session else { return Ok(None) };
     if let Some(max_age) = request.max_age {
         if (db::now() - session.auth_time).num_seconds() > max_age {
@@ -189,7 +214,15 @@ fn session_account(conn: &mut Conn, session: Option<Session>, client: &ClientVie
 
 /// Issues a code for a signed-in account (inside the caller's write transaction) and returns
 /// where to send the browser.
-pub fn issue_code(conn: &mut Conn, oauth: &OAuth, request: &AuthRequest, client: &ClientView, account: &Account, session: &Session, origin: &Origin) -> Result<String> {
+pub fn issue_code(
+    conn: &mut Conn,
+    oauth: &OAuth,
+    request: &AuthRequest,
+    client: &ClientView,
+    account: &Account,
+    session: &Session,
+    origin: &Origin,
+) -> Result<String> {
     let code = random_token(32);
     db::oauth::insert_code(
         conn,
@@ -259,23 +292,41 @@ async fn authorize(req: HttpRequest, state: web::Data<AppState>, form: Form) -> 
             match signed_in {
                 Some((session, account)) if !prompt_login => {
                     if !consent::needed(conn, &client, &account, &request)? {
-                        let location = worker.db.write_blocking(conn, |conn| issue_code(conn, oauth, &request, &client, &account, &session, &origin))?;
+                        let location = worker.db.write_blocking(conn, |conn| {
+                            issue_code(conn, oauth, &request, &client, &account, &session, &origin)
+                        })?;
                         return Ok(Next::Redirect { location, set_cookies: Vec::new() });
                     }
                     if prompt_none {
-                        return Ok(error_redirect(oauth, &request.redirect_uri, request.state.as_deref(), "consent_required", "the user has not allowed this application"));
+                        return Ok(error_redirect(
+                            oauth,
+                            &request.redirect_uri,
+                            request.state.as_deref(),
+                            "consent_required",
+                            "the user has not allowed this application",
+                        ));
                     }
                     let request = AuthRequest { account: Some(account.id), ..request };
                     db::oauth::insert_request(conn, &request)?;
                     let page = consent::page(&request, &client, &account);
                     Ok(Next::Page(page.cookie(session::authz_cookie(&oauth.settings, &request.id, request_lifetime()))))
                 }
-                None if prompt_none => {
-                    Ok(error_redirect(oauth, &request.redirect_uri, request.state.as_deref(), "login_required", "the user is not signed in"))
-                }
+                None if prompt_none => Ok(error_redirect(
+                    oauth,
+                    &request.redirect_uri,
+                    request.state.as_deref(),
+                    "login_required",
+                    "the user is not signed in",
+                )),
                 _ => {
                     db::oauth::insert_request(conn, &request)?;
-                    let page = sign_in_page(&request, &client, request.login_hint.as_deref().unwrap_or_default(), Vec::new(), StatusCode::OK);
+                    let page = sign_in_page(
+                        &request,
+                        &client,
+                        request.login_hint.as_deref().unwrap_or_default(),
+                        Vec::new(),
+                        StatusCode::OK,
+                    );
                     Ok(Next::Page(page.cookie(session::authz_cookie(&oauth.settings, &request.id, request_lifetime()))))
                 }
             }
@@ -288,7 +339,10 @@ pub fn respond(outcome: Result<Next>) -> HttpResponse {
     match outcome {
         Ok(next) => next.respond(),
         Err(Error::TooManyRequests { retry_after }) => too_many(retry_after).respond(),
-        Err(Error::Unavailable(_)) => error_page(StatusCode::SERVICE_UNAVAILABLE, "The service is temporarily unavailable. Try again shortly.").respond(),
+        Err(Error::Unavailable(_)) => {
+            error_page(StatusCode::SERVICE_UNAVAILABLE, "The service is temporarily unavailable. Try again shortly.")
+                .respond()
+        }
         Err(e) => {
             log::error!("hosted page: {e}");
             error_page(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on our side.").respond()
@@ -302,23 +356,32 @@ pub fn too_many(retry_after: u64) -> Rendered {
     page.render(pages::message(&format!("Too many attempts. Try again in {retry_after} seconds.")))
 }
 
-pub fn sign_in_page(request: &AuthRequest, client: &ClientView, login: &str, errors: Vec<String>, status: StatusCode) -> Rendered {
-    Page::new("Sign in")
-        .status(status)
-        .redirecting_to(pages::origin_of(&request.redirect_uri))
-        .render(pages::sign_in(pages::SignInForm {
+pub fn sign_in_page(
+    request: &AuthRequest,
+    client: &ClientView,
+    login: &str,
+    errors: Vec<String>,
+    status: StatusCode,
+) -> Rendered {
+    Page::new("Sign in").status(status).redirecting_to(pages::origin_of(&request.redirect_uri)).render(pages::sign_in(
+        pages::SignInForm {
             request_id: &request.id,
             csrf: &request.csrf,
             login,
             client_name: &client.client.name,
             errors,
             registration: client.client.registration_enabled,
-        }))
+        },
+    ))
 }
 
 /// The authorization request a hosted form belongs to: it must exist, be this browser's (its
 /// cookie), and carry its CSRF token.
-pub fn pending_request(conn: &mut Conn, req_cookie: Option<&str>, form: &Form) -> Result<Option<(AuthRequest, ClientView)>> {
+pub fn pending_request(
+    conn: &mut Conn,
+    req_cookie: Option<&str>,
+    form: &Form,
+) -> Result<Option<(AuthRequest, ClientView)>> {
     let (Some(id), Some(csrf)) = (form.get("request"), form.get("csrf")) else { return Ok(None) };
     if req_cookie != Some(id) {
         return Ok(None);
@@ -337,7 +400,14 @@ pub fn expired_page() -> Rendered {
 
 /// Completes a sign-in: a session, then the consent page when the application needs one, else
 /// a code and back to the application.
-pub fn complete(conn: &mut Conn, state: &AppState, request: &AuthRequest, client: &ClientView, account: &Account, origin: &Origin) -> Result<Next> {
+pub fn complete(
+    conn: &mut Conn,
+    state: &AppState,
+    request: &AuthRequest,
+    client: &ClientView,
+    account: &Account,
+    origin: &Origin,
+) -> Result<Next> {
     let oauth = &state.oauth;
     state.db.write_blocking(conn, |conn| {
         let (session, cookie) = session::start(conn, &oauth.settings, account.id)?;
@@ -376,12 +446,22 @@ pub async fn login(req: HttpRequest, state: web::Data<AppState>, body: web::Byte
         let password = form.get("password").unwrap_or_default().chars().take(1024).collect::<String>();
         let namespace = client.client.user_namespace.clone().unwrap_or_default();
         match signin::password(&worker.db, &worker.hasher, &namespace, &login, &password, &origin)? {
-            SignIn::Accepted(account) => Ok((complete(&mut *worker.db.get()?, &worker, &request, &client, &account, &origin)?, None)),
+            SignIn::Accepted(account) => {
+                Ok((complete(&mut *worker.db.get()?, &worker, &request, &client, &account, &origin)?, None))
+            }
             SignIn::Refused { actor, reason } => {
-                let page = sign_in_page(&request, &client, &login, vec!["Wrong sign-in name or password.".into()], StatusCode::OK);
+                let page = sign_in_page(
+                    &request,
+                    &client,
+                    &login,
+                    vec!["Wrong sign-in name or password.".into()],
+                    StatusCode::OK,
+                );
                 Ok((Next::Page(page), Some((actor, reason))))
             }
-            SignIn::Throttled { retry_after, actor } => Ok((Next::Page(too_many(retry_after)), Some((actor, "locked out after repeated failures")))),
+            SignIn::Throttled { retry_after, actor } => {
+                Ok((Next::Page(too_many(retry_after)), Some((actor, "locked out after repeated failures"))))
+            }
         }
     })
     .await;
@@ -414,7 +494,9 @@ pub async fn resume(req: HttpRequest, state: web::Data<AppState>) -> HttpRespons
             if id != cookie {
                 return Ok(Next::Page(expired_page()));
             }
-            let Some(request) = db::oauth::get_request(conn, &id, db::now())? else { return Ok(Next::Page(expired_page())) };
+            let Some(request) = db::oauth::get_request(conn, &id, db::now())? else {
+                return Ok(Next::Page(expired_page()));
+            };
             let Some(client) = db::clients::get(conn, request.client)? else { return Ok(Next::Page(expired_page())) };
             Ok(Next::Page(sign_in_page(&request, &client, "", Vec::new(), StatusCode::OK)))
         })

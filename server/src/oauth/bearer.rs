@@ -33,7 +33,9 @@ pub enum Standing {
 
 /// Whether a verified token still counts, and whose it is.
 pub fn standing(conn: &mut Conn, claims: &AccessClaims) -> Result<std::result::Result<Standing, Rejection>> {
-    let Some(client) = db::clients::credential(conn, &claims.client_id, db::now())? else { return Ok(Err("the token's client no longer exists")) };
+    let Some(client) = db::clients::credential(conn, &claims.client_id, db::now())? else {
+        return Ok(Err("the token's client no longer exists"));
+    };
     let is_console = client.client_id == CONSOLE_CLIENT_ID;
     if client.disabled || !(is_console || client.owner.as_ref().is_some_and(|o| !o.disabled)) {
         return Ok(Err("the token's client is disabled"));
@@ -45,7 +47,9 @@ pub fn standing(conn: &mut Conn, claims: &AccessClaims) -> Result<std::result::R
         return Ok(Ok(Standing::Client(client)));
     }
     let Ok(id) = uuid::Uuid::parse_str(&claims.sub) else { return Ok(Err("malformed subject")) };
-    let Some(account) = db::accounts::get(conn, id)?.filter(|a| !a.disabled) else { return Ok(Err("the account is disabled or deleted")) };
+    let Some(account) = db::accounts::get(conn, id)?.filter(|a| !a.disabled) else {
+        return Ok(Err("the account is disabled or deleted"));
+    };
     if issued_before(claims, account.tokens_valid_after) {
         return Ok(Err("the account's tokens were ended by a password change"));
     }
@@ -66,7 +70,11 @@ fn client_power(client: &Credential) -> Vec<Grant> {
 }
 
 /// The caller a valid access token stands for on the Management API, or why it is refused.
-pub fn authenticate(conn: &mut Conn, oauth: &OAuth, token: &str) -> Result<std::result::Result<(Caller, AccessClaims), Rejection>> {
+pub fn authenticate(
+    conn: &mut Conn,
+    oauth: &OAuth,
+    token: &str,
+) -> Result<std::result::Result<(Caller, AccessClaims), Rejection>> {
     let audience = oauth.settings.api_audience();
     let claims = match tokens::verify_access(conn, &oauth.keys, &oauth.settings, token, Some(&audience))? {
         Ok(claims) => claims,
@@ -77,15 +85,29 @@ pub fn authenticate(conn: &mut Conn, oauth: &OAuth, token: &str) -> Result<std::
         Err(reason) => return Ok(Err(reason)),
         Ok(Standing::Client(client)) => {
             let owner = client.owner.expect("an active client has an owner");
-            let caller = Caller::client(client.id, client.client_id, owner.to_ref(), client.permissions, owner.permissions.clone());
+            let caller = Caller::client(
+                client.id,
+                client.client_id,
+                owner.to_ref(),
+                client.permissions,
+                owner.permissions.clone(),
+            );
             // A client token without management scopes carries all the client may do.
-            if scope.grants.is_empty() { caller } else { narrow(caller, &scope.grants) }
+            if scope.grants.is_empty() {
+                caller
+            } else {
+                narrow(caller, &scope.grants)
+            }
         }
         Ok(Standing::Account { account, client }) => {
             let mut caller = Caller::account(account.id, account.namespace, account.username, account.permissions);
             caller.self_service = scope.has(ACCOUNT);
             let caller = narrow(caller, &scope.grants);
-            if client.client_id == CONSOLE_CLIENT_ID { caller } else { narrow(caller, &client_power(&client)) }
+            if client.client_id == CONSOLE_CLIENT_ID {
+                caller
+            } else {
+                narrow(caller, &client_power(&client))
+            }
         }
     };
     Ok(Ok((caller, claims)))

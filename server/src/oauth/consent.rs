@@ -44,16 +44,21 @@ pub fn prompts(request: &AuthRequest, value: &str) -> bool {
 /// The consent page of a pending request.
 pub fn page(request: &AuthRequest, client: &ClientView, account: &Account) -> Rendered {
     let scope = Scopes::parse(&request.scope).unwrap_or_default();
-    let signed_in_as = account.username.as_deref().or(account.email.as_deref()).or(account.phone_number.as_deref()).unwrap_or("your account");
-    Page::new("Allow access")
-        .redirecting_to(pages::origin_of(&request.redirect_uri))
-        .render(pages::consent(pages::ConsentForm {
+    let signed_in_as = account
+        .username
+        .as_deref()
+        .or(account.email.as_deref())
+        .or(account.phone_number.as_deref())
+        .unwrap_or("your account");
+    Page::new("Allow access").redirecting_to(pages::origin_of(&request.redirect_uri)).render(pages::consent(
+        pages::ConsentForm {
             request_id: &request.id,
             csrf: &request.csrf,
             client_name: &client.client.name,
             signed_in_as,
             asks: describe(&scope),
-        }))
+        },
+    ))
 }
 
 /// What each scope lets the application do, in words.
@@ -74,7 +79,9 @@ fn describe(scope: &Scopes) -> Vec<String> {
             .to_owned()
         })
         .collect();
-    asks.extend(scope.grants.iter().map(|g| format!("act for you on Gatehouse's Management API, as far as you may: {g}")));
+    asks.extend(
+        scope.grants.iter().map(|g| format!("act for you on Gatehouse's Management API, as far as you may: {g}")),
+    );
     asks
 }
 
@@ -90,12 +97,18 @@ pub async fn decide(req: HttpRequest, state: web::Data<AppState>, body: web::Byt
         .db
         .run(move |conn| {
             let oauth = &worker.oauth;
-            let Some((request, client)) = pending_request(conn, authz.as_deref(), &form)? else { return Ok(Next::Page(expired_page())) };
+            let Some((request, client)) = pending_request(conn, authz.as_deref(), &form)? else {
+                return Ok(Next::Page(expired_page()));
+            };
             // The account that was asked is the one signed in in this browser, still.
             let current = session::current(conn, sso.as_deref())?;
-            let (Some(session), Some(asked)) = (current, request.account) else { return Ok(Next::Page(expired_page())) };
+            let (Some(session), Some(asked)) = (current, request.account) else {
+                return Ok(Next::Page(expired_page()));
+            };
             let account = db::accounts::get(conn, asked)?.filter(|a| !a.disabled && a.id == session.account);
-            let Some(account) = account.filter(|_| client.signs_users_in()) else { return Ok(Next::Page(expired_page())) };
+            let Some(account) = account.filter(|_| client.signs_users_in()) else {
+                return Ok(Next::Page(expired_page()));
+            };
             let allowed = match form.get("decision") {
                 Some("allow") => true,
                 Some("deny") => false,
@@ -108,9 +121,17 @@ pub async fn decide(req: HttpRequest, state: web::Data<AppState>, body: web::Byt
             worker.db.write_blocking(conn, |conn| {
                 db::oauth::delete_request(conn, &request.id)?;
                 if !allowed {
-                    let event = event.outcome(Outcome::Denied).changes(json!({ "client_id": client.client.client_id, "scope": request.scope }));
+                    let event = event
+                        .outcome(Outcome::Denied)
+                        .changes(json!({ "client_id": client.client.client_id, "scope": request.scope }));
                     db::audit::append(conn, vec![event])?;
-                    let mut denied = error_redirect(oauth, &request.redirect_uri, request.state.as_deref(), "access_denied", "the user did not allow it");
+                    let mut denied = error_redirect(
+                        oauth,
+                        &request.redirect_uri,
+                        request.state.as_deref(),
+                        "access_denied",
+                        "the user did not allow it",
+                    );
                     if let Next::Redirect { set_cookies, .. } = &mut denied {
                         set_cookies.push(session::clear_authz(&oauth.settings));
                     }
@@ -118,7 +139,12 @@ pub async fn decide(req: HttpRequest, state: web::Data<AppState>, body: web::Byt
                 }
                 let given = widen(conn, &account, &client, &request.scope)?;
                 db::consents::put(conn, account.id, client.client.id, &given, db::now())?;
-                db::audit::append(conn, vec![event.changes(json!({ "client_id": client.client.client_id, "scope": request.scope, "consented": given }))])?;
+                db::audit::append(
+                    conn,
+                    vec![event.changes(
+                        json!({ "client_id": client.client.client_id, "scope": request.scope, "consented": given }),
+                    )],
+                )?;
                 let location = issue_code(conn, oauth, &request, &client, &account, &session, &origin)?;
                 Ok(Next::Redirect { location, set_cookies: vec![session::clear_authz(&oauth.settings)] })
             })
@@ -129,7 +155,9 @@ pub async fn decide(req: HttpRequest, state: web::Data<AppState>, body: web::Byt
 
 /// Everything consented so far, with `asked` added.
 fn widen(conn: &mut Conn, account: &Account, client: &ClientView, asked: &str) -> Result<String> {
-    let mut given = db::consents::scope(conn, account.id, client.client.id)?.and_then(|t| Scopes::parse(&t).ok()).unwrap_or_default();
+    let mut given = db::consents::scope(conn, account.id, client.client.id)?
+        .and_then(|t| Scopes::parse(&t).ok())
+        .unwrap_or_default();
     let asked = Scopes::parse(asked).map_err(Error::internal)?;
     for s in asked.oidc {
         if !given.has(&s) {

@@ -6,16 +6,16 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Map, Value};
 
 use super::authorize::{redirect_with, respond, Next};
+use super::bearer::{self, Standing};
 use super::form::Form;
 use super::pages::{self, Page};
 use super::scope::{Scopes, OPENID};
 use super::token_endpoint::{authenticate_client, Presented, TokenClient};
-use crate::domain::authn::shown_client_id;
 use super::tokens::{self, user_claims};
-use super::bearer::{self, Standing};
 use super::{session, OAuth, OAuthError};
 use crate::db::{self, Conn};
 use crate::domain::audit::{Actor, NewEvent};
+use crate::domain::authn::shown_client_id;
 use crate::domain::authn::Origin;
 use crate::domain::crypto::{random_token, same, token_hash};
 use crate::error::Result;
@@ -38,13 +38,22 @@ fn bearer_token(req: &HttpRequest, form: Option<&Form>) -> Option<String> {
 }
 
 fn json_no_store(value: Value) -> HttpResponse {
-    HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).insert_header((header::PRAGMA, "no-cache")).json(value)
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::PRAGMA, "no-cache"))
+        .json(value)
 }
 
 /// `GET|POST /oauth/userinfo` with a user's access token that carries `openid`.
-pub async fn userinfo(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> std::result::Result<HttpResponse, OAuthError> {
+pub async fn userinfo(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> std::result::Result<HttpResponse, OAuthError> {
     let form = if body.is_empty() { None } else { Some(Form::parse(&body)?) };
-    let Some(token) = bearer_token(&req, form.as_ref()) else { return Err(OAuthError::invalid_token("an access token is required")) };
+    let Some(token) = bearer_token(&req, form.as_ref()) else {
+        return Err(OAuthError::invalid_token("an access token is required"));
+    };
     let worker = state.clone();
     let claims = state
         .db
@@ -56,14 +65,19 @@ pub async fn userinfo(req: HttpRequest, state: web::Data<AppState>, body: web::B
             };
             let scope = Scopes::parse(&claims.scope).unwrap_or_default();
             if claims.is_client_token() || !scope.has(OPENID) {
-                return Ok(Err(OAuthError { status: StatusCode::FORBIDDEN, ..OAuthError::new("insufficient_scope", "the token was not granted openid for a user") }));
+                return Ok(Err(OAuthError {
+                    status: StatusCode::FORBIDDEN,
+                    ..OAuthError::new("insufficient_scope", "the token was not granted openid for a user")
+                }));
             }
             let account = match bearer::standing(conn, &claims)? {
                 Ok(Standing::Account { account, .. }) => account,
                 Ok(Standing::Client(_)) => return Ok(Err(OAuthError::invalid_token("not a user's token"))),
                 Err(reason) => return Ok(Err(OAuthError::invalid_token(reason))),
             };
-            let Some(client) = db::clients::get_by_client_id(conn, &claims.client_id)? else { return Ok(Err(OAuthError::invalid_token("the client no longer exists"))) };
+            let Some(client) = db::clients::get_by_client_id(conn, &claims.client_id)? else {
+                return Ok(Err(OAuthError::invalid_token("the client no longer exists")));
+            };
             let mut out = Map::new();
             out.insert("sub".into(), json!(account.id.to_string()));
             out.extend(user_claims(&account, &scope, &client.client.attribute_claims));
@@ -74,7 +88,11 @@ pub async fn userinfo(req: HttpRequest, state: web::Data<AppState>, body: web::B
 }
 
 /// Authenticates the client of a revocation or introspection request.
-async fn client_of(req: &HttpRequest, state: &web::Data<AppState>, form: &Form) -> std::result::Result<TokenClient, OAuthError> {
+async fn client_of(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    form: &Form,
+) -> std::result::Result<TokenClient, OAuthError> {
     let origin = origin(req, state);
     let presented = super::token_endpoint::presented(req, form)?;
     let worker = state.clone();
@@ -101,7 +119,11 @@ async fn client_of(req: &HttpRequest, state: &web::Data<AppState>, form: &Form) 
 }
 
 /// `POST /oauth/revoke`: always 200 for a well-formed request (RFC 7009 2.2).
-pub async fn revoke(req: HttpRequest, state: web::Data<AppState>, payload: web::Payload) -> std::result::Result<HttpResponse, OAuthError> {
+pub async fn revoke(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> std::result::Result<HttpResponse, OAuthError> {
     let body = read_body(&req, payload.into_inner(), BODY_LIMIT, &["application/x-www-form-urlencoded"])
         .await
         .map_err(|e| OAuthError::invalid_request(e.to_string()))?;
@@ -120,7 +142,9 @@ pub async fn revoke(req: HttpRequest, state: web::Data<AppState>, payload: web::
                     let revoked = db::oauth::revoke_family(conn, &refresh.family_id, now)?;
                     changes = Some(json!({ "token_type": "refresh_token", "revoked": revoked }));
                 }
-            } else if let Ok(Ok(claims)) = tokens::verify_access(conn, &worker.oauth.keys, &worker.oauth.settings, &token, None) {
+            } else if let Ok(Ok(claims)) =
+                tokens::verify_access(conn, &worker.oauth.keys, &worker.oauth.settings, &token, None)
+            {
                 if claims.client_id == client.client_id {
                     tokens::revoke_access(conn, &claims)?;
                     changes = Some(json!({ "token_type": "access_token", "jti": claims.jti }));
@@ -143,7 +167,11 @@ pub async fn revoke(req: HttpRequest, state: web::Data<AppState>, payload: web::
 
 /// `POST /oauth/introspect` for confidential clients. Access tokens of any client (resource
 /// servers need that); refresh tokens only of the asking client.
-pub async fn introspect(req: HttpRequest, state: web::Data<AppState>, payload: web::Payload) -> std::result::Result<HttpResponse, OAuthError> {
+pub async fn introspect(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> std::result::Result<HttpResponse, OAuthError> {
     let body = read_body(&req, payload.into_inner(), BODY_LIMIT, &["application/x-www-form-urlencoded"])
         .await
         .map_err(|e| OAuthError::invalid_request(e.to_string()))?;
@@ -162,7 +190,10 @@ fn introspection(conn: &mut Conn, oauth: &OAuth, client: &TokenClient, token: &s
     let inactive = json!({ "active": false });
     let now = db::now();
     if let Some(refresh) = db::oauth::find_refresh(conn, &token_hash(token))? {
-        let live = refresh.client == client.id && refresh.used_at.is_none() && refresh.revoked_at.is_none() && refresh.expires_at > now;
+        let live = refresh.client == client.id
+            && refresh.used_at.is_none()
+            && refresh.revoked_at.is_none()
+            && refresh.expires_at > now;
         let account_ok = live && db::accounts::get(conn, refresh.account)?.is_some_and(|a| !a.disabled);
         if !account_ok {
             return Ok(inactive);
@@ -209,7 +240,9 @@ struct Hint {
 
 fn id_token_hint(conn: &mut Conn, oauth: &OAuth, id_token: &str) -> Result<Option<Hint>> {
     let Ok(header) = jsonwebtoken::decode_header(id_token) else { return Ok(None) };
-    let Some(key) = header.kid.map(|kid| oauth.keys.verifying(conn, &kid)).transpose()?.flatten() else { return Ok(None) };
+    let Some(key) = header.kid.map(|kid| oauth.keys.verifying(conn, &kid)).transpose()?.flatten() else {
+        return Ok(None);
+    };
     let mut validation = jsonwebtoken::Validation::new(key.alg.jwt());
     validation.validate_exp = false;
     validation.validate_aud = false;
@@ -225,8 +258,14 @@ fn id_token_hint(conn: &mut Conn, oauth: &OAuth, id_token: &str) -> Result<Optio
 /// its own). The browser goes back to `post_logout_redirect_uri` only when it is registered for
 /// the hint's client and the hint's session is the one that ended; otherwise it sees a page.
 pub async fn logout(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
-    let form = if req.method() == actix_web::http::Method::POST { Form::parse(&body) } else { Form::parse(req.query_string().as_bytes()) };
-    let Ok(form) = form else { return super::authorize::error_page(StatusCode::BAD_REQUEST, "The logout request is malformed.").respond() };
+    let form = if req.method() == actix_web::http::Method::POST {
+        Form::parse(&body)
+    } else {
+        Form::parse(req.query_string().as_bytes())
+    };
+    let Ok(form) = form else {
+        return super::authorize::error_page(StatusCode::BAD_REQUEST, "The logout request is malformed.").respond();
+    };
     let settings = state.oauth.settings.clone();
     let sso = session::sso_cookie_value(&req, &settings);
     let confirm_cookie = session::read(&req, &settings, "gatehouse_logout");

@@ -25,7 +25,13 @@ struct Body<'a> {
 
 impl OAuthError {
     pub fn new(error: &'static str, description: impl Into<String>) -> OAuthError {
-        OAuthError { error, description: description.into(), status: StatusCode::BAD_REQUEST, basic_challenge: false, retry_after: None }
+        OAuthError {
+            error,
+            description: description.into(),
+            status: StatusCode::BAD_REQUEST,
+            basic_challenge: false,
+            retry_after: None,
+        }
     }
     pub fn invalid_request(description: impl Into<String>) -> OAuthError {
         Self::new("invalid_request", description)
@@ -40,7 +46,11 @@ impl OAuthError {
         Self::new("unauthorized_client", description)
     }
     pub fn invalid_client(basic: bool) -> OAuthError {
-        OAuthError { status: StatusCode::UNAUTHORIZED, basic_challenge: basic, ..Self::new("invalid_client", "client authentication failed") }
+        OAuthError {
+            status: StatusCode::UNAUTHORIZED,
+            basic_challenge: basic,
+            ..Self::new("invalid_client", "client authentication failed")
+        }
     }
     pub fn invalid_token(description: impl Into<String>) -> OAuthError {
         OAuthError { status: StatusCode::UNAUTHORIZED, ..Self::new("invalid_token", description) }
@@ -69,7 +79,10 @@ impl From<Error> for OAuthError {
             Error::Invalid { detail, .. } => OAuthError::invalid_request(detail),
             Error::Internal(message) => {
                 log::error!("token service: {message}");
-                OAuthError { status: StatusCode::INTERNAL_SERVER_ERROR, ..OAuthError::new("server_error", "an internal error occurred") }
+                OAuthError {
+                    status: StatusCode::INTERNAL_SERVER_ERROR,
+                    ..OAuthError::new("server_error", "an internal error occurred")
+                }
             }
             other => OAuthError::invalid_request(other.to_string()),
         }
@@ -89,7 +102,8 @@ impl ResponseError for OAuthError {
             response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"gatehouse\"")));
         }
         if self.status == StatusCode::UNAUTHORIZED && self.error == "invalid_token" {
-            let value = format!("Bearer error=\"invalid_token\", error_description=\"{}\"", self.description.replace('"', "'"));
+            let value =
+                format!("Bearer error=\"invalid_token\", error_description=\"{}\"", self.description.replace('"', "'"));
             if let Ok(value) = HeaderValue::from_str(&value) {
                 response.insert_header((header::WWW_AUTHENTICATE, value));
             }

@@ -23,7 +23,10 @@ impl Form {
                 return Err(OAuthError::invalid_request(format!("more than {MAX_PARAMETERS} parameters")));
             }
             if !seen.insert(name.clone().into_owned()) {
-                return Err(OAuthError::invalid_request(format!("parameter '{}' is given more than once", shorten(&name))));
+                return Err(OAuthError::invalid_request(format!(
+                    "parameter '{}' is given more than once",
+                    shorten(&name)
+                )));
             }
             pairs.push((name.into_owned(), value.into_owned()));
         }

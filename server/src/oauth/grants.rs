@@ -156,8 +156,13 @@ fn with_details(mut event: NewEvent, details: serde_json::Value) -> NewEvent {
 
 /// `BASE64URL(SHA256(code_verifier))` against the stored challenge (RFC 7636, S256 only).
 pub fn pkce_matches(challenge: &str, verifier: &str) -> bool {
-    let valid = (43..=128).contains(&verifier.len()) && verifier.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
-    valid && same(&base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes())), challenge)
+    let valid = (43..=128).contains(&verifier.len())
+        && verifier.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
+    valid
+        && same(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes())),
+            challenge,
+        )
 }
 
 /// Redeems an authorization code, inside a write transaction.
@@ -172,7 +177,9 @@ pub fn redeem_code(
 ) -> Result<Granted> {
     let refuse = |why: &str| Ok(Err((OAuthError::invalid_grant(why.to_owned()), None)));
     let now = db::now();
-    let Some(stored): Option<Code> = db::oauth::get_code(conn, &token_hash(code))? else { return refuse("the code is invalid or expired") };
+    let Some(stored): Option<Code> = db::oauth::get_code(conn, &token_hash(code))? else {
+        return refuse("the code is invalid or expired");
+    };
     if stored.client != client.client.id {
         return refuse("the code is invalid or expired");
     }
@@ -199,7 +206,9 @@ pub fn redeem_code(
     }
     match (&stored.code_challenge, verifier) {
         (Some(_), None) => return refuse("code_verifier is required (PKCE)"),
-        (Some(challenge), Some(v)) if !pkce_matches(challenge, v) => return refuse("code_verifier does not match the code_challenge"),
+        (Some(challenge), Some(v)) if !pkce_matches(challenge, v) => {
+            return refuse("code_verifier does not match the code_challenge")
+        }
         (None, Some(_)) => return refuse("code_verifier given but the authorization request had no code_challenge"),
         _ => {}
     }
@@ -221,15 +230,27 @@ pub fn redeem_code(
         },
     )?;
     db::oauth::record_code_issue(conn, &stored.code_hash, issued.family_id.as_deref(), &issued.jti)?;
-    let event = with_details(token_event(actor, "authorization_code", Some(&account)), json!({ "scope": issued.response.scope, "jti": issued.jti }));
+    let event = with_details(
+        token_event(actor, "authorization_code", Some(&account)),
+        json!({ "scope": issued.response.scope, "jti": issued.jti }),
+    );
     Ok(Ok((issued.response, event)))
 }
 
 /// Rotates a refresh token, inside a write transaction.
-pub fn refresh(conn: &mut Conn, oauth: &OAuth, client: &ClientView, actor: &Actor, token: &str, scope: Option<&str>) -> Result<Granted> {
+pub fn refresh(
+    conn: &mut Conn,
+    oauth: &OAuth,
+    client: &ClientView,
+    actor: &Actor,
+    token: &str,
+    scope: Option<&str>,
+) -> Result<Granted> {
     let refuse = |why: &str| Ok(Err((OAuthError::invalid_grant(why.to_owned()), None)));
     let now = db::now();
-    let Some(stored) = db::oauth::find_refresh(conn, &token_hash(token))? else { return refuse("the refresh token is invalid") };
+    let Some(stored) = db::oauth::find_refresh(conn, &token_hash(token))? else {
+        return refuse("the refresh token is invalid");
+    };
     if stored.client != client.client.id || stored.revoked_at.is_some() {
         return refuse("the refresh token is invalid");
     }
@@ -240,7 +261,10 @@ pub fn refresh(conn: &mut Conn, oauth: &OAuth, client: &ClientView, actor: &Acto
             .target("account", stored.account)
             .outcome(Outcome::Denied)
             .changes(json!({ "grant_type": "refresh_token", "reason": "refresh token reused", "revoked_refresh_tokens": revoked }));
-        return Ok(Err((OAuthError::invalid_grant("the refresh token was already used; its family is revoked"), Some(event))));
+        return Ok(Err((
+            OAuthError::invalid_grant("the refresh token was already used; its family is revoked"),
+            Some(event),
+        )));
     }
     if stored.expires_at <= now {
         return refuse("the refresh token has expired");
@@ -270,7 +294,10 @@ pub fn refresh(conn: &mut Conn, oauth: &OAuth, client: &ClientView, actor: &Acto
             family_id: Some(&stored.family_id),
         },
     )?;
-    let event = with_details(token_event(actor, "refresh_token", Some(&account)), json!({ "scope": issued.response.scope, "jti": issued.jti }));
+    let event = with_details(
+        token_event(actor, "refresh_token", Some(&account)),
+        json!({ "scope": issued.response.scope, "jti": issued.jti }),
+    );
     Ok(Ok((issued.response, event)))
 }
 
@@ -282,7 +309,10 @@ mod tests {
     fn pkce_s256_matches_rfc7636_appendix_b() {
         let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
         assert!(pkce_matches("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", verifier));
-        assert!(!pkce_matches("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXX"));
+        assert!(!pkce_matches(
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXX"
+        ));
         assert!(!pkce_matches("short", "short"));
     }
 }

@@ -102,7 +102,8 @@ impl SigningKey {
         message.push_str(&b64(&serde_json::to_vec(claims).map_err(Error::internal)?));
         let signature = match &self.signer {
             Signer::Rsa(pkey) => {
-                let mut signer = openssl::sign::Signer::new(openssl::hash::MessageDigest::sha256(), pkey).map_err(Error::internal)?;
+                let mut signer = openssl::sign::Signer::new(openssl::hash::MessageDigest::sha256(), pkey)
+                    .map_err(Error::internal)?;
                 signer.update(message.as_bytes()).map_err(Error::internal)?;
                 b64(&signer.sign_to_vec().map_err(Error::internal)?)
             }
@@ -135,8 +136,10 @@ fn generate(alg: Alg) -> Result<Generated> {
             (der, public)
         }
         Alg::ES256 => {
-            let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).map_err(Error::internal)?;
-            let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng).map_err(Error::internal)?;
+            let pkcs8 =
+                EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).map_err(Error::internal)?;
+            let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng)
+                .map_err(Error::internal)?;
             let point = pair.public_key().as_ref();
             let public = json!({ "kty": "EC", "crv": "P-256", "x": b64(&point[1..33]), "y": b64(&point[33..65]) });
             (pkcs8.as_ref().to_vec(), public)
@@ -171,19 +174,29 @@ fn thumbprint(public: &Value) -> String {
 fn load_key(alg: Alg, private_der: &[u8], jwk: Value, state: String) -> Result<SigningKey> {
     let text = |name: &str| jwk[name].as_str().unwrap_or_default().to_owned();
     let (encoding, decoding) = match alg {
-        Alg::RS256 => (EncodingKey::from_rsa_der(private_der), DecodingKey::from_rsa_components(&text("n"), &text("e"))),
+        Alg::RS256 => {
+            (EncodingKey::from_rsa_der(private_der), DecodingKey::from_rsa_components(&text("n"), &text("e")))
+        }
         Alg::ES256 => (EncodingKey::from_ec_der(private_der), DecodingKey::from_ec_components(&text("x"), &text("y"))),
         Alg::EdDSA => (EncodingKey::from_ed_der(private_der), DecodingKey::from_ed_components(&text("x"))),
     };
     let signer = match alg {
         Alg::RS256 => Signer::Rsa(
-            openssl::rsa::Rsa::private_key_from_der(private_der).and_then(openssl::pkey::PKey::from_rsa).map_err(Error::internal)?,
+            openssl::rsa::Rsa::private_key_from_der(private_der)
+                .and_then(openssl::pkey::PKey::from_rsa)
+                .map_err(Error::internal)?,
         ),
         Alg::ES256 => {
             let rng = SystemRandom::new();
-            Signer::Ecdsa(EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, private_der, &rng).map_err(Error::internal)?, rng)
+            Signer::Ecdsa(
+                EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, private_der, &rng)
+                    .map_err(Error::internal)?,
+                rng,
+            )
         }
-        Alg::EdDSA => Signer::Ed25519(Ed25519KeyPair::from_pkcs8_maybe_unchecked(private_der).map_err(Error::internal)?),
+        Alg::EdDSA => {
+            Signer::Ed25519(Ed25519KeyPair::from_pkcs8_maybe_unchecked(private_der).map_err(Error::internal)?)
+        }
     };
     Ok(SigningKey { kid: text("kid"), alg, state, encoding, decoding: decoding.map_err(Error::internal)?, jwk, signer })
 }
@@ -228,7 +241,11 @@ impl KeyStore {
     /// algorithm has a current and a next key.
     pub fn open(conn: &mut Conn, db: &db::Db, master: MasterKey) -> Result<KeyStore> {
         check_master_key(conn, db, &master)?;
-        let store = KeyStore { master, cache: RwLock::new(Cache { loaded_at: None, keys: Vec::new() }), loads: Default::default() };
+        let store = KeyStore {
+            master,
+            cache: RwLock::new(Cache { loaded_at: None, keys: Vec::new() }),
+            loads: Default::default(),
+        };
         store.ensure(conn, db)?;
         Ok(store)
     }
@@ -266,7 +283,14 @@ impl KeyStore {
         })
     }
 
-    fn insert(&self, conn: &mut Conn, alg: Alg, state: &str, generated: Generated, now: chrono::NaiveDateTime) -> Result<()> {
+    fn insert(
+        &self,
+        conn: &mut Conn,
+        alg: Alg,
+        state: &str,
+        generated: Generated,
+        now: chrono::NaiveDateTime,
+    ) -> Result<()> {
         let kid = generated.jwk["kid"].as_str().unwrap_or_default().to_owned();
         let row = Row {
             private_key: self.master.seal(&kid, &generated.private_der)?,
@@ -291,10 +315,8 @@ impl KeyStore {
             }
         }
         self.loads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let rows: Vec<Row> = signing_keys::table
-            .filter(signing_keys::state.ne("retired"))
-            .select(Row::as_select())
-            .load(conn)?;
+        let rows: Vec<Row> =
+            signing_keys::table.filter(signing_keys::state.ne("retired")).select(Row::as_select()).load(conn)?;
         let mut keys = Vec::with_capacity(rows.len());
         for row in rows {
             let Some(alg) = Alg::parse(&row.alg) else { continue };
@@ -367,13 +389,17 @@ impl KeyStore {
         let now = db::now();
         let expired = db::to_db_time(now - verifies_after_signing());
         let now = db::to_db_time(now);
-        diesel::update(signing_keys::table.filter(signing_keys::state.eq("previous")).filter(signing_keys::retired_at.lt(expired)))
-            .set(signing_keys::state.eq("retired"))
-            .execute(conn)?;
+        diesel::update(
+            signing_keys::table.filter(signing_keys::state.eq("previous")).filter(signing_keys::retired_at.lt(expired)),
+        )
+        .set(signing_keys::state.eq("retired"))
+        .execute(conn)?;
         // Previous keys of an older version, which did not record when they stopped signing.
-        diesel::update(signing_keys::table.filter(signing_keys::state.eq("previous")).filter(signing_keys::retired_at.is_null()))
-            .set(signing_keys::retired_at.eq(now))
-            .execute(conn)?;
+        diesel::update(
+            signing_keys::table.filter(signing_keys::state.eq("previous")).filter(signing_keys::retired_at.is_null()),
+        )
+        .set(signing_keys::retired_at.eq(now))
+        .execute(conn)?;
         diesel::update(signing_keys::table.filter(signing_keys::state.eq("current")))
             .set((signing_keys::state.eq("previous"), signing_keys::retired_at.eq(now)))
             .execute(conn)?;
@@ -450,7 +476,8 @@ mod tests {
             assert_eq!(key.kid.len(), 43, "SHA-256 thumbprint, base64url");
             let mut header = jsonwebtoken::Header::new(alg.jwt());
             header.kid = Some(key.kid.clone());
-            let token = jsonwebtoken::encode(&header, &json!({ "sub": "x", "exp": 4_000_000_000u64 }), &key.encoding).unwrap();
+            let token =
+                jsonwebtoken::encode(&header, &json!({ "sub": "x", "exp": 4_000_000_000u64 }), &key.encoding).unwrap();
             let mut validation = jsonwebtoken::Validation::new(alg.jwt());
             validation.validate_aud = false;
             let decoded = jsonwebtoken::decode::<Value>(&token, &key.decoding, &validation).unwrap();

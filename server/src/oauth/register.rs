@@ -32,7 +32,11 @@ fn origin(req: &HttpRequest, state: &AppState) -> Origin {
 }
 
 /// The pending request named by `?request=` for a GET, if this browser owns it.
-fn pending_from_query(conn: &mut Conn, req_cookie: Option<&str>, query: &str) -> Result<Option<(AuthRequest, ClientView)>> {
+fn pending_from_query(
+    conn: &mut Conn,
+    req_cookie: Option<&str>,
+    query: &str,
+) -> Result<Option<(AuthRequest, ClientView)>> {
     let form = Form::parse(query.as_bytes()).unwrap_or_default();
     let Some(id) = form.get("request") else { return Ok(None) };
     if req_cookie != Some(id) {
@@ -55,7 +59,12 @@ fn register_page(request: &AuthRequest, email: &str, phone: &str, name: &str, er
     }))
 }
 
-fn verify_page(request: &AuthRequest, email: Option<&str>, phone: Option<&str>, errors: Vec<String>) -> pages::Rendered {
+fn verify_page(
+    request: &AuthRequest,
+    email: Option<&str>,
+    phone: Option<&str>,
+    errors: Vec<String>,
+) -> pages::Rendered {
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::BAD_REQUEST };
     Page::new("Check your messages").status(status).render(pages::verify(pages::VerifyForm {
         request_id: &request.id,
@@ -91,7 +100,10 @@ fn closed_page() -> pages::Rendered {
 }
 
 fn code_message(code: &str) -> String {
-    format!("Your Gatehouse code is {code}. It expires in {} minutes. If you did not ask for it, ignore this message.", codes::LIFETIME_MINUTES)
+    format!(
+        "Your Gatehouse code is {code}. It expires in {} minutes. If you did not ask for it, ignore this message.",
+        codes::LIFETIME_MINUTES
+    )
 }
 
 pub async fn register(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
@@ -196,7 +208,9 @@ pub async fn verify(req: HttpRequest, state: web::Data<AppState>, body: web::Byt
     let worker = state.clone();
     let outcome = db::blocking(move || {
         let mut conn = worker.db.get()?;
-        let Some((request, client)) = pending_request(&mut conn, cookie.as_deref(), &form)? else { return Ok(Next::Page(expired_page())) };
+        let Some((request, client)) = pending_request(&mut conn, cookie.as_deref(), &form)? else {
+            return Ok(Next::Page(expired_page()));
+        };
         if !client.client.registration_enabled {
             return Ok(Next::Page(closed_page()));
         }
@@ -205,7 +219,10 @@ pub async fn verify(req: HttpRequest, state: web::Data<AppState>, body: web::Byt
             Next::Page(verify_page(&request, email, phone, vec!["A code is wrong or has expired.".into()]))
         };
         let Some(mut account) = account else {
-            return Ok(wrong(form.get("email_code").map(|_| "your email"), form.get("phone_code").map(|_| "your phone")));
+            return Ok(wrong(
+                form.get("email_code").map(|_| "your email"),
+                form.get("phone_code").map(|_| "your phone"),
+            ));
         };
         let master = &worker.oauth.master;
         let verified = worker.db.write_blocking(&mut conn, |conn| {
@@ -296,7 +313,9 @@ pub async fn reset_request(req: HttpRequest, state: web::Data<AppState>, body: w
     let worker = state.clone();
     let outcome = db::blocking(move || {
         let mut conn = worker.db.get()?;
-        let Some((request, client)) = pending_request(&mut conn, cookie.as_deref(), &form)? else { return Ok(Next::Page(expired_page())) };
+        let Some((request, client)) = pending_request(&mut conn, cookie.as_deref(), &form)? else {
+            return Ok(Next::Page(expired_page()));
+        };
         let login = form.get("login").unwrap_or_default().trim().chars().take(254).collect::<String>();
         // Each request sends a message: it counts against the address like a failed attempt,
         // and is never given back.
@@ -338,7 +357,9 @@ pub async fn reset_confirm(req: HttpRequest, state: web::Data<AppState>, body: w
     let worker = state.clone();
     let outcome = db::blocking(move || {
         let mut conn = worker.db.get()?;
-        let Some((request, client)) = pending_request(&mut conn, cookie.as_deref(), &form)? else { return Ok(Next::Page(expired_page())) };
+        let Some((request, client)) = pending_request(&mut conn, cookie.as_deref(), &form)? else {
+            return Ok(Next::Page(expired_page()));
+        };
         let login = form.get("login").unwrap_or_default().to_owned();
         let password = form.get("password").unwrap_or_default().to_owned();
         if let Err(e) = checks::password(&password) {
@@ -360,7 +381,12 @@ pub async fn reset_confirm(req: HttpRequest, state: web::Data<AppState>, body: w
             None => false,
         };
         let Some(mut account) = account.filter(|_| matched) else {
-            return Ok(Next::Page(reset_page(&request, &login, true, vec!["The code is wrong or has expired.".into()])));
+            return Ok(Next::Page(reset_page(
+                &request,
+                &login,
+                true,
+                vec!["The code is wrong or has expired.".into()],
+            )));
         };
         let hash = worker.hasher.hash_blocking(password)?;
         worker.db.write_blocking(&mut conn, |conn| {

@@ -27,7 +27,8 @@ impl Scopes {
                     scopes.oidc.push(token.to_owned());
                 }
             } else {
-                let grant = Grant::parse(token).map_err(|_| format!("unknown scope '{}'", token.chars().take(80).collect::<String>()))?;
+                let grant = Grant::parse(token)
+                    .map_err(|_| format!("unknown scope '{}'", token.chars().take(80).collect::<String>()))?;
                 if !scopes.grants.contains(&grant) {
                     scopes.grants.push(grant);
                 }
@@ -64,7 +65,6 @@ impl Scopes {
     pub fn reaches_api(&self) -> bool {
         !self.grants.is_empty() || self.has(ACCOUNT)
     }
-
 }
 
 impl std::fmt::Display for Scopes {

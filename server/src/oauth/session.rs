@@ -24,7 +24,13 @@ pub fn name(settings: &Settings, base: &str) -> String {
 }
 
 /// An HttpOnly cookie for the whole site, `Secure` over https.
-pub fn cookie_with(settings: &Settings, base: &str, value: String, max_age: chrono::Duration, same_site: SameSite) -> Cookie<'static> {
+pub fn cookie_with(
+    settings: &Settings,
+    base: &str,
+    value: String,
+    max_age: chrono::Duration,
+    same_site: SameSite,
+) -> Cookie<'static> {
     Cookie::build(name(settings, base), value)
         .path("/")
         .http_only(true)
@@ -46,7 +52,9 @@ pub fn read(req: &HttpRequest, settings: &Settings, base: &str) -> Option<String
 /// The live SSO session of this browser, if any.
 pub fn current(conn: &mut Conn, req_cookie: Option<&str>) -> Result<Option<Session>> {
     match req_cookie {
-        Some(token) if !token.is_empty() && token.len() <= 128 => db::oauth::find_session(conn, &token_hash(token), db::now()),
+        Some(token) if !token.is_empty() && token.len() <= 128 => {
+            db::oauth::find_session(conn, &token_hash(token), db::now())
+        }
         _ => Ok(None),
     }
 }

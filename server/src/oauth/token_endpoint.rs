@@ -40,7 +40,11 @@ pub struct TokenClient {
     pub actor: Actor,
 }
 
-pub async fn token(req: HttpRequest, state: web::Data<AppState>, payload: web::Payload) -> std::result::Result<HttpResponse, OAuthError> {
+pub async fn token(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> std::result::Result<HttpResponse, OAuthError> {
     let body = read_body(&req, payload.into_inner(), BODY_LIMIT, &["application/x-www-form-urlencoded"])
         .await
         .map_err(|e| OAuthError::invalid_request(e.to_string()))?;
@@ -63,13 +67,22 @@ pub async fn token(req: HttpRequest, state: web::Data<AppState>, payload: web::P
 
 /// Runs the grant on a blocking thread. Returns the answer and the audit events that are not
 /// already committed with a change.
-fn run(state: &AppState, presented: Presented, form: &Form, origin: &Origin) -> (std::result::Result<TokenResponse, OAuthError>, Vec<NewEvent>) {
+fn run(
+    state: &AppState,
+    presented: Presented,
+    form: &Form,
+    origin: &Origin,
+) -> (std::result::Result<TokenResponse, OAuthError>, Vec<NewEvent>) {
     let grant_type = form.get("grant_type").unwrap_or_default().to_owned();
     let presented_id = authn::shown_client_id(match &presented {
         Presented::Secret { client_id, .. } | Presented::Public { client_id } => client_id,
     });
     let failed = |actor: Actor, error: &OAuthError| {
-        let outcome = if error.status.as_u16() == 429 || error.error == "unauthorized_client" { Outcome::Denied } else { Outcome::Failure };
+        let outcome = if error.status.as_u16() == 429 || error.error == "unauthorized_client" {
+            Outcome::Denied
+        } else {
+            Outcome::Failure
+        };
         NewEvent::new(actor, "oauth.token").outcome(outcome).request(origin.request_id.clone(), origin.ip.clone()).changes(json!({
             "grant_type": grant_type, "client_id": presented_id, "error": error.error, "error_description": error.description,
         }))
@@ -83,7 +96,9 @@ fn run(state: &AppState, presented: Presented, form: &Form, origin: &Origin) -> 
         Err(e) => return (Err(e.into()), Vec::new()),
     };
     match grant(state, &client, form, origin) {
-        Ok(Ok((response, Some(event)))) => (Ok(response), vec![event.request(origin.request_id.clone(), origin.ip.clone())]),
+        Ok(Ok((response, Some(event)))) => {
+            (Ok(response), vec![event.request(origin.request_id.clone(), origin.ip.clone())])
+        }
         Ok(Ok((response, None))) => (Ok(response), Vec::new()),
         Ok(Err(error)) => {
             let event = failed(client.actor.clone(), &error);
@@ -103,7 +118,10 @@ fn grant(state: &AppState, client: &TokenClient, form: &Form, origin: &Origin) -
         Err(description) => return Ok(Err(OAuthError::invalid_request(description))),
     };
     if !matches!(grant_type, "client_credentials" | "authorization_code" | "refresh_token" | "password") {
-        return Ok(Err(OAuthError::new("unsupported_grant_type", format!("grant_type '{}' is not supported", grant_type.chars().take(40).collect::<String>()))));
+        return Ok(Err(OAuthError::new(
+            "unsupported_grant_type",
+            format!("grant_type '{}' is not supported", grant_type.chars().take(40).collect::<String>()),
+        )));
     }
     if !client.profile.allows_grant(grant_type) {
         return Ok(Err(OAuthError::unauthorized_client(format!("this client may not use the {grant_type} grant"))));
@@ -111,7 +129,8 @@ fn grant(state: &AppState, client: &TokenClient, form: &Form, origin: &Origin) -
     match grant_type {
         "client_credentials" => client_credentials(state, client, form),
         "authorization_code" => {
-            let (code, redirect_uri, verifier) = (form.require("code"), form.get("redirect_uri"), form.get("code_verifier"));
+            let (code, redirect_uri, verifier) =
+                (form.require("code"), form.get("redirect_uri"), form.get("code_verifier"));
             let code = match code {
                 Ok(c) => c.to_owned(),
                 Err(e) => return Ok(Err(e)),
@@ -125,7 +144,9 @@ fn grant(state: &AppState, client: &TokenClient, form: &Form, origin: &Origin) -
                 Ok(t) => t.to_owned(),
                 Err(e) => return Ok(Err(e)),
             };
-            in_transaction(state, client, |conn, view| grants::refresh(conn, &state.oauth, view, &client.actor, &token, form.get("scope")))
+            in_transaction(state, client, |conn, view| {
+                grants::refresh(conn, &state.oauth, view, &client.actor, &token, form.get("scope"))
+            })
         }
         _ => password(state, client, form, origin),
     }
@@ -133,7 +154,11 @@ fn grant(state: &AppState, client: &TokenClient, form: &Form, origin: &Origin) -
 
 /// Runs a grant that writes, with its audit event, in one transaction; a refusal that revoked
 /// something still commits.
-fn in_transaction(state: &AppState, client: &TokenClient, f: impl FnOnce(&mut Conn, &ClientView) -> Result<Granted>) -> GrantOutcome {
+fn in_transaction(
+    state: &AppState,
+    client: &TokenClient,
+    f: impl FnOnce(&mut Conn, &ClientView) -> Result<Granted>,
+) -> GrantOutcome {
     let mut conn = state.db.get()?;
     let Some(view) = db::clients::get(&mut conn, client.id)? else { return Ok(Err(OAuthError::invalid_client(false))) };
     state.db.write_blocking(&mut conn, |conn| match f(conn, &view)? {
@@ -150,7 +175,9 @@ fn in_transaction(state: &AppState, client: &TokenClient, f: impl FnOnce(&mut Co
 }
 
 fn client_credentials(state: &AppState, client: &TokenClient, form: &Form) -> GrantOutcome {
-    let Some(caller) = &client.caller else { return Ok(Err(OAuthError::unauthorized_client("a public client cannot use client_credentials"))) };
+    let Some(caller) = &client.caller else {
+        return Ok(Err(OAuthError::unauthorized_client("a public client cannot use client_credentials")));
+    };
     let scope = match Scopes::parse(form.get("scope").unwrap_or_default()) {
         Ok(s) => s,
         Err(why) => return Ok(Err(OAuthError::invalid_scope(why))),
@@ -207,14 +234,18 @@ fn password(state: &AppState, client: &TokenClient, form: &Form, origin: &Origin
         Ok(s) => s,
         Err(why) => return Ok(Err(OAuthError::invalid_scope(why))),
     };
-    let Some(view) = db::clients::get(&mut *state.db.get()?, client.id)? else { return Ok(Err(OAuthError::invalid_client(false))) };
+    let Some(view) = db::clients::get(&mut *state.db.get()?, client.id)? else {
+        return Ok(Err(OAuthError::invalid_client(false)));
+    };
     let Some(namespace) = view.client.user_namespace.clone() else {
         return Ok(Err(OAuthError::unauthorized_client("the client has no user_namespace to sign users into")));
     };
     let account = match signin::password(&state.db, &state.hasher, &namespace, &username, &password, origin)? {
         SignIn::Accepted(account) => account,
         SignIn::Refused { .. } => return Ok(Err(OAuthError::invalid_grant("wrong sign-in name or password"))),
-        SignIn::Throttled { retry_after, .. } => return Ok(Err(crate::error::Error::TooManyRequests { retry_after }.into())),
+        SignIn::Throttled { retry_after, .. } => {
+            return Ok(Err(crate::error::Error::TooManyRequests { retry_after }.into()))
+        }
     };
     if let Some(lacking) = scope.grants.iter().find_map(|g| grant::missing(&account.permissions, g)) {
         return Ok(Err(OAuthError::invalid_scope(format!("the account may not do {lacking}"))));
@@ -224,7 +255,15 @@ fn password(state: &AppState, client: &TokenClient, form: &Form, origin: &Origin
         let issued = grants::issue_for_user(
             conn,
             &state.oauth,
-            UserTokens { client: &view, account: &account, scope: &scope, nonce: None, auth_time: db::now(), session_id: None, family_id: None },
+            UserTokens {
+                client: &view,
+                account: &account,
+                scope: &scope,
+                nonce: None,
+                auth_time: db::now(),
+                session_id: None,
+                family_id: None,
+            },
         )?;
         let event = grants::token_event(&client.actor, "password", Some(&account))
             .request(origin.request_id.clone(), origin.ip.clone())
@@ -235,22 +274,38 @@ fn password(state: &AppState, client: &TokenClient, form: &Form, origin: &Origin
 }
 
 /// Authenticates the client; a refusal carries the actor to audit.
-pub fn authenticate_client(state: &AppState, presented: &Presented, origin: &Origin) -> Result<std::result::Result<TokenClient, (OAuthError, Actor)>> {
+pub fn authenticate_client(
+    state: &AppState,
+    presented: &Presented,
+    origin: &Origin,
+) -> Result<std::result::Result<TokenClient, (OAuthError, Actor)>> {
     match presented {
         Presented::Secret { client_id, secret, basic } => {
             match authn::client_secret(&state.db, &state.hasher, &state.verified, client_id, secret, origin)? {
                 Authentication::Accepted { caller, profile, .. } => {
                     state.audit.touch_client(caller.id());
-                    Ok(Ok(TokenClient { id: caller.id(), client_id: client_id.clone(), actor: caller.actor(), caller: Some(caller), profile }))
+                    Ok(Ok(TokenClient {
+                        id: caller.id(),
+                        client_id: client_id.clone(),
+                        actor: caller.actor(),
+                        caller: Some(caller),
+                        profile,
+                    }))
                 }
                 Authentication::Rejected { actor, .. } => Ok(Err((OAuthError::invalid_client(*basic), actor))),
-                Authentication::Throttled { retry_after, actor } => Ok(Err((crate::error::Error::TooManyRequests { retry_after }.into(), actor))),
+                Authentication::Throttled { retry_after, actor } => {
+                    Ok(Err((crate::error::Error::TooManyRequests { retry_after }.into(), actor)))
+                }
             }
         }
         Presented::Public { client_id } => {
             let credential = db::clients::credential(&mut *state.db.get()?, client_id, db::now())?;
             match credential {
-                Some(c) if c.profile.token_endpoint_auth_method == "none" && !c.disabled && c.owner.as_ref().is_some_and(|o| !o.disabled) => {
+                Some(c)
+                    if c.profile.token_endpoint_auth_method == "none"
+                        && !c.disabled
+                        && c.owner.as_ref().is_some_and(|o| !o.disabled) =>
+                {
                     let actor = Actor::client(c.id.to_string(), c.owner.as_ref().map(|o| o.id.to_string()));
                     Ok(Ok(TokenClient { id: c.id, client_id: c.client_id, caller: None, profile: c.profile, actor }))
                 }
@@ -273,10 +328,14 @@ pub fn presented(req: &HttpRequest, form: &Form) -> std::result::Result<Presente
         if form.get("client_secret").is_some() {
             return Err(OAuthError::invalid_request("use one client authentication method, not two"));
         }
-        let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).map_err(|_| OAuthError::invalid_client(true))?;
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(encoded.trim())
+            .map_err(|_| OAuthError::invalid_client(true))?;
         let decoded = String::from_utf8(decoded).map_err(|_| OAuthError::invalid_client(true))?;
         let (id, secret) = decoded.split_once(':').ok_or_else(|| OAuthError::invalid_client(true))?;
-        let decode = |s: &str| form_urlencoded::parse(format!("v={s}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default();
+        let decode = |s: &str| {
+            form_urlencoded::parse(format!("v={s}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default()
+        };
         let (client_id, secret) = (decode(id), decode(secret));
         if client_id.is_empty() || form.get("client_id").is_some_and(|c| c != client_id) {
             return Err(OAuthError::invalid_client(true));
@@ -284,7 +343,9 @@ pub fn presented(req: &HttpRequest, form: &Form) -> std::result::Result<Presente
         return Ok(Presented::Secret { client_id, secret, basic: true });
     }
     match (form.get("client_id"), form.get("client_secret")) {
-        (Some(id), Some(secret)) => Ok(Presented::Secret { client_id: id.to_owned(), secret: secret.to_owned(), basic: false }),
+        (Some(id), Some(secret)) => {
+            Ok(Presented::Secret { client_id: id.to_owned(), secret: secret.to_owned(), basic: false })
+        }
         (Some(id), None) => Ok(Presented::Public { client_id: id.to_owned() }),
         _ => Err(OAuthError::invalid_client(false)),
     }

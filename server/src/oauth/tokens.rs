@@ -64,7 +64,12 @@ pub struct SignedAccess {
     pub expires_at: chrono::DateTime<chrono::Utc>,
 }
 
-pub fn issue_access(conn: &mut Conn, keys: &KeyStore, settings: &Settings, grant: AccessGrant<'_>) -> Result<SignedAccess> {
+pub fn issue_access(
+    conn: &mut Conn,
+    keys: &KeyStore,
+    settings: &Settings,
+    grant: AccessGrant<'_>,
+) -> Result<SignedAccess> {
     let key = keys.signing(conn, grant.alg)?;
     let now = db::now();
     let expires_in = grant.ttl_seconds.min(settings.max_access_ttl).max(1);
@@ -136,7 +141,11 @@ pub fn half_hash(token: &str) -> String {
 }
 
 /// The claims about an account that the granted scopes release.
-pub fn user_claims(account: &Account, scope: &Scopes, attribute_claims: &std::collections::BTreeMap<String, String>) -> Map<String, Value> {
+pub fn user_claims(
+    account: &Account,
+    scope: &Scopes,
+    attribute_claims: &std::collections::BTreeMap<String, String>,
+) -> Map<String, Value> {
     let mut claims = Map::new();
     if scope.has("profile") {
         for (name, value) in [
@@ -176,7 +185,13 @@ pub type Rejection = &'static str;
 
 /// Verifies an access token issued here: signature with a published key, `typ: at+jwt` (an ID
 /// token is not an access token), issuer, audience, expiry, not revoked.
-pub fn verify_access(conn: &mut Conn, keys: &KeyStore, settings: &Settings, token: &str, audience: Option<&str>) -> Result<std::result::Result<AccessClaims, Rejection>> {
+pub fn verify_access(
+    conn: &mut Conn,
+    keys: &KeyStore,
+    settings: &Settings,
+    token: &str,
+    audience: Option<&str>,
+) -> Result<std::result::Result<AccessClaims, Rejection>> {
     let claims = match decode_access(settings, token, audience, |kid| keys.verifying(conn, kid))? {
         Ok(claims) => claims,
         Err(reason) => return Ok(Err(reason)),
@@ -197,7 +212,10 @@ pub fn decode_access(
     key: impl FnOnce(&str) -> Result<Option<Arc<SigningKey>>>,
 ) -> Result<std::result::Result<AccessClaims, Rejection>> {
     let Ok(header) = decode_header(token) else { return Ok(Err("malformed token")) };
-    let typ_ok = header.typ.as_deref().is_some_and(|t| t.eq_ignore_ascii_case(ACCESS_TOKEN_TYP) || t.eq_ignore_ascii_case("application/at+jwt"));
+    let typ_ok = header
+        .typ
+        .as_deref()
+        .is_some_and(|t| t.eq_ignore_ascii_case(ACCESS_TOKEN_TYP) || t.eq_ignore_ascii_case("application/at+jwt"));
     if !typ_ok {
         return Ok(Err("not an access token"));
     }
@@ -215,7 +233,9 @@ pub fn decode_access(
         None => validation.validate_aud = false,
     }
     validation.set_required_spec_claims(&["exp", "iss", "sub", "aud"]);
-    let Ok(data) = decode::<AccessClaims>(token, &key.decoding, &validation) else { return Ok(Err("invalid or expired token")) };
+    let Ok(data) = decode::<AccessClaims>(token, &key.decoding, &validation) else {
+        return Ok(Err("invalid or expired token"));
+    };
     Ok(Ok(data.claims))
 }
 

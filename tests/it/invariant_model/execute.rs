@@ -17,7 +17,8 @@ impl World<'_> {
     /// A caller: among the agents holding a Management API key (a client secret or an access
     /// token), the `agent`-th, and its `key`-th such key.
     pub(super) fn caller(&self, sel: &Sel) -> (usize, Option<Key>) {
-        let holders: Vec<usize> = (0..self.agents.len()).filter(|&a| self.agents[a].keys.iter().any(Key::is_api)).collect();
+        let holders: Vec<usize> =
+            (0..self.agents.len()).filter(|&a| self.agents[a].keys.iter().any(Key::is_api)).collect();
         let Some(agent) = Self::pick(&holders, sel.agent) else { return (0, None) };
         let keys: Vec<&Key> = self.agents[agent].keys.iter().filter(|k| k.is_api()).collect();
         (agent, Some(keys[usize::from(sel.key) % keys.len()].clone()))
@@ -119,7 +120,9 @@ impl World<'_> {
     /// The live secret `agent` holds for client `c`, if any.
     pub(super) fn secret_held(&self, agent: usize, c: usize) -> Option<String> {
         self.agents[agent].keys.iter().find_map(|k| match k {
-            Key::Secret { client, secret } if *client == c && self.clients[c].secret_live(secret) => Some(secret.clone()),
+            Key::Secret { client, secret } if *client == c && self.clients[c].secret_live(secret) => {
+                Some(secret.clone())
+            }
             _ => None,
         })
     }
@@ -138,9 +141,20 @@ impl World<'_> {
         self.http.send(Method::POST, "/oauth/token", &auth, &self.agents[agent].addr, Body::Form(&fields))
     }
 
-    pub(super) fn record_token(&mut self, agent: usize, c: usize, account: Option<usize>, r: &Reply, scope: &str) -> usize {
+    pub(super) fn record_token(
+        &mut self,
+        agent: usize,
+        c: usize,
+        account: Option<usize>,
+        r: &Reply,
+        scope: &str,
+    ) -> usize {
         let t = self.tokens.len();
-        let label = format!("t{t}({}{})", self.clients[c].label, account.map(|a| format!(" for {}", self.accounts[a].label)).unwrap_or_default());
+        let label = format!(
+            "t{t}({}{})",
+            self.clients[c].label,
+            account.map(|a| format!(" for {}", self.accounts[a].label)).unwrap_or_default()
+        );
         self.tokens.push(TokenP {
             label,
             access: r.json["access_token"].as_str().unwrap_or_default().to_owned(),
@@ -179,7 +193,8 @@ impl World<'_> {
                 };
                 self.app_settings(&mut body, app, x);
                 let r = self.api(x, &key, Method::POST, "/api/v1/clients", Some(&body));
-                let what = format!("create client {grants:?} owned by {owner_label} {}", super::world::describe_app(&body));
+                let what =
+                    format!("create client {grants:?} owned by {owner_label} {}", super::world::describe_app(&body));
                 let mut s = self.api_step(kind, x, &key, &r, what);
                 if r.status == 201 {
                     let c = self.add_client(&r.json, &format!("n{step}"));
@@ -196,7 +211,9 @@ impl World<'_> {
             Op::PatchClient { caller, client, change } => {
                 let (x, key) = self.caller(caller);
                 let Some(key) = key else { return Step::skipped(kind, x, "no API key") };
-                let Some(c) = Self::pick(&self.live_clients(), *client) else { return Step::skipped(kind, x, "no client") };
+                let Some(c) = Self::pick(&self.live_clients(), *client) else {
+                    return Step::skipped(kind, x, "no client");
+                };
                 let mut body = json!({});
                 if change.name {
                     body["name"] = json!(format!("renamed at step {step}"));
@@ -233,7 +250,8 @@ impl World<'_> {
                 if body.as_object().is_some_and(|m| m.is_empty()) {
                     body["name"] = json!(format!("renamed at step {step}"));
                 }
-                let r = self.api(x, &key, Method::PATCH, &format!("/api/v1/clients/{}", self.clients[c].id), Some(&body));
+                let r =
+                    self.api(x, &key, Method::PATCH, &format!("/api/v1/clients/{}", self.clients[c].id), Some(&body));
                 let shown = self.show_patch(&body);
                 let s = self.api_step(kind, x, &key, &r, format!("PATCH client {} {shown}", self.clients[c].label));
                 if ok(&r) && change.redirect && self.clients[c].public {
@@ -244,7 +262,9 @@ impl World<'_> {
             Op::RotateSecret { caller, client, overlap } => {
                 let (x, key) = self.caller(caller);
                 let Some(key) = key else { return Step::skipped(kind, x, "no API key") };
-                let Some(c) = Self::pick(&self.live_clients(), *client) else { return Step::skipped(kind, x, "no client") };
+                let Some(c) = Self::pick(&self.live_clients(), *client) else {
+                    return Step::skipped(kind, x, "no client");
+                };
                 let seconds = if *overlap { 2_592_000 } else { 0 };
                 let r = self.api(
                     x,
@@ -253,7 +273,13 @@ impl World<'_> {
                     &format!("/api/v1/clients/{}/secrets", self.clients[c].id),
                     Some(&json!({ "previous_secret_expires_in": seconds })),
                 );
-                let s = self.api_step(kind, x, &key, &r, format!("rotate the secret of client {} (old ones kept {seconds} s)", self.clients[c].label));
+                let s = self.api_step(
+                    kind,
+                    x,
+                    &key,
+                    &r,
+                    format!("rotate the secret of client {} (old ones kept {seconds} s)", self.clients[c].label),
+                );
                 if ok(&r) {
                     if let Some(secret) = r.json["client_secret"].as_str() {
                         if seconds == 0 {
@@ -271,7 +297,9 @@ impl World<'_> {
             Op::DeleteClient { caller, client } => {
                 let (x, key) = self.caller(caller);
                 let Some(key) = key else { return Step::skipped(kind, x, "no API key") };
-                let Some(c) = Self::pick(&self.live_clients(), *client) else { return Step::skipped(kind, x, "no client") };
+                let Some(c) = Self::pick(&self.live_clients(), *client) else {
+                    return Step::skipped(kind, x, "no client");
+                };
                 let r = self.api(x, &key, Method::DELETE, &format!("/api/v1/clients/{}", self.clients[c].id), None);
                 let s = self.api_step(kind, x, &key, &r, format!("delete client {}", self.clients[c].label));
                 if ok(&r) {
@@ -283,18 +311,28 @@ impl World<'_> {
             Op::SetGrants { caller, account, grants } => {
                 let (x, key) = self.caller(caller);
                 let Some(key) = key else { return Step::skipped(kind, x, "no API key") };
-                let Some(a) = Self::pick(&self.live_accounts(), *account) else { return Step::skipped(kind, x, "no account") };
+                let Some(a) = Self::pick(&self.live_accounts(), *account) else {
+                    return Step::skipped(kind, x, "no account");
+                };
                 let grants = self.grants(grants);
-                let path = format!("/api/v1/namespaces/{}/users/{}/permissions", self.u.names[self.accounts[a].ns], self.accounts[a].id);
+                let path = format!(
+                    "/api/v1/namespaces/{}/users/{}/permissions",
+                    self.u.names[self.accounts[a].ns], self.accounts[a].id
+                );
                 let r = self.api(x, &key, Method::PUT, &path, Some(&json!({ "permissions": grants })));
                 self.api_step(kind, x, &key, &r, format!("set the grants of {} to {grants:?}", self.accounts[a].label))
             }
             Op::SetPassword { caller, account } => {
                 let (x, key) = self.caller(caller);
                 let Some(key) = key else { return Step::skipped(kind, x, "no API key") };
-                let Some(a) = Self::pick(&self.live_accounts(), *account) else { return Step::skipped(kind, x, "no account") };
+                let Some(a) = Self::pick(&self.live_accounts(), *account) else {
+                    return Step::skipped(kind, x, "no account");
+                };
                 let password = format!("pw set at {step} {}", random_text(10));
-                let path = format!("/api/v1/namespaces/{}/users/{}/password", self.u.names[self.accounts[a].ns], self.accounts[a].id);
+                let path = format!(
+                    "/api/v1/namespaces/{}/users/{}/password",
+                    self.u.names[self.accounts[a].ns], self.accounts[a].id
+                );
                 let r = self.api(x, &key, Method::PUT, &path, Some(&json!({ "password": password })));
                 let s = self.api_step(kind, x, &key, &r, format!("set the password of {}", self.accounts[a].label));
                 if ok(&r) {
@@ -307,22 +345,42 @@ impl World<'_> {
             Op::PatchAccount { caller, account, change } => {
                 let (x, key) = self.caller(caller);
                 let Some(key) = key else { return Step::skipped(kind, x, "no API key") };
-                let Some(a) = Self::pick(&self.live_accounts(), *account) else { return Step::skipped(kind, x, "no account") };
-                let path = format!("/api/v1/namespaces/{}/users/{}", self.u.names[self.accounts[a].ns], self.accounts[a].id);
+                let Some(a) = Self::pick(&self.live_accounts(), *account) else {
+                    return Step::skipped(kind, x, "no account");
+                };
+                let path =
+                    format!("/api/v1/namespaces/{}/users/{}", self.u.names[self.accounts[a].ns], self.accounts[a].id);
                 let label = self.accounts[a].label.clone();
                 let email = format!("{}.s{step}.m{}@model.test", self.agents[x].name, self.case);
                 let (r, what) = match change {
                     AccountChange::Email => (
-                        self.api(x, &key, Method::PATCH, &path, Some(&json!({ "email": email, "email_verified": true }))),
+                        self.api(
+                            x,
+                            &key,
+                            Method::PATCH,
+                            &path,
+                            Some(&json!({ "email": email, "email_verified": true })),
+                        ),
                         format!("set the verified email of {label} to {email} (the caller's)"),
                     ),
                     AccountChange::Username => {
                         let name = format!("m{}r{step}", self.case);
-                        (self.api(x, &key, Method::PATCH, &path, Some(&json!({ "username": name }))), format!("rename {label} to {name}"))
+                        (
+                            self.api(x, &key, Method::PATCH, &path, Some(&json!({ "username": name }))),
+                            format!("rename {label} to {name}"),
+                        )
                     }
-                    AccountChange::Disable => (self.api(x, &key, Method::PATCH, &path, Some(&json!({ "disabled": true }))), format!("disable {label}")),
-                    AccountChange::Enable => (self.api(x, &key, Method::PATCH, &path, Some(&json!({ "disabled": false }))), format!("enable {label}")),
-                    AccountChange::Delete => (self.api(x, &key, Method::DELETE, &path, None), format!("delete {label}")),
+                    AccountChange::Disable => (
+                        self.api(x, &key, Method::PATCH, &path, Some(&json!({ "disabled": true }))),
+                        format!("disable {label}"),
+                    ),
+                    AccountChange::Enable => (
+                        self.api(x, &key, Method::PATCH, &path, Some(&json!({ "disabled": false }))),
+                        format!("enable {label}"),
+                    ),
+                    AccountChange::Delete => {
+                        (self.api(x, &key, Method::DELETE, &path, None), format!("delete {label}"))
+                    }
                 };
                 let s = self.api_step(kind, x, &key, &r, what);
                 if ok(&r) {
@@ -347,7 +405,13 @@ impl World<'_> {
                     &format!("/api/v1/namespaces/{}/users", self.u.names[ns]),
                     Some(&json!({ "username": username, "password": password })),
                 );
-                let s = self.api_step(kind, x, &key, &r, format!("create account {username} in {} with a password", self.u.names[ns]));
+                let s = self.api_step(
+                    kind,
+                    x,
+                    &key,
+                    &r,
+                    format!("create account {username} in {} with a password", self.u.names[ns]),
+                );
                 if r.status == 201 {
                     self.accounts.push(super::world::AccountP {
                         id: r.json["id"].as_str().unwrap_or_default().to_owned(),
@@ -372,14 +436,27 @@ impl World<'_> {
                 let to = (from + 1 + usize::from(*to) % (n - 1)) % n;
                 // A session lives in a browser's cookie jar, and a redirect URI names its agent:
                 // neither is handed over.
-                let keys: Vec<Key> =
-                    self.agents[from].keys.iter().filter(|k| !matches!(k, Key::Session { .. } | Key::Redirect { .. })).cloned().collect();
+                let keys: Vec<Key> = self.agents[from]
+                    .keys
+                    .iter()
+                    .filter(|k| !matches!(k, Key::Session { .. } | Key::Redirect { .. }))
+                    .cloned()
+                    .collect();
                 let Some(k) = (!keys.is_empty()).then(|| keys[usize::from(*key) % keys.len()].clone()) else {
                     return Step::skipped(kind, from, "nothing to hand over");
                 };
-                let text = format!("{} hands {} to {}", self.agents[from].name, self.describe_key(&k), self.agents[to].name);
+                let text =
+                    format!("{} hands {} to {}", self.agents[from].name, self.describe_key(&k), self.agents[to].name);
                 self.agents[to].learn(k);
-                Step { kind, agent: from, p0: None, outcome: Outcome::Succeeded, changed: false, text, probe_violation: None }
+                Step {
+                    kind,
+                    agent: from,
+                    p0: None,
+                    outcome: Outcome::Succeeded,
+                    changed: false,
+                    text,
+                    probe_violation: None,
+                }
             }
             Op::SignIn { agent, key } => {
                 let Some((x, a, password)) = Self::pick2(&self.usable_passwords(), *agent, *key) else {
@@ -392,7 +469,12 @@ impl World<'_> {
                     p0: Some(Principal::Account(a)),
                     outcome: if outcome.is_ok() { Outcome::Succeeded } else { Outcome::Refused },
                     changed: true,
-                    text: format!("{} signs {} in on the first-party app -> {}", self.agents[x].name, self.accounts[a].label, outcome.err().unwrap_or_else(|| "signed in".into())),
+                    text: format!(
+                        "{} signs {} in on the first-party app -> {}",
+                        self.agents[x].name,
+                        self.accounts[a].label,
+                        outcome.err().unwrap_or_else(|| "signed in".into())
+                    ),
                     probe_violation: None,
                 }
             }
@@ -405,18 +487,29 @@ impl World<'_> {
                     for k in &a.keys {
                         if let Key::Token { token } = k {
                             let c = self.tokens[*token].client;
-                            if self.tokens[*token].refresh.is_some() && (self.clients[c].public || self.secret_held(x, c).is_some()) {
+                            if self.tokens[*token].refresh.is_some()
+                                && (self.clients[c].public || self.secret_held(x, c).is_some())
+                            {
                                 choices.push((x, *token));
                             }
                         }
                     }
                 }
-                let Some((x, t)) = Self::pick2(&choices, *agent, *key) else { return Step::skipped(kind, 0, "no refresh token anyone can use") };
+                let Some((x, t)) = Self::pick2(&choices, *agent, *key) else {
+                    return Step::skipped(kind, 0, "no refresh token anyone can use");
+                };
                 let c = self.tokens[t].client;
                 let refresh = self.tokens[t].refresh.clone().unwrap();
-                let original: Vec<String> = self.tokens[t].scope.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect();
+                let original: Vec<String> =
+                    self.tokens[t].scope.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect();
                 let narrowed: Option<String> = narrower.map(|bits| {
-                    original.iter().enumerate().filter(|(i, _)| bits & (1 << (i % 8)) != 0).map(|(_, s)| s.clone()).collect::<Vec<_>>().join(" ")
+                    original
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, _)| bits & (1 << (i % 8)) != 0)
+                        .map(|(_, s)| s.clone())
+                        .collect::<Vec<_>>()
+                        .join(" ")
                 });
                 let narrowed = narrowed.filter(|s| !s.is_empty());
                 let mut form = vec![("grant_type", "refresh_token"), ("refresh_token", refresh.as_str())];
@@ -424,7 +517,12 @@ impl World<'_> {
                     form.push(("scope", s));
                 }
                 let r = self.token_request(x, c, &form);
-                let what = format!("refresh {} at client {} scope {:?}", self.tokens[t].label, self.clients[c].label, narrowed.as_deref().unwrap_or("(same)"));
+                let what = format!(
+                    "refresh {} at client {} scope {:?}",
+                    self.tokens[t].label,
+                    self.clients[c].label,
+                    narrowed.as_deref().unwrap_or("(same)")
+                );
                 let mut text = format!("{}: {what} -> {}", self.agents[x].name, status(&r));
                 let outcome = if r.status == 200 {
                     self.tokens[t].refresh = None;
@@ -439,30 +537,46 @@ impl World<'_> {
                     }
                     Outcome::Refused
                 };
-                Step { kind, agent: x, p0: Some(Principal::Client(c)), outcome, changed: true, text, probe_violation: None }
+                Step {
+                    kind,
+                    agent: x,
+                    p0: Some(Principal::Client(c)),
+                    outcome,
+                    changed: true,
+                    text,
+                    probe_violation: None,
+                }
             }
             Op::PasswordGrant { agent, client, key, scope } => {
                 // Every (agent, account, password, client) where the agent holds a password it
                 // can use and a secret of a client that takes the password grant for that
                 // account's namespace (anything else would be a failed sign-in, counted by the
                 // throttles).
-                let settings: Vec<(usize, Value)> = self.live_clients().into_iter().filter_map(|c| self.client_settings(c).map(|v| (c, v))).collect();
+                let settings: Vec<(usize, Value)> =
+                    self.live_clients().into_iter().filter_map(|c| self.client_settings(c).map(|v| (c, v))).collect();
                 let mut choices: Vec<(usize, usize, String, usize)> = Vec::new();
                 for (x, a, password) in self.usable_passwords() {
                     let ns = self.u.names[self.accounts[a].ns].clone();
                     for (c, v) in &settings {
-                        let takes = v["password_grant_enabled"] == Value::Bool(true) && v["user_namespace"] == json!(ns) && v["disabled"] != Value::Bool(true);
+                        let takes = v["password_grant_enabled"] == Value::Bool(true)
+                            && v["user_namespace"] == json!(ns)
+                            && v["disabled"] != Value::Bool(true);
                         if takes && self.secret_held(x, *c).is_some() {
                             choices.push((x, a, password.clone(), *c));
                         }
                     }
                 }
                 let Some((x, a, password, c)) = Self::pick2(&choices, *agent, key.wrapping_add(*client)) else {
-                    return Step::skipped(kind, 0, "nobody holds a password and a password-grant client for its namespace");
+                    return Step::skipped(
+                        kind,
+                        0,
+                        "nobody holds a password and a password-grant client for its namespace",
+                    );
                 };
                 let scope = self.scope_text(scope);
                 let username = self.accounts[a].username.clone().unwrap();
-                let mut form = vec![("grant_type", "password"), ("username", username.as_str()), ("password", password.as_str())];
+                let mut form =
+                    vec![("grant_type", "password"), ("username", username.as_str()), ("password", password.as_str())];
                 if !scope.is_empty() {
                     form.push(("scope", &scope));
                 }
@@ -481,7 +595,15 @@ impl World<'_> {
                 } else {
                     Outcome::Refused
                 };
-                Step { kind, agent: x, p0: Some(Principal::Client(c)), outcome, changed: true, text, probe_violation: None }
+                Step {
+                    kind,
+                    agent: x,
+                    p0: Some(Principal::Client(c)),
+                    outcome,
+                    changed: true,
+                    text,
+                    probe_violation: None,
+                }
             }
             Op::ClientCredentials { agent, key, grants } => {
                 let mut choices: Vec<(usize, usize)> = Vec::new();
@@ -492,14 +614,21 @@ impl World<'_> {
                         }
                     }
                 }
-                let Some((x, c)) = Self::pick2(&choices, *agent, *key) else { return Step::skipped(kind, 0, "no client secret") };
+                let Some((x, c)) = Self::pick2(&choices, *agent, *key) else {
+                    return Step::skipped(kind, 0, "no client secret");
+                };
                 let scope = self.grants(grants).join(" ");
                 let mut form = vec![("grant_type", "client_credentials")];
                 if !scope.is_empty() {
                     form.push(("scope", &scope));
                 }
                 let r = self.token_request(x, c, &form);
-                let mut text = format!("{}: client_credentials at client {} scope {scope:?} -> {}", self.agents[x].name, self.clients[c].label, status(&r));
+                let mut text = format!(
+                    "{}: client_credentials at client {} scope {scope:?} -> {}",
+                    self.agents[x].name,
+                    self.clients[c].label,
+                    status(&r)
+                );
                 let outcome = if r.status == 200 {
                     let t = self.record_token(x, c, None, &r, &scope);
                     text.push_str(&format!(" (token {})", self.tokens[t].label));
@@ -507,10 +636,19 @@ impl World<'_> {
                 } else {
                     Outcome::Refused
                 };
-                Step { kind, agent: x, p0: Some(Principal::Client(c)), outcome, changed: true, text, probe_violation: None }
+                Step {
+                    kind,
+                    agent: x,
+                    p0: Some(Principal::Client(c)),
+                    outcome,
+                    changed: true,
+                    text,
+                    probe_violation: None,
+                }
             }
             Op::Probe { agent, key, perm } => {
-                let holders: Vec<usize> = (0..self.agents.len()).filter(|&a| self.agents[a].keys.iter().any(Key::is_api)).collect();
+                let holders: Vec<usize> =
+                    (0..self.agents.len()).filter(|&a| self.agents[a].keys.iter().any(Key::is_api)).collect();
                 let Some(x) = Self::pick(&holders, *agent) else { return Step::skipped(kind, 0, "no API key") };
                 self.probe(x, *key, *perm, snap)
             }

@@ -17,27 +17,37 @@ impl World<'_> {
         // Every (agent, client) where the agent controls an OAuth client: it holds a secret of
         // it (or the client is public) and the client sends codes to the agent's own redirect
         // URI; and a victim: another agent whose account lives in the client's user namespace.
-        let settings: Vec<(usize, Value)> = self.live_clients().into_iter().filter_map(|c| self.client_settings(c).map(|v| (c, v))).collect();
+        let settings: Vec<(usize, Value)> =
+            self.live_clients().into_iter().filter_map(|c| self.client_settings(c).map(|v| (c, v))).collect();
         let mut choices: Vec<(usize, usize, usize)> = Vec::new();
         for x in 0..self.agents.len() {
             let mine = &self.agents[x].redirect;
             for (c, v) in &settings {
-                let holds = self.secret_held(x, *c).is_some() || self.agents[x].keys.contains(&Key::Redirect { client: *c });
-                let redirects = v["redirect_uris"].as_array().is_some_and(|a| a.iter().any(|u| u.as_str() == Some(mine.as_str())));
-                let code_flow = v["grant_types"].as_array().is_some_and(|a| a.iter().any(|g| g == "authorization_code"));
+                let holds =
+                    self.secret_held(x, *c).is_some() || self.agents[x].keys.contains(&Key::Redirect { client: *c });
+                let redirects =
+                    v["redirect_uris"].as_array().is_some_and(|a| a.iter().any(|u| u.as_str() == Some(mine.as_str())));
+                let code_flow =
+                    v["grant_types"].as_array().is_some_and(|a| a.iter().any(|g| g == "authorization_code"));
                 let ns = v["user_namespace"].as_str().and_then(|n| self.u.names.iter().position(|x| x == n));
-                if let (true, true, true, Some(ns), false) = (holds, redirects, code_flow, ns, v["disabled"] == Value::Bool(true)) {
+                if let (true, true, true, Some(ns), false) =
+                    (holds, redirects, code_flow, ns, v["disabled"] == Value::Bool(true))
+                {
                     choices.push((x, *c, ns));
                 }
             }
         }
-        let Some((x, c, ns)) = Self::pick2(&choices, agent, client) else { return Step::skipped(kind, 0, "nobody controls an OAuth client") };
+        let Some((x, c, ns)) = Self::pick2(&choices, agent, client) else {
+            return Step::skipped(kind, 0, "nobody controls an OAuth client");
+        };
         let mine = self.agents[x].redirect.clone();
         let victims: Vec<usize> = (0..self.agents.len())
             .filter(|&v| v != x)
             .filter(|&v| self.agents[v].account.is_some_and(|a| self.accounts[a].ns == ns && !self.accounts[a].deleted))
             .collect();
-        let Some(v) = Self::pick(&victims, victim) else { return Step::skipped(kind, x, "no other agent lives in its user namespace") };
+        let Some(v) = Self::pick(&victims, victim) else {
+            return Step::skipped(kind, x, "no other agent lives in its user namespace");
+        };
         let va = self.agents[v].account.unwrap();
         let scope = self.scope_text(scope);
         let prompt = [None, Some("none"), Some("login"), Some("consent")][usize::from(prompt) % 4];
@@ -62,7 +72,9 @@ impl World<'_> {
         // The victim's browser: compliant (signs in again when asked, if it knows its current
         // password; allows on the consent page).
         let victim_password = self.agents[v].keys.iter().find_map(|k| match k {
-            Key::Password { account, password } if *account == va && self.usable_password(va, password) => Some(password.clone()),
+            Key::Password { account, password } if *account == va && self.usable_password(va, password) => {
+                Some(password.clone())
+            }
             _ => None,
         });
         let mut path = Vec::new();
@@ -72,13 +84,18 @@ impl World<'_> {
         for _ in 0..5 {
             match page_kind(&page) {
                 PageKind::SignIn if !signed => {
-                    let (Some(password), Some(login)) = (victim_password.clone(), self.accounts[va].username.clone()) else {
+                    let (Some(password), Some(login)) = (victim_password.clone(), self.accounts[va].username.clone())
+                    else {
                         path.push("sign-in form (the victim cannot sign in)".to_owned());
                         break;
                     };
                     signed = true;
                     path.push("sign-in form".to_owned());
-                    match self.agents[v].browser.submit(&page, "/oauth/login", &[("login", &login), ("password", &password)]) {
+                    match self.agents[v].browser.submit(
+                        &page,
+                        "/oauth/login",
+                        &[("login", &login), ("password", &password)],
+                    ) {
                         Some(next) => page = next,
                         None => break,
                     }
@@ -125,7 +142,12 @@ impl World<'_> {
         let r = self.token_request(
             x,
             c,
-            &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", &mine), ("code_verifier", &verifier)],
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", &mine),
+                ("code_verifier", &verifier),
+            ],
         );
         let mut text = format!("{head}: {} -> redeemed: {}", path.join(" -> "), status(&r));
         let outcome = if r.status == 200 {
@@ -160,9 +182,15 @@ impl World<'_> {
             probes.push((Perm { resource: 0, action: 0, namespace: ns }, format!("/api/v1/namespaces/{slug}")));
             probes.push((Perm { resource: 1, action: 0, namespace: ns }, format!("/api/v1/namespaces/{slug}/users")));
             if ns < STAR {
-                let target = self.live_accounts().into_iter().find(|&a| self.accounts[a].ns == ns && Some(a) != own && Some(a) != self.agents[x].account);
+                let target = self
+                    .live_accounts()
+                    .into_iter()
+                    .find(|&a| self.accounts[a].ns == ns && Some(a) != own && Some(a) != self.agents[x].account);
                 if let Some(a) = target {
-                    probes.push((Perm { resource: 2, action: 0, namespace: ns }, format!("/api/v1/namespaces/{slug}/users/{}/permissions", self.accounts[a].id)));
+                    probes.push((
+                        Perm { resource: 2, action: 0, namespace: ns },
+                        format!("/api/v1/namespaces/{slug}/users/{}/permissions", self.accounts[a].id),
+                    ));
                 }
             }
         }
@@ -174,11 +202,29 @@ impl World<'_> {
         };
         let r = self.api(x, &k, Method::GET, &path, None);
         let name = self.u.perm_name(p);
-        let text = format!("{} probes {} with {} (measured without {name}): GET {path} -> {}", self.agents[x].name, self.u.describe(Power::EMPTY.with(p)), self.describe_key(&k), r.status);
+        let text = format!(
+            "{} probes {} with {} (measured without {name}): GET {path} -> {}",
+            self.agents[x].name,
+            self.u.describe(Power::EMPTY.with(p)),
+            self.describe_key(&k),
+            r.status
+        );
         let refused = matches!(r.status, 401 | 403 | 404);
         let probe_violation = (!refused && ok(&r)).then(|| {
-            format!("probe: {} is measured without {name}, yet GET {path} answered {}: /me understates what it may do", self.describe_key(&k), r.status)
+            format!(
+                "probe: {} is measured without {name}, yet GET {path} answered {}: /me understates what it may do",
+                self.describe_key(&k),
+                r.status
+            )
         });
-        Step { kind, agent: x, p0: None, outcome: if refused { Outcome::Succeeded } else { Outcome::Refused }, changed: false, text, probe_violation }
+        Step {
+            kind,
+            agent: x,
+            p0: None,
+            outcome: if refused { Outcome::Succeeded } else { Outcome::Refused },
+            changed: false,
+            text,
+            probe_violation,
+        }
     }
 }

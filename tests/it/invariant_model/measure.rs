@@ -62,7 +62,8 @@ impl Snapshot {
                         // The agent's own measurement first (a redirect URI's power is the
                         // agent's), then any holder's (a key handed over).
                         let mine = old.get(i).and_then(|keys| keys.iter().find(|(j, _)| j == k));
-                        let power = mine.or_else(|| anywhere.iter().copied().find(|(j, _)| j == k)).and_then(|(_, p)| *p);
+                        let power =
+                            mine.or_else(|| anywhere.iter().copied().find(|(j, _)| j == k)).and_then(|(_, p)| *p);
                         (k.clone(), power)
                     })
                     .collect()
@@ -219,7 +220,10 @@ impl World<'_> {
                 self.mark_deleted(c);
                 return Some(Power::EMPTY);
             };
-            let uris = view["redirect_uris"].as_array().map(|a| a.iter().filter_map(|u| u.as_str().map(str::to_owned)).collect()).unwrap_or_default();
+            let uris = view["redirect_uris"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|u| u.as_str().map(str::to_owned)).collect())
+                .unwrap_or_default();
             redirects.insert(c, uris);
             return Some(self.u.expand_json(&view["effective_permissions"]));
         }

@@ -48,25 +48,85 @@ pub struct ScopePick {
 
 #[derive(Debug, Clone)]
 pub enum Op {
-    CreateClient { caller: Sel, owner: u8, grants: Vec<u8>, app: AppSpec },
-    PatchClient { caller: Sel, client: u8, change: ClientChange },
-    RotateSecret { caller: Sel, client: u8, overlap: bool },
-    DeleteClient { caller: Sel, client: u8 },
-    SetGrants { caller: Sel, account: u8, grants: Vec<u8> },
-    SetPassword { caller: Sel, account: u8 },
-    PatchAccount { caller: Sel, account: u8, change: AccountChange },
-    CreateAccount { caller: Sel, ns: u8 },
+    CreateClient {
+        caller: Sel,
+        owner: u8,
+        grants: Vec<u8>,
+        app: AppSpec,
+    },
+    PatchClient {
+        caller: Sel,
+        client: u8,
+        change: ClientChange,
+    },
+    RotateSecret {
+        caller: Sel,
+        client: u8,
+        overlap: bool,
+    },
+    DeleteClient {
+        caller: Sel,
+        client: u8,
+    },
+    SetGrants {
+        caller: Sel,
+        account: u8,
+        grants: Vec<u8>,
+    },
+    SetPassword {
+        caller: Sel,
+        account: u8,
+    },
+    PatchAccount {
+        caller: Sel,
+        account: u8,
+        change: AccountChange,
+    },
+    CreateAccount {
+        caller: Sel,
+        ns: u8,
+    },
     /// No request: agent `from` gives one of its keys to another agent.
-    HandOver { from: u8, key: u8, to: u8 },
+    HandOver {
+        from: u8,
+        key: u8,
+        to: u8,
+    },
     /// The agent signs in, in its browser, with a password it holds.
-    SignIn { agent: u8, key: u8 },
+    SignIn {
+        agent: u8,
+        key: u8,
+    },
     /// The agent lures a victim's browser to an authorization request of a client it controls.
-    Lure { agent: u8, client: u8, victim: u8, scope: ScopePick, prompt: u8 },
-    Refresh { agent: u8, key: u8, narrower: Option<u8> },
-    PasswordGrant { agent: u8, client: u8, key: u8, scope: ScopePick },
-    ClientCredentials { agent: u8, key: u8, grants: Vec<u8> },
+    Lure {
+        agent: u8,
+        client: u8,
+        victim: u8,
+        scope: ScopePick,
+        prompt: u8,
+    },
+    Refresh {
+        agent: u8,
+        key: u8,
+        narrower: Option<u8>,
+    },
+    PasswordGrant {
+        agent: u8,
+        client: u8,
+        key: u8,
+        scope: ScopePick,
+    },
+    ClientCredentials {
+        agent: u8,
+        key: u8,
+        grants: Vec<u8>,
+    },
     /// A read the key's measured power says it may not do: the server must refuse it.
-    Probe { agent: u8, key: u8, perm: u8 },
+    Probe {
+        agent: u8,
+        key: u8,
+        perm: u8,
+    },
 }
 
 pub const KINDS: [&str; 15] = [
@@ -124,7 +184,13 @@ pub fn app() -> impl Strategy<Value = AppSpec> {
     // in the owner's own namespace.
     let kind = prop_oneof![2 => Just(0u8), 2 => Just(1u8), 1 => Just(2u8)];
     (kind, 0u8..6, any::<bool>(), prop::bool::weighted(0.2), prop::bool::weighted(0.6)).prop_map(
-        |(kind, user_ns, skip_consent, registration, password_grant)| AppSpec { kind, user_ns, skip_consent, registration, password_grant },
+        |(kind, user_ns, skip_consent, registration, password_grant)| AppSpec {
+            kind,
+            user_ns,
+            skip_consent,
+            registration,
+            password_grant,
+        },
     )
 }
 
@@ -136,21 +202,35 @@ fn client_change() -> impl Strategy<Value = ClientChange> {
     let some = |p: f64| prop::bool::weighted(p);
     (
         (some(0.2), prop::option::weighted(0.3, grants(3)), prop::option::weighted(0.35, any::<u8>()), some(0.45)),
-        (prop::option::weighted(0.35, any::<u8>()), prop::option::weighted(0.2, any::<bool>()), prop::option::weighted(0.15, any::<bool>())),
-        (prop::option::weighted(0.1, any::<bool>()), prop::option::weighted(0.25, any::<bool>()), prop::option::weighted(0.25, any::<u8>())),
+        (
+            prop::option::weighted(0.35, any::<u8>()),
+            prop::option::weighted(0.2, any::<bool>()),
+            prop::option::weighted(0.15, any::<bool>()),
+        ),
+        (
+            prop::option::weighted(0.1, any::<bool>()),
+            prop::option::weighted(0.25, any::<bool>()),
+            prop::option::weighted(0.25, any::<u8>()),
+        ),
     )
-        .prop_map(|((name, permissions, grant_types, redirect), (user_ns, password_grant, skip_consent), (registration, disabled, owner))| ClientChange {
-            name,
-            permissions,
-            grant_types,
-            redirect,
-            user_ns,
-            password_grant,
-            skip_consent,
-            registration,
-            disabled,
-            owner,
-        })
+        .prop_map(
+            |(
+                (name, permissions, grant_types, redirect),
+                (user_ns, password_grant, skip_consent),
+                (registration, disabled, owner),
+            )| ClientChange {
+                name,
+                permissions,
+                grant_types,
+                redirect,
+                user_ns,
+                password_grant,
+                skip_consent,
+                registration,
+                disabled,
+                owner,
+            },
+        )
 }
 
 fn account_change() -> impl Strategy<Value = AccountChange> {
@@ -211,7 +291,15 @@ pub struct Step {
 
 impl Step {
     pub(super) fn skipped(kind: &'static str, agent: usize, why: impl Into<String>) -> Step {
-        Step { kind, agent, p0: None, outcome: Outcome::Skipped, changed: false, text: format!("({kind} skipped: {})", why.into()), probe_violation: None }
+        Step {
+            kind,
+            agent,
+            p0: None,
+            outcome: Outcome::Skipped,
+            changed: false,
+            text: format!("({kind} skipped: {})", why.into()),
+            probe_violation: None,
+        }
     }
 }
 
@@ -223,7 +311,11 @@ pub(super) fn status(r: &Reply) -> String {
     if ok(r) {
         return r.status.to_string();
     }
-    let why = r.json["missing_grant"].as_str().map(|g| format!(" missing {g}")).or_else(|| r.json["error"].as_str().map(|e| format!(" {e}"))).unwrap_or_default();
+    let why = r.json["missing_grant"]
+        .as_str()
+        .map(|g| format!(" missing {g}"))
+        .or_else(|| r.json["error"].as_str().map(|e| format!(" {e}")))
+        .unwrap_or_default();
     format!("{}{why}", r.status)
 }
 
@@ -233,4 +325,3 @@ pub const GRANT_TYPES: [&[&str]; 4] = [
     &["client_credentials"],
     &["client_credentials", "authorization_code", "refresh_token"],
 ];
-

@@ -28,7 +28,11 @@ impl Universe {
     }
 
     fn ns_name(&self, i: usize) -> &str {
-        if i == STAR { "⋆" } else { &self.names[i] }
+        if i == STAR {
+            "⋆"
+        } else {
+            &self.names[i]
+        }
     }
 
     /// The concrete permissions a grant string stands for. `*` in resource or action: all of
@@ -67,7 +71,8 @@ impl Universe {
 
     /// The grants of a JSON array of strings (anything else: none).
     pub fn expand_json(&self, grants: &serde_json::Value) -> Power {
-        let list = grants.as_array().map(|a| a.iter().filter_map(|g| g.as_str()).collect::<Vec<_>>()).unwrap_or_default();
+        let list =
+            grants.as_array().map(|a| a.iter().filter_map(|g| g.as_str()).collect::<Vec<_>>()).unwrap_or_default();
         self.expand_all(list)
     }
 
@@ -82,11 +87,17 @@ impl Universe {
                 return "*".to_owned();
             }
             let names: Vec<&str> = (0..=STAR).filter(|n| mask & (1 << n) != 0).map(|n| self.ns_name(n)).collect();
-            if names.len() == 1 { names[0].to_owned() } else { format!("{{{}}}", names.join(",")) }
+            if names.len() == 1 {
+                names[0].to_owned()
+            } else {
+                format!("{{{}}}", names.join(","))
+            }
         };
         // The namespaces of each (resource, action).
         let mask = |r: usize, a: usize| -> u8 {
-            (0..=STAR).filter(|&n| power.has(Perm { resource: r, action: a, namespace: n })).fold(0u8, |m, n| m | (1 << n))
+            (0..=STAR)
+                .filter(|&n| power.has(Perm { resource: r, action: a, namespace: n }))
+                .fold(0u8, |m, n| m | (1 << n))
         };
         let masks: Vec<[u8; 2]> = (0..RESOURCES.len()).map(|r| [mask(r, 0), mask(r, 1)]).collect();
         let mut parts = Vec::new();
@@ -184,7 +195,10 @@ mod tests {
         assert!(!u.expand("users:read@m1b").has(Perm { resource: 1, action: 0, namespace: STAR }));
         assert_eq!(u.describe(u.expand("clients:write@m1b")), "{clients:write@m1b}");
         assert_eq!(u.describe(u.expand("*:*@*")), "{*:*@*}");
-        assert_eq!(u.describe(u.expand_all(["users:*@system", "users:read@m1a", "*:*@m1b"])), "{*:*@m1b users:*@system users:read@m1a}");
+        assert_eq!(
+            u.describe(u.expand_all(["users:*@system", "users:read@m1a", "*:*@m1b"])),
+            "{*:*@m1b users:*@system users:read@m1a}"
+        );
         assert!(u.expand("users:read@m1a").within(u.expand("users:*@*")));
         assert!(!u.expand("users:*@*").within(u.expand("users:*@m1a")));
     }

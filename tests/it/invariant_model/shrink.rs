@@ -57,7 +57,16 @@ impl Strategy for OpsStrategy {
         for _ in 0..self.len {
             elements.push(Box::new(self.op.new_tree(runner)?));
         }
-        Ok(OpsTree { included: vec![true; self.len], limit: self.len, lo: 0, hi: self.len, next_drop: 0, next_simplify: 0, elements, pending: None })
+        Ok(OpsTree {
+            included: vec![true; self.len],
+            limit: self.len,
+            lo: 0,
+            hi: self.len,
+            next_drop: 0,
+            next_simplify: 0,
+            elements,
+            pending: None,
+        })
     }
 }
 

@@ -162,4 +162,3 @@ pub fn retry_after(r: &Reply) -> Duration {
     let secs: u64 = r.header("retry-after").and_then(|s| s.parse().ok()).unwrap_or(1);
     Duration::from_millis(secs.clamp(1, 5) * 1000 + 100)
 }
-

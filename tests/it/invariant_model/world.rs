@@ -7,8 +7,10 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use super::power::Universe;
-pub use super::transport::{address, encode, page_kind, pkce, random_text, retry_after, Auth, Body, Browser, Http, PageKind};
 use super::transport::body_again;
+pub use super::transport::{
+    address, encode, page_kind, pkce, random_text, retry_after, Auth, Body, Browser, Http, PageKind,
+};
 use crate::support::browser::query_param;
 use crate::support::{Reply, TestApp};
 
@@ -210,7 +212,8 @@ impl<'a> World<'a> {
             setup_log: String::new(),
         };
         for slug in [&a, &b] {
-            let r = w.boot(Method::POST, "/api/v1/namespaces", Body::Json(&json!({ "slug": slug, "display_name": slug })));
+            let r =
+                w.boot(Method::POST, "/api/v1/namespaces", Body::Json(&json!({ "slug": slug, "display_name": slug })));
             assert_eq!(r.status, 201, "setup: namespace {slug}: {}", r.text);
         }
         // The administrator: `*:*@*`, a client of its own holding `*:*@*`, signed in.
@@ -233,14 +236,19 @@ impl<'a> World<'a> {
             "admin-client",
         );
         w.give_secret(0, admin_client);
-        let _ = writeln!(w.setup_log, "  agent0 admin: account {} in system with [*:*@*]; client {} [*:*@*]", w.accounts[admin_account].label, w.clients[admin_client].label);
+        let _ = writeln!(
+            w.setup_log,
+            "  agent0 admin: account {} in system with [*:*@*]; client {} [*:*@*]",
+            w.accounts[admin_account].label, w.clients[admin_client].label
+        );
         for (i, agent) in spec.agents.iter().enumerate() {
             let n = i + 1;
             let ns = usize::from(agent.ns) % 3;
             let grants = w.grants(&agent.grants);
             let account = w.setup_account(ns, &grants, &format!("u{n}"));
             w.add_agent(&format!("agent{n}"), Some(account));
-            let mut line = format!("  agent{n}: account {} in {} with {grants:?}", w.accounts[account].label, w.u.names[ns]);
+            let mut line =
+                format!("  agent{n}: account {} in {} with {grants:?}", w.accounts[account].label, w.u.names[ns]);
             if let Some(client) = &agent.client {
                 let grants = w.grants(client.grants.as_ref().unwrap_or(&agent.grants));
                 let mut body = json!({ "name": format!("client of agent{n}"), "permissions": grants, "owner_account_id": w.accounts[account].id });
@@ -259,7 +267,9 @@ impl<'a> World<'a> {
             let _ = writeln!(w.setup_log, "{line}");
         }
         // Sign-ins last (a sign-in needs the account's username, which is known by now).
-        let signed: Vec<usize> = std::iter::once(0).chain(spec.agents.iter().enumerate().filter(|(_, a)| a.signed_in).map(|(i, _)| i + 1)).collect();
+        let signed: Vec<usize> = std::iter::once(0)
+            .chain(spec.agents.iter().enumerate().filter(|(_, a)| a.signed_in).map(|(i, _)| i + 1))
+            .collect();
         for n in signed {
             let account = w.agents[n].account.unwrap();
             let password = w.accounts[account].password.clone().unwrap();
@@ -412,7 +422,9 @@ impl<'a> World<'a> {
     /// The credentials a key presents on the Management API.
     pub fn api_auth(&self, key: &Key) -> Option<Auth> {
         match key {
-            Key::Secret { client, secret } => Some(Auth::Basic(self.clients[*client].client_id.clone(), secret.clone())),
+            Key::Secret { client, secret } => {
+                Some(Auth::Basic(self.clients[*client].client_id.clone(), secret.clone()))
+            }
             Key::Token { token } => Some(Auth::Bearer(self.tokens[*token].access.clone())),
             _ => None,
         }
@@ -423,7 +435,9 @@ impl<'a> World<'a> {
         match key {
             Key::Secret { client, .. } | Key::Redirect { client } => Some(Principal::Client(*client)),
             Key::Token { token } => Some(Principal::Token(*token)),
-            Key::Password { account, .. } | Key::Session { account, .. } | Key::Email { account, .. } => Some(Principal::Account(*account)),
+            Key::Password { account, .. } | Key::Session { account, .. } | Key::Email { account, .. } => {
+                Some(Principal::Account(*account))
+            }
         }
     }
 
@@ -469,7 +483,9 @@ impl<'a> World<'a> {
             match page_kind(&page) {
                 PageKind::SignIn if !signed => {
                     signed = true;
-                    page = browser.submit(&page, "/oauth/login", &[("login", &login), ("password", password)]).ok_or("no form")?;
+                    page = browser
+                        .submit(&page, "/oauth/login", &[("login", &login), ("password", password)])
+                        .ok_or("no form")?;
                 }
                 PageKind::Consent => {
                     page = browser.submit(&page, "/oauth/consent", &[("decision", "allow")]).ok_or("no form")?;
@@ -490,10 +506,22 @@ impl<'a> World<'a> {
 /// A short description of a client's OAuth settings in a create or patch body.
 pub fn describe_app(body: &Value) -> String {
     let mut parts = Vec::new();
-    for field in ["grant_types", "redirect_uris", "user_namespace", "token_endpoint_auth_method", "password_grant_enabled", "skip_consent", "registration_enabled"] {
+    for field in [
+        "grant_types",
+        "redirect_uris",
+        "user_namespace",
+        "token_endpoint_auth_method",
+        "password_grant_enabled",
+        "skip_consent",
+        "registration_enabled",
+    ] {
         if let Some(v) = body.get(field) {
             parts.push(format!("{field}={v}"));
         }
     }
-    if parts.is_empty() { "(API client)".to_owned() } else { parts.join(" ") }
+    if parts.is_empty() {
+        "(API client)".to_owned()
+    } else {
+        parts.join(" ")
+    }
 }

@@ -21,7 +21,11 @@ impl Browser {
     }
 
     fn absolute(&self, url: &str) -> String {
-        if url.starts_with("http") { url.to_owned() } else { format!("{}{url}", self.base) }
+        if url.starts_with("http") {
+            url.to_owned()
+        } else {
+            format!("{}{url}", self.base)
+        }
     }
 
     fn reply(response: reqwest::blocking::Response) -> Reply {
@@ -41,7 +45,13 @@ impl Browser {
     }
 
     /// Any request, with extra headers and an optional JSON body (cookies are sent as usual).
-    pub fn request(&self, method: &str, url: &str, headers: &[(&str, &str)], json: Option<&serde_json::Value>) -> Reply {
+    pub fn request(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+        json: Option<&serde_json::Value>,
+    ) -> Reply {
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
         let mut request = self.http.request(method, self.absolute(url));
         for (name, value) in headers {

@@ -32,13 +32,20 @@ impl Reply {
         assert_eq!(self.status, status, "expected {status}, got {}: {}", self.status, self.text);
         assert_eq!(self.header("content-type"), Some("application/problem+json"), "{}", self.text);
         assert_eq!(self.json["status"], status, "{}", self.text);
-        assert!(self.json["type"].is_string() && self.json["title"].is_string() && self.json["detail"].is_string(), "{}", self.text);
+        assert!(
+            self.json["type"].is_string() && self.json["title"].is_string() && self.json["detail"].is_string(),
+            "{}",
+            self.text
+        );
         self
     }
 
     /// The `field` names of a 400's `errors`.
     pub fn error_fields(&self) -> Vec<String> {
-        self.json["errors"].as_array().map(|a| a.iter().filter_map(|e| e["field"].as_str().map(str::to_owned)).collect()).unwrap_or_default()
+        self.json["errors"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|e| e["field"].as_str().map(str::to_owned)).collect())
+            .unwrap_or_default()
     }
 }
 

@@ -36,7 +36,10 @@ impl SmtpSink {
             .spawn()
             .expect("python3 -m aiosmtpd (pip install aiosmtpd)");
         let sink = SmtpSink { port, dir, child };
-        assert!(eventually(Duration::from_secs(20), || TcpStream::connect(("127.0.0.1", port)).is_ok()), "aiosmtpd did not start");
+        assert!(
+            eventually(Duration::from_secs(20), || TcpStream::connect(("127.0.0.1", port)).is_ok()),
+            "aiosmtpd did not start"
+        );
         sink
     }
 
@@ -122,7 +125,13 @@ impl WebhookSink {
     pub fn code_for(&self, to: &str) -> String {
         let mut found = None;
         let arrived = eventually(Duration::from_secs(30), || {
-            found = self.bodies.lock().unwrap().iter().filter(|b| b["to"] == to).find_map(|b| code_in(b["body"].as_str().unwrap_or_default()));
+            found = self
+                .bodies
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|b| b["to"] == to)
+                .find_map(|b| code_in(b["body"].as_str().unwrap_or_default()));
             found.is_some()
         });
         assert!(arrived, "no SMS to {to}");

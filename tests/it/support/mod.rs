@@ -73,14 +73,20 @@ impl TestDb {
         let mut admin = diesel::PgConnection::establish(&format!("{base}/postgres"))
             .expect("PostgreSQL must run at 127.0.0.1:5432 (or set GATEHOUSE_TEST_POSTGRES_URL)");
         admin.batch_execute(&format!("CREATE DATABASE {name}")).expect("create test database");
-        TestDb { url: format!("{base}/{name}"), master_key: new_master_key(), kind: DbKind::Postgres { name, base: base.to_owned() } }
+        TestDb {
+            url: format!("{base}/{name}"),
+            master_key: new_master_key(),
+            kind: DbKind::Postgres { name, base: base.to_owned() },
+        }
     }
 
     /// Runs raw SQL against the test database (to play the attacker with database access).
     pub fn execute(&self, sql: &str) {
         match &self.kind {
             DbKind::Sqlite(dir) => {
-                let mut conn = diesel::SqliteConnection::establish(&dir.path().join("gatehouse.db").display().to_string()).unwrap();
+                let mut conn =
+                    diesel::SqliteConnection::establish(&dir.path().join("gatehouse.db").display().to_string())
+                        .unwrap();
                 conn.batch_execute(&format!("PRAGMA busy_timeout = 5000; {sql}")).unwrap();
             }
             DbKind::Postgres { .. } => {
@@ -101,10 +107,7 @@ impl TestDb {
             #[diesel(sql_type = diesel::sql_types::BigInt)]
             n: i64,
         }
-        self.query::<Row>(sql)
-            .pop()
-            .unwrap_or_else(|| panic!("no row from {sql}"))
-            .n
+        self.query::<Row>(sql).pop().unwrap_or_else(|| panic!("no row from {sql}")).n
     }
 
     /// The texts `sql` selects as `t`, in its order.
@@ -119,27 +122,20 @@ impl TestDb {
 
     fn query<T>(&self, sql: &str) -> Vec<T>
     where
-        T: diesel::QueryableByName<diesel::sqlite::Sqlite>
-            + diesel::QueryableByName<diesel::pg::Pg>
-            + 'static,
+        T: diesel::QueryableByName<diesel::sqlite::Sqlite> + diesel::QueryableByName<diesel::pg::Pg> + 'static,
     {
         use diesel::RunQueryDsl;
         match &self.kind {
             DbKind::Sqlite(dir) => {
-                let mut conn = diesel::SqliteConnection::establish(
-                    &dir.path().join("gatehouse.db").display().to_string(),
-                )
-                .unwrap();
+                let mut conn =
+                    diesel::SqliteConnection::establish(&dir.path().join("gatehouse.db").display().to_string())
+                        .unwrap();
                 conn.batch_execute("PRAGMA busy_timeout = 5000").unwrap();
-                diesel::sql_query(sql)
-                    .load(&mut conn)
-                    .unwrap_or_else(|e| panic!("{sql}: {e}"))
+                diesel::sql_query(sql).load(&mut conn).unwrap_or_else(|e| panic!("{sql}: {e}"))
             }
             DbKind::Postgres { .. } => {
                 let mut conn = diesel::PgConnection::establish(&self.url).unwrap();
-                diesel::sql_query(sql)
-                    .load(&mut conn)
-                    .unwrap_or_else(|e| panic!("{sql}: {e}"))
+                diesel::sql_query(sql).load(&mut conn).unwrap_or_else(|e| panic!("{sql}: {e}"))
             }
         }
     }
@@ -278,7 +274,10 @@ impl TestApp {
     }
 
     pub fn set_grants(&self, namespace: &str, account_id: &str, grants: &[&str]) {
-        let r = self.admin().put(&format!("/api/v1/namespaces/{namespace}/users/{account_id}/permissions"), &json!({ "permissions": grants }));
+        let r = self.admin().put(
+            &format!("/api/v1/namespaces/{namespace}/users/{account_id}/permissions"),
+            &json!({ "permissions": grants }),
+        );
         assert_eq!(r.status, 200, "{}", r.text);
     }
 
@@ -318,11 +317,7 @@ impl TestApp {
     pub fn replica(&self) -> Replica {
         // Replicas behind one load balancer share the issuer (and so the tokens' audience).
         let (child, base, log_file) = spawn_server(&self.db, &["--issuer", &self.base]);
-        Replica {
-            child,
-            base,
-            log_file,
-        }
+        Replica { child, base, log_file }
     }
 
     /// Whether the server process is still the one that was started (it has not exited).

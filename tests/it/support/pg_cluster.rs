@@ -12,8 +12,10 @@ pub struct PgCluster {
 
 /// Debian keeps the server binaries out of PATH.
 fn bin(name: &str) -> PathBuf {
-    let versions = std::fs::read_dir("/usr/lib/postgresql").expect("PostgreSQL server binaries under /usr/lib/postgresql");
-    let mut dirs: Vec<PathBuf> = versions.filter_map(|e| e.ok()).map(|e| e.path().join("bin")).filter(|p| p.join(name).exists()).collect();
+    let versions =
+        std::fs::read_dir("/usr/lib/postgresql").expect("PostgreSQL server binaries under /usr/lib/postgresql");
+    let mut dirs: Vec<PathBuf> =
+        versions.filter_map(|e| e.ok()).map(|e| e.path().join("bin")).filter(|p| p.join(name).exists()).collect();
     dirs.sort();
     dirs.pop().map(|d| d.join(name)).unwrap_or_else(|| PathBuf::from(name))
 }
@@ -31,7 +33,12 @@ fn run(program: &str, args: &[&str], owner_dir: &Path) {
         Command::new(bin(program))
     };
     let output = command.args(args).output().unwrap_or_else(|e| panic!("run {program}: {e}"));
-    assert!(output.status.success(), "{program} {args:?} failed: {}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{program} {args:?} failed: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 fn uid() -> u32 {
@@ -50,7 +57,11 @@ impl PgCluster {
         let port = listener.local_addr().unwrap().port();
         drop(listener);
         let data = dir.path().join("data");
-        run("initdb", &["-D", data.to_str().unwrap(), "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8"], dir.path());
+        run(
+            "initdb",
+            &["-D", data.to_str().unwrap(), "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8"],
+            dir.path(),
+        );
         let cluster = PgCluster { dir, port };
         cluster.pg_ctl_start();
         cluster
@@ -65,7 +76,8 @@ impl PgCluster {
     }
 
     fn pg_ctl_start(&self) {
-        let options = format!("-p {} -c listen_addresses=127.0.0.1 -k {} -c fsync=off", self.port, self.dir.path().display());
+        let options =
+            format!("-p {} -c listen_addresses=127.0.0.1 -k {} -c fsync=off", self.port, self.dir.path().display());
         let log = self.dir.path().join("postgres.log").display().to_string();
         run("pg_ctl", &["-D", &self.data(), "-o", &options, "-l", &log, "-w", "start"], self.dir.path());
     }

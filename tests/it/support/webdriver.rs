@@ -33,7 +33,11 @@ impl Driver {
     pub async fn browser(&self, width: u32, height: u32) -> Client {
         let profile = tempfile::tempdir().unwrap().keep();
         // Headless windows are at least 500 px wide: narrower screens are emulated.
-        let device = if width < 500 { serde_json::json!({ "deviceMetrics": { "width": width, "height": height, "pixelRatio": 1 } }) } else { serde_json::json!({}) };
+        let device = if width < 500 {
+            serde_json::json!({ "deviceMetrics": { "width": width, "height": height, "pixelRatio": 1 } })
+        } else {
+            serde_json::json!({})
+        };
         let caps = serde_json::json!({
             "goog:chromeOptions": {
                 "mobileEmulation": device,
@@ -69,7 +73,10 @@ impl Drop for Driver {
 }
 
 fn chromium() -> &'static str {
-    ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"].into_iter().find(|p| std::path::Path::new(p).exists()).unwrap_or("/usr/bin/chromium")
+    ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .unwrap_or("/usr/bin/chromium")
 }
 
 /// Where screenshots go: `target/screenshots/`.
@@ -87,7 +94,12 @@ pub async fn screenshot(browser: &Client, name: &str) {
 
 /// Waits up to 20 s for an element matching `css`.
 pub async fn find(browser: &Client, css: &str) -> fantoccini::elements::Element {
-    browser.wait().at_most(Duration::from_secs(20)).for_element(Locator::Css(css)).await.unwrap_or_else(|e| panic!("no element {css}: {e}"))
+    browser
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no element {css}: {e}"))
 }
 
 /// Waits up to 20 s until the page's text contains `text`.
@@ -106,15 +118,18 @@ pub async fn wait_for_text(browser: &Client, text: &str) {
 /// Runs a browser scenario; on failure saves `<name>-failure.png` before failing the test.
 pub async fn scenario<F: std::future::Future<Output = ()>>(browser: &Client, name: &str, steps: F) {
     use futures_util::FutureExt;
-    let outcome = tokio::time::timeout(Duration::from_secs(240), std::panic::AssertUnwindSafe(steps).catch_unwind()).await;
+    let outcome =
+        tokio::time::timeout(Duration::from_secs(240), std::panic::AssertUnwindSafe(steps).catch_unwind()).await;
     match outcome {
         Ok(Ok(())) => {}
         Ok(Err(panic)) => {
-            let _ = tokio::time::timeout(Duration::from_secs(10), screenshot(browser, &format!("{name}-failure"))).await;
+            let _ =
+                tokio::time::timeout(Duration::from_secs(10), screenshot(browser, &format!("{name}-failure"))).await;
             std::panic::resume_unwind(panic);
         }
         Err(_) => {
-            let _ = tokio::time::timeout(Duration::from_secs(10), screenshot(browser, &format!("{name}-failure"))).await;
+            let _ =
+                tokio::time::timeout(Duration::from_secs(10), screenshot(browser, &format!("{name}-failure"))).await;
             panic!("the browser scenario {name} took longer than 4 minutes");
         }
     }

@@ -34,7 +34,8 @@ pub async fn list(api: Api, query: Query<AuditListParams>) -> Result<HttpRespons
     // first, so that a caller always finds the events of its own earlier requests.
     api.state.audit.flush().await?;
     let (events, next_page_token) = api.read(move |conn, ctx| audit_access::list(conn, ctx, &filter, &page)).await?;
-    Ok(HttpResponse::Ok().json(Page { items: events.into_iter().map(to_api).collect::<Result<Vec<_>>>()?, next_page_token }))
+    Ok(HttpResponse::Ok()
+        .json(Page { items: events.into_iter().map(to_api).collect::<Result<Vec<_>>>()?, next_page_token }))
 }
 
 fn to_api(e: StoredEvent) -> Result<AuditEvent> {
@@ -66,7 +67,11 @@ pub async fn verify(api: Api) -> Result<HttpResponse> {
         })
         .await?;
     Ok(HttpResponse::Ok().json(match status {
-        ChainStatus::Intact { events } => AuditVerification { intact: true, events_verified: events, first_broken_link: None },
-        ChainStatus::Broken { checked, reason } => AuditVerification { intact: false, events_verified: checked, first_broken_link: Some(reason) },
+        ChainStatus::Intact { events } => {
+            AuditVerification { intact: true, events_verified: events, first_broken_link: None }
+        }
+        ChainStatus::Broken { checked, reason } => {
+            AuditVerification { intact: false, events_verified: checked, first_broken_link: Some(reason) }
+        }
     }))
 }

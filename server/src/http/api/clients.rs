@@ -1,8 +1,8 @@
 use actix_web::HttpResponse;
 use chrono::Duration;
 use gatehouse_api_types::{
-    Client, ClientCreate, ClientCreated, ClientListParams, ClientPatch, EffectivePermissions, Page, Problem, SecretRotate,
-    SecretRotated, DEFAULT_SECRET_OVERLAP_SECONDS,
+    Client, ClientCreate, ClientCreated, ClientListParams, ClientPatch, EffectivePermissions, Page, Problem,
+    SecretRotate, SecretRotated, DEFAULT_SECRET_OVERLAP_SECONDS,
 };
 use uuid::Uuid;
 
@@ -99,7 +99,9 @@ pub async fn delete(api: Api, path: Path<Uuid>) -> Result<HttpResponse> {
 pub async fn rotate_secret(api: Api, path: Path<Uuid>, body: OptionalJson<SecretRotate>) -> Result<HttpResponse> {
     let id = path.into_inner();
     let seconds = body.value.previous_secret_expires_in.unwrap_or(DEFAULT_SECRET_OVERLAP_SECONDS);
-    let overlap = Duration::seconds(i64::try_from(seconds).map_err(|_| Error::invalid("previous_secret_expires_in", "is too large"))?);
+    let overlap = Duration::seconds(
+        i64::try_from(seconds).map_err(|_| Error::invalid("previous_secret_expires_in", "is too large"))?,
+    );
     // Authenticated and authorized before the new secret is hashed.
     let authorize = move |conn: &mut _, ctx: &_| secrets::authorize_rotation(conn, ctx, id).map(drop);
     api.read(authorize).await?;
@@ -107,7 +109,11 @@ pub async fn rotate_secret(api: Api, path: Path<Uuid>, body: OptionalJson<Secret
     let secret_hash = api.state.hasher.hash(secret.clone()).await?;
     api.create(body.digest, authorize, move |conn, ctx| {
         let (view, previous_secret_expires_at) = secrets::rotate_secret(conn, ctx, id, secret_hash.clone(), overlap)?;
-        let body = SecretRotated { client_id: view.client.client_id.clone(), client_secret: secret.clone(), previous_secret_expires_at };
+        let body = SecretRotated {
+            client_id: view.client.client_id.clone(),
+            client_secret: secret.clone(),
+            previous_secret_expires_at,
+        };
         Ok(Reply { status: 201, location: None, body: serde_json::to_vec(&body).map_err(Error::internal)? })
     })
     .await

@@ -7,7 +7,13 @@ use crate::oauth::keys::{rotation_event, KeyStore};
 
 fn to_api(keys: Vec<crate::oauth::keys::KeyInfo>) -> Vec<SigningKey> {
     keys.into_iter()
-        .map(|k| SigningKey { kid: k.kid, alg: k.alg, state: k.state, created_at: k.created_at, activated_at: k.activated_at })
+        .map(|k| SigningKey {
+            kid: k.kid,
+            alg: k.alg,
+            state: k.state,
+            created_at: k.created_at,
+            activated_at: k.activated_at,
+        })
         .collect()
 }
 
@@ -33,7 +39,11 @@ pub async fn rotate(api: Api) -> Result<HttpResponse> {
     let state = api.state.clone();
     let keys = api
         .read(move |conn, ctx| {
-            state.oauth.keys.rotate(conn, &state.db, rotation_event(ctx.caller.actor()).request(Some(ctx.request_id.clone()), ctx.ip.clone()))?;
+            state.oauth.keys.rotate(
+                conn,
+                &state.db,
+                rotation_event(ctx.caller.actor()).request(Some(ctx.request_id.clone()), ctx.ip.clone()),
+            )?;
             KeyStore::list(conn)
         })
         .await?;

@@ -1,10 +1,10 @@
 use actix_web::HttpResponse;
 use gatehouse_api_types::{Account, Consent, Me, Page, PasswordChange, Problem, ProfilePatch};
 
-use crate::domain::{accounts, consents};
 use crate::domain::authn::{record_lockouts, throttle_keys, Origin};
 use crate::domain::password::Verified;
 use crate::domain::throttle;
+use crate::domain::{accounts, consents};
 use crate::error::{Error, Result};
 use crate::http::auth::Api;
 use crate::http::extract::{Json, Path};
@@ -35,7 +35,8 @@ pub async fn set_password(api: Api, body: Json<PasswordChange>) -> Result<HttpRe
     let origin = Origin { ip: ctx.ip.clone(), request_id: Some(ctx.request_id.clone()) };
     let keys = throttle_keys(throttle::account_key(account.id), &origin);
     let db = api.state.db.clone();
-    let reserved = api.state.db.run_on(move || throttle::reserve(&mut *db.get()?, &db, &keys, crate::db::now())).await?;
+    let reserved =
+        api.state.db.run_on(move || throttle::reserve(&mut *db.get()?, &db, &keys, crate::db::now())).await?;
     let reservation = reserved.map_err(|retry_after| Error::TooManyRequests { retry_after })?;
     let verified = api.state.hasher.verify(account.password_hash.clone(), body.value.current_password).await?;
     let (db, actor, counted) = (api.state.db.clone(), ctx.caller.actor(), reservation.clone());

@@ -75,7 +75,9 @@ struct CommonResponses;
 impl Modify for CommonResponses {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         for item in openapi.paths.paths.values_mut() {
-            for operation in [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch].into_iter().flatten() {
+            for operation in
+                [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch].into_iter().flatten()
+            {
                 declare_common_responses(operation);
                 if let Some(body) = &mut operation.request_body {
                     optional_body_is_absent_not_null(body);
@@ -127,7 +129,9 @@ fn declare_common_responses(operation: &mut Operation) {
 
 fn header(response: &mut Response, name: &str, schema_type: Type, description: &str) {
     let schema = ObjectBuilder::new().schema_type(schema_type).build();
-    response.headers.insert(name.to_owned(), HeaderBuilder::new().schema(schema).description(Some(description)).build());
+    response
+        .headers
+        .insert(name.to_owned(), HeaderBuilder::new().schema(schema).description(Some(description)).build());
 }
 
 /// utoipa spells an `Option<T>` request body as "T or null"; but an optional body is one that
@@ -163,7 +167,8 @@ pub fn allowed_methods(path: &str) -> Option<&'static str> {
                 ("DELETE", item.delete.is_some()),
                 ("PATCH", item.patch.is_some()),
             ];
-            let methods: Vec<&str> = methods.into_iter().filter_map(|(method, present)| present.then_some(method)).collect();
+            let methods: Vec<&str> =
+                methods.into_iter().filter_map(|(method, present)| present.then_some(method)).collect();
             allowed.insert(path, methods.join(", "));
         }
         allowed

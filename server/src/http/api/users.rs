@@ -76,7 +76,11 @@ pub async fn import(api: Api, path: Path<String>, payload: web::Payload) -> Resu
     let ndjson = api.req.content_type().contains("ndjson") || api.req.content_type().contains("jsonl");
     let rows = import::parse(&body, ndjson)?;
     let result = import::run(&api.state.db, &api.state.hasher, ctx, &ns, rows).await?;
-    let reply = Reply { status: 200, location: None, body: serde_json::to_vec(&result).map_err(crate::error::Error::internal)? };
+    let reply = Reply {
+        status: 200,
+        location: None,
+        body: serde_json::to_vec(&result).map_err(crate::error::Error::internal)?,
+    };
     if let Some(claim) = claim {
         let stored = reply.clone();
         api.state.db.write(move |conn| idempotency::remember(conn, &claim, &stored)).await?;
@@ -142,6 +146,10 @@ pub async fn permissions(api: Api, path: Path<(String, Uuid)>) -> Result<HttpRes
 pub async fn set_permissions(api: Api, path: Path<(String, Uuid)>, body: Json<Permissions>) -> Result<HttpResponse> {
     let ((ns, id), condition) = (path.into_inner(), api.if_match().await?);
     let grants = parse_request_grants("permissions", &body.value.permissions)?;
-    let account = api.write(move |conn, ctx| accounts::set_permissions(conn, ctx, &ns, id, grants, condition.as_ref())).await?;
-    Ok(ok_with_etag(Precondition::etag(account.version), &Permissions { permissions: grant_strings(&account.permissions) }))
+    let account =
+        api.write(move |conn, ctx| accounts::set_permissions(conn, ctx, &ns, id, grants, condition.as_ref())).await?;
+    Ok(ok_with_etag(
+        Precondition::etag(account.version),
+        &Permissions { permissions: grant_strings(&account.permissions) },
+    ))
 }
