@@ -21,7 +21,10 @@ fn query<T: DeserializeOwned + Validate>(text: &str) -> Option<T> {
 fn prefix_range(prefix: &str, tail: &str) {
     let upper = names::prefix_upper_bound(prefix);
     let action = format!("{prefix}{tail}");
-    assert!(action.as_str() >= prefix && action.as_str() < upper.as_str(), "{action:?} outside [{prefix:?}, {upper:?})");
+    assert!(
+        action.as_str() >= prefix && action.as_str() < upper.as_str(),
+        "{action:?} outside [{prefix:?}, {upper:?})"
+    );
 }
 
 fuzz_target!(|data: &[u8]| {

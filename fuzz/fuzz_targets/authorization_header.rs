@@ -66,7 +66,8 @@ fuzz_target!(|data: &[u8]| {
     }
     if !id.is_empty() {
         let encode = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-        let value = HeaderValue::from_str(&format!("Basic {}", b64(format!("{}:{}", encode(id), encode(secret))))).unwrap();
+        let value =
+            HeaderValue::from_str(&format!("Basic {}", b64(format!("{}:{}", encode(id), encode(secret))))).unwrap();
         let req = TestRequest::default().insert_header((AUTHORIZATION, value)).to_http_request();
         match presented(&req, &Form::default()) {
             Ok(Presented::Secret { client_id, secret: s, basic: true }) => assert!(client_id == id && s == secret),

@@ -44,7 +44,8 @@ fn fixture() -> &'static Fixture {
 
 fn verify(token: &str, audience: Option<&str>) -> Result<AccessClaims, &'static str> {
     let f = fixture();
-    decode_access(&f.settings, token, audience, |kid| Ok(f.keys.iter().find(|k| k.kid == kid).cloned())).expect("no storage error without storage")
+    decode_access(&f.settings, token, audience, |kid| Ok(f.keys.iter().find(|k| k.kid == kid).cloned()))
+        .expect("no storage error without storage")
 }
 
 fn now() -> i64 {
@@ -116,12 +117,19 @@ fn structured(mut input: Input<'_>) {
         _ => input.text(),
     });
     if input.byte() % 8 == 0 {
-        header.alg = [jsonwebtoken::Algorithm::HS256, jsonwebtoken::Algorithm::RS256, jsonwebtoken::Algorithm::ES256, jsonwebtoken::Algorithm::EdDSA]
-            [input.byte() as usize % 4];
+        header.alg = [
+            jsonwebtoken::Algorithm::HS256,
+            jsonwebtoken::Algorithm::RS256,
+            jsonwebtoken::Algorithm::ES256,
+            jsonwebtoken::Algorithm::EdDSA,
+        ][input.byte() as usize % 4];
     }
     let token = key.sign(&header, &claims).expect("signing works");
 
-    let typ_ok = header.typ.as_deref().is_some_and(|t| t.eq_ignore_ascii_case("at+jwt") || t.eq_ignore_ascii_case("application/at+jwt"));
+    let typ_ok = header
+        .typ
+        .as_deref()
+        .is_some_and(|t| t.eq_ignore_ascii_case("at+jwt") || t.eq_ignore_ascii_case("application/at+jwt"));
     let kid_ok = header.kid.as_deref() == Some(key.kid.as_str());
     let alg_ok = header.alg == key.alg.jwt();
     let claims_ok = claims.iss == ISSUER && claims.aud == f.audience && claims.exp > now;
@@ -152,7 +160,8 @@ fn raw_payload(mut input: Input<'_>) {
     let typ = if input.byte() % 4 == 0 { input.text() } else { ACCESS_TOKEN_TYP.into() };
     let header = serde_json::json!({ "alg": key.alg.name(), "kid": key.kid, "typ": typ });
     let message = format!("{}.{}", b64(header.to_string().as_bytes()), b64(input.0));
-    let signature = jsonwebtoken::crypto::sign(message.as_bytes(), &key.encoding, key.alg.jwt()).expect("signing works");
+    let signature =
+        jsonwebtoken::crypto::sign(message.as_bytes(), &key.encoding, key.alg.jwt()).expect("signing works");
     let token = format!("{message}.{signature}");
     if let Ok(claims) = verify(&token, Some(&f.audience)) {
         check_accepted(&claims);

@@ -17,7 +17,9 @@ fn same(a: &Value, b: &Value) -> bool {
             x == y || (x - y).abs() <= f64::EPSILON * 4.0 * x.abs().max(y.abs())
         }
         (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same(x, y)),
-        (Value::Object(x), Value::Object(y)) => x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w))),
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
+        }
         _ => a == b,
     }
 }
@@ -47,7 +49,10 @@ fuzz_target!(|data: &[u8]| {
                 assert!(!line.contains(&b'\n'));
                 let again = import::parse(&line, true).expect("one line");
                 assert_eq!(again.len(), 1);
-                let back = again[0].row.as_ref().unwrap_or_else(|e| panic!("{} was accepted, then refused: {e:?}", String::from_utf8_lossy(&line)));
+                let back = again[0]
+                    .row
+                    .as_ref()
+                    .unwrap_or_else(|e| panic!("{} was accepted, then refused: {e:?}", String::from_utf8_lossy(&line)));
                 let (back_json, row_json) = (serde_json::to_value(back).unwrap(), serde_json::to_value(row).unwrap());
                 assert!(same(&back_json, &row_json), "{back_json} != {row_json}");
                 let _ = row.account();

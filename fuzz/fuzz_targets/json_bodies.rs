@@ -31,7 +31,8 @@ fn read<T: DeserializeOwned + Validate + Serialize>(body: &[u8]) -> Option<T> {
         return None;
     }
     let again = serde_json::to_vec(&value).expect("serializes");
-    let back: T = parse_json(&again).unwrap_or_else(|e| panic!("{} no longer parses: {e:?}", String::from_utf8_lossy(&again)));
+    let back: T =
+        parse_json(&again).unwrap_or_else(|e| panic!("{} no longer parses: {e:?}", String::from_utf8_lossy(&again)));
     assert!(back.validate().is_ok(), "{} no longer validates", String::from_utf8_lossy(&again));
     Some(value)
 }
@@ -51,7 +52,13 @@ fuzz_target!(|data: &[u8]| {
                     for name in account.username.iter().chain(account.email.iter()) {
                         folds_stably(name);
                     }
-                    let _ = (account.username_key(), account.email_key(), account.to_api(), account.audit_view(), account.etag());
+                    let _ = (
+                        account.username_key(),
+                        account.email_key(),
+                        account.to_api(),
+                        account.audit_view(),
+                        account.etag(),
+                    );
                 }
             }
         }
@@ -72,7 +79,8 @@ fuzz_target!(|data: &[u8]| {
         }
         6 => {
             if let Some(p) = read::<api::Permissions>(body) {
-                let grants = gatehouse::domain::parse_request_grants("permissions", &p.permissions).expect("validated grants parse");
+                let grants = gatehouse::domain::parse_request_grants("permissions", &p.permissions)
+                    .expect("validated grants parse");
                 assert_eq!(grants.len(), p.permissions.len());
             }
         }

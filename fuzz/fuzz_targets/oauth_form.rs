@@ -18,7 +18,8 @@ use libfuzzer_sys::fuzz_target;
 use sha2::{Digest, Sha256};
 
 fuzz_target!(|data: &[u8]| {
-    let pairs: Vec<(String, String)> = form_urlencoded::parse(data).map(|(n, v)| (n.into_owned(), v.into_owned())).collect();
+    let pairs: Vec<(String, String)> =
+        form_urlencoded::parse(data).map(|(n, v)| (n.into_owned(), v.into_owned())).collect();
     let form = match Form::parse(data) {
         Ok(form) => form,
         Err(e) => {
@@ -43,9 +44,15 @@ fuzz_target!(|data: &[u8]| {
     let req = TestRequest::default().to_http_request();
     match presented(&req, &form) {
         Ok(Presented::Secret { client_id, secret, basic }) => {
-            assert!(!basic && Some(client_id.as_str()) == form.get("client_id") && Some(secret.as_str()) == form.get("client_secret"));
+            assert!(
+                !basic
+                    && Some(client_id.as_str()) == form.get("client_id")
+                    && Some(secret.as_str()) == form.get("client_secret")
+            );
         }
-        Ok(Presented::Public { client_id }) => assert!(Some(client_id.as_str()) == form.get("client_id") && form.get("client_secret").is_none()),
+        Ok(Presented::Public { client_id }) => {
+            assert!(Some(client_id.as_str()) == form.get("client_id") && form.get("client_secret").is_none())
+        }
         Err(e) => {
             assert!(form.get("client_id").is_none());
             let _ = e.error_response();
@@ -60,13 +67,18 @@ fuzz_target!(|data: &[u8]| {
     }
     if let Some(verifier) = form.get("code_verifier") {
         let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
-        let valid = (43..=128).contains(&verifier.len()) && verifier.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
+        let valid = (43..=128).contains(&verifier.len())
+            && verifier.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
         assert_eq!(pkce_matches(&challenge, verifier), valid);
-        assert!(!pkce_matches(form.get("code_challenge").unwrap_or("x"), verifier) || form.get("code_challenge") == Some(&challenge));
+        assert!(
+            !pkce_matches(form.get("code_challenge").unwrap_or("x"), verifier)
+                || form.get("code_challenge") == Some(&challenge)
+        );
     }
     if let Some(uri) = form.get("redirect_uri") {
         let state = form.get("state");
-        let location = redirect_with(uri, &[("code", Some("c0de")), ("state", state), ("iss", Some("https://id.example.test"))]);
+        let location =
+            redirect_with(uri, &[("code", Some("c0de")), ("state", state), ("iss", Some("https://id.example.test"))]);
         if let Ok(url) = url::Url::parse(uri) {
             let back = url::Url::parse(&location).expect("the redirect is a URL");
             let got: Vec<(String, String)> = back.query_pairs().into_owned().collect();

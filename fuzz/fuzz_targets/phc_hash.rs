@@ -36,7 +36,9 @@ fn reference_argon2(parsed: &PasswordHash<'_>, params: Params) -> Result<String,
     let mut salt = [0u8; 64];
     let salt = parsed.salt.ok_or("no salt")?.decode_b64(&mut salt).map_err(|e| e.to_string())?;
     let mut out = vec![0u8; hash.len()];
-    Argon2::new(algorithm, version, params).hash_password_into(SECRET.as_bytes(), salt, &mut out).map_err(|e| e.to_string())?;
+    Argon2::new(algorithm, version, params)
+        .hash_password_into(SECRET.as_bytes(), salt, &mut out)
+        .map_err(|e| e.to_string())?;
     let mut remade = parsed.clone();
     remade.hash = Some(Output::new(&out).map_err(|e| e.to_string())?);
     Ok(remade.to_string())

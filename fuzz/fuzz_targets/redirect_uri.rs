@@ -13,7 +13,10 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(uri) = std::str::from_utf8(data) else { return };
-    let location = redirect_with(uri, &[("code", Some("c0de")), ("state", Some("s t&a=te")), ("iss", Some("https://id.example.test"))]);
+    let location = redirect_with(
+        uri,
+        &[("code", Some("c0de")), ("state", Some("s t&a=te")), ("iss", Some("https://id.example.test"))],
+    );
     // Registration runs the field check, then the server's own (`check_oauth_settings`).
     if checks::redirect_uris(&[uri.to_owned()]).is_err() || !redirect_target_ok(uri) {
         return;
@@ -21,7 +24,8 @@ fuzz_target!(|data: &[u8]| {
     assert!(!uri.contains('#') && uri.len() <= 2000);
     let scheme = uri.split_once(':').expect("absolute").0.to_ascii_lowercase();
     assert!(!matches!(scheme.as_str(), "javascript" | "data" | "file" | "vbscript"));
-    let url = url::Url::parse(uri).unwrap_or_else(|e| panic!("registered {uri:?} is no URL ({e}): a code can never reach it"));
+    let url = url::Url::parse(uri)
+        .unwrap_or_else(|e| panic!("registered {uri:?} is no URL ({e}): a code can never reach it"));
     assert_eq!(url.scheme(), scheme);
     if scheme == "http" || scheme == "https" {
         assert!(url.host().is_some(), "{uri:?} has no host");
@@ -37,5 +41,8 @@ fuzz_target!(|data: &[u8]| {
     }
     let back = url::Url::parse(&location).expect("the redirect is a URL");
     let pairs: Vec<(String, String)> = back.query_pairs().into_owned().collect();
-    assert!(pairs.contains(&("code".into(), "c0de".into())) && pairs.contains(&("state".into(), "s t&a=te".into())), "{location}");
+    assert!(
+        pairs.contains(&("code".into(), "c0de".into())) && pairs.contains(&("state".into(), "s t&a=te".into())),
+        "{location}"
+    );
 });
