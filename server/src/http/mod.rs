@@ -6,6 +6,7 @@ pub mod extract;
 pub mod middleware;
 pub mod ops;
 pub mod problem;
+pub mod routes;
 
 use actix_web::http::header;
 use actix_web::middleware::from_fn;
@@ -36,76 +37,13 @@ pub struct AppState {
     pub outbox: std::sync::Arc<tokio::sync::Notify>,
 }
 
-/// The one route table, used by `gatehouse serve` and by the tests alike.
+/// The routes of `gatehouse serve` and of the tests: the probes, then the Management API from
+/// its table (`routes.rs`).
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    use api::{audit, clients, keys, me, namespaces, users};
-    cfg.app_data(web::PathConfig::default().error_handler(extract::path_error))
-        .route("/healthz", web::get().to(ops::healthz))
-        .route("/readyz", web::get().to(ops::readyz))
-        .route("/metrics", web::get().to(ops::metrics))
-        .service(
-            web::scope("/api/v1")
-                .wrap(from_fn(middleware::audit))
-                .service(resource("/openapi.json", "openapi").get(ops::openapi))
-                .service(resource("/me", "me").get(me::get).patch(me::update))
-                .service(resource("/me/password", "me_password").put(me::set_password))
-                .service(resource("/me/consents", "me_consents").get(me::consents))
-                .service(resource("/me/consents/{client_id}", "me_consent").delete(me::withdraw_consent))
-                .service(resource("/keys", "keys").get(keys::list))
-                .service(resource("/keys:rotate", "keys_rotate").post(keys::rotate))
-                .service(resource("/namespaces", "namespaces").get(namespaces::list).post(namespaces::create))
-                .service(
-                    resource("/namespaces/{ns}", "namespace")
-                        .get(namespaces::get)
-                        .patch(namespaces::update)
-                        .delete(namespaces::delete),
-                )
-                .service(resource("/namespaces/{ns}/users", "users").get(users::list).post(users::create))
-                .service(resource("/namespaces/{ns}/users:import", "users_import").post(users::import))
-                .service(
-                    resource("/namespaces/{ns}/users/{id}", "user")
-                        .get(users::get)
-                        .patch(users::update)
-                        .delete(users::delete),
-                )
-                .service(resource("/namespaces/{ns}/users/{id}/password", "user_password").put(users::set_password))
-                .service(
-                    resource("/namespaces/{ns}/users/{id}/permissions", "user_permissions")
-                        .get(users::permissions)
-                        .put(users::set_permissions),
-                )
-                .service(resource("/clients", "clients").get(clients::list).post(clients::create))
-                .service(
-                    resource("/clients/{id}", "client")
-                        .get(clients::get)
-                        .patch(clients::update)
-                        .delete(clients::delete),
-                )
-                .service(resource("/clients/{id}/secrets", "client_secrets").post(clients::rotate_secret))
-                .service(
-                    resource("/clients/{id}/effective-permissions", "client_effective_permissions")
-                        .get(clients::effective_permissions),
-                )
-                .service(resource("/audit-events", "audit_events").get(audit::list))
-                .service(resource("/audit-events:verify", "audit_verify").get(audit::verify))
-                .default_service(web::to(not_found)),
-        );
-}
-
-/// A named resource of the Management API; other methods get a 405 problem.
-fn resource(path: &str, name: &str) -> actix_web::Resource {
-    let allow = api::allowed_methods(&format!("/api/v1{path}"));
-    web::resource(path).name(name).default_service(web::to(move || async move { method_not_allowed(allow) }))
-}
-
-/// A 405 problem with the `Allow` header RFC 9110 asks for: the methods the OpenAPI document
-/// lists for the path.
-fn method_not_allowed(allow: Option<&'static str>) -> HttpResponse {
-    let mut response = actix_web::ResponseError::error_response(&Error::MethodNotAllowed);
-    if let Some(allow) = allow {
-        response.headers_mut().insert(header::ALLOW, header::HeaderValue::from_static(allow));
-    }
-    response
+    cfg.app_data(web::PathConfig::default().error_handler(extract::path_error));
+    routes::register_operations(cfg);
+    let api = routes::register(routes::register_undocumented(web::scope("/api/v1")));
+    cfg.service(api.default_service(web::to(not_found)).wrap(from_fn(middleware::audit)));
 }
 
 async fn not_found() -> Result<HttpResponse> {

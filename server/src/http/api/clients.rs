@@ -1,3 +1,4 @@
+use super::params::{IdempotencyKey, IfMatch};
 use actix_web::HttpResponse;
 use chrono::Duration;
 use gatehouse_api_types::{
@@ -29,8 +30,7 @@ pub async fn list(api: Api, query: Query<ClientListParams>) -> Result<HttpRespon
 /// Creates a client (needs `clients:write@*`; its grants must be held by the creator). The
 /// secret is in this response only.
 #[utoipa::path(post, path = "/api/v1/clients", tag = "clients", operation_id = "create_client", request_body = ClientCreate,
-    params(("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = r"^[!-~]+$",
-            description = "A retry with the same key and body replays the first response (marked `Idempotent-Replayed: true`); the same key with another body is 422")),
+    params(IdempotencyKey),
     responses((status = 201, body = ClientCreated, headers(("Location" = String, description = "The created resource"))), (status = 409, description = "A retry with this Idempotency-Key is still running", body = Problem),
         (status = 422, description = "The Idempotency-Key was used with another request", body = Problem)))]
 pub async fn create(api: Api, body: Json<ClientCreate>) -> Result<HttpResponse> {
@@ -71,7 +71,7 @@ pub async fn get(api: Api, path: Path<Uuid>) -> Result<HttpResponse> {
 /// (redirect and logout URIs, grant types, authentication method, user namespace, PKCE,
 /// consent, registration), transfers or re-enables it needs the caller to hold everything the
 /// client may then do. Honours `If-Match`.
-#[utoipa::path(patch, path = "/api/v1/clients/{id}", tag = "clients", operation_id = "update_client", params(("id" = Uuid, Path, description = "The client id (not its public client_id)"), ("If-Match" = Option<String>, Header, nullable = false, description = "ETags (or `*`) the resource must still have; 412 otherwise")), request_body = ClientPatch,
+#[utoipa::path(patch, path = "/api/v1/clients/{id}", tag = "clients", operation_id = "update_client", params(("id" = Uuid, Path, description = "The client id (not its public client_id)"), IfMatch), request_body = ClientPatch,
     responses((status = 200, body = Client, headers(("ETag" = String, description = "The version of the resource, for If-Match"))), (status = 404, body = Problem), (status = 412, body = Problem)))]
 pub async fn update(api: Api, path: Path<Uuid>, body: Json<ClientPatch>) -> Result<HttpResponse> {
     let (id, patch, condition) = (path.into_inner(), body.value, api.if_match().await?);
@@ -79,7 +79,7 @@ pub async fn update(api: Api, path: Path<Uuid>, body: Json<ClientPatch>) -> Resu
     Ok(ok_with_etag(view.etag(), &view.to_api()))
 }
 
-#[utoipa::path(delete, path = "/api/v1/clients/{id}", tag = "clients", operation_id = "delete_client", params(("id" = Uuid, Path, description = "The client id (not its public client_id)"), ("If-Match" = Option<String>, Header, nullable = false, description = "ETags (or `*`) the resource must still have; 412 otherwise")),
+#[utoipa::path(delete, path = "/api/v1/clients/{id}", tag = "clients", operation_id = "delete_client", params(("id" = Uuid, Path, description = "The client id (not its public client_id)"), IfMatch),
     responses((status = 204, description = "Deleted"), (status = 404, body = Problem), (status = 412, body = Problem)))]
 pub async fn delete(api: Api, path: Path<Uuid>) -> Result<HttpResponse> {
     let (id, condition) = (path.into_inner(), api.if_match().await?);
@@ -90,8 +90,7 @@ pub async fn delete(api: Api, path: Path<Uuid>) -> Result<HttpResponse> {
 /// Issues a new secret, returned once. The previous secret keeps working for
 /// `previous_secret_expires_in` seconds (default 86400; 0 ends it at once).
 #[utoipa::path(post, path = "/api/v1/clients/{id}/secrets", tag = "clients", operation_id = "rotate_client_secret", params(("id" = Uuid, Path, description = "The client id (not its public client_id)"),
-        ("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = r"^[!-~]+$",
-            description = "A retry with the same key and body replays the first response (marked `Idempotent-Replayed: true`); the same key with another body is 422")),
+        IdempotencyKey),
     request_body(content = Option<SecretRotate>, description = "Optional"),
     responses((status = 201, body = SecretRotated), (status = 404, body = Problem),
         (status = 409, description = "A retry with this Idempotency-Key is still running", body = Problem),

@@ -6,10 +6,8 @@ pub mod clients;
 pub mod keys;
 pub mod me;
 pub mod namespaces;
+pub mod params;
 pub mod users;
-
-use std::collections::HashMap;
-use std::sync::OnceLock;
 
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::Operation;
@@ -29,18 +27,8 @@ use crate::http::problem::PROBLEM_JSON;
                        application/problem+json (RFC 9457).",
         version = "1"
     ),
-    paths(
-        me::get, me::update, me::set_password, me::consents, me::withdraw_consent,
-        keys::list, keys::rotate,
-        namespaces::list, namespaces::create, namespaces::get, namespaces::update, namespaces::delete,
-        users::list, users::create, users::import, users::get, users::update, users::delete,
-        users::set_password, users::permissions, users::set_permissions,
-        clients::list, clients::create, clients::get, clients::update, clients::delete,
-        clients::rotate_secret, clients::effective_permissions,
-        audit::list, audit::verify,
-    ),
     components(schemas(gatehouse_api_types::Problem)),
-    modifiers(&BasicAuth, &CommonResponses),
+    modifiers(&Operations, &BasicAuth, &CommonResponses),
     security(("basic" = []), ("bearer" = [])),
     tags(
         (name = "me", description = "The caller, and an account's self-service"),
@@ -52,6 +40,15 @@ use crate::http::problem::PROBLEM_JSON;
     )
 )]
 pub struct ApiDoc;
+
+/// The operations, from the route table (`http::routes`), which names each handler once.
+struct Operations;
+
+impl Modify for Operations {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        openapi.merge(crate::http::routes::ManagementApiPaths::openapi());
+    }
+}
 
 struct BasicAuth;
 
@@ -151,27 +148,4 @@ fn optional_body_is_absent_not_null(body: &mut RequestBody) {
         }
     }
     body.required = Some(Required::False);
-}
-
-/// The methods each path of the Management API answers (for the `Allow` header of a `405`),
-/// from the OpenAPI document, which lists them all.
-pub fn allowed_methods(path: &str) -> Option<&'static str> {
-    static ALLOWED: OnceLock<HashMap<String, String>> = OnceLock::new();
-    let allowed = ALLOWED.get_or_init(|| {
-        let mut allowed = HashMap::from([("/api/v1/openapi.json".to_owned(), "GET".to_owned())]);
-        for (path, item) in ApiDoc::openapi().paths.paths {
-            let methods = [
-                ("GET", item.get.is_some()),
-                ("PUT", item.put.is_some()),
-                ("POST", item.post.is_some()),
-                ("DELETE", item.delete.is_some()),
-                ("PATCH", item.patch.is_some()),
-            ];
-            let methods: Vec<&str> =
-                methods.into_iter().filter_map(|(method, present)| present.then_some(method)).collect();
-            allowed.insert(path, methods.join(", "));
-        }
-        allowed
-    });
-    allowed.get(path).map(String::as_str)
 }

@@ -1,3 +1,4 @@
+use super::params::{IdempotencyKey, IfMatch};
 use actix_web::HttpResponse;
 use gatehouse_api_types::{Namespace, NamespaceCreate, NamespacePatch, Page, PageParams, Problem};
 
@@ -18,8 +19,7 @@ pub async fn list(api: Api, query: Query<PageParams>) -> Result<HttpResponse> {
 
 /// Creates a namespace (needs `namespaces:write@<slug>`).
 #[utoipa::path(post, path = "/api/v1/namespaces", tag = "namespaces", operation_id = "create_namespace", request_body = NamespaceCreate,
-    params(("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = r"^[!-~]+$",
-            description = "A retry with the same key and body replays the first response (marked `Idempotent-Replayed: true`); the same key with another body is 422")),
+    params(IdempotencyKey),
     responses((status = 201, body = Namespace, headers(("Location" = String, description = "The created resource"))), (status = 409, description = "The slug is taken, or a retry with this Idempotency-Key is still running", body = Problem),
         (status = 422, description = "The Idempotency-Key was used with another request", body = Problem)))]
 pub async fn create(api: Api, body: Json<NamespaceCreate>) -> Result<HttpResponse> {
@@ -42,7 +42,7 @@ pub async fn get(api: Api, path: Path<String>) -> Result<HttpResponse> {
 }
 
 /// Renames a namespace (its slug never changes). Honours `If-Match`.
-#[utoipa::path(patch, path = "/api/v1/namespaces/{ns}", tag = "namespaces", operation_id = "update_namespace", params(("ns" = String, Path, description = "A namespace slug"), ("If-Match" = Option<String>, Header, nullable = false, description = "ETags (or `*`) the resource must still have; 412 otherwise")),
+#[utoipa::path(patch, path = "/api/v1/namespaces/{ns}", tag = "namespaces", operation_id = "update_namespace", params(("ns" = String, Path, description = "A namespace slug"), IfMatch),
     request_body = NamespacePatch,
     responses((status = 200, body = Namespace, headers(("ETag" = String, description = "The version of the resource, for If-Match"))), (status = 404, body = Problem), (status = 412, body = Problem)))]
 pub async fn update(api: Api, path: Path<String>, body: Json<NamespacePatch>) -> Result<HttpResponse> {
@@ -52,7 +52,7 @@ pub async fn update(api: Api, path: Path<String>, body: Json<NamespacePatch>) ->
 }
 
 /// Deletes a namespace that holds no accounts. Honours `If-Match`.
-#[utoipa::path(delete, path = "/api/v1/namespaces/{ns}", tag = "namespaces", operation_id = "delete_namespace", params(("ns" = String, Path, description = "A namespace slug"), ("If-Match" = Option<String>, Header, nullable = false, description = "ETags (or `*`) the resource must still have; 412 otherwise")),
+#[utoipa::path(delete, path = "/api/v1/namespaces/{ns}", tag = "namespaces", operation_id = "delete_namespace", params(("ns" = String, Path, description = "A namespace slug"), IfMatch),
     responses((status = 204, description = "Deleted"), (status = 404, body = Problem), (status = 409, description = "The namespace still holds accounts", body = Problem), (status = 412, body = Problem)))]
 pub async fn delete(api: Api, path: Path<String>) -> Result<HttpResponse> {
     let (slug, condition) = (path.into_inner(), api.if_match().await?);

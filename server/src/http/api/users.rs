@@ -1,3 +1,4 @@
+use super::params::{IdempotencyKey, IfMatch};
 use actix_web::{web, HttpMessage, HttpResponse};
 use gatehouse_api_types::openapi::ImportRow;
 use gatehouse_api_types::{
@@ -27,8 +28,7 @@ pub async fn list(api: Api, path: Path<String>, query: Query<UserListParams>) ->
 
 /// Creates an account (needs `users:write@<ns>`); the password, if given, is hashed with argon2id.
 #[utoipa::path(post, path = "/api/v1/namespaces/{ns}/users", tag = "users", operation_id = "create_user", params(("ns" = String, Path, description = "A namespace slug"),
-        ("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = r"^[!-~]+$",
-            description = "A retry with the same key and body replays the first response (marked `Idempotent-Replayed: true`); the same key with another body is 422")),
+        IdempotencyKey),
     request_body = AccountCreate,
     responses((status = 201, body = Account, headers(("Location" = String, description = "The created resource"))), (status = 404, body = Problem),
         (status = 409, description = "A sign-in name is taken, or a retry with this Idempotency-Key is still running", body = Problem),
@@ -55,8 +55,7 @@ pub async fn create(api: Api, path: Path<String>, body: Json<AccountCreate>) -> 
 /// Creates many accounts from a JSON array or NDJSON (one object per line), up to 100,000
 /// per request. Rows that fail are reported by index; the others are created.
 #[utoipa::path(post, path = "/api/v1/namespaces/{ns}/users:import", tag = "users", operation_id = "import_users", params(("ns" = String, Path, description = "A namespace slug"),
-        ("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = r"^[!-~]+$",
-            description = "A retry with the same key and body replays the first response (marked `Idempotent-Replayed: true`); the same key with another body is 422")),
+        IdempotencyKey),
     request_body(content = Vec<ImportRow>, content_type = "application/json",
         description = "A JSON array of AccountImport rows; also application/x-ndjson, one row per line"),
     responses((status = 200, body = ImportResult), (status = 404, body = Problem),
@@ -97,7 +96,7 @@ pub async fn get(api: Api, path: Path<(String, Uuid)>) -> Result<HttpResponse> {
 }
 
 /// JSON merge patch of the account's fields; `null` clears. Honours `If-Match`.
-#[utoipa::path(patch, path = "/api/v1/namespaces/{ns}/users/{id}", tag = "users", operation_id = "update_user", params(("ns" = String, Path, description = "A namespace slug"), ("id" = Uuid, Path, description = "The account id"), ("If-Match" = Option<String>, Header, nullable = false, description = "ETags (or `*`) the resource must still have; 412 otherwise")),
+#[utoipa::path(patch, path = "/api/v1/namespaces/{ns}/users/{id}", tag = "users", operation_id = "update_user", params(("ns" = String, Path, description = "A namespace slug"), ("id" = Uuid, Path, description = "The account id"), IfMatch),
     request_body = AccountPatch,
     responses((status = 200, body = Account, headers(("ETag" = String, description = "The version of the resource, for If-Match"))), (status = 404, body = Problem), (status = 409, description = "A sign-in name is taken", body = Problem), (status = 412, body = Problem)))]
 pub async fn update(api: Api, path: Path<(String, Uuid)>, body: Json<AccountPatch>) -> Result<HttpResponse> {
@@ -107,7 +106,7 @@ pub async fn update(api: Api, path: Path<(String, Uuid)>, body: Json<AccountPatc
 }
 
 /// Deletes the account; clients it owned stop working. Honours `If-Match`.
-#[utoipa::path(delete, path = "/api/v1/namespaces/{ns}/users/{id}", tag = "users", operation_id = "delete_user", params(("ns" = String, Path, description = "A namespace slug"), ("id" = Uuid, Path, description = "The account id"), ("If-Match" = Option<String>, Header, nullable = false, description = "ETags (or `*`) the resource must still have; 412 otherwise")),
+#[utoipa::path(delete, path = "/api/v1/namespaces/{ns}/users/{id}", tag = "users", operation_id = "delete_user", params(("ns" = String, Path, description = "A namespace slug"), ("id" = Uuid, Path, description = "The account id"), IfMatch),
     responses((status = 204, description = "Deleted"), (status = 404, body = Problem), (status = 409, body = Problem), (status = 412, body = Problem)))]
 pub async fn delete(api: Api, path: Path<(String, Uuid)>) -> Result<HttpResponse> {
     let ((ns, id), condition) = (path.into_inner(), api.if_match().await?);
@@ -140,7 +139,7 @@ pub async fn permissions(api: Api, path: Path<(String, Uuid)>) -> Result<HttpRes
 
 /// Replaces the account's grants (needs `permissions:write@<ns>`, and every grant added or
 /// removed must be held by the caller). Honours `If-Match`.
-#[utoipa::path(put, path = "/api/v1/namespaces/{ns}/users/{id}/permissions", tag = "users", operation_id = "set_user_permissions", params(("ns" = String, Path, description = "A namespace slug"), ("id" = Uuid, Path, description = "The account id"), ("If-Match" = Option<String>, Header, nullable = false, description = "ETags (or `*`) the resource must still have; 412 otherwise")),
+#[utoipa::path(put, path = "/api/v1/namespaces/{ns}/users/{id}/permissions", tag = "users", operation_id = "set_user_permissions", params(("ns" = String, Path, description = "A namespace slug"), ("id" = Uuid, Path, description = "The account id"), IfMatch),
     request_body = Permissions,
     responses((status = 200, body = Permissions, headers(("ETag" = String, description = "The version of the resource, for If-Match"))), (status = 404, body = Problem), (status = 412, body = Problem)))]
 pub async fn set_permissions(api: Api, path: Path<(String, Uuid)>, body: Json<Permissions>) -> Result<HttpResponse> {
