@@ -1,6 +1,6 @@
 //! The authorization matrix: every operation of the Management API × every kind of caller.
 //!
-//! The operations come from the server itself (its OpenAPI document), and the expectation table
+//! The operations come from the server itself (its OpenAPI document), and the expectation table (`table.rs`)
 //! below is keyed by "METHOD path": an operation without an entry, an entry without an
 //! operation, or a route the server serves but does not document fails the test. Each
 //! operation is called with real path parameters and a valid body by
@@ -18,6 +18,12 @@
 //!
 //! Every error is `application/problem+json`. Besides, a wrong secret with a malformed body
 //! or query is a `401` too: credentials are decided before input is validated.
+
+mod rows;
+mod table;
+
+use rows::*;
+use table::*;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -52,255 +58,6 @@ const PUBLIC: &[&str] = &[
     // Management API 401.
     "POST /oauth/token",
 ];
-
-/// What an operation needs of its caller.
-#[derive(Clone, Copy, Debug)]
-enum Access {
-    /// Any authenticated caller (what it sees is filtered by its grants).
-    Authenticated,
-    /// An account acting for itself (its own access token or console session); never a client.
-    OwnAccount,
-    /// All of these grants.
-    Grants(&'static [&'static str]),
-}
-
-#[derive(Debug)]
-struct Operation {
-    key: &'static str,
-    access: Access,
-    success: u16,
-    /// Path parameters: placeholder → fixture.
-    at: &'static [(&'static str, &'static str)],
-    body: Option<&'static str>,
-    /// A caller lacking this grant does not see the target at all (404, not 403).
-    hidden_without: Option<&'static str>,
-    /// The needed grant for any namespace will do (a list filtered by namespace).
-    any_namespace: bool,
-}
-
-fn op(key: &'static str, access: Access, success: u16) -> Operation {
-    Operation { key, access, success, at: &[], body: None, hidden_without: None, any_namespace: false }
-}
-
-impl Operation {
-    fn at(mut self, at: &'static [(&'static str, &'static str)]) -> Operation {
-        self.at = at;
-        self
-    }
-    fn body(mut self, body: &'static str) -> Operation {
-        self.body = Some(body);
-        self
-    }
-    fn hidden_without(mut self, grant: &'static str) -> Operation {
-        self.hidden_without = Some(grant);
-        self
-    }
-    fn any_namespace(mut self) -> Operation {
-        self.any_namespace = true;
-        self
-    }
-    fn method(&self) -> Method {
-        Method::from_bytes(self.key.split(' ').next().unwrap().as_bytes()).unwrap()
-    }
-    fn template(&self) -> &'static str {
-        self.key.split(' ').nth(1).unwrap()
-    }
-    fn is_change(&self) -> bool {
-        self.method() != Method::GET
-    }
-}
-
-const ALPHA: &[(&str, &str)] = &[("ns", "alpha")];
-const USER: &[(&str, &str)] = &[("ns", "alpha"), ("id", "user")];
-const CLIENT: &[(&str, &str)] = &[("id", "client")];
-const CLIENT_READ: &str = "clients:read@alpha";
-const CLIENT_MANAGE: &[&str] = &["clients:read@alpha", "clients:write@alpha"];
-
-/// The expectation table: one entry per operation of the OpenAPI document, keyed "METHOD path".
-fn operations() -> Vec<Operation> {
-    use Access::*;
-    vec![
-        op("GET /api/v1/me", Authenticated, 200),
-        op("PATCH /api/v1/me", OwnAccount, 200).body(r#"{"name": "Changed by the matrix"}"#),
-        op("PUT /api/v1/me/password", OwnAccount, 204)
-            .body(r#"{"current_password": "<own password>", "new_password": "a new long password 1"}"#),
-        op("GET /api/v1/me/consents", OwnAccount, 200),
-        op("DELETE /api/v1/me/consents/{client_id}", OwnAccount, 204).at(&[("client_id", "app")]),
-        op("GET /api/v1/keys", Grants(&["keys:read@*"]), 200),
-        op("POST /api/v1/keys:rotate", Grants(&["keys:write@*"]), 200),
-        op("GET /api/v1/namespaces", Grants(&["namespaces:read@*"]), 200).any_namespace(),
-        op("POST /api/v1/namespaces", Grants(&["namespaces:write@created-ns"]), 201)
-            .body(r#"{"slug": "created-ns", "display_name": "Created"}"#),
-        op("GET /api/v1/namespaces/{ns}", Grants(&["namespaces:read@alpha"]), 200).at(ALPHA),
-        op("PATCH /api/v1/namespaces/{ns}", Grants(&["namespaces:write@alpha"]), 200)
-            .at(ALPHA)
-            .body(r#"{"display_name": "Alpha, renamed"}"#),
-        op("DELETE /api/v1/namespaces/{ns}", Grants(&["namespaces:write@doomed"]), 204).at(&[("ns", "doomed")]),
-        op("GET /api/v1/namespaces/{ns}/users", Grants(&["users:read@alpha"]), 200).at(ALPHA),
-        op("POST /api/v1/namespaces/{ns}/users", Grants(&["users:write@alpha"]), 201)
-            .at(ALPHA)
-            .body(r#"{"username": "created-user"}"#),
-        op("POST /api/v1/namespaces/{ns}/users:import", Grants(&["users:write@alpha"]), 200)
-            .at(ALPHA)
-            .body(r#"[{"username": "imported-user"}]"#),
-        op("GET /api/v1/namespaces/{ns}/users/{id}", Grants(&["users:read@alpha"]), 200).at(USER),
-        op("PATCH /api/v1/namespaces/{ns}/users/{id}", Grants(&["users:write@alpha"]), 200)
-            .at(USER)
-            .body(r#"{"name": "Renamed"}"#),
-        op("DELETE /api/v1/namespaces/{ns}/users/{id}", Grants(&["users:write@alpha"]), 204)
-            .at(&[("ns", "alpha"), ("id", "victim")]),
-        op("PUT /api/v1/namespaces/{ns}/users/{id}/password", Grants(&["users:write@alpha"]), 204)
-            .at(USER)
-            .body(r#"{"password": "a brand new password 1"}"#),
-        op("GET /api/v1/namespaces/{ns}/users/{id}/permissions", Grants(&["permissions:read@alpha"]), 200).at(USER),
-        op("PUT /api/v1/namespaces/{ns}/users/{id}/permissions", Grants(&["permissions:write@alpha"]), 200)
-            .at(USER)
-            .body(r#"{"permissions": []}"#),
-        op("GET /api/v1/clients", Grants(&["clients:read@*"]), 200),
-        op("POST /api/v1/clients", Grants(&["clients:write@*"]), 201)
-            .body(r#"{"name": "created by the matrix", "permissions": []}"#),
-        op("GET /api/v1/clients/{id}", Grants(&[CLIENT_READ]), 200).at(CLIENT).hidden_without(CLIENT_READ),
-        op("PATCH /api/v1/clients/{id}", Grants(CLIENT_MANAGE), 200)
-            .at(CLIENT)
-            .hidden_without(CLIENT_READ)
-            .body(r#"{"name": "renamed by the matrix"}"#),
-        op("DELETE /api/v1/clients/{id}", Grants(CLIENT_MANAGE), 204)
-            .at(&[("id", "doomed-client")])
-            .hidden_without(CLIENT_READ),
-        op("POST /api/v1/clients/{id}/secrets", Grants(CLIENT_MANAGE), 201)
-            .at(CLIENT)
-            .hidden_without(CLIENT_READ)
-            .body(r#"{"previous_secret_expires_in": 0}"#),
-        op("GET /api/v1/clients/{id}/effective-permissions", Grants(&[CLIENT_READ]), 200)
-            .at(CLIENT)
-            .hidden_without(CLIENT_READ),
-        op("GET /api/v1/audit-events", Authenticated, 200),
-        op("GET /api/v1/audit-events:verify", Grants(&["audit:read@*"]), 200),
-    ]
-}
-
-/// How a row's request is authenticated.
-#[derive(Clone, Copy)]
-enum Who<'a> {
-    Anonymous,
-    Client(&'a ClientCreds),
-    /// A real client id with a wrong secret, from its own address (so that the per-address
-    /// brute-force lock, which the matrix would trip, stays out of the picture).
-    WrongSecret(&'a ClientCreds, usize),
-    Bearer(&'a str),
-    Console {
-        browser: &'a Browser,
-        csrf: Option<&'a str>,
-    },
-}
-
-enum Payload {
-    None,
-    Json(Value),
-    Raw { content_type: &'static str, text: &'static str },
-}
-
-struct Row<'a> {
-    operation: String,
-    caller: String,
-    who: Who<'a>,
-    method: Method,
-    path: String,
-    payload: Payload,
-    expect: u16,
-    /// For a 403: the grants the problem may name as missing (any, when empty).
-    missing: Vec<String>,
-    header: Option<(&'static str, &'static str)>,
-}
-
-fn send(app: &TestApp, row: &Row) -> Reply {
-    let api = match row.who {
-        Who::Anonymous | Who::Console { .. } => app.anonymous(),
-        Who::Client(creds) => app.as_client(creds),
-        Who::WrongSecret(creds, _) => {
-            Api::new(&app.base, Some((creds.client_id.clone(), "not-the-secret-1234".into())))
-        }
-        Who::Bearer(token) => app.anonymous().with_bearer(token),
-    };
-    if let Who::Console { browser, csrf } = row.who {
-        let headers: Vec<(&str, &str)> = csrf.map(|c| ("X-CSRF-Token", c)).into_iter().collect();
-        let body = match &row.payload {
-            Payload::None => None,
-            Payload::Json(v) => Some(v),
-            Payload::Raw { .. } => panic!("raw bodies are not sent by the console"),
-        };
-        return browser.request(row.method.as_str(), &row.path, &headers, body);
-    }
-    let mut builder = api.request(row.method.clone(), &row.path);
-    if let Who::WrongSecret(_, n) = row.who {
-        builder = builder.header("x-forwarded-for", address(n));
-    }
-    if let Some((name, value)) = row.header {
-        builder = builder.header(name, value);
-    }
-    builder = match &row.payload {
-        Payload::None => builder,
-        Payload::Json(v) => builder.json(v),
-        Payload::Raw { content_type, text } => builder.header("content-type", *content_type).body(*text),
-    };
-    api.send(builder)
-}
-
-/// The address the `n`th wrong secret comes from.
-fn address(n: usize) -> String {
-    format!("10.77.{}.{}", n / 200, n % 200 + 1)
-}
-
-/// What is wrong with `reply` as the answer to `row`, if anything.
-fn verdict(row: &Row, reply: &Reply) -> Option<String> {
-    let mut wrong = Vec::new();
-    if reply.status != row.expect {
-        wrong.push(format!("expected {}, got {}", row.expect, reply.status));
-    }
-    if reply.status >= 400 {
-        if reply.header("content-type") != Some("application/problem+json") {
-            wrong.push(format!("error as {:?}, not application/problem+json", reply.header("content-type")));
-        } else if reply.json["status"] != reply.status
-            || !reply.json["title"].is_string()
-            || !reply.json["detail"].is_string()
-        {
-            wrong.push("an incomplete problem".into());
-        }
-    }
-    if reply.status == 401 && reply.header("www-authenticate").is_none_or(str::is_empty) {
-        wrong.push("401 without WWW-Authenticate".into());
-    }
-    if reply.status == 403 && row.expect == 403 && !row.missing.is_empty() {
-        let named = reply.json["missing_grant"].as_str().unwrap_or("");
-        if !row.missing.iter().any(|m| m == named) {
-            wrong.push(format!("403 names missing grant {named:?}, expected one of {:?}", row.missing));
-        }
-    }
-    (!wrong.is_empty())
-        .then(|| format!("{} as {}: {} — {}", row.operation, row.caller, wrong.join("; "), truncate(&reply.text)))
-}
-
-fn truncate(text: &str) -> String {
-    text.chars().take(300).collect()
-}
-
-/// Runs rows on a few threads; returns what went wrong.
-fn run_rows(app: &TestApp, rows: &[Row], threads: usize) -> Vec<String> {
-    let next = AtomicUsize::new(0);
-    let failures = Mutex::new(Vec::new());
-    std::thread::scope(|scope| {
-        for _ in 0..threads {
-            scope.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::SeqCst);
-                let Some(row) = rows.get(i) else { break };
-                if let Some(problem) = verdict(row, &send(app, row)) {
-                    failures.lock().unwrap().push(problem);
-                }
-            });
-        }
-    });
-    failures.into_inner().unwrap()
-}
 
 /// Every "METHOD path" of the OpenAPI document.
 fn documented(app: &TestApp) -> BTreeSet<String> {
@@ -800,54 +557,8 @@ fn every_operation_answers_every_kind_of_caller_as_the_contract_says() {
     change_rows.sort_by_key(|r| r.operation.contains("/me/password"));
     failures.extend(run_rows(&app, &change_rows, 1));
 
-    // Public routes answer without credentials.
-    for route in PUBLIC {
-        let (method, path) = route.split_once(' ').unwrap();
-        let r = match method {
-            "GET" => app.anonymous().get(path),
-            _ => anon.send(anon.request(Method::POST, path).form(&[("grant_type", "client_credentials")])),
-        };
-        let ok = match method {
-            "GET" => r.status == 200,
-            // No client authentication at the token endpoint: an OAuth error (RFC 6749 §5.2).
-            _ => r.status == 401 && r.json["error"] == "invalid_client",
-        };
-        if !ok {
-            failures.push(format!("{route} without credentials: {} {}", r.status, truncate(&r.text)));
-        }
-    }
-
-    // Input refused before credentials were checked would leave no trace: every wrong secret
-    // of the malformed requests is on record as a failed authentication from its address, and
-    // the administrator's refused inputs as failures of the administrator.
-    let events = app.admin().get("/api/v1/audit-events?action=auth.basic.failure&page_size=200");
-    assert_eq!(events.status, 200, "{}", events.text);
-    let addresses: BTreeSet<&str> =
-        events.json["items"].as_array().unwrap().iter().filter_map(|e| e["ip"].as_str()).collect();
-    for row in input_rows.iter().filter(|r| r.expect == 401) {
-        if let Who::WrongSecret(_, n) = row.who {
-            if !addresses.contains(address(n).as_str()) {
-                failures.push(format!(
-                    "{} as wrong secret: no auth.basic.failure from {} in the audit log",
-                    row.operation,
-                    address(n)
-                ));
-            }
-        }
-    }
-    let refused = app
-        .admin()
-        .get(&format!("/api/v1/audit-events?actor={}&action=namespace.create&outcome=failure", superuser.id));
-    let statuses: Vec<&Value> =
-        refused.json["items"].as_array().unwrap().iter().map(|e| &e["changes"]["status"]).collect();
-    for status in [400, 415] {
-        if !statuses.contains(&&json!(status)) {
-            failures.push(format!(
-                "the administrator's POST /api/v1/namespaces refused with {status} is not in the audit log: {}",
-                truncate(&refused.text)
-            ));
-        }
-    }
+    failures.extend(public_routes_answer_anonymously(&app));
+    failures.extend(refused_input_is_on_record(&app, &input_rows, superuser));
 
     eprintln!(
         "authorization matrix: {} operations × {} kinds of caller = {matrix_rows} rows ({} refusals and reads, {} successful changes); \
