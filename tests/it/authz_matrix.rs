@@ -1,7 +1,7 @@
 //! The authorization matrix: every operation of the Management API × every kind of caller.
 //!
-//! The operations come from the server itself (its OpenAPI document), and the expectation table (`table.rs`)
-//! below is keyed by "METHOD path": an operation without an entry, an entry without an
+//! The operations come from the server itself (its OpenAPI document), and the expectation table
+//! (`table.rs`) is keyed by "METHOD path": an operation without an entry, an entry without an
 //! operation, or a route the server serves but does not document fails the test. Each
 //! operation is called with real path parameters and a valid body by
 //!
