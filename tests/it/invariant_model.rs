@@ -57,6 +57,7 @@ mod measure;
 mod ops;
 mod oracle;
 mod power;
+mod requests;
 mod shrink;
 mod transport;
 mod world;
