@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Gatehouse soak: for each backend, the release server on a fresh database under SOAK_SECONDS
-# of steady (open-loop, fixed-rate) mixed traffic from target/release/soak (bench/src/bin/soak.rs):
+# of steady (open-loop, fixed-rate) mixed traffic from target/release/soak (bench/src/bin/soak/main.rs):
 # authenticated reads, user creations, client_credentials and rotating refresh_token grants,
 # failed logins. Prints a table per backend (throughput, p50, p99, errors per kind; server RSS;
 # database size) and exits non-zero on any error.
@@ -12,7 +12,7 @@
 #
 # Rates (requests/s): SOAK_READ_RATE 200, SOAK_CREATE_RATE 10, SOAK_CC_RATE 50,
 # SOAK_REFRESH_RATE 20, SOAK_FAILED_SECRET_RATE 2, SOAK_FAILED_PASSWORD_RATE 2; more knobs at
-# the top of bench/src/bin/soak.rs.
+# the top of bench/src/bin/soak/main.rs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh

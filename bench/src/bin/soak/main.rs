@@ -27,12 +27,16 @@
 //! (10), `SOAK_REFRESH_CHAINS` (32), `SOAK_SAMPLE_SECONDS` (10, RSS), `SOAK_TIMEOUT_SECONDS`
 //! (10), `SOAK_CC_ALG` (`RS256`, or `ES256`/`EdDSA`).
 
-use std::collections::BTreeMap;
+mod measure;
+mod requests;
+
+use measure::{db_bytes_async, mib, ms, rss_kib, Recorder, Stats};
+use requests::{api, form_encode, pair};
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use hdrhistogram::Histogram;
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
@@ -91,43 +95,6 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
 
 fn env_required(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| panic!("{name} must be set"))
-}
-
-/// Outcomes of one kind of operation.
-struct Stats {
-    hist: Histogram<u64>,
-    done: u64,
-    errors: BTreeMap<String, u64>,
-}
-
-impl Stats {
-    fn new() -> Stats {
-        Stats { hist: Histogram::new_with_bounds(1, 120_000_000, 3).unwrap(), done: 0, errors: BTreeMap::new() }
-    }
-    fn error_count(&self) -> u64 {
-        self.errors.values().sum()
-    }
-}
-
-struct Recorder {
-    /// Per kind: (warm-up, measured).
-    stats: Vec<Mutex<(Stats, Stats)>>,
-    in_flight: Vec<AtomicU64>,
-    measure_from: Instant,
-}
-
-impl Recorder {
-    /// Counts a request scheduled at `at` that ended now: `Err(reason)` for an unexpected answer.
-    fn record(&self, kind: Kind, at: Instant, outcome: Result<(), String>) {
-        let micros = at.elapsed().as_micros().max(1) as u64;
-        let mut guard = self.stats[kind.index()].lock().unwrap();
-        let stats = if at < self.measure_from { &mut guard.0 } else { &mut guard.1 };
-        stats.done += 1;
-        stats.hist.saturating_record(micros);
-        if let Err(reason) = outcome {
-            *stats.errors.entry(reason).or_default() += 1;
-        }
-    }
 }
 
 struct Ctx {
@@ -201,15 +168,6 @@ async fn token_grant(
     let status = res.status();
     let body = res.text().await.map_err(transport)?;
     Ok((status, body))
-}
-
-fn form_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// A new refresh chain: the password grant of the `refresher` account.
@@ -346,67 +304,6 @@ async fn drive(ctx: Arc<Ctx>, kind: Kind, rate: f64, start: Instant, until: Inst
     }
     while tasks.join_next().await.is_some() {}
     seq
-}
-
-fn rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-}
-
-/// Bytes of the database: SQLite file + WAL, or PostgreSQL's `pg_database_size`.
-fn db_bytes(url: &str) -> Option<u64> {
-    if let Some(path) = url.strip_prefix("sqlite://") {
-        let size = |p: &str| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
-        Some(size(path) + size(&format!("{path}-wal")))
-    } else {
-        let out = std::process::Command::new("psql")
-            .args(["-Atqc", "SELECT pg_database_size(current_database())", url])
-            .output()
-            .ok()?;
-        String::from_utf8_lossy(&out.stdout).trim().parse().ok()
-    }
-}
-
-async fn db_bytes_async(url: String) -> Option<u64> {
-    tokio::task::spawn_blocking(move || db_bytes(&url)).await.ok().flatten()
-}
-
-async fn api(
-    http: &Client,
-    base: &str,
-    auth: &(String, String),
-    method: reqwest::Method,
-    path: &str,
-    content_type: &str,
-    body: String,
-) -> Value {
-    let res = http
-        .request(method, format!("{base}{path}"))
-        .basic_auth(&auth.0, Some(&auth.1))
-        .header("content-type", content_type)
-        .body(body)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{path}: {e}"));
-    let status = res.status();
-    let text = res.text().await.unwrap_or_default();
-    assert!(status.is_success(), "{path}: {status}: {text}");
-    serde_json::from_str(&text).unwrap_or(Value::Null)
-}
-
-fn pair(v: &Value) -> (String, String) {
-    (v["client_id"].as_str().unwrap().to_owned(), v["client_secret"].as_str().unwrap().to_owned())
-}
-
-fn mib(bytes: u64) -> String {
-    format!("{:.1}", bytes as f64 / (1024.0 * 1024.0))
-}
-
-fn ms(micros: u64) -> String {
-    format!("{:.2}", micros as f64 / 1000.0)
 }
 
 #[tokio::main(flavor = "current_thread")]
