@@ -17,8 +17,8 @@ use crate::domain::authn::Origin;
 use crate::domain::crypto::{random_token, same, token_hash};
 use crate::domain::Caller;
 use crate::error::{Error, Result};
-use crate::http::AppState;
-use crate::oauth::{bearer, grants, OAuth};
+use crate::oauth::{bearer, grants};
+use crate::shell::{AppState, OAuth};
 
 /// The built-in client the console signs in with (created by `gatehouse bootstrap`).
 pub const CLIENT_ID: &str = crate::domain::clients::CONSOLE_CLIENT_ID;

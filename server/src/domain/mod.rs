@@ -20,6 +20,7 @@ pub mod password;
 pub mod power;
 pub mod secrets;
 pub mod signin;
+pub mod signing_keys;
 pub mod throttle;
 
 mod paging;

@@ -5,8 +5,8 @@ use diesel::connection::SimpleConnection;
 use gatehouse_api_types::Health;
 use utoipa::OpenApi;
 
-use super::AppState;
 use crate::error::Result;
+use crate::shell::AppState;
 
 /// The process is alive.
 pub async fn healthz() -> HttpResponse {

@@ -12,7 +12,6 @@ use super::form::Form;
 use super::pages::{self, Page, Rendered};
 use super::scope::Scopes;
 use super::session;
-use super::OAuth;
 use crate::db::oauth::{AuthRequest, Code, Session};
 use crate::db::{self, Conn};
 use crate::domain::accounts::Account;
@@ -22,8 +21,7 @@ use crate::domain::clients::ClientView;
 use crate::domain::crypto::{random_token, same, token_hash};
 use crate::domain::signin::{self, SignIn};
 use crate::error::{Error, Result};
-use crate::http::auth::{client_ip, request_id};
-use crate::http::AppState;
+use crate::shell::{self, AppState, OAuth};
 
 /// How long a browser has to sign in once it arrived.
 pub fn request_lifetime() -> chrono::Duration {
@@ -256,10 +254,6 @@ pub fn issue_code(
     ))
 }
 
-pub fn origin_of(req: &HttpRequest, state: &AppState) -> Origin {
-    Origin { ip: client_ip(req, state.trust_forwarded_for), request_id: Some(request_id(req)) }
-}
-
 pub async fn authorize_get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     match Form::parse(req.query_string().as_bytes()) {
         Ok(form) => authorize(req, state, form).await,
@@ -276,7 +270,7 @@ pub async fn authorize_post(req: HttpRequest, state: web::Data<AppState>, body: 
 
 async fn authorize(req: HttpRequest, state: web::Data<AppState>, form: Form) -> HttpResponse {
     let sso = session::sso_cookie_value(&req, &state.oauth.settings);
-    let origin = origin_of(&req, &state);
+    let origin = shell::origin(&req);
     let worker = state.clone();
     let outcome = state
         .db
@@ -430,10 +424,9 @@ pub fn complete(
     })
 }
 
-pub async fn login(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
+pub async fn login(req: HttpRequest, state: web::Data<AppState>, origin: Origin, body: web::Bytes) -> HttpResponse {
     let Ok(form) = Form::parse(&body) else { return expired_page().respond() };
     let cookie = session::authz_cookie_value(&req, &state.oauth.settings);
-    let origin = origin_of(&req, &state);
     let worker = state.clone();
     let failure_origin = origin.clone();
     let outcome = db::blocking(move || {

@@ -15,13 +15,13 @@ use gatehouse_api_types::grant::{self, Grant};
 
 use super::scope::{Scopes, ACCOUNT};
 use super::tokens::{self, AccessClaims, Rejection};
-use super::OAuth;
 use crate::db::clients::Credential;
 use crate::db::{self, Conn};
 use crate::domain::accounts::Account;
 use crate::domain::clients::CONSOLE_CLIENT_ID;
 use crate::domain::Caller;
 use crate::error::Result;
+use crate::shell::OAuth;
 
 /// The live subject of a token.
 pub enum Standing {

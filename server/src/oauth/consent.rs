@@ -7,7 +7,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
-use super::authorize::{error_redirect, expired_page, issue_code, origin_of, pending_request, respond, Next};
+use super::authorize::{error_redirect, expired_page, issue_code, pending_request, respond, Next};
 use super::form::Form;
 use super::pages::{self, Page, Rendered};
 use super::scope::Scopes;
@@ -16,9 +16,10 @@ use crate::db::oauth::AuthRequest;
 use crate::db::{self, Conn};
 use crate::domain::accounts::Account;
 use crate::domain::audit::{Actor, NewEvent, Outcome};
+use crate::domain::authn::Origin;
 use crate::domain::clients::ClientView;
 use crate::error::{Error, Result};
-use crate::http::AppState;
+use crate::shell::AppState;
 
 /// Whether `account` must be asked before `client` receives what `request` asks for.
 pub fn needed(conn: &mut Conn, client: &ClientView, account: &Account, request: &AuthRequest) -> Result<bool> {
@@ -87,11 +88,10 @@ fn describe(scope: &Scopes) -> Vec<String> {
 
 /// `POST /oauth/consent`: the account allows or denies; the browser goes back to the
 /// application with a code or `access_denied`.
-pub async fn decide(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
+pub async fn decide(req: HttpRequest, state: web::Data<AppState>, origin: Origin, body: web::Bytes) -> HttpResponse {
     let Ok(form) = Form::parse(&body) else { return expired_page().respond() };
     let authz = session::authz_cookie_value(&req, &state.oauth.settings);
     let sso = session::sso_cookie_value(&req, &state.oauth.settings);
-    let origin = origin_of(&req, &state);
     let worker = state.clone();
     let outcome = state
         .db

@@ -12,20 +12,13 @@ use super::pages::{self, Page};
 use super::scope::{Scopes, OPENID};
 use super::token_endpoint::{authenticate_client, Presented, TokenClient};
 use super::tokens::{self, user_claims};
-use super::{session, OAuth, OAuthError};
+use super::{session, OAuthError};
 use crate::db::{self, Conn};
 use crate::domain::audit::{Actor, NewEvent};
 use crate::domain::authn::shown_client_id;
-use crate::domain::authn::Origin;
 use crate::domain::crypto::{random_token, same, token_hash};
 use crate::error::Result;
-use crate::http::auth::{client_ip, request_id};
-use crate::http::extract::{read_body, BODY_LIMIT};
-use crate::http::AppState;
-
-fn origin(req: &HttpRequest, state: &AppState) -> Origin {
-    Origin { ip: client_ip(req, state.trust_forwarded_for), request_id: Some(request_id(req)) }
-}
+use crate::shell::{self, read_body, AppState, OAuth, BODY_LIMIT};
 
 fn bearer_token(req: &HttpRequest, form: Option<&Form>) -> Option<String> {
     let header = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
@@ -93,7 +86,7 @@ async fn client_of(
     state: &web::Data<AppState>,
     form: &Form,
 ) -> std::result::Result<TokenClient, OAuthError> {
-    let origin = origin(req, state);
+    let origin = shell::origin(req);
     let presented = super::token_endpoint::presented(req, form)?;
     let worker = state.clone();
     let (outcome, event) = db::blocking(move || {
@@ -130,7 +123,7 @@ pub async fn revoke(
     let form = Form::parse(&body)?;
     let token = form.require("token")?.to_owned();
     let client = client_of(&req, &state, &form).await?;
-    let origin = origin(&req, &state);
+    let origin = shell::origin(&req);
     let worker = state.clone();
     state
         .db
@@ -270,7 +263,7 @@ pub async fn logout(req: HttpRequest, state: web::Data<AppState>, body: web::Byt
     let sso = session::sso_cookie_value(&req, &settings);
     let confirm_cookie = session::read(&req, &settings, "gatehouse_logout");
     let posted = req.method() == actix_web::http::Method::POST;
-    let origin = origin(&req, &state);
+    let origin = shell::origin(&req);
     let worker = state.clone();
     let outcome = state
         .db

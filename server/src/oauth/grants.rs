@@ -7,17 +7,18 @@ use serde::Serialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use super::keys::Alg;
 use super::scope::Scopes;
 use super::tokens::{self, AccessGrant, IdGrant};
-use super::{OAuth, OAuthError};
+use super::OAuthError;
 use crate::db::oauth::{Code, RefreshToken};
 use crate::db::{self, Conn};
 use crate::domain::accounts::Account;
 use crate::domain::audit::{Actor, NewEvent, Outcome};
 use crate::domain::clients::ClientView;
 use crate::domain::crypto::{random_token, same, token_hash};
+use crate::domain::signing_keys::Alg;
 use crate::error::Result;
+use crate::shell::OAuth;
 
 /// The token endpoint's answer.
 #[derive(Debug, Clone, Serialize)]

@@ -23,13 +23,8 @@ use crate::domain::codes::{self, Purpose};
 use crate::domain::throttle;
 use crate::error::Result;
 
-use crate::http::auth::{client_ip, request_id};
-use crate::http::AppState;
 use crate::outbox::{self, Channel};
-
-fn origin(req: &HttpRequest, state: &AppState) -> Origin {
-    Origin { ip: client_ip(req, state.trust_forwarded_for), request_id: Some(request_id(req)) }
-}
+use crate::shell::AppState;
 
 /// The pending request named by `?request=` for a GET, if this browser owns it.
 fn pending_from_query(
@@ -106,10 +101,9 @@ fn code_message(code: &str) -> String {
     )
 }
 
-pub async fn register(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
+pub async fn register(req: HttpRequest, state: web::Data<AppState>, origin: Origin, body: web::Bytes) -> HttpResponse {
     let Ok(form) = Form::parse(&body) else { return expired_page().respond() };
     let cookie = session::authz_cookie_value(&req, &state.oauth.settings);
-    let origin = origin(&req, &state);
     let worker = state.clone();
     let outcome = db::blocking(move || {
         let Some((request, client)) = pending_request(&mut *worker.db.get()?, cookie.as_deref(), &form)? else {
@@ -201,10 +195,9 @@ pub async fn register(req: HttpRequest, state: web::Data<AppState>, body: web::B
     respond(outcome)
 }
 
-pub async fn verify(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
+pub async fn verify(req: HttpRequest, state: web::Data<AppState>, origin: Origin, body: web::Bytes) -> HttpResponse {
     let Ok(form) = Form::parse(&body) else { return expired_page().respond() };
     let cookie = session::authz_cookie_value(&req, &state.oauth.settings);
-    let origin = origin(&req, &state);
     let worker = state.clone();
     let outcome = db::blocking(move || {
         let mut conn = worker.db.get()?;
@@ -306,10 +299,14 @@ fn reset_channel(account: &Account) -> Option<(Channel, String)> {
     }
 }
 
-pub async fn reset_request(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
+pub async fn reset_request(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    origin: Origin,
+    body: web::Bytes,
+) -> HttpResponse {
     let Ok(form) = Form::parse(&body) else { return expired_page().respond() };
     let cookie = session::authz_cookie_value(&req, &state.oauth.settings);
-    let origin = origin(&req, &state);
     let worker = state.clone();
     let outcome = db::blocking(move || {
         let mut conn = worker.db.get()?;
@@ -350,10 +347,14 @@ pub async fn reset_request(req: HttpRequest, state: web::Data<AppState>, body: w
     respond(outcome)
 }
 
-pub async fn reset_confirm(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
+pub async fn reset_confirm(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    origin: Origin,
+    body: web::Bytes,
+) -> HttpResponse {
     let Ok(form) = Form::parse(&body) else { return expired_page().respond() };
     let cookie = session::authz_cookie_value(&req, &state.oauth.settings);
-    let origin = origin(&req, &state);
     let worker = state.clone();
     let outcome = db::blocking(move || {
         let mut conn = worker.db.get()?;

@@ -8,7 +8,6 @@ use serde_json::json;
 
 use super::form::Form;
 use super::grants::{self, Granted, TokenResponse, UserTokens};
-use super::keys::Alg;
 use super::scope::Scopes;
 use super::tokens::{self, AccessGrant};
 use super::OAuthError;
@@ -17,11 +16,10 @@ use crate::domain::audit::{Actor, NewEvent, Outcome};
 use crate::domain::authn::{self, Authentication, Origin};
 use crate::domain::clients::{ClientView, OAuthProfile};
 use crate::domain::signin::{self, SignIn};
+use crate::domain::signing_keys::Alg;
 use crate::domain::{grant, Caller};
 use crate::error::Result;
-use crate::http::auth::{client_ip, request_id};
-use crate::http::extract::{read_body, BODY_LIMIT};
-use crate::http::AppState;
+use crate::shell::{read_body, AppState, BODY_LIMIT};
 
 /// How the client presented itself.
 #[derive(Clone)]
@@ -43,6 +41,7 @@ pub struct TokenClient {
 pub async fn token(
     req: HttpRequest,
     state: web::Data<AppState>,
+    origin: Origin,
     payload: web::Payload,
 ) -> std::result::Result<HttpResponse, OAuthError> {
     let body = read_body(&req, payload.into_inner(), BODY_LIMIT, &["application/x-www-form-urlencoded"])
@@ -50,7 +49,6 @@ pub async fn token(
         .map_err(|e| OAuthError::invalid_request(e.to_string()))?;
     let form = Form::parse(&body)?;
     let presented = presented(&req, &form)?;
-    let origin = Origin { ip: client_ip(&req, state.trust_forwarded_for), request_id: Some(request_id(&req)) };
     let grant_type = form.require("grant_type")?.to_owned();
     let _permit = state.db.admit().await?;
     let worker = state.clone();

@@ -9,13 +9,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
-use super::keys::{Alg, KeyStore, SigningKey};
 use super::scope::Scopes;
-use super::Settings;
 use crate::db::schema::revoked_access_tokens;
 use crate::db::{self, Conn};
 use crate::domain::accounts::Account;
+use crate::domain::signing_keys::{Alg, KeyStore, SigningKey};
 use crate::error::{Error, Result};
+use crate::shell::Settings;
 
 pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
 
