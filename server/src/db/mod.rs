@@ -17,7 +17,6 @@ macro_rules! native {
     };
 }
 
-pub(crate) use native;
 
 /// Deletes at most `$limit` rows of `$table` that match `$condition`, by their text key `$key`:
 /// the keys first (`LIMIT` is not available on `DELETE` everywhere), then the rows, with the
@@ -30,17 +29,20 @@ macro_rules! delete_batch {
         Ok(diesel::delete($table::table.filter($table::$key.eq_any(&keys)).filter(condition)).execute($conn)?)
     }};
 }
-pub(crate) use delete_batch;
 
 pub mod accounts;
 pub mod audit;
 pub mod clients;
+pub mod codes;
 pub mod consents;
 pub mod console;
 pub mod idempotency;
 pub mod namespaces;
 pub mod oauth;
+pub mod outbox;
 pub mod schema;
+pub mod signing_keys;
+pub mod throttle;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -142,6 +144,11 @@ fn unavailable(e: diesel::ConnectionError) -> Error {
 
 fn first_line(text: &str) -> &str {
     text.lines().next().unwrap_or("").trim()
+}
+
+/// Whether the database answers (`SELECT 1`).
+pub fn ping(conn: &mut Conn) -> Result<()> {
+    Ok(conn.batch_execute("SELECT 1")?)
 }
 
 /// Applies pending migrations; returns their names.
