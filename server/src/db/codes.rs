@@ -5,13 +5,14 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
+use super::ids::AccountId;
 use super::schema::verification_codes;
 use super::{to_db_time, Conn};
 use crate::error::Result;
 
 /// A fresh code, as stored.
 pub struct NewCode<'a> {
-    pub account: Uuid,
+    pub account: AccountId,
     pub purpose: &'a str,
     pub target: &'a str,
     pub code_hash: String,
@@ -27,7 +28,7 @@ pub struct LiveCode {
 }
 
 /// Uses up every unused code of `account` for `purpose`, as of `now`.
-pub fn consume_unused(conn: &mut Conn, account: Uuid, purpose: &str, now: DateTime<Utc>) -> Result<()> {
+pub fn consume_unused(conn: &mut Conn, account: AccountId, purpose: &str, now: DateTime<Utc>) -> Result<()> {
     diesel::update(
         verification_codes::table
             .filter(verification_codes::account_id.eq(account.to_string()))
@@ -56,7 +57,7 @@ pub fn insert(conn: &mut Conn, code: &NewCode) -> Result<()> {
 }
 
 /// The newest unused code of `account` for `purpose` that has not expired at `now`.
-pub fn live(conn: &mut Conn, account: Uuid, purpose: &str, now: DateTime<Utc>) -> Result<Option<LiveCode>> {
+pub fn live(conn: &mut Conn, account: AccountId, purpose: &str, now: DateTime<Utc>) -> Result<Option<LiveCode>> {
     let live: Option<(String, String, i32)> = verification_codes::table
         .filter(verification_codes::account_id.eq(account.to_string()))
         .filter(verification_codes::purpose.eq(purpose))

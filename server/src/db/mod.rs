@@ -37,6 +37,7 @@ pub mod codes;
 pub mod consents;
 pub mod console;
 pub mod idempotency;
+pub mod ids;
 pub mod namespaces;
 pub mod oauth;
 pub mod outbox;

@@ -5,6 +5,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
+use super::ids::{AccountId, ClientUuid};
 use super::schema::{authorization_codes, authorization_requests, refresh_tokens, revoked_access_tokens, sso_sessions};
 use super::{from_db_time, parse_uuid, to_db_time, Conn};
 use crate::error::Result;
@@ -98,7 +99,7 @@ pub fn get_request(conn: &mut Conn, id: &str, now: DateTime<Utc>) -> Result<Opti
     .transpose()
 }
 
-pub fn set_request_account(conn: &mut Conn, id: &str, account: Uuid) -> Result<()> {
+pub fn set_request_account(conn: &mut Conn, id: &str, account: AccountId) -> Result<()> {
     diesel::update(authorization_requests::table.find(id))
         .set(authorization_requests::account_id.eq(account.to_string()))
         .execute(conn)?;
@@ -350,8 +351,8 @@ pub fn revoke_session_tokens(conn: &mut Conn, session_id: &str, now: DateTime<Ut
 /// to `client`; returns how many.
 pub fn revoke_account_tokens(
     conn: &mut Conn,
-    account: Uuid,
-    client: Option<Uuid>,
+    account: AccountId,
+    client: Option<ClientUuid>,
     now: DateTime<Utc>,
 ) -> Result<usize> {
     let mut query = diesel::update(refresh_tokens::table)
@@ -436,7 +437,7 @@ pub fn end_session(conn: &mut Conn, id: &str, now: DateTime<Utc>) -> Result<bool
 }
 
 /// Ends every live sign-in session of an account; returns how many.
-pub fn end_account_sessions(conn: &mut Conn, account: Uuid, now: DateTime<Utc>) -> Result<usize> {
+pub fn end_account_sessions(conn: &mut Conn, account: AccountId, now: DateTime<Utc>) -> Result<usize> {
     Ok(diesel::update(
         sso_sessions::table
             .filter(sso_sessions::account_id.eq(account.to_string()))

@@ -5,6 +5,7 @@
 use uuid::Uuid;
 
 use super::crypto::{numeric_code, same, MasterKey};
+use crate::db::ids::AccountId;
 use crate::db::{self, Conn};
 use crate::error::Result;
 
@@ -35,12 +36,12 @@ fn hash(master: &MasterKey, account: Uuid, purpose: Purpose, code: &str) -> Stri
 /// Issues a new code (inside the caller's transaction) and returns it, to be sent.
 pub fn issue(conn: &mut Conn, master: &MasterKey, account: Uuid, purpose: Purpose, target: &str) -> Result<String> {
     let now = db::now();
-    db::codes::consume_unused(conn, account, purpose.as_str(), now)?;
+    db::codes::consume_unused(conn, AccountId(account), purpose.as_str(), now)?;
     let code = numeric_code(6);
     db::codes::insert(
         conn,
         &db::codes::NewCode {
-            account,
+            account: AccountId(account),
             purpose: purpose.as_str(),
             target,
             code_hash: hash(master, account, purpose, &code),
@@ -54,7 +55,7 @@ pub fn issue(conn: &mut Conn, master: &MasterKey, account: Uuid, purpose: Purpos
 /// Checks a code (inside the caller's transaction); a wrong one counts an attempt. A right one
 /// is not used up until [`consume`]: a form with two codes consumes both or neither.
 pub fn check(conn: &mut Conn, master: &MasterKey, account: Uuid, purpose: Purpose, code: &str) -> Result<bool> {
-    let Some(live) = db::codes::live(conn, account, purpose.as_str(), db::now())? else { return Ok(false) };
+    let Some(live) = db::codes::live(conn, AccountId(account), purpose.as_str(), db::now())? else { return Ok(false) };
     if live.attempts >= MAX_ATTEMPTS {
         return Ok(false);
     }
@@ -67,5 +68,5 @@ pub fn check(conn: &mut Conn, master: &MasterKey, account: Uuid, purpose: Purpos
 
 /// Uses up the live code of a purpose (after [`check`] accepted it).
 pub fn consume(conn: &mut Conn, account: Uuid, purpose: Purpose) -> Result<()> {
-    db::codes::consume_unused(conn, account, purpose.as_str(), db::now())
+    db::codes::consume_unused(conn, AccountId(account), purpose.as_str(), db::now())
 }

@@ -12,6 +12,7 @@ use super::form::Form;
 use super::pages::{self, Page, Rendered};
 use super::scope::Scopes;
 use super::session;
+use crate::db::ids::{AccountId, ClientId, ClientUuid};
 use crate::db::oauth::{AuthRequest, Code, Session};
 use crate::db::{self, Conn};
 use crate::domain::accounts::Account;
@@ -99,7 +100,7 @@ fn validate(
     let Some(client_id) = form.get("client_id") else {
         return page("The request names no application (client_id is missing).");
     };
-    let Some(view) = db::clients::get_by_client_id(conn, client_id)? else {
+    let Some(view) = db::clients::get_by_client_id(conn, ClientId(client_id))? else {
         return page("The application is not known here.");
     };
     if !view.signs_users_in() {
@@ -205,7 +206,7 @@ fn session_account(
             return Ok(None);
         }
     }
-    let account = db::accounts::get(conn, session.account)?
+    let account = db::accounts::get(conn, AccountId(session.account))?
         .filter(|a| !a.disabled && Some(&a.namespace) == client.client.user_namespace.as_ref());
     Ok(account.map(|a| (session, a)))
 }
@@ -384,7 +385,7 @@ pub fn pending_request(
     if !same(&request.csrf, csrf) {
         return Ok(None);
     }
-    let Some(client) = db::clients::get(conn, request.client)? else { return Ok(None) };
+    let Some(client) = db::clients::get(conn, ClientUuid(request.client))? else { return Ok(None) };
     Ok(Some((request, client)))
 }
 
@@ -414,7 +415,7 @@ pub fn complete(
                 .changes(json!({ "client_id": client.client.client_id, "session": session.id }))],
         )?;
         if consent::needed(conn, client, account, request)? {
-            db::oauth::set_request_account(conn, &request.id, account.id)?;
+            db::oauth::set_request_account(conn, &request.id, AccountId(account.id))?;
             let request = AuthRequest { account: Some(account.id), ..request.clone() };
             return Ok(Next::Page(consent::page(&request, client, account).cookie(cookie)));
         }
@@ -490,7 +491,9 @@ pub async fn resume(req: HttpRequest, state: web::Data<AppState>) -> HttpRespons
             let Some(request) = db::oauth::get_request(conn, &id, db::now())? else {
                 return Ok(Next::Page(expired_page()));
             };
-            let Some(client) = db::clients::get(conn, request.client)? else { return Ok(Next::Page(expired_page())) };
+            let Some(client) = db::clients::get(conn, ClientUuid(request.client))? else {
+                return Ok(Next::Page(expired_page()));
+            };
             Ok(Next::Page(sign_in_page(&request, &client, "", Vec::new(), StatusCode::OK)))
         })
         .await;

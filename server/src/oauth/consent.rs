@@ -12,6 +12,7 @@ use super::form::Form;
 use super::pages::{self, Page, Rendered};
 use super::scope::Scopes;
 use super::session;
+use crate::db::ids::{AccountId, ClientUuid};
 use crate::db::oauth::AuthRequest;
 use crate::db::{self, Conn};
 use crate::domain::accounts::Account;
@@ -30,7 +31,7 @@ pub fn needed(conn: &mut Conn, client: &ClientView, account: &Account, request: 
         return Ok(true);
     }
     let asked = Scopes::parse(&request.scope).map_err(Error::internal)?;
-    let given = match db::consents::scope(conn, account.id, client.client.id)? {
+    let given = match db::consents::scope(conn, AccountId(account.id), ClientUuid(client.client.id))? {
         Some(text) => Scopes::parse(&text).unwrap_or_default(),
         None => return Ok(true),
     };
@@ -105,7 +106,7 @@ pub async fn decide(req: HttpRequest, state: web::Data<AppState>, origin: Origin
             let (Some(session), Some(asked)) = (current, request.account) else {
                 return Ok(Next::Page(expired_page()));
             };
-            let account = db::accounts::get(conn, asked)?.filter(|a| !a.disabled && a.id == session.account);
+            let account = db::accounts::get(conn, AccountId(asked))?.filter(|a| !a.disabled && a.id == session.account);
             let Some(account) = account.filter(|_| client.signs_users_in()) else {
                 return Ok(Next::Page(expired_page()));
             };
@@ -138,7 +139,7 @@ pub async fn decide(req: HttpRequest, state: web::Data<AppState>, origin: Origin
                     return Ok(denied);
                 }
                 let given = widen(conn, &account, &client, &request.scope)?;
-                db::consents::put(conn, account.id, client.client.id, &given, db::now())?;
+                db::consents::put(conn, AccountId(account.id), ClientUuid(client.client.id), &given, db::now())?;
                 db::audit::append(
                     conn,
                     vec![event.changes(
@@ -155,7 +156,7 @@ pub async fn decide(req: HttpRequest, state: web::Data<AppState>, origin: Origin
 
 /// Everything consented so far, with `asked` added.
 fn widen(conn: &mut Conn, account: &Account, client: &ClientView, asked: &str) -> Result<String> {
-    let mut given = db::consents::scope(conn, account.id, client.client.id)?
+    let mut given = db::consents::scope(conn, AccountId(account.id), ClientUuid(client.client.id))?
         .and_then(|t| Scopes::parse(&t).ok())
         .unwrap_or_default();
     let asked = Scopes::parse(asked).map_err(Error::internal)?;

@@ -13,6 +13,7 @@ use super::scope::{Scopes, OPENID};
 use super::token_endpoint::{authenticate_client, Presented, TokenClient};
 use super::tokens::{self, user_claims};
 use super::{session, OAuthError};
+use crate::db::ids::{AccountId, ClientId};
 use crate::db::{self, Conn};
 use crate::domain::audit::{Actor, NewEvent};
 use crate::domain::authn::shown_client_id;
@@ -68,7 +69,7 @@ pub async fn userinfo(
                 Ok(Standing::Client(_)) => return Ok(Err(OAuthError::invalid_token("not a user's token"))),
                 Err(reason) => return Ok(Err(OAuthError::invalid_token(reason))),
             };
-            let Some(client) = db::clients::get_by_client_id(conn, &claims.client_id)? else {
+            let Some(client) = db::clients::get_by_client_id(conn, ClientId(&claims.client_id))? else {
                 return Ok(Err(OAuthError::invalid_token("the client no longer exists")));
             };
             let mut out = Map::new();
@@ -187,7 +188,7 @@ fn introspection(conn: &mut Conn, oauth: &OAuth, client: &TokenClient, token: &s
             && refresh.used_at.is_none()
             && refresh.revoked_at.is_none()
             && refresh.expires_at > now;
-        let account_ok = live && db::accounts::get(conn, refresh.account)?.is_some_and(|a| !a.disabled);
+        let account_ok = live && db::accounts::get(conn, AccountId(refresh.account))?.is_some_and(|a| !a.disabled);
         if !account_ok {
             return Ok(inactive);
         }
@@ -294,9 +295,11 @@ pub async fn logout(req: HttpRequest, state: web::Data<AppState>, body: web::Byt
             // Where to go afterwards: only back to the application this session signed in to,
             // at a URI registered for it.
             let target = match (form.get("post_logout_redirect_uri"), &hint) {
-                (Some(uri), Some(hint)) if hint_is_this_session => db::clients::get_by_client_id(conn, &hint.client_id)?
-                    .filter(|c| c.client.post_logout_redirect_uris.iter().any(|u| u == uri))
-                    .map(|_| redirect_with(uri, &[("state", form.get("state"))])),
+                (Some(uri), Some(hint)) if hint_is_this_session => {
+                    db::clients::get_by_client_id(conn, ClientId(&hint.client_id))?
+                        .filter(|c| c.client.post_logout_redirect_uris.iter().any(|u| u == uri))
+                        .map(|_| redirect_with(uri, &[("state", form.get("state"))]))
+                }
                 _ => None,
             };
             if let Some(current) = current {

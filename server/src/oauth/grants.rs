@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 use super::scope::Scopes;
 use super::tokens::{self, AccessGrant, IdGrant};
 use super::OAuthError;
+use crate::db::ids::AccountId;
 use crate::db::oauth::{Code, RefreshToken};
 use crate::db::{self, Conn};
 use crate::domain::accounts::Account;
@@ -213,7 +214,7 @@ pub fn redeem_code(
         (None, Some(_)) => return refuse("code_verifier given but the authorization request had no code_challenge"),
         _ => {}
     }
-    let Some(account) = db::accounts::get(conn, stored.account)?.filter(|a| !a.disabled) else {
+    let Some(account) = db::accounts::get(conn, AccountId(stored.account))?.filter(|a| !a.disabled) else {
         return refuse("the account can no longer sign in");
     };
     let scope = Scopes::parse(&stored.scope).map_err(crate::error::Error::internal)?;
@@ -278,7 +279,7 @@ pub fn refresh(
         },
         None => granted,
     };
-    let Some(account) = db::accounts::get(conn, stored.account)?.filter(|a| !a.disabled) else {
+    let Some(account) = db::accounts::get(conn, AccountId(stored.account))?.filter(|a| !a.disabled) else {
         db::oauth::revoke_family(conn, &stored.family_id, now)?;
         return refuse("the account can no longer sign in");
     };

@@ -13,6 +13,7 @@ use super::authorize::{complete, expired_page, pending_request, respond, too_man
 use super::form::Form;
 use super::pages::{self, Page};
 use super::session;
+use crate::db::ids::{AccountId, ClientUuid};
 use crate::db::oauth::AuthRequest;
 use crate::db::{self, Conn};
 use crate::domain::accounts::{self, Account};
@@ -38,7 +39,7 @@ fn pending_from_query(
         return Ok(None);
     }
     let Some(request) = db::oauth::get_request(conn, id, db::now())? else { return Ok(None) };
-    let Some(client) = db::clients::get(conn, request.client)? else { return Ok(None) };
+    let Some(client) = db::clients::get(conn, ClientUuid(request.client))? else { return Ok(None) };
     Ok(Some((request, client)))
 }
 
@@ -178,7 +179,7 @@ pub async fn register(req: HttpRequest, state: web::Data<AppState>, origin: Orig
                 let code = codes::issue(conn, master, account.id, Purpose::Phone, to)?;
                 outbox::enqueue(conn, master, Channel::Sms, to, "Your Gatehouse code", &code_message(&code))?;
             }
-            db::oauth::set_request_account(conn, &request.id, account.id)?;
+            db::oauth::set_request_account(conn, &request.id, AccountId(account.id))?;
             db::audit::append(
                 conn,
                 vec![NewEvent::new(Actor::account(account.id.to_string()), "user.register")
@@ -207,7 +208,7 @@ pub async fn verify(req: HttpRequest, state: web::Data<AppState>, origin: Origin
         if !client.client.registration_enabled {
             return Ok(Next::Page(closed_page()));
         }
-        let account = request.account.map(|id| db::accounts::get(&mut conn, id)).transpose()?.flatten();
+        let account = request.account.map(|id| db::accounts::get(&mut conn, AccountId(id))).transpose()?.flatten();
         let wrong = |email: Option<&str>, phone: Option<&str>| {
             Next::Page(verify_page(&request, email, phone, vec!["A code is wrong or has expired.".into()]))
         };

@@ -11,6 +11,7 @@ use super::grants::{self, Granted, TokenResponse, UserTokens};
 use super::scope::Scopes;
 use super::tokens::{self, AccessGrant};
 use super::OAuthError;
+use crate::db::ids::{ClientId, ClientUuid};
 use crate::db::{self, Conn};
 use crate::domain::audit::{Actor, NewEvent, Outcome};
 use crate::domain::authn::{self, Authentication, Origin};
@@ -158,7 +159,9 @@ fn in_transaction(
     f: impl FnOnce(&mut Conn, &ClientView) -> Result<Granted>,
 ) -> GrantOutcome {
     let mut conn = state.db.get()?;
-    let Some(view) = db::clients::get(&mut conn, client.id)? else { return Ok(Err(OAuthError::invalid_client(false))) };
+    let Some(view) = db::clients::get(&mut conn, ClientUuid(client.id))? else {
+        return Ok(Err(OAuthError::invalid_client(false)));
+    };
     state.db.write_blocking(&mut conn, |conn| match f(conn, &view)? {
         Ok((response, event)) => {
             db::audit::append(conn, vec![event])?;
@@ -232,7 +235,7 @@ fn password(state: &AppState, client: &TokenClient, form: &Form, origin: &Origin
         Ok(s) => s,
         Err(why) => return Ok(Err(OAuthError::invalid_scope(why))),
     };
-    let Some(view) = db::clients::get(&mut *state.db.get()?, client.id)? else {
+    let Some(view) = db::clients::get(&mut *state.db.get()?, ClientUuid(client.id))? else {
         return Ok(Err(OAuthError::invalid_client(false)));
     };
     let Some(namespace) = view.client.user_namespace.clone() else {
@@ -297,7 +300,7 @@ pub fn authenticate_client(
             }
         }
         Presented::Public { client_id } => {
-            let credential = db::clients::credential(&mut *state.db.get()?, client_id, db::now())?;
+            let credential = db::clients::credential(&mut *state.db.get()?, ClientId(client_id), db::now())?;
             match credential {
                 Some(c)
                     if c.profile.token_endpoint_auth_method == "none"
