@@ -1,8 +1,33 @@
 //! Storage: one connection type over SQLite and PostgreSQL, one pool, one set of queries.
 //!
 //! Queries are written once against [`Conn`] (diesel's `MultiConnection`); the few places that
-//! must differ by backend match on the enum. Every call runs on a blocking thread, never on
-//! the async workers.
+//! must differ by backend match on the enum, through `native!` (ADR 0001). Every query of the
+//! server is a function of a module here (one per table or group of tables), taking
+//! `&mut Conn` and typed arguments ([`ids`] for the ids that are easy to swap); nothing outside
+//! `db/` writes a query. Every call runs on a blocking thread, never on the async workers.
+//!
+//! # How to reach the database
+//!
+//! One way in for each place code runs:
+//!
+//! - **A Management API handler** uses its `Api` extractor (`http::auth`): `api.read(|conn, ctx| …)`
+//!   for a read, `api.write(…)` for a change (one write transaction, with its audit events),
+//!   `api.create(…)` for a create with an `Idempotency-Key`. They authenticate the caller first,
+//!   in the same blocking call.
+//! - **Other async code** (the token service, the console, the operations routes) uses
+//!   [`Db::run`] for a read and [`Db::write`] for a change (one write transaction), or
+//!   [`Db::run_on`] when the closure takes its own connections (it hashes a password between two
+//!   statements, say, and must not hold a connection meanwhile). Each first waits for admission
+//!   ([`Db::admit`]: a 503 when none comes within the pool timeout), then runs on a blocking
+//!   thread.
+//! - **Code already on a blocking thread** takes a pooled connection with [`Db::get`] and writes
+//!   with [`Db::write_blocking`], which on SQLite also queues the writers of this process (so not
+//!   [`transaction`] directly); [`savepoint`] for a part that may fail alone inside a transaction.
+//!
+//! [`blocking`] runs work on a blocking thread without admission: startup (migrations, the
+//! signing keys), callers that took their turn with [`Db::admit`] themselves (the `Api`
+//! extractor, the token endpoint), and, today, the token service's hosted forms and client
+//! authentication.
 
 /// Runs one diesel expression on the concrete connection behind a [`Conn`]: the same query
 /// text, type-checked for both backends. For the hot paths only (a token grant's client
@@ -16,7 +41,6 @@ macro_rules! native {
         }
     };
 }
-
 
 /// Deletes at most `$limit` rows of `$table` that match `$condition`, by their text key `$key`:
 /// the keys first (`LIMIT` is not available on `DELETE` everywhere), then the rows, with the
