@@ -1,3 +1,6 @@
+//! Accounts: lookups by id, by sign-in name and by contact (compared case-folded, NFKC), keyset-paged
+//! search, versioned updates, and the unverified registrations housekeeping removes.
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 

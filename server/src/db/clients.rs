@@ -1,3 +1,6 @@
+//! Clients (with their owner account, joined), their secrets (hashes only) and the one-statement
+//! credential lookup every token grant runs.
+
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
