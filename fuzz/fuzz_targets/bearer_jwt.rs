@@ -13,9 +13,9 @@
 use std::sync::{Arc, OnceLock};
 
 use base64::Engine;
-use gatehouse::oauth::keys::{Alg, SigningKey};
+use gatehouse::domain::signing_keys::{Alg, SigningKey};
 use gatehouse::oauth::tokens::{decode_access, AccessClaims, ACCESS_TOKEN_TYP};
-use gatehouse::oauth::Settings;
+use gatehouse::shell::Settings;
 use libfuzzer_sys::fuzz_target;
 
 const ISSUER: &str = "https://id.example.test";

@@ -8,7 +8,8 @@ use actix_web::http::header::{HeaderValue, COOKIE, IF_MATCH};
 use actix_web::test::TestRequest;
 use gatehouse::domain::Precondition;
 use gatehouse::http::extract::{idempotency_key, if_match};
-use gatehouse::oauth::{session, Settings};
+use gatehouse::oauth::session;
+use gatehouse::shell::Settings;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -41,7 +42,7 @@ fuzz_target!(|data: &[u8]| {
         assert!((1..=255).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic()));
     }
     for trusted in [false, true] {
-        if let Some(ip) = gatehouse::http::auth::client_ip(&req, trusted) {
+        if let Some(ip) = gatehouse::shell::client_ip(&req, trusted) {
             assert!(ip.parse::<std::net::IpAddr>().is_ok(), "{ip:?}");
         }
     }

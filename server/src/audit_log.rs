@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc::{self, error::TrySendError, Receiver, Sender};
 use uuid::Uuid;
 
+use crate::db::ids::ClientUuid;
 use crate::db::{self, Db};
 use crate::domain::audit::NewEvent;
 use crate::error::{Error, Result};
@@ -193,7 +194,7 @@ impl Writer {
             db::audit::append(conn, events.to_vec())?;
             let now = db::now();
             for id in touches {
-                db::clients::touch_last_used(conn, *id, now)?;
+                db::clients::touch_last_used(conn, ClientUuid(*id), now)?;
             }
             Ok(())
         })

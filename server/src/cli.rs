@@ -10,9 +10,9 @@ use gatehouse_api_types::checks;
 use crate::config::{AuditCommand, BootstrapArgs, Cli, Command, Config, KeysCommand};
 use crate::db::{self, audit::ChainStatus, Db, PoolSettings};
 use crate::domain::audit::Actor;
+use crate::domain::signing_keys::{rotation_event, KeyStore};
 use crate::domain::{bootstrap, password, secrets};
 use crate::error::{Error, Result};
-use crate::oauth::keys::{rotation_event, KeyStore};
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();

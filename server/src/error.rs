@@ -1,4 +1,4 @@
-//! The one error type of the server. It knows nothing of HTTP: `http::problem` maps it to
+//! The one error type of the server. It knows nothing of HTTP: `shell::problem` maps it to
 //! `application/problem+json` in one place, and the storage layer maps database errors into it.
 
 use gatehouse_api_types::FieldError;

@@ -14,9 +14,8 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 
 use crate::db::{self, Conn, Db};
-use crate::domain::{accounts, codes, idempotency, throttle};
+use crate::domain::{accounts, idempotency, throttle};
 use crate::error::Result;
-use crate::oauth::tokens;
 use crate::outbox;
 
 /// How often a replica sweeps.
@@ -65,12 +64,12 @@ fn deletions(now: DateTime<Utc>, retention: Retention) -> Vec<(&'static str, Del
         table("authorization requests", move |c, n| db::oauth::delete_expired_requests(c, ended, n)),
         table("authorization codes", move |c, n| db::oauth::delete_dead_codes(c, ended, used_codes_ended, n)),
         table("refresh tokens", move |c, n| db::oauth::delete_expired_refresh_tokens(c, ended, n)),
-        table("revoked access tokens", move |c, n| tokens::forget_expired_revocations(c, ended, n)),
+        table("revoked access tokens", move |c, n| db::oauth::delete_expired_revocations(c, ended, n)),
         table("sign-in sessions", move |c, n| db::oauth::delete_expired_sessions(c, ended, n)),
         table("console sessions", move |c, n| db::console::delete_expired(c, ended, n)),
-        table("one-time codes", move |c, n| codes::delete_expired(c, ended, n)),
+        table("one-time codes", move |c, n| db::codes::delete_expired(c, ended, n)),
         table("throttle counters", move |c, n| throttle::forget_stale(c, ended, n)),
-        table("delivered messages", move |c, n| outbox::delete_delivered(c, delivered, n)),
+        table("delivered messages", move |c, n| db::outbox::delete_delivered(c, delivered, n)),
         table("idempotency keys", move |c, n| db::idempotency::delete_older_than(c, idempotency_ended, n)),
         table("unverified registrations", move |c, n| accounts::delete_expired_registrations(c, now, n)),
     ]

@@ -1,5 +1,7 @@
-//! Gatehouse: an identity service. The route table is in [`http::routes`]; each handler calls
-//! one function of [`domain`], which reads and writes through [`db`].
+//! Gatehouse: an identity service. Three HTTP adapters stand on the web [`shell`]: the
+//! Management API ([`http`], its route table in [`http::routes`]), the token service
+//! ([`oauth`]) and the admin [`console`]'s backend. Each handler calls [`domain`], which reads
+//! and writes through [`db`]; layers point one way: shell ← {http, oauth, console} → domain → db.
 
 pub mod audit_log;
 pub mod cli;
@@ -14,3 +16,4 @@ pub mod metrics;
 pub mod oauth;
 pub mod outbox;
 pub mod server;
+pub mod shell;

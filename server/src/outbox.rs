@@ -8,11 +8,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::NaiveDateTime;
-use diesel::prelude::*;
 use serde_json::json;
 
-use crate::db::schema::outbox;
+use crate::db::outbox::{DueMessage, NewMessage};
 use crate::db::{self, Conn, Db};
 use crate::domain::crypto::MasterKey;
 use crate::error::{Error, Result};
@@ -43,32 +41,13 @@ pub fn enqueue(
 ) -> Result<()> {
     let id = uuid::Uuid::now_v7().to_string();
     let sealed = master.seal(&format!("outbox:{id}"), body.as_bytes())?;
-    let now = db::to_db_time(db::now());
-    diesel::insert_into(outbox::table)
-        .values((
-            outbox::id.eq(&id),
-            outbox::channel.eq(channel.as_str()),
-            outbox::recipient.eq(recipient),
-            outbox::subject.eq(subject),
-            outbox::body.eq(sealed),
-            outbox::created_at.eq(now),
-            outbox::attempts.eq(0),
-            outbox::next_attempt_at.eq(now),
-        ))
-        .execute(conn)?;
-    Ok(())
+    let message = NewMessage { id: &id, channel: channel.as_str(), recipient, subject, body: sealed };
+    db::outbox::insert(conn, message, db::now())
 }
 
 /// How long a delivered message's row (recipient, subject, time, attempts; the body is already
 /// erased) stays, to answer "was my code sent?".
 pub const KEEP_DELIVERED: chrono::Duration = chrono::Duration::days(7);
-
-/// Deletes up to `limit` messages delivered before `before`; returns how many.
-/// Safe: the worker only reads undelivered messages, and those are never deleted, however old.
-pub fn delete_delivered(conn: &mut Conn, before: chrono::DateTime<chrono::Utc>, limit: i64) -> Result<usize> {
-    let delivered = outbox::sent_at.lt(db::to_db_time(before));
-    db::delete_batch!(conn, outbox, id, delivered, limit)
-}
 
 /// Where messages go.
 #[derive(Debug, Clone, Default)]
@@ -80,15 +59,6 @@ pub struct Senders {
     /// Receives `POST {"to": "+1…", "body": "…"}`.
     pub sms_webhook: Option<String>,
     pub sms_webhook_token: Option<String>,
-}
-
-struct Due {
-    id: String,
-    channel: String,
-    recipient: String,
-    subject: String,
-    body: Vec<u8>,
-    attempts: i32,
 }
 
 /// Starts the delivery worker; `wake` makes it look at once (after a commit that queued).
@@ -131,40 +101,15 @@ fn deliver_due(
 ) -> Result<usize> {
     let mut conn = db.get()?;
     let now = db::now();
-    let now_db = db::to_db_time(now);
-    let due: Vec<(String, String, String, String, Vec<u8>, i32)> = outbox::table
-        .filter(outbox::sent_at.is_null())
-        .filter(outbox::next_attempt_at.le(now_db))
-        .filter(outbox::claimed_until.is_null().or(outbox::claimed_until.lt(now_db)))
-        .order(outbox::next_attempt_at.asc())
-        .limit(20)
-        .select((outbox::id, outbox::channel, outbox::recipient, outbox::subject, outbox::body, outbox::attempts))
-        .load(&mut conn)?;
     let mut sent = 0;
-    for (id, channel, recipient, subject, body, attempts) in due {
+    for message in db::outbox::due(&mut conn, now, 20)? {
         // Claim it: another replica may be looking at the same row.
-        let claim_until: NaiveDateTime = db::to_db_time(now + chrono::Duration::seconds(60));
-        let claimed = diesel::update(
-            outbox::table
-                .find(&id)
-                .filter(outbox::sent_at.is_null())
-                .filter(outbox::claimed_until.is_null().or(outbox::claimed_until.lt(now_db))),
-        )
-        .set(outbox::claimed_until.eq(claim_until))
-        .execute(&mut conn)?;
-        if claimed == 0 {
+        if !db::outbox::claim(&mut conn, &message.id, now, now + chrono::Duration::seconds(60))? {
             continue;
         }
-        let message = Due { id, channel, recipient, subject, body, attempts };
         match send(master, senders, mailer, &message) {
             Ok(()) => {
-                diesel::update(outbox::table.find(&message.id))
-                    .set((
-                        outbox::sent_at.eq(db::to_db_time(db::now())),
-                        outbox::body.eq(Vec::<u8>::new()),
-                        outbox::last_error.eq(None::<String>),
-                    ))
-                    .execute(&mut conn)?;
+                db::outbox::mark_sent(&mut conn, &message.id, db::now())?;
                 sent += 1;
             }
             Err(e) => {
@@ -176,21 +121,20 @@ fn deliver_due(
                     redact(&message.recipient),
                     backoff.num_seconds()
                 );
-                diesel::update(outbox::table.find(&message.id))
-                    .set((
-                        outbox::attempts.eq(attempts),
-                        outbox::next_attempt_at.eq(db::to_db_time(db::now() + backoff)),
-                        outbox::claimed_until.eq(None::<NaiveDateTime>),
-                        outbox::last_error.eq(Some(e.to_string().chars().take(500).collect::<String>())),
-                    ))
-                    .execute(&mut conn)?;
+                let error = e.to_string().chars().take(500).collect::<String>();
+                db::outbox::schedule_retry(&mut conn, &message.id, attempts, db::now() + backoff, error)?;
             }
         }
     }
     Ok(sent)
 }
 
-fn send(master: &MasterKey, senders: &Senders, mailer: Option<&lettre::SmtpTransport>, message: &Due) -> Result<()> {
+fn send(
+    master: &MasterKey,
+    senders: &Senders,
+    mailer: Option<&lettre::SmtpTransport>,
+    message: &DueMessage,
+) -> Result<()> {
     let body =
         String::from_utf8(master.open(&format!("outbox:{}", message.id), &message.body)?).map_err(Error::internal)?;
     match message.channel.as_str() {

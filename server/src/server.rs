@@ -13,12 +13,14 @@ use crate::db::{self, Db};
 use crate::domain::crypto::KeySource;
 use crate::domain::hashing::{HashPool, Timer};
 use crate::domain::secrets::VerifiedSecrets;
+use crate::domain::signing_keys::KeyStore;
 use crate::error::{Error, Result};
 use crate::housekeeping::{self, Retention};
-use crate::http::{self, AppState};
+use crate::http;
 use crate::metrics::Metrics;
-use crate::oauth::{self, keys::KeyStore};
+use crate::oauth;
 use crate::outbox;
+use crate::shell::{self, AppState, OAuth, Settings};
 
 /// Queued password hashes beyond this are refused with 429.
 const HASH_QUEUE: usize = 4096;
@@ -76,7 +78,7 @@ pub async fn serve(config: Config, args: ServeArgs) -> Result<()> {
     let server = HttpServer::new(move || {
         App::new()
             .app_data(app_state.clone())
-            .wrap(from_fn(http::middleware::observe))
+            .wrap(from_fn(shell::observe))
             .configure(http::routes)
             .configure(oauth::routes)
             .configure(crate::console::routes)
@@ -99,7 +101,7 @@ pub async fn serve(config: Config, args: ServeArgs) -> Result<()> {
 }
 
 /// Loads the master key and the signing keys (generating them on first start).
-async fn open_oauth(config: &Config, db: &Db, issuer: String, default_ttl: u32, max_ttl: u32) -> Result<oauth::OAuth> {
+async fn open_oauth(config: &Config, db: &Db, issuer: String, default_ttl: u32, max_ttl: u32) -> Result<OAuth> {
     let (master, source) = config.master_key()?;
     match &source {
         KeySource::Generated(path) => log::warn!(
@@ -110,7 +112,7 @@ async fn open_oauth(config: &Config, db: &Db, issuer: String, default_ttl: u32, 
         KeySource::File(path) => log::info!("master key from {}", path.display()),
         KeySource::Environment => log::info!("master key from GATEHOUSE_MASTER_KEY"),
     }
-    let mut settings = oauth::Settings::new(issuer);
+    let mut settings = Settings::new(issuer);
     settings.max_access_ttl = max_ttl.max(1);
     settings.default_access_ttl = default_ttl.clamp(1, settings.max_access_ttl);
     let db = db.clone();
@@ -120,5 +122,5 @@ async fn open_oauth(config: &Config, db: &Db, issuer: String, default_ttl: u32, 
     })
     .await?;
     log::info!("issuer: {}", settings.issuer);
-    Ok(oauth::OAuth { settings, keys: keys.0, master: keys.1 })
+    Ok(OAuth { settings, keys: keys.0, master: keys.1 })
 }

@@ -22,10 +22,9 @@ use gatehouse_api_types::ConsoleSession;
 use crate::db;
 use crate::domain::authn::Origin;
 use crate::error::{Error, Result};
-use crate::http::auth::{client_ip, request_id};
-use crate::http::AppState;
 use crate::oauth::authorize::error_page;
-use crate::oauth::{pages, session as sso, Settings};
+use crate::oauth::{pages, session as sso};
+use crate::shell::{AppState, Settings};
 
 const SESSION_COOKIE: &str = "gatehouse_console";
 const LOGIN_COOKIE: &str = "gatehouse_console_login";
@@ -48,10 +47,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// The console session cookie of a request, if any.
 pub fn session_cookie(req: &HttpRequest, settings: &Settings) -> Option<String> {
     sso::read(req, settings, SESSION_COOKIE)
-}
-
-fn origin(req: &HttpRequest, state: &AppState) -> Origin {
-    Origin { ip: client_ip(req, state.trust_forwarded_for), request_id: Some(request_id(req)) }
 }
 
 async fn login(state: web::Data<AppState>) -> Result<HttpResponse> {
@@ -85,7 +80,12 @@ fn try_again(status: StatusCode, message: &str) -> HttpResponse {
     error_page(status, &format!("{message} Start again at /console/login.")).respond()
 }
 
-async fn callback(req: HttpRequest, state: web::Data<AppState>, query: web::Query<Callback>) -> Result<HttpResponse> {
+async fn callback(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    origin: Origin,
+    query: web::Query<Callback>,
+) -> Result<HttpResponse> {
     let settings = &state.oauth.settings;
     let clear = sso::cookie_with(settings, LOGIN_COOKIE, String::new(), chrono::Duration::zero(), SameSite::Lax);
     let q = query.into_inner();
@@ -107,7 +107,6 @@ async fn callback(req: HttpRequest, state: web::Data<AppState>, query: web::Quer
     if code.len() > 256 {
         return Ok(try_again(StatusCode::BAD_REQUEST, "The authorization code is malformed."));
     }
-    let origin = origin(&req, &state);
     let worker = state.clone();
     let started = state.db.run_on(move || session::finish_login(&worker, &code, &pending.verifier, &origin)).await?;
     match started {
@@ -143,7 +142,7 @@ async fn current(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRes
 }
 
 /// `POST /console/logout` with the CSRF header: ends the session and the SSO session.
-async fn logout(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse> {
+async fn logout(req: HttpRequest, state: web::Data<AppState>, origin: Origin) -> Result<HttpResponse> {
     let settings = &state.oauth.settings;
     let cookie_value = session_cookie(&req, settings).unwrap_or_default();
     let csrf = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or_default();
@@ -154,7 +153,6 @@ async fn logout(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResp
             bearer: false,
         });
     }
-    let origin = origin(&req, &state);
     let worker = state.clone();
     state.db.run_on(move || session::sign_out(&worker, &cookie_value, &origin)).await?;
     Ok(HttpResponse::NoContent()

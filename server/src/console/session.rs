@@ -11,14 +11,15 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::db::console::ConsoleSession;
+use crate::db::ids::ClientId;
 use crate::db::{self, Conn};
 use crate::domain::audit::{Actor, NewEvent};
 use crate::domain::authn::Origin;
 use crate::domain::crypto::{random_token, same, token_hash};
 use crate::domain::Caller;
 use crate::error::{Error, Result};
-use crate::http::AppState;
-use crate::oauth::{bearer, grants, OAuth};
+use crate::oauth::{bearer, grants};
+use crate::shell::{AppState, OAuth};
 
 /// The built-in client the console signs in with (created by `gatehouse bootstrap`).
 pub const CLIENT_ID: &str = crate::domain::clients::CONSOLE_CLIENT_ID;
@@ -141,7 +142,7 @@ fn subject_of(token: &str) -> Option<uuid::Uuid> {
 
 /// The console client, and itself as the actor of what it does.
 fn console_client(conn: &mut Conn) -> Result<(crate::domain::clients::ClientView, Actor)> {
-    let client = db::clients::get_by_client_id(conn, CLIENT_ID)?
+    let client = db::clients::get_by_client_id(conn, ClientId(CLIENT_ID))?
         .ok_or_else(|| Error::internal("the console client is missing; run `gatehouse bootstrap`"))?;
     let actor = Actor::client(client.client.id.to_string(), client.client.owner_account_id.map(|o| o.to_string()));
     Ok((client, actor))
@@ -251,7 +252,7 @@ pub fn sign_out(state: &AppState, cookie: &str, origin: &Origin) -> Result<bool>
 pub fn prepare_client(state: &AppState) -> Result<()> {
     let redirect = redirect_uri(&state.oauth);
     let mut conn = state.db.get()?;
-    let Some(view) = db::clients::get_by_client_id(&mut conn, CLIENT_ID)? else {
+    let Some(view) = db::clients::get_by_client_id(&mut conn, ClientId(CLIENT_ID))? else {
         return Err(Error::Unavailable(
             "the console client is missing: run `gatehouse bootstrap` on an empty database".into(),
         ));

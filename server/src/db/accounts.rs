@@ -1,7 +1,10 @@
+//! Accounts: lookups by id, by sign-in name and by contact (compared case-folded, NFKC), keyset-paged
+//! search, versioned updates, and the unverified registrations housekeeping removes.
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use uuid::Uuid;
 
+use super::ids::AccountId;
 use super::schema::accounts;
 use super::{from_db_time, from_json_text, parse_uuid, to_db_time, to_json_text, Conn};
 use crate::domain::accounts::Account;
@@ -92,7 +95,7 @@ pub fn insert(conn: &mut Conn, account: &Account) -> Result<()> {
     Ok(())
 }
 
-pub fn get(conn: &mut Conn, id: Uuid) -> Result<Option<Account>> {
+pub fn get(conn: &mut Conn, id: AccountId) -> Result<Option<Account>> {
     accounts::table
         .find(id.to_string())
         .select(Row::as_select())
@@ -147,7 +150,7 @@ pub fn update(conn: &mut Conn, account: &Account, expected_version: i64) -> Resu
     Ok(())
 }
 
-pub fn delete(conn: &mut Conn, id: Uuid) -> Result<()> {
+pub fn delete(conn: &mut Conn, id: AccountId) -> Result<()> {
     diesel::delete(accounts::table.find(id.to_string())).execute(conn)?;
     Ok(())
 }
@@ -192,7 +195,7 @@ pub fn find_by_contact(conn: &mut Conn, namespace: &str, contact: &str) -> Resul
 }
 
 /// Replaces a password hash (after a successful sign-in with outdated parameters).
-pub fn set_password_hash(conn: &mut Conn, id: Uuid, password_hash: &str) -> Result<()> {
+pub fn set_password_hash(conn: &mut Conn, id: AccountId, password_hash: &str) -> Result<()> {
     diesel::update(accounts::table.find(id.to_string()))
         .set(accounts::password_hash.eq(password_hash))
         .execute(conn)?;

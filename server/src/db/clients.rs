@@ -1,7 +1,11 @@
+//! Clients (with their owner account, joined), their secrets (hashes only) and the one-statement
+//! credential lookup every token grant runs.
+
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
+use super::ids::{AccountId, ClientId, ClientUuid};
 use super::schema::{accounts, client_secrets, clients};
 use super::{from_db_time, from_json_text, parse_uuid, to_db_time, to_json_text, Conn};
 use crate::domain::clients::{Client, ClientView, OAuthProfile, Owner, Secret};
@@ -147,7 +151,7 @@ pub fn insert(conn: &mut Conn, client: &Client) -> Result<()> {
     Ok(())
 }
 
-pub fn get(conn: &mut Conn, id: Uuid) -> Result<Option<ClientView>> {
+pub fn get(conn: &mut Conn, id: ClientUuid) -> Result<Option<ClientView>> {
     clients::table
         .left_join(accounts::table)
         .filter(clients::id.eq(id.to_string()))
@@ -158,10 +162,10 @@ pub fn get(conn: &mut Conn, id: Uuid) -> Result<Option<ClientView>> {
         .transpose()
 }
 
-pub fn get_by_client_id(conn: &mut Conn, client_id: &str) -> Result<Option<ClientView>> {
+pub fn get_by_client_id(conn: &mut Conn, client_id: ClientId) -> Result<Option<ClientView>> {
     clients::table
         .left_join(accounts::table)
-        .filter(clients::client_id.eq(client_id))
+        .filter(clients::client_id.eq(client_id.0))
         .select((Row::as_select(), Option::<OwnerRow>::as_select()))
         .first(conn)
         .optional()?
@@ -183,7 +187,7 @@ pub struct Credential {
     pub tokens_valid_after: Option<DateTime<Utc>>,
 }
 
-pub fn credential(conn: &mut Conn, client_id: &str, now: DateTime<Utc>) -> Result<Option<Credential>> {
+pub fn credential(conn: &mut Conn, client_id: ClientId, now: DateTime<Utc>) -> Result<Option<Credential>> {
     let now = to_db_time(now);
     type CredentialRow = (
         (String, bool, String, Option<NaiveDateTime>),
@@ -200,7 +204,7 @@ pub fn credential(conn: &mut Conn, client_id: &str, now: DateTime<Utc>) -> Resul
                 .eq(clients::id)
                 .and(client_secrets::expires_at.is_null().or(client_secrets::expires_at.gt(now)))),
         )
-        .filter(clients::client_id.eq(client_id))
+        .filter(clients::client_id.eq(client_id.0))
         .select((
             (clients::id, clients::disabled, clients::permissions, clients::tokens_valid_after),
             (
@@ -223,7 +227,7 @@ pub fn credential(conn: &mut Conn, client_id: &str, now: DateTime<Utc>) -> Resul
     secret_hashes.extend(rows.filter_map(|row| row.3));
     Ok(Some(Credential {
         id: parse_uuid(&id)?,
-        client_id: client_id.to_owned(),
+        client_id: client_id.0.to_owned(),
         disabled,
         permissions: parse_stored_grants(&from_json_text::<Vec<String>>(&permissions)?),
         owner: owner.map(OwnerRow::into_owner).transpose()?,
@@ -239,7 +243,7 @@ pub fn credential(conn: &mut Conn, client_id: &str, now: DateTime<Utc>) -> Resul
 }
 
 /// An account as a (prospective) owner of clients.
-pub fn owner(conn: &mut Conn, account_id: Uuid) -> Result<Option<Owner>> {
+pub fn owner(conn: &mut Conn, account_id: AccountId) -> Result<Option<Owner>> {
     accounts::table
         .find(account_id.to_string())
         .select(OwnerRow::as_select())
@@ -249,7 +253,7 @@ pub fn owner(conn: &mut Conn, account_id: Uuid) -> Result<Option<Owner>> {
         .transpose()
 }
 
-pub fn list(conn: &mut Conn, owner: Option<Uuid>, after: Option<&str>, limit: i64) -> Result<Vec<ClientView>> {
+pub fn list(conn: &mut Conn, owner: Option<AccountId>, after: Option<&str>, limit: i64) -> Result<Vec<ClientView>> {
     let mut query = clients::table
         .left_join(accounts::table)
         .select((Row::as_select(), Option::<OwnerRow>::as_select()))
@@ -277,13 +281,13 @@ pub fn update(conn: &mut Conn, client: &Client, expected_version: i64) -> Result
     Ok(())
 }
 
-pub fn delete(conn: &mut Conn, id: Uuid) -> Result<()> {
+pub fn delete(conn: &mut Conn, id: ClientUuid) -> Result<()> {
     diesel::delete(clients::table.find(id.to_string())).execute(conn)?;
     Ok(())
 }
 
 /// Makes the client's own access tokens issued before `at` stop counting.
-pub fn set_tokens_valid_after(conn: &mut Conn, id: Uuid, at: DateTime<Utc>) -> Result<()> {
+pub fn set_tokens_valid_after(conn: &mut Conn, id: ClientUuid, at: DateTime<Utc>) -> Result<()> {
     diesel::update(clients::table.find(id.to_string()))
         .set(clients::tokens_valid_after.eq(to_db_time(at)))
         .execute(conn)?;
@@ -291,7 +295,7 @@ pub fn set_tokens_valid_after(conn: &mut Conn, id: Uuid, at: DateTime<Utc>) -> R
 }
 
 /// Records use, at most once a minute per client, so that reads stay reads.
-pub fn touch_last_used(conn: &mut Conn, id: Uuid, now: DateTime<Utc>) -> Result<()> {
+pub fn touch_last_used(conn: &mut Conn, id: ClientUuid, now: DateTime<Utc>) -> Result<()> {
     let stale = to_db_time(now - chrono::Duration::seconds(60));
     diesel::update(
         clients::table.find(id.to_string()).filter(clients::last_used_at.is_null().or(clients::last_used_at.lt(stale))),
@@ -301,7 +305,7 @@ pub fn touch_last_used(conn: &mut Conn, id: Uuid, now: DateTime<Utc>) -> Result<
     Ok(())
 }
 
-pub fn count_owned_by(conn: &mut Conn, account_id: Uuid) -> Result<i64> {
+pub fn count_owned_by(conn: &mut Conn, account_id: AccountId) -> Result<i64> {
     Ok(clients::table.filter(clients::owner_account_id.eq(account_id.to_string())).count().get_result(conn)?)
 }
 
@@ -322,7 +326,7 @@ pub fn insert_secret(conn: &mut Conn, secret: &Secret) -> Result<()> {
 }
 
 /// The secrets of a client that still work at `now`, newest first.
-pub fn active_secrets(conn: &mut Conn, client: Uuid, now: DateTime<Utc>) -> Result<Vec<Secret>> {
+pub fn active_secrets(conn: &mut Conn, client: ClientUuid, now: DateTime<Utc>) -> Result<Vec<Secret>> {
     client_secrets::table
         .filter(client_secrets::client_id.eq(client.to_string()))
         .filter(client_secrets::expires_at.is_null().or(client_secrets::expires_at.gt(to_db_time(now))))
@@ -335,7 +339,7 @@ pub fn active_secrets(conn: &mut Conn, client: Uuid, now: DateTime<Utc>) -> Resu
 }
 
 /// Makes every secret of the client stop working at `at` at the latest.
-pub fn expire_secrets_by(conn: &mut Conn, client: Uuid, at: DateTime<Utc>) -> Result<()> {
+pub fn expire_secrets_by(conn: &mut Conn, client: ClientUuid, at: DateTime<Utc>) -> Result<()> {
     let at = to_db_time(at);
     diesel::update(
         client_secrets::table
@@ -347,7 +351,7 @@ pub fn expire_secrets_by(conn: &mut Conn, client: Uuid, at: DateTime<Utc>) -> Re
     Ok(())
 }
 
-pub fn delete_expired_secrets(conn: &mut Conn, client: Uuid, now: DateTime<Utc>) -> Result<()> {
+pub fn delete_expired_secrets(conn: &mut Conn, client: ClientUuid, now: DateTime<Utc>) -> Result<()> {
     diesel::delete(
         client_secrets::table
             .filter(client_secrets::client_id.eq(client.to_string()))

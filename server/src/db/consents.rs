@@ -4,6 +4,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
+use super::ids::{AccountId, ClientUuid};
 use super::schema::{clients, consents};
 use super::{from_db_time, parse_uuid, to_db_time, Conn};
 use crate::error::Result;
@@ -19,7 +20,7 @@ pub struct Consent {
 }
 
 /// The scope `account` consented to for `client`, if any.
-pub fn scope(conn: &mut Conn, account: Uuid, client: Uuid) -> Result<Option<String>> {
+pub fn scope(conn: &mut Conn, account: AccountId, client: ClientUuid) -> Result<Option<String>> {
     Ok(consents::table
         .find((account.to_string(), client.to_string()))
         .select(consents::scope)
@@ -28,7 +29,7 @@ pub fn scope(conn: &mut Conn, account: Uuid, client: Uuid) -> Result<Option<Stri
 }
 
 /// Records (or widens) a consent: `scope` is everything consented to so far.
-pub fn put(conn: &mut Conn, account: Uuid, client: Uuid, scope: &str, now: DateTime<Utc>) -> Result<()> {
+pub fn put(conn: &mut Conn, account: AccountId, client: ClientUuid, scope: &str, now: DateTime<Utc>) -> Result<()> {
     let values = (
         consents::account_id.eq(account.to_string()),
         consents::client_id.eq(client.to_string()),
@@ -46,7 +47,7 @@ pub fn put(conn: &mut Conn, account: Uuid, client: Uuid, scope: &str, now: DateT
 }
 
 /// The consents of an account, by application.
-pub fn list(conn: &mut Conn, account: Uuid) -> Result<Vec<Consent>> {
+pub fn list(conn: &mut Conn, account: AccountId) -> Result<Vec<Consent>> {
     let rows: Vec<(String, String, String, String, NaiveDateTime)> = consents::table
         .inner_join(clients::table)
         .filter(consents::account_id.eq(account.to_string()))
@@ -67,6 +68,6 @@ pub fn list(conn: &mut Conn, account: Uuid) -> Result<Vec<Consent>> {
 }
 
 /// Withdraws a consent; false when there was none.
-pub fn delete(conn: &mut Conn, account: Uuid, client: Uuid) -> Result<bool> {
+pub fn delete(conn: &mut Conn, account: AccountId, client: ClientUuid) -> Result<bool> {
     Ok(diesel::delete(consents::table.find((account.to_string(), client.to_string()))).execute(conn)? == 1)
 }

@@ -5,6 +5,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
+use super::ids::AccountId;
 use super::schema::console_sessions;
 use super::{from_db_time, parse_uuid, to_db_time, Conn};
 use crate::error::Result;
@@ -118,7 +119,7 @@ pub fn delete(conn: &mut Conn, id: &str) -> Result<bool> {
 }
 
 /// Ends every console session of an account; returns how many there were.
-pub fn delete_for_account(conn: &mut Conn, account: uuid::Uuid) -> Result<usize> {
+pub fn delete_for_account(conn: &mut Conn, account: AccountId) -> Result<usize> {
     Ok(diesel::delete(console_sessions::table.filter(console_sessions::account_id.eq(account.to_string())))
         .execute(conn)?)
 }

@@ -1,8 +1,33 @@
 //! Storage: one connection type over SQLite and PostgreSQL, one pool, one set of queries.
 //!
 //! Queries are written once against [`Conn`] (diesel's `MultiConnection`); the few places that
-//! must differ by backend match on the enum. Every call runs on a blocking thread, never on
-//! the async workers.
+//! must differ by backend match on the enum, through `native!` (ADR 0001). Every query of the
+//! server is a function of a module here (one per table or group of tables), taking
+//! `&mut Conn` and typed arguments ([`ids`] for the ids that are easy to swap); nothing outside
+//! `db/` writes a query. Every call runs on a blocking thread, never on the async workers.
+//!
+//! # How to reach the database
+//!
+//! One way in for each place code runs:
+//!
+//! - **A Management API handler** uses its `Api` extractor (`http::auth`): `api.read(|conn, ctx| …)`
+//!   for a read, `api.write(…)` for a change (one write transaction, with its audit events),
+//!   `api.create(…)` for a create with an `Idempotency-Key`. They authenticate the caller first,
+//!   in the same blocking call.
+//! - **Other async code** (the token service, the console, the operations routes) uses
+//!   [`Db::run`] for a read and [`Db::write`] for a change (one write transaction), or
+//!   [`Db::run_on`] when the closure takes its own connections (it hashes a password between two
+//!   statements, say, and must not hold a connection meanwhile). Each first waits for admission
+//!   ([`Db::admit`]: a 503 when none comes within the pool timeout), then runs on a blocking
+//!   thread.
+//! - **Code already on a blocking thread** takes a pooled connection with [`Db::get`] and writes
+//!   with [`Db::write_blocking`], which on SQLite also queues the writers of this process (so not
+//!   [`transaction`] directly); [`savepoint`] for a part that may fail alone inside a transaction.
+//!
+//! [`blocking`] runs work on a blocking thread without admission: startup (migrations, the
+//! signing keys), callers that took their turn with [`Db::admit`] themselves (the `Api`
+//! extractor, the token endpoint), and, today, the token service's hosted forms and client
+//! authentication.
 
 /// Runs one diesel expression on the concrete connection behind a [`Conn`]: the same query
 /// text, type-checked for both backends. For the hot paths only (a token grant's client
@@ -17,8 +42,6 @@ macro_rules! native {
     };
 }
 
-pub(crate) use native;
-
 /// Deletes at most `$limit` rows of `$table` that match `$condition`, by their text key `$key`:
 /// the keys first (`LIMIT` is not available on `DELETE` everywhere), then the rows, with the
 /// condition checked again so that a row changed in between stays. Evaluates to the number
@@ -30,17 +53,21 @@ macro_rules! delete_batch {
         Ok(diesel::delete($table::table.filter($table::$key.eq_any(&keys)).filter(condition)).execute($conn)?)
     }};
 }
-pub(crate) use delete_batch;
 
 pub mod accounts;
 pub mod audit;
 pub mod clients;
+pub mod codes;
 pub mod consents;
 pub mod console;
 pub mod idempotency;
+pub mod ids;
 pub mod namespaces;
 pub mod oauth;
+pub mod outbox;
 pub mod schema;
+pub mod signing_keys;
+pub mod throttle;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -142,6 +169,11 @@ fn unavailable(e: diesel::ConnectionError) -> Error {
 
 fn first_line(text: &str) -> &str {
     text.lines().next().unwrap_or("").trim()
+}
+
+/// Whether the database answers (`SELECT 1`).
+pub fn ping(conn: &mut Conn) -> Result<()> {
+    Ok(conn.batch_execute("SELECT 1")?)
 }
 
 /// Applies pending migrations; returns their names.

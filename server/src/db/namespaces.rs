@@ -1,3 +1,5 @@
+//! Namespaces: the slug-keyed rows accounts live in.
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 

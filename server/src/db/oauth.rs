@@ -1,11 +1,12 @@
-//! Authorization requests, codes, refresh tokens and sign-in sessions. Codes, refresh tokens
-//! and session cookies are stored only as SHA-256 hashes.
+//! Authorization requests, codes, refresh tokens, sign-in sessions and revoked access tokens.
+//! Codes, refresh tokens and session cookies are stored only as SHA-256 hashes.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use super::schema::{authorization_codes, authorization_requests, refresh_tokens, sso_sessions};
+use super::ids::{AccountId, ClientUuid};
+use super::schema::{authorization_codes, authorization_requests, refresh_tokens, revoked_access_tokens, sso_sessions};
 use super::{from_db_time, parse_uuid, to_db_time, Conn};
 use crate::error::Result;
 
@@ -98,7 +99,7 @@ pub fn get_request(conn: &mut Conn, id: &str, now: DateTime<Utc>) -> Result<Opti
     .transpose()
 }
 
-pub fn set_request_account(conn: &mut Conn, id: &str, account: Uuid) -> Result<()> {
+pub fn set_request_account(conn: &mut Conn, id: &str, account: AccountId) -> Result<()> {
     diesel::update(authorization_requests::table.find(id))
         .set(authorization_requests::account_id.eq(account.to_string()))
         .execute(conn)?;
@@ -350,8 +351,8 @@ pub fn revoke_session_tokens(conn: &mut Conn, session_id: &str, now: DateTime<Ut
 /// to `client`; returns how many.
 pub fn revoke_account_tokens(
     conn: &mut Conn,
-    account: Uuid,
-    client: Option<Uuid>,
+    account: AccountId,
+    client: Option<ClientUuid>,
     now: DateTime<Utc>,
 ) -> Result<usize> {
     let mut query = diesel::update(refresh_tokens::table)
@@ -436,7 +437,7 @@ pub fn end_session(conn: &mut Conn, id: &str, now: DateTime<Utc>) -> Result<bool
 }
 
 /// Ends every live sign-in session of an account; returns how many.
-pub fn end_account_sessions(conn: &mut Conn, account: Uuid, now: DateTime<Utc>) -> Result<usize> {
+pub fn end_account_sessions(conn: &mut Conn, account: AccountId, now: DateTime<Utc>) -> Result<usize> {
     Ok(diesel::update(
         sso_sessions::table
             .filter(sso_sessions::account_id.eq(account.to_string()))
@@ -451,4 +452,28 @@ pub fn end_account_sessions(conn: &mut Conn, account: Uuid, now: DateTime<Utc>) 
 pub fn delete_expired_sessions(conn: &mut Conn, before: DateTime<Utc>, limit: i64) -> Result<usize> {
     let expired = sso_sessions::expires_at.lt(to_db_time(before));
     delete_batch!(conn, sso_sessions, id, expired, limit)
+}
+
+// ---------------------------------------------------------------- revoked access tokens
+
+/// Whether the access token with this `jti` was revoked.
+pub fn is_revoked(conn: &mut Conn, jti: &str) -> Result<bool> {
+    let revoked: Option<String> =
+        revoked_access_tokens::table.find(jti).select(revoked_access_tokens::jti).first(conn).optional()?;
+    Ok(revoked.is_some())
+}
+
+/// Remembers a revoked access token until `expires_at` (a conflict when it is already).
+pub fn insert_revocation(conn: &mut Conn, jti: &str, expires_at: DateTime<Utc>) -> Result<()> {
+    diesel::insert_into(revoked_access_tokens::table)
+        .values((revoked_access_tokens::jti.eq(jti), revoked_access_tokens::expires_at.eq(to_db_time(expires_at))))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Forgets up to `limit` revoked access tokens that expired before `before`; returns how many.
+/// Safe: an expired token is refused before the revocation list is consulted.
+pub fn delete_expired_revocations(conn: &mut Conn, before: DateTime<Utc>, limit: i64) -> Result<usize> {
+    let expired = revoked_access_tokens::expires_at.lt(to_db_time(before));
+    delete_batch!(conn, revoked_access_tokens, jti, expired, limit)
 }

@@ -10,6 +10,7 @@ use uuid::Uuid;
 use super::audit::{NewEvent, REDACTED};
 use super::power::{require_power_over, Control};
 use super::{grant_strings, names, namespaces, Context, PageRequest, Precondition};
+use crate::db::ids::AccountId;
 use crate::db::{self, Conn};
 use crate::error::{Error, Result};
 
@@ -214,7 +215,7 @@ pub fn create(
 
 /// The account `id` of `namespace`, or a 404 (also when it lives in another namespace).
 pub fn find(conn: &mut Conn, namespace: &str, id: Uuid) -> Result<Account> {
-    db::accounts::get(conn, id)?
+    db::accounts::get(conn, AccountId(id))?
         .filter(|a| a.namespace == namespace)
         .ok_or_else(|| Error::NotFound(format!("no account {id} in namespace {namespace}")))
 }
@@ -297,8 +298,8 @@ pub fn delete(
         return Err(Error::Conflict("you cannot delete the account you act as".into()));
     }
     require_power_over(&ctx.caller, before.power(), Control::Status)?;
-    let orphaned = db::clients::count_owned_by(conn, id)?;
-    db::accounts::delete(conn, id)?;
+    let orphaned = db::clients::count_owned_by(conn, AccountId(id))?;
+    db::accounts::delete(conn, AccountId(id))?;
     let mut changes = json!({ "before": before.audit_view(), "after": null });
     if orphaned > 0 {
         changes["orphaned_clients"] = json!(orphaned);
@@ -312,9 +313,9 @@ pub fn delete(
 /// tokens issued until now. The caller writes `account` afterwards. Returns what ended, for
 /// the audit event.
 pub fn end_sign_ins(conn: &mut Conn, account: &mut Account, now: DateTime<Utc>) -> Result<Value> {
-    let sessions = db::oauth::end_account_sessions(conn, account.id, now)?;
-    let console_sessions = db::console::delete_for_account(conn, account.id)?;
-    let refresh_tokens = db::oauth::revoke_account_tokens(conn, account.id, None, now)?;
+    let sessions = db::oauth::end_account_sessions(conn, AccountId(account.id), now)?;
+    let console_sessions = db::console::delete_for_account(conn, AccountId(account.id))?;
+    let refresh_tokens = db::oauth::revoke_account_tokens(conn, AccountId(account.id), None, now)?;
     account.tokens_valid_after = Some(now);
     Ok(json!({ "ended_sessions": sessions + console_sessions, "revoked_refresh_tokens": refresh_tokens }))
 }
@@ -390,9 +391,8 @@ pub fn set_permissions(
 /// not a client, and not a token an application obtained for other ends.
 pub fn own(conn: &mut Conn, ctx: &Context) -> Result<Account> {
     match &ctx.caller.principal {
-        super::Principal::Account { id, .. } if ctx.caller.self_service => {
-            db::accounts::get(conn, *id)?.ok_or_else(|| Error::NotFound("your account no longer exists".into()))
-        }
+        super::Principal::Account { id, .. } if ctx.caller.self_service => db::accounts::get(conn, AccountId(*id))?
+            .ok_or_else(|| Error::NotFound("your account no longer exists".into())),
         super::Principal::Account { .. } => {
             Err(Error::forbidden("managing your own account needs a token granted the `account` scope"))
         }
@@ -446,7 +446,7 @@ pub fn expire_registration(conn: &mut Conn, account: &Account, now: DateTime<Utc
     if account.registration_expires_at.is_none_or(|t| t > now) {
         return Ok(false);
     }
-    db::accounts::delete(conn, account.id)?;
+    db::accounts::delete(conn, AccountId(account.id))?;
     let event = NewEvent::new(super::audit::Actor::system(), "user.registration.expire")
         .target("account", account.id)
         .namespace(&account.namespace)

@@ -10,6 +10,7 @@ use super::hashing::HashPool;
 use super::secrets::{CredentialKey, VerifiedSecrets};
 use super::throttle::{self, Policy, Reservation};
 use super::Caller;
+use crate::db::ids::ClientId;
 use crate::db::{self, Conn, Db};
 use crate::error::Result;
 
@@ -76,7 +77,7 @@ pub fn client_secret(
     origin: &Origin,
 ) -> Result<Authentication> {
     let mut conn = db.get()?;
-    let found = db::clients::credential(&mut conn, client_id, db::now())?;
+    let found = db::clients::credential(&mut conn, ClientId(client_id), db::now())?;
     let (actor, subject) = match &found {
         Some(c) => {
             (Actor::client(c.id.to_string(), c.owner.as_ref().map(|o| o.id.to_string())), throttle::client_key(c.id))

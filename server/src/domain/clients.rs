@@ -16,6 +16,7 @@ use super::client_settings::{
 };
 use super::power::{require_power_over, Control};
 use super::{grant_strings, parse_request_grants, Context, OwnerRef, PageRequest, Precondition};
+use crate::db::ids::{AccountId, ClientUuid};
 use crate::db::{self, Conn};
 use crate::error::{Error, Result};
 
@@ -276,7 +277,7 @@ fn not_found(id: Uuid) -> Error {
 }
 
 pub fn find(conn: &mut Conn, id: Uuid) -> Result<ClientView> {
-    db::clients::get(conn, id)?.ok_or_else(|| not_found(id))
+    db::clients::get(conn, ClientUuid(id))?.ok_or_else(|| not_found(id))
 }
 
 /// The account that is to own a client: the caller's acting account, or another account the
@@ -284,8 +285,8 @@ pub fn find(conn: &mut Conn, id: Uuid) -> Result<ClientView> {
 fn new_owner(conn: &mut Conn, ctx: &Context, requested: Option<Uuid>) -> Result<Owner> {
     let acting = ctx.caller.acting_account_id();
     let id = requested.unwrap_or(acting);
-    let owner =
-        db::clients::owner(conn, id)?.ok_or_else(|| Error::invalid("owner_account_id", format!("no account {id}")))?;
+    let owner = db::clients::owner(conn, AccountId(id))?
+        .ok_or_else(|| Error::invalid("owner_account_id", format!("no account {id}")))?;
     if id != acting {
         ctx.caller.authorize("clients", "write", ANY)?;
         ctx.caller.authorize("permissions", "write", &owner.namespace)?;
@@ -399,7 +400,7 @@ pub fn list(
         OwnerFilter::Me => Some(acting),
         OwnerFilter::Account(id) if id == acting => Some(id),
         OwnerFilter::Account(id) => {
-            let account = db::clients::owner(conn, id)?;
+            let account = db::clients::owner(conn, AccountId(id))?;
             let scope = account.as_ref().map(|a| a.namespace.clone()).unwrap_or_else(|| ANY.to_owned());
             ctx.caller.authorize("clients", "read", &scope)?;
             Some(id)
@@ -409,7 +410,7 @@ pub fn list(
             None
         }
     };
-    let rows = db::clients::list(conn, owner, page.after.as_deref(), page.fetch_limit())?;
+    let rows = db::clients::list(conn, owner.map(AccountId), page.after.as_deref(), page.fetch_limit())?;
     Ok(page.finish(rows, |v| v.client.id.to_string()))
 }
 
@@ -484,7 +485,7 @@ pub fn update(
     if let Some(new_owner_id) = patch.owner_account_id {
         if Some(new_owner_id) != before.client.owner_account_id {
             ctx.caller.authorize("clients", "write", ANY)?;
-            let owner = db::clients::owner(conn, new_owner_id)?
+            let owner = db::clients::owner(conn, AccountId(new_owner_id))?
                 .ok_or_else(|| Error::invalid("owner_account_id", format!("no account {new_owner_id}")))?;
             ctx.caller.authorize("permissions", "write", &owner.namespace)?;
             if owner.disabled {
@@ -561,7 +562,7 @@ pub fn delete(conn: &mut Conn, ctx: &Context, id: Uuid, condition: Option<&Preco
     require_manage(ctx, &before)?;
     refuse_console(&before)?;
     Precondition::check(condition, before.client.version)?;
-    db::clients::delete(conn, id)?;
+    db::clients::delete(conn, ClientUuid(id))?;
     db::audit::append(conn, vec![before.event(ctx, "client.delete").diff(Some(before.audit_view()), None)])?;
     Ok(())
 }

@@ -6,13 +6,14 @@ use serde_json::json;
 
 use super::accounts::{self, Account};
 use super::Context;
+use crate::db::ids::{AccountId, ClientId, ClientUuid};
 use crate::db::{self, Conn};
 use crate::error::{Error, Result};
 
 /// The applications the caller's account allowed, and what.
 pub fn list(conn: &mut Conn, ctx: &Context) -> Result<Vec<Consent>> {
     let account = accounts::own(conn, ctx)?;
-    Ok(db::consents::list(conn, account.id)?
+    Ok(db::consents::list(conn, AccountId(account.id))?
         .into_iter()
         .map(|c| Consent {
             client_id: c.client_id,
@@ -28,10 +29,11 @@ pub fn list(conn: &mut Conn, ctx: &Context) -> Result<Vec<Consent>> {
 /// account (access tokens end with their short life).
 pub fn withdraw(conn: &mut Conn, ctx: &Context, client_id: &str) -> Result<()> {
     let account: Account = accounts::own(conn, ctx)?;
-    let client = db::clients::get_by_client_id(conn, client_id)?
+    let client = db::clients::get_by_client_id(conn, ClientId(client_id))?
         .ok_or_else(|| Error::NotFound(format!("no application {}", client_id.chars().take(64).collect::<String>())))?;
-    let withdrawn = db::consents::delete(conn, account.id, client.client.id)?;
-    let revoked = db::oauth::revoke_account_tokens(conn, account.id, Some(client.client.id), db::now())?;
+    let withdrawn = db::consents::delete(conn, AccountId(account.id), ClientUuid(client.client.id))?;
+    let revoked =
+        db::oauth::revoke_account_tokens(conn, AccountId(account.id), Some(ClientUuid(client.client.id)), db::now())?;
     db::audit::append(
         conn,
         vec![ctx

@@ -1,5 +1,8 @@
-//! The rules of Gatehouse: who may do what, and what each change does. No HTTP or SQL here;
-//! functions take an opaque storage connection and the request [`Context`].
+//! The rules of Gatehouse: who may do what, and what each change does (and the signing keys,
+//! shared by the token service, the Management API and the CLI). No HTTP and no SQL here:
+//! functions take a storage connection ([`crate::db::Conn`]) and the request [`Context`], and
+//! read and write through the typed functions of [`crate::db`], which hold every query (and map
+//! their rows into this module's types: [`accounts::Account`], [`clients::Client`], …).
 
 pub mod accounts;
 pub mod audit;
@@ -20,6 +23,7 @@ pub mod password;
 pub mod power;
 pub mod secrets;
 pub mod signin;
+pub mod signing_keys;
 pub mod throttle;
 
 mod paging;

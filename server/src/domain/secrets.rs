@@ -20,6 +20,7 @@ use super::audit::REDACTED;
 use super::clients::{self, ClientView, Secret};
 use super::power::{require_power_over, Control};
 use super::Context;
+use crate::db::ids::ClientUuid;
 use crate::db::{self, Conn};
 use crate::error::{Error, Result};
 use sha2::{Digest, Sha256};
@@ -172,13 +173,13 @@ pub fn rotate_secret(
     let view = authorize_rotation(conn, ctx, id)?;
     let now = db::now();
     let previous_expire_at = now + overlap;
-    let active = db::clients::active_secrets(conn, id, now)?;
-    db::clients::delete_expired_secrets(conn, id, now)?;
-    db::clients::expire_secrets_by(conn, id, previous_expire_at)?;
+    let active = db::clients::active_secrets(conn, ClientUuid(id), now)?;
+    db::clients::delete_expired_secrets(conn, ClientUuid(id), now)?;
+    db::clients::expire_secrets_by(conn, ClientUuid(id), previous_expire_at)?;
     db::clients::insert_secret(conn, &Secret::new(id, secret_hash))?;
     let ended_tokens = overlap.is_zero() && !active.is_empty();
     if ended_tokens {
-        db::clients::set_tokens_valid_after(conn, id, now)?;
+        db::clients::set_tokens_valid_after(conn, ClientUuid(id), now)?;
     }
     let previous = (!active.is_empty()).then_some(previous_expire_at);
     db::audit::append(

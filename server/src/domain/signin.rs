@@ -10,6 +10,7 @@ use super::authn::{record_lockouts, throttle_keys, Origin};
 use super::hashing::HashPool;
 use super::password::Verified;
 use super::{names, throttle};
+use crate::db::ids::AccountId;
 use crate::db::{self, Db};
 use crate::error::Result;
 
@@ -61,7 +62,7 @@ pub fn password(
     if rehash {
         let fresh = hasher.hash_blocking(password.to_owned())?;
         db.write_blocking(&mut conn, |conn| {
-            db::accounts::set_password_hash(conn, account.id, &fresh)?;
+            db::accounts::set_password_hash(conn, AccountId(account.id), &fresh)?;
             db::audit::append(
                 conn,
                 vec![NewEvent::new(actor.clone(), "user.password.rehash")

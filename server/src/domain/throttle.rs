@@ -12,10 +12,8 @@
 //! about which accounts or clients exist.
 
 use chrono::{DateTime, Duration, Utc};
-use diesel::prelude::*;
 use sha2::{Digest, Sha256};
 
-use crate::db::schema::auth_throttle;
 use crate::db::{self, Conn, Db};
 use crate::error::{Error, Result};
 
@@ -109,35 +107,21 @@ pub fn reserve(
 /// Counts an attempt on one key (inside the caller's transaction); returns the lock it started,
 /// if it reached the threshold. A locked key aborts the transaction with 429.
 fn count(conn: &mut Conn, key: &str, policy: Policy, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
-    let now_db = db::to_db_time(now);
-    let fresh = (auth_throttle::key.eq(key), auth_throttle::failures.eq(0), auth_throttle::last_failure_at.eq(now_db));
-    db::native!(conn, |c| diesel::insert_into(auth_throttle::table).values(fresh).on_conflict_do_nothing().execute(c))?;
+    db::throttle::create_if_missing(conn, key, now)?;
     // The increment takes the row's lock (PostgreSQL): a parallel attempt waits here until this
     // transaction has set the lock it may start, and then sees it.
-    diesel::update(auth_throttle::table.find(key))
-        .set(auth_throttle::failures.eq(auth_throttle::failures + 1))
-        .execute(conn)?;
-    let (failures, last, locked_until): (i32, chrono::NaiveDateTime, Option<chrono::NaiveDateTime>) =
-        auth_throttle::table
-            .find(key)
-            .select((auth_throttle::failures, auth_throttle::last_failure_at, auth_throttle::locked_until))
-            .first(conn)?;
-    if let Some(until) = locked_until.filter(|u| *u > now_db) {
-        let retry_after = (until - now_db).num_milliseconds().max(0) as u64 / 1000 + 1;
+    db::throttle::increment(conn, key)?;
+    let counter = db::throttle::get(conn, key)?;
+    if let Some(until) = counter.locked_until.filter(|u| *u > now) {
+        let retry_after = (until - now).num_milliseconds().max(0) as u64 / 1000 + 1;
         return Err(Error::TooManyRequests { retry_after });
     }
-    let failures = if db::from_db_time(last) <= now - FORGET_AFTER { 1 } else { failures };
+    let failures = if counter.last_failure_at <= now - FORGET_AFTER { 1 } else { counter.failures };
     let lock = (failures >= policy.threshold).then(|| {
         let doublings = (failures - policy.threshold).clamp(0, 20) as u32;
         now + (policy.first_lock * 2i32.pow(doublings)).min(policy.max_lock)
     });
-    diesel::update(auth_throttle::table.find(key))
-        .set((
-            auth_throttle::failures.eq(failures),
-            auth_throttle::last_failure_at.eq(now_db),
-            auth_throttle::locked_until.eq(lock.map(db::to_db_time)),
-        ))
-        .execute(conn)?;
+    db::throttle::store(conn, key, &db::throttle::Counter { failures, last_failure_at: now, locked_until: lock })?;
     Ok(lock)
 }
 
@@ -150,16 +134,12 @@ pub fn succeeded(conn: &mut Conn, db: &Db, reservation: &Reservation) -> Result<
     db.write_blocking(conn, |conn| {
         for (key, policy) in &reservation.keys {
             if policy.cleared_by_success {
-                diesel::delete(auth_throttle::table.find(key)).execute(conn)?;
+                db::throttle::delete(conn, key)?;
                 continue;
             }
-            diesel::update(auth_throttle::table.find(key).filter(auth_throttle::failures.gt(0)))
-                .set(auth_throttle::failures.eq(auth_throttle::failures - 1))
-                .execute(conn)?;
+            db::throttle::take_back_failure(conn, key)?;
             if reservation.locks.iter().any(|(locked, _)| locked == key) {
-                diesel::update(auth_throttle::table.find(key).filter(auth_throttle::failures.lt(policy.threshold)))
-                    .set(auth_throttle::locked_until.eq(None::<chrono::NaiveDateTime>))
-                    .execute(conn)?;
+                db::throttle::unlock_below(conn, key, policy.threshold)?;
             }
         }
         Ok(())
@@ -168,16 +148,12 @@ pub fn succeeded(conn: &mut Conn, db: &Db, reservation: &Reservation) -> Result<
 
 /// Clears a subject's counter outside of an attempt (a password reset proved the address).
 pub fn clear(conn: &mut Conn, key: &str) -> Result<()> {
-    diesel::delete(auth_throttle::table.find(key)).execute(conn)?;
-    Ok(())
+    db::throttle::delete(conn, key)
 }
 
 /// Forgets up to `limit` unlocked counters whose last attempt was [`FORGET_AFTER`] before
 /// `before`; returns how many.
 /// Safe: [`count`] restarts such a counter at one anyway, and a lock is kept whatever its age.
 pub fn forget_stale(conn: &mut Conn, before: DateTime<Utc>, limit: i64) -> Result<usize> {
-    let stale = auth_throttle::last_failure_at
-        .lt(db::to_db_time(before - FORGET_AFTER))
-        .and(auth_throttle::locked_until.is_null().or(auth_throttle::locked_until.lt(db::to_db_time(before))));
-    db::delete_batch!(conn, auth_throttle, key, stale, limit)
+    db::throttle::delete_stale(conn, before - FORGET_AFTER, before, limit)
 }

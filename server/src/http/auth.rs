@@ -12,36 +12,15 @@ use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest, HttpResponse};
 use base64::Engine;
 
-use super::AppState;
 use crate::console;
 use crate::db::{self, Conn};
-use crate::domain::audit::Actor;
 use crate::domain::authn::{self, Authentication, Origin};
 use crate::domain::crypto::same;
 use crate::domain::idempotency::{self, Claim, Outcome, Reply};
 use crate::domain::{Context, Precondition};
 use crate::error::{Error, Result};
-use crate::oauth::{bearer, OAuth};
-
-/// The id of the current request (also sent back as `X-Request-Id`).
-#[derive(Debug, Clone)]
-pub struct RequestId(pub String);
-
-/// How authentication went, for the audit middleware.
-#[derive(Debug, Clone)]
-pub enum AuthRecord {
-    Accepted {
-        actor: Actor,
-        verified_now: bool,
-    },
-    /// `client_id`: the id presented with HTTP Basic, whatever it names (or nothing).
-    Rejected {
-        reason: &'static str,
-        actor: Option<Actor>,
-        bearer: bool,
-        client_id: Option<String>,
-    },
-}
+use crate::oauth::bearer;
+use crate::shell::{client_ip, request_id, AppState, AuthRecord, OAuth};
 
 /// What an `Authorization` header (or the console's cookie) presents.
 #[derive(Clone)]
@@ -353,29 +332,4 @@ fn basic_credentials(encoded: &str) -> std::result::Result<(String, String), &'s
         return Err("malformed Basic credentials");
     }
     Ok((id.to_owned(), secret.to_owned()))
-}
-
-pub fn request_id(req: &HttpRequest) -> String {
-    req.extensions().get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default()
-}
-
-/// The caller's address: the peer, or, behind a trusted proxy (`--trust-forwarded-for`), the
-/// address that proxy saw: the last hop of `X-Forwarded-For`. Earlier hops are whatever the
-/// caller chose to send (a proxy appends to them), so they decide nothing: not the throttle's
-/// per-address counters, not the address in the audit log.
-pub fn client_ip(req: &HttpRequest, trust_forwarded_for: bool) -> Option<String> {
-    if trust_forwarded_for {
-        let forwarded = req
-            .headers()
-            .get_all("x-forwarded-for")
-            .last()
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.rsplit(',').next())
-            .map(str::trim)
-            .filter(|ip| ip.parse::<std::net::IpAddr>().is_ok());
-        if let Some(ip) = forwarded {
-            return Some(ip.to_owned());
-        }
-    }
-    req.peer_addr().map(|a| a.ip().to_string())
 }

@@ -1,90 +1,16 @@
-//! Around every request: a request id, one log line, metrics. Around every Management API
-//! request: its audit event, unless the change it made recorded its own in its transaction.
-
-use std::time::Instant;
+//! Around every Management API request: its audit event, unless the change it made recorded its
+//! own in its transaction.
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage, ResponseError};
 use serde_json::json;
 
-use super::auth::{client_ip, AuthRecord, RequestId};
-use super::AppState;
 use crate::domain::audit::{Actor, NewEvent, Outcome};
 use crate::error::Error;
-
-const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-
-/// Accepts a caller's `X-Request-Id` when it is short and plain; otherwise makes one.
-fn request_id_of(req: &ServiceRequest) -> String {
-    req.headers()
-        .get(&REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| {
-            !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
-        })
-        .map(str::to_owned)
-        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string())
-}
-
-pub async fn observe(
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let start = Instant::now();
-    let request_id = request_id_of(&req);
-    req.extensions_mut().insert(RequestId(request_id.clone()));
-    let state = req.app_data::<web::Data<AppState>>().cloned();
-    let method = req.method().clone();
-    let path = req.path().to_owned();
-
-    let mut res = next.call(req).await?;
-
-    let status = res.status();
-    let elapsed = start.elapsed();
-    if let Ok(value) = HeaderValue::from_str(&request_id) {
-        res.headers_mut().insert(REQUEST_ID, value);
-    }
-    // A Basic challenge makes a browser prompt for a password (and a fetch() of the console
-    // wait on that prompt): scripts in a browser get the Bearer challenge alone.
-    if status == StatusCode::UNAUTHORIZED && from_browser_script(res.request()) {
-        res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"gatehouse\""));
-    }
-    // Every answer: no MIME sniffing; served over https (by the issuer), browsers stay on https.
-    res.headers_mut().insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    if state.as_ref().is_some_and(|state| state.oauth.settings.secure_cookies()) {
-        res.headers_mut().insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
-    }
-    let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".to_owned());
-    if let Some(state) = &state {
-        state.metrics.observe_request(method.as_str(), &route, status.as_u16(), elapsed.as_secs_f64());
-    }
-    let who = match res.request().extensions().get::<AuthRecord>() {
-        Some(AuthRecord::Accepted { actor, .. }) => format!(" {}={}", actor.kind, actor.id.as_deref().unwrap_or("")),
-        _ => String::new(),
-    };
-    log::info!(
-        target: "gatehouse::request",
-        "{method} {path} {} {:.1}ms request_id={request_id}{who}",
-        status.as_u16(),
-        elapsed.as_secs_f64() * 1000.0
-    );
-    if status.is_server_error() {
-        if let Some(error) = res.response().error() {
-            log::error!("request_id={request_id} {method} {path}: {error}");
-        }
-    }
-    Ok(res)
-}
-
-/// A fetch() or XMLHttpRequest of a browser (Fetch Metadata), as opposed to a navigation or a
-/// program that sends no such header.
-fn from_browser_script(req: &actix_web::HttpRequest) -> bool {
-    req.headers().get("sec-fetch-dest").is_some_and(|v| v.as_bytes() == b"empty")
-}
+use crate::shell::{client_ip, AppState, AuthRecord, RequestId};
 
 /// Records the request's audit event: handed to the group-committing writer before the response
 /// goes out (ADR 0003). Successful changes are skipped: they append their own event in the

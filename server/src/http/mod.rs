@@ -1,11 +1,12 @@
-//! HTTP: the route table, thin handlers, extractors and the problem+json mapping.
+//! The Management API (`/api/v1`) and the operations routes: the route table, thin handlers,
+//! the `Api` extractor that authenticates callers, strict extractors and the audit middleware.
+//! It stands on [`crate::shell`] (state, request origin, bodies, problem+json).
 
 pub mod api;
 pub mod auth;
 pub mod extract;
 pub mod middleware;
 pub mod ops;
-pub mod problem;
 pub mod routes;
 
 use actix_web::http::header;
@@ -13,29 +14,8 @@ use actix_web::middleware::from_fn;
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
 
-use crate::audit_log::AuditLog;
-use crate::db::Db;
-use crate::domain::hashing::HashPool;
 use crate::domain::idempotency::Reply;
-use crate::domain::secrets::VerifiedSecrets;
 use crate::error::{Error, Result};
-use crate::metrics::Metrics;
-
-/// What every handler can reach.
-pub struct AppState {
-    pub db: Db,
-    pub hasher: HashPool,
-    pub verified: VerifiedSecrets,
-    pub audit: AuditLog,
-    pub metrics: Metrics,
-    /// Behind a proxy that sets `X-Forwarded-For`, take the caller's address from it.
-    pub trust_forwarded_for: bool,
-    /// Audit successful reads as well as everything else.
-    pub audit_reads: bool,
-    pub oauth: crate::oauth::OAuth,
-    /// Wakes the outbox worker after a commit that queued a message.
-    pub outbox: std::sync::Arc<tokio::sync::Notify>,
-}
 
 /// The routes of `gatehouse serve` and of the tests: the probes, then the Management API from
 /// its table (`routes.rs`).

@@ -1,12 +1,12 @@
 //! Operations: liveness, readiness, metrics and the OpenAPI document.
 
 use actix_web::{web, HttpResponse};
-use diesel::connection::SimpleConnection;
 use gatehouse_api_types::Health;
 use utoipa::OpenApi;
 
-use super::AppState;
+use crate::db;
 use crate::error::Result;
+use crate::shell::AppState;
 
 /// The process is alive.
 pub async fn healthz() -> HttpResponse {
@@ -15,7 +15,7 @@ pub async fn healthz() -> HttpResponse {
 
 /// The database answers (503 problem+json otherwise).
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse> {
-    state.db.run(|conn| Ok(conn.batch_execute("SELECT 1")?)).await?;
+    state.db.run(db::ping).await?;
     Ok(HttpResponse::Ok().json(Health { status: "ready".into() }))
 }
 

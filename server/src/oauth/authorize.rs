@@ -12,7 +12,7 @@ use super::form::Form;
 use super::pages::{self, Page, Rendered};
 use super::scope::Scopes;
 use super::session;
-use super::OAuth;
+use crate::db::ids::{AccountId, ClientId, ClientUuid};
 use crate::db::oauth::{AuthRequest, Code, Session};
 use crate::db::{self, Conn};
 use crate::domain::accounts::Account;
@@ -22,8 +22,7 @@ use crate::domain::clients::ClientView;
 use crate::domain::crypto::{random_token, same, token_hash};
 use crate::domain::signin::{self, SignIn};
 use crate::error::{Error, Result};
-use crate::http::auth::{client_ip, request_id};
-use crate::http::AppState;
+use crate::shell::{self, AppState, OAuth};
 
 /// How long a browser has to sign in once it arrived.
 pub fn request_lifetime() -> chrono::Duration {
@@ -101,7 +100,7 @@ fn validate(
     let Some(client_id) = form.get("client_id") else {
         return page("The request names no application (client_id is missing).");
     };
-    let Some(view) = db::clients::get_by_client_id(conn, client_id)? else {
+    let Some(view) = db::clients::get_by_client_id(conn, ClientId(client_id))? else {
         return page("The application is not known here.");
     };
     if !view.signs_users_in() {
@@ -207,7 +206,7 @@ fn session_account(
             return Ok(None);
         }
     }
-    let account = db::accounts::get(conn, session.account)?
+    let account = db::accounts::get(conn, AccountId(session.account))?
         .filter(|a| !a.disabled && Some(&a.namespace) == client.client.user_namespace.as_ref());
     Ok(account.map(|a| (session, a)))
 }
@@ -256,10 +255,6 @@ pub fn issue_code(
     ))
 }
 
-pub fn origin_of(req: &HttpRequest, state: &AppState) -> Origin {
-    Origin { ip: client_ip(req, state.trust_forwarded_for), request_id: Some(request_id(req)) }
-}
-
 pub async fn authorize_get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     match Form::parse(req.query_string().as_bytes()) {
         Ok(form) => authorize(req, state, form).await,
@@ -276,7 +271,7 @@ pub async fn authorize_post(req: HttpRequest, state: web::Data<AppState>, body: 
 
 async fn authorize(req: HttpRequest, state: web::Data<AppState>, form: Form) -> HttpResponse {
     let sso = session::sso_cookie_value(&req, &state.oauth.settings);
-    let origin = origin_of(&req, &state);
+    let origin = shell::origin(&req);
     let worker = state.clone();
     let outcome = state
         .db
@@ -390,7 +385,7 @@ pub fn pending_request(
     if !same(&request.csrf, csrf) {
         return Ok(None);
     }
-    let Some(client) = db::clients::get(conn, request.client)? else { return Ok(None) };
+    let Some(client) = db::clients::get(conn, ClientUuid(request.client))? else { return Ok(None) };
     Ok(Some((request, client)))
 }
 
@@ -420,7 +415,7 @@ pub fn complete(
                 .changes(json!({ "client_id": client.client.client_id, "session": session.id }))],
         )?;
         if consent::needed(conn, client, account, request)? {
-            db::oauth::set_request_account(conn, &request.id, account.id)?;
+            db::oauth::set_request_account(conn, &request.id, AccountId(account.id))?;
             let request = AuthRequest { account: Some(account.id), ..request.clone() };
             return Ok(Next::Page(consent::page(&request, client, account).cookie(cookie)));
         }
@@ -430,10 +425,9 @@ pub fn complete(
     })
 }
 
-pub async fn login(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
+pub async fn login(req: HttpRequest, state: web::Data<AppState>, origin: Origin, body: web::Bytes) -> HttpResponse {
     let Ok(form) = Form::parse(&body) else { return expired_page().respond() };
     let cookie = session::authz_cookie_value(&req, &state.oauth.settings);
-    let origin = origin_of(&req, &state);
     let worker = state.clone();
     let failure_origin = origin.clone();
     let outcome = db::blocking(move || {
@@ -497,7 +491,9 @@ pub async fn resume(req: HttpRequest, state: web::Data<AppState>) -> HttpRespons
             let Some(request) = db::oauth::get_request(conn, &id, db::now())? else {
                 return Ok(Next::Page(expired_page()));
             };
-            let Some(client) = db::clients::get(conn, request.client)? else { return Ok(Next::Page(expired_page())) };
+            let Some(client) = db::clients::get(conn, ClientUuid(request.client))? else {
+                return Ok(Next::Page(expired_page()));
+            };
             Ok(Next::Page(sign_in_page(&request, &client, "", Vec::new(), StatusCode::OK)))
         })
         .await;

@@ -15,13 +15,14 @@ use gatehouse_api_types::grant::{self, Grant};
 
 use super::scope::{Scopes, ACCOUNT};
 use super::tokens::{self, AccessClaims, Rejection};
-use super::OAuth;
 use crate::db::clients::Credential;
+use crate::db::ids::{AccountId, ClientId};
 use crate::db::{self, Conn};
 use crate::domain::accounts::Account;
 use crate::domain::clients::CONSOLE_CLIENT_ID;
 use crate::domain::Caller;
 use crate::error::Result;
+use crate::shell::OAuth;
 
 /// The live subject of a token.
 pub enum Standing {
@@ -33,7 +34,7 @@ pub enum Standing {
 
 /// Whether a verified token still counts, and whose it is.
 pub fn standing(conn: &mut Conn, claims: &AccessClaims) -> Result<std::result::Result<Standing, Rejection>> {
-    let Some(client) = db::clients::credential(conn, &claims.client_id, db::now())? else {
+    let Some(client) = db::clients::credential(conn, ClientId(&claims.client_id), db::now())? else {
         return Ok(Err("the token's client no longer exists"));
     };
     let is_console = client.client_id == CONSOLE_CLIENT_ID;
@@ -47,7 +48,7 @@ pub fn standing(conn: &mut Conn, claims: &AccessClaims) -> Result<std::result::R
         return Ok(Ok(Standing::Client(client)));
     }
     let Ok(id) = uuid::Uuid::parse_str(&claims.sub) else { return Ok(Err("malformed subject")) };
-    let Some(account) = db::accounts::get(conn, id)?.filter(|a| !a.disabled) else {
+    let Some(account) = db::accounts::get(conn, AccountId(id))?.filter(|a| !a.disabled) else {
         return Ok(Err("the account is disabled or deleted"));
     };
     if issued_before(claims, account.tokens_valid_after) {

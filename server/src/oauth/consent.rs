@@ -7,18 +7,20 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
-use super::authorize::{error_redirect, expired_page, issue_code, origin_of, pending_request, respond, Next};
+use super::authorize::{error_redirect, expired_page, issue_code, pending_request, respond, Next};
 use super::form::Form;
 use super::pages::{self, Page, Rendered};
 use super::scope::Scopes;
 use super::session;
+use crate::db::ids::{AccountId, ClientUuid};
 use crate::db::oauth::AuthRequest;
 use crate::db::{self, Conn};
 use crate::domain::accounts::Account;
 use crate::domain::audit::{Actor, NewEvent, Outcome};
+use crate::domain::authn::Origin;
 use crate::domain::clients::ClientView;
 use crate::error::{Error, Result};
-use crate::http::AppState;
+use crate::shell::AppState;
 
 /// Whether `account` must be asked before `client` receives what `request` asks for.
 pub fn needed(conn: &mut Conn, client: &ClientView, account: &Account, request: &AuthRequest) -> Result<bool> {
@@ -29,7 +31,7 @@ pub fn needed(conn: &mut Conn, client: &ClientView, account: &Account, request: 
         return Ok(true);
     }
     let asked = Scopes::parse(&request.scope).map_err(Error::internal)?;
-    let given = match db::consents::scope(conn, account.id, client.client.id)? {
+    let given = match db::consents::scope(conn, AccountId(account.id), ClientUuid(client.client.id))? {
         Some(text) => Scopes::parse(&text).unwrap_or_default(),
         None => return Ok(true),
     };
@@ -87,11 +89,10 @@ fn describe(scope: &Scopes) -> Vec<String> {
 
 /// `POST /oauth/consent`: the account allows or denies; the browser goes back to the
 /// application with a code or `access_denied`.
-pub async fn decide(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
+pub async fn decide(req: HttpRequest, state: web::Data<AppState>, origin: Origin, body: web::Bytes) -> HttpResponse {
     let Ok(form) = Form::parse(&body) else { return expired_page().respond() };
     let authz = session::authz_cookie_value(&req, &state.oauth.settings);
     let sso = session::sso_cookie_value(&req, &state.oauth.settings);
-    let origin = origin_of(&req, &state);
     let worker = state.clone();
     let outcome = state
         .db
@@ -105,7 +106,7 @@ pub async fn decide(req: HttpRequest, state: web::Data<AppState>, body: web::Byt
             let (Some(session), Some(asked)) = (current, request.account) else {
                 return Ok(Next::Page(expired_page()));
             };
-            let account = db::accounts::get(conn, asked)?.filter(|a| !a.disabled && a.id == session.account);
+            let account = db::accounts::get(conn, AccountId(asked))?.filter(|a| !a.disabled && a.id == session.account);
             let Some(account) = account.filter(|_| client.signs_users_in()) else {
                 return Ok(Next::Page(expired_page()));
             };
@@ -138,7 +139,7 @@ pub async fn decide(req: HttpRequest, state: web::Data<AppState>, body: web::Byt
                     return Ok(denied);
                 }
                 let given = widen(conn, &account, &client, &request.scope)?;
-                db::consents::put(conn, account.id, client.client.id, &given, db::now())?;
+                db::consents::put(conn, AccountId(account.id), ClientUuid(client.client.id), &given, db::now())?;
                 db::audit::append(
                     conn,
                     vec![event.changes(
@@ -155,7 +156,7 @@ pub async fn decide(req: HttpRequest, state: web::Data<AppState>, body: web::Byt
 
 /// Everything consented so far, with `asked` added.
 fn widen(conn: &mut Conn, account: &Account, client: &ClientView, asked: &str) -> Result<String> {
-    let mut given = db::consents::scope(conn, account.id, client.client.id)?
+    let mut given = db::consents::scope(conn, AccountId(account.id), ClientUuid(client.client.id))?
         .and_then(|t| Scopes::parse(&t).ok())
         .unwrap_or_default();
     let asked = Scopes::parse(asked).map_err(Error::internal)?;

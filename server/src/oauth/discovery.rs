@@ -5,10 +5,10 @@ use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 
-use super::keys::KeyStore;
 use super::scope::NAMED_SCOPES;
 use super::OAuthError;
-use crate::http::AppState;
+use crate::domain::signing_keys::KeyStore;
+use crate::shell::AppState;
 
 pub async fn configuration(state: web::Data<AppState>) -> HttpResponse {
     let s = &state.oauth.settings;

@@ -12,20 +12,14 @@ use super::pages::{self, Page};
 use super::scope::{Scopes, OPENID};
 use super::token_endpoint::{authenticate_client, Presented, TokenClient};
 use super::tokens::{self, user_claims};
-use super::{session, OAuth, OAuthError};
+use super::{session, OAuthError};
+use crate::db::ids::{AccountId, ClientId};
 use crate::db::{self, Conn};
 use crate::domain::audit::{Actor, NewEvent};
 use crate::domain::authn::shown_client_id;
-use crate::domain::authn::Origin;
 use crate::domain::crypto::{random_token, same, token_hash};
 use crate::error::Result;
-use crate::http::auth::{client_ip, request_id};
-use crate::http::extract::{read_body, BODY_LIMIT};
-use crate::http::AppState;
-
-fn origin(req: &HttpRequest, state: &AppState) -> Origin {
-    Origin { ip: client_ip(req, state.trust_forwarded_for), request_id: Some(request_id(req)) }
-}
+use crate::shell::{self, read_body, AppState, OAuth, BODY_LIMIT};
 
 fn bearer_token(req: &HttpRequest, form: Option<&Form>) -> Option<String> {
     let header = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
@@ -75,7 +69,7 @@ pub async fn userinfo(
                 Ok(Standing::Client(_)) => return Ok(Err(OAuthError::invalid_token("not a user's token"))),
                 Err(reason) => return Ok(Err(OAuthError::invalid_token(reason))),
             };
-            let Some(client) = db::clients::get_by_client_id(conn, &claims.client_id)? else {
+            let Some(client) = db::clients::get_by_client_id(conn, ClientId(&claims.client_id))? else {
                 return Ok(Err(OAuthError::invalid_token("the client no longer exists")));
             };
             let mut out = Map::new();
@@ -93,7 +87,7 @@ async fn client_of(
     state: &web::Data<AppState>,
     form: &Form,
 ) -> std::result::Result<TokenClient, OAuthError> {
-    let origin = origin(req, state);
+    let origin = shell::origin(req);
     let presented = super::token_endpoint::presented(req, form)?;
     let worker = state.clone();
     let (outcome, event) = db::blocking(move || {
@@ -130,7 +124,7 @@ pub async fn revoke(
     let form = Form::parse(&body)?;
     let token = form.require("token")?.to_owned();
     let client = client_of(&req, &state, &form).await?;
-    let origin = origin(&req, &state);
+    let origin = shell::origin(&req);
     let worker = state.clone();
     state
         .db
@@ -194,7 +188,7 @@ fn introspection(conn: &mut Conn, oauth: &OAuth, client: &TokenClient, token: &s
             && refresh.used_at.is_none()
             && refresh.revoked_at.is_none()
             && refresh.expires_at > now;
-        let account_ok = live && db::accounts::get(conn, refresh.account)?.is_some_and(|a| !a.disabled);
+        let account_ok = live && db::accounts::get(conn, AccountId(refresh.account))?.is_some_and(|a| !a.disabled);
         if !account_ok {
             return Ok(inactive);
         }
@@ -270,7 +264,7 @@ pub async fn logout(req: HttpRequest, state: web::Data<AppState>, body: web::Byt
     let sso = session::sso_cookie_value(&req, &settings);
     let confirm_cookie = session::read(&req, &settings, "gatehouse_logout");
     let posted = req.method() == actix_web::http::Method::POST;
-    let origin = origin(&req, &state);
+    let origin = shell::origin(&req);
     let worker = state.clone();
     let outcome = state
         .db
@@ -301,9 +295,11 @@ pub async fn logout(req: HttpRequest, state: web::Data<AppState>, body: web::Byt
             // Where to go afterwards: only back to the application this session signed in to,
             // at a URI registered for it.
             let target = match (form.get("post_logout_redirect_uri"), &hint) {
-                (Some(uri), Some(hint)) if hint_is_this_session => db::clients::get_by_client_id(conn, &hint.client_id)?
-                    .filter(|c| c.client.post_logout_redirect_uris.iter().any(|u| u == uri))
-                    .map(|_| redirect_with(uri, &[("state", form.get("state"))])),
+                (Some(uri), Some(hint)) if hint_is_this_session => {
+                    db::clients::get_by_client_id(conn, ClientId(&hint.client_id))?
+                        .filter(|c| c.client.post_logout_redirect_uris.iter().any(|u| u == uri))
+                        .map(|_| redirect_with(uri, &[("state", form.get("state"))]))
+                }
                 _ => None,
             };
             if let Some(current) = current {

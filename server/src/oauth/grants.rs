@@ -7,17 +7,19 @@ use serde::Serialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use super::keys::Alg;
 use super::scope::Scopes;
 use super::tokens::{self, AccessGrant, IdGrant};
-use super::{OAuth, OAuthError};
+use super::OAuthError;
+use crate::db::ids::AccountId;
 use crate::db::oauth::{Code, RefreshToken};
 use crate::db::{self, Conn};
 use crate::domain::accounts::Account;
 use crate::domain::audit::{Actor, NewEvent, Outcome};
 use crate::domain::clients::ClientView;
 use crate::domain::crypto::{random_token, same, token_hash};
+use crate::domain::signing_keys::Alg;
 use crate::error::Result;
+use crate::shell::OAuth;
 
 /// The token endpoint's answer.
 #[derive(Debug, Clone, Serialize)]
@@ -212,7 +214,7 @@ pub fn redeem_code(
         (None, Some(_)) => return refuse("code_verifier given but the authorization request had no code_challenge"),
         _ => {}
     }
-    let Some(account) = db::accounts::get(conn, stored.account)?.filter(|a| !a.disabled) else {
+    let Some(account) = db::accounts::get(conn, AccountId(stored.account))?.filter(|a| !a.disabled) else {
         return refuse("the account can no longer sign in");
     };
     let scope = Scopes::parse(&stored.scope).map_err(crate::error::Error::internal)?;
@@ -277,7 +279,7 @@ pub fn refresh(
         },
         None => granted,
     };
-    let Some(account) = db::accounts::get(conn, stored.account)?.filter(|a| !a.disabled) else {
+    let Some(account) = db::accounts::get(conn, AccountId(stored.account))?.filter(|a| !a.disabled) else {
         db::oauth::revoke_family(conn, &stored.family_id, now)?;
         return refuse("the account can no longer sign in");
     };

@@ -1,4 +1,5 @@
-//! The token service: OAuth 2.0 / OpenID Connect endpoints, signing keys and hosted pages.
+//! The token service: OAuth 2.0 / OpenID Connect endpoints and hosted pages (its state,
+//! [`crate::shell::OAuth`], and the signing keys, [`crate::domain::signing_keys`], live below).
 //! Its endpoints answer errors in RFC 6749's shape (see [`error`]).
 
 pub mod authorize;
@@ -9,7 +10,6 @@ pub mod endpoints;
 pub mod error;
 pub mod form;
 pub mod grants;
-pub mod keys;
 pub mod pages;
 pub mod register;
 pub mod scope;
@@ -21,61 +21,10 @@ pub use error::OAuthError;
 
 use actix_web::web;
 
-use crate::domain::crypto::MasterKey;
-use keys::KeyStore;
-
-/// Lifetimes and names of the token service.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    /// `https://id.example.com` (no trailing slash).
-    pub issuer: String,
-    pub default_access_ttl: u32,
-    /// No access token outlives this, whatever a client asks for.
-    pub max_access_ttl: u32,
-    pub id_token_ttl: u32,
-    pub refresh_ttl: chrono::Duration,
-    pub code_ttl: chrono::Duration,
-    pub session_ttl: chrono::Duration,
-}
-
-impl Settings {
-    pub fn new(issuer: String) -> Settings {
-        Settings {
-            issuer,
-            default_access_ttl: 300,
-            max_access_ttl: 3600,
-            id_token_ttl: 3600,
-            refresh_ttl: chrono::Duration::days(30),
-            code_ttl: chrono::Duration::seconds(60),
-            session_ttl: chrono::Duration::hours(12),
-        }
-    }
-
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.issuer)
-    }
-
-    /// The audience of access tokens for the Management API.
-    pub fn api_audience(&self) -> String {
-        self.url("/api/v1")
-    }
-
-    /// Cookies are `Secure` (and may use the `__Host-` prefix) when served over https.
-    pub fn secure_cookies(&self) -> bool {
-        self.issuer.starts_with("https://")
-    }
-}
-
-pub struct OAuth {
-    pub settings: Settings,
-    pub keys: KeyStore,
-    pub master: MasterKey,
-}
-
 pub fn routes(cfg: &mut web::ServiceConfig) {
     // Hosted forms and OAuth requests are small; their bodies are read whole before anyone is
     // authenticated, so bound them like the Management API's.
-    cfg.app_data(web::PayloadConfig::new(crate::http::extract::BODY_LIMIT))
+    cfg.app_data(web::PayloadConfig::new(crate::shell::BODY_LIMIT))
         .route("/.well-known/openid-configuration", web::get().to(discovery::configuration))
         .route("/oauth/jwks", web::get().to(discovery::jwks))
         .route("/oauth/token", web::post().to(token_endpoint::token))

@@ -13,6 +13,7 @@ use super::authorize::{complete, expired_page, pending_request, respond, too_man
 use super::form::Form;
 use super::pages::{self, Page};
 use super::session;
+use crate::db::ids::{AccountId, ClientUuid};
 use crate::db::oauth::AuthRequest;
 use crate::db::{self, Conn};
 use crate::domain::accounts::{self, Account};
@@ -23,13 +24,8 @@ use crate::domain::codes::{self, Purpose};
 use crate::domain::throttle;
 use crate::error::Result;
 
-use crate::http::auth::{client_ip, request_id};
-use crate::http::AppState;
 use crate::outbox::{self, Channel};
-
-fn origin(req: &HttpRequest, state: &AppState) -> Origin {
-    Origin { ip: client_ip(req, state.trust_forwarded_for), request_id: Some(request_id(req)) }
-}
+use crate::shell::AppState;
 
 /// The pending request named by `?request=` for a GET, if this browser owns it.
 fn pending_from_query(
@@ -43,7 +39,7 @@ fn pending_from_query(
         return Ok(None);
     }
     let Some(request) = db::oauth::get_request(conn, id, db::now())? else { return Ok(None) };
-    let Some(client) = db::clients::get(conn, request.client)? else { return Ok(None) };
+    let Some(client) = db::clients::get(conn, ClientUuid(request.client))? else { return Ok(None) };
     Ok(Some((request, client)))
 }
 
@@ -106,10 +102,9 @@ fn code_message(code: &str) -> String {
     )
 }
 
-pub async fn register(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
+pub async fn register(req: HttpRequest, state: web::Data<AppState>, origin: Origin, body: web::Bytes) -> HttpResponse {
     let Ok(form) = Form::parse(&body) else { return expired_page().respond() };
     let cookie = session::authz_cookie_value(&req, &state.oauth.settings);
-    let origin = origin(&req, &state);
     let worker = state.clone();
     let outcome = db::blocking(move || {
         let Some((request, client)) = pending_request(&mut *worker.db.get()?, cookie.as_deref(), &form)? else {
@@ -184,7 +179,7 @@ pub async fn register(req: HttpRequest, state: web::Data<AppState>, body: web::B
                 let code = codes::issue(conn, master, account.id, Purpose::Phone, to)?;
                 outbox::enqueue(conn, master, Channel::Sms, to, "Your Gatehouse code", &code_message(&code))?;
             }
-            db::oauth::set_request_account(conn, &request.id, account.id)?;
+            db::oauth::set_request_account(conn, &request.id, AccountId(account.id))?;
             db::audit::append(
                 conn,
                 vec![NewEvent::new(Actor::account(account.id.to_string()), "user.register")
@@ -201,10 +196,9 @@ pub async fn register(req: HttpRequest, state: web::Data<AppState>, body: web::B
     respond(outcome)
 }
 
-pub async fn verify(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
+pub async fn verify(req: HttpRequest, state: web::Data<AppState>, origin: Origin, body: web::Bytes) -> HttpResponse {
     let Ok(form) = Form::parse(&body) else { return expired_page().respond() };
     let cookie = session::authz_cookie_value(&req, &state.oauth.settings);
-    let origin = origin(&req, &state);
     let worker = state.clone();
     let outcome = db::blocking(move || {
         let mut conn = worker.db.get()?;
@@ -214,7 +208,7 @@ pub async fn verify(req: HttpRequest, state: web::Data<AppState>, body: web::Byt
         if !client.client.registration_enabled {
             return Ok(Next::Page(closed_page()));
         }
-        let account = request.account.map(|id| db::accounts::get(&mut conn, id)).transpose()?.flatten();
+        let account = request.account.map(|id| db::accounts::get(&mut conn, AccountId(id))).transpose()?.flatten();
         let wrong = |email: Option<&str>, phone: Option<&str>| {
             Next::Page(verify_page(&request, email, phone, vec!["A code is wrong or has expired.".into()]))
         };
@@ -306,10 +300,14 @@ fn reset_channel(account: &Account) -> Option<(Channel, String)> {
     }
 }
 
-pub async fn reset_request(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
+pub async fn reset_request(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    origin: Origin,
+    body: web::Bytes,
+) -> HttpResponse {
     let Ok(form) = Form::parse(&body) else { return expired_page().respond() };
     let cookie = session::authz_cookie_value(&req, &state.oauth.settings);
-    let origin = origin(&req, &state);
     let worker = state.clone();
     let outcome = db::blocking(move || {
         let mut conn = worker.db.get()?;
@@ -350,10 +348,14 @@ pub async fn reset_request(req: HttpRequest, state: web::Data<AppState>, body: w
     respond(outcome)
 }
 
-pub async fn reset_confirm(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
+pub async fn reset_confirm(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    origin: Origin,
+    body: web::Bytes,
+) -> HttpResponse {
     let Ok(form) = Form::parse(&body) else { return expired_page().respond() };
     let cookie = session::authz_cookie_value(&req, &state.oauth.settings);
-    let origin = origin(&req, &state);
     let worker = state.clone();
     let outcome = db::blocking(move || {
         let mut conn = worker.db.get()?;

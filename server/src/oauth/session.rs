@@ -5,11 +5,11 @@ use actix_web::cookie::time::Duration as CookieDuration;
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::HttpRequest;
 
-use super::Settings;
 use crate::db::oauth::Session;
 use crate::db::{self, Conn};
 use crate::domain::crypto::{random_token, token_hash};
 use crate::error::Result;
+use crate::shell::Settings;
 
 const SSO: &str = "gatehouse_sso";
 const AUTHZ: &str = "gatehouse_authz";

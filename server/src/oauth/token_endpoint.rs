@@ -8,20 +8,19 @@ use serde_json::json;
 
 use super::form::Form;
 use super::grants::{self, Granted, TokenResponse, UserTokens};
-use super::keys::Alg;
 use super::scope::Scopes;
 use super::tokens::{self, AccessGrant};
 use super::OAuthError;
+use crate::db::ids::{ClientId, ClientUuid};
 use crate::db::{self, Conn};
 use crate::domain::audit::{Actor, NewEvent, Outcome};
 use crate::domain::authn::{self, Authentication, Origin};
 use crate::domain::clients::{ClientView, OAuthProfile};
 use crate::domain::signin::{self, SignIn};
+use crate::domain::signing_keys::Alg;
 use crate::domain::{grant, Caller};
 use crate::error::Result;
-use crate::http::auth::{client_ip, request_id};
-use crate::http::extract::{read_body, BODY_LIMIT};
-use crate::http::AppState;
+use crate::shell::{read_body, AppState, BODY_LIMIT};
 
 /// How the client presented itself.
 #[derive(Clone)]
@@ -43,6 +42,7 @@ pub struct TokenClient {
 pub async fn token(
     req: HttpRequest,
     state: web::Data<AppState>,
+    origin: Origin,
     payload: web::Payload,
 ) -> std::result::Result<HttpResponse, OAuthError> {
     let body = read_body(&req, payload.into_inner(), BODY_LIMIT, &["application/x-www-form-urlencoded"])
@@ -50,7 +50,6 @@ pub async fn token(
         .map_err(|e| OAuthError::invalid_request(e.to_string()))?;
     let form = Form::parse(&body)?;
     let presented = presented(&req, &form)?;
-    let origin = Origin { ip: client_ip(&req, state.trust_forwarded_for), request_id: Some(request_id(&req)) };
     let grant_type = form.require("grant_type")?.to_owned();
     let _permit = state.db.admit().await?;
     let worker = state.clone();
@@ -160,7 +159,9 @@ fn in_transaction(
     f: impl FnOnce(&mut Conn, &ClientView) -> Result<Granted>,
 ) -> GrantOutcome {
     let mut conn = state.db.get()?;
-    let Some(view) = db::clients::get(&mut conn, client.id)? else { return Ok(Err(OAuthError::invalid_client(false))) };
+    let Some(view) = db::clients::get(&mut conn, ClientUuid(client.id))? else {
+        return Ok(Err(OAuthError::invalid_client(false)));
+    };
     state.db.write_blocking(&mut conn, |conn| match f(conn, &view)? {
         Ok((response, event)) => {
             db::audit::append(conn, vec![event])?;
@@ -234,7 +235,7 @@ fn password(state: &AppState, client: &TokenClient, form: &Form, origin: &Origin
         Ok(s) => s,
         Err(why) => return Ok(Err(OAuthError::invalid_scope(why))),
     };
-    let Some(view) = db::clients::get(&mut *state.db.get()?, client.id)? else {
+    let Some(view) = db::clients::get(&mut *state.db.get()?, ClientUuid(client.id))? else {
         return Ok(Err(OAuthError::invalid_client(false)));
     };
     let Some(namespace) = view.client.user_namespace.clone() else {
@@ -299,7 +300,7 @@ pub fn authenticate_client(
             }
         }
         Presented::Public { client_id } => {
-            let credential = db::clients::credential(&mut *state.db.get()?, client_id, db::now())?;
+            let credential = db::clients::credential(&mut *state.db.get()?, ClientId(client_id), db::now())?;
             match credential {
                 Some(c)
                     if c.profile.token_endpoint_auth_method == "none"

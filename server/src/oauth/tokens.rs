@@ -3,19 +3,17 @@
 use std::sync::Arc;
 
 use base64::Engine;
-use diesel::prelude::*;
 use jsonwebtoken::{decode, decode_header, Header, Validation};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
-use super::keys::{Alg, KeyStore, SigningKey};
 use super::scope::Scopes;
-use super::Settings;
-use crate::db::schema::revoked_access_tokens;
 use crate::db::{self, Conn};
 use crate::domain::accounts::Account;
+use crate::domain::signing_keys::{Alg, KeyStore, SigningKey};
 use crate::error::{Error, Result};
+use crate::shell::Settings;
 
 pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
 
@@ -196,9 +194,7 @@ pub fn verify_access(
         Ok(claims) => claims,
         Err(reason) => return Ok(Err(reason)),
     };
-    let revoked: Option<String> =
-        revoked_access_tokens::table.find(&claims.jti).select(revoked_access_tokens::jti).first(conn).optional()?;
-    if revoked.is_some() {
+    if db::oauth::is_revoked(conn, &claims.jti)? {
         return Ok(Err("revoked token"));
     }
     Ok(Ok(claims))
@@ -247,20 +243,11 @@ pub fn revoke_access(conn: &mut Conn, claims: &AccessClaims) -> Result<()> {
 
 /// Revokes the access token with this `jti`, remembered until `expires_at`.
 pub fn revoke_jti(conn: &mut Conn, jti: &str, expires_at: chrono::DateTime<chrono::Utc>) -> Result<()> {
-    let outcome = diesel::insert_into(revoked_access_tokens::table)
-        .values((revoked_access_tokens::jti.eq(jti), revoked_access_tokens::expires_at.eq(db::to_db_time(expires_at))))
-        .execute(conn);
-    match outcome.map_err(Error::from) {
-        Ok(_) | Err(Error::Conflict(_)) => Ok(()),
+    match db::oauth::insert_revocation(conn, jti, expires_at) {
+        // Revoked already.
+        Ok(()) | Err(Error::Conflict(_)) => Ok(()),
         Err(e) => Err(e),
     }
-}
-
-/// Forgets up to `limit` revoked access tokens that expired before `before`; returns how many.
-/// Safe: [`decode_access`] refuses an expired token before the revocation list is consulted.
-pub fn forget_expired_revocations(conn: &mut Conn, before: chrono::DateTime<chrono::Utc>, limit: i64) -> Result<usize> {
-    let expired = revoked_access_tokens::expires_at.lt(db::to_db_time(before));
-    db::delete_batch!(conn, revoked_access_tokens, jti, expired, limit)
 }
 
 #[cfg(test)]

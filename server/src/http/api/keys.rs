@@ -1,11 +1,11 @@
 use actix_web::HttpResponse;
 use gatehouse_api_types::SigningKey;
 
+use crate::domain::signing_keys::{rotation_event, KeyStore};
 use crate::error::Result;
 use crate::http::auth::Api;
-use crate::oauth::keys::{rotation_event, KeyStore};
 
-fn to_api(keys: Vec<crate::oauth::keys::KeyInfo>) -> Vec<SigningKey> {
+fn to_api(keys: Vec<crate::domain::signing_keys::KeyInfo>) -> Vec<SigningKey> {
     keys.into_iter()
         .map(|k| SigningKey {
             kid: k.kid,

@@ -17,7 +17,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::{Content, Ref, RefOr, Required, Response};
 use utoipa::{Modify, OpenApi};
 
-use crate::http::problem::PROBLEM_JSON;
+use crate::shell::problem::PROBLEM_JSON;
 
 #[derive(OpenApi)]
 #[openapi(

@@ -11,8 +11,9 @@ use crate::domain::idempotency::{self, Outcome, Reply};
 use crate::domain::{grant_strings, import, parse_request_grants, Context, PageRequest, Precondition};
 use crate::error::Result;
 use crate::http::auth::{reply_response, Api};
-use crate::http::extract::{read_body, request_digest, Json, Path, Query, IMPORT_LIMIT};
+use crate::http::extract::{request_digest, Json, Path, Query, IMPORT_LIMIT};
 use crate::http::{created, ok_with_etag};
+use crate::shell::read_body;
 
 /// Accounts of a namespace in creation order; `q` searches by prefix of the username, email or
 /// phone number (case-insensitive). Keyset paging.

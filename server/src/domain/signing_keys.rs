@@ -10,7 +10,6 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
-use diesel::prelude::*;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use ring::rand::SystemRandom;
 use ring::signature::{EcdsaKeyPair, Ed25519KeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
@@ -19,7 +18,7 @@ use rsa::traits::PublicKeyParts;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::db::schema::{server_settings, signing_keys};
+use crate::db::signing_keys::KeyRow;
 use crate::db::{self, Conn};
 use crate::domain::audit::{Actor, NewEvent};
 use crate::domain::crypto::MasterKey;
@@ -201,19 +200,6 @@ fn load_key(alg: Alg, private_der: &[u8], jwk: Value, state: String) -> Result<S
     Ok(SigningKey { kid: text("kid"), alg, state, encoding, decoding: decoding.map_err(Error::internal)?, jwk, signer })
 }
 
-#[derive(Queryable, Selectable, Insertable)]
-#[diesel(table_name = signing_keys)]
-struct Row {
-    kid: String,
-    alg: String,
-    state: String,
-    private_key: Vec<u8>,
-    public_jwk: String,
-    created_at: chrono::NaiveDateTime,
-    activated_at: Option<chrono::NaiveDateTime>,
-    retired_at: Option<chrono::NaiveDateTime>,
-}
-
 /// A published key, for listing.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct KeyInfo {
@@ -252,10 +238,7 @@ impl KeyStore {
 
     fn ensure(&self, conn: &mut Conn, db: &db::Db) -> Result<()> {
         let missing = |conn: &mut Conn| -> Result<Vec<(Alg, &'static str)>> {
-            let present: Vec<(String, String)> = signing_keys::table
-                .filter(signing_keys::state.eq_any(["current", "next"]))
-                .select((signing_keys::alg, signing_keys::state))
-                .load(conn)?;
+            let present = db::signing_keys::current_and_next(conn)?;
             Ok(Alg::ALL
                 .into_iter()
                 .flat_map(|alg| ["current", "next"].map(|state| (alg, state)))
@@ -271,7 +254,7 @@ impl KeyStore {
         let fresh: Vec<(Alg, &str, Generated)> =
             wanted.into_iter().map(|(alg, state)| generate(alg).map(|g| (alg, state, g))).collect::<Result<_>>()?;
         db.write_blocking(conn, |conn| {
-            lock(conn)?;
+            db::signing_keys::lock(conn)?;
             let still_missing = missing(conn)?;
             let now = db::to_db_time(db::now());
             for (alg, state, generated) in fresh {
@@ -292,7 +275,7 @@ impl KeyStore {
         now: chrono::NaiveDateTime,
     ) -> Result<()> {
         let kid = generated.jwk["kid"].as_str().unwrap_or_default().to_owned();
-        let row = Row {
+        let row = KeyRow {
             private_key: self.master.seal(&kid, &generated.private_der)?,
             kid,
             alg: alg.name().to_owned(),
@@ -302,8 +285,7 @@ impl KeyStore {
             activated_at: (state == "current").then_some(now),
             retired_at: None,
         };
-        diesel::insert_into(signing_keys::table).values(row).execute(conn)?;
-        Ok(())
+        db::signing_keys::insert(conn, &row)
     }
 
     /// The keys, from the cache when it is younger than `max_age`.
@@ -315,8 +297,7 @@ impl KeyStore {
             }
         }
         self.loads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let rows: Vec<Row> =
-            signing_keys::table.filter(signing_keys::state.ne("retired")).select(Row::as_select()).load(conn)?;
+        let rows = db::signing_keys::published(conn)?;
         let mut keys = Vec::with_capacity(rows.len());
         for row in rows {
             let Some(alg) = Alg::parse(&row.alg) else { continue };
@@ -353,21 +334,13 @@ impl KeyStore {
 
     /// The JSON Web Key Set: every key that is next, current or previous, read fresh.
     pub fn jwks(conn: &mut Conn) -> Result<Value> {
-        let jwks: Vec<String> = signing_keys::table
-            .filter(signing_keys::state.ne("retired"))
-            .order((signing_keys::alg.asc(), signing_keys::created_at.desc()))
-            .select(signing_keys::public_jwk)
-            .load(conn)?;
+        let jwks = db::signing_keys::published_jwks(conn)?;
         let keys = jwks.iter().map(|j| db::from_json_text::<Value>(j)).collect::<Result<Vec<_>>>()?;
         Ok(json!({ "keys": keys }))
     }
 
     pub fn list(conn: &mut Conn) -> Result<Vec<KeyInfo>> {
-        let rows: Vec<Row> = signing_keys::table
-            .filter(signing_keys::state.ne("retired"))
-            .order((signing_keys::alg.asc(), signing_keys::created_at.desc()))
-            .select(Row::as_select())
-            .load(conn)?;
+        let rows = db::signing_keys::published_in_order(conn)?;
         Ok(rows
             .into_iter()
             .map(|r| KeyInfo {
@@ -385,35 +358,14 @@ impl KeyStore {
     /// current kids. `fresh` are the new next keys, made beforehand. `retired_at` is when a key
     /// stopped signing.
     fn rotate_in(&self, conn: &mut Conn, fresh: Vec<(Alg, Generated)>, event: NewEvent) -> Result<Vec<String>> {
-        lock(conn)?;
+        db::signing_keys::lock(conn)?;
         let now = db::now();
-        let expired = db::to_db_time(now - verifies_after_signing());
+        db::signing_keys::advance_states(conn, now, now - verifies_after_signing())?;
         let now = db::to_db_time(now);
-        diesel::update(
-            signing_keys::table.filter(signing_keys::state.eq("previous")).filter(signing_keys::retired_at.lt(expired)),
-        )
-        .set(signing_keys::state.eq("retired"))
-        .execute(conn)?;
-        // Previous keys of an older version, which did not record when they stopped signing.
-        diesel::update(
-            signing_keys::table.filter(signing_keys::state.eq("previous")).filter(signing_keys::retired_at.is_null()),
-        )
-        .set(signing_keys::retired_at.eq(now))
-        .execute(conn)?;
-        diesel::update(signing_keys::table.filter(signing_keys::state.eq("current")))
-            .set((signing_keys::state.eq("previous"), signing_keys::retired_at.eq(now)))
-            .execute(conn)?;
-        diesel::update(signing_keys::table.filter(signing_keys::state.eq("next")))
-            .set((signing_keys::state.eq("current"), signing_keys::activated_at.eq(now)))
-            .execute(conn)?;
         for (alg, generated) in fresh {
             self.insert(conn, alg, "next", generated, now)?;
         }
-        let current: Vec<String> = signing_keys::table
-            .filter(signing_keys::state.eq("current"))
-            .order(signing_keys::alg.asc())
-            .select(signing_keys::kid)
-            .load(conn)?;
+        let current = db::signing_keys::current_kids(conn)?;
         db::audit::append(conn, vec![event.changes(json!({ "current": current }))])?;
         Ok(current)
     }
@@ -427,34 +379,19 @@ impl KeyStore {
     }
 }
 
-/// Serializes key generation and rotation across replicas (a row lock on PostgreSQL; the
-/// write transaction itself on SQLite).
-fn lock(conn: &mut Conn) -> Result<()> {
-    diesel::update(server_settings::table.find("signing_keys_lock"))
-        .set(server_settings::value.eq(server_settings::value))
-        .execute(conn)?;
-    Ok(())
-}
-
 /// Records the master key's check value on first use; refuses a different key later.
 fn check_master_key(conn: &mut Conn, db: &db::Db, master: &MasterKey) -> Result<()> {
     let check = master.check_value();
-    let stored: Option<String> =
-        server_settings::table.find("master_key_check").select(server_settings::value).first(conn).optional()?;
+    let stored = db::signing_keys::master_key_check(conn)?;
     match stored {
         Some(value) if value == check => Ok(()),
         Some(_) => Err(Error::bad_request(
             "the master key does not match the one this database was set up with (GATEHOUSE_MASTER_KEY or the key file)",
         )),
-        None => db.write_blocking(conn, |conn| {
-            diesel::insert_into(server_settings::table)
-                .values((server_settings::name.eq("master_key_check"), server_settings::value.eq(&check)))
-                .execute(conn)
-                .map(|_| ())
-                .or_else(|e| match Error::from(e) {
-                    Error::Conflict(_) => Ok(()),
-                    other => Err(other),
-                })
+        None => db.write_blocking(conn, |conn| match db::signing_keys::insert_master_key_check(conn, &check) {
+            // Another replica recorded it first.
+            Ok(()) | Err(Error::Conflict(_)) => Ok(()),
+            Err(other) => Err(other),
         }),
     }
 }
