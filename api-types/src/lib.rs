@@ -8,6 +8,9 @@ pub mod checks;
 pub mod grant;
 #[cfg(feature = "openapi")]
 pub mod openapi;
+pub mod protocol;
+
+pub use protocol::{GrantType, KeyState, SigningAlg, TokenEndpointAuthMethod, UnknownValue};
 
 use std::collections::BTreeMap;
 
@@ -453,16 +456,19 @@ pub struct Client {
     pub permissions: Vec<String>,
     /// `permissions` met with the owner's grants right now.
     pub effective_permissions: Vec<String>,
-    pub grant_types: Vec<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
+    pub grant_types: Vec<GrantType>,
     pub redirect_uris: Vec<String>,
     pub password_grant_enabled: bool,
     pub user_namespace: Option<String>,
     /// `client_secret_basic`, `client_secret_post`, or `none` for a public client (PKCE only).
-    pub token_endpoint_auth_method: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub token_endpoint_auth_method: TokenEndpointAuthMethod,
     /// Access token lifetime in seconds (null: the server default, 300).
     pub access_token_ttl: Option<u32>,
     /// `RS256`, `ES256` or `EdDSA`.
-    pub access_token_alg: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub access_token_alg: SigningAlg,
     pub post_logout_redirect_uris: Vec<String>,
     /// Account attributes released as ID token and UserInfo claims with the `profile` scope:
     /// `{"<claim>": "<attribute>"}`.
@@ -488,23 +494,20 @@ pub struct ClientCreated {
     pub client_secret: Option<String>,
 }
 
-pub const TOKEN_ENDPOINT_AUTH_METHODS: [&str; 3] = ["client_secret_basic", "client_secret_post", "none"];
-pub const ACCESS_TOKEN_ALGS: [&str; 3] = ["RS256", "ES256", "EdDSA"];
-
-fn default_auth_method() -> String {
-    "client_secret_basic".to_owned()
+fn default_auth_method() -> TokenEndpointAuthMethod {
+    TokenEndpointAuthMethod::ClientSecretBasic
 }
 
-fn default_access_token_alg() -> String {
-    "RS256".to_owned()
+fn default_access_token_alg() -> SigningAlg {
+    SigningAlg::RS256
 }
 
 fn default_true() -> bool {
     true
 }
 
-fn default_grant_types() -> Vec<String> {
-    vec!["client_credentials".to_owned()]
+fn default_grant_types() -> Vec<GrantType> {
+    vec![GrantType::ClientCredentials]
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Validate)]
@@ -525,10 +528,8 @@ pub struct ClientCreate {
     #[cfg_attr(feature = "openapi", schema(value_type = Vec<openapi::Grant>, max_items = 100))]
     pub permissions: Vec<String>,
     /// Default `["client_credentials"]`.
-    #[serde(default = "default_grant_types")]
-    #[validate(custom(function = "checks::grant_types"))]
-    #[cfg_attr(feature = "openapi", schema(value_type = Vec<openapi::GrantType>))]
-    pub grant_types: Vec<String>,
+    #[serde(default = "default_grant_types", deserialize_with = "protocol::value_list")]
+    pub grant_types: Vec<GrantType>,
     #[serde(default)]
     #[validate(custom(function = "checks::redirect_uris"))]
     #[cfg_attr(feature = "openapi", schema(value_type = Vec<openapi::RedirectUri>, max_items = 20))]
@@ -544,9 +545,7 @@ pub struct ClientCreate {
     /// `client_secret_basic` (default), `client_secret_post`, or `none` (a public client: no
     /// secret, PKCE required).
     #[serde(default = "default_auth_method")]
-    #[validate(custom(function = "checks::token_endpoint_auth_method"))]
-    #[cfg_attr(feature = "openapi", schema(value_type = openapi::TokenEndpointAuthMethod))]
-    pub token_endpoint_auth_method: String,
+    pub token_endpoint_auth_method: TokenEndpointAuthMethod,
     /// Seconds, 60 to 86400 (and never above the server's maximum).
     #[validate(range(min = 60, max = 86400, message = "must be between 60 and 86400 seconds"))]
     #[cfg_attr(feature = "openapi", schema(minimum = 60, maximum = 86400))]
@@ -554,9 +553,7 @@ pub struct ClientCreate {
     pub access_token_ttl: Option<u32>,
     /// `RS256` (default), `ES256` or `EdDSA`.
     #[serde(default = "default_access_token_alg")]
-    #[validate(custom(function = "checks::access_token_alg"))]
-    #[cfg_attr(feature = "openapi", schema(value_type = openapi::AccessTokenAlg))]
-    pub access_token_alg: String,
+    pub access_token_alg: SigningAlg,
     #[serde(default)]
     #[validate(custom(function = "checks::redirect_uris"))]
     #[cfg_attr(feature = "openapi", schema(value_type = Vec<openapi::RedirectUri>, max_items = 20))]
@@ -594,10 +591,8 @@ pub struct ClientPatch {
     #[validate(custom(function = "checks::grants"))]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<openapi::Grant>>, max_items = 100))]
     pub permissions: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[validate(custom(function = "checks::grant_types"))]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<openapi::GrantType>>))]
-    pub grant_types: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "protocol::optional_value_list", skip_serializing_if = "Option::is_none")]
+    pub grant_types: Option<Vec<GrantType>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[validate(custom(function = "checks::redirect_uris"))]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<openapi::RedirectUri>>, max_items = 20))]
@@ -619,9 +614,7 @@ pub struct ClientPatch {
     #[cfg_attr(feature = "openapi", schema(value_type = Option<u32>, minimum = 60, maximum = 86400))]
     pub access_token_ttl: Option<Option<u32>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[validate(custom(function = "checks::access_token_alg"))]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<openapi::AccessTokenAlg>))]
-    pub access_token_alg: Option<String>,
+    pub access_token_alg: Option<SigningAlg>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[validate(custom(function = "checks::redirect_uris"))]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<openapi::RedirectUri>>, max_items = 20))]
@@ -792,9 +785,11 @@ pub struct PasswordChange {
 pub struct SigningKey {
     pub kid: String,
     /// `RS256`, `ES256` or `EdDSA`.
-    pub alg: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub alg: SigningAlg,
     /// `next` (published, not yet signing), `current` (signing) or `previous` (verifying only).
-    pub state: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub state: KeyState,
     pub created_at: DateTime<Utc>,
     pub activated_at: Option<DateTime<Utc>>,
 }

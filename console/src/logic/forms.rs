@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 
 use gatehouse_api_types::grant::{is_namespace_slug, Grant};
 use gatehouse_api_types::{
-    checks, Account, AccountCreate, AccountPatch, ClientCreate, ClientPatch, FieldError, NamespaceCreate,
-    NamespacePatch, PasswordSet, SecretRotate,
+    checks, Account, AccountCreate, AccountPatch, ClientCreate, ClientPatch, FieldError, GrantType, NamespaceCreate,
+    NamespacePatch, PasswordSet, SecretRotate, SigningAlg, TokenEndpointAuthMethod,
 };
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -203,20 +203,18 @@ pub fn check_grants(field: &str, grants: &[String]) -> Result<(), ApiError> {
     errors.finish(())
 }
 
-/// The grant types offered as checkboxes (the password grant has its own switch).
-pub const GRANT_TYPES: [&str; 3] = ["client_credentials", "authorization_code", "refresh_token"];
-
 /// The create-client form.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewClient {
     pub name: String,
     pub permissions: Vec<String>,
-    pub grant_types: Vec<String>,
+    /// The grant types checked; the password grant is `password_grant_enabled`.
+    pub grant_types: Vec<GrantType>,
     pub password_grant_enabled: bool,
     pub redirect_uris: String,
     pub user_namespace: String,
-    pub token_endpoint_auth_method: String,
-    pub access_token_alg: String,
+    pub token_endpoint_auth_method: TokenEndpointAuthMethod,
+    pub access_token_alg: SigningAlg,
 }
 
 impl Default for NewClient {
@@ -224,12 +222,12 @@ impl Default for NewClient {
         NewClient {
             name: String::new(),
             permissions: Vec::new(),
-            grant_types: vec!["client_credentials".to_owned()],
+            grant_types: vec![GrantType::ClientCredentials],
             password_grant_enabled: false,
             redirect_uris: String::new(),
             user_namespace: String::new(),
-            token_endpoint_auth_method: "client_secret_basic".to_owned(),
-            access_token_alg: "RS256".to_owned(),
+            token_endpoint_auth_method: TokenEndpointAuthMethod::ClientSecretBasic,
+            access_token_alg: SigningAlg::RS256,
         }
     }
 }
@@ -249,15 +247,15 @@ pub fn client_create(f: &NewClient) -> Result<ClientCreate, ApiError> {
     if let Err(e) = checks::redirect_uris(&redirect_uris) {
         errors.add("redirect_uris", e.message.map(|m| m.to_string()).unwrap_or_else(|| "are invalid".to_owned()));
     }
-    let mut grant_types: Vec<String> =
-        GRANT_TYPES.iter().filter(|t| f.grant_types.iter().any(|g| g == *t)).map(|t| (*t).to_owned()).collect();
-    if f.password_grant_enabled {
-        grant_types.push("password".to_owned());
-    }
+    let checked = |t: &GrantType| match t {
+        GrantType::Password => f.password_grant_enabled,
+        other => f.grant_types.contains(other),
+    };
+    let grant_types: Vec<GrantType> = GrantType::ALL.iter().copied().filter(checked).collect();
     if grant_types.is_empty() {
         errors.add("grant_types", "choose at least one grant type");
     }
-    if grant_types.iter().any(|t| t == "authorization_code") && redirect_uris.is_empty() {
+    if grant_types.contains(&GrantType::AuthorizationCode) && redirect_uris.is_empty() {
         errors.add("redirect_uris", "at least one is required for the authorization_code grant");
     }
     let user_namespace = opt(&f.user_namespace);
@@ -272,9 +270,9 @@ pub fn client_create(f: &NewClient) -> Result<ClientCreate, ApiError> {
         password_grant_enabled: f.password_grant_enabled,
         user_namespace,
         owner_account_id: None,
-        token_endpoint_auth_method: f.token_endpoint_auth_method.clone(),
+        token_endpoint_auth_method: f.token_endpoint_auth_method,
         access_token_ttl: None,
-        access_token_alg: f.access_token_alg.clone(),
+        access_token_alg: f.access_token_alg,
         post_logout_redirect_uris: Vec::new(),
         attribute_claims: BTreeMap::new(),
         require_pkce: true,
@@ -377,7 +375,7 @@ mod tests {
         let f = NewClient {
             name: " Billing ".into(),
             permissions: vec!["users:read@customers".into()],
-            grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+            grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
             redirect_uris: "https://app.example.com/cb\n\n  http://localhost:3000/cb \n".into(),
             user_namespace: "customers".into(),
             ..Default::default()
@@ -385,12 +383,12 @@ mod tests {
         let c = client_create(&f).unwrap();
         assert_eq!(c.name, "Billing");
         assert_eq!(c.redirect_uris, vec!["https://app.example.com/cb", "http://localhost:3000/cb"]);
-        assert_eq!(c.grant_types, vec!["authorization_code", "refresh_token"]);
-        assert_eq!(c.token_endpoint_auth_method, "client_secret_basic");
+        assert_eq!(c.grant_types, vec![GrantType::AuthorizationCode, GrantType::RefreshToken]);
+        assert_eq!(c.token_endpoint_auth_method, TokenEndpointAuthMethod::ClientSecretBasic);
         assert!(c.require_pkce);
 
         let bad = NewClient {
-            grant_types: vec!["authorization_code".into()],
+            grant_types: vec![GrantType::AuthorizationCode],
             redirect_uris: "http://evil.example.com/cb".into(),
             ..Default::default()
         };
@@ -405,7 +403,7 @@ mod tests {
             ..Default::default()
         })
         .unwrap();
-        assert_eq!(pw.grant_types, vec!["password"]);
+        assert_eq!(pw.grant_types, vec![GrantType::Password]);
         assert!(pw.password_grant_enabled);
     }
 

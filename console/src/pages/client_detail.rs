@@ -176,10 +176,10 @@ pub fn ClientDetail() -> impl IntoView {
                         <dt>"Status"</dt>
                         <dd><StatusBadge disabled=c.disabled /></dd>
                         <dt>"Owner"</dt><dd>{owner_label(c.owner.as_ref())}{c.owner.as_ref().map(|o| view! { " " <code class="muted">{o.account_id.to_string()}</code> })}</dd>
-                        <dt>"Grant types"</dt><dd>{format::list(&c.grant_types)}</dd>
+                        <dt>"Grant types"</dt><dd>{format::list(&c.grant_types.iter().map(ToString::to_string).collect::<Vec<_>>())}</dd>
                         <dt>"Redirect URIs"</dt><dd>{format::list(&c.redirect_uris)}</dd>
                         <dt>"User namespace"</dt><dd>{c.user_namespace.clone().unwrap_or_else(|| "—".into())}</dd>
-                        <dt>"Authentication"</dt><dd>{c.token_endpoint_auth_method.clone()}</dd>
+                        <dt>"Authentication"</dt><dd>{c.token_endpoint_auth_method.as_str()}</dd>
                         <dt>"Access tokens"</dt>
                         <dd>{format!("{}, {} s", c.access_token_alg, c.access_token_ttl.map(|t| t.to_string()).unwrap_or_else(|| "default".into()))}</dd>
                         <dt>"PKCE required"</dt><dd>{if c.require_pkce { "yes" } else { "no" }}</dd>

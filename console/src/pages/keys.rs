@@ -51,8 +51,8 @@ pub fn SigningKeys() -> impl IntoView {
                             {list.into_iter().map(|k| view! {
                                 <tr data-id=k.kid.clone()>
                                     <td><code>{k.kid.clone()}</code></td>
-                                    <td>{k.alg.clone()}</td>
-                                    <td><span class=format!("badge state-{}", k.state)>{k.state.clone()}</span></td>
+                                    <td>{k.alg.as_str()}</td>
+                                    <td><span class=format!("badge state-{}", k.state)>{k.state.as_str()}</span></td>
                                     <td>{format::time(&k.created_at)}</td>
                                     <td>{format::opt_time(k.activated_at.as_ref())}</td>
                                 </tr>

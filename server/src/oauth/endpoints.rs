@@ -8,6 +8,7 @@ use serde_json::{json, Map, Value};
 use super::authorize::{redirect_with, respond, Next};
 use super::bearer::{self, Standing};
 use super::form::Form;
+use super::keys::jwt_algorithm;
 use super::pages::{self, Page};
 use super::scope::{Scopes, OPENID};
 use super::token_endpoint::{authenticate_client, Presented, TokenClient};
@@ -243,7 +244,7 @@ fn id_token_hint(conn: &mut Conn, oauth: &OAuth, id_token: &str) -> Result<Optio
     let Some(key) = header.kid.map(|kid| oauth.keys.verifying(conn, &kid)).transpose()?.flatten() else {
         return Ok(None);
     };
-    let mut validation = jsonwebtoken::Validation::new(key.alg.jwt());
+    let mut validation = jsonwebtoken::Validation::new(jwt_algorithm(key.alg));
     validation.validate_exp = false;
     validation.validate_aud = false;
     validation.set_issuer(&[&oauth.settings.issuer]);

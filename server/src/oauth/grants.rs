@@ -3,11 +3,11 @@
 //! (reuse of a rotated token revokes its whole family).
 
 use base64::Engine;
+use gatehouse_api_types::GrantType;
 use serde::Serialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use super::keys::Alg;
 use super::scope::Scopes;
 use super::tokens::{self, AccessGrant, IdGrant};
 use super::{OAuth, OAuthError};
@@ -75,7 +75,7 @@ pub fn issue_for_user(conn: &mut Conn, oauth: &OAuth, t: UserTokens<'_>) -> Resu
             subject: &t.account.id.to_string(),
             scope: t.scope,
             ttl_seconds: client.access_token_ttl.unwrap_or(oauth.settings.default_access_ttl),
-            alg: Alg::parse(&client.access_token_alg).unwrap_or(Alg::RS256),
+            alg: client.access_token_alg,
             auth_time: Some(t.auth_time.timestamp()),
             session_id: t.session_id,
             audience,
@@ -100,7 +100,7 @@ pub fn issue_for_user(conn: &mut Conn, oauth: &OAuth, t: UserTokens<'_>) -> Resu
     } else {
         None
     };
-    let (refresh_token, family_id) = if client.allows_grant("refresh_token") {
+    let (refresh_token, family_id) = if client.allows_grant(GrantType::RefreshToken) {
         let family = t.family_id.map(str::to_owned).unwrap_or_else(|| random_token(16));
         let token = random_token(32);
         db::oauth::insert_refresh(

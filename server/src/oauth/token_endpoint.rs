@@ -4,11 +4,11 @@
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use base64::Engine;
+use gatehouse_api_types::{GrantType, TokenEndpointAuthMethod};
 use serde_json::json;
 
 use super::form::Form;
 use super::grants::{self, Granted, TokenResponse, UserTokens};
-use super::keys::Alg;
 use super::scope::Scopes;
 use super::tokens::{self, AccessGrant};
 use super::OAuthError;
@@ -117,18 +117,18 @@ fn grant(state: &AppState, client: &TokenClient, form: &Form, origin: &Origin) -
         Ok(g) => g,
         Err(description) => return Ok(Err(OAuthError::invalid_request(description))),
     };
-    if !matches!(grant_type, "client_credentials" | "authorization_code" | "refresh_token" | "password") {
+    let Ok(grant_type) = grant_type.parse::<GrantType>() else {
         return Ok(Err(OAuthError::new(
             "unsupported_grant_type",
             format!("grant_type '{}' is not supported", grant_type.chars().take(40).collect::<String>()),
         )));
-    }
+    };
     if !client.profile.allows_grant(grant_type) {
         return Ok(Err(OAuthError::unauthorized_client(format!("this client may not use the {grant_type} grant"))));
     }
     match grant_type {
-        "client_credentials" => client_credentials(state, client, form),
-        "authorization_code" => {
+        GrantType::ClientCredentials => client_credentials(state, client, form),
+        GrantType::AuthorizationCode => {
             let (code, redirect_uri, verifier) =
                 (form.require("code"), form.get("redirect_uri"), form.get("code_verifier"));
             let code = match code {
@@ -139,7 +139,7 @@ fn grant(state: &AppState, client: &TokenClient, form: &Form, origin: &Origin) -
                 grants::redeem_code(conn, &state.oauth, view, &client.actor, &code, redirect_uri, verifier)
             })
         }
-        "refresh_token" => {
+        GrantType::RefreshToken => {
             let token = match form.require("refresh_token") {
                 Ok(t) => t.to_owned(),
                 Err(e) => return Ok(Err(e)),
@@ -148,7 +148,7 @@ fn grant(state: &AppState, client: &TokenClient, form: &Form, origin: &Origin) -
                 grants::refresh(conn, &state.oauth, view, &client.actor, &token, form.get("scope"))
             })
         }
-        _ => password(state, client, form, origin),
+        GrantType::Password => password(state, client, form, origin),
     }
 }
 
@@ -202,7 +202,7 @@ fn client_credentials(state: &AppState, client: &TokenClient, form: &Form) -> Gr
             subject: &client.client_id,
             scope: &scope,
             ttl_seconds: client.profile.access_token_ttl.unwrap_or(state.oauth.settings.default_access_ttl),
-            alg: Alg::parse(&client.profile.access_token_alg).unwrap_or(Alg::RS256),
+            alg: client.profile.access_token_alg,
             auth_time: None,
             session_id: None,
             audience: resource,
@@ -302,7 +302,7 @@ pub fn authenticate_client(
             let credential = db::clients::credential(&mut *state.db.get()?, client_id, db::now())?;
             match credential {
                 Some(c)
-                    if c.profile.token_endpoint_auth_method == "none"
+                    if c.profile.token_endpoint_auth_method == TokenEndpointAuthMethod::None
                         && !c.disabled
                         && c.owner.as_ref().is_some_and(|o| !o.disabled) =>
                 {

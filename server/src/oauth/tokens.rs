@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
-use super::keys::{Alg, KeyStore, SigningKey};
+use gatehouse_api_types::SigningAlg;
+
+use super::keys::{jwt_algorithm, KeyStore, SigningKey};
 use super::scope::Scopes;
 use super::Settings;
 use crate::db::schema::revoked_access_tokens;
@@ -50,7 +52,7 @@ pub struct AccessGrant<'a> {
     pub subject: &'a str,
     pub scope: &'a Scopes,
     pub ttl_seconds: u32,
-    pub alg: Alg,
+    pub alg: SigningAlg,
     pub auth_time: Option<i64>,
     pub session_id: Option<&'a str>,
     pub audience: Option<&'a str>,
@@ -87,7 +89,7 @@ pub fn issue_access(
         auth_time: grant.auth_time,
         sid: grant.session_id.map(str::to_owned),
     };
-    let mut header = Header::new(key.alg.jwt());
+    let mut header = Header::new(jwt_algorithm(key.alg));
     header.kid = Some(key.kid.clone());
     header.typ = Some(ACCESS_TOKEN_TYP.to_owned());
     let token = key.sign(&header, &claims)?;
@@ -108,7 +110,7 @@ pub struct IdGrant<'a> {
 
 /// An RS256 ID token with the claims of the granted scopes.
 pub fn issue_id_token(conn: &mut Conn, keys: &KeyStore, settings: &Settings, grant: IdGrant<'_>) -> Result<String> {
-    let key = keys.signing(conn, Alg::RS256)?;
+    let key = keys.signing(conn, SigningAlg::RS256)?;
     let now = db::now();
     let mut claims = Map::new();
     claims.insert("iss".into(), json!(settings.issuer));
@@ -128,7 +130,7 @@ pub fn issue_id_token(conn: &mut Conn, keys: &KeyStore, settings: &Settings, gra
         claims.insert("at_hash".into(), json!(half_hash(access)));
     }
     claims.extend(user_claims(grant.account, grant.scope, grant.attribute_claims));
-    let mut header = Header::new(key.alg.jwt());
+    let mut header = Header::new(jwt_algorithm(key.alg));
     header.kid = Some(key.kid.clone());
     header.typ = Some("JWT".into());
     key.sign(&header, &claims)
@@ -221,10 +223,10 @@ pub fn decode_access(
     }
     let Some(kid) = header.kid else { return Ok(Err("no key id")) };
     let Some(key) = key(&kid)? else { return Ok(Err("unknown signing key")) };
-    if header.alg != key.alg.jwt() {
+    if header.alg != jwt_algorithm(key.alg) {
         return Ok(Err("algorithm does not match the key"));
     }
-    let mut validation = Validation::new(key.alg.jwt());
+    let mut validation = Validation::new(jwt_algorithm(key.alg));
     // Issued by this service's own clock: no leeway.
     validation.leeway = 0;
     validation.set_issuer(&[&settings.issuer]);
