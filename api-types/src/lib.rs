@@ -5,6 +5,7 @@
 //! database, so the crate builds for `wasm32-unknown-unknown`.
 
 pub mod checks;
+pub mod field_errors;
 pub mod grant;
 #[cfg(feature = "openapi")]
 pub mod openapi;

@@ -10,12 +10,13 @@ use crate::components::secret::SecretPanel;
 use crate::components::{action_error, loaded, ErrorBanner, FieldErrors, GrantChips, StatusBadge, TextField};
 use crate::logic::audit::owner_label;
 use crate::logic::forms::{self, NewClient};
+use crate::paths;
 
 #[component]
 pub fn Clients() -> impl IntoView {
     let all = RwSignal::new(false);
     let list = LocalResource::new(move || {
-        let path = if all.get() { "/api/v1/clients?page_size=200" } else { "/api/v1/clients?owner=me&page_size=200" };
+        let path = if all.get() { paths::CLIENT_LIST } else { paths::MY_CLIENT_LIST };
         api::get_all::<Client>(path, 20)
     });
 
@@ -35,7 +36,7 @@ pub fn Clients() -> impl IntoView {
     let create = Action::new_local(move |form: &NewClient| {
         let body = forms::client_create(form);
         async move {
-            let response = api::post::<_, ClientCreated>("/api/v1/clients", &body?).await?;
+            let response = api::post::<_, ClientCreated>(paths::CLIENTS, &body?).await?;
             name.set(String::new());
             permissions.set(Vec::new());
             redirect_uris.set(String::new());

@@ -7,14 +7,15 @@ use crate::api::{self, ApiError};
 use crate::components::confirm::use_confirm;
 use crate::components::{action_error, loaded, ErrorBanner, Loading};
 use crate::logic::format;
+use crate::paths;
 
 #[component]
 pub fn SigningKeys() -> impl IntoView {
     let confirm = use_confirm();
-    let keys = LocalResource::new(|| api::get::<Vec<SigningKey>>("/api/v1/keys"));
+    let keys = LocalResource::new(|| api::get::<Vec<SigningKey>>(paths::KEYS));
     let notice = RwSignal::new(None::<String>);
     let rotate = Action::new_local(move |_: &()| async move {
-        api::post_empty::<Vec<SigningKey>>("/api/v1/keys:rotate").await?;
+        api::post_empty::<Vec<SigningKey>>(paths::KEYS_ROTATE).await?;
         notice.set(Some("Keys rotated: the next key now signs, the previous one still verifies.".to_owned()));
         keys.refetch();
         Ok::<_, ApiError>(())
