@@ -138,7 +138,7 @@ pub fn issue_for_user(conn: &mut Conn, oauth: &OAuth, t: UserTokens<'_>) -> Resu
 }
 
 /// The audit event of tokens issued (or refused) to `client` for `account`.
-pub fn token_event(actor: &Actor, grant_type: &str, account: Option<&Account>) -> NewEvent {
+pub fn token_event(actor: &Actor, grant_type: GrantType, account: Option<&Account>) -> NewEvent {
     let event = NewEvent::new(actor.clone(), "oauth.token");
     let event = match account {
         Some(a) => event.target("account", a.id).namespace(&a.namespace),
@@ -192,10 +192,10 @@ pub fn redeem_code(
         if let Some(jti) = &stored.access_token_jti {
             tokens::revoke_jti(conn, jti, now + chrono::Duration::seconds(i64::from(oauth.settings.max_access_ttl)))?;
         }
-        let event = token_event(actor, "authorization_code", None)
+        let event = token_event(actor, GrantType::AuthorizationCode, None)
             .target("account", stored.account)
             .outcome(Outcome::Denied)
-            .changes(json!({ "grant_type": "authorization_code", "reason": "code reused", "revoked_refresh_tokens": revoked }));
+            .changes(json!({ "grant_type": GrantType::AuthorizationCode, "reason": "code reused", "revoked_refresh_tokens": revoked }));
         return Ok(Err((OAuthError::invalid_grant("the code was already used"), Some(event))));
     }
     if stored.expires_at <= now {
@@ -231,7 +231,7 @@ pub fn redeem_code(
     )?;
     db::oauth::record_code_issue(conn, &stored.code_hash, issued.family_id.as_deref(), &issued.jti)?;
     let event = with_details(
-        token_event(actor, "authorization_code", Some(&account)),
+        token_event(actor, GrantType::AuthorizationCode, Some(&account)),
         json!({ "scope": issued.response.scope, "jti": issued.jti }),
     );
     Ok(Ok((issued.response, event)))
@@ -257,10 +257,10 @@ pub fn refresh(
     if stored.used_at.is_some() || !db::oauth::use_refresh(conn, &stored.id, now)? {
         // A rotated token came back: someone holds a copy. Revoke the whole family.
         let revoked = db::oauth::revoke_family(conn, &stored.family_id, now)?;
-        let event = token_event(actor, "refresh_token", None)
+        let event = token_event(actor, GrantType::RefreshToken, None)
             .target("account", stored.account)
             .outcome(Outcome::Denied)
-            .changes(json!({ "grant_type": "refresh_token", "reason": "refresh token reused", "revoked_refresh_tokens": revoked }));
+            .changes(json!({ "grant_type": GrantType::RefreshToken, "reason": "refresh token reused", "revoked_refresh_tokens": revoked }));
         return Ok(Err((
             OAuthError::invalid_grant("the refresh token was already used; its family is revoked"),
             Some(event),
@@ -295,7 +295,7 @@ pub fn refresh(
         },
     )?;
     let event = with_details(
-        token_event(actor, "refresh_token", Some(&account)),
+        token_event(actor, GrantType::RefreshToken, Some(&account)),
         json!({ "scope": issued.response.scope, "jti": issued.jti }),
     );
     Ok(Ok((issued.response, event)))

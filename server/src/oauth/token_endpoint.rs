@@ -210,7 +210,7 @@ fn client_credentials(state: &AppState, client: &TokenClient, form: &Form) -> Gr
     )?;
     let event = NewEvent::new(client.actor.clone(), "oauth.token")
         .target("client", client.id)
-        .changes(json!({ "grant_type": "client_credentials", "scope": scope.to_string(), "jti": access.jti }));
+        .changes(json!({ "grant_type": GrantType::ClientCredentials, "scope": scope.to_string(), "jti": access.jti }));
     let response = TokenResponse {
         access_token: access.token,
         token_type: "Bearer",
@@ -265,9 +265,9 @@ fn password(state: &AppState, client: &TokenClient, form: &Form, origin: &Origin
                 family_id: None,
             },
         )?;
-        let event = grants::token_event(&client.actor, "password", Some(&account))
+        let event = grants::token_event(&client.actor, GrantType::Password, Some(&account))
             .request(origin.request_id.clone(), origin.ip.clone())
-            .changes(json!({ "grant_type": "password", "scope": issued.response.scope, "jti": issued.jti }));
+            .changes(json!({ "grant_type": GrantType::Password, "scope": issued.response.scope, "jti": issued.jti }));
         db::audit::append(conn, vec![event])?;
         Ok(Ok((issued.response, None)))
     })
