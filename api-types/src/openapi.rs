@@ -1,7 +1,9 @@
 //! Schemas that describe some strings of the API more closely than `String` does, for the
 //! OpenAPI document only: the request types keep plain strings (so that a wrong value gets a
-//! `400` naming the field, not a deserialization error) and point their documentation here with
-//! `value_type`. Each pattern says exactly what the matching check in [`crate::checks`] accepts.
+//! `400` from its field check, listing every bad field at once) and point their documentation
+//! here with `value_type`. Each pattern says exactly what the matching check in
+//! [`crate::checks`] accepts. The fixed value sets of OAuth are enums with their own schemas,
+//! in [`crate::protocol`].
 
 use utoipa::ToSchema;
 
@@ -22,31 +24,6 @@ pub struct RedirectUri(pub String);
 #[derive(ToSchema)]
 #[schema(pattern = r"^[A-Za-z0-9_.-]{1,64}$")]
 pub struct AttributeName(pub String);
-
-#[derive(ToSchema)]
-#[schema(rename_all = "snake_case")]
-pub enum GrantType {
-    ClientCredentials,
-    AuthorizationCode,
-    RefreshToken,
-    Password,
-}
-
-#[derive(ToSchema)]
-#[schema(rename_all = "snake_case")]
-pub enum TokenEndpointAuthMethod {
-    ClientSecretBasic,
-    ClientSecretPost,
-    None,
-}
-
-#[derive(ToSchema)]
-#[allow(clippy::upper_case_acronyms)]
-pub enum AccessTokenAlg {
-    RS256,
-    ES256,
-    EdDSA,
-}
 
 /// An audit event's outcome.
 #[derive(ToSchema)]

@@ -3,7 +3,9 @@
 //! Every request goes to the same origin (the session cookie travels by itself). Requests to
 //! `/api/v1` carry the CSRF token kept in memory by [`set_csrf_token`]; a `401` from them means
 //! the session ended and calls the hook installed with [`on_unauthorized`]. Failures decode the
-//! RFC 9457 problem document into an [`ApiError`].
+//! RFC 9457 problem document into an [`ApiError`]. A read (`GET`) is aborted when whatever
+//! asked for it is cleaned up (a page left, a resource refetched): its answer would go nowhere.
+//! Changes always run to their end. The URLs themselves are in [`crate::paths`].
 
 use std::cell::RefCell;
 use std::fmt;
@@ -225,6 +227,9 @@ pub async fn send(
         init.set_body(&wasm_bindgen::JsValue::from_str(&body));
     }
     init.set_headers(&headers);
+    if method == "GET" {
+        abort_on_cleanup(&init);
+    }
     let window = web_sys::window().ok_or_else(|| ApiError::network("no window"))?;
     let response = JsFuture::from(window.fetch_with_str_and_init(path, &init)).await.map_err(js_error)?;
     let response: web_sys::Response = response.dyn_into().map_err(js_error)?;
@@ -239,6 +244,16 @@ pub async fn send(
     } else {
         Err(ApiError::from_response(status, &text))
     }
+}
+
+/// Gives the request an abort signal, raised when the reactive owner that sent it (a resource,
+/// a page) is cleaned up. Outside any owner, the request simply runs to its end.
+fn abort_on_cleanup(init: &web_sys::RequestInit) {
+    let Ok(controller) = web_sys::AbortController::new() else { return };
+    init.set_signal(Some(&controller.signal()));
+    // The console runs on one thread; the wrapper only satisfies `on_cleanup`'s bounds.
+    let controller = send_wrapper::SendWrapper::new(controller);
+    leptos::prelude::on_cleanup(move || controller.abort());
 }
 
 fn js_error(value: wasm_bindgen::JsValue) -> ApiError {

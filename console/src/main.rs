@@ -53,6 +53,7 @@ mod api;
 mod components;
 mod logic;
 mod pages;
+mod paths;
 mod session;
 
 use leptos::prelude::*;

@@ -9,6 +9,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::api;
+use crate::paths;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Phase {
@@ -39,8 +40,7 @@ impl Session {
         let session = *self;
         session.phase.set(Phase::Loading);
         spawn_local(async move {
-            match api::send("GET", "/console/session", None, None, false).await.and_then(|r| r.json::<ConsoleSession>())
-            {
+            match api::send("GET", paths::SESSION, None, None, false).await.and_then(|r| r.json::<ConsoleSession>()) {
                 Ok(current) => {
                     api::set_csrf_token(Some(current.csrf_token.clone()));
                     session.current.set(Some(current));
@@ -56,7 +56,7 @@ impl Session {
     pub fn sign_out(&self) {
         let session = *self;
         spawn_local(async move {
-            let _ = api::send("POST", "/console/logout", None, None, true).await;
+            let _ = api::send("POST", paths::LOGOUT, None, None, true).await;
             session.end(Some("Signed out".to_owned()));
         });
     }

@@ -13,9 +13,10 @@
 use std::sync::{Arc, OnceLock};
 
 use base64::Engine;
-use gatehouse::domain::signing_keys::{Alg, SigningKey};
+use gatehouse::domain::signing_keys::{jwt_algorithm, SigningKey};
 use gatehouse::oauth::tokens::{decode_access, AccessClaims, ACCESS_TOKEN_TYP};
 use gatehouse::shell::Settings;
+use gatehouse_api_types::{KeyState, SigningAlg};
 use libfuzzer_sys::fuzz_target;
 
 const ISSUER: &str = "https://id.example.test";
@@ -30,10 +31,10 @@ fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(|| {
         let settings = Settings::new(ISSUER.into());
-        let keys = [(Alg::RS256, "rs"), (Alg::ES256, "es"), (Alg::EdDSA, "ed")]
+        let keys = [(SigningAlg::RS256, "rs"), (SigningAlg::ES256, "es"), (SigningAlg::EdDSA, "ed")]
             .into_iter()
             .map(|(alg, kid)| {
-                let mut key = SigningKey::generate(alg, "current").expect("key generation");
+                let mut key = SigningKey::generate(alg, KeyState::Current).expect("key generation");
                 key.kid = kid.into();
                 Arc::new(key)
             })
@@ -108,7 +109,7 @@ fn structured(mut input: Input<'_>) {
         auth_time: (flags & 4 != 0).then(|| input.int()),
         sid: (flags & 8 != 0).then(|| input.text()),
     };
-    let mut header = jsonwebtoken::Header::new(key.alg.jwt());
+    let mut header = jsonwebtoken::Header::new(jwt_algorithm(key.alg));
     header.kid = Some(if flags & 16 == 0 { key.kid.clone() } else { input.text() });
     header.typ = Some(match (flags >> 5) & 3 {
         0 => ACCESS_TOKEN_TYP.into(),
@@ -131,7 +132,7 @@ fn structured(mut input: Input<'_>) {
         .as_deref()
         .is_some_and(|t| t.eq_ignore_ascii_case("at+jwt") || t.eq_ignore_ascii_case("application/at+jwt"));
     let kid_ok = header.kid.as_deref() == Some(key.kid.as_str());
-    let alg_ok = header.alg == key.alg.jwt();
+    let alg_ok = header.alg == jwt_algorithm(key.alg);
     let claims_ok = claims.iss == ISSUER && claims.aud == f.audience && claims.exp > now;
     let verdict = verify(&token, Some(&f.audience));
     if claims.exp.abs_diff(now) > 5 {
@@ -158,10 +159,10 @@ fn raw_payload(mut input: Input<'_>) {
     // ES256 and EdDSA only: fast enough to sign on every iteration.
     let key = &f.keys[1 + input.byte() as usize % 2];
     let typ = if input.byte() % 4 == 0 { input.text() } else { ACCESS_TOKEN_TYP.into() };
-    let header = serde_json::json!({ "alg": key.alg.name(), "kid": key.kid, "typ": typ });
+    let header = serde_json::json!({ "alg": key.alg.as_str(), "kid": key.kid, "typ": typ });
     let message = format!("{}.{}", b64(header.to_string().as_bytes()), b64(input.0));
     let signature =
-        jsonwebtoken::crypto::sign(message.as_bytes(), &key.encoding, key.alg.jwt()).expect("signing works");
+        jsonwebtoken::crypto::sign(message.as_bytes(), &key.encoding, jwt_algorithm(key.alg)).expect("signing works");
     let token = format!("{message}.{signature}");
     if let Ok(claims) = verify(&token, Some(&f.audience)) {
         check_accepted(&claims);

@@ -69,33 +69,11 @@ impl Error {
 
 impl From<validator::ValidationErrors> for Error {
     fn from(errors: validator::ValidationErrors) -> Self {
-        let mut fields = Vec::new();
-        collect_field_errors("", &errors, &mut fields);
-        fields.sort_by(|a, b| a.field.cmp(&b.field));
+        let fields = gatehouse_api_types::field_errors::collect_field_errors(&errors);
         let detail = match fields.as_slice() {
             [one] => format!("{}: {}", one.field, one.message),
             _ => format!("{} fields are invalid", fields.len()),
         };
         Error::Invalid { detail, errors: fields }
-    }
-}
-
-fn collect_field_errors(prefix: &str, errors: &validator::ValidationErrors, out: &mut Vec<FieldError>) {
-    use validator::ValidationErrorsKind;
-    for (field, kind) in errors.errors() {
-        let path = if prefix.is_empty() { field.to_string() } else { format!("{prefix}.{field}") };
-        match kind {
-            ValidationErrorsKind::Field(list) => out.extend(list.iter().map(|e| FieldError {
-                field: path.clone(),
-                message:
-                    e.message.as_ref().map(|m| m.to_string()).unwrap_or_else(|| format!("is invalid ({})", e.code)),
-            })),
-            ValidationErrorsKind::Struct(inner) => collect_field_errors(&path, inner, out),
-            ValidationErrorsKind::List(items) => {
-                for (index, inner) in items {
-                    collect_field_errors(&format!("{path}[{index}]"), inner, out);
-                }
-            }
-        }
     }
 }

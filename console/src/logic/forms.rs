@@ -1,14 +1,18 @@
-//! Form values to request bodies, with the checks that can be made before sending.
+//! Form values to request bodies, checked before sending with the request types' own rules
+//! (those the server runs, from api-types) and the few a form adds (a user needs some name, a
+//! client some grant type). Only the email address rule is left to the server (its regular
+//! expressions would double the WASM).
 
 use std::collections::BTreeMap;
 
-use gatehouse_api_types::grant::{is_namespace_slug, Grant};
+use gatehouse_api_types::field_errors::field_errors_of;
 use gatehouse_api_types::{
-    checks, Account, AccountCreate, AccountPatch, ClientCreate, ClientPatch, FieldError, NamespaceCreate,
-    NamespacePatch, PasswordSet, SecretRotate,
+    Account, AccountCreate, AccountPatch, ClientCreate, ClientPatch, FieldError, GrantType, NamespaceCreate,
+    NamespacePatch, PasswordSet, Permissions, SecretRotate, SigningAlg, TokenEndpointAuthMethod,
 };
 use serde_json::{Map, Value};
 use uuid::Uuid;
+use validator::Validate;
 
 use crate::api::ApiError;
 
@@ -21,13 +25,9 @@ impl Errors {
         self.0.push(FieldError { field: field.to_owned(), message: message.into() });
     }
 
-    /// Runs one of api-types' checks on a present value.
-    fn check(&mut self, field: &str, value: Option<&str>, check: fn(&str) -> Result<(), validator::ValidationError>) {
-        if let Some(v) = value {
-            if let Err(e) = check(v) {
-                self.add(field, e.message.map(|m| m.to_string()).unwrap_or_else(|| "is invalid".to_owned()));
-            }
-        }
+    /// Runs the rules of the request body, as the server will.
+    fn validate(&mut self, body: &impl Validate) {
+        self.0.extend(field_errors_of(body));
     }
 
     fn finish<T>(self, value: T) -> Result<T, ApiError> {
@@ -50,37 +50,18 @@ pub fn lines(text: &str) -> Vec<String> {
     text.lines().filter_map(opt).collect()
 }
 
-fn check_email(errors: &mut Errors, email: Option<&str>) {
-    if let Some(e) = email {
-        let ok = e
-            .split_once('@')
-            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !domain.starts_with('.'));
-        if !ok || e.chars().any(char::is_whitespace) {
-            errors.add("email", "must be an email address");
-        }
-    }
-}
-
 pub fn namespace_create(slug: &str, display_name: &str) -> Result<NamespaceCreate, ApiError> {
+    let body = NamespaceCreate { slug: slug.trim().to_owned(), display_name: display_name.trim().to_owned() };
     let mut errors = Errors::default();
-    let slug = slug.trim().to_owned();
-    if !is_namespace_slug(&slug) {
-        errors.add("slug", "must match ^[a-z][a-z0-9-]{1,62}$ (lower-case letters, digits and dashes)");
-    }
-    let display_name = display_name.trim().to_owned();
-    if display_name.is_empty() || display_name.chars().count() > 200 {
-        errors.add("display_name", "must be 1 to 200 characters");
-    }
-    errors.finish(NamespaceCreate { slug, display_name })
+    errors.validate(&body);
+    errors.finish(body)
 }
 
 pub fn namespace_rename(display_name: &str) -> Result<NamespacePatch, ApiError> {
+    let body = NamespacePatch { display_name: Some(display_name.trim().to_owned()) };
     let mut errors = Errors::default();
-    let display_name = display_name.trim().to_owned();
-    if display_name.is_empty() || display_name.chars().count() > 200 {
-        errors.add("display_name", "must be 1 to 200 characters");
-    }
-    errors.finish(NamespacePatch { display_name: Some(display_name) })
+    errors.validate(&body);
+    errors.finish(body)
 }
 
 /// The create-user form.
@@ -99,13 +80,11 @@ pub fn account_create(f: &NewAccount) -> Result<AccountCreate, ApiError> {
     if username.is_none() && email.is_none() && phone_number.is_none() {
         errors.add("username", "give a username, an email or a phone number");
     }
-    errors.check("username", username.as_deref(), checks::username);
-    check_email(&mut errors, email.as_deref());
-    errors.check("phone_number", phone_number.as_deref(), checks::phone_number);
     // Passwords are taken as typed (spaces count).
     let password = (!f.password.is_empty()).then(|| f.password.clone());
-    errors.check("password", password.as_deref(), checks::password);
-    errors.finish(AccountCreate { username, email, phone_number, name: opt(&f.name), password, ..Default::default() })
+    let body = AccountCreate { username, email, phone_number, name: opt(&f.name), password, ..Default::default() };
+    errors.validate(&body);
+    errors.finish(body)
 }
 
 /// The edit-user form.
@@ -163,9 +142,6 @@ pub fn account_patch(original: &Account, f: &AccountForm) -> Result<AccountPatch
         family_name: changed(opt(&f.family_name), &original.family_name),
         ..Default::default()
     };
-    errors.check("username", patch.username.clone().flatten().as_deref(), checks::username);
-    check_email(&mut errors, patch.email.clone().flatten().as_deref());
-    errors.check("phone_number", patch.phone_number.clone().flatten().as_deref(), checks::phone_number);
     // A changed address resets its verification unless the form says otherwise, so send it then.
     if f.email_verified != original.email_verified || patch.email.is_some() {
         patch.email_verified = Some(f.email_verified);
@@ -178,6 +154,7 @@ pub fn account_patch(original: &Account, f: &AccountForm) -> Result<AccountPatch
         Ok(_) => {}
         Err(message) => errors.add("attributes", message),
     }
+    errors.validate(&patch);
     errors.finish(patch)
 }
 
@@ -187,36 +164,32 @@ pub fn is_empty_patch(p: &AccountPatch) -> bool {
 }
 
 pub fn password_set(password: &str) -> Result<PasswordSet, ApiError> {
+    let body = PasswordSet { password: password.to_owned() };
     let mut errors = Errors::default();
-    errors.check("password", Some(password), checks::password);
-    errors.finish(PasswordSet { password: password.to_owned() })
+    errors.validate(&body);
+    errors.finish(body)
 }
 
-/// Checks a list of grants (grant syntax only; the server checks what the caller may grant).
-pub fn check_grants(field: &str, grants: &[String]) -> Result<(), ApiError> {
+/// Checks a list of grants for `permissions` (their syntax and number; the server checks what
+/// the caller may grant).
+pub fn check_permissions(grants: &[String]) -> Result<(), ApiError> {
     let mut errors = Errors::default();
-    for (i, g) in grants.iter().enumerate() {
-        if let Err(e) = Grant::parse(g) {
-            errors.add(&format!("{field}[{i}]"), e.0);
-        }
-    }
+    errors.validate(&Permissions { permissions: grants.to_vec() });
     errors.finish(())
 }
-
-/// The grant types offered as checkboxes (the password grant has its own switch).
-pub const GRANT_TYPES: [&str; 3] = ["client_credentials", "authorization_code", "refresh_token"];
 
 /// The create-client form.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewClient {
     pub name: String,
     pub permissions: Vec<String>,
-    pub grant_types: Vec<String>,
+    /// The grant types checked; the password grant is `password_grant_enabled`.
+    pub grant_types: Vec<GrantType>,
     pub password_grant_enabled: bool,
     pub redirect_uris: String,
     pub user_namespace: String,
-    pub token_endpoint_auth_method: String,
-    pub access_token_alg: String,
+    pub token_endpoint_auth_method: TokenEndpointAuthMethod,
+    pub access_token_alg: SigningAlg,
 }
 
 impl Default for NewClient {
@@ -224,63 +197,49 @@ impl Default for NewClient {
         NewClient {
             name: String::new(),
             permissions: Vec::new(),
-            grant_types: vec!["client_credentials".to_owned()],
+            grant_types: vec![GrantType::ClientCredentials],
             password_grant_enabled: false,
             redirect_uris: String::new(),
             user_namespace: String::new(),
-            token_endpoint_auth_method: "client_secret_basic".to_owned(),
-            access_token_alg: "RS256".to_owned(),
+            token_endpoint_auth_method: TokenEndpointAuthMethod::ClientSecretBasic,
+            access_token_alg: SigningAlg::RS256,
         }
     }
 }
 
 pub fn client_create(f: &NewClient) -> Result<ClientCreate, ApiError> {
     let mut errors = Errors::default();
-    let name = f.name.trim().to_owned();
-    if name.is_empty() || name.chars().count() > 200 {
-        errors.add("name", "must be 1 to 200 characters");
-    }
-    for (i, g) in f.permissions.iter().enumerate() {
-        if let Err(e) = Grant::parse(g) {
-            errors.add(&format!("permissions[{i}]"), e.0);
-        }
-    }
     let redirect_uris = lines(&f.redirect_uris);
-    if let Err(e) = checks::redirect_uris(&redirect_uris) {
-        errors.add("redirect_uris", e.message.map(|m| m.to_string()).unwrap_or_else(|| "are invalid".to_owned()));
-    }
-    let mut grant_types: Vec<String> =
-        GRANT_TYPES.iter().filter(|t| f.grant_types.iter().any(|g| g == *t)).map(|t| (*t).to_owned()).collect();
-    if f.password_grant_enabled {
-        grant_types.push("password".to_owned());
-    }
+    let checked = |t: &GrantType| match t {
+        GrantType::Password => f.password_grant_enabled,
+        other => f.grant_types.contains(other),
+    };
+    let grant_types: Vec<GrantType> = GrantType::ALL.iter().copied().filter(checked).collect();
     if grant_types.is_empty() {
         errors.add("grant_types", "choose at least one grant type");
     }
-    if grant_types.iter().any(|t| t == "authorization_code") && redirect_uris.is_empty() {
+    if grant_types.contains(&GrantType::AuthorizationCode) && redirect_uris.is_empty() {
         errors.add("redirect_uris", "at least one is required for the authorization_code grant");
     }
-    let user_namespace = opt(&f.user_namespace);
-    if user_namespace.as_deref().is_some_and(|ns| !is_namespace_slug(ns)) {
-        errors.add("user_namespace", "must be a namespace slug");
-    }
-    errors.finish(ClientCreate {
-        name,
+    let body = ClientCreate {
+        name: f.name.trim().to_owned(),
         permissions: f.permissions.clone(),
         grant_types,
         redirect_uris,
         password_grant_enabled: f.password_grant_enabled,
-        user_namespace,
+        user_namespace: opt(&f.user_namespace),
         owner_account_id: None,
-        token_endpoint_auth_method: f.token_endpoint_auth_method.clone(),
+        token_endpoint_auth_method: f.token_endpoint_auth_method,
         access_token_ttl: None,
-        access_token_alg: f.access_token_alg.clone(),
+        access_token_alg: f.access_token_alg,
         post_logout_redirect_uris: Vec::new(),
         attribute_claims: BTreeMap::new(),
         require_pkce: true,
         skip_consent: false,
         registration_enabled: false,
-    })
+    };
+    errors.validate(&body);
+    errors.finish(body)
 }
 
 pub fn secret_rotate(overlap_seconds: u64) -> SecretRotate {
@@ -337,7 +296,8 @@ mod tests {
             ..Default::default()
         })
         .unwrap_err();
-        for f in ["username", "email", "phone_number", "password"] {
+        // The email address is the server's to check (see api-types' `email-check` feature).
+        for f in ["username", "phone_number", "password"] {
             assert_eq!(e.errors_for(f).len(), 1, "{f}");
         }
         assert!(account_create(&NewAccount::default()).is_err());
@@ -377,7 +337,7 @@ mod tests {
         let f = NewClient {
             name: " Billing ".into(),
             permissions: vec!["users:read@customers".into()],
-            grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+            grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
             redirect_uris: "https://app.example.com/cb\n\n  http://localhost:3000/cb \n".into(),
             user_namespace: "customers".into(),
             ..Default::default()
@@ -385,12 +345,12 @@ mod tests {
         let c = client_create(&f).unwrap();
         assert_eq!(c.name, "Billing");
         assert_eq!(c.redirect_uris, vec!["https://app.example.com/cb", "http://localhost:3000/cb"]);
-        assert_eq!(c.grant_types, vec!["authorization_code", "refresh_token"]);
-        assert_eq!(c.token_endpoint_auth_method, "client_secret_basic");
+        assert_eq!(c.grant_types, vec![GrantType::AuthorizationCode, GrantType::RefreshToken]);
+        assert_eq!(c.token_endpoint_auth_method, TokenEndpointAuthMethod::ClientSecretBasic);
         assert!(c.require_pkce);
 
         let bad = NewClient {
-            grant_types: vec!["authorization_code".into()],
+            grant_types: vec![GrantType::AuthorizationCode],
             redirect_uris: "http://evil.example.com/cb".into(),
             ..Default::default()
         };
@@ -405,8 +365,25 @@ mod tests {
             ..Default::default()
         })
         .unwrap();
-        assert_eq!(pw.grant_types, vec!["password"]);
+        assert_eq!(pw.grant_types, vec![GrantType::Password]);
         assert!(pw.password_grant_enabled);
+    }
+
+    #[test]
+    fn forms_are_checked_with_the_server_rules() {
+        // No look-alike email rule: the server's is the only one (ann@localhost is an address to it).
+        assert!(account_create(&NewAccount { email: "ann@localhost".into(), ..Default::default() }).is_ok());
+        let every = client_create(&NewClient {
+            name: "x".into(),
+            grant_types: GrantType::ALL.to_vec(),
+            password_grant_enabled: true,
+            redirect_uris: "https://app.example.com/cb".into(),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(every.grant_types, GrantType::ALL, "all four grant types");
+        let bad = client_create(&NewClient { name: "x\u{7}".into(), ..Default::default() }).unwrap_err();
+        assert_eq!(bad.errors_for("name"), ["must not contain control characters"]);
     }
 
     #[test]
@@ -420,10 +397,7 @@ mod tests {
         );
         assert!(password_set("short").is_err());
         assert!(
-            check_grants("permissions", &["users:read@x1".into(), "bad".into()])
-                .unwrap_err()
-                .errors_for("permissions")
-                .len()
+            check_permissions(&["users:read@x1".into(), "bad".into()]).unwrap_err().errors_for("permissions").len()
                 == 1
         );
         assert_eq!(lines(" a \n\n b"), vec!["a", "b"]);

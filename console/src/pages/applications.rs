@@ -4,20 +4,21 @@
 use gatehouse_api_types::{Consent, Page};
 use leptos::prelude::*;
 
-use crate::api::{self, encode, ApiError};
+use crate::api::{self, ApiError};
 use crate::components::confirm::use_confirm;
 use crate::components::{action_error, loaded, ErrorBanner};
 use crate::logic::format;
+use crate::paths;
 
 #[component]
 pub fn Applications() -> impl IntoView {
     let confirm = use_confirm();
-    let consents = LocalResource::new(|| api::get::<Page<Consent>>("/api/v1/me/consents"));
+    let consents = LocalResource::new(|| api::get::<Page<Consent>>(paths::MY_CONSENTS));
     let notice = RwSignal::new(None::<String>);
     let withdraw = Action::new_local(move |(client_id, name): &(String, String)| {
         let (client_id, name) = (client_id.clone(), name.clone());
         async move {
-            api::delete(&format!("/api/v1/me/consents/{}", encode(&client_id)), None).await?;
+            api::delete(&paths::my_consent(&client_id), None).await?;
             notice.set(Some(format!("{name} no longer has your consent; it will ask again.")));
             consents.refetch();
             Ok::<_, ApiError>(())

@@ -11,6 +11,7 @@ use crate::components::{ErrorBanner, FieldErrors, TextField};
 use crate::logic::audit::{audit_query, AuditFilter, OUTCOMES};
 use crate::logic::diff::{before_after, diff};
 use crate::logic::format;
+use crate::paths;
 
 #[component]
 pub fn AuditLog() -> impl IntoView {
@@ -42,14 +43,14 @@ pub fn AuditLog() -> impl IntoView {
             Ok(q) => {
                 filter_error.set(None);
                 selected.set(None);
-                pager.reload(format!("/api/v1/audit-events{q}"));
+                pager.reload(paths::audit_events(&q));
             }
             Err(e) => filter_error.set(Some(e)),
         }
     };
     search();
 
-    let verification = LocalResource::new(|| api::get::<AuditVerification>("/api/v1/audit-events:verify"));
+    let verification = LocalResource::new(|| api::get::<AuditVerification>(paths::AUDIT_VERIFY));
 
     view! {
         <h1>"Audit log"</h1>

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_params_map};
 
-use crate::api::{self, encode, ApiError};
+use crate::api::{self, ApiError};
 use crate::components::confirm::use_confirm;
 use crate::components::grant_picker::GrantPicker;
 use crate::components::secret::SecretPanel;
@@ -13,11 +13,12 @@ use crate::components::{action_error, loaded, ErrorBanner, ErrorText, GrantChips
 use crate::logic::audit::{lost_warning, owner_label};
 use crate::logic::format::{self, overlap_label, OVERLAPS};
 use crate::logic::forms;
+use crate::paths;
 
 #[component]
 pub fn ClientDetail() -> impl IntoView {
     let params = use_params_map();
-    let path = Memo::new(move |_| format!("/api/v1/clients/{}", encode(&params.read().get("id").unwrap_or_default())));
+    let path = Memo::new(move |_| paths::client(&params.read().get("id").unwrap_or_default()));
     let confirm = use_confirm();
     let navigate = use_navigate();
     let notice = RwSignal::new(None::<String>);
@@ -27,7 +28,7 @@ pub fn ClientDetail() -> impl IntoView {
         async move { api::get_tagged::<Client>(&path).await }
     });
     let effective = LocalResource::new(move || {
-        let path = format!("{}/effective-permissions", path.get());
+        let path = paths::client_effective_permissions(&path.get());
         async move { api::get::<EffectivePermissions>(&path).await }
     });
     let current = move || client.get_untracked().and_then(Result::ok);
@@ -77,8 +78,8 @@ pub fn ClientDetail() -> impl IntoView {
         ev.prevent_default();
         notice.set(None);
         let list = grants.get_untracked();
-        let body = forms::check_grants("permissions", &list)
-            .map(|_| ClientPatch { permissions: Some(list), ..Default::default() });
+        let body =
+            forms::check_permissions(&list).map(|_| ClientPatch { permissions: Some(list), ..Default::default() });
         patch.dispatch_local((body, "Grants saved.".to_owned()));
     };
 
@@ -112,7 +113,7 @@ pub fn ClientDetail() -> impl IntoView {
     let rotate = Action::new_local(move |seconds: &u64| {
         let seconds = *seconds;
         let body = forms::secret_rotate(seconds);
-        let path = format!("{}/secrets", path.get_untracked());
+        let path = paths::client_secrets(&path.get_untracked());
         async move {
             let r = api::post::<_, SecretRotated>(&path, &body).await?;
             rotated.set(Some(r));
@@ -176,10 +177,10 @@ pub fn ClientDetail() -> impl IntoView {
                         <dt>"Status"</dt>
                         <dd><StatusBadge disabled=c.disabled /></dd>
                         <dt>"Owner"</dt><dd>{owner_label(c.owner.as_ref())}{c.owner.as_ref().map(|o| view! { " " <code class="muted">{o.account_id.to_string()}</code> })}</dd>
-                        <dt>"Grant types"</dt><dd>{format::list(&c.grant_types)}</dd>
+                        <dt>"Grant types"</dt><dd>{format::list(&c.grant_types.iter().map(ToString::to_string).collect::<Vec<_>>())}</dd>
                         <dt>"Redirect URIs"</dt><dd>{format::list(&c.redirect_uris)}</dd>
                         <dt>"User namespace"</dt><dd>{c.user_namespace.clone().unwrap_or_else(|| "—".into())}</dd>
-                        <dt>"Authentication"</dt><dd>{c.token_endpoint_auth_method.clone()}</dd>
+                        <dt>"Authentication"</dt><dd>{c.token_endpoint_auth_method.as_str()}</dd>
                         <dt>"Access tokens"</dt>
                         <dd>{format!("{}, {} s", c.access_token_alg, c.access_token_ttl.map(|t| t.to_string()).unwrap_or_else(|| "default".into()))}</dd>
                         <dt>"PKCE required"</dt><dd>{if c.require_pkce { "yes" } else { "no" }}</dd>

@@ -1,6 +1,6 @@
 //! API clients: mine (or all I may see), and creating one, whose secret is shown once.
 
-use gatehouse_api_types::{Client, ClientCreated, ACCESS_TOKEN_ALGS, TOKEN_ENDPOINT_AUTH_METHODS};
+use gatehouse_api_types::{Client, ClientCreated, GrantType, SigningAlg, TokenEndpointAuthMethod};
 use leptos::prelude::*;
 use leptos_router::components::A;
 
@@ -9,13 +9,14 @@ use crate::components::grant_picker::GrantPicker;
 use crate::components::secret::SecretPanel;
 use crate::components::{action_error, loaded, ErrorBanner, FieldErrors, GrantChips, StatusBadge, TextField};
 use crate::logic::audit::owner_label;
-use crate::logic::forms::{self, NewClient, GRANT_TYPES};
+use crate::logic::forms::{self, NewClient};
+use crate::paths;
 
 #[component]
 pub fn Clients() -> impl IntoView {
     let all = RwSignal::new(false);
     let list = LocalResource::new(move || {
-        let path = if all.get() { "/api/v1/clients?page_size=200" } else { "/api/v1/clients?owner=me&page_size=200" };
+        let path = if all.get() { paths::CLIENT_LIST } else { paths::MY_CLIENT_LIST };
         api::get_all::<Client>(path, 20)
     });
 
@@ -27,15 +28,15 @@ pub fn Clients() -> impl IntoView {
     let password_grant_enabled = RwSignal::new(false);
     let redirect_uris = RwSignal::new(String::new());
     let user_namespace = RwSignal::new(String::new());
-    let token_endpoint_auth_method = RwSignal::new(defaults.token_endpoint_auth_method.clone());
-    let access_token_alg = RwSignal::new(defaults.access_token_alg.clone());
+    let token_endpoint_auth_method = RwSignal::new(defaults.token_endpoint_auth_method);
+    let access_token_alg = RwSignal::new(defaults.access_token_alg);
     // The create response with the secret: only here, only until dismissed or left.
     let created = RwSignal::new(None::<ClientCreated>);
 
     let create = Action::new_local(move |form: &NewClient| {
         let body = forms::client_create(form);
         async move {
-            let response = api::post::<_, ClientCreated>("/api/v1/clients", &body?).await?;
+            let response = api::post::<_, ClientCreated>(paths::CLIENTS, &body?).await?;
             name.set(String::new());
             permissions.set(Vec::new());
             redirect_uris.set(String::new());
@@ -123,30 +124,35 @@ pub fn Clients() -> impl IntoView {
                     <GrantPicker grants=permissions error=create_error legend="Grants" />
                     <fieldset>
                         <legend>"Grant types"</legend>
-                        {GRANT_TYPES.into_iter().map(|t| {
+                        {GrantType::ALL.iter().map(|&t| {
+                            if t == GrantType::Password {
+                                // The password grant is switched by `password_grant_enabled` alone.
+                                return view! {
+                                    <div class="check">
+                                        <input id="password_grant_enabled" type="checkbox" aria-describedby="password-grant-note" bind:checked=password_grant_enabled />
+                                        <label for="password_grant_enabled"><code>{t.as_str()}</code></label>
+                                    </div>
+                                }.into_any();
+                            }
                             let id = format!("grant_type_{t}");
                             let label_for = id.clone();
-                            let checked = move || grant_types.with(|g| g.iter().any(|x| x == t));
+                            let checked = move || grant_types.with(|g| g.contains(&t));
                             let toggle = move |ev| {
                                 let on = event_target_checked(&ev);
                                 grant_types.update(|g| {
-                                    g.retain(|x| x != t);
+                                    g.retain(|x| *x != t);
                                     if on {
-                                        g.push(t.to_owned());
+                                        g.push(t);
                                     }
                                 });
                             };
                             view! {
                                 <div class="check">
-                                    <input id=id type="checkbox" name="grant_types" value=t prop:checked=checked on:change=toggle />
-                                    <label for=label_for><code>{t}</code></label>
+                                    <input id=id type="checkbox" name="grant_types" value=t.as_str() prop:checked=checked on:change=toggle />
+                                    <label for=label_for><code>{t.as_str()}</code></label>
                                 </div>
-                            }
+                            }.into_any()
                         }).collect_view()}
-                        <div class="check">
-                            <input id="password_grant_enabled" type="checkbox" aria-describedby="password-grant-note" bind:checked=password_grant_enabled />
-                            <label for="password_grant_enabled"><code>"password"</code></label>
-                        </div>
                         <p class="hint" id="password-grant-note">
                             "The resource owner password grant is discouraged; enabling it needs clients:write@*."
                         </p>
@@ -162,18 +168,26 @@ pub fn Clients() -> impl IntoView {
                         hint="The namespace whose accounts sign in through this client (optional)." />
                     <div class="field">
                         <label for="token_endpoint_auth_method">"Token endpoint authentication"</label>
-                        <select id="token_endpoint_auth_method" on:change=move |ev| token_endpoint_auth_method.set(event_target_value(&ev))>
-                            {TOKEN_ENDPOINT_AUTH_METHODS.into_iter().map(|m| view! {
-                                <option value=m selected=move || token_endpoint_auth_method.get() == m>{m}</option>
+                        <select id="token_endpoint_auth_method" on:change=move |ev| {
+                            if let Ok(method) = event_target_value(&ev).parse() {
+                                token_endpoint_auth_method.set(method);
+                            }
+                        }>
+                            {TokenEndpointAuthMethod::ALL.iter().map(|&m| view! {
+                                <option value=m.as_str() selected=move || token_endpoint_auth_method.get() == m>{m.as_str()}</option>
                             }).collect_view()}
                         </select>
                         <FieldErrors error=create_error field="token_endpoint_auth_method" />
                     </div>
                     <div class="field">
                         <label for="access_token_alg">"Access token algorithm"</label>
-                        <select id="access_token_alg" on:change=move |ev| access_token_alg.set(event_target_value(&ev))>
-                            {ACCESS_TOKEN_ALGS.into_iter().map(|a| view! {
-                                <option value=a selected=move || access_token_alg.get() == a>{a}</option>
+                        <select id="access_token_alg" on:change=move |ev| {
+                            if let Ok(alg) = event_target_value(&ev).parse::<SigningAlg>() {
+                                access_token_alg.set(alg);
+                            }
+                        }>
+                            {SigningAlg::ALL.iter().map(|&a| view! {
+                                <option value=a.as_str() selected=move || access_token_alg.get() == a>{a.as_str()}</option>
                             }).collect_view()}
                         </select>
                         <FieldErrors error=create_error field="access_token_alg" />

@@ -7,14 +7,15 @@ use crate::api::{self, ApiError};
 use crate::components::confirm::use_confirm;
 use crate::components::{action_error, loaded, ErrorBanner, Loading};
 use crate::logic::format;
+use crate::paths;
 
 #[component]
 pub fn SigningKeys() -> impl IntoView {
     let confirm = use_confirm();
-    let keys = LocalResource::new(|| api::get::<Vec<SigningKey>>("/api/v1/keys"));
+    let keys = LocalResource::new(|| api::get::<Vec<SigningKey>>(paths::KEYS));
     let notice = RwSignal::new(None::<String>);
     let rotate = Action::new_local(move |_: &()| async move {
-        api::post_empty::<Vec<SigningKey>>("/api/v1/keys:rotate").await?;
+        api::post_empty::<Vec<SigningKey>>(paths::KEYS_ROTATE).await?;
         notice.set(Some("Keys rotated: the next key now signs, the previous one still verifies.".to_owned()));
         keys.refetch();
         Ok::<_, ApiError>(())
@@ -51,8 +52,8 @@ pub fn SigningKeys() -> impl IntoView {
                             {list.into_iter().map(|k| view! {
                                 <tr data-id=k.kid.clone()>
                                     <td><code>{k.kid.clone()}</code></td>
-                                    <td>{k.alg.clone()}</td>
-                                    <td><span class=format!("badge state-{}", k.state)>{k.state.clone()}</span></td>
+                                    <td>{k.alg.as_str()}</td>
+                                    <td><span class=format!("badge state-{}", k.state)>{k.state.as_str()}</span></td>
                                     <td>{format::time(&k.created_at)}</td>
                                     <td>{format::opt_time(k.activated_at.as_ref())}</td>
                                 </tr>

@@ -8,11 +8,12 @@ use crate::api::{self, encode, ApiError};
 use crate::components::confirm::use_confirm;
 use crate::components::{action_error, loaded, ErrorBanner, FieldErrors, TextField};
 use crate::logic::{format, forms};
+use crate::paths;
 
 #[component]
 pub fn Namespaces() -> impl IntoView {
     let confirm = use_confirm();
-    let list = LocalResource::new(|| api::get_all::<Namespace>("/api/v1/namespaces?page_size=200", 50));
+    let list = LocalResource::new(|| api::get_all::<Namespace>(paths::NAMESPACE_LIST, 50));
     let notice = RwSignal::new(None::<String>);
 
     // create
@@ -21,7 +22,7 @@ pub fn Namespaces() -> impl IntoView {
     let create = Action::new_local(move |(s, d): &(String, String)| {
         let body = forms::namespace_create(s, d);
         async move {
-            let created = api::post::<_, Namespace>("/api/v1/namespaces", &body?).await?;
+            let created = api::post::<_, Namespace>(paths::NAMESPACES, &body?).await?;
             slug.set(String::new());
             display_name.set(String::new());
             notice.set(Some(format!("Created namespace {}.", created.slug)));
@@ -36,7 +37,7 @@ pub fn Namespaces() -> impl IntoView {
     let edit_name = RwSignal::new(String::new());
     let rename = Action::new_local(move |(s, d): &(String, String)| {
         let body = forms::namespace_rename(d);
-        let path = format!("/api/v1/namespaces/{}", encode(s));
+        let path = paths::namespace(s);
         async move {
             let (renamed, _) = api::patch::<_, Namespace>(&path, &body?, None).await?;
             editing.set(None);
@@ -49,7 +50,7 @@ pub fn Namespaces() -> impl IntoView {
 
     // delete
     let delete = Action::new_local(move |s: &String| {
-        let path = format!("/api/v1/namespaces/{}", encode(s));
+        let path = paths::namespace(s);
         let slug = s.clone();
         async move {
             api::delete(&path, None).await?;

@@ -4,16 +4,18 @@ use gatehouse_api_types::{AuditEvent, CallerKind, Client, Page};
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-use crate::api::{self, encode};
+use crate::api::{self, query};
 use crate::components::{loaded, GrantChips};
 use crate::logic::format;
+use crate::paths;
 use crate::session::use_me;
 
 #[component]
 pub fn Overview() -> impl IntoView {
     let me = use_me();
-    let clients = LocalResource::new(|| api::get_all::<Client>("/api/v1/clients?owner=me&page_size=200", 10));
-    let events_path = format!("/api/v1/audit-events?involving={}&page_size=10", encode(&me.id.to_string()));
+    let clients = LocalResource::new(|| api::get_all::<Client>(paths::MY_CLIENT_LIST, 10));
+    let events_path =
+        paths::audit_events(&query(&[("involving", Some(me.id.to_string())), ("page_size", Some("10".to_owned()))]));
     let events = LocalResource::new(move || {
         let path = events_path.clone();
         async move { api::get::<Page<AuditEvent>>(&path).await.map(|p| p.items) }

@@ -8,6 +8,7 @@ use leptos_router::components::A;
 use crate::api::{self, ApiError};
 use crate::components::{GrantChips, Loading};
 use crate::logic::audit::{lost_warning, owner_label, owner_matches};
+use crate::paths;
 
 #[derive(Clone)]
 struct Row {
@@ -18,17 +19,17 @@ struct Row {
 /// Every client I may list (only mine when listing all is refused), with its effective
 /// permissions; `true` when it had to fall back to mine.
 async fn load() -> Result<(Vec<Row>, bool), ApiError> {
-    let (clients, only_mine) = match api::get_all::<Client>("/api/v1/clients?page_size=200", 20).await {
+    let (clients, only_mine) = match api::get_all::<Client>(paths::CLIENT_LIST, 20).await {
         Ok(all) => (all, false),
-        Err(e) if e.status == 403 => {
-            (api::get_all::<Client>("/api/v1/clients?owner=me&page_size=200", 20).await?, true)
-        }
+        Err(e) if e.status == 403 => (api::get_all::<Client>(paths::MY_CLIENT_LIST, 20).await?, true),
         Err(e) => return Err(e),
     };
     let mut rows = Vec::with_capacity(clients.len());
     for client in clients {
-        let permissions =
-            api::get::<EffectivePermissions>(&format!("/api/v1/clients/{}/effective-permissions", client.id)).await;
+        let permissions = api::get::<EffectivePermissions>(&paths::client_effective_permissions(&paths::client(
+            &client.id.to_string(),
+        )))
+        .await;
         rows.push(Row { client, permissions });
     }
     Ok((rows, only_mine))

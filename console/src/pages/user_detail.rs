@@ -11,13 +11,14 @@ use crate::components::grant_picker::GrantPicker;
 use crate::components::{action_error, ErrorBanner, ErrorText, FieldErrors, Loading, StatusBadge, TextField};
 use crate::logic::format;
 use crate::logic::forms::{self, AccountForm};
+use crate::paths;
 
 #[component]
 pub fn UserDetail() -> impl IntoView {
     let params = use_params_map();
     let ns = Memo::new(move |_| params.read().get("ns").unwrap_or_default());
     let id = Memo::new(move |_| params.read().get("id").unwrap_or_default());
-    let path = Memo::new(move |_| format!("/api/v1/namespaces/{}/users/{}", encode(&ns.get()), encode(&id.get())));
+    let path = Memo::new(move |_| paths::user(&ns.get(), &id.get()));
     let confirm = use_confirm();
     let navigate = use_navigate();
     let notice = RwSignal::new(None::<String>);
@@ -27,7 +28,7 @@ pub fn UserDetail() -> impl IntoView {
         async move { api::get_tagged::<Account>(&path).await }
     });
     let grants_res = LocalResource::new(move || {
-        let path = format!("{}/permissions", path.get());
+        let path = paths::user_permissions(&path.get());
         async move { api::get::<Permissions>(&path).await }
     });
 
@@ -121,7 +122,7 @@ pub fn UserDetail() -> impl IntoView {
     let password = RwSignal::new(String::new());
     let set_password = Action::new_local(move |pw: &String| {
         let body = forms::password_set(pw);
-        let path = format!("{}/password", path.get_untracked());
+        let path = paths::user_password(&path.get_untracked());
         async move {
             api::put_no_content(&path, &body?).await?;
             password.set(String::new());
@@ -133,9 +134,9 @@ pub fn UserDetail() -> impl IntoView {
     let password_error = action_error(set_password);
 
     let save_grants = Action::new_local(move |list: &Vec<String>| {
-        let checked = forms::check_grants("permissions", list);
+        let checked = forms::check_permissions(list);
         let body = Permissions { permissions: list.clone() };
-        let path = format!("{}/permissions", path.get_untracked());
+        let path = paths::user_permissions(&path.get_untracked());
         async move {
             checked?;
             let saved = api::put::<_, Permissions>(&path, &body).await?;

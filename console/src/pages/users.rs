@@ -13,6 +13,7 @@ use crate::components::pager::{Pager, PagerFooter};
 use crate::components::{action_error, ErrorBanner, StatusBadge, TextField};
 use crate::logic::debounce::{search_term, Debounce};
 use crate::logic::forms::{self, NewAccount};
+use crate::paths;
 use crate::session::use_me;
 
 #[component]
@@ -22,7 +23,7 @@ pub fn Users() -> impl IntoView {
     let query_map = use_query_map();
     let own_ns = me.namespace.clone().unwrap_or_default();
     let ns = Memo::new(move |_| query_map.read().get("ns").filter(|s| !s.is_empty()).unwrap_or_else(|| own_ns.clone()));
-    let namespaces = LocalResource::new(|| api::get_all::<Namespace>("/api/v1/namespaces?page_size=200", 50));
+    let namespaces = LocalResource::new(|| api::get_all::<Namespace>(paths::NAMESPACE_LIST, 50));
 
     // search: `q_text` is what is typed, `q` what was last applied (250 ms after typing stops)
     let q_text = RwSignal::new(String::new());
@@ -46,8 +47,8 @@ pub fn Users() -> impl IntoView {
     let pager = Pager::<Account>::new();
     let list_path = Memo::new(move |_| {
         format!(
-            "/api/v1/namespaces/{}/users{}",
-            encode(&ns.get()),
+            "{}{}",
+            paths::users(&ns.get()),
             query(&[("q", q.get()), ("disabled", Some(disabled.get())), ("page_size", Some("50".to_owned()))])
         )
     });
@@ -74,7 +75,7 @@ pub fn Users() -> impl IntoView {
     let created = RwSignal::new(None::<Account>);
     let create = Action::new_local(move |form: &NewAccount| {
         let body = forms::account_create(form);
-        let path = format!("/api/v1/namespaces/{}/users", encode(&ns.get_untracked()));
+        let path = paths::users(&ns.get_untracked());
         async move {
             let account = api::post::<_, Account>(&path, &body?).await?;
             for field in [username, email, phone_number, name, password] {

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::ids::{AccountId, ClientId, ClientUuid};
 use super::schema::{accounts, client_secrets, clients};
-use super::{from_db_time, from_json_text, parse_uuid, to_db_time, to_json_text, Conn};
+use super::{from_db_time, from_json_text, parse_text, parse_uuid, to_db_time, to_json_text, Conn};
 use crate::domain::clients::{Client, ClientView, OAuthProfile, Owner, Secret};
 use crate::domain::{grant_strings, parse_stored_grants};
 use crate::error::{Error, Result};
@@ -72,9 +72,9 @@ impl Row {
             redirect_uris: from_json_text(&self.redirect_uris)?,
             password_grant_enabled: self.password_grant_enabled,
             user_namespace: self.user_namespace,
-            token_endpoint_auth_method: self.token_endpoint_auth_method,
+            token_endpoint_auth_method: parse_text(&self.token_endpoint_auth_method)?,
             access_token_ttl: self.access_token_ttl.and_then(|t| u32::try_from(t).ok()),
-            access_token_alg: self.access_token_alg,
+            access_token_alg: parse_text(&self.access_token_alg)?,
             post_logout_redirect_uris: from_json_text(&self.post_logout_redirect_uris)?,
             attribute_claims: from_json_text(&self.attribute_claims)?,
             require_pkce: self.require_pkce,
@@ -105,9 +105,9 @@ impl Row {
             created_at: to_db_time(c.created_at),
             updated_at: to_db_time(c.updated_at),
             last_used_at: c.last_used_at.map(to_db_time),
-            token_endpoint_auth_method: c.token_endpoint_auth_method.clone(),
+            token_endpoint_auth_method: c.token_endpoint_auth_method.as_str().to_owned(),
             access_token_ttl: c.access_token_ttl.and_then(|t| i32::try_from(t).ok()),
-            access_token_alg: c.access_token_alg.clone(),
+            access_token_alg: c.access_token_alg.as_str().to_owned(),
             post_logout_redirect_uris: to_json_text(&c.post_logout_redirect_uris)?,
             attribute_claims: to_json_text(&c.attribute_claims)?,
             require_pkce: c.require_pkce,
@@ -235,8 +235,8 @@ pub fn credential(conn: &mut Conn, client_id: ClientId, now: DateTime<Utc>) -> R
         profile: OAuthProfile {
             grant_types: from_json_text(&grant_types)?,
             access_token_ttl: ttl.and_then(|t| u32::try_from(t).ok()),
-            access_token_alg: alg,
-            token_endpoint_auth_method: method,
+            access_token_alg: parse_text(&alg)?,
+            token_endpoint_auth_method: parse_text(&method)?,
         },
         tokens_valid_after: tokens_valid_after.map(from_db_time),
     }))

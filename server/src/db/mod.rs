@@ -441,6 +441,11 @@ pub fn parse_uuid(text: &str) -> Result<uuid::Uuid> {
     uuid::Uuid::parse_str(text).map_err(|_| Error::Internal(format!("stored id is not a UUID: {text}")))
 }
 
+/// A text column holding one of a fixed set of values (see `gatehouse_api_types::protocol`).
+pub fn parse_text<T: std::str::FromStr<Err = gatehouse_api_types::UnknownValue>>(text: &str) -> Result<T> {
+    text.parse().map_err(|e| Error::Internal(format!("stored value '{text}' is not valid: {e}")))
+}
+
 pub fn to_json_text<T: serde::Serialize>(value: &T) -> Result<String> {
     serde_json::to_string(value).map_err(Error::internal)
 }

@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
+use gatehouse_api_types::KeyState;
 
 use super::schema::{server_settings, signing_keys};
 use super::{to_db_time, Conn};
@@ -26,7 +27,7 @@ pub struct KeyRow {
 /// (alg, state) of every `current` and `next` key.
 pub fn current_and_next(conn: &mut Conn) -> Result<Vec<(String, String)>> {
     Ok(signing_keys::table
-        .filter(signing_keys::state.eq_any(["current", "next"]))
+        .filter(signing_keys::state.eq_any([KeyState::Current.as_str(), KeyState::Next.as_str()]))
         .select((signing_keys::alg, signing_keys::state))
         .load(conn)?)
 }
@@ -38,13 +39,16 @@ pub fn insert(conn: &mut Conn, row: &KeyRow) -> Result<()> {
 
 /// Every key that is not retired, in no particular order.
 pub fn published(conn: &mut Conn) -> Result<Vec<KeyRow>> {
-    Ok(signing_keys::table.filter(signing_keys::state.ne("retired")).select(KeyRow::as_select()).load(conn)?)
+    Ok(signing_keys::table
+        .filter(signing_keys::state.ne(KeyState::Retired.as_str()))
+        .select(KeyRow::as_select())
+        .load(conn)?)
 }
 
 /// Every key that is not retired, by algorithm and newest first.
 pub fn published_in_order(conn: &mut Conn) -> Result<Vec<KeyRow>> {
     Ok(signing_keys::table
-        .filter(signing_keys::state.ne("retired"))
+        .filter(signing_keys::state.ne(KeyState::Retired.as_str()))
         .order((signing_keys::alg.asc(), signing_keys::created_at.desc()))
         .select(KeyRow::as_select())
         .load(conn)?)
@@ -53,7 +57,7 @@ pub fn published_in_order(conn: &mut Conn) -> Result<Vec<KeyRow>> {
 /// The public JWKs of every key that is not retired, by algorithm and newest first.
 pub fn published_jwks(conn: &mut Conn) -> Result<Vec<String>> {
     Ok(signing_keys::table
-        .filter(signing_keys::state.ne("retired"))
+        .filter(signing_keys::state.ne(KeyState::Retired.as_str()))
         .order((signing_keys::alg.asc(), signing_keys::created_at.desc()))
         .select(signing_keys::public_jwk)
         .load(conn)?)
@@ -65,21 +69,25 @@ pub fn published_jwks(conn: &mut Conn) -> Result<Vec<String>> {
 pub fn advance_states(conn: &mut Conn, now: DateTime<Utc>, retire_before: DateTime<Utc>) -> Result<()> {
     let (now, expired) = (to_db_time(now), to_db_time(retire_before));
     diesel::update(
-        signing_keys::table.filter(signing_keys::state.eq("previous")).filter(signing_keys::retired_at.lt(expired)),
+        signing_keys::table
+            .filter(signing_keys::state.eq(KeyState::Previous.as_str()))
+            .filter(signing_keys::retired_at.lt(expired)),
     )
-    .set(signing_keys::state.eq("retired"))
+    .set(signing_keys::state.eq(KeyState::Retired.as_str()))
     .execute(conn)?;
     // Previous keys of an older version, which did not record when they stopped signing.
     diesel::update(
-        signing_keys::table.filter(signing_keys::state.eq("previous")).filter(signing_keys::retired_at.is_null()),
+        signing_keys::table
+            .filter(signing_keys::state.eq(KeyState::Previous.as_str()))
+            .filter(signing_keys::retired_at.is_null()),
     )
     .set(signing_keys::retired_at.eq(now))
     .execute(conn)?;
-    diesel::update(signing_keys::table.filter(signing_keys::state.eq("current")))
-        .set((signing_keys::state.eq("previous"), signing_keys::retired_at.eq(now)))
+    diesel::update(signing_keys::table.filter(signing_keys::state.eq(KeyState::Current.as_str())))
+        .set((signing_keys::state.eq(KeyState::Previous.as_str()), signing_keys::retired_at.eq(now)))
         .execute(conn)?;
-    diesel::update(signing_keys::table.filter(signing_keys::state.eq("next")))
-        .set((signing_keys::state.eq("current"), signing_keys::activated_at.eq(now)))
+    diesel::update(signing_keys::table.filter(signing_keys::state.eq(KeyState::Next.as_str())))
+        .set((signing_keys::state.eq(KeyState::Current.as_str()), signing_keys::activated_at.eq(now)))
         .execute(conn)?;
     Ok(())
 }
@@ -87,7 +95,7 @@ pub fn advance_states(conn: &mut Conn, now: DateTime<Utc>, retire_before: DateTi
 /// The kids of the `current` keys, by algorithm.
 pub fn current_kids(conn: &mut Conn) -> Result<Vec<String>> {
     Ok(signing_keys::table
-        .filter(signing_keys::state.eq("current"))
+        .filter(signing_keys::state.eq(KeyState::Current.as_str()))
         .order(signing_keys::alg.asc())
         .select(signing_keys::kid)
         .load(conn)?)

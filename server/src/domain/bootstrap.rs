@@ -1,7 +1,7 @@
 //! The first administrator: on an empty database only.
 
 use gatehouse_api_types::grant::Grant;
-use gatehouse_api_types::AccountCreate;
+use gatehouse_api_types::{AccountCreate, GrantType, SigningAlg, TokenEndpointAuthMethod};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -52,13 +52,13 @@ pub fn run(
         name: "bootstrap".into(),
         owner_account_id: Some(account.id),
         permissions: vec![superuser],
-        grant_types: vec!["client_credentials".into()],
+        grant_types: vec![GrantType::ClientCredentials],
         redirect_uris: Vec::new(),
         password_grant_enabled: false,
         user_namespace: None,
-        token_endpoint_auth_method: "client_secret_basic".into(),
+        token_endpoint_auth_method: TokenEndpointAuthMethod::ClientSecretBasic,
         access_token_ttl: None,
-        access_token_alg: "RS256".into(),
+        access_token_alg: SigningAlg::RS256,
         post_logout_redirect_uris: Vec::new(),
         attribute_claims: Default::default(),
         require_pkce: true,
@@ -109,9 +109,9 @@ fn console_client(bootstrap: &Client) -> Client {
         client_id: super::clients::CONSOLE_CLIENT_ID.into(),
         name: "Gatehouse console".into(),
         permissions: Vec::new(),
-        grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+        grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
         user_namespace: Some(SYSTEM.into()),
-        token_endpoint_auth_method: "none".into(),
+        token_endpoint_auth_method: TokenEndpointAuthMethod::None,
         skip_consent: true,
         ..bootstrap.clone()
     }

@@ -3,6 +3,7 @@
 //! to whoever makes the change: see [`super::power`]).
 
 use gatehouse_api_types::grant::ANY;
+use gatehouse_api_types::GrantType;
 
 use super::bootstrap::SYSTEM;
 use super::clients::Client;
@@ -49,7 +50,7 @@ pub fn check_switches(ctx: &Context, before: Option<&Client>, after: &Client) ->
 pub fn check_oauth_settings(client: &mut Client) -> Result<()> {
     if client.is_public() {
         if client.password_grant_enabled
-            || client.grant_types.iter().any(|t| t == "client_credentials" || t == "password")
+            || client.grant_types.iter().any(|t| matches!(t, GrantType::ClientCredentials | GrantType::Password))
         {
             return Err(Error::invalid(
                 "grant_types",
@@ -61,17 +62,18 @@ pub fn check_oauth_settings(client: &mut Client) -> Result<()> {
         }
     }
     // The password grant is switched by `password_grant_enabled` alone.
-    client.grant_types.retain(|t| t != "password");
+    client.grant_types.retain(|t| *t != GrantType::Password);
     if client.password_grant_enabled {
-        client.grant_types.push("password".into());
+        client.grant_types.push(GrantType::Password);
     }
-    client.grant_types.sort();
+    // Stored and shown in the order of their names.
+    client.grant_types.sort_by_key(|t| t.as_str());
     client.grant_types.dedup();
-    if client.grant_types.iter().any(|t| t == "authorization_code") && client.redirect_uris.is_empty() {
+    if client.allows_grant(GrantType::AuthorizationCode) && client.redirect_uris.is_empty() {
         return Err(Error::invalid("redirect_uris", "at least one is required for the authorization_code grant"));
     }
-    if client.grant_types.iter().any(|t| t == "refresh_token")
-        && !client.grant_types.iter().any(|t| t == "authorization_code" || t == "password")
+    if client.allows_grant(GrantType::RefreshToken)
+        && !client.grant_types.iter().any(|t| matches!(t, GrantType::AuthorizationCode | GrantType::Password))
     {
         return Err(Error::invalid("grant_types", "refresh_token needs authorization_code or password"));
     }

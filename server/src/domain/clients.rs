@@ -6,7 +6,10 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use gatehouse_api_types::grant::{self, Grant, ANY};
-use gatehouse_api_types::{Client as ApiClient, ClientCreate, ClientPatch, DroppedGrant, EffectivePermissions};
+use gatehouse_api_types::{
+    Client as ApiClient, ClientCreate, ClientPatch, DroppedGrant, EffectivePermissions, GrantType, SigningAlg,
+    TokenEndpointAuthMethod,
+};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -27,13 +30,13 @@ pub struct Client {
     pub name: String,
     pub owner_account_id: Option<Uuid>,
     pub permissions: Vec<Grant>,
-    pub grant_types: Vec<String>,
+    pub grant_types: Vec<GrantType>,
     pub redirect_uris: Vec<String>,
     pub password_grant_enabled: bool,
     pub user_namespace: Option<String>,
-    pub token_endpoint_auth_method: String,
+    pub token_endpoint_auth_method: TokenEndpointAuthMethod,
     pub access_token_ttl: Option<u32>,
-    pub access_token_alg: String,
+    pub access_token_alg: SigningAlg,
     pub post_logout_redirect_uris: Vec<String>,
     pub attribute_claims: BTreeMap<String, String>,
     pub require_pkce: bool,
@@ -61,26 +64,26 @@ impl Client {
 
     /// A public client (a browser or native app) has no secret and must use PKCE.
     pub fn is_public(&self) -> bool {
-        self.token_endpoint_auth_method == "none"
+        self.token_endpoint_auth_method == TokenEndpointAuthMethod::None
     }
 
-    pub fn allows_grant(&self, grant_type: &str) -> bool {
-        self.grant_types.iter().any(|g| g == grant_type)
+    pub fn allows_grant(&self, grant_type: GrantType) -> bool {
+        self.grant_types.contains(&grant_type)
     }
 }
 
 /// What the token endpoint needs to know of a client, read with its credential.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OAuthProfile {
-    pub grant_types: Vec<String>,
+    pub grant_types: Vec<GrantType>,
     pub access_token_ttl: Option<u32>,
-    pub access_token_alg: String,
-    pub token_endpoint_auth_method: String,
+    pub access_token_alg: SigningAlg,
+    pub token_endpoint_auth_method: TokenEndpointAuthMethod,
 }
 
 impl OAuthProfile {
-    pub fn allows_grant(&self, grant_type: &str) -> bool {
-        self.grant_types.iter().any(|g| g == grant_type)
+    pub fn allows_grant(&self, grant_type: GrantType) -> bool {
+        self.grant_types.contains(&grant_type)
     }
 }
 
@@ -197,9 +200,9 @@ impl ClientView {
             redirect_uris: c.redirect_uris.clone(),
             password_grant_enabled: c.password_grant_enabled,
             user_namespace: c.user_namespace.clone(),
-            token_endpoint_auth_method: c.token_endpoint_auth_method.clone(),
+            token_endpoint_auth_method: c.token_endpoint_auth_method,
             access_token_ttl: c.access_token_ttl,
-            access_token_alg: c.access_token_alg.clone(),
+            access_token_alg: c.access_token_alg,
             post_logout_redirect_uris: c.post_logout_redirect_uris.clone(),
             attribute_claims: c.attribute_claims.clone(),
             require_pkce: c.require_pkce,

@@ -10,6 +10,7 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
+use gatehouse_api_types::{KeyState, SigningAlg};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use ring::rand::SystemRandom;
 use ring::signature::{EcdsaKeyPair, Ed25519KeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
@@ -19,7 +20,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use crate::db::signing_keys::KeyRow;
-use crate::db::{self, Conn};
+use crate::db::{self, parse_text, Conn};
 use crate::domain::audit::{Actor, NewEvent};
 use crate::domain::crypto::MasterKey;
 use crate::error::{Error, Result};
@@ -34,42 +35,20 @@ pub fn verifies_after_signing() -> chrono::Duration {
     chrono::Duration::hours(24) + chrono::Duration::minutes(5)
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Alg {
-    RS256,
-    ES256,
-    EdDSA,
-}
-
-impl Alg {
-    pub const ALL: [Alg; 3] = [Alg::RS256, Alg::ES256, Alg::EdDSA];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Alg::RS256 => "RS256",
-            Alg::ES256 => "ES256",
-            Alg::EdDSA => "EdDSA",
-        }
-    }
-
-    pub fn parse(name: &str) -> Option<Alg> {
-        Alg::ALL.into_iter().find(|a| a.name() == name)
-    }
-
-    pub fn jwt(self) -> Algorithm {
-        match self {
-            Alg::RS256 => Algorithm::RS256,
-            Alg::ES256 => Algorithm::ES256,
-            Alg::EdDSA => Algorithm::EdDSA,
-        }
+/// The `jsonwebtoken` algorithm of `alg`.
+pub fn jwt_algorithm(alg: SigningAlg) -> Algorithm {
+    match alg {
+        SigningAlg::RS256 => Algorithm::RS256,
+        SigningAlg::ES256 => Algorithm::ES256,
+        SigningAlg::EdDSA => Algorithm::EdDSA,
     }
 }
 
 /// A key ready to sign (when current) and to verify.
 pub struct SigningKey {
     pub kid: String,
-    pub alg: Alg,
-    pub state: String,
+    pub alg: SigningAlg,
+    pub state: KeyState,
     pub encoding: EncodingKey,
     pub decoding: DecodingKey,
     pub jwk: Value,
@@ -89,9 +68,9 @@ enum Signer {
 
 impl SigningKey {
     /// A fresh key of `alg` that is in no database (for tests and fuzzing).
-    pub fn generate(alg: Alg, state: &str) -> Result<SigningKey> {
+    pub fn generate(alg: SigningAlg, state: KeyState) -> Result<SigningKey> {
         let generated = generate(alg)?;
-        load_key(alg, &generated.private_der, generated.jwk, state.to_owned())
+        load_key(alg, &generated.private_der, generated.jwk, state)
     }
 
     /// A compact JWS of `claims` with `header` (RFC 7515), signed with this key.
@@ -125,16 +104,16 @@ fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
-fn generate(alg: Alg) -> Result<Generated> {
+fn generate(alg: SigningAlg) -> Result<Generated> {
     let rng = SystemRandom::new();
     let (private_der, public) = match alg {
-        Alg::RS256 => {
+        SigningAlg::RS256 => {
             let key = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048).map_err(Error::internal)?;
             let der = key.to_pkcs1_der().map_err(Error::internal)?.as_bytes().to_vec();
             let public = json!({ "kty": "RSA", "n": b64(&key.n().to_bytes_be()), "e": b64(&key.e().to_bytes_be()) });
             (der, public)
         }
-        Alg::ES256 => {
+        SigningAlg::ES256 => {
             let pkcs8 =
                 EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).map_err(Error::internal)?;
             let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng)
@@ -143,7 +122,7 @@ fn generate(alg: Alg) -> Result<Generated> {
             let public = json!({ "kty": "EC", "crv": "P-256", "x": b64(&point[1..33]), "y": b64(&point[33..65]) });
             (pkcs8.as_ref().to_vec(), public)
         }
-        Alg::EdDSA => {
+        SigningAlg::EdDSA => {
             let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).map_err(Error::internal)?;
             let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).map_err(Error::internal)?;
             let public = json!({ "kty": "OKP", "crv": "Ed25519", "x": b64(pair.public_key().as_ref()) });
@@ -153,7 +132,7 @@ fn generate(alg: Alg) -> Result<Generated> {
     let kid = thumbprint(&public);
     let mut jwk = public;
     jwk["kid"] = json!(kid);
-    jwk["alg"] = json!(alg.name());
+    jwk["alg"] = json!(alg.as_str());
     jwk["use"] = json!("sig");
     Ok(Generated { private_der, jwk })
 }
@@ -170,22 +149,24 @@ fn thumbprint(public: &Value) -> String {
     b64(&Sha256::digest(format!("{{{}}}", canonical.join(",")).as_bytes()))
 }
 
-fn load_key(alg: Alg, private_der: &[u8], jwk: Value, state: String) -> Result<SigningKey> {
+fn load_key(alg: SigningAlg, private_der: &[u8], jwk: Value, state: KeyState) -> Result<SigningKey> {
     let text = |name: &str| jwk[name].as_str().unwrap_or_default().to_owned();
     let (encoding, decoding) = match alg {
-        Alg::RS256 => {
+        SigningAlg::RS256 => {
             (EncodingKey::from_rsa_der(private_der), DecodingKey::from_rsa_components(&text("n"), &text("e")))
         }
-        Alg::ES256 => (EncodingKey::from_ec_der(private_der), DecodingKey::from_ec_components(&text("x"), &text("y"))),
-        Alg::EdDSA => (EncodingKey::from_ed_der(private_der), DecodingKey::from_ed_components(&text("x"))),
+        SigningAlg::ES256 => {
+            (EncodingKey::from_ec_der(private_der), DecodingKey::from_ec_components(&text("x"), &text("y")))
+        }
+        SigningAlg::EdDSA => (EncodingKey::from_ed_der(private_der), DecodingKey::from_ed_components(&text("x"))),
     };
     let signer = match alg {
-        Alg::RS256 => Signer::Rsa(
+        SigningAlg::RS256 => Signer::Rsa(
             openssl::rsa::Rsa::private_key_from_der(private_der)
                 .and_then(openssl::pkey::PKey::from_rsa)
                 .map_err(Error::internal)?,
         ),
-        Alg::ES256 => {
+        SigningAlg::ES256 => {
             let rng = SystemRandom::new();
             Signer::Ecdsa(
                 EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, private_der, &rng)
@@ -193,7 +174,7 @@ fn load_key(alg: Alg, private_der: &[u8], jwk: Value, state: String) -> Result<S
                 rng,
             )
         }
-        Alg::EdDSA => {
+        SigningAlg::EdDSA => {
             Signer::Ed25519(Ed25519KeyPair::from_pkcs8_maybe_unchecked(private_der).map_err(Error::internal)?)
         }
     };
@@ -204,8 +185,8 @@ fn load_key(alg: Alg, private_der: &[u8], jwk: Value, state: String) -> Result<S
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct KeyInfo {
     pub kid: String,
-    pub alg: String,
-    pub state: String,
+    pub alg: SigningAlg,
+    pub state: KeyState,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub activated_at: Option<chrono::DateTime<chrono::Utc>>,
 }
@@ -237,12 +218,13 @@ impl KeyStore {
     }
 
     fn ensure(&self, conn: &mut Conn, db: &db::Db) -> Result<()> {
-        let missing = |conn: &mut Conn| -> Result<Vec<(Alg, &'static str)>> {
+        const KEPT_READY: [KeyState; 2] = [KeyState::Current, KeyState::Next];
+        let missing = |conn: &mut Conn| -> Result<Vec<(SigningAlg, KeyState)>> {
             let present = db::signing_keys::current_and_next(conn)?;
-            Ok(Alg::ALL
-                .into_iter()
-                .flat_map(|alg| ["current", "next"].map(|state| (alg, state)))
-                .filter(|(alg, state)| !present.iter().any(|(a, s)| a == alg.name() && s == state))
+            Ok(SigningAlg::ALL
+                .iter()
+                .flat_map(|&alg| KEPT_READY.map(|state| (alg, state)))
+                .filter(|(alg, state)| !present.iter().any(|(a, s)| a == alg.as_str() && s == state.as_str()))
                 .collect())
         };
         let wanted = missing(conn)?;
@@ -251,7 +233,7 @@ impl KeyStore {
         }
         // Generate outside the transaction (RSA takes a moment), insert under the lock, and
         // keep only what another replica has not inserted meanwhile.
-        let fresh: Vec<(Alg, &str, Generated)> =
+        let fresh: Vec<(SigningAlg, KeyState, Generated)> =
             wanted.into_iter().map(|(alg, state)| generate(alg).map(|g| (alg, state, g))).collect::<Result<_>>()?;
         db.write_blocking(conn, |conn| {
             db::signing_keys::lock(conn)?;
@@ -269,8 +251,8 @@ impl KeyStore {
     fn insert(
         &self,
         conn: &mut Conn,
-        alg: Alg,
-        state: &str,
+        alg: SigningAlg,
+        state: KeyState,
         generated: Generated,
         now: chrono::NaiveDateTime,
     ) -> Result<()> {
@@ -278,11 +260,11 @@ impl KeyStore {
         let row = KeyRow {
             private_key: self.master.seal(&kid, &generated.private_der)?,
             kid,
-            alg: alg.name().to_owned(),
-            state: state.to_owned(),
+            alg: alg.as_str().to_owned(),
+            state: state.as_str().to_owned(),
             public_jwk: generated.jwk.to_string(),
             created_at: now,
-            activated_at: (state == "current").then_some(now),
+            activated_at: (state == KeyState::Current).then_some(now),
             retired_at: None,
         };
         db::signing_keys::insert(conn, &row)
@@ -300,10 +282,10 @@ impl KeyStore {
         let rows = db::signing_keys::published(conn)?;
         let mut keys = Vec::with_capacity(rows.len());
         for row in rows {
-            let Some(alg) = Alg::parse(&row.alg) else { continue };
+            let Ok(alg) = row.alg.parse::<SigningAlg>() else { continue };
             let der = self.master.open(&row.kid, &row.private_key)?;
             let jwk: Value = db::from_json_text(&row.public_jwk)?;
-            keys.push(Arc::new(load_key(alg, &der, jwk, row.state)?));
+            keys.push(Arc::new(load_key(alg, &der, jwk, parse_text(&row.state)?)?));
         }
         let mut cache = self.cache.write().unwrap_or_else(|p| p.into_inner());
         *cache = Cache { loaded_at: Some(Instant::now()), keys: keys.clone() };
@@ -316,11 +298,11 @@ impl KeyStore {
     }
 
     /// The key that signs with `alg` now.
-    pub fn signing(&self, conn: &mut Conn, alg: Alg) -> Result<Arc<SigningKey>> {
+    pub fn signing(&self, conn: &mut Conn, alg: SigningAlg) -> Result<Arc<SigningKey>> {
         self.keys(conn, CACHE_FOR)?
             .into_iter()
-            .find(|k| k.alg == alg && k.state == "current")
-            .ok_or_else(|| Error::internal(format!("no current {} key", alg.name())))
+            .find(|k| k.alg == alg && k.state == KeyState::Current)
+            .ok_or_else(|| Error::internal(format!("no current {alg} key")))
     }
 
     /// The published key with this `kid` (current, next or previous), if any.
@@ -341,29 +323,30 @@ impl KeyStore {
 
     pub fn list(conn: &mut Conn) -> Result<Vec<KeyInfo>> {
         let rows = db::signing_keys::published_in_order(conn)?;
-        Ok(rows
-            .into_iter()
-            .map(|r| KeyInfo {
-                kid: r.kid,
-                alg: r.alg,
-                state: r.state,
-                created_at: db::from_db_time(r.created_at),
-                activated_at: r.activated_at.map(db::from_db_time),
+        rows.into_iter()
+            .map(|r| {
+                Ok(KeyInfo {
+                    alg: parse_text(&r.alg)?,
+                    state: parse_text(&r.state)?,
+                    kid: r.kid,
+                    created_at: db::from_db_time(r.created_at),
+                    activated_at: r.activated_at.map(db::from_db_time),
+                })
             })
-            .collect())
+            .collect()
     }
 
     /// Rotates every algorithm: current → previous, next → current, and a new next; previous
     /// keys that stopped signing over [`verifies_after_signing`] ago → retired. Returns the new
     /// current kids. `fresh` are the new next keys, made beforehand. `retired_at` is when a key
     /// stopped signing.
-    fn rotate_in(&self, conn: &mut Conn, fresh: Vec<(Alg, Generated)>, event: NewEvent) -> Result<Vec<String>> {
+    fn rotate_in(&self, conn: &mut Conn, fresh: Vec<(SigningAlg, Generated)>, event: NewEvent) -> Result<Vec<String>> {
         db::signing_keys::lock(conn)?;
         let now = db::now();
         db::signing_keys::advance_states(conn, now, now - verifies_after_signing())?;
         let now = db::to_db_time(now);
         for (alg, generated) in fresh {
-            self.insert(conn, alg, "next", generated, now)?;
+            self.insert(conn, alg, KeyState::Next, generated, now)?;
         }
         let current = db::signing_keys::current_kids(conn)?;
         db::audit::append(conn, vec![event.changes(json!({ "current": current }))])?;
@@ -372,7 +355,7 @@ impl KeyStore {
 
     /// Rotates the keys of every algorithm (see [`Self::rotate_in`]).
     pub fn rotate(&self, conn: &mut Conn, db: &db::Db, event: NewEvent) -> Result<Vec<String>> {
-        let fresh = Alg::ALL.into_iter().map(|alg| generate(alg).map(|g| (alg, g))).collect::<Result<Vec<_>>>()?;
+        let fresh = SigningAlg::ALL.iter().map(|&alg| generate(alg).map(|g| (alg, g))).collect::<Result<Vec<_>>>()?;
         let current = db.write_blocking(conn, |conn| self.rotate_in(conn, fresh, event))?;
         self.keys(conn, Duration::ZERO)?;
         Ok(current)
@@ -407,15 +390,15 @@ mod tests {
 
     #[test]
     fn generated_keys_sign_and_verify_and_have_thumbprint_kids() {
-        for alg in Alg::ALL {
+        for &alg in SigningAlg::ALL {
             let generated = generate(alg).unwrap();
-            let key = load_key(alg, &generated.private_der, generated.jwk.clone(), "current".into()).unwrap();
+            let key = load_key(alg, &generated.private_der, generated.jwk.clone(), KeyState::Current).unwrap();
             assert_eq!(key.kid.len(), 43, "SHA-256 thumbprint, base64url");
-            let mut header = jsonwebtoken::Header::new(alg.jwt());
+            let mut header = jsonwebtoken::Header::new(jwt_algorithm(alg));
             header.kid = Some(key.kid.clone());
             let token =
                 jsonwebtoken::encode(&header, &json!({ "sub": "x", "exp": 4_000_000_000u64 }), &key.encoding).unwrap();
-            let mut validation = jsonwebtoken::Validation::new(alg.jwt());
+            let mut validation = jsonwebtoken::Validation::new(jwt_algorithm(alg));
             validation.validate_aud = false;
             let decoded = jsonwebtoken::decode::<Value>(&token, &key.decoding, &validation).unwrap();
             assert_eq!(decoded.claims["sub"], "x");

@@ -5,6 +5,7 @@
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
+use gatehouse_api_types::GrantType;
 use serde_json::json;
 
 use super::consent;
@@ -140,7 +141,7 @@ fn validate(
     if form.get("response_mode").is_some_and(|m| m != "query") {
         return refuse("invalid_request", "only response_mode=query is supported");
     }
-    if !view.client.allows_grant("authorization_code") {
+    if !view.client.allows_grant(GrantType::AuthorizationCode) {
         return refuse("unauthorized_client", "this application may not use the authorization code flow");
     }
     if view.client.user_namespace.is_none() {

@@ -3,6 +3,9 @@
 
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
+use gatehouse_api_types::GrantType::{AuthorizationCode, ClientCredentials, Password, RefreshToken};
+use gatehouse_api_types::TokenEndpointAuthMethod::{ClientSecretBasic, ClientSecretPost};
+use gatehouse_api_types::{SigningAlg, TokenEndpointAuthMethod};
 use serde_json::json;
 
 use super::scope::NAMED_SCOPES;
@@ -26,13 +29,13 @@ pub async fn configuration(state: web::Data<AppState>) -> HttpResponse {
         "scopes_supported": scopes,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials", "password"],
+        "grant_types_supported": [AuthorizationCode, RefreshToken, ClientCredentials, Password],
         "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": ["RS256"],
-        "access_token_signing_alg_values_supported": ["RS256", "ES256", "EdDSA"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "id_token_signing_alg_values_supported": [SigningAlg::RS256],
+        "access_token_signing_alg_values_supported": SigningAlg::ALL,
+        "token_endpoint_auth_methods_supported": TokenEndpointAuthMethod::ALL,
+        "revocation_endpoint_auth_methods_supported": TokenEndpointAuthMethod::ALL,
+        "introspection_endpoint_auth_methods_supported": [ClientSecretBasic, ClientSecretPost],
         "code_challenge_methods_supported": ["S256"],
         "prompt_values_supported": ["none", "login", "consent"],
         "claims_supported": [

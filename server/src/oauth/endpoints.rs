@@ -18,6 +18,7 @@ use crate::db::{self, Conn};
 use crate::domain::audit::{Actor, NewEvent};
 use crate::domain::authn::shown_client_id;
 use crate::domain::crypto::{random_token, same, token_hash};
+use crate::domain::signing_keys::jwt_algorithm;
 use crate::error::Result;
 use crate::shell::{self, read_body, AppState, OAuth, BODY_LIMIT};
 
@@ -237,7 +238,7 @@ fn id_token_hint(conn: &mut Conn, oauth: &OAuth, id_token: &str) -> Result<Optio
     let Some(key) = header.kid.map(|kid| oauth.keys.verifying(conn, &kid)).transpose()?.flatten() else {
         return Ok(None);
     };
-    let mut validation = jsonwebtoken::Validation::new(key.alg.jwt());
+    let mut validation = jsonwebtoken::Validation::new(jwt_algorithm(key.alg));
     validation.validate_exp = false;
     validation.validate_aud = false;
     validation.set_issuer(&[&oauth.settings.issuer]);

@@ -3,6 +3,7 @@
 //! (reuse of a rotated token revokes its whole family).
 
 use base64::Engine;
+use gatehouse_api_types::GrantType;
 use serde::Serialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -17,7 +18,6 @@ use crate::domain::accounts::Account;
 use crate::domain::audit::{Actor, NewEvent, Outcome};
 use crate::domain::clients::ClientView;
 use crate::domain::crypto::{random_token, same, token_hash};
-use crate::domain::signing_keys::Alg;
 use crate::error::Result;
 use crate::shell::OAuth;
 
@@ -77,7 +77,7 @@ pub fn issue_for_user(conn: &mut Conn, oauth: &OAuth, t: UserTokens<'_>) -> Resu
             subject: &t.account.id.to_string(),
             scope: t.scope,
             ttl_seconds: client.access_token_ttl.unwrap_or(oauth.settings.default_access_ttl),
-            alg: Alg::parse(&client.access_token_alg).unwrap_or(Alg::RS256),
+            alg: client.access_token_alg,
             auth_time: Some(t.auth_time.timestamp()),
             session_id: t.session_id,
             audience,
@@ -102,7 +102,7 @@ pub fn issue_for_user(conn: &mut Conn, oauth: &OAuth, t: UserTokens<'_>) -> Resu
     } else {
         None
     };
-    let (refresh_token, family_id) = if client.allows_grant("refresh_token") {
+    let (refresh_token, family_id) = if client.allows_grant(GrantType::RefreshToken) {
         let family = t.family_id.map(str::to_owned).unwrap_or_else(|| random_token(16));
         let token = random_token(32);
         db::oauth::insert_refresh(
@@ -140,7 +140,7 @@ pub fn issue_for_user(conn: &mut Conn, oauth: &OAuth, t: UserTokens<'_>) -> Resu
 }
 
 /// The audit event of tokens issued (or refused) to `client` for `account`.
-pub fn token_event(actor: &Actor, grant_type: &str, account: Option<&Account>) -> NewEvent {
+pub fn token_event(actor: &Actor, grant_type: GrantType, account: Option<&Account>) -> NewEvent {
     let event = NewEvent::new(actor.clone(), "oauth.token");
     let event = match account {
         Some(a) => event.target("account", a.id).namespace(&a.namespace),
@@ -194,10 +194,10 @@ pub fn redeem_code(
         if let Some(jti) = &stored.access_token_jti {
             tokens::revoke_jti(conn, jti, now + chrono::Duration::seconds(i64::from(oauth.settings.max_access_ttl)))?;
         }
-        let event = token_event(actor, "authorization_code", None)
+        let event = token_event(actor, GrantType::AuthorizationCode, None)
             .target("account", stored.account)
             .outcome(Outcome::Denied)
-            .changes(json!({ "grant_type": "authorization_code", "reason": "code reused", "revoked_refresh_tokens": revoked }));
+            .changes(json!({ "grant_type": GrantType::AuthorizationCode, "reason": "code reused", "revoked_refresh_tokens": revoked }));
         return Ok(Err((OAuthError::invalid_grant("the code was already used"), Some(event))));
     }
     if stored.expires_at <= now {
@@ -233,7 +233,7 @@ pub fn redeem_code(
     )?;
     db::oauth::record_code_issue(conn, &stored.code_hash, issued.family_id.as_deref(), &issued.jti)?;
     let event = with_details(
-        token_event(actor, "authorization_code", Some(&account)),
+        token_event(actor, GrantType::AuthorizationCode, Some(&account)),
         json!({ "scope": issued.response.scope, "jti": issued.jti }),
     );
     Ok(Ok((issued.response, event)))
@@ -259,10 +259,10 @@ pub fn refresh(
     if stored.used_at.is_some() || !db::oauth::use_refresh(conn, &stored.id, now)? {
         // A rotated token came back: someone holds a copy. Revoke the whole family.
         let revoked = db::oauth::revoke_family(conn, &stored.family_id, now)?;
-        let event = token_event(actor, "refresh_token", None)
+        let event = token_event(actor, GrantType::RefreshToken, None)
             .target("account", stored.account)
             .outcome(Outcome::Denied)
-            .changes(json!({ "grant_type": "refresh_token", "reason": "refresh token reused", "revoked_refresh_tokens": revoked }));
+            .changes(json!({ "grant_type": GrantType::RefreshToken, "reason": "refresh token reused", "revoked_refresh_tokens": revoked }));
         return Ok(Err((
             OAuthError::invalid_grant("the refresh token was already used; its family is revoked"),
             Some(event),
@@ -297,7 +297,7 @@ pub fn refresh(
         },
     )?;
     let event = with_details(
-        token_event(actor, "refresh_token", Some(&account)),
+        token_event(actor, GrantType::RefreshToken, Some(&account)),
         json!({ "scope": issued.response.scope, "jti": issued.jti }),
     );
     Ok(Ok((issued.response, event)))

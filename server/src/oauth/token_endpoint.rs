@@ -4,6 +4,7 @@
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use base64::Engine;
+use gatehouse_api_types::{GrantType, TokenEndpointAuthMethod};
 use serde_json::json;
 
 use super::form::Form;
@@ -17,7 +18,6 @@ use crate::domain::audit::{Actor, NewEvent, Outcome};
 use crate::domain::authn::{self, Authentication, Origin};
 use crate::domain::clients::{ClientView, OAuthProfile};
 use crate::domain::signin::{self, SignIn};
-use crate::domain::signing_keys::Alg;
 use crate::domain::{grant, Caller};
 use crate::error::Result;
 use crate::shell::{read_body, AppState, BODY_LIMIT};
@@ -116,18 +116,18 @@ fn grant(state: &AppState, client: &TokenClient, form: &Form, origin: &Origin) -
         Ok(g) => g,
         Err(description) => return Ok(Err(OAuthError::invalid_request(description))),
     };
-    if !matches!(grant_type, "client_credentials" | "authorization_code" | "refresh_token" | "password") {
+    let Ok(grant_type) = grant_type.parse::<GrantType>() else {
         return Ok(Err(OAuthError::new(
             "unsupported_grant_type",
             format!("grant_type '{}' is not supported", grant_type.chars().take(40).collect::<String>()),
         )));
-    }
+    };
     if !client.profile.allows_grant(grant_type) {
         return Ok(Err(OAuthError::unauthorized_client(format!("this client may not use the {grant_type} grant"))));
     }
     match grant_type {
-        "client_credentials" => client_credentials(state, client, form),
-        "authorization_code" => {
+        GrantType::ClientCredentials => client_credentials(state, client, form),
+        GrantType::AuthorizationCode => {
             let (code, redirect_uri, verifier) =
                 (form.require("code"), form.get("redirect_uri"), form.get("code_verifier"));
             let code = match code {
@@ -138,7 +138,7 @@ fn grant(state: &AppState, client: &TokenClient, form: &Form, origin: &Origin) -
                 grants::redeem_code(conn, &state.oauth, view, &client.actor, &code, redirect_uri, verifier)
             })
         }
-        "refresh_token" => {
+        GrantType::RefreshToken => {
             let token = match form.require("refresh_token") {
                 Ok(t) => t.to_owned(),
                 Err(e) => return Ok(Err(e)),
@@ -147,7 +147,7 @@ fn grant(state: &AppState, client: &TokenClient, form: &Form, origin: &Origin) -
                 grants::refresh(conn, &state.oauth, view, &client.actor, &token, form.get("scope"))
             })
         }
-        _ => password(state, client, form, origin),
+        GrantType::Password => password(state, client, form, origin),
     }
 }
 
@@ -203,7 +203,7 @@ fn client_credentials(state: &AppState, client: &TokenClient, form: &Form) -> Gr
             subject: &client.client_id,
             scope: &scope,
             ttl_seconds: client.profile.access_token_ttl.unwrap_or(state.oauth.settings.default_access_ttl),
-            alg: Alg::parse(&client.profile.access_token_alg).unwrap_or(Alg::RS256),
+            alg: client.profile.access_token_alg,
             auth_time: None,
             session_id: None,
             audience: resource,
@@ -211,7 +211,7 @@ fn client_credentials(state: &AppState, client: &TokenClient, form: &Form) -> Gr
     )?;
     let event = NewEvent::new(client.actor.clone(), "oauth.token")
         .target("client", client.id)
-        .changes(json!({ "grant_type": "client_credentials", "scope": scope.to_string(), "jti": access.jti }));
+        .changes(json!({ "grant_type": GrantType::ClientCredentials, "scope": scope.to_string(), "jti": access.jti }));
     let response = TokenResponse {
         access_token: access.token,
         token_type: "Bearer",
@@ -266,9 +266,9 @@ fn password(state: &AppState, client: &TokenClient, form: &Form, origin: &Origin
                 family_id: None,
             },
         )?;
-        let event = grants::token_event(&client.actor, "password", Some(&account))
+        let event = grants::token_event(&client.actor, GrantType::Password, Some(&account))
             .request(origin.request_id.clone(), origin.ip.clone())
-            .changes(json!({ "grant_type": "password", "scope": issued.response.scope, "jti": issued.jti }));
+            .changes(json!({ "grant_type": GrantType::Password, "scope": issued.response.scope, "jti": issued.jti }));
         db::audit::append(conn, vec![event])?;
         Ok(Ok((issued.response, None)))
     })
@@ -303,7 +303,7 @@ pub fn authenticate_client(
             let credential = db::clients::credential(&mut *state.db.get()?, ClientId(client_id), db::now())?;
             match credential {
                 Some(c)
-                    if c.profile.token_endpoint_auth_method == "none"
+                    if c.profile.token_endpoint_auth_method == TokenEndpointAuthMethod::None
                         && !c.disabled
                         && c.owner.as_ref().is_some_and(|o| !o.disabled) =>
                 {

@@ -8,10 +8,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
+use gatehouse_api_types::SigningAlg;
+
 use super::scope::Scopes;
 use crate::db::{self, Conn};
 use crate::domain::accounts::Account;
-use crate::domain::signing_keys::{Alg, KeyStore, SigningKey};
+use crate::domain::signing_keys::{jwt_algorithm, KeyStore, SigningKey};
 use crate::error::{Error, Result};
 use crate::shell::Settings;
 
@@ -48,7 +50,7 @@ pub struct AccessGrant<'a> {
     pub subject: &'a str,
     pub scope: &'a Scopes,
     pub ttl_seconds: u32,
-    pub alg: Alg,
+    pub alg: SigningAlg,
     pub auth_time: Option<i64>,
     pub session_id: Option<&'a str>,
     pub audience: Option<&'a str>,
@@ -85,7 +87,7 @@ pub fn issue_access(
         auth_time: grant.auth_time,
         sid: grant.session_id.map(str::to_owned),
     };
-    let mut header = Header::new(key.alg.jwt());
+    let mut header = Header::new(jwt_algorithm(key.alg));
     header.kid = Some(key.kid.clone());
     header.typ = Some(ACCESS_TOKEN_TYP.to_owned());
     let token = key.sign(&header, &claims)?;
@@ -106,7 +108,7 @@ pub struct IdGrant<'a> {
 
 /// An RS256 ID token with the claims of the granted scopes.
 pub fn issue_id_token(conn: &mut Conn, keys: &KeyStore, settings: &Settings, grant: IdGrant<'_>) -> Result<String> {
-    let key = keys.signing(conn, Alg::RS256)?;
+    let key = keys.signing(conn, SigningAlg::RS256)?;
     let now = db::now();
     let mut claims = Map::new();
     claims.insert("iss".into(), json!(settings.issuer));
@@ -126,7 +128,7 @@ pub fn issue_id_token(conn: &mut Conn, keys: &KeyStore, settings: &Settings, gra
         claims.insert("at_hash".into(), json!(half_hash(access)));
     }
     claims.extend(user_claims(grant.account, grant.scope, grant.attribute_claims));
-    let mut header = Header::new(key.alg.jwt());
+    let mut header = Header::new(jwt_algorithm(key.alg));
     header.kid = Some(key.kid.clone());
     header.typ = Some("JWT".into());
     key.sign(&header, &claims)
@@ -217,10 +219,10 @@ pub fn decode_access(
     }
     let Some(kid) = header.kid else { return Ok(Err("no key id")) };
     let Some(key) = key(&kid)? else { return Ok(Err("unknown signing key")) };
-    if header.alg != key.alg.jwt() {
+    if header.alg != jwt_algorithm(key.alg) {
         return Ok(Err("algorithm does not match the key"));
     }
-    let mut validation = Validation::new(key.alg.jwt());
+    let mut validation = Validation::new(jwt_algorithm(key.alg));
     // Issued by this service's own clock: no leeway.
     validation.leeway = 0;
     validation.set_issuer(&[&settings.issuer]);
