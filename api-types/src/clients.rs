@@ -16,7 +16,7 @@ use crate::openapi;
 #[cfg(feature = "openapi")]
 use utoipa::{IntoParams, ToSchema};
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct Owner {
     pub account_id: Uuid,

@@ -11,7 +11,7 @@ use actix_web::ResponseError;
 use base64::Engine;
 use gatehouse::oauth::authorize::redirect_with;
 use gatehouse::oauth::form::Form;
-use gatehouse::oauth::grants::pkce_matches;
+use gatehouse::oauth::issuance::pkce_matches;
 use gatehouse::oauth::scope::Scopes;
 use gatehouse::oauth::token_endpoint::{presented, Presented};
 use libfuzzer_sys::fuzz_target;

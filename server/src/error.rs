@@ -5,6 +5,14 @@ use gatehouse_api_types::FieldError;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// What a check answers when it may refuse in its own words: `Ok(Ok(value))` it passed;
+/// `Ok(Err(refusal))` it refused, and the caller answers the refusal as its protocol says (an
+/// OAuth error, a `WWW-Authenticate` challenge, a lock-out, a page) and puts it on record;
+/// `Err(error)` something failed (the database, a bug), answered as a problem. Keeping the
+/// refusal apart lets the caller commit what the refusal changed (a revoked family, a counted
+/// attempt) and audit it, instead of rolling back as on an error.
+pub type Refusable<T, R> = Result<std::result::Result<T, R>>;
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The request is malformed or fails validation; `errors` names the fields.

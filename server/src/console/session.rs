@@ -17,8 +17,8 @@ use crate::domain::audit::{Actor, NewEvent};
 use crate::domain::authn::Origin;
 use crate::domain::crypto::{random_token, same, token_hash};
 use crate::domain::Caller;
-use crate::error::{Error, Result};
-use crate::oauth::{bearer, grants};
+use crate::error::{Error, Refusable, Result};
+use crate::oauth::{bearer, issuance};
 use crate::shell::{AppState, OAuth};
 
 /// The built-in client the console signs in with (created by `gatehouse bootstrap`).
@@ -74,18 +74,13 @@ pub struct Started {
 
 /// Redeems the authorization code and starts a session, in one transaction. `Ok(Err(why))`
 /// when the code is refused.
-pub fn finish_login(
-    state: &AppState,
-    code: &str,
-    verifier: &str,
-    origin: &Origin,
-) -> Result<std::result::Result<Started, String>> {
+pub fn finish_login(state: &AppState, code: &str, verifier: &str, origin: &Origin) -> Refusable<Started, String> {
     let oauth = &state.oauth;
     let mut conn = state.db.get()?;
     state.db.write_blocking(&mut conn, |conn| {
         let (client, actor) = console_client(conn)?;
         let granted =
-            grants::redeem_code(conn, oauth, &client, &actor, code, Some(&redirect_uri(oauth)), Some(verifier))?;
+            issuance::redeem_code(conn, oauth, &client, &actor, code, Some(&redirect_uri(oauth)), Some(verifier))?;
         let (tokens, event) = match granted {
             Ok(done) => done,
             Err((error, event)) => {
@@ -155,10 +150,7 @@ pub fn csrf_token(oauth: &OAuth, cookie: &str) -> String {
 
 /// Who a console request acts as: the session's account through its access token (refreshed
 /// when expired). `Ok(Err(reason))` when the session is over.
-pub fn authenticate(
-    state: &AppState,
-    cookie: &str,
-) -> Result<std::result::Result<(Caller, ConsoleSession), &'static str>> {
+pub fn authenticate(state: &AppState, cookie: &str) -> Refusable<(Caller, ConsoleSession), &'static str> {
     if cookie.is_empty() || cookie.len() > 128 {
         return Ok(Err("malformed console session cookie"));
     }
@@ -199,7 +191,7 @@ fn refresh(state: &AppState, conn: &mut Conn, id: &str) -> Result<Option<Console
         };
         let token = String::from_utf8(oauth.master.open(SEAL_TOKENS, sealed)?).map_err(Error::internal)?;
         let (client, actor) = console_client(conn)?;
-        match grants::refresh(conn, oauth, &client, &actor, &token, None)? {
+        match issuance::refresh(conn, oauth, &client, &actor, &token, None)? {
             Ok((tokens, event)) => {
                 let access = oauth.master.seal(SEAL_TOKENS, tokens.access_token.as_bytes())?;
                 let refresh = tokens

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::ids::{AccountId, ClientId, ClientUuid};
 use super::schema::{accounts, client_secrets, clients};
 use super::{from_db_time, from_json_text, parse_text, parse_uuid, to_db_time, to_json_text, Conn};
-use crate::domain::clients::{Client, ClientView, OAuthProfile, Owner, Secret};
+use crate::domain::clients::{Client, ClientView, OAuthProfile, OwningAccount, Secret};
 use crate::domain::{grant_strings, parse_stored_grants};
 use crate::error::{Error, Result};
 
@@ -119,8 +119,8 @@ impl Row {
 }
 
 impl OwnerRow {
-    fn into_owner(self) -> Result<Owner> {
-        Ok(Owner {
+    fn into_owner(self) -> Result<OwningAccount> {
+        Ok(OwningAccount {
             id: parse_uuid(&self.id)?,
             namespace: self.namespace,
             username: self.username,
@@ -180,7 +180,7 @@ pub struct Credential {
     pub client_id: String,
     pub disabled: bool,
     pub permissions: Vec<crate::domain::Grant>,
-    pub owner: Option<Owner>,
+    pub owner: Option<OwningAccount>,
     pub secret_hashes: Vec<String>,
     pub profile: OAuthProfile,
     /// Access tokens of the client itself issued before this no longer count.
@@ -243,7 +243,7 @@ pub fn credential(conn: &mut Conn, client_id: ClientId, now: DateTime<Utc>) -> R
 }
 
 /// An account as a (prospective) owner of clients.
-pub fn owner(conn: &mut Conn, account_id: AccountId) -> Result<Option<Owner>> {
+pub fn owner(conn: &mut Conn, account_id: AccountId) -> Result<Option<OwningAccount>> {
     accounts::table
         .find(account_id.to_string())
         .select(OwnerRow::as_select())

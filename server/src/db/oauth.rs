@@ -388,14 +388,14 @@ struct SessionRow {
 
 /// A single-sign-on session, behind the SSO cookie.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Session {
+pub struct SsoSession {
     pub id: String,
     pub account: Uuid,
     pub auth_time: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
 }
 
-pub fn insert_session(conn: &mut Conn, s: &Session, token_hash: &str) -> Result<()> {
+pub fn insert_session(conn: &mut Conn, s: &SsoSession, token_hash: &str) -> Result<()> {
     let row = SessionRow {
         id: s.id.clone(),
         token_hash: token_hash.to_owned(),
@@ -410,7 +410,7 @@ pub fn insert_session(conn: &mut Conn, s: &Session, token_hash: &str) -> Result<
 }
 
 /// The live session behind a cookie.
-pub fn find_session(conn: &mut Conn, token_hash: &str, now: DateTime<Utc>) -> Result<Option<Session>> {
+pub fn find_session(conn: &mut Conn, token_hash: &str, now: DateTime<Utc>) -> Result<Option<SsoSession>> {
     let row: Option<SessionRow> = sso_sessions::table
         .filter(sso_sessions::token_hash.eq(token_hash))
         .filter(sso_sessions::ended_at.is_null())
@@ -419,7 +419,7 @@ pub fn find_session(conn: &mut Conn, token_hash: &str, now: DateTime<Utc>) -> Re
         .first(conn)
         .optional()?;
     row.map(|r| {
-        Ok(Session {
+        Ok(SsoSession {
             id: r.id,
             account: parse_uuid(&r.account_id)?,
             auth_time: from_db_time(r.auth_time),

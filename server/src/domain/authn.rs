@@ -147,7 +147,7 @@ pub fn client_secret(
             caller: Caller::client(
                 credential.id,
                 credential.client_id,
-                owner.to_ref(),
+                owner.to_api(),
                 credential.permissions,
                 owner.permissions,
             ),

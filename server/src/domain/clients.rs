@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use gatehouse_api_types::grant::{self, Grant, ANY};
 use gatehouse_api_types::{
-    Client as ApiClient, ClientCreate, ClientPatch, DroppedGrant, EffectivePermissions, GrantType, SigningAlg,
+    Client as ApiClient, ClientCreate, ClientPatch, DroppedGrant, EffectivePermissions, GrantType, Owner, SigningAlg,
     TokenEndpointAuthMethod,
 };
 use serde_json::{json, Value};
@@ -18,7 +18,7 @@ use super::client_settings::{
     check_oauth_settings, check_redirect_targets, check_switches, check_user_namespace, token_routing,
 };
 use super::power::{require_power_over, Control};
-use super::{grant_strings, parse_request_grants, Context, OwnerRef, PageRequest, Precondition};
+use super::{grant_strings, parse_request_grants, Context, PageRequest, Precondition};
 use crate::db::ids::{AccountId, ClientUuid};
 use crate::db::{self, Conn};
 use crate::error::{Error, Result};
@@ -87,9 +87,10 @@ impl OAuthProfile {
     }
 }
 
-/// The owning account, as far as a client needs it.
+/// The account that owns a client, with what a client's power is bounded by: its grants and
+/// whether it is disabled. (The API shows it as [`Owner`].)
 #[derive(Debug, Clone, PartialEq)]
-pub struct Owner {
+pub struct OwningAccount {
     pub id: Uuid,
     pub namespace: String,
     pub username: Option<String>,
@@ -97,9 +98,10 @@ pub struct Owner {
     pub permissions: Vec<Grant>,
 }
 
-impl Owner {
-    pub fn to_ref(&self) -> OwnerRef {
-        OwnerRef { account_id: self.id, namespace: self.namespace.clone(), username: self.username.clone() }
+impl OwningAccount {
+    /// The owner as a client's view shows it.
+    pub fn to_api(&self) -> Owner {
+        Owner { account_id: self.id, namespace: self.namespace.clone(), username: self.username.clone() }
     }
 }
 
@@ -107,7 +109,7 @@ impl Owner {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClientView {
     pub client: Client,
-    pub owner: Option<Owner>,
+    pub owner: Option<OwningAccount>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -193,7 +195,7 @@ impl ClientView {
             id: c.id,
             client_id: c.client_id.clone(),
             name: c.name.clone(),
-            owner: self.owner.as_ref().map(|o| o.to_ref().to_api()),
+            owner: self.owner.as_ref().map(|o| o.to_api()),
             permissions: grant_strings(&c.permissions),
             effective_permissions: grant_strings(&self.effective()),
             grant_types: c.grant_types.clone(),
@@ -285,7 +287,7 @@ pub fn find(conn: &mut Conn, id: Uuid) -> Result<ClientView> {
 
 /// The account that is to own a client: the caller's acting account, or another account the
 /// caller may hand clients to (`clients:write@*` and `permissions:write@<its namespace>`).
-fn new_owner(conn: &mut Conn, ctx: &Context, requested: Option<Uuid>) -> Result<Owner> {
+fn new_owner(conn: &mut Conn, ctx: &Context, requested: Option<Uuid>) -> Result<OwningAccount> {
     let acting = ctx.caller.acting_account_id();
     let id = requested.unwrap_or(acting);
     let owner = db::clients::owner(conn, AccountId(id))?
@@ -303,7 +305,7 @@ fn new_owner(conn: &mut Conn, ctx: &Context, requested: Option<Uuid>) -> Result<
 /// What creating a client needs of the caller: `clients:write@*`, every grant it gives the
 /// client, and for another owner `permissions:write` over the owner's namespace. Checked again
 /// before a stored creation is replayed for an `Idempotency-Key`.
-pub fn authorize_create(conn: &mut Conn, ctx: &Context, input: &ClientCreate) -> Result<(Vec<Grant>, Owner)> {
+pub fn authorize_create(conn: &mut Conn, ctx: &Context, input: &ClientCreate) -> Result<(Vec<Grant>, OwningAccount)> {
     ctx.caller.authorize("clients", "write", ANY)?;
     let permissions = grant::normalize(parse_request_grants("permissions", &input.permissions)?);
     ctx.caller.require_holds_all(&permissions)?;

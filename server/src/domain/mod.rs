@@ -44,23 +44,9 @@ pub struct Context {
     pub ip: Option<String>,
 }
 
-/// The account a client acts for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OwnerRef {
-    pub account_id: Uuid,
-    pub namespace: String,
-    pub username: Option<String>,
-}
-
-impl OwnerRef {
-    pub fn to_api(&self) -> Owner {
-        Owner { account_id: self.account_id, namespace: self.namespace.clone(), username: self.username.clone() }
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {
-    Client { id: Uuid, client_id: String, owner: OwnerRef },
+    Client { id: Uuid, client_id: String, owner: Owner },
     Account { id: Uuid, namespace: String, username: Option<String> },
 }
 
@@ -80,13 +66,7 @@ pub struct Caller {
 }
 
 impl Caller {
-    pub fn client(
-        id: Uuid,
-        client_id: String,
-        owner: OwnerRef,
-        granted: Vec<Grant>,
-        owner_grants: Vec<Grant>,
-    ) -> Caller {
+    pub fn client(id: Uuid, client_id: String, owner: Owner, granted: Vec<Grant>, owner_grants: Vec<Grant>) -> Caller {
         let effective = grant::effective(&granted, &owner_grants);
         Caller {
             principal: Principal::Client { id, client_id, owner },
@@ -164,7 +144,7 @@ impl Caller {
                 client_id: Some(client_id.clone()),
                 namespace: None,
                 username: None,
-                owner: Some(owner.to_api()),
+                owner: Some(owner.clone()),
                 permissions: strings(&self.granted),
                 effective_permissions: strings(&self.effective),
             },
@@ -221,8 +201,8 @@ mod tests {
         Grant::parse(s).unwrap()
     }
 
-    fn owner() -> OwnerRef {
-        OwnerRef { account_id: Uuid::nil(), namespace: "system".into(), username: Some("bob".into()) }
+    fn owner() -> Owner {
+        Owner { account_id: Uuid::nil(), namespace: "system".into(), username: Some("bob".into()) }
     }
 
     #[test]

@@ -15,7 +15,7 @@ use chrono::{DateTime, Duration, Utc};
 use sha2::{Digest, Sha256};
 
 use crate::db::{self, Conn, Db};
-use crate::error::{Error, Result};
+use crate::error::{Error, Refusable, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Policy {
@@ -78,12 +78,7 @@ impl Reservation {
 
 /// Counts one attempt on every key in one write transaction, or refuses it with the seconds to
 /// wait when a key is locked (then nothing is counted).
-pub fn reserve(
-    conn: &mut Conn,
-    db: &Db,
-    keys: &[(String, Policy)],
-    now: DateTime<Utc>,
-) -> Result<std::result::Result<Reservation, u64>> {
+pub fn reserve(conn: &mut Conn, db: &Db, keys: &[(String, Policy)], now: DateTime<Utc>) -> Refusable<Reservation, u64> {
     // One order for everybody: two attempts never wait for each other's rows crosswise.
     let mut keys = keys.to_vec();
     keys.sort_by(|a, b| a.0.cmp(&b.0));

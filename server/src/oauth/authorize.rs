@@ -14,7 +14,7 @@ use super::pages::{self, Page, Rendered};
 use super::scope::Scopes;
 use super::session;
 use crate::db::ids::{AccountId, ClientId, ClientUuid};
-use crate::db::oauth::{AuthRequest, Code, Session};
+use crate::db::oauth::{AuthRequest, Code, SsoSession};
 use crate::db::{self, Conn};
 use crate::domain::accounts::Account;
 use crate::domain::audit::{Actor, NewEvent, Outcome};
@@ -22,7 +22,7 @@ use crate::domain::authn::Origin;
 use crate::domain::clients::ClientView;
 use crate::domain::crypto::{random_token, same, token_hash};
 use crate::domain::signin::{self, SignIn};
-use crate::error::{Error, Result};
+use crate::error::{Error, Refusable, Result};
 use crate::shell::{self, AppState, OAuth};
 
 /// How long a browser has to sign in once it arrived.
@@ -92,11 +92,7 @@ pub fn error_redirect(oauth: &OAuth, redirect_uri: &str, state: Option<&str>, er
 }
 
 /// The request, checked. `Err` holds what to do instead (a page, or an error redirect).
-fn validate(
-    conn: &mut Conn,
-    oauth: &OAuth,
-    form: &Form,
-) -> Result<std::result::Result<(AuthRequest, ClientView), Next>> {
+fn validate(conn: &mut Conn, oauth: &OAuth, form: &Form) -> Refusable<(AuthRequest, ClientView), Next> {
     let page = |message: &str| Ok(Err(Next::Page(error_page(StatusCode::BAD_REQUEST, message))));
     let Some(client_id) = form.get("client_id") else {
         return page("The request names no application (client_id is missing).");
@@ -197,10 +193,10 @@ fn validate(
 /// The signed-in account of `session`, if it may sign in to `client` now.
 fn session_account(
     conn: &mut Conn,
-    session: Option<Session>,
+    session: Option<SsoSession>,
     client: &ClientView,
     request: &AuthRequest,
-) -> Result<Option<(Session, Account)>> {
+) -> Result<Option<(SsoSession, Account)>> {
     let Some(session) = session else { return Ok(None) };
     if let Some(max_age) = request.max_age {
         if (db::now() - session.auth_time).num_seconds() > max_age {
@@ -220,7 +216,7 @@ pub fn issue_code(
     request: &AuthRequest,
     client: &ClientView,
     account: &Account,
-    session: &Session,
+    session: &SsoSession,
     origin: &Origin,
 ) -> Result<String> {
     let code = random_token(32);

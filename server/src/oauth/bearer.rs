@@ -21,7 +21,7 @@ use crate::db::{self, Conn};
 use crate::domain::accounts::Account;
 use crate::domain::clients::CONSOLE_CLIENT_ID;
 use crate::domain::Caller;
-use crate::error::Result;
+use crate::error::Refusable;
 use crate::shell::OAuth;
 
 /// The live subject of a token.
@@ -33,7 +33,7 @@ pub enum Standing {
 }
 
 /// Whether a verified token still counts, and whose it is.
-pub fn standing(conn: &mut Conn, claims: &AccessClaims) -> Result<std::result::Result<Standing, Rejection>> {
+pub fn standing(conn: &mut Conn, claims: &AccessClaims) -> Refusable<Standing, Rejection> {
     let Some(client) = db::clients::credential(conn, ClientId(&claims.client_id), db::now())? else {
         return Ok(Err("the token's client no longer exists"));
     };
@@ -71,11 +71,7 @@ fn client_power(client: &Credential) -> Vec<Grant> {
 }
 
 /// The caller a valid access token stands for on the Management API, or why it is refused.
-pub fn authenticate(
-    conn: &mut Conn,
-    oauth: &OAuth,
-    token: &str,
-) -> Result<std::result::Result<(Caller, AccessClaims), Rejection>> {
+pub fn authenticate(conn: &mut Conn, oauth: &OAuth, token: &str) -> Refusable<(Caller, AccessClaims), Rejection> {
     let audience = oauth.settings.api_audience();
     let claims = match tokens::verify_access(conn, &oauth.keys, &oauth.settings, token, Some(&audience))? {
         Ok(claims) => claims,
@@ -89,7 +85,7 @@ pub fn authenticate(
             let caller = Caller::client(
                 client.id,
                 client.client_id,
-                owner.to_ref(),
+                owner.to_api(),
                 client.permissions,
                 owner.permissions.clone(),
             );

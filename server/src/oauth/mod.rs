@@ -9,7 +9,7 @@ pub mod discovery;
 pub mod endpoints;
 pub mod error;
 pub mod form;
-pub mod grants;
+pub mod issuance;
 pub mod pages;
 pub mod register;
 pub mod scope;

@@ -5,7 +5,7 @@ use actix_web::cookie::time::Duration as CookieDuration;
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::HttpRequest;
 
-use crate::db::oauth::Session;
+use crate::db::oauth::SsoSession;
 use crate::db::{self, Conn};
 use crate::domain::crypto::{random_token, token_hash};
 use crate::error::Result;
@@ -50,7 +50,7 @@ pub fn read(req: &HttpRequest, settings: &Settings, base: &str) -> Option<String
 }
 
 /// The live SSO session of this browser, if any.
-pub fn current(conn: &mut Conn, req_cookie: Option<&str>) -> Result<Option<Session>> {
+pub fn current(conn: &mut Conn, req_cookie: Option<&str>) -> Result<Option<SsoSession>> {
     match req_cookie {
         Some(token) if !token.is_empty() && token.len() <= 128 => {
             db::oauth::find_session(conn, &token_hash(token), db::now())
@@ -64,10 +64,10 @@ pub fn sso_cookie_value(req: &HttpRequest, settings: &Settings) -> Option<String
 }
 
 /// Starts a session for `account` (inside the caller's transaction); returns it and its cookie.
-pub fn start(conn: &mut Conn, settings: &Settings, account: uuid::Uuid) -> Result<(Session, Cookie<'static>)> {
+pub fn start(conn: &mut Conn, settings: &Settings, account: uuid::Uuid) -> Result<(SsoSession, Cookie<'static>)> {
     let token = random_token(32);
     let now = db::now();
-    let session = Session { id: random_token(16), account, auth_time: now, expires_at: now + settings.session_ttl };
+    let session = SsoSession { id: random_token(16), account, auth_time: now, expires_at: now + settings.session_ttl };
     db::oauth::insert_session(conn, &session, &token_hash(&token))?;
     Ok((session, cookie(settings, SSO, token, settings.session_ttl)))
 }

@@ -8,9 +8,9 @@ use gatehouse_api_types::{GrantType, TokenEndpointAuthMethod};
 use serde_json::json;
 
 use super::form::Form;
-use super::grants::{self, Granted, TokenResponse, UserTokens};
+use super::issuance::{self, TokenOutcome, TokenResponse, UserTokens};
 use super::scope::Scopes;
-use super::tokens::{self, AccessGrant};
+use super::tokens::{self, AccessTokenSpec};
 use super::OAuthError;
 use crate::db::ids::{ClientId, ClientUuid};
 use crate::db::{self, Conn};
@@ -19,7 +19,7 @@ use crate::domain::authn::{self, Authentication, Origin};
 use crate::domain::clients::{ClientView, OAuthProfile};
 use crate::domain::signin::{self, SignIn};
 use crate::domain::{grant, Caller};
-use crate::error::Result;
+use crate::error::{Refusable, Result};
 use crate::shell::{read_body, AppState, BODY_LIMIT};
 
 /// How the client presented itself.
@@ -108,7 +108,7 @@ fn run(
 }
 
 /// The answer of a grant and, when nothing was written, the success event still to record.
-type GrantOutcome = Result<std::result::Result<(TokenResponse, Option<NewEvent>), OAuthError>>;
+type GrantOutcome = Refusable<(TokenResponse, Option<NewEvent>), OAuthError>;
 
 fn grant(state: &AppState, client: &TokenClient, form: &Form, origin: &Origin) -> GrantOutcome {
     let grant_type = form.require("grant_type").map_err(|e| e.description.clone());
@@ -135,7 +135,7 @@ fn grant(state: &AppState, client: &TokenClient, form: &Form, origin: &Origin) -
                 Err(e) => return Ok(Err(e)),
             };
             in_transaction(state, client, |conn, view| {
-                grants::redeem_code(conn, &state.oauth, view, &client.actor, &code, redirect_uri, verifier)
+                issuance::redeem_code(conn, &state.oauth, view, &client.actor, &code, redirect_uri, verifier)
             })
         }
         GrantType::RefreshToken => {
@@ -144,7 +144,7 @@ fn grant(state: &AppState, client: &TokenClient, form: &Form, origin: &Origin) -
                 Err(e) => return Ok(Err(e)),
             };
             in_transaction(state, client, |conn, view| {
-                grants::refresh(conn, &state.oauth, view, &client.actor, &token, form.get("scope"))
+                issuance::refresh(conn, &state.oauth, view, &client.actor, &token, form.get("scope"))
             })
         }
         GrantType::Password => password(state, client, form, origin),
@@ -156,7 +156,7 @@ fn grant(state: &AppState, client: &TokenClient, form: &Form, origin: &Origin) -
 fn in_transaction(
     state: &AppState,
     client: &TokenClient,
-    f: impl FnOnce(&mut Conn, &ClientView) -> Result<Granted>,
+    f: impl FnOnce(&mut Conn, &ClientView) -> Result<TokenOutcome>,
 ) -> GrantOutcome {
     let mut conn = state.db.get()?;
     let Some(view) = db::clients::get(&mut conn, ClientUuid(client.id))? else {
@@ -198,7 +198,7 @@ fn client_credentials(state: &AppState, client: &TokenClient, form: &Form) -> Gr
         &mut conn,
         &state.oauth.keys,
         &state.oauth.settings,
-        AccessGrant {
+        AccessTokenSpec {
             client_id: &client.client_id,
             subject: &client.client_id,
             scope: &scope,
@@ -253,7 +253,7 @@ fn password(state: &AppState, client: &TokenClient, form: &Form, origin: &Origin
     }
     let mut conn = state.db.get()?;
     state.db.write_blocking(&mut conn, |conn| {
-        let issued = grants::issue_for_user(
+        let issued = issuance::issue_for_user(
             conn,
             &state.oauth,
             UserTokens {
@@ -266,7 +266,7 @@ fn password(state: &AppState, client: &TokenClient, form: &Form, origin: &Origin
                 family_id: None,
             },
         )?;
-        let event = grants::token_event(&client.actor, GrantType::Password, Some(&account))
+        let event = issuance::token_event(&client.actor, GrantType::Password, Some(&account))
             .request(origin.request_id.clone(), origin.ip.clone())
             .changes(json!({ "grant_type": GrantType::Password, "scope": issued.response.scope, "jti": issued.jti }));
         db::audit::append(conn, vec![event])?;
@@ -279,7 +279,7 @@ pub fn authenticate_client(
     state: &AppState,
     presented: &Presented,
     origin: &Origin,
-) -> Result<std::result::Result<TokenClient, (OAuthError, Actor)>> {
+) -> Refusable<TokenClient, (OAuthError, Actor)> {
     match presented {
         Presented::Secret { client_id, secret, basic } => {
             match authn::client_secret(&state.db, &state.hasher, &state.verified, client_id, secret, origin)? {

@@ -14,7 +14,7 @@ use super::scope::Scopes;
 use crate::db::{self, Conn};
 use crate::domain::accounts::Account;
 use crate::domain::signing_keys::{jwt_algorithm, KeyStore, SigningKey};
-use crate::error::{Error, Result};
+use crate::error::{Error, Refusable, Result};
 use crate::shell::Settings;
 
 pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
@@ -45,7 +45,7 @@ impl AccessClaims {
 }
 
 /// What the token endpoint needs to issue an access token.
-pub struct AccessGrant<'a> {
+pub struct AccessTokenSpec<'a> {
     pub client_id: &'a str,
     pub subject: &'a str,
     pub scope: &'a Scopes,
@@ -68,7 +68,7 @@ pub fn issue_access(
     conn: &mut Conn,
     keys: &KeyStore,
     settings: &Settings,
-    grant: AccessGrant<'_>,
+    grant: AccessTokenSpec<'_>,
 ) -> Result<SignedAccess> {
     let key = keys.signing(conn, grant.alg)?;
     let now = db::now();
@@ -95,7 +95,7 @@ pub fn issue_access(
 }
 
 /// What an ID token says about the sign-in.
-pub struct IdGrant<'a> {
+pub struct IdTokenSpec<'a> {
     pub client_id: &'a str,
     pub account: &'a Account,
     pub scope: &'a Scopes,
@@ -107,7 +107,7 @@ pub struct IdGrant<'a> {
 }
 
 /// An RS256 ID token with the claims of the granted scopes.
-pub fn issue_id_token(conn: &mut Conn, keys: &KeyStore, settings: &Settings, grant: IdGrant<'_>) -> Result<String> {
+pub fn issue_id_token(conn: &mut Conn, keys: &KeyStore, settings: &Settings, grant: IdTokenSpec<'_>) -> Result<String> {
     let key = keys.signing(conn, SigningAlg::RS256)?;
     let now = db::now();
     let mut claims = Map::new();
@@ -191,7 +191,7 @@ pub fn verify_access(
     settings: &Settings,
     token: &str,
     audience: Option<&str>,
-) -> Result<std::result::Result<AccessClaims, Rejection>> {
+) -> Refusable<AccessClaims, Rejection> {
     let claims = match decode_access(settings, token, audience, |kid| keys.verifying(conn, kid))? {
         Ok(claims) => claims,
         Err(reason) => return Ok(Err(reason)),
@@ -208,7 +208,7 @@ pub fn decode_access(
     token: &str,
     audience: Option<&str>,
     key: impl FnOnce(&str) -> Result<Option<Arc<SigningKey>>>,
-) -> Result<std::result::Result<AccessClaims, Rejection>> {
+) -> Refusable<AccessClaims, Rejection> {
     let Ok(header) = decode_header(token) else { return Ok(Err("malformed token")) };
     let typ_ok = header
         .typ

@@ -9,7 +9,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::scope::Scopes;
-use super::tokens::{self, AccessGrant, IdGrant};
+use super::tokens::{self, AccessTokenSpec, IdTokenSpec};
 use super::OAuthError;
 use crate::db::ids::AccountId;
 use crate::db::oauth::{Code, RefreshToken};
@@ -37,7 +37,7 @@ pub struct TokenResponse {
 
 /// An outcome of a grant: the tokens, or a refusal that may still have changed something
 /// (a reused code or refresh token revokes what it issued; that must commit).
-pub type Granted = std::result::Result<(TokenResponse, NewEvent), (OAuthError, Option<NewEvent>)>;
+pub type TokenOutcome = std::result::Result<(TokenResponse, NewEvent), (OAuthError, Option<NewEvent>)>;
 
 /// A sign-in to turn into tokens.
 pub struct UserTokens<'a> {
@@ -72,7 +72,7 @@ pub fn issue_for_user(conn: &mut Conn, oauth: &OAuth, t: UserTokens<'_>) -> Resu
         conn,
         &oauth.keys,
         &oauth.settings,
-        AccessGrant {
+        AccessTokenSpec {
             client_id: &client.client_id,
             subject: &t.account.id.to_string(),
             scope: t.scope,
@@ -88,7 +88,7 @@ pub fn issue_for_user(conn: &mut Conn, oauth: &OAuth, t: UserTokens<'_>) -> Resu
             conn,
             &oauth.keys,
             &oauth.settings,
-            IdGrant {
+            IdTokenSpec {
                 client_id: &client.client_id,
                 account: t.account,
                 scope: t.scope,
@@ -176,7 +176,7 @@ pub fn redeem_code(
     code: &str,
     redirect_uri: Option<&str>,
     verifier: Option<&str>,
-) -> Result<Granted> {
+) -> Result<TokenOutcome> {
     let refuse = |why: &str| Ok(Err((OAuthError::invalid_grant(why.to_owned()), None)));
     let now = db::now();
     let Some(stored): Option<Code> = db::oauth::get_code(conn, &token_hash(code))? else {
@@ -247,7 +247,7 @@ pub fn refresh(
     actor: &Actor,
     token: &str,
     scope: Option<&str>,
-) -> Result<Granted> {
+) -> Result<TokenOutcome> {
     let refuse = |why: &str| Ok(Err((OAuthError::invalid_grant(why.to_owned()), None)));
     let now = db::now();
     let Some(stored) = db::oauth::find_refresh(conn, &token_hash(token))? else {
