@@ -274,17 +274,22 @@ pub async fn logout(req: HttpRequest, state: web::Data<AppState>, body: web::Byt
             let hint = form.get("id_token_hint").map(|t| id_token_hint(conn, oauth, t)).transpose()?.flatten();
             if let (Some(hint), Some(named)) = (&hint, form.get("client_id")) {
                 if hint.client_id != named {
-                    return Ok(Next::Page(super::authorize::error_page(StatusCode::BAD_REQUEST, "The client_id does not match the id_token_hint.")));
+                    return Ok(Next::Page(super::authorize::error_page(
+                        StatusCode::BAD_REQUEST,
+                        "The client_id does not match the id_token_hint.",
+                    )));
                 }
             }
             let current = session::current(conn, sso.as_deref())?;
-            let hint_is_this_session = matches!((&hint, &current), (Some(Hint { session: Some(sid), .. }), Some(c)) if *sid == c.id);
+            let hint_is_this_session =
+                matches!((&hint, &current), (Some(Hint { session: Some(sid), .. }), Some(c)) if *sid == c.id);
             let confirmed = posted && matches!((&confirm_cookie, form.get("csrf")), (Some(c), Some(f)) if same(c, f));
             if current.is_some() && !hint_is_this_session && !confirmed {
                 let csrf = random_token(24);
                 let client_id = hint.as_ref().map(|h| h.client_id.as_str()).or(form.get("client_id"));
                 let page = Page::new("Sign out").render(pages::logout_confirm(&csrf, client_id));
-                let cookie = actix_web::cookie::Cookie::build(if settings.secure_cookies() { "__Host-gatehouse_logout" } else { "gatehouse_logout" }, csrf)
+                let name = if settings.secure_cookies() { "__Host-gatehouse_logout" } else { "gatehouse_logout" };
+                let cookie = actix_web::cookie::Cookie::build(name, csrf)
                     .path("/")
                     .http_only(true)
                     .secure(settings.secure_cookies())
@@ -314,7 +319,12 @@ pub async fn logout(req: HttpRequest, state: web::Data<AppState>, body: web::Byt
                         vec![NewEvent::new(Actor::account(current.account.to_string()), "oauth.logout")
                             .target("account", current.account)
                             .request(origin.request_id.clone(), origin.ip.clone())
-                            .changes(json!({ "session": current.id, "revoked_refresh_tokens": revoked, "client_id": client_id, "confirmed": confirmed }))],
+                            .changes(json!({
+                                "session": current.id,
+                                "revoked_refresh_tokens": revoked,
+                                "client_id": client_id,
+                                "confirmed": confirmed,
+                            }))],
                     )
                 })?;
             }

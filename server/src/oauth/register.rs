@@ -146,7 +146,8 @@ pub async fn register(req: HttpRequest, state: web::Data<AppState>, origin: Orig
             // in time: such a one gives it up now.
             let now = db::now();
             let mut taken = |contact: Option<&str>| -> Result<bool> {
-                let Some(holder) = contact.map(|c| db::accounts::find_by_contact(conn, &namespace, c)).transpose()?.flatten() else { return Ok(false) };
+                let Some(contact) = contact else { return Ok(false) };
+                let Some(holder) = db::accounts::find_by_contact(conn, &namespace, contact)? else { return Ok(false) };
                 Ok(!accounts::expire_registration(conn, &holder, now)?)
             };
             let email_taken = taken(email.as_deref())?;
@@ -154,10 +155,20 @@ pub async fn register(req: HttpRequest, state: web::Data<AppState>, origin: Orig
             if email_taken || phone_taken {
                 // Do not reveal it: the owner of the address is told instead, and the codes the
                 // browser will be asked for do not exist.
-                for (taken, channel, recipient) in [(email_taken, Channel::Email, &email), (phone_taken, Channel::Sms, &phone)] {
+                for (taken, channel, recipient) in
+                    [(email_taken, Channel::Email, &email), (phone_taken, Channel::Sms, &phone)]
+                {
                     if let (true, Some(to)) = (taken, recipient) {
-                        outbox::enqueue(conn, master, channel, to, "Someone tried to register with your address",
-                            "Someone tried to create a Gatehouse account with this address, which already has one. If it was you, sign in or reset your password.")?;
+                        let text = "Someone tried to create a Gatehouse account with this address, which already \
+                                    has one. If it was you, sign in or reset your password.";
+                        outbox::enqueue(
+                            conn,
+                            master,
+                            channel,
+                            to,
+                            "Someone tried to register with your address",
+                            text,
+                        )?;
                     }
                 }
                 return Ok(());

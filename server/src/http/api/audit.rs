@@ -10,8 +10,14 @@ use crate::http::extract::Query;
 
 /// Audit events, newest first. With `audit:read@*` all of them; otherwise those in namespaces
 /// the caller holds `audit:read` on, and always those by or about the caller and its clients.
-#[utoipa::path(get, path = "/api/v1/audit-events", tag = "audit", operation_id = "list_audit_events", params(AuditListParams),
-    responses((status = 200, body = Page<AuditEvent>)))]
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit-events",
+    tag = "audit",
+    operation_id = "list_audit_events",
+    params(AuditListParams),
+    responses((status = 200, body = Page<AuditEvent>))
+)]
 pub async fn list(api: Api, query: Query<AuditListParams>) -> Result<HttpResponse> {
     let q = query.0;
     let page = PageRequest::new(q.page_size, q.page_token.as_deref())?;
@@ -56,8 +62,13 @@ fn to_api(e: StoredEvent) -> Result<AuditEvent> {
 }
 
 /// Walks the whole hash chain (needs `audit:read@*`), as `gatehouse audit verify` does.
-#[utoipa::path(get, path = "/api/v1/audit-events:verify", tag = "audit", operation_id = "verify_audit_chain",
-    responses((status = 200, body = AuditVerification)))]
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit-events:verify",
+    tag = "audit",
+    operation_id = "verify_audit_chain",
+    responses((status = 200, body = AuditVerification))
+)]
 pub async fn verify(api: Api) -> Result<HttpResponse> {
     api.state.audit.flush().await?;
     let status = api

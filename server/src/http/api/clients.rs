@@ -1,4 +1,3 @@
-use super::params::{IdempotencyKey, IfMatch};
 use actix_web::HttpResponse;
 use chrono::Duration;
 use gatehouse_api_types::{
@@ -7,6 +6,7 @@ use gatehouse_api_types::{
 };
 use uuid::Uuid;
 
+use super::params::{IdempotencyKey, IfMatch};
 use crate::domain::clients::{self, OwnerFilter};
 use crate::domain::idempotency::Reply;
 use crate::domain::secrets::{self, generate_secret};
@@ -17,8 +17,14 @@ use crate::http::extract::{Json, OptionalJson, Path, Query};
 use crate::http::{created, ok_with_etag};
 
 /// All clients (needs `clients:read@*`), or one owner's: `owner=me`, or an account id.
-#[utoipa::path(get, path = "/api/v1/clients", tag = "clients", operation_id = "list_clients", params(ClientListParams),
-    responses((status = 200, body = Page<Client>)))]
+#[utoipa::path(
+    get,
+    path = "/api/v1/clients",
+    tag = "clients",
+    operation_id = "list_clients",
+    params(ClientListParams),
+    responses((status = 200, body = Page<Client>))
+)]
 pub async fn list(api: Api, query: Query<ClientListParams>) -> Result<HttpResponse> {
     let q = query.0;
     let page = PageRequest::new(q.page_size, q.page_token.as_deref())?;
@@ -29,10 +35,19 @@ pub async fn list(api: Api, query: Query<ClientListParams>) -> Result<HttpRespon
 
 /// Creates a client (needs `clients:write@*`; its grants must be held by the creator). The
 /// secret is in this response only.
-#[utoipa::path(post, path = "/api/v1/clients", tag = "clients", operation_id = "create_client", request_body = ClientCreate,
+#[utoipa::path(
+    post,
+    path = "/api/v1/clients",
+    tag = "clients",
+    operation_id = "create_client",
+    request_body = ClientCreate,
     params(IdempotencyKey),
-    responses((status = 201, body = ClientCreated, headers(("Location" = String, description = "The created resource"))), (status = 409, description = "A retry with this Idempotency-Key is still running", body = Problem),
-        (status = 422, description = "The Idempotency-Key was used with another request", body = Problem)))]
+    responses(
+        (status = 201, body = ClientCreated, headers(("Location" = String, description = "The created resource"))),
+        (status = 409, description = "A retry with this Idempotency-Key is still running", body = Problem),
+        (status = 422, description = "The Idempotency-Key was used with another request", body = Problem)
+    )
+)]
 pub async fn create(api: Api, body: Json<ClientCreate>) -> Result<HttpResponse> {
     let input = body.value;
     // Authorized before the secret is hashed: hashing is what an attacker would make us spend.
@@ -55,8 +70,21 @@ pub async fn create(api: Api, body: Json<ClientCreate>) -> Result<HttpResponse> 
     .await
 }
 
-#[utoipa::path(get, path = "/api/v1/clients/{id}", tag = "clients", operation_id = "get_client", params(("id" = Uuid, Path, description = "The client id (not its public client_id)")),
-    responses((status = 200, body = Client, headers(("ETag" = String, description = "The version of the resource, for If-Match"))), (status = 404, body = Problem)))]
+#[utoipa::path(
+    get,
+    path = "/api/v1/clients/{id}",
+    tag = "clients",
+    operation_id = "get_client",
+    params(("id" = Uuid, Path, description = "The client id (not its public client_id)")),
+    responses(
+        (
+            status = 200,
+            body = Client,
+            headers(("ETag" = String, description = "The version of the resource, for If-Match"))
+        ),
+        (status = 404, body = Problem)
+    )
+)]
 pub async fn get(api: Api, path: Path<Uuid>) -> Result<HttpResponse> {
     let id = path.into_inner();
     let view = api.read(move |conn, ctx| clients::get(conn, ctx, id)).await?;
@@ -71,16 +99,37 @@ pub async fn get(api: Api, path: Path<Uuid>) -> Result<HttpResponse> {
 /// (redirect and logout URIs, grant types, authentication method, user namespace, PKCE,
 /// consent, registration), transfers or re-enables it needs the caller to hold everything the
 /// client may then do. Honours `If-Match`.
-#[utoipa::path(patch, path = "/api/v1/clients/{id}", tag = "clients", operation_id = "update_client", params(("id" = Uuid, Path, description = "The client id (not its public client_id)"), IfMatch), request_body = ClientPatch,
-    responses((status = 200, body = Client, headers(("ETag" = String, description = "The version of the resource, for If-Match"))), (status = 404, body = Problem), (status = 412, body = Problem)))]
+#[utoipa::path(
+    patch,
+    path = "/api/v1/clients/{id}",
+    tag = "clients",
+    operation_id = "update_client",
+    params(("id" = Uuid, Path, description = "The client id (not its public client_id)"), IfMatch),
+    request_body = ClientPatch,
+    responses(
+        (
+            status = 200,
+            body = Client,
+            headers(("ETag" = String, description = "The version of the resource, for If-Match"))
+        ),
+        (status = 404, body = Problem),
+        (status = 412, body = Problem)
+    )
+)]
 pub async fn update(api: Api, path: Path<Uuid>, body: Json<ClientPatch>) -> Result<HttpResponse> {
     let (id, patch, condition) = (path.into_inner(), body.value, api.if_match().await?);
     let view = api.write(move |conn, ctx| clients::update(conn, ctx, id, patch, condition.as_ref())).await?;
     Ok(ok_with_etag(view.etag(), &view.to_api()))
 }
 
-#[utoipa::path(delete, path = "/api/v1/clients/{id}", tag = "clients", operation_id = "delete_client", params(("id" = Uuid, Path, description = "The client id (not its public client_id)"), IfMatch),
-    responses((status = 204, description = "Deleted"), (status = 404, body = Problem), (status = 412, body = Problem)))]
+#[utoipa::path(
+    delete,
+    path = "/api/v1/clients/{id}",
+    tag = "clients",
+    operation_id = "delete_client",
+    params(("id" = Uuid, Path, description = "The client id (not its public client_id)"), IfMatch),
+    responses((status = 204, description = "Deleted"), (status = 404, body = Problem), (status = 412, body = Problem))
+)]
 pub async fn delete(api: Api, path: Path<Uuid>) -> Result<HttpResponse> {
     let (id, condition) = (path.into_inner(), api.if_match().await?);
     api.write(move |conn, ctx| clients::delete(conn, ctx, id, condition.as_ref())).await?;
@@ -89,12 +138,20 @@ pub async fn delete(api: Api, path: Path<Uuid>) -> Result<HttpResponse> {
 
 /// Issues a new secret, returned once. The previous secret keeps working for
 /// `previous_secret_expires_in` seconds (default 86400; 0 ends it at once).
-#[utoipa::path(post, path = "/api/v1/clients/{id}/secrets", tag = "clients", operation_id = "rotate_client_secret", params(("id" = Uuid, Path, description = "The client id (not its public client_id)"),
-        IdempotencyKey),
+#[utoipa::path(
+    post,
+    path = "/api/v1/clients/{id}/secrets",
+    tag = "clients",
+    operation_id = "rotate_client_secret",
+    params(("id" = Uuid, Path, description = "The client id (not its public client_id)"), IdempotencyKey),
     request_body(content = Option<SecretRotate>, description = "Optional"),
-    responses((status = 201, body = SecretRotated), (status = 404, body = Problem),
+    responses(
+        (status = 201, body = SecretRotated),
+        (status = 404, body = Problem),
         (status = 409, description = "A retry with this Idempotency-Key is still running", body = Problem),
-        (status = 422, description = "The Idempotency-Key was used with another request", body = Problem)))]
+        (status = 422, description = "The Idempotency-Key was used with another request", body = Problem)
+    )
+)]
 pub async fn rotate_secret(api: Api, path: Path<Uuid>, body: OptionalJson<SecretRotate>) -> Result<HttpResponse> {
     let id = path.into_inner();
     let seconds = body.value.previous_secret_expires_in.unwrap_or(DEFAULT_SECRET_OVERLAP_SECONDS);
@@ -119,8 +176,14 @@ pub async fn rotate_secret(api: Api, path: Path<Uuid>, body: OptionalJson<Secret
 }
 
 /// The client's grants, its owner's, the meet of both, and each dropped grant with the reason.
-#[utoipa::path(get, path = "/api/v1/clients/{id}/effective-permissions", tag = "clients", operation_id = "get_client_effective_permissions", params(("id" = Uuid, Path, description = "The client id (not its public client_id)")),
-    responses((status = 200, body = EffectivePermissions), (status = 404, body = Problem)))]
+#[utoipa::path(
+    get,
+    path = "/api/v1/clients/{id}/effective-permissions",
+    tag = "clients",
+    operation_id = "get_client_effective_permissions",
+    params(("id" = Uuid, Path, description = "The client id (not its public client_id)")),
+    responses((status = 200, body = EffectivePermissions), (status = 404, body = Problem))
+)]
 pub async fn effective_permissions(api: Api, path: Path<Uuid>) -> Result<HttpResponse> {
     let id = path.into_inner();
     let effective = api.read(move |conn, ctx| clients::effective_permissions(conn, ctx, id)).await?;

@@ -18,8 +18,13 @@ fn to_api(keys: Vec<crate::domain::signing_keys::KeyInfo>) -> Vec<SigningKey> {
 }
 
 /// The published signing keys (needs `keys:read@*`).
-#[utoipa::path(get, path = "/api/v1/keys", tag = "keys", operation_id = "list_keys",
-    responses((status = 200, body = Vec<SigningKey>)))]
+#[utoipa::path(
+    get,
+    path = "/api/v1/keys",
+    tag = "keys",
+    operation_id = "list_keys",
+    responses((status = 200, body = Vec<SigningKey>))
+)]
 pub async fn list(api: Api) -> Result<HttpResponse> {
     let keys = api
         .read(|conn, ctx| {
@@ -32,8 +37,13 @@ pub async fn list(api: Api) -> Result<HttpResponse> {
 
 /// Rotates the signing keys of every algorithm (needs `keys:write@*`): next becomes current,
 /// current becomes previous and keeps verifying what it signed, a new next is published.
-#[utoipa::path(post, path = "/api/v1/keys:rotate", tag = "keys", operation_id = "rotate_keys",
-    responses((status = 200, body = Vec<SigningKey>)))]
+#[utoipa::path(
+    post,
+    path = "/api/v1/keys:rotate",
+    tag = "keys",
+    operation_id = "rotate_keys",
+    responses((status = 200, body = Vec<SigningKey>))
+)]
 pub async fn rotate(api: Api) -> Result<HttpResponse> {
     api.context().await?.caller.authorize("keys", "write", "*")?;
     let state = api.state.clone();

@@ -1,7 +1,7 @@
-use super::params::{IdempotencyKey, IfMatch};
 use actix_web::HttpResponse;
 use gatehouse_api_types::{Namespace, NamespaceCreate, NamespacePatch, Page, PageParams, Problem};
 
+use super::params::{IdempotencyKey, IfMatch};
 use crate::domain::{namespaces, Context, PageRequest};
 use crate::error::Result;
 use crate::http::auth::Api;
@@ -9,8 +9,14 @@ use crate::http::extract::{Json, Path, Query};
 use crate::http::{created, ok_with_etag};
 
 /// Namespaces the caller may read, by slug.
-#[utoipa::path(get, path = "/api/v1/namespaces", tag = "namespaces", operation_id = "list_namespaces", params(PageParams),
-    responses((status = 200, body = Page<Namespace>)))]
+#[utoipa::path(
+    get,
+    path = "/api/v1/namespaces",
+    tag = "namespaces",
+    operation_id = "list_namespaces",
+    params(PageParams),
+    responses((status = 200, body = Page<Namespace>))
+)]
 pub async fn list(api: Api, query: Query<PageParams>) -> Result<HttpResponse> {
     let page = PageRequest::new(query.0.page_size, query.0.page_token.as_deref())?;
     let (items, next_page_token) = api.read(move |conn, ctx| namespaces::list(conn, ctx, &page)).await?;
@@ -18,10 +24,23 @@ pub async fn list(api: Api, query: Query<PageParams>) -> Result<HttpResponse> {
 }
 
 /// Creates a namespace (needs `namespaces:write@<slug>`).
-#[utoipa::path(post, path = "/api/v1/namespaces", tag = "namespaces", operation_id = "create_namespace", request_body = NamespaceCreate,
+#[utoipa::path(
+    post,
+    path = "/api/v1/namespaces",
+    tag = "namespaces",
+    operation_id = "create_namespace",
+    request_body = NamespaceCreate,
     params(IdempotencyKey),
-    responses((status = 201, body = Namespace, headers(("Location" = String, description = "The created resource"))), (status = 409, description = "The slug is taken, or a retry with this Idempotency-Key is still running", body = Problem),
-        (status = 422, description = "The Idempotency-Key was used with another request", body = Problem)))]
+    responses(
+        (status = 201, body = Namespace, headers(("Location" = String, description = "The created resource"))),
+        (
+            status = 409,
+            description = "The slug is taken, or a retry with this Idempotency-Key is still running",
+            body = Problem
+        ),
+        (status = 422, description = "The Idempotency-Key was used with another request", body = Problem)
+    )
+)]
 pub async fn create(api: Api, body: Json<NamespaceCreate>) -> Result<HttpResponse> {
     let input = body.value;
     let slug = input.slug.clone();
@@ -33,8 +52,21 @@ pub async fn create(api: Api, body: Json<NamespaceCreate>) -> Result<HttpRespons
     .await
 }
 
-#[utoipa::path(get, path = "/api/v1/namespaces/{ns}", tag = "namespaces", operation_id = "get_namespace", params(("ns" = String, Path, description = "A namespace slug")),
-    responses((status = 200, body = Namespace, headers(("ETag" = String, description = "The version of the resource, for If-Match"))), (status = 404, body = Problem)))]
+#[utoipa::path(
+    get,
+    path = "/api/v1/namespaces/{ns}",
+    tag = "namespaces",
+    operation_id = "get_namespace",
+    params(("ns" = String, Path, description = "A namespace slug")),
+    responses(
+        (
+            status = 200,
+            body = Namespace,
+            headers(("ETag" = String, description = "The version of the resource, for If-Match"))
+        ),
+        (status = 404, body = Problem)
+    )
+)]
 pub async fn get(api: Api, path: Path<String>) -> Result<HttpResponse> {
     let slug = path.into_inner();
     let namespace = api.read(move |conn, ctx| namespaces::get(conn, ctx, &slug)).await?;
@@ -42,9 +74,23 @@ pub async fn get(api: Api, path: Path<String>) -> Result<HttpResponse> {
 }
 
 /// Renames a namespace (its slug never changes). Honours `If-Match`.
-#[utoipa::path(patch, path = "/api/v1/namespaces/{ns}", tag = "namespaces", operation_id = "update_namespace", params(("ns" = String, Path, description = "A namespace slug"), IfMatch),
+#[utoipa::path(
+    patch,
+    path = "/api/v1/namespaces/{ns}",
+    tag = "namespaces",
+    operation_id = "update_namespace",
+    params(("ns" = String, Path, description = "A namespace slug"), IfMatch),
     request_body = NamespacePatch,
-    responses((status = 200, body = Namespace, headers(("ETag" = String, description = "The version of the resource, for If-Match"))), (status = 404, body = Problem), (status = 412, body = Problem)))]
+    responses(
+        (
+            status = 200,
+            body = Namespace,
+            headers(("ETag" = String, description = "The version of the resource, for If-Match"))
+        ),
+        (status = 404, body = Problem),
+        (status = 412, body = Problem)
+    )
+)]
 pub async fn update(api: Api, path: Path<String>, body: Json<NamespacePatch>) -> Result<HttpResponse> {
     let (slug, patch, condition) = (path.into_inner(), body.value, api.if_match().await?);
     let namespace = api.write(move |conn, ctx| namespaces::update(conn, ctx, &slug, patch, condition.as_ref())).await?;
@@ -52,8 +98,19 @@ pub async fn update(api: Api, path: Path<String>, body: Json<NamespacePatch>) ->
 }
 
 /// Deletes a namespace that holds no accounts. Honours `If-Match`.
-#[utoipa::path(delete, path = "/api/v1/namespaces/{ns}", tag = "namespaces", operation_id = "delete_namespace", params(("ns" = String, Path, description = "A namespace slug"), IfMatch),
-    responses((status = 204, description = "Deleted"), (status = 404, body = Problem), (status = 409, description = "The namespace still holds accounts", body = Problem), (status = 412, body = Problem)))]
+#[utoipa::path(
+    delete,
+    path = "/api/v1/namespaces/{ns}",
+    tag = "namespaces",
+    operation_id = "delete_namespace",
+    params(("ns" = String, Path, description = "A namespace slug"), IfMatch),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, body = Problem),
+        (status = 409, description = "The namespace still holds accounts", body = Problem),
+        (status = 412, body = Problem)
+    )
+)]
 pub async fn delete(api: Api, path: Path<String>) -> Result<HttpResponse> {
     let (slug, condition) = (path.into_inner(), api.if_match().await?);
     api.write(move |conn, ctx| namespaces::delete(conn, ctx, &slug, condition.as_ref())).await?;

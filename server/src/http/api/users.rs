@@ -1,4 +1,3 @@
-use super::params::{IdempotencyKey, IfMatch};
 use actix_web::{web, HttpMessage, HttpResponse};
 use gatehouse_api_types::openapi::ImportRow;
 use gatehouse_api_types::{
@@ -6,6 +5,7 @@ use gatehouse_api_types::{
 };
 use uuid::Uuid;
 
+use super::params::{IdempotencyKey, IfMatch};
 use crate::domain::accounts::{self, Search};
 use crate::domain::idempotency::{self, Outcome, Reply};
 use crate::domain::{grant_strings, import, parse_request_grants, Context, PageRequest, Precondition};
@@ -17,8 +17,14 @@ use crate::shell::read_body;
 
 /// Accounts of a namespace in creation order; `q` searches by prefix of the username, email or
 /// phone number (case-insensitive). Keyset paging.
-#[utoipa::path(get, path = "/api/v1/namespaces/{ns}/users", tag = "users", operation_id = "list_users", params(("ns" = String, Path, description = "A namespace slug"), UserListParams),
-    responses((status = 200, body = Page<Account>), (status = 404, body = Problem)))]
+#[utoipa::path(
+    get,
+    path = "/api/v1/namespaces/{ns}/users",
+    tag = "users",
+    operation_id = "list_users",
+    params(("ns" = String, Path, description = "A namespace slug"), UserListParams),
+    responses((status = 200, body = Page<Account>), (status = 404, body = Problem))
+)]
 pub async fn list(api: Api, path: Path<String>, query: Query<UserListParams>) -> Result<HttpResponse> {
     let (ns, q) = (path.into_inner(), query.0);
     let page = PageRequest::new(q.page_size, q.page_token.as_deref())?;
@@ -28,12 +34,24 @@ pub async fn list(api: Api, path: Path<String>, query: Query<UserListParams>) ->
 }
 
 /// Creates an account (needs `users:write@<ns>`); the password, if given, is hashed with argon2id.
-#[utoipa::path(post, path = "/api/v1/namespaces/{ns}/users", tag = "users", operation_id = "create_user", params(("ns" = String, Path, description = "A namespace slug"),
-        IdempotencyKey),
+#[utoipa::path(
+    post,
+    path = "/api/v1/namespaces/{ns}/users",
+    tag = "users",
+    operation_id = "create_user",
+    params(("ns" = String, Path, description = "A namespace slug"), IdempotencyKey),
     request_body = AccountCreate,
-    responses((status = 201, body = Account, headers(("Location" = String, description = "The created resource"))), (status = 404, body = Problem),
-        (status = 409, description = "A sign-in name is taken, or a retry with this Idempotency-Key is still running", body = Problem),
-        (status = 422, description = "The Idempotency-Key was used with another request", body = Problem)))]
+    responses(
+        (status = 201, body = Account, headers(("Location" = String, description = "The created resource"))),
+        (status = 404, body = Problem),
+        (
+            status = 409,
+            description = "A sign-in name is taken, or a retry with this Idempotency-Key is still running",
+            body = Problem
+        ),
+        (status = 422, description = "The Idempotency-Key was used with another request", body = Problem)
+    )
+)]
 pub async fn create(api: Api, path: Path<String>, body: Json<AccountCreate>) -> Result<HttpResponse> {
     let ns = path.into_inner();
     api.context().await?.caller.authorize("users", "write", &ns)?;
@@ -55,13 +73,24 @@ pub async fn create(api: Api, path: Path<String>, body: Json<AccountCreate>) -> 
 
 /// Creates many accounts from a JSON array or NDJSON (one object per line), up to 100,000
 /// per request. Rows that fail are reported by index; the others are created.
-#[utoipa::path(post, path = "/api/v1/namespaces/{ns}/users:import", tag = "users", operation_id = "import_users", params(("ns" = String, Path, description = "A namespace slug"),
-        IdempotencyKey),
-    request_body(content = Vec<ImportRow>, content_type = "application/json",
-        description = "A JSON array of AccountImport rows; also application/x-ndjson, one row per line"),
-    responses((status = 200, body = ImportResult), (status = 404, body = Problem),
+#[utoipa::path(
+    post,
+    path = "/api/v1/namespaces/{ns}/users:import",
+    tag = "users",
+    operation_id = "import_users",
+    params(("ns" = String, Path, description = "A namespace slug"), IdempotencyKey),
+    request_body(
+        content = Vec<ImportRow>,
+        content_type = "application/json",
+        description = "A JSON array of AccountImport rows; also application/x-ndjson, one row per line"
+    ),
+    responses(
+        (status = 200, body = ImportResult),
+        (status = 404, body = Problem),
         (status = 409, description = "A retry with this Idempotency-Key is still running", body = Problem),
-        (status = 422, description = "The Idempotency-Key was used with another request", body = Problem)))]
+        (status = 422, description = "The Idempotency-Key was used with another request", body = Problem)
+    )
+)]
 pub async fn import(api: Api, path: Path<String>, payload: web::Payload) -> Result<HttpResponse> {
     let ns = path.into_inner();
     let ctx = api.context().await?;
@@ -88,8 +117,24 @@ pub async fn import(api: Api, path: Path<String>, payload: web::Payload) -> Resu
     Ok(reply_response(Outcome::Fresh(reply)))
 }
 
-#[utoipa::path(get, path = "/api/v1/namespaces/{ns}/users/{id}", tag = "users", operation_id = "get_user", params(("ns" = String, Path, description = "A namespace slug"), ("id" = Uuid, Path, description = "The account id")),
-    responses((status = 200, body = Account, headers(("ETag" = String, description = "The version of the resource, for If-Match"))), (status = 404, body = Problem)))]
+#[utoipa::path(
+    get,
+    path = "/api/v1/namespaces/{ns}/users/{id}",
+    tag = "users",
+    operation_id = "get_user",
+    params(
+        ("ns" = String, Path, description = "A namespace slug"),
+        ("id" = Uuid, Path, description = "The account id")
+    ),
+    responses(
+        (
+            status = 200,
+            body = Account,
+            headers(("ETag" = String, description = "The version of the resource, for If-Match"))
+        ),
+        (status = 404, body = Problem)
+    )
+)]
 pub async fn get(api: Api, path: Path<(String, Uuid)>) -> Result<HttpResponse> {
     let (ns, id) = path.into_inner();
     let account = api.read(move |conn, ctx| accounts::get(conn, ctx, &ns, id)).await?;
@@ -97,9 +142,28 @@ pub async fn get(api: Api, path: Path<(String, Uuid)>) -> Result<HttpResponse> {
 }
 
 /// JSON merge patch of the account's fields; `null` clears. Honours `If-Match`.
-#[utoipa::path(patch, path = "/api/v1/namespaces/{ns}/users/{id}", tag = "users", operation_id = "update_user", params(("ns" = String, Path, description = "A namespace slug"), ("id" = Uuid, Path, description = "The account id"), IfMatch),
+#[utoipa::path(
+    patch,
+    path = "/api/v1/namespaces/{ns}/users/{id}",
+    tag = "users",
+    operation_id = "update_user",
+    params(
+        ("ns" = String, Path, description = "A namespace slug"),
+        ("id" = Uuid, Path, description = "The account id"),
+        IfMatch
+    ),
     request_body = AccountPatch,
-    responses((status = 200, body = Account, headers(("ETag" = String, description = "The version of the resource, for If-Match"))), (status = 404, body = Problem), (status = 409, description = "A sign-in name is taken", body = Problem), (status = 412, body = Problem)))]
+    responses(
+        (
+            status = 200,
+            body = Account,
+            headers(("ETag" = String, description = "The version of the resource, for If-Match"))
+        ),
+        (status = 404, body = Problem),
+        (status = 409, description = "A sign-in name is taken", body = Problem),
+        (status = 412, body = Problem)
+    )
+)]
 pub async fn update(api: Api, path: Path<(String, Uuid)>, body: Json<AccountPatch>) -> Result<HttpResponse> {
     let ((ns, id), patch, condition) = (path.into_inner(), body.value, api.if_match().await?);
     let account = api.write(move |conn, ctx| accounts::update(conn, ctx, &ns, id, patch, condition.as_ref())).await?;
@@ -107,8 +171,23 @@ pub async fn update(api: Api, path: Path<(String, Uuid)>, body: Json<AccountPatc
 }
 
 /// Deletes the account; clients it owned stop working. Honours `If-Match`.
-#[utoipa::path(delete, path = "/api/v1/namespaces/{ns}/users/{id}", tag = "users", operation_id = "delete_user", params(("ns" = String, Path, description = "A namespace slug"), ("id" = Uuid, Path, description = "The account id"), IfMatch),
-    responses((status = 204, description = "Deleted"), (status = 404, body = Problem), (status = 409, body = Problem), (status = 412, body = Problem)))]
+#[utoipa::path(
+    delete,
+    path = "/api/v1/namespaces/{ns}/users/{id}",
+    tag = "users",
+    operation_id = "delete_user",
+    params(
+        ("ns" = String, Path, description = "A namespace slug"),
+        ("id" = Uuid, Path, description = "The account id"),
+        IfMatch
+    ),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, body = Problem),
+        (status = 409, body = Problem),
+        (status = 412, body = Problem)
+    )
+)]
 pub async fn delete(api: Api, path: Path<(String, Uuid)>) -> Result<HttpResponse> {
     let ((ns, id), condition) = (path.into_inner(), api.if_match().await?);
     api.write(move |conn, ctx| accounts::delete(conn, ctx, &ns, id, condition.as_ref())).await?;
@@ -117,9 +196,18 @@ pub async fn delete(api: Api, path: Path<(String, Uuid)>) -> Result<HttpResponse
 
 /// Sets the account's password (needs `users:write@<ns>` and every grant the account holds); it
 /// is signed out everywhere.
-#[utoipa::path(put, path = "/api/v1/namespaces/{ns}/users/{id}/password", tag = "users", operation_id = "set_user_password", params(("ns" = String, Path, description = "A namespace slug"), ("id" = Uuid, Path, description = "The account id")),
+#[utoipa::path(
+    put,
+    path = "/api/v1/namespaces/{ns}/users/{id}/password",
+    tag = "users",
+    operation_id = "set_user_password",
+    params(
+        ("ns" = String, Path, description = "A namespace slug"),
+        ("id" = Uuid, Path, description = "The account id")
+    ),
     request_body = PasswordSet,
-    responses((status = 204, description = "Set"), (status = 404, body = Problem)))]
+    responses((status = 204, description = "Set"), (status = 404, body = Problem))
+)]
 pub async fn set_password(api: Api, path: Path<(String, Uuid)>, body: Json<PasswordSet>) -> Result<HttpResponse> {
     let (ns, id) = path.into_inner();
     // Authorized (and the account's power checked) before the password is hashed.
@@ -130,8 +218,24 @@ pub async fn set_password(api: Api, path: Path<(String, Uuid)>, body: Json<Passw
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[utoipa::path(get, path = "/api/v1/namespaces/{ns}/users/{id}/permissions", tag = "users", operation_id = "get_user_permissions", params(("ns" = String, Path, description = "A namespace slug"), ("id" = Uuid, Path, description = "The account id")),
-    responses((status = 200, body = Permissions, headers(("ETag" = String, description = "The version of the resource, for If-Match"))), (status = 404, body = Problem)))]
+#[utoipa::path(
+    get,
+    path = "/api/v1/namespaces/{ns}/users/{id}/permissions",
+    tag = "users",
+    operation_id = "get_user_permissions",
+    params(
+        ("ns" = String, Path, description = "A namespace slug"),
+        ("id" = Uuid, Path, description = "The account id")
+    ),
+    responses(
+        (
+            status = 200,
+            body = Permissions,
+            headers(("ETag" = String, description = "The version of the resource, for If-Match"))
+        ),
+        (status = 404, body = Problem)
+    )
+)]
 pub async fn permissions(api: Api, path: Path<(String, Uuid)>) -> Result<HttpResponse> {
     let (ns, id) = path.into_inner();
     let account = api.read(move |conn, ctx| accounts::permissions(conn, ctx, &ns, id)).await?;
@@ -140,9 +244,27 @@ pub async fn permissions(api: Api, path: Path<(String, Uuid)>) -> Result<HttpRes
 
 /// Replaces the account's grants (needs `permissions:write@<ns>`, and every grant added or
 /// removed must be held by the caller). Honours `If-Match`.
-#[utoipa::path(put, path = "/api/v1/namespaces/{ns}/users/{id}/permissions", tag = "users", operation_id = "set_user_permissions", params(("ns" = String, Path, description = "A namespace slug"), ("id" = Uuid, Path, description = "The account id"), IfMatch),
+#[utoipa::path(
+    put,
+    path = "/api/v1/namespaces/{ns}/users/{id}/permissions",
+    tag = "users",
+    operation_id = "set_user_permissions",
+    params(
+        ("ns" = String, Path, description = "A namespace slug"),
+        ("id" = Uuid, Path, description = "The account id"),
+        IfMatch
+    ),
     request_body = Permissions,
-    responses((status = 200, body = Permissions, headers(("ETag" = String, description = "The version of the resource, for If-Match"))), (status = 404, body = Problem), (status = 412, body = Problem)))]
+    responses(
+        (
+            status = 200,
+            body = Permissions,
+            headers(("ETag" = String, description = "The version of the resource, for If-Match"))
+        ),
+        (status = 404, body = Problem),
+        (status = 412, body = Problem)
+    )
+)]
 pub async fn set_permissions(api: Api, path: Path<(String, Uuid)>, body: Json<Permissions>) -> Result<HttpResponse> {
     let ((ns, id), condition) = (path.into_inner(), api.if_match().await?);
     let grants = parse_request_grants("permissions", &body.value.permissions)?;
