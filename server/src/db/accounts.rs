@@ -1,16 +1,57 @@
 //! Accounts: lookups by id, by sign-in name and by contact (compared case-folded, NFKC), keyset-paged
 //! search, versioned updates, and the unverified registrations housekeeping removes.
 
-use chrono::NaiveDateTime;
+use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
+use gatehouse_api_types::grant::Grant;
+use serde_json::{Map, Value};
+use uuid::Uuid;
 
 use super::ids::AccountId;
 use super::schema::accounts;
-use super::{from_db_time, from_json_text, parse_uuid, to_db_time, to_json_text, Conn};
-use crate::domain::accounts::Account;
-use crate::domain::names::prefix_upper_bound;
-use crate::domain::parse_stored_grants;
+use super::{
+    fold, from_db_time, from_json_text, grant_strings, parse_stored_grants, parse_uuid, prefix_upper_bound, to_db_time,
+    to_json_text, Conn,
+};
 use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Account {
+    pub id: Uuid,
+    pub namespace: String,
+    pub username: Option<String>,
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub phone_number: Option<String>,
+    pub phone_number_verified: bool,
+    pub name: Option<String>,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub attributes: Map<String, Value>,
+    pub permissions: Vec<Grant>,
+    /// PHC string; never leaves the server.
+    pub password_hash: Option<String>,
+    pub disabled: bool,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Access tokens issued before this time no longer count (set when its password changes).
+    pub tokens_valid_after: Option<DateTime<Utc>>,
+    /// A self-registration not verified by then gives up its sign-in names.
+    pub registration_expires_at: Option<DateTime<Utc>>,
+}
+
+impl Account {
+    /// The `username_key` column: the username folded ([`fold`]).
+    pub fn username_key(&self) -> Option<String> {
+        self.username.as_deref().map(fold)
+    }
+
+    /// The `email_key` column: the email address folded ([`fold`]).
+    pub fn email_key(&self) -> Option<String> {
+        self.email.as_deref().map(fold)
+    }
+}
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = accounts, treat_none_as_null = true)]
@@ -78,7 +119,7 @@ impl Row {
             given_name: a.given_name.clone(),
             family_name: a.family_name.clone(),
             attributes: to_json_text(&a.attributes)?,
-            permissions: to_json_text(&crate::domain::grant_strings(&a.permissions))?,
+            permissions: to_json_text(&grant_strings(&a.permissions))?,
             password_hash: a.password_hash.clone(),
             disabled: a.disabled,
             version: a.version,
@@ -166,7 +207,7 @@ pub fn count_all(conn: &mut Conn) -> Result<i64> {
 /// The account that signs in with `name` in `namespace`: by username, or by email or phone
 /// number only once verified. `name` is compared folded.
 pub fn find_by_sign_in(conn: &mut Conn, namespace: &str, name: &str) -> Result<Option<Account>> {
-    let key = crate::domain::names::fold(name.trim());
+    let key = fold(name.trim());
     let query = accounts::table.filter(accounts::namespace.eq(namespace)).select(Row::as_select());
     let row = if key.contains('@') {
         query.filter(accounts::email_key.eq(&key)).filter(accounts::email_verified.eq(true)).first(conn).optional()?
@@ -184,7 +225,7 @@ pub fn find_by_sign_in(conn: &mut Conn, namespace: &str, name: &str) -> Result<O
 
 /// The account of `namespace` with this email address or phone number, verified or not.
 pub fn find_by_contact(conn: &mut Conn, namespace: &str, contact: &str) -> Result<Option<Account>> {
-    let key = crate::domain::names::fold(contact.trim());
+    let key = fold(contact.trim());
     let query = accounts::table.filter(accounts::namespace.eq(namespace)).select(Row::as_select());
     let row = if key.starts_with('+') {
         query.filter(accounts::phone_number.eq(&key)).first(conn).optional()?

@@ -1,16 +1,88 @@
 //! Clients (with their owner account, joined), their secrets (hashes only) and the one-statement
 //! credential lookup every token grant runs.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
+use gatehouse_api_types::grant::Grant;
+use gatehouse_api_types::{GrantType, SigningAlg, TokenEndpointAuthMethod};
 use uuid::Uuid;
 
 use super::ids::{AccountId, ClientId, ClientUuid};
 use super::schema::{accounts, client_secrets, clients};
-use super::{from_db_time, from_json_text, parse_text, parse_uuid, to_db_time, to_json_text, Conn};
-use crate::domain::clients::{Client, ClientView, OAuthProfile, OwningAccount, Secret};
-use crate::domain::{grant_strings, parse_stored_grants};
+use super::{
+    from_db_time, from_json_text, grant_strings, parse_stored_grants, parse_text, parse_uuid, to_db_time, to_json_text,
+    Conn,
+};
 use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Client {
+    pub id: Uuid,
+    pub client_id: String,
+    pub name: String,
+    pub owner_account_id: Option<Uuid>,
+    pub permissions: Vec<Grant>,
+    pub grant_types: Vec<GrantType>,
+    pub redirect_uris: Vec<String>,
+    pub password_grant_enabled: bool,
+    pub user_namespace: Option<String>,
+    pub token_endpoint_auth_method: TokenEndpointAuthMethod,
+    pub access_token_ttl: Option<u32>,
+    pub access_token_alg: SigningAlg,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub attribute_claims: BTreeMap<String, String>,
+    pub require_pkce: bool,
+    /// A first-party application: its users are not asked to consent.
+    pub skip_consent: bool,
+    /// Its sign-in page offers self-registration into its user namespace.
+    pub registration_enabled: bool,
+    /// Access tokens of the client itself issued before this time no longer count (set when a
+    /// secret is rotated without overlap).
+    pub tokens_valid_after: Option<DateTime<Utc>>,
+    pub disabled: bool,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+/// What the token endpoint needs to know of a client, read with its credential.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OAuthProfile {
+    pub grant_types: Vec<GrantType>,
+    pub access_token_ttl: Option<u32>,
+    pub access_token_alg: SigningAlg,
+    pub token_endpoint_auth_method: TokenEndpointAuthMethod,
+}
+
+/// The account that owns a client, with what a client's power is bounded by: its grants and
+/// whether it is disabled. (The API shows it as [`gatehouse_api_types::Owner`].)
+#[derive(Debug, Clone, PartialEq)]
+pub struct OwningAccount {
+    pub id: Uuid,
+    pub namespace: String,
+    pub username: Option<String>,
+    pub disabled: bool,
+    pub permissions: Vec<Grant>,
+}
+
+/// A client with its owner, loaded together.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientView {
+    pub client: Client,
+    pub owner: Option<OwningAccount>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Secret {
+    pub id: Uuid,
+    pub client: Uuid,
+    pub secret_hash: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = clients, treat_none_as_null = true)]
@@ -179,7 +251,7 @@ pub struct Credential {
     pub id: Uuid,
     pub client_id: String,
     pub disabled: bool,
-    pub permissions: Vec<crate::domain::Grant>,
+    pub permissions: Vec<Grant>,
     pub owner: Option<OwningAccount>,
     pub secret_hashes: Vec<String>,
     pub profile: OAuthProfile,

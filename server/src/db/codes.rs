@@ -1,5 +1,5 @@
 //! One-time codes (email and phone verification, password reset), stored as keyed hashes: the
-//! rows behind [`crate::domain::codes`].
+//! rows behind the domain's codes (`domain::codes`).
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;

@@ -1,8 +1,8 @@
 //! Typed ids: the ids that are easy to swap travel through `db/` as newtypes, so a query taking
 //! an account and a client cannot be called with them the other way round, nor with a client's
 //! internal id where its OAuth `client_id` belongs (vaultwarden's `UserId`, `AuthRequestId`).
-//! The rows keep them as text; the domain's structs keep plain `Uuid`s and wrap them where they
-//! call a query.
+//! The rows keep them as text; the records (`Account`, `Client`, …) keep plain `Uuid`s, and
+//! the domain wraps them where it calls a query.
 
 use std::fmt;
 

@@ -6,6 +6,11 @@
 //! `&mut Conn` and typed arguments ([`ids`] for the ids that are easy to swap); nothing outside
 //! `db/` writes a query. Every call runs on a blocking thread, never on the async workers.
 //!
+//! `db` holds the stored records (each beside its table's queries: [`accounts::Account`],
+//! [`clients::Client`], [`audit::StoredEvent`] and its chain, …) and their column encodings
+//! ([`fold`] for the `*_key` columns, [`grant_strings`]), `domain` the rules over them; `db`
+//! never imports `domain`.
+//!
 //! # How to reach the database
 //!
 //! One way in for each place code runs:
@@ -78,6 +83,8 @@ use diesel::r2d2::R2D2Connection;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::{Connection, PgConnection, SqliteConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use gatehouse_api_types::grant::Grant;
+use unicode_normalization::UnicodeNormalization;
 
 use crate::error::{Error, Result};
 
@@ -467,6 +474,42 @@ pub fn like_prefix(prefix: &str) -> String {
     pattern
 }
 
+/// Parses stored grant strings; a stored grant that no longer parses is dropped with a warning
+/// (it can only come from a manual edit of the database).
+pub fn parse_stored_grants(texts: &[String]) -> Vec<Grant> {
+    texts
+        .iter()
+        .filter_map(|t| match Grant::parse(t) {
+            Ok(g) => Some(g),
+            Err(e) => {
+                log::warn!("ignoring a stored grant that does not parse: {e}");
+                None
+            }
+        })
+        .collect()
+}
+
+pub fn grant_strings(grants: &[Grant]) -> Vec<String> {
+    grants.iter().map(Grant::to_string).collect()
+}
+
+/// The comparison key of a sign-in name, as the `*_key` columns hold it:
+/// NFKC(case fold(NFKC(name))), an approximation of Unicode's NFKC_Casefold that is stable
+/// under repetition.
+pub fn fold(name: &str) -> String {
+    let normalized: String = name.nfkc().collect();
+    caseless::default_case_fold_str(&normalized).nfkc().collect()
+}
+
+/// The smallest string above every string that starts with `prefix` (byte-wise order, which is
+/// SQLite's BINARY and PostgreSQL's "C" collation), for index-friendly prefix ranges.
+pub fn prefix_upper_bound(prefix: &str) -> String {
+    let mut upper = String::with_capacity(prefix.len() + 4);
+    upper.push_str(prefix);
+    upper.push(char::MAX);
+    upper
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -490,5 +533,23 @@ mod tests {
     #[test]
     fn escapes_like_patterns() {
         assert_eq!(like_prefix("a_b%c\\"), "a\\_b\\%c\\\\%");
+    }
+
+    #[test]
+    fn folds_case_and_compatibility_forms() {
+        assert_eq!(fold("ALICE"), "alice");
+        assert_eq!(fold("ａｌｉｃｅ"), "alice");
+        assert_eq!(fold("Straße"), "strasse");
+        assert_eq!(fold("ﬁle"), "file");
+        assert_eq!(fold(&fold("ǅemal")), fold("ǅemal"));
+    }
+
+    #[test]
+    fn prefix_bound_is_above_all_extensions() {
+        let upper = prefix_upper_bound("ali");
+        for s in ["ali", "alice", "ali\u{fffd}", "aliz"] {
+            assert!(s >= "ali" && s < upper.as_str(), "{s}");
+        }
+        assert!("alj" > upper.as_str());
     }
 }

@@ -1,12 +1,22 @@
-//! Namespaces: the slug-keyed rows accounts live in.
+//! Namespaces: the slug-keyed rows accounts live in, and their record, [`Namespace`] (its rules
+//! are the domain's).
 
-use chrono::NaiveDateTime;
+use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 use super::schema::namespaces;
 use super::{from_db_time, to_db_time, Conn};
-use crate::domain::namespaces::Namespace;
 use crate::error::{Error, Result};
+
+/// A namespace: an isolated set of accounts, addressed by a slug that never changes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Namespace {
+    pub slug: String,
+    pub display_name: String,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = namespaces)]

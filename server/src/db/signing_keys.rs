@@ -1,6 +1,7 @@
 //! The signing keys' rows (private keys sealed with the master key) and the two server settings
 //! that guard them: the lock that serializes key generation and rotation across replicas, and
-//! the master key's check value. The rows behind [`crate::domain::signing_keys`].
+//! the master key's check value. The rows behind the domain's signing keys
+//! (`domain::signing_keys`).
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;

@@ -1,5 +1,5 @@
-//! The brute-force counters behind [`crate::domain::throttle`]: one row per key (a subject or
-//! a source address) with its failures, last failure and lock.
+//! The brute-force counters behind the domain's throttle (`domain::throttle`): one row per key
+//! (a subject or a source address) with its failures, last failure and lock.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;

@@ -1,44 +1,20 @@
 //! Accounts: people who can sign in. Sign-in names (username, email, phone number) are unique
-//! per namespace after folding (see [`super::names`]); the database enforces it.
+//! per namespace after folding (see [`super::names`]); the database enforces it. The record
+//! ([`Account`]) is stored by [`crate::db::accounts`]; its rules are here.
 
 use chrono::{DateTime, Utc};
 use gatehouse_api_types::grant::Grant;
 use gatehouse_api_types::{Account as ApiAccount, AccountCreate, AccountPatch, FieldError, ImportRowError};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::audit::{NewEvent, REDACTED};
 use super::power::{require_power_over, Control};
 use super::{grant_strings, names, namespaces, Context, PageRequest, Precondition};
+pub use crate::db::accounts::Account;
 use crate::db::ids::AccountId;
 use crate::db::{self, Conn};
 use crate::error::{Error, Result};
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Account {
-    pub id: Uuid,
-    pub namespace: String,
-    pub username: Option<String>,
-    pub email: Option<String>,
-    pub email_verified: bool,
-    pub phone_number: Option<String>,
-    pub phone_number_verified: bool,
-    pub name: Option<String>,
-    pub given_name: Option<String>,
-    pub family_name: Option<String>,
-    pub attributes: Map<String, Value>,
-    pub permissions: Vec<Grant>,
-    /// PHC string; never leaves the server.
-    pub password_hash: Option<String>,
-    pub disabled: bool,
-    pub version: i64,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    /// Access tokens issued before this time no longer count (set when its password changes).
-    pub tokens_valid_after: Option<DateTime<Utc>>,
-    /// A self-registration not verified by then gives up its sign-in names.
-    pub registration_expires_at: Option<DateTime<Utc>>,
-}
 
 impl Account {
     /// A new account from validated input (the password, if any, already hashed).
@@ -79,14 +55,6 @@ impl Account {
     fn sign_in_names_differ(&self, other: &Account) -> bool {
         (&self.username, &self.email, self.email_verified, &self.phone_number, self.phone_number_verified)
             != (&other.username, &other.email, other.email_verified, &other.phone_number, other.phone_number_verified)
-    }
-
-    pub fn username_key(&self) -> Option<String> {
-        self.username.as_deref().map(names::fold)
-    }
-
-    pub fn email_key(&self) -> Option<String> {
-        self.email.as_deref().map(names::fold)
     }
 
     fn check_sign_in_name(&self) -> Result<()> {

@@ -1,13 +1,12 @@
 //! API clients. A client is owned by the account that created it and never does more than its
 //! owner may do at the time of the request: its effective permissions are the meet of its
-//! grants with its owner's, and a disabled or deleted owner leaves it nothing.
+//! grants with its owner's, and a disabled or deleted owner leaves it nothing. The records
+//! ([`Client`], [`ClientView`], [`OwningAccount`], [`Secret`]) are stored by
+//! [`crate::db::clients`]; their rules are here.
 
-use std::collections::BTreeMap;
-
-use chrono::{DateTime, Utc};
 use gatehouse_api_types::grant::{self, Grant, ANY};
 use gatehouse_api_types::{
-    Client as ApiClient, ClientCreate, ClientPatch, DroppedGrant, EffectivePermissions, GrantType, Owner, SigningAlg,
+    Client as ApiClient, ClientCreate, ClientPatch, DroppedGrant, EffectivePermissions, GrantType, Owner,
     TokenEndpointAuthMethod,
 };
 use serde_json::{json, Value};
@@ -19,40 +18,10 @@ use super::client_settings::{
 };
 use super::power::{require_power_over, Control};
 use super::{grant_strings, parse_request_grants, Context, PageRequest, Precondition};
+pub use crate::db::clients::{Client, ClientView, OAuthProfile, OwningAccount, Secret};
 use crate::db::ids::{AccountId, ClientUuid};
 use crate::db::{self, Conn};
 use crate::error::{Error, Result};
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Client {
-    pub id: Uuid,
-    pub client_id: String,
-    pub name: String,
-    pub owner_account_id: Option<Uuid>,
-    pub permissions: Vec<Grant>,
-    pub grant_types: Vec<GrantType>,
-    pub redirect_uris: Vec<String>,
-    pub password_grant_enabled: bool,
-    pub user_namespace: Option<String>,
-    pub token_endpoint_auth_method: TokenEndpointAuthMethod,
-    pub access_token_ttl: Option<u32>,
-    pub access_token_alg: SigningAlg,
-    pub post_logout_redirect_uris: Vec<String>,
-    pub attribute_claims: BTreeMap<String, String>,
-    pub require_pkce: bool,
-    /// A first-party application: its users are not asked to consent.
-    pub skip_consent: bool,
-    /// Its sign-in page offers self-registration into its user namespace.
-    pub registration_enabled: bool,
-    /// Access tokens of the client itself issued before this time no longer count (set when a
-    /// secret is rotated without overlap).
-    pub tokens_valid_after: Option<DateTime<Utc>>,
-    pub disabled: bool,
-    pub version: i64,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    pub last_used_at: Option<DateTime<Utc>>,
-}
 
 /// The console's client: Gatehouse's own application (see [`refuse_console`]).
 pub const CONSOLE_CLIENT_ID: &str = "console";
@@ -72,30 +41,10 @@ impl Client {
     }
 }
 
-/// What the token endpoint needs to know of a client, read with its credential.
-#[derive(Debug, Clone, PartialEq)]
-pub struct OAuthProfile {
-    pub grant_types: Vec<GrantType>,
-    pub access_token_ttl: Option<u32>,
-    pub access_token_alg: SigningAlg,
-    pub token_endpoint_auth_method: TokenEndpointAuthMethod,
-}
-
 impl OAuthProfile {
     pub fn allows_grant(&self, grant_type: GrantType) -> bool {
         self.grant_types.contains(&grant_type)
     }
-}
-
-/// The account that owns a client, with what a client's power is bounded by: its grants and
-/// whether it is disabled. (The API shows it as [`Owner`].)
-#[derive(Debug, Clone, PartialEq)]
-pub struct OwningAccount {
-    pub id: Uuid,
-    pub namespace: String,
-    pub username: Option<String>,
-    pub disabled: bool,
-    pub permissions: Vec<Grant>,
 }
 
 impl OwningAccount {
@@ -103,22 +52,6 @@ impl OwningAccount {
     pub fn to_api(&self) -> Owner {
         Owner { account_id: self.id, namespace: self.namespace.clone(), username: self.username.clone() }
     }
-}
-
-/// A client with its owner, loaded together.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ClientView {
-    pub client: Client,
-    pub owner: Option<OwningAccount>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Secret {
-    pub id: Uuid,
-    pub client: Uuid,
-    pub secret_hash: String,
-    pub created_at: DateTime<Utc>,
-    pub expires_at: Option<DateTime<Utc>>,
 }
 
 impl Secret {

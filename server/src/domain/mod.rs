@@ -1,8 +1,9 @@
 //! The rules of Gatehouse: who may do what, and what each change does (and the signing keys,
 //! shared by the token service, the Management API and the CLI). No HTTP and no SQL here:
 //! functions take a storage connection ([`crate::db::Conn`]) and the request [`Context`], and
-//! read and write through the typed functions of [`crate::db`], which hold every query (and map
-//! their rows into this module's types: [`accounts::Account`], [`clients::Client`], …).
+//! read and write through the typed functions of [`crate::db`], which hold every query and the
+//! stored records ([`accounts::Account`], [`clients::Client`], …: defined in `db`, re-exported
+//! here, their rules in this module's `impl` blocks).
 
 pub mod accounts;
 pub mod audit;
@@ -29,6 +30,7 @@ pub mod throttle;
 mod paging;
 pub use paging::{PageRequest, Precondition};
 
+pub use crate::db::{grant_strings, parse_stored_grants};
 pub use gatehouse_api_types::grant::{self, Grant};
 use gatehouse_api_types::{CallerKind, Me, Owner};
 use uuid::Uuid;
@@ -167,25 +169,6 @@ impl Context {
     pub fn event(&self, action: &str) -> audit::NewEvent {
         audit::NewEvent::new(self.caller.actor(), action).request(Some(self.request_id.clone()), self.ip.clone())
     }
-}
-
-/// Parses stored grant strings; a stored grant that no longer parses is dropped with a warning
-/// (it can only come from a manual edit of the database).
-pub fn parse_stored_grants(texts: &[String]) -> Vec<Grant> {
-    texts
-        .iter()
-        .filter_map(|t| match Grant::parse(t) {
-            Ok(g) => Some(g),
-            Err(e) => {
-                log::warn!("ignoring a stored grant that does not parse: {e}");
-                None
-            }
-        })
-        .collect()
-}
-
-pub fn grant_strings(grants: &[Grant]) -> Vec<String> {
-    grants.iter().map(Grant::to_string).collect()
 }
 
 /// Parses grants from a request (already validated, so an error here is a 400 all the same).

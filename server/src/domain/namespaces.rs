@@ -1,23 +1,15 @@
 //! Namespaces: isolated sets of accounts, addressed by slug. The slug never changes (grants
-//! name it); the display name does.
+//! name it); the display name does. The record ([`Namespace`]) is stored by
+//! [`crate::db::namespaces`]; its rules are here.
 
-use chrono::{DateTime, Utc};
 use gatehouse_api_types::grant::{Grant, ANY};
 use gatehouse_api_types::{Namespace as ApiNamespace, NamespaceCreate, NamespacePatch};
 use serde_json::{json, Value};
 
 use super::{Context, PageRequest, Precondition};
+pub use crate::db::namespaces::Namespace;
 use crate::db::{self, Conn};
 use crate::error::{Error, Result};
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Namespace {
-    pub slug: String,
-    pub display_name: String,
-    pub version: i64,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
 
 impl Namespace {
     pub fn to_api(&self) -> ApiNamespace {
