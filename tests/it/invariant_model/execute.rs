@@ -416,29 +416,14 @@ impl World<'_> {
                     form.push(("scope", &scope));
                 }
                 let r = self.token_request(x, c, &form);
-                let mut text = format!(
+                let text = format!(
                     "{}: password grant at client {} for {} scope {scope:?} -> {}",
                     self.agents[x].name,
                     self.clients[c].label,
                     self.accounts[a].label,
                     status(&r)
                 );
-                let outcome = if r.status == 200 {
-                    let t = self.record_token(x, c, Some(a), &r, &scope);
-                    text.push_str(&format!(" (token {})", self.tokens[t].label));
-                    Outcome::Succeeded
-                } else {
-                    Outcome::Refused
-                };
-                Step {
-                    kind,
-                    agent: x,
-                    p0: Some(Principal::Client(c)),
-                    outcome,
-                    changed: true,
-                    text,
-                    probe_violation: None,
-                }
+                self.token_step(kind, x, c, Some(a), &r, &scope, text)
             }
             Op::ClientCredentials { agent, key, grants } => {
                 let mut choices: Vec<(usize, usize)> = Vec::new();
@@ -458,28 +443,13 @@ impl World<'_> {
                     form.push(("scope", &scope));
                 }
                 let r = self.token_request(x, c, &form);
-                let mut text = format!(
+                let text = format!(
                     "{}: client_credentials at client {} scope {scope:?} -> {}",
                     self.agents[x].name,
                     self.clients[c].label,
                     status(&r)
                 );
-                let outcome = if r.status == 200 {
-                    let t = self.record_token(x, c, None, &r, &scope);
-                    text.push_str(&format!(" (token {})", self.tokens[t].label));
-                    Outcome::Succeeded
-                } else {
-                    Outcome::Refused
-                };
-                Step {
-                    kind,
-                    agent: x,
-                    p0: Some(Principal::Client(c)),
-                    outcome,
-                    changed: true,
-                    text,
-                    probe_violation: None,
-                }
+                self.token_step(kind, x, c, None, &r, &scope, text)
             }
             Op::Probe { agent, key, perm } => {
                 let holders: Vec<usize> =

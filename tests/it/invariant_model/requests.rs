@@ -5,7 +5,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use super::ops::{ok, status, Outcome, ScopePick, Sel, Step};
-use super::world::{Auth, Body, Key, TokenP, World};
+use super::world::{Auth, Body, Key, Principal, TokenP, World};
 use crate::support::Reply;
 
 impl World<'_> {
@@ -138,6 +138,29 @@ impl World<'_> {
             }
         };
         self.http.send(Method::POST, "/oauth/token", &auth, &self.agents[agent].addr, Body::Form(&fields))
+    }
+
+    /// The step of a token request by `agent` at client `c`: a 200 records the token (for
+    /// `account`, with `scope`) and names it after `text`.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn token_step(
+        &mut self,
+        kind: &'static str,
+        agent: usize,
+        c: usize,
+        account: Option<usize>,
+        r: &Reply,
+        scope: &str,
+        mut text: String,
+    ) -> Step {
+        let outcome = if r.status == 200 {
+            let t = self.record_token(agent, c, account, r, scope);
+            text.push_str(&format!(" (token {})", self.tokens[t].label));
+            Outcome::Succeeded
+        } else {
+            Outcome::Refused
+        };
+        Step { kind, agent, p0: Some(Principal::Client(c)), outcome, changed: true, text, probe_violation: None }
     }
 
     pub(super) fn record_token(
