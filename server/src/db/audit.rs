@@ -331,19 +331,9 @@ fn involving(
     )
 }
 
-/// Newest first; `before` is the `seq` of the last event of the previous page.
-pub fn list(
-    conn: &mut Conn,
-    visibility: &Visibility,
-    filter: &Filter,
-    before: Option<i64>,
-    limit: i64,
-) -> Result<Vec<StoredEvent>> {
-    let mut query = audit_events::table
-        .select(Row::as_select())
-        .order(audit_events::seq.desc())
-        .limit(limit)
-        .into_boxed::<DbBackend>();
+/// The events `visibility` lets a caller see that match `filter`, in no particular order.
+fn matching(visibility: &Visibility, filter: &Filter) -> audit_events::BoxedQuery<'static, DbBackend> {
+    let mut query = audit_events::table.into_boxed::<DbBackend>();
     if let Visibility::Limited { namespaces, account_id, own_ids } = visibility {
         let mut visible = involving(account_id, own_ids.clone());
         if !namespaces.is_empty() {
@@ -383,9 +373,38 @@ pub fn list(
     if let Some(until) = filter.until {
         query = query.filter(audit_events::time.lt(to_db_time(until)));
     }
+    query
+}
+
+/// Newest first; `before` is the `seq` of the last event of the previous page.
+pub fn list(
+    conn: &mut Conn,
+    visibility: &Visibility,
+    filter: &Filter,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<StoredEvent>> {
+    let mut query = matching(visibility, filter).select(Row::as_select()).order(audit_events::seq.desc()).limit(limit);
     if let Some(before) = before {
         query = query.filter(audit_events::seq.lt(before));
     }
+    Ok(query.load(conn)?.into_iter().map(StoredEvent::from).collect())
+}
+
+/// In chain order: the first `limit` matching events after `after_seq` (exports, log streams,
+/// archives).
+pub fn list_after(
+    conn: &mut Conn,
+    visibility: &Visibility,
+    filter: &Filter,
+    after_seq: i64,
+    limit: i64,
+) -> Result<Vec<StoredEvent>> {
+    let query = matching(visibility, filter)
+        .select(Row::as_select())
+        .filter(audit_events::seq.gt(after_seq))
+        .order(audit_events::seq.asc())
+        .limit(limit);
     Ok(query.load(conn)?.into_iter().map(StoredEvent::from).collect())
 }
 
