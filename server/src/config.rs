@@ -135,10 +135,12 @@ pub struct ServeArgs {
     /// Bearer token sent to the SMS webhook.
     #[arg(long, env = "GATEHOUSE_SMS_WEBHOOK_TOKEN", hide_env_values = true)]
     pub sms_webhook_token: Option<String>,
-    /// Record an audit event for every successful read too (`false`: only changes, refusals and
-    /// credential verifications are audited; reads are still counted in /metrics and logged).
-    #[arg(long, env = "GATEHOUSE_AUDIT_READS", default_value_t = true, action = clap::ArgAction::Set)]
-    pub audit_reads: bool,
+    /// How successful reads are audited: `summary` (one `access.summary` event per actor,
+    /// action, namespace and target per minute, with the count), `full` (an event per read) or
+    /// `off` (reads are only counted in /metrics and logged). Changes, refusals, failures,
+    /// sign-ins and grants are always full events. (`true`/`false` are kept as `full`/`off`.)
+    #[arg(long, env = "GATEHOUSE_AUDIT_READS", value_enum, default_value_t = AuditReads::Summary)]
+    pub audit_reads: AuditReads,
     /// Seconds that in-flight requests get to finish on SIGTERM.
     #[arg(long, env = "GATEHOUSE_SHUTDOWN_TIMEOUT", default_value_t = 30)]
     pub shutdown_timeout: u64,
@@ -180,6 +182,19 @@ impl Config {
         let default_file = url.sqlite_path().map(|p| std::path::Path::new(p).with_extension("key"));
         crate::domain::crypto::MasterKey::load(env.as_deref(), self.master_key_file.as_deref(), default_file.as_deref())
     }
+}
+
+/// How successful reads are audited (`--audit-reads`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AuditReads {
+    /// One `access.summary` event per actor, action, namespace and target per minute.
+    Summary,
+    /// An event per read.
+    #[value(alias = "true")]
+    Full,
+    /// No event for a successful read.
+    #[value(alias = "false")]
+    Off,
 }
 
 pub fn cpus() -> usize {

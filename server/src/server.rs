@@ -58,7 +58,7 @@ pub async fn serve(config: Config, args: ServeArgs) -> Result<()> {
     let timer: Timer = Arc::new(move |op, seconds| hash_seconds.with_label_values(&[op]).observe(seconds));
     let hasher = HashPool::new(args.hash_threads.unwrap_or_else(cpus), HASH_QUEUE, config.hash_params()?, timer)?;
     let batch = metrics.audit_batch.clone();
-    let audit = AuditLog::start(db.clone(), Box::new(move |n| batch.observe(n as f64)))?;
+    let audit = AuditLog::start(db.clone(), Box::new(move |n| batch.observe(n as f64)), args.audit_reads)?;
     let state = web::Data::new(AppState {
         db: db.clone(),
         hasher,
@@ -66,7 +66,6 @@ pub async fn serve(config: Config, args: ServeArgs) -> Result<()> {
         audit,
         metrics,
         trust_forwarded_for: args.trust_forwarded_for,
-        audit_reads: args.audit_reads,
         oauth,
         outbox,
     });
@@ -95,7 +94,7 @@ pub async fn serve(config: Config, args: ServeArgs) -> Result<()> {
         log::info!("gatehouse listening on http://{addr}");
     }
     server.run().await.map_err(Error::internal)?;
-    state.audit.flush().await?;
+    state.audit.close().await?;
     log::info!("gatehouse stopped");
     Ok(())
 }

@@ -6,7 +6,7 @@ use crate::support::{gatehouse, TestApp};
 
 #[test]
 fn changes_and_refusals_are_audited_with_before_and_after() {
-    let app = TestApp::start();
+    let app = TestApp::start_with(&["--audit-reads", "full"]);
     app.create_namespace("customers");
     let admin = app.admin();
     let id = app.create_account("customers", "alice", &[]);
@@ -45,7 +45,7 @@ fn changes_and_refusals_are_audited_with_before_and_after() {
 
 #[test]
 fn the_request_id_of_a_response_finds_its_audit_event() {
-    let app = TestApp::start();
+    let app = TestApp::start_with(&["--audit-reads", "full"]);
     let admin = app.admin();
     let r = admin.send(admin.request(reqwest::Method::GET, "/api/v1/me").header("x-request-id", "trace-abc-123"));
     assert_eq!(r.header("x-request-id"), Some("trace-abc-123"));
@@ -143,7 +143,14 @@ fn audit_rows_cannot_be_changed_through_the_database_guard() {
 
 #[test]
 fn with_audit_reads_off_reads_are_not_recorded_but_refusals_and_changes_are() {
-    let app = crate::support::TestApp::start_with(&["--audit-reads", "false"]);
+    // `false` is the flag's former spelling of `off`.
+    for off in ["off", "false"] {
+        reads_off(off);
+    }
+}
+
+fn reads_off(flag: &str) {
+    let mut app = crate::support::TestApp::start_with(&["--audit-reads", flag]);
     let admin = app.admin();
     assert_eq!(admin.get("/api/v1/me").status, 200);
     assert_eq!(admin.get("/api/v1/namespaces").status, 200);
@@ -156,6 +163,10 @@ fn with_audit_reads_off_reads_are_not_recorded_but_refusals_and_changes_are() {
     assert!(!actions.contains(&"me.read") && !actions.contains(&"namespace.list"), "{actions:?}");
     assert!(actions.contains(&"namespace.create") && actions.contains(&"auth.basic.failure"), "{actions:?}");
     assert!(actions.contains(&"auth.basic.success"), "the first verification of a credential is recorded: {actions:?}");
+    assert_eq!(app.terminate(), Some(0));
+    app.restart();
+    let events = app.admin().get("/api/v1/audit-events?action=access.summary");
+    assert_eq!(events.json["items"], json!([]), "no summaries either");
 }
 
 #[test]

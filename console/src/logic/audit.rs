@@ -19,6 +19,18 @@ pub struct AuditFilter {
     pub until: String,
 }
 
+/// How an event's action reads in the list: an access summary shows the reads it counts
+/// (`user.read × 12`).
+pub fn action_label(action: &str, changes: Option<&serde_json::Value>) -> String {
+    let summarised = changes
+        .filter(|_| action == "access.summary")
+        .and_then(|c| Some((c["action"].as_str()?, c["count"].as_u64()?)));
+    match summarised {
+        Some((read, count)) => format!("{read} × {count}"),
+        None => action.to_owned(),
+    }
+}
+
 /// A time typed into `since`/`until`: RFC 3339, or `YYYY-MM-DD[THH:MM[:SS]]` read as UTC.
 pub fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
     let t = text.trim();
@@ -115,6 +127,14 @@ pub fn owner_label(owner: Option<&Owner>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_access_summary_reads_as_the_reads_it_counts() {
+        let changes = serde_json::json!({ "action": "user.read", "count": 12 });
+        assert_eq!(action_label("access.summary", Some(&changes)), "user.read × 12");
+        assert_eq!(action_label("user.update", Some(&changes)), "user.update");
+        assert_eq!(action_label("access.summary", None), "access.summary");
+    }
     use uuid::Uuid;
 
     #[test]

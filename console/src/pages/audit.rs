@@ -8,7 +8,7 @@ use leptos_router::hooks::use_query_map;
 use crate::api::{self, ApiError};
 use crate::components::pager::{Pager, PagerFooter};
 use crate::components::{ErrorBanner, FieldErrors, TextField};
-use crate::logic::audit::{audit_query, AuditFilter, OUTCOMES};
+use crate::logic::audit::{action_label, audit_query, AuditFilter, OUTCOMES};
 use crate::logic::diff::{before_after, diff};
 use crate::logic::format;
 use crate::paths;
@@ -117,7 +117,7 @@ pub fn AuditLog() -> impl IntoView {
                                     {items.into_iter().map(|e| {
                                         let id = e.id;
                                         let open = e.clone();
-                                        let action = e.action.clone();
+                                        let action = action_label(&e.action, e.changes.as_ref());
                                         view! {
                                             <tr data-id=e.id.to_string() class:selected=move || selected.with(|s| s.as_ref().is_some_and(|s| s.id == id))>
                                                 <td class="time">{format::time(&e.time)}</td>

@@ -12,9 +12,10 @@ use crate::domain::audit::{Actor, NewEvent, Outcome};
 use crate::error::Error;
 use crate::shell::{client_ip, AppState, AuthRecord, RequestId};
 
-/// Records the request's audit event: handed to the group-committing writer before the response
-/// goes out (ADR 0003). Successful changes are skipped: they append their own event in the
-/// transaction that makes them.
+/// Records the request's audit event before the response goes out (ADR 0003): a refusal, failure
+/// or replay committed by the group-committing writer, a successful read as `--audit-reads`
+/// says (by default counted in its minute's access summary). Successful changes are skipped:
+/// they append their own event in the transaction that makes them.
 pub async fn audit(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -47,10 +48,14 @@ pub async fn audit(
     if verified_now {
         events.push(NewEvent::new(actor.clone(), "auth.basic.success").request(request_id.clone(), ip.clone()));
     }
-    let quiet_read = !state.audit_reads && !is_change && status.is_success() && reason.is_none();
+    let quiet_read = !is_change && status.is_success() && reason.is_none() && !replayed;
     if quiet_read {
-        state.audit.record(events).await?;
-        return Ok(res);
+        let read = described(NewEvent::new(actor, &action_of(route(&res), &method)), &res);
+        let recorded = match state.audit.record(events).await {
+            Ok(()) => state.audit.read(read.request(request_id, ip)).await,
+            Err(e) => Err(e),
+        };
+        return answer_once_recorded(res, recorded);
     }
     let event = if let Some(reason) = reason {
         let outcome = if status == StatusCode::TOO_MANY_REQUESTS { Outcome::Denied } else { Outcome::Failure };
@@ -61,15 +66,7 @@ pub async fn audit(
         };
         NewEvent::new(actor, action).outcome(outcome).changes(changes)
     } else {
-        let route = res.request().match_name().unwrap_or("unknown");
-        let mut event = NewEvent::new(actor, &action_of(route, &method));
-        let info = res.request().match_info();
-        if let Some(ns) = info.get("ns") {
-            event = event.namespace(ns);
-        }
-        if let Some((kind, id)) = target_of(route, info.get("ns"), info.get("id")) {
-            event = event.target(kind, id);
-        }
+        let mut event = described(NewEvent::new(actor, &action_of(route(&res), &method)), &res);
         let outcome = match status {
             s if s.is_success() => Outcome::Success,
             StatusCode::FORBIDDEN => Outcome::Denied,
@@ -86,8 +83,32 @@ pub async fn audit(
         }
     };
     events.push(event.request(request_id, ip));
+    let recorded = state.audit.record(events).await;
+    answer_once_recorded(res, recorded)
+}
 
-    match state.audit.record(events).await {
+fn route(res: &ServiceResponse<actix_web::body::BoxBody>) -> &str {
+    res.request().match_name().unwrap_or("unknown")
+}
+
+/// The namespace and target of the request's route.
+fn described(mut event: NewEvent, res: &ServiceResponse<actix_web::body::BoxBody>) -> NewEvent {
+    let info = res.request().match_info();
+    if let Some(ns) = info.get("ns") {
+        event = event.namespace(ns);
+    }
+    if let Some((kind, id)) = target_of(route(res), info.get("ns"), info.get("id")) {
+        event = event.target(kind, id);
+    }
+    event
+}
+
+/// The response, or, when its audit events could not be recorded, a refusal in its place.
+fn answer_once_recorded(
+    res: ServiceResponse<actix_web::body::BoxBody>,
+    recorded: crate::error::Result<()>,
+) -> Result<ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+    match recorded {
         Ok(()) => Ok(res),
         Err(e) => {
             log::error!("audit event lost, refusing the response: {e}");

@@ -55,7 +55,7 @@ pub async fn token(
     let worker = state.clone();
     let (outcome, events) = db::blocking(move || Ok(run(&worker, presented, &form, &origin))).await?;
     // An issued token is on record before it is handed out (a crash loses no grant decision).
-    state.audit.record_committed(events).await?;
+    state.audit.record(events).await?;
     let response = outcome?;
     log::debug!("issued tokens by {grant_type}");
     Ok(HttpResponse::Ok()

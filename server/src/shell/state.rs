@@ -18,8 +18,6 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Behind a proxy that sets `X-Forwarded-For`, take the caller's address from it.
     pub trust_forwarded_for: bool,
-    /// Audit successful reads as well as everything else.
-    pub audit_reads: bool,
     pub oauth: OAuth,
     /// Wakes the outbox worker after a commit that queued a message.
     pub outbox: std::sync::Arc<tokio::sync::Notify>,

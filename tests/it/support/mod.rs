@@ -303,6 +303,12 @@ impl TestApp {
     pub fn kill_and_restart(&mut self) {
         self.child.kill().expect("SIGKILL the server");
         let _ = self.child.wait();
+        self.restart();
+    }
+
+    /// Starts the server again on the same database after it ended (killed or terminated), with
+    /// the same flags and issuer; the new process may listen on another port.
+    pub fn restart(&mut self) {
         // The same issuer, as a restarted production server has: its tokens stay valid.
         let mut flags: Vec<&str> = self.flags.iter().map(String::as_str).collect();
         let issuer = self.base.clone();

@@ -1,12 +1,20 @@
-//! Appends the audit events that are not part of a change's own transaction: reads, refusals,
-//! idempotent replays and first verifications of a credential. Requests hand their events to
-//! one writer thread; it commits whatever has queued up in one transaction (group commit), so
-//! auditing a read costs a share of one commit, not a commit. Changes are never audited here:
-//! they append their event in their own transaction.
+//! Appends the audit events that are not part of a change's own transaction: refusals,
+//! failures, idempotent replays, first verifications of a credential, grants and reads.
+//! Requests hand their events to one writer thread; it commits whatever has queued up in one
+//! transaction (group commit), so an event costs a share of one commit, not a commit. Changes
+//! are never audited here: they append their event in their own transaction.
+//!
+//! A decision ([`AuditLog::record`]) is answered only once its event is committed, so a killed
+//! process never loses one. Successful reads ([`AuditLog::read`]) follow `--audit-reads`: rolled
+//! up into access summaries (the default, [`summaries`]), an event each handed over without
+//! waiting for the commit, or nothing.
 //!
 //! Handing over waits only for room in a bounded queue (backpressure, never dropping an
 //! event). A batch that fails to commit (database unreachable) is retried until it commits;
-//! `flush` waits for everything handed over before it, and runs at shutdown.
+//! `flush` waits for everything handed over before it; `close` hands over the open summaries
+//! and flushes, at shutdown.
+
+pub mod summaries;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -15,6 +23,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc::{self, error::TrySendError, Receiver, Sender};
 use uuid::Uuid;
 
+use self::summaries::{minute_of, Summaries};
+use crate::config::AuditReads;
 use crate::db::ids::ClientUuid;
 use crate::db::{self, Db};
 use crate::domain::audit::NewEvent;
@@ -41,38 +51,56 @@ pub type BatchObserver = Box<dyn Fn(usize) + Send>;
 #[derive(Clone)]
 pub struct AuditLog {
     jobs: Sender<Job>,
-    /// How long a caller of [`AuditLog::record_committed`] waits: the database's pool timeout,
+    /// How long a caller of [`AuditLog::record`] waits: the database's pool timeout,
     /// the budget of every other database wait of a request.
     commit_timeout: Duration,
     /// When each client's use was last handed to the writer: a grant checks here instead of
     /// waking the writer for a touch it would skip.
     touched: Arc<Mutex<HashMap<Uuid, Instant>>>,
+    reads: AuditReads,
+    summaries: Arc<Summaries>,
 }
 
 impl AuditLog {
-    pub fn start(db: Db, observe: BatchObserver) -> Result<AuditLog> {
+    pub fn start(db: Db, observe: BatchObserver, reads: AuditReads) -> Result<AuditLog> {
         let (jobs, incoming) = mpsc::channel(QUEUE);
         let commit_timeout = db.timeout();
         std::thread::Builder::new()
             .name("audit-writer".into())
             .spawn(move || Writer { db, observe }.run(incoming))
             .map_err(Error::internal)?;
-        Ok(AuditLog { jobs, commit_timeout, touched: Arc::default() })
+        let summaries = Arc::new(Summaries::default());
+        if reads == AuditReads::Summary {
+            let (summaries, jobs) = (summaries.clone(), jobs.clone());
+            std::thread::Builder::new()
+                .name("audit-summaries".into())
+                .spawn(move || close_each_minute(&summaries, &jobs))
+                .map_err(Error::internal)?;
+        }
+        Ok(AuditLog { jobs, commit_timeout, touched: Arc::default(), reads, summaries })
     }
 
-    /// Hands `events` to the writer (waiting for room in the queue, not for the commit).
-    pub async fn record(&self, events: Vec<NewEvent>) -> Result<()> {
-        if events.is_empty() {
-            return Ok(());
+    /// Records a successful read as `--audit-reads` says: counted in its minute's summary, or
+    /// handed to the writer (waiting for room in the queue, not for the commit), or not at all.
+    pub async fn read(&self, event: NewEvent) -> Result<()> {
+        match self.reads {
+            AuditReads::Off => Ok(()),
+            AuditReads::Full => self.hand_over(Job::Events(vec![event])).await,
+            AuditReads::Summary => {
+                let early = self.summaries.add(event, chrono::Utc::now());
+                if early.is_empty() {
+                    return Ok(());
+                }
+                self.hand_over(Job::Events(early)).await
+            }
         }
-        self.hand_over(Job::Events(events)).await
     }
 
     /// Hands `events` to the writer and waits for their commit (sharing it with whatever else
-    /// is queued): for decisions that must not be answered before they are on record, such as
-    /// issued tokens. After the pool timeout the caller gets 503 (the database is not taking
-    /// writes); the events are still committed once it does.
-    pub async fn record_committed(&self, events: Vec<NewEvent>) -> Result<()> {
+    /// is queued): for decisions that must not be answered before they are on record (refusals,
+    /// failures, verifications, issued tokens). After the pool timeout the caller gets 503 (the
+    /// database is not taking writes); the events are still committed once it does.
+    pub async fn record(&self, events: Vec<NewEvent>) -> Result<()> {
         if events.is_empty() {
             return Ok(());
         }
@@ -101,6 +129,16 @@ impl AuditLog {
         committed.await.map_err(|_| Error::internal("the audit writer stopped"))
     }
 
+    /// Hands over every open access summary and waits for everything to be committed: at
+    /// shutdown, once no more requests come in.
+    pub async fn close(&self) -> Result<()> {
+        let open = self.summaries.close(None);
+        if !open.is_empty() {
+            self.hand_over(Job::Events(open)).await?;
+        }
+        self.flush().await
+    }
+
     /// Notes that a client was used (written at most once a minute per client).
     pub fn touch_client(&self, id: Uuid) {
         {
@@ -116,6 +154,23 @@ impl AuditLog {
         }
         if let Err(TrySendError::Closed(_)) = self.jobs.try_send(Job::Touch(id)) {
             log::debug!("audit log closed; last use of a client not recorded");
+        }
+    }
+}
+
+/// Hands each minute's access summaries to the writer once the minute has closed (a second
+/// into the next, so that reads counted at its last instant are in).
+fn close_each_minute(summaries: &Summaries, jobs: &Sender<Job>) {
+    loop {
+        let now = chrono::Utc::now();
+        let into_minute = Duration::from_millis((now.timestamp_millis().rem_euclid(60_000)) as u64);
+        std::thread::sleep(Duration::from_secs(61).saturating_sub(into_minute));
+        let closed = summaries.close(Some(minute_of(chrono::Utc::now())));
+        if !closed.is_empty() && jobs.blocking_send(Job::Events(closed)).is_err() {
+            return;
+        }
+        if jobs.is_closed() {
+            return;
         }
     }
 }
