@@ -52,7 +52,7 @@ BEGIN
 END;
 $$;
 DROP TRIGGER IF EXISTS audit_events_no_change ON audit_events;
-CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events
+CREATE TRIGGER audit_events_no_change BEFORE UPDATE ON audit_events
 FOR EACH ROW EXECUTE FUNCTION audit_events_append_only();
 CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
 FOR EACH ROW EXECUTE FUNCTION audit_events_delete_archived_only();

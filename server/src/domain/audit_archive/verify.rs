@@ -68,9 +68,10 @@ pub fn verify_dir(dir: &Path) -> std::result::Result<VerifiedArchive, String> {
     for s in &verified {
         let m = &s.manifest;
         if m.first_seq > next_seq {
+            let (missing, _, _) = file_names(next_seq, m.first_seq - 1);
             return Err(format!(
-                "segment {}: events {next_seq}..{} before it are in no segment (missing between {prev_name} and {})",
-                s.name,
+                "segment {}: it is missing (no segment holds events {next_seq}..{}, between {prev_name} and segment {})",
+                base_name(&missing),
                 m.first_seq - 1,
                 s.name
             ));
