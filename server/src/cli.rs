@@ -105,9 +105,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let request =
                 ArchiveRequest { before: args.before, dir: args.out.clone(), segment_events: args.segment_events };
             match audit_archive::archive(&db, &master, &request)? {
-                ArchiveRun::Busy => Err(Error::Conflict(
-                    "another replica is archiving the audit log; try again when it is done".into(),
-                )),
+                ArchiveRun::Busy => {
+                    Err(Error::Conflict("another replica is archiving the audit log; try again when it is done".into()))
+                }
                 ArchiveRun::Done { segments, elapsed } => {
                     for s in &segments {
                         println!("archived events {}..{} into {}", s.first_seq, s.last_seq, s.segment);

@@ -46,7 +46,11 @@ fn verify_archive(db: &TestDb, dir: &Path) -> crate::support::Output {
 
 fn archive(db: &TestDb, dir: &Path, segment_events: usize) -> crate::support::Output {
     let n = segment_events.to_string();
-    gatehouse(db, &["audit", "archive", "--before", &now(), "--out", dir.to_str().unwrap(), "--segment-events", &n], None)
+    gatehouse(
+        db,
+        &["audit", "archive", "--before", &now(), "--out", dir.to_str().unwrap(), "--segment-events", &n],
+        None,
+    )
 }
 
 /// An error from the database (the trigger), not a panic of the test.
@@ -88,9 +92,10 @@ fn an_archive_verifies_and_a_tampered_missing_or_reordered_segment_is_named() {
     assert_eq!(items.len(), names.len(), "one checkpoint per segment: {}", checkpoints.text);
     let newest = &items[0]["changes"];
     assert_eq!(newest["last_seq"].as_i64(), Some(archived), "{newest}");
-    let manifest: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join(format!("{}.manifest.json", names.last().unwrap()))).unwrap())
-            .unwrap();
+    let manifest: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join(format!("{}.manifest.json", names.last().unwrap()))).unwrap(),
+    )
+    .unwrap();
     assert_eq!(newest["last_hash"], manifest["last_hash"]);
 
     // The key that signed the manifests is published.

@@ -56,7 +56,10 @@ pub struct ArchivedSegment {
 
 #[derive(Debug)]
 pub enum ArchiveRun {
-    Done { segments: Vec<ArchivedSegment>, elapsed: Duration },
+    Done {
+        segments: Vec<ArchivedSegment>,
+        elapsed: Duration,
+    },
     /// Another replica holds the lease.
     Busy,
 }
@@ -244,4 +247,3 @@ fn checkpoint_event(row: &ArchiveRow) -> NewEvent {
         "key_id": row.kid,
     }))
 }
-

@@ -71,10 +71,8 @@ pub fn key_id(public_key: &str) -> String {
 /// Strict verification: no malleable or small-order forgeries pass.
 pub fn verify(public_key: &str, message: &[u8], signature: &str) -> std::result::Result<(), String> {
     let decode = |text: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text.trim());
-    let public: [u8; 32] = decode(public_key)
-        .ok()
-        .and_then(|b| b.try_into().ok())
-        .ok_or("the public key is not 32 bytes of base64url")?;
+    let public: [u8; 32] =
+        decode(public_key).ok().and_then(|b| b.try_into().ok()).ok_or("the public key is not 32 bytes of base64url")?;
     let signature: [u8; 64] =
         decode(signature).ok().and_then(|b| b.try_into().ok()).ok_or("the signature is not 64 bytes of base64url")?;
     let key = VerifyingKey::from_bytes(&public).map_err(|_| "the public key is not a valid Ed25519 key")?;
@@ -140,6 +138,9 @@ mod tests {
     #[test]
     fn the_key_id_is_the_jwk_thumbprint() {
         // RFC 8037, appendix A.3: the thumbprint of its example Ed25519 key.
-        assert_eq!(key_id("11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"), "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k");
+        assert_eq!(
+            key_id("11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"),
+            "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"
+        );
     }
 }

@@ -38,7 +38,8 @@ fn base_name(file_name: &str) -> &str {
 
 /// Verifies every segment in `dir` and how they link; the first problem, naming its segment.
 pub fn verify_dir(dir: &Path) -> std::result::Result<VerifiedArchive, String> {
-    let entries = std::fs::read_dir(dir).map_err(|e| format!("cannot read the archive directory {}: {e}", dir.display()))?;
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| format!("cannot read the archive directory {}: {e}", dir.display()))?;
     let (mut manifests, mut segments) = (BTreeSet::new(), BTreeSet::new());
     for entry in entries {
         let name = entry.map_err(|e| format!("cannot read {}: {e}", dir.display()))?.file_name();
@@ -133,7 +134,9 @@ fn verify_segment(dir: &Path, manifest_name: &str) -> std::result::Result<Verifi
     if count != manifest.events {
         return Err(format!("it holds {count} events, its manifest {}", manifest.events));
     }
-    check.finish(manifest.last_seq, &manifest.last_hash).map_err(|reason| format!("its events do not verify: {reason}"))?;
+    check
+        .finish(manifest.last_seq, &manifest.last_hash)
+        .map_err(|reason| format!("its events do not verify: {reason}"))?;
     Ok(VerifiedSegment {
         name: base.to_owned(),
         manifest_sha256: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes)),
@@ -150,7 +153,11 @@ pub fn link_to_database(conn: &mut Conn, archive: &VerifiedArchive) -> Result<st
     Ok(compare(&recorded, &keys, archive))
 }
 
-fn compare(recorded: &[ArchiveRow], keys: &BTreeSet<String>, archive: &VerifiedArchive) -> std::result::Result<(), String> {
+fn compare(
+    recorded: &[ArchiveRow],
+    keys: &BTreeSet<String>,
+    archive: &VerifiedArchive,
+) -> std::result::Result<(), String> {
     for row in recorded {
         let name = base_name(&row.segment);
         match archive.segments.iter().find(|s| s.manifest.first_seq == row.first_seq) {
