@@ -266,3 +266,73 @@ pub fn read_events(
         each(event.into_stored()?)?;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::audit::{Actor, NewEvent, GENESIS_HASH};
+
+    fn events(n: i64) -> Vec<StoredEvent> {
+        let mut prev = GENESIS_HASH.to_owned();
+        (1..=n)
+            .map(|seq| {
+                let event = NewEvent::new(Actor::system(), "user.create").changes(serde_json::json!({ "n": seq }));
+                let stored = StoredEvent::seal(event, seq, format!("id-{seq}"), crate::db::now(), prev.clone());
+                prev = stored.hash.clone();
+                stored
+            })
+            .collect()
+    }
+
+    fn written(events: &[StoredEvent]) -> (tempfile::TempDir, PathBuf, String) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("segment");
+        let mut writer = SegmentWriter::create(path.clone()).unwrap();
+        for e in events {
+            writer.push(e).unwrap();
+        }
+        let sha = writer.finish().unwrap();
+        (dir, path, sha)
+    }
+
+    #[test]
+    fn a_segment_reads_back_every_event_unchanged_and_hashes_as_written() {
+        let original = events(7);
+        let (_dir, path, sha) = written(&original);
+        assert_eq!(file_sha256(&path).unwrap(), sha);
+        let mut read = Vec::new();
+        let count = read_events(File::open(&path).unwrap(), 7, |e| {
+            read.push(e);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(count, 7);
+        assert_eq!(read, original);
+        assert!(read.iter().all(|e| e.compute_hash() == e.hash));
+    }
+
+    #[test]
+    fn a_segment_with_more_events_than_its_manifest_is_refused() {
+        let (_dir, path, _) = written(&events(4));
+        let err = read_events(File::open(&path).unwrap(), 3, |_| Ok(())).unwrap_err();
+        assert!(err.contains("more events"), "{err}");
+        assert!(read_events(&b"not zstd"[..], 3, |_| Ok(())).is_err());
+    }
+
+    #[test]
+    fn a_manifest_with_an_inconsistent_range_is_refused() {
+        let manifest = |first: i64, last: i64, events: i64| {
+            serde_json::json!({
+                "format": FORMAT, "segment": "s", "segment_sha256": "x", "first_seq": first, "last_seq": last,
+                "first_prev_hash": "p", "last_hash": "h", "events": events, "created_at": "2026-01-01T00:00:00Z",
+                "key_id": "k", "algorithm": "Ed25519", "public_key": "pk"
+            })
+            .to_string()
+        };
+        assert!(parse_manifest(manifest(1, 5, 5).as_bytes()).is_ok());
+        assert!(parse_manifest(manifest(1, 5, 4).as_bytes()).is_err());
+        assert!(parse_manifest(manifest(6, 5, 0).as_bytes()).is_err());
+        assert!(parse_manifest(manifest(0, i64::MAX, i64::MAX).as_bytes()).is_err());
+        assert!(parse_manifest(manifest(1, 5, 5).replace('}', r#","extra":1}"#).as_bytes()).is_err());
+    }
+}

@@ -87,7 +87,8 @@ pub fn verify_dir(dir: &Path) -> std::result::Result<VerifiedArchive, String> {
                 next_seq - 1
             ));
         }
-        (next_seq, prev_hash, prev_name) = (m.last_seq + 1, m.last_hash.clone(), format!("segment {}", s.name));
+        (next_seq, prev_hash, prev_name) =
+            (m.last_seq.saturating_add(1), m.last_hash.clone(), format!("segment {}", s.name));
         events += m.events;
     }
     Ok(VerifiedArchive { segments: verified, events })
