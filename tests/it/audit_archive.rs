@@ -239,9 +239,16 @@ fn one_archive_run_at_a_time() {
     assert!(out.stderr.contains("another replica is archiving"), "{}", out.stderr);
     assert_eq!(app.db.number("SELECT MIN(seq) AS n FROM audit_events"), 1, "nothing was deleted");
     assert_eq!(app.db.number("SELECT COUNT(*) AS n FROM audit_archives"), 0);
-    // An expired lease is taken over.
+    // An expired lease (its holder crashed) is taken over; what the crashed run wrote but
+    // never recorded (here: a segment of events 1..2 and its manifest) is replaced.
     app.db.execute("UPDATE audit_archive_lock SET expires_at = '2000-01-01 00:00:00'");
+    for suffix in [".ndjson.zst", ".manifest.json"] {
+        std::fs::write(work.path().join(format!("audit-000000000000001-000000000000002{suffix}")), "partial").unwrap();
+    }
     let out = archive(&app.db, work.path(), 100);
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     assert!(app.db.number("SELECT COUNT(*) AS n FROM audit_archives") > 0);
+    assert!(!work.path().join("audit-000000000000001-000000000000002.ndjson.zst").exists());
+    let out = verify_archive(&app.db, work.path());
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
 }

@@ -142,6 +142,7 @@ fn write_segment(
     holder: &str,
     anchor: &(i64, String),
 ) -> Result<Option<WrittenSegment>> {
+    remove_unrecorded(&request.dir, anchor.0 + 1)?;
     let temporary = request.dir.join(format!(".segment-{holder}.partial"));
     let mut writer: Option<SegmentWriter> = None;
     let mut check = ChainCheck::after(anchor.0, anchor.1.clone());
@@ -209,6 +210,23 @@ fn write_segment(
             created_at: to_db_time(manifest.created_at),
         },
     }))
+}
+
+/// Removes the files of a segment starting at `first_seq`, the first unarchived event: a run
+/// that crashed after writing them and before recording the archive left them, and this run's
+/// segment may end elsewhere (so would overlap them). Under the lease, no one else writes them.
+fn remove_unrecorded(dir: &std::path::Path, first_seq: i64) -> Result<()> {
+    let prefix = format!("audit-{first_seq:015}-");
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| Error::bad_request(format!("cannot read {}: {e}", dir.display())))?;
+    for entry in entries.flatten() {
+        if entry.file_name().to_string_lossy().starts_with(&prefix) {
+            log::warn!("audit archive: removing {} (written by a run that did not finish)", entry.path().display());
+            std::fs::remove_file(entry.path())
+                .map_err(|e| Error::bad_request(format!("cannot remove {}: {e}", entry.path().display())))?;
+        }
+    }
+    Ok(())
 }
 
 /// In one transaction: the archive's row, the checkpoint event, the deletion of the archived
