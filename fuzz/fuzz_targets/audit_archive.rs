@@ -33,7 +33,10 @@ fuzz_target!(|data: &[u8]| {
         _ => {
             let text = String::from_utf8_lossy(rest);
             let signer = AuditSigner::generate();
-            assert!(audit_keys::verify(&signer.public_key, b"manifest", &text).is_err() || text.trim() == signer.sign(b"manifest"));
+            assert!(
+                audit_keys::verify(&signer.public_key, b"manifest", &text).is_err()
+                    || text.trim() == signer.sign(b"manifest")
+            );
             let signature = signer.sign(rest);
             assert!(audit_keys::verify(&signer.public_key, rest, &signature).is_ok());
             let _ = audit_keys::verify(&text, rest, &signature);

@@ -421,9 +421,9 @@ pub enum ChainStatus {
     Broken { checked: u64, reason: String },
 }
 
-/// Walks the live chain from its first event (after the last archived one), a page at a time, and names the first broken link.
-/// Other replicas may append while it walks: it follows the head until it stands still, and
-/// only then counts an event beyond the head as a break.
+/// Walks the live chain from its first event (after the last archived one), a page at a time,
+/// and names the first broken link. Other replicas may append while it walks: it follows the
+/// head until it stands still, and only then counts an event beyond the head as a break.
 pub fn verify(conn: &mut Conn) -> Result<ChainStatus> {
     const PAGE: i64 = 2000;
     let head = |conn: &mut Conn| -> Result<(i64, String)> {
