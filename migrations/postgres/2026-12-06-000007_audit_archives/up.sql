@@ -45,7 +45,10 @@ INSERT INTO audit_archive_lock (id, holder, expires_at) VALUES (1, NULL, NULL);
 -- the same transaction as the deletion); every other delete, any update and TRUNCATE still fail.
 CREATE FUNCTION audit_events_delete_archived_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF EXISTS (SELECT 1 FROM audit_archives WHERE first_seq <= OLD.seq AND last_seq >= OLD.seq) THEN
+    -- Archives do not overlap: the one that starts last at or before the event is the only
+    -- one that can hold it (one index probe per deleted row, however many archives there are).
+    IF COALESCE((SELECT last_seq FROM audit_archives WHERE first_seq <= OLD.seq
+                 ORDER BY first_seq DESC LIMIT 1), 0) >= OLD.seq THEN
         RETURN OLD;
     END IF;
     RAISE EXCEPTION 'audit events are append-only';

@@ -37,8 +37,11 @@ CREATE TABLE audit_archive_lock (
 INSERT INTO audit_archive_lock (id, holder, expires_at) VALUES (1, NULL, NULL);
 
 -- An event may leave the chain only once an archive holds it (the archive's row is written in
--- the same transaction as the deletion); every other delete still fails.
+-- the same transaction as the deletion); every other delete still fails. Archives do not
+-- overlap, so the one that starts last at or before the event is the only one that can hold it
+-- (one index probe per deleted row, however many archives there are).
 DROP TRIGGER IF EXISTS audit_events_no_delete;
 CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
-WHEN NOT EXISTS (SELECT 1 FROM audit_archives WHERE first_seq <= OLD.seq AND last_seq >= OLD.seq)
+WHEN COALESCE((SELECT last_seq FROM audit_archives WHERE first_seq <= OLD.seq
+                ORDER BY first_seq DESC LIMIT 1), 0) < OLD.seq
 BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
