@@ -54,8 +54,33 @@ pub enum KeysCommand {
 
 #[derive(Debug, Clone, Subcommand)]
 pub enum AuditCommand {
-    /// Walk the hash chain from its first event; name the first broken link (exit 1).
-    Verify,
+    /// Walk the live hash chain from its first event (after the last archived one); name the
+    /// first broken link (exit 1). With `--archive`, first verify the archive's segments.
+    Verify(AuditVerifyArgs),
+    /// Move the events older than `--before` into signed, zstd-compressed NDJSON segments in
+    /// `--out`, record a checkpoint event in the live chain and delete the archived events.
+    Archive(AuditArchiveArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AuditVerifyArgs {
+    /// An archive directory: verify every segment's signature, file hash and chain, that they
+    /// link with no gap, and that they are the segments this database archived.
+    #[arg(long)]
+    pub archive: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AuditArchiveArgs {
+    /// Archive the events older than this (RFC 3339, e.g. `2026-01-01T00:00:00Z`).
+    #[arg(long)]
+    pub before: chrono::DateTime<chrono::Utc>,
+    /// The archive directory (created if missing).
+    #[arg(long)]
+    pub out: std::path::PathBuf,
+    /// Events per segment.
+    #[arg(long, default_value_t = crate::domain::audit_archive::SEGMENT_EVENTS, value_parser = clap::value_parser!(i64).range(1..=10_000_000))]
+    pub segment_events: i64,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -150,6 +175,15 @@ pub struct ServeArgs {
     /// as Gatehouse closes it fails.
     #[arg(long, env = "GATEHOUSE_KEEP_ALIVE", default_value_t = 75)]
     pub keep_alive: u64,
+    /// Days audit events stay in the live chain (0: forever; a decimal number, 0.5 is twelve
+    /// hours). Older events are archived into `--audit-archive-dir` and then deleted; without an
+    /// archive directory nothing is deleted.
+    #[arg(long, env = "GATEHOUSE_AUDIT_RETENTION", default_value_t = 400.0, value_parser = retention_days)]
+    pub audit_retention: f64,
+    /// Where housekeeping writes audit archives (signed segments) on schedule. Unset: no
+    /// archiving, and so no audit event is ever deleted.
+    #[arg(long, env = "GATEHOUSE_AUDIT_ARCHIVE_DIR")]
+    pub audit_archive_dir: Option<std::path::PathBuf>,
 }
 
 impl Config {
@@ -195,6 +229,14 @@ pub enum AuditReads {
     /// No event for a successful read.
     #[value(alias = "false")]
     Off,
+}
+
+/// `--audit-retention`: a finite number of days, at least 0 and at most 100 years.
+fn retention_days(text: &str) -> std::result::Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(days) if days.is_finite() && (0.0..=36_500.0).contains(&days) => Ok(days),
+        _ => Err("must be a number of days from 0 (keep forever) to 36500".into()),
+    }
 }
 
 pub fn cpus() -> usize {

@@ -7,6 +7,10 @@
 //! repeated until a table has no more to give: a backlog (say, after a long outage) never holds
 //! SQLite's single write lock, or PostgreSQL's row locks, for long. Why each condition is safe
 //! is written at its query, next to the table's other queries.
+//!
+//! The audit log is the one table with a retention of its own (`--audit-retention`): its old
+//! events leave the live chain only into a signed archive (`domain::audit_archive`), so
+//! without `--audit-archive-dir` none is ever deleted. Replicas take turns through a lease.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -14,6 +18,8 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 
 use crate::db::{self, Conn, Db};
+use crate::domain::audit_archive::{self, ArchiveRequest, ArchiveRun, SEGMENT_EVENTS};
+use crate::domain::crypto::MasterKey;
 use crate::domain::{accounts, idempotency, throttle};
 use crate::error::Result;
 use crate::outbox;
@@ -33,14 +39,57 @@ pub struct Retention {
     pub max_access_ttl: chrono::Duration,
 }
 
+/// How the audit log is archived on schedule (`--audit-retention`, `--audit-archive-dir`).
+#[derive(Clone)]
+pub struct AuditRetention {
+    /// Events older than this are archived; `None`: kept forever.
+    pub keep: Option<chrono::Duration>,
+    pub archive_dir: Option<std::path::PathBuf>,
+    pub master: MasterKey,
+}
+
+impl AuditRetention {
+    pub fn new(days: f64, archive_dir: Option<std::path::PathBuf>, master: MasterKey) -> AuditRetention {
+        let keep = (days > 0.0).then(|| chrono::Duration::milliseconds((days * 86_400_000.0) as i64));
+        AuditRetention { keep, archive_dir, master }
+    }
+}
+
 /// Sweeps at once, then every [`INTERVAL`] for as long as the server runs.
-pub async fn run(db: Db, retention: Retention) {
+pub async fn run(db: Db, retention: Retention, audit: AuditRetention) {
+    if audit.keep.is_some() && audit.archive_dir.is_none() {
+        log::info!("audit retention needs --audit-archive-dir: without one no audit event is archived or deleted");
+    }
     let mut every = actix_web::rt::time::interval(INTERVAL);
     // After a sweep that outlasted the interval, wait a whole interval rather than catch up.
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         every.tick().await;
         sweep(&db, retention).await;
+        archive_audit(&db, &audit).await;
+    }
+}
+
+/// Archives the audit events older than the retention, when there is an archive directory.
+/// Another replica archiving meanwhile is not an error: this one skips its turn.
+async fn archive_audit(db: &Db, audit: &AuditRetention) {
+    let (Some(keep), Some(dir)) = (audit.keep, audit.archive_dir.clone()) else {
+        return;
+    };
+    let request = ArchiveRequest { before: db::now() - keep, dir, segment_events: SEGMENT_EVENTS };
+    let (db, master) = (db.clone(), audit.master.clone());
+    match db::blocking(move || audit_archive::archive(&db, &master, &request)).await {
+        Ok(ArchiveRun::Busy) => log::info!("housekeeping: another replica is archiving the audit log"),
+        Ok(ArchiveRun::Done { segments, elapsed }) if !segments.is_empty() => {
+            let events: i64 = segments.iter().map(|s| s.events).sum();
+            log::info!(
+                "housekeeping: archived {events} audit events into {} segments in {} ms",
+                segments.len(),
+                elapsed.as_millis()
+            );
+        }
+        Ok(ArchiveRun::Done { .. }) => {}
+        Err(e) => log::warn!("housekeeping: cannot archive the audit log (nothing was deleted unarchived): {e}"),
     }
 }
 

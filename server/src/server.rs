@@ -71,7 +71,12 @@ pub async fn serve(config: Config, args: ServeArgs) -> Result<()> {
     });
     let retention =
         Retention { max_access_ttl: chrono::Duration::seconds(i64::from(state.oauth.settings.max_access_ttl)) };
-    actix_web::rt::spawn(housekeeping::run(db, retention));
+    let audit_retention = housekeeping::AuditRetention::new(
+        args.audit_retention,
+        args.audit_archive_dir.clone(),
+        state.oauth.master.clone(),
+    );
+    actix_web::rt::spawn(housekeeping::run(db, retention, audit_retention));
 
     let app_state = state.clone();
     let server = HttpServer::new(move || {

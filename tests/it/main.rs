@@ -4,6 +4,7 @@
 mod support;
 
 mod audit;
+mod audit_archive;
 mod audit_summaries;
 mod authz_matrix;
 mod cli;

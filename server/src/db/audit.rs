@@ -151,6 +151,12 @@ impl Default for ChainCheck {
 }
 
 impl ChainCheck {
+    /// A walk that starts after event `seq`, whose hash is `hash`: the anchor an archive left
+    /// (`db::audit_archive::anchor`), or the first event of an archived segment.
+    pub fn after(seq: i64, hash: String) -> ChainCheck {
+        ChainCheck { expected_seq: seq + 1, expected_prev: hash, checked: 0 }
+    }
+
     pub fn next(&mut self, event: &StoredEvent) -> Result<(), String> {
         if event.seq != self.expected_seq {
             return Err(format!(
@@ -415,16 +421,18 @@ pub enum ChainStatus {
     Broken { checked: u64, reason: String },
 }
 
-/// Walks the chain from its first event, a page at a time, and names the first broken link.
-/// Other replicas may append while it walks: it follows the head until it stands still, and
-/// only then counts an event beyond the head as a break.
+/// Walks the live chain from its first event (after the last archived one), a page at a time,
+/// and names the first broken link. Other replicas may append while it walks: it follows the
+/// head until it stands still, and only then counts an event beyond the head as a break.
 pub fn verify(conn: &mut Conn) -> Result<ChainStatus> {
     const PAGE: i64 = 2000;
     let head = |conn: &mut Conn| -> Result<(i64, String)> {
         Ok(audit_chain_head::table.find(1).select((audit_chain_head::seq, audit_chain_head::hash)).first(conn)?)
     };
-    let mut check = ChainCheck::default();
-    let mut after = 0i64;
+    // The live chain starts after the last archived event (archived events left it).
+    let (anchor_seq, anchor_hash) = super::audit_archive::anchor(conn)?;
+    let mut check = ChainCheck::after(anchor_seq, anchor_hash);
+    let mut after = anchor_seq;
     let (mut head_seq, mut head_hash) = head(conn)?;
     loop {
         // Every event up to the head (the head moves in the same transaction as its event).

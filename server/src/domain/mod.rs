@@ -8,6 +8,8 @@
 pub mod accounts;
 pub mod audit;
 pub mod audit_access;
+pub mod audit_archive;
+pub mod audit_keys;
 pub mod authn;
 pub mod bootstrap;
 pub mod client_settings;

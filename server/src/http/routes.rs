@@ -8,7 +8,7 @@
 use actix_web::http::Method;
 use actix_web::{web, HttpResponse, Scope};
 
-use super::api::{audit, clients, keys, me, namespaces, users};
+use super::api::{audit, audit_keys, clients, keys, me, namespaces, users};
 use super::ops;
 use crate::error::Error;
 
@@ -70,6 +70,7 @@ management_api! {
     "/clients/{id}/effective-permissions" client_effective_permissions { GET clients::effective_permissions }
     "/audit-events" audit_events { GET audit::list }
     "/audit-events:verify" audit_verify { GET audit::verify }
+    "/audit-keys" audit_keys { GET audit_keys::list }
 }
 
 /// The routes of the `/api/v1` scope that are not operations of the document: the document itself.

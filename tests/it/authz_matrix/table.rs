@@ -125,5 +125,6 @@ pub(super) fn operations() -> Vec<Operation> {
             .hidden_without(CLIENT_READ),
         op("GET /api/v1/audit-events", Authenticated, 200),
         op("GET /api/v1/audit-events:verify", Grants(&["audit:read@*"]), 200),
+        op("GET /api/v1/audit-keys", Grants(&["audit:read@*"]), 200),
     ]
 }

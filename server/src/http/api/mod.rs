@@ -2,6 +2,7 @@
 //! validate (the `Json`/`Query` extractors), call one domain function, shape the response.
 
 pub mod audit;
+pub mod audit_keys;
 pub mod clients;
 pub mod keys;
 pub mod me;
