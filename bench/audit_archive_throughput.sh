@@ -60,7 +60,8 @@ HEAD=$(cat "$WORK/events.csv.head")
 COLS="seq,id,time,actor_type,actor_id,actor_owner_account_id,action,target_type,target_id,namespace,outcome,request_id,ip,changes,prev_hash,hash"
 if [ "$BACKEND" = postgres ]; then
     psql "$GATEHOUSE_DATABASE_URL" -qc "\\copy audit_events ($COLS) FROM '$WORK/events.csv' WITH (FORMAT csv, NULL '\\N')"
-    psql "$GATEHOUSE_DATABASE_URL" -qc "UPDATE audit_chain_head SET seq = $N, hash = '$HEAD'; VACUUM ANALYZE audit_events"
+    psql "$GATEHOUSE_DATABASE_URL" -qc "UPDATE audit_chain_head SET seq = $N, hash = '$HEAD'"
+    psql "$GATEHOUSE_DATABASE_URL" -qc "VACUUM ANALYZE audit_events"
 else
     sqlite3 "$WORK/g.db" <<SQL
 CREATE TEMP TABLE import ($COLS);
