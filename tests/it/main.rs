@@ -4,6 +4,7 @@
 mod support;
 
 mod audit;
+mod audit_storage;
 mod authz_matrix;
 mod cli;
 mod clients;

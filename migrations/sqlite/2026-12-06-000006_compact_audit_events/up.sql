@@ -23,6 +23,7 @@ CREATE TABLE audit_events_compact (
     hash BLOB NOT NULL
 );
 
+-- (`||` yields text in SQLite: hence the outer CASTs, so that the values are blobs.)
 -- A canonical (lowercase, hyphenated) UUID not starting with ff becomes its 16 bytes; any
 -- other text is kept behind a 0xFF byte. Addresses and changes are kept as text (0xFF, resp.
 -- 0x00, in front); new events store them compactly.
@@ -31,7 +32,7 @@ SELECT
     seq,
     CASE WHEN id GLOB '[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]-[0-9a-f][0-9a-f][0-9a-f][0-9a-f]-[0-9a-f][0-9a-f][0-9a-f][0-9a-f]-[0-9a-f][0-9a-f][0-9a-f][0-9a-f]-[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]'
           AND substr(id, 1, 2) <> 'ff'
-         THEN unhex(replace(id, '-', '')) ELSE X'FF' || CAST(id AS BLOB) END,
+         THEN unhex(replace(id, '-', '')) ELSE CAST(X'FF' || CAST(id AS BLOB) AS BLOB) END,
     CAST(strftime('%s', time) AS INTEGER) * 1000000
         + CASE WHEN instr(time, '.') > 0
                THEN CAST(substr(substr(time, instr(time, '.') + 1) || '000000', 1, 6) AS INTEGER)
@@ -41,24 +42,24 @@ SELECT
     CASE WHEN actor_id IS NULL THEN NULL
          WHEN actor_id GLOB '[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]-[0-9a-f][0-9a-f][0-9a-f][0-9a-f]-[0-9a-f][0-9a-f][0-9a-f][0-9a-f]-[0-9a-f][0-9a-f][0-9a-f][0-9a-f]-[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]'
               AND substr(actor_id, 1, 2) <> 'ff'
-         THEN unhex(replace(actor_id, '-', '')) ELSE X'FF' || CAST(actor_id AS BLOB) END,
+         THEN unhex(replace(actor_id, '-', '')) ELSE CAST(X'FF' || CAST(actor_id AS BLOB) AS BLOB) END,
     CASE WHEN actor_owner_account_id IS NULL THEN NULL
          WHEN actor_owner_account_id GLOB '[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]-[0-9a-f][0-9a-f][0-9a-f][0-9a-f]-[0-9a-f][0-9a-f][0-9a-f][0-9a-f]-[0-9a-f][0-9a-f][0-9a-f][0-9a-f]-[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]'
               AND substr(actor_owner_account_id, 1, 2) <> 'ff'
-         THEN unhex(replace(actor_owner_account_id, '-', '')) ELSE X'FF' || CAST(actor_owner_account_id AS BLOB) END,
+         THEN unhex(replace(actor_owner_account_id, '-', '')) ELSE CAST(X'FF' || CAST(actor_owner_account_id AS BLOB) AS BLOB) END,
     action,
     target_type,
     CASE WHEN target_id IS NULL THEN NULL
          WHEN target_id GLOB '[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]-[0-9a-f][0-9a-f][0-9a-f][0-9a-f]-[0-9a-f][0-9a-f][0-9a-f][0-9a-f]-[0-9a-f][0-9a-f][0-9a-f][0-9a-f]-[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]'
               AND substr(target_id, 1, 2) <> 'ff'
-         THEN unhex(replace(target_id, '-', '')) ELSE X'FF' || CAST(target_id AS BLOB) END,
+         THEN unhex(replace(target_id, '-', '')) ELSE CAST(X'FF' || CAST(target_id AS BLOB) AS BLOB) END,
     namespace,
     CASE WHEN request_id IS NULL THEN NULL
          WHEN request_id GLOB '[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]-[0-9a-f][0-9a-f][0-9a-f][0-9a-f]-[0-9a-f][0-9a-f][0-9a-f][0-9a-f]-[0-9a-f][0-9a-f][0-9a-f][0-9a-f]-[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]'
               AND substr(request_id, 1, 2) <> 'ff'
-         THEN unhex(replace(request_id, '-', '')) ELSE X'FF' || CAST(request_id AS BLOB) END,
-    CASE WHEN ip IS NULL THEN NULL ELSE X'FF' || CAST(ip AS BLOB) END,
-    CASE WHEN changes IS NULL THEN NULL ELSE X'00' || CAST(changes AS BLOB) END,
+         THEN unhex(replace(request_id, '-', '')) ELSE CAST(X'FF' || CAST(request_id AS BLOB) AS BLOB) END,
+    CASE WHEN ip IS NULL THEN NULL ELSE CAST(X'FF' || CAST(ip AS BLOB) AS BLOB) END,
+    CASE WHEN changes IS NULL THEN NULL ELSE CAST(X'00' || CAST(changes AS BLOB) AS BLOB) END,
     unhex(hash)
 FROM audit_events
 ORDER BY seq;
