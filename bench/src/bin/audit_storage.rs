@@ -248,7 +248,9 @@ fn main() {
     // 2. Bytes per event, compact and textual.
     copy_to_old_form(&mut conn);
     if postgres {
-        conn.batch_execute("VACUUM ANALYZE audit_events; VACUUM ANALYZE audit_events_text").unwrap();
+        // One statement per call: PostgreSQL runs a multi-statement string as one transaction.
+        conn.batch_execute("VACUUM ANALYZE audit_events").unwrap();
+        conn.batch_execute("VACUUM ANALYZE audit_events_text").unwrap();
     } else {
         conn.batch_execute("VACUUM; ANALYZE").unwrap();
     }
