@@ -263,7 +263,11 @@ fn an_old_database_migrates_in_place_and_its_chain_goes_on() {
 
     let migrated = gatehouse(&db, &["migrate"], None);
     assert_eq!(migrated.code, 0, "{}{}", migrated.stdout, migrated.stderr);
-    assert!(migrated.stdout.contains(&COMPACT_MIGRATION.replace('-', "")), "the compact migration ran: {}", migrated.stdout);
+    assert!(
+        migrated.stdout.contains(&COMPACT_MIGRATION.replace('-', "")),
+        "the compact migration ran: {}",
+        migrated.stdout
+    );
     let verified = gatehouse(&db, &["audit", "verify"], None);
     assert_eq!(verified.code, 0, "{}{}", verified.stdout, verified.stderr);
     assert!(verified.stdout.contains("intact: 5 events"), "{}", verified.stdout);
@@ -297,6 +301,12 @@ fn an_old_database_migrates_in_place_and_its_chain_goes_on() {
     assert_eq!(by_ip_text.iter().map(|v| v["seq"].as_i64().unwrap()).collect::<Vec<_>>(), vec![4]);
     let by_actor = listed(&app, &format!("&actor={}&action=oauth.", events[1].actor_id.as_deref().unwrap()));
     assert_eq!(by_actor.iter().map(|v| v["seq"].as_i64().unwrap()).collect::<Vec<_>>(), vec![2]);
+
+    // A time window: since inclusive, until exclusive.
+    let window = listed(&app, "&since=2026-12-01T10:00:01Z&until=2026-12-01T10:00:03Z");
+    assert_eq!(window.iter().map(|v| v["seq"].as_i64().unwrap()).collect::<Vec<_>>(), vec![2, 3]);
+    let from = listed(&app, "&since=2026-12-01T10:00:03Z&until=2026-12-02T00:00:00Z");
+    assert_eq!(from.iter().map(|v| v["seq"].as_i64().unwrap()).collect::<Vec<_>>(), vec![4, 5]);
 
     app.create_namespace("after-migration");
     let newest = listed(&app, "&action=namespace.create");

@@ -88,7 +88,9 @@ fn event(rng: &mut Rng, i: u64) -> NewEvent {
     match i % 100 {
         0..45 => NewEvent {
             target: Some(("client".into(), client(c))),
-            changes: Some(json!({"grant_type": "client_credentials", "scope": format!("users:read@{ns}"), "jti": rng.token()})),
+            changes: Some(
+                json!({"grant_type": "client_credentials", "scope": format!("users:read@{ns}"), "jti": rng.token()}),
+            ),
             ..base(by_client, "oauth.token")
         },
         45..55 => NewEvent {
@@ -111,7 +113,9 @@ fn event(rng: &mut Rng, i: u64) -> NewEvent {
             target: Some(("account".into(), account(a))),
             namespace: Some(ns.clone()),
             outcome: Outcome::Denied,
-            changes: Some(json!({"missing_grant": format!("users:write@{ns}"), "detail": format!("this needs users:write@{ns}")})),
+            changes: Some(
+                json!({"missing_grant": format!("users:write@{ns}"), "detail": format!("this needs users:write@{ns}")}),
+            ),
             ..base(by_client, "user.update")
         },
         78..86 => {
@@ -131,9 +135,11 @@ fn event(rng: &mut Rng, i: u64) -> NewEvent {
             NewEvent {
                 namespace: Some(ns),
                 request_id: None,
-                changes: Some(json!({"action": "user.read", "count": 1 + rng.below(500), "first_request_id": rng.uuid(),
+                changes: Some(
+                    json!({"action": "user.read", "count": 1 + rng.below(500), "first_request_id": rng.uuid(),
                     "first_time": (now - Duration::seconds(59)).to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-                    "last_request_id": rng.uuid(), "last_time": now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)})),
+                    "last_request_id": rng.uuid(), "last_time": now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)}),
+                ),
                 ..base(by_client, "access.summary")
             }
         }
@@ -326,7 +332,11 @@ fn main() {
         ("outcome failure", Visibility::All, with(|f| f.outcome = Some("failure".into()))),
         ("since (last 10%)", Visibility::All, Filter { since: at(0.9), ..Filter::default() }),
         ("until (first 10%)", Visibility::All, Filter { until: at(0.1), ..Filter::default() }),
-        ("since+until (a window at 50%)", Visibility::All, Filter { since: at(0.5), until: at(0.51), ..Filter::default() }),
+        (
+            "since+until (a window at 50%)",
+            Visibility::All,
+            Filter { since: at(0.5), until: at(0.51), ..Filter::default() },
+        ),
         ("involving (an owner account)", Visibility::All, with(|f| f.involving = Some(account(21)))),
         ("limited visibility", limited.clone(), Filter::default()),
         ("limited visibility + action", limited, with(|f| f.action = Some("user.update".into()))),

@@ -178,7 +178,8 @@ pub(super) fn pack_json(text: &str) -> Vec<u8> {
     while i < bytes.len() {
         // A whole quoted string that is a UUID or a 16-byte token: its bytes.
         if i > 0 && bytes[i - 1] == b'"' {
-            if let Some(uuid) = quoted(bytes, i, 36).and_then(|s| Uuid::parse_str(s).ok().filter(|u| u.to_string() == s))
+            if let Some(uuid) =
+                quoted(bytes, i, 36).and_then(|s| Uuid::parse_str(s).ok().filter(|u| u.to_string() == s))
             {
                 out.push(UUID16);
                 out.extend_from_slice(uuid.as_bytes());
@@ -195,11 +196,8 @@ pub(super) fn pack_json(text: &str) -> Vec<u8> {
             }
         }
         let rest = &bytes[i..];
-        let longest = FRAGMENTS
-            .iter()
-            .enumerate()
-            .filter(|(_, f)| rest.starts_with(f.as_bytes()))
-            .max_by_key(|(_, f)| f.len());
+        let longest =
+            FRAGMENTS.iter().enumerate().filter(|(_, f)| rest.starts_with(f.as_bytes())).max_by_key(|(_, f)| f.len());
         match longest {
             Some((index, fragment)) => {
                 out.push(index as u8 + 1);
@@ -231,7 +229,9 @@ pub(super) fn unpack_json(bytes: &[u8]) -> Result<String> {
             UUID16 | TOKEN16 => {
                 let raw = bytes.get(i + 1..i + 17).ok_or_else(|| corrupt("changes"))?;
                 if b == UUID16 {
-                    out.extend_from_slice(Uuid::from_slice(raw).map_err(|_| corrupt("changes"))?.to_string().as_bytes());
+                    out.extend_from_slice(
+                        Uuid::from_slice(raw).map_err(|_| corrupt("changes"))?.to_string().as_bytes(),
+                    );
                 } else {
                     out.extend_from_slice(URL_SAFE_NO_PAD.encode(raw).as_bytes());
                 }

@@ -100,13 +100,31 @@ fn matching(
         // An outcome no event has matches nothing (the API refuses unknown ones before this).
         query = query.filter(audit_events::outcome.eq(outcome_code(outcome).unwrap_or(0)));
     }
+    // A time window is a seq range: event times never go backwards in chain order (`append`),
+    // so the events at or after a time are those from the first one at or after it. One probe
+    // of the time index each, then the page walks seq like any other.
     if let Some(since) = filter.since {
-        query = query.filter(audit_events::time.ge(since.timestamp_micros()));
+        query = match first_seq_at(conn, since)? {
+            Some(seq) => query.filter(audit_events::seq.ge(seq)),
+            None => query.filter(audit_events::seq.lt(0)),
+        };
     }
     if let Some(until) = filter.until {
-        query = query.filter(audit_events::time.lt(until.timestamp_micros()));
+        if let Some(seq) = first_seq_at(conn, until)? {
+            query = query.filter(audit_events::seq.lt(seq));
+        }
     }
     Ok(query)
+}
+
+/// The first event (in chain order) whose time is at or after `time`.
+fn first_seq_at(conn: &mut Conn, time: DateTime<Utc>) -> Result<Option<i64>> {
+    Ok(audit_events::table
+        .filter(audit_events::time.ge(time.timestamp_micros()))
+        .order((audit_events::time.asc(), audit_events::seq.asc()))
+        .select(audit_events::seq)
+        .first(conn)
+        .optional()?)
 }
 
 /// Newest first; `before` is the `seq` of the last event of the previous page.

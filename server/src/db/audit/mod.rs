@@ -218,7 +218,16 @@ pub fn append(conn: &mut Conn, events: Vec<NewEvent>) -> Result<()> {
         .set(audit_chain_head::seq.eq(audit_chain_head::seq + count))
         .returning((audit_chain_head::seq, audit_chain_head::hash))
         .get_result(conn)?;
-    let time = super::now();
+    // Never before the previous event, even if the clock stepped back: a time window of the
+    // audit API is a seq range (filter.rs).
+    let mut time = super::now();
+    if last_seq > count {
+        let previous: Option<i64> =
+            audit_events::table.find(last_seq - count).select(audit_events::time).first(conn).optional()?;
+        if let Some(previous) = previous.and_then(DateTime::from_timestamp_micros) {
+            time = time.max(previous);
+        }
+    }
     let mut rows = Vec::with_capacity(events.len());
     for (offset, event) in events.into_iter().enumerate() {
         let seq = last_seq - count + 1 + offset as i64;
@@ -241,8 +250,7 @@ pub fn append(conn: &mut Conn, events: Vec<NewEvent>) -> Result<()> {
 /// `prev_hash`, which no hash matches: `verify` names it.
 fn unpack(conn: &mut Conn, rows: Vec<Row>) -> Result<Vec<StoredEvent>> {
     let known: HashMap<i64, Vec<u8>> = rows.iter().map(|r| (r.seq, r.hash.clone())).collect();
-    let wanted: Vec<i64> =
-        rows.iter().map(|r| r.seq - 1).filter(|seq| *seq > 0 && !known.contains_key(seq)).collect();
+    let wanted: Vec<i64> = rows.iter().map(|r| r.seq - 1).filter(|seq| *seq > 0 && !known.contains_key(seq)).collect();
     let mut before: HashMap<i64, Vec<u8>> = HashMap::new();
     for chunk in wanted.chunks(INSERT_CHUNK) {
         let found: Vec<(i64, Vec<u8>)> = audit_events::table
