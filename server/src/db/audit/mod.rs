@@ -3,7 +3,9 @@
 //! own fields and that previous hash ([`StoredEvent::seal`]); changing, removing or reordering
 //! any stored event breaks every link after it ([`ChainCheck`], [`verify`]). Appending locks
 //! the chain's head row (an `UPDATE` of it), so concurrent transactions, on one replica or
-//! many, append in one order.
+//! many, append in one order. The table stores a compact form of each event ([`compact`]:
+//! bytes for ids, addresses and hashes, no stored `prev_hash`); the hash is over the textual
+//! record, so it does not depend on that form (ADR 0008).
 
 use std::collections::HashMap;
 
