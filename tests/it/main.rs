@@ -5,6 +5,7 @@ mod support;
 
 mod audit;
 mod audit_archive;
+mod audit_storage;
 mod audit_summaries;
 mod authz_matrix;
 mod cli;

@@ -10,7 +10,6 @@
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
-use super::audit::GENESIS_HASH;
 use super::schema::audit_events;
 use super::{to_db_time, Conn};
 use crate::error::Result;
@@ -91,26 +90,19 @@ pub fn archives(conn: &mut Conn) -> Result<Vec<ArchiveRow>> {
     Ok(audit_archives::table.order(audit_archives::first_seq.asc()).select(ArchiveRow::as_select()).load(conn)?)
 }
 
-/// Where the live chain starts: the last archived event's seq and hash (`(0, genesis)` before
-/// any archive). The live chain's first event follows it.
-pub fn anchor(conn: &mut Conn) -> Result<(i64, String)> {
-    let last: Option<(i64, String)> = audit_archives::table
-        .order(audit_archives::last_seq.desc())
-        .select((audit_archives::last_seq, audit_archives::last_hash))
-        .first(conn)
-        .optional()?;
-    Ok(last.unwrap_or_else(|| (0, GENESIS_HASH.to_owned())))
-}
-
 pub fn insert_archive(conn: &mut Conn, row: &ArchiveRow) -> Result<()> {
     diesel::insert_into(audit_archives::table).values(row).execute(conn)?;
     Ok(())
 }
 
 /// Deletes the live events `first_seq..=last_seq`, which a row of `audit_archives` inserted in
-/// the same transaction must cover (the trigger refuses any other). Returns how many it deleted.
-pub fn delete_archived(conn: &mut Conn, first_seq: i64, last_seq: i64) -> Result<usize> {
-    Ok(diesel::delete(audit_events::table.filter(audit_events::seq.between(first_seq, last_seq))).execute(conn)?)
+/// the same transaction must cover (the trigger refuses any other), and moves the chain's anchor
+/// to the last of them. Returns how many it deleted.
+pub fn delete_archived(conn: &mut Conn, first_seq: i64, last_seq: i64, last_hash: &str) -> Result<usize> {
+    let deleted =
+        diesel::delete(audit_events::table.filter(audit_events::seq.between(first_seq, last_seq))).execute(conn)?;
+    super::audit::set_anchor(conn, last_seq, last_hash)?;
+    Ok(deleted)
 }
 
 /// Takes (or renews) the archiving lease for `holder` until `until`, unless another holder's

@@ -86,21 +86,20 @@ diesel::table! {
 diesel::table! {
     audit_events (seq) {
         seq -> BigInt,
-        id -> Text,
-        time -> Timestamp,
-        actor_type -> Text,
-        actor_id -> Nullable<Text>,
-        actor_owner_account_id -> Nullable<Text>,
+        id -> Binary,
+        time -> BigInt,
+        actor_type -> SmallInt,
+        outcome -> SmallInt,
+        actor_id -> Nullable<Binary>,
+        actor_owner_account_id -> Nullable<Binary>,
         action -> Text,
         target_type -> Nullable<Text>,
-        target_id -> Nullable<Text>,
+        target_id -> Nullable<Binary>,
         namespace -> Nullable<Text>,
-        outcome -> Text,
-        request_id -> Nullable<Text>,
-        ip -> Nullable<Text>,
-        changes -> Nullable<Text>,
-        prev_hash -> Text,
-        hash -> Text,
+        request_id -> Nullable<Binary>,
+        ip -> Nullable<Binary>,
+        changes -> Nullable<Binary>,
+        hash -> Binary,
     }
 }
 
@@ -109,6 +108,8 @@ diesel::table! {
         id -> Integer,
         seq -> BigInt,
         hash -> Text,
+        anchor_seq -> BigInt,
+        anchor_hash -> Text,
     }
 }
 

@@ -102,7 +102,7 @@ fn archive_segments(
     let signer = db.write_blocking(conn, |c| audit_keys::signer(c, master))?;
     let mut done = Vec::new();
     loop {
-        let anchor = audit_archive::anchor(conn)?;
+        let anchor = db::audit::anchor(conn)?;
         let Some(written) = write_segment(conn, request, &signer, holder, &anchor)? else {
             break;
         };
@@ -235,13 +235,13 @@ fn commit_segment(conn: &mut Conn, holder: &str, anchor: &(i64, String), written
     if !renew_lease(conn, holder)? {
         return Err(Error::Conflict("another replica took the audit archiving lease".into()));
     }
-    if &audit_archive::anchor(conn)? != anchor {
+    if &db::audit::anchor(conn)? != anchor {
         return Err(Error::Conflict("another archive run archived these events first".into()));
     }
     let row = &written.row;
     audit_archive::insert_archive(conn, row)?;
     db::audit::append(conn, vec![checkpoint_event(row)])?;
-    let deleted = audit_archive::delete_archived(conn, row.first_seq, row.last_seq)? as i64;
+    let deleted = audit_archive::delete_archived(conn, row.first_seq, row.last_seq, &row.last_hash)? as i64;
     if deleted != row.events {
         return Err(Error::Internal(format!(
             "archiving events {}..{} deleted {deleted} rows, not {}",

@@ -3,17 +3,20 @@
 //! own fields and that previous hash ([`StoredEvent::seal`]); changing, removing or reordering
 //! any stored event breaks every link after it ([`ChainCheck`], [`verify`]). Appending locks
 //! the chain's head row (an `UPDATE` of it), so concurrent transactions, on one replica or
-//! many, append in one order.
+//! many, append in one order. The table stores a compact form of each event ([`compact`]:
+//! bytes for ids, addresses and hashes, no stored `prev_hash`); the hash is over the textual
+//! record, so it does not depend on that form (ADR 0008).
 
-use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
+use std::collections::HashMap;
+
+use chrono::{DateTime, SecondsFormat, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::Bool;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::schema::{audit_chain_head, audit_events, clients};
-use super::{from_db_time, prefix_upper_bound, to_db_time, Conn};
+use super::schema::{audit_chain_head, audit_events};
+use super::Conn;
 use crate::error::Result;
 
 /// The `prev_hash` of the chain's first event.
@@ -151,8 +154,8 @@ impl Default for ChainCheck {
 }
 
 impl ChainCheck {
-    /// A walk that starts after event `seq`, whose hash is `hash`: the anchor an archive left
-    /// (`db::audit_archive::anchor`), or the first event of an archived segment.
+    /// A walk that starts after event `seq` whose hash was `hash`: the chain's anchor once older
+    /// events were archived (`0` and the genesis hash before that).
     pub fn after(seq: i64, hash: String) -> ChainCheck {
         ChainCheck { expected_seq: seq + 1, expected_prev: hash, checked: 0 }
     }
@@ -197,75 +200,14 @@ impl ChainCheck {
 
 type DbBackend = <Conn as diesel::Connection>::Backend;
 
-/// Rows per `INSERT` statement: 16 columns each, well below SQLite's 32,766 bound parameters.
+mod compact;
+mod filter;
+
+use compact::Row;
+pub use filter::{list, list_after, Filter, Visibility};
+
+/// Rows per `INSERT` statement: 15 columns each, well below SQLite's 32,766 bound parameters.
 const INSERT_CHUNK: usize = 256;
-
-#[derive(Queryable, Selectable, Insertable)]
-#[diesel(table_name = audit_events)]
-struct Row {
-    seq: i64,
-    id: String,
-    time: NaiveDateTime,
-    actor_type: String,
-    actor_id: Option<String>,
-    actor_owner_account_id: Option<String>,
-    action: String,
-    target_type: Option<String>,
-    target_id: Option<String>,
-    namespace: Option<String>,
-    outcome: String,
-    request_id: Option<String>,
-    ip: Option<String>,
-    changes: Option<String>,
-    prev_hash: String,
-    hash: String,
-}
-
-impl From<Row> for StoredEvent {
-    fn from(r: Row) -> Self {
-        StoredEvent {
-            seq: r.seq,
-            id: r.id,
-            time: from_db_time(r.time),
-            actor_type: r.actor_type,
-            actor_id: r.actor_id,
-            actor_owner_account_id: r.actor_owner_account_id,
-            action: r.action,
-            target_type: r.target_type,
-            target_id: r.target_id,
-            namespace: r.namespace,
-            outcome: r.outcome,
-            request_id: r.request_id,
-            ip: r.ip,
-            changes: r.changes,
-            prev_hash: r.prev_hash,
-            hash: r.hash,
-        }
-    }
-}
-
-impl From<StoredEvent> for Row {
-    fn from(e: StoredEvent) -> Self {
-        Row {
-            seq: e.seq,
-            id: e.id,
-            time: to_db_time(e.time),
-            actor_type: e.actor_type,
-            actor_id: e.actor_id,
-            actor_owner_account_id: e.actor_owner_account_id,
-            action: e.action,
-            target_type: e.target_type,
-            target_id: e.target_id,
-            namespace: e.namespace,
-            outcome: e.outcome,
-            request_id: e.request_id,
-            ip: e.ip,
-            changes: e.changes,
-            prev_hash: e.prev_hash,
-            hash: e.hash,
-        }
-    }
-}
 
 /// Appends events to the chain. Call it inside the transaction of the change the events
 /// describe, as late as possible: the chain's head stays locked until that transaction ends.
@@ -278,13 +220,22 @@ pub fn append(conn: &mut Conn, events: Vec<NewEvent>) -> Result<()> {
         .set(audit_chain_head::seq.eq(audit_chain_head::seq + count))
         .returning((audit_chain_head::seq, audit_chain_head::hash))
         .get_result(conn)?;
-    let time = super::now();
+    // Never before the previous event, even if the clock stepped back: a time window of the
+    // audit API is a seq range (filter.rs).
+    let mut time = super::now();
+    if last_seq > count {
+        let previous: Option<i64> =
+            audit_events::table.find(last_seq - count).select(audit_events::time).first(conn).optional()?;
+        if let Some(previous) = previous.and_then(DateTime::from_timestamp_micros) {
+            time = time.max(previous);
+        }
+    }
     let mut rows = Vec::with_capacity(events.len());
     for (offset, event) in events.into_iter().enumerate() {
         let seq = last_seq - count + 1 + offset as i64;
         let stored = StoredEvent::seal(event, seq, Uuid::now_v7().to_string(), time, prev_hash);
-        prev_hash = stored.hash.clone();
-        rows.push(Row::from(stored));
+        rows.push(Row::pack(&stored)?);
+        prev_hash = stored.hash;
     }
     // Multi-row INSERTs, in chunks that stay below SQLite's limit of bound parameters.
     for chunk in rows.chunks(INSERT_CHUNK) {
@@ -294,124 +245,47 @@ pub fn append(conn: &mut Conn, events: Vec<NewEvent>) -> Result<()> {
     Ok(())
 }
 
-/// Which events a caller may read.
-#[derive(Debug, Clone)]
-pub enum Visibility {
-    All,
-    /// Events in these namespaces, plus those by or about the account and its clients.
-    Limited {
-        namespaces: Vec<String>,
-        account_id: String,
-        own_ids: Vec<String>,
-    },
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct Filter {
-    pub actor: Option<String>,
-    pub target: Option<String>,
-    /// Exact action, or a prefix when it ends in `.` or `*`.
-    pub action: Option<String>,
-    pub namespace: Option<String>,
-    pub outcome: Option<String>,
-    pub since: Option<DateTime<Utc>>,
-    pub until: Option<DateTime<Utc>>,
-    /// An account id: events by it or its clients, or about it or its clients.
-    pub involving: Option<String>,
-}
-
-/// Events by `account_id` or a client it owns, or about either.
-fn involving(
-    account_id: &str,
-    own_ids: Vec<String>,
-) -> Box<dyn BoxableExpression<audit_events::table, DbBackend, SqlType = Bool>> {
-    let owned_clients =
-        clients::table.filter(clients::owner_account_id.eq(account_id.to_owned())).select(clients::id.nullable());
-    Box::new(
-        audit_events::actor_owner_account_id
-            .eq(account_id.to_owned())
-            .assume_not_null()
-            .or(audit_events::actor_id.eq_any(own_ids.clone()).assume_not_null())
-            .or(audit_events::target_id.eq_any(own_ids).assume_not_null())
-            .or(audit_events::target_id.eq_any(owned_clients).assume_not_null()),
-    )
-}
-
-/// The events `visibility` lets a caller see that match `filter`, in no particular order.
-fn matching(visibility: &Visibility, filter: &Filter) -> audit_events::BoxedQuery<'static, DbBackend> {
-    let mut query = audit_events::table.into_boxed::<DbBackend>();
-    if let Visibility::Limited { namespaces, account_id, own_ids } = visibility {
-        let mut visible = involving(account_id, own_ids.clone());
-        if !namespaces.is_empty() {
-            visible = Box::new(visible.or(audit_events::namespace.eq_any(namespaces.clone()).assume_not_null()));
-        }
-        query = query.filter(visible);
+/// Turns rows into events. A row does not store its `prev_hash`: it is the hash of the row
+/// before it (one lookup by `seq` for those whose predecessor is not among `rows`), the
+/// genesis hash for event 1, or the chain's anchor for the first event kept after older ones
+/// were archived away. An event whose predecessor is gone without an anchor gets an empty
+/// `prev_hash`, which no hash matches: `verify` names it.
+fn unpack(conn: &mut Conn, rows: Vec<Row>) -> Result<Vec<StoredEvent>> {
+    let known: HashMap<i64, Vec<u8>> = rows.iter().map(|r| (r.seq, r.hash.clone())).collect();
+    let wanted: Vec<i64> = rows.iter().map(|r| r.seq - 1).filter(|seq| *seq > 0 && !known.contains_key(seq)).collect();
+    let mut before: HashMap<i64, Vec<u8>> = HashMap::new();
+    for chunk in wanted.chunks(INSERT_CHUNK) {
+        let found: Vec<(i64, Vec<u8>)> = audit_events::table
+            .filter(audit_events::seq.eq_any(chunk))
+            .select((audit_events::seq, audit_events::hash))
+            .load(conn)?;
+        before.extend(found);
     }
-    if let Some(account_id) = &filter.involving {
-        query = query.filter(involving(account_id, vec![account_id.clone()]));
+    let mut anchor: Option<(i64, String)> = None;
+    let mut events = Vec::with_capacity(rows.len());
+    for row in rows {
+        let prev = row.seq - 1;
+        let prev_hash = match known.get(&prev).or_else(|| before.get(&prev)) {
+            Some(hash) => hex::encode(hash),
+            None if prev == 0 => GENESIS_HASH.to_owned(),
+            None => {
+                if anchor.is_none() {
+                    anchor = Some(
+                        audit_chain_head::table
+                            .find(1)
+                            .select((audit_chain_head::anchor_seq, audit_chain_head::anchor_hash))
+                            .first(conn)?,
+                    );
+                }
+                match &anchor {
+                    Some((seq, hash)) if *seq == prev => hash.clone(),
+                    _ => String::new(),
+                }
+            }
+        };
+        events.push(row.unpack(prev_hash)?);
     }
-    if let Some(actor) = &filter.actor {
-        query = query.filter(audit_events::actor_id.eq(actor.clone()));
-    }
-    if let Some(target) = &filter.target {
-        query = query.filter(audit_events::target_id.eq(target.clone()));
-    }
-    if let Some(action) = &filter.action {
-        if let Some(prefix) = action.strip_suffix('*') {
-            let upper = prefix_upper_bound(prefix);
-            query = query.filter(audit_events::action.ge(prefix.to_owned()).and(audit_events::action.lt(upper)));
-        } else if action.ends_with('.') {
-            let upper = prefix_upper_bound(action);
-            query = query.filter(audit_events::action.ge(action.clone()).and(audit_events::action.lt(upper)));
-        } else {
-            query = query.filter(audit_events::action.eq(action.clone()));
-        }
-    }
-    if let Some(namespace) = &filter.namespace {
-        query = query.filter(audit_events::namespace.eq(namespace.clone()));
-    }
-    if let Some(outcome) = &filter.outcome {
-        query = query.filter(audit_events::outcome.eq(outcome.clone()));
-    }
-    if let Some(since) = filter.since {
-        query = query.filter(audit_events::time.ge(to_db_time(since)));
-    }
-    if let Some(until) = filter.until {
-        query = query.filter(audit_events::time.lt(to_db_time(until)));
-    }
-    query
-}
-
-/// Newest first; `before` is the `seq` of the last event of the previous page.
-pub fn list(
-    conn: &mut Conn,
-    visibility: &Visibility,
-    filter: &Filter,
-    before: Option<i64>,
-    limit: i64,
-) -> Result<Vec<StoredEvent>> {
-    let mut query = matching(visibility, filter).select(Row::as_select()).order(audit_events::seq.desc()).limit(limit);
-    if let Some(before) = before {
-        query = query.filter(audit_events::seq.lt(before));
-    }
-    Ok(query.load(conn)?.into_iter().map(StoredEvent::from).collect())
-}
-
-/// In chain order: the first `limit` matching events after `after_seq` (exports, log streams,
-/// archives).
-pub fn list_after(
-    conn: &mut Conn,
-    visibility: &Visibility,
-    filter: &Filter,
-    after_seq: i64,
-    limit: i64,
-) -> Result<Vec<StoredEvent>> {
-    let query = matching(visibility, filter)
-        .select(Row::as_select())
-        .filter(audit_events::seq.gt(after_seq))
-        .order(audit_events::seq.asc())
-        .limit(limit);
-    Ok(query.load(conn)?.into_iter().map(StoredEvent::from).collect())
+    Ok(events)
 }
 
 /// The outcome of walking the whole chain.
@@ -421,16 +295,33 @@ pub enum ChainStatus {
     Broken { checked: u64, reason: String },
 }
 
-/// Walks the live chain from its first event (after the last archived one), a page at a time,
-/// and names the first broken link. Other replicas may append while it walks: it follows the
-/// head until it stands still, and only then counts an event beyond the head as a break.
+/// Where the live chain starts: the last event no longer stored (archived) and its hash, or
+/// `(0, genesis)` while every event is kept.
+pub fn anchor(conn: &mut Conn) -> Result<(i64, String)> {
+    Ok(audit_chain_head::table
+        .find(1)
+        .select((audit_chain_head::anchor_seq, audit_chain_head::anchor_hash))
+        .first(conn)?)
+}
+
+/// Moves the anchor to `seq` and its `hash`, in the transaction that deletes the events up to
+/// `seq` (once an archive holds them).
+pub fn set_anchor(conn: &mut Conn, seq: i64, hash: &str) -> Result<()> {
+    diesel::update(audit_chain_head::table.find(1))
+        .set((audit_chain_head::anchor_seq.eq(seq), audit_chain_head::anchor_hash.eq(hash)))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Walks the chain from its first kept event (after the anchor), a page at a time, and names the first broken link.
+/// Other replicas may append while it walks: it follows the head until it stands still, and
+/// only then counts an event beyond the head as a break.
 pub fn verify(conn: &mut Conn) -> Result<ChainStatus> {
     const PAGE: i64 = 2000;
     let head = |conn: &mut Conn| -> Result<(i64, String)> {
         Ok(audit_chain_head::table.find(1).select((audit_chain_head::seq, audit_chain_head::hash)).first(conn)?)
     };
-    // The live chain starts after the last archived event (archived events left it).
-    let (anchor_seq, anchor_hash) = super::audit_archive::anchor(conn)?;
+    let (anchor_seq, anchor_hash) = anchor(conn)?;
     let mut check = ChainCheck::after(anchor_seq, anchor_hash);
     let mut after = anchor_seq;
     let (mut head_seq, mut head_hash) = head(conn)?;
@@ -445,8 +336,7 @@ pub fn verify(conn: &mut Conn) -> Result<ChainStatus> {
                 .select(Row::as_select())
                 .load(conn)?;
             let done = (page.len() as i64) < PAGE;
-            for row in page {
-                let event = StoredEvent::from(row);
+            for event in unpack(conn, page)? {
                 after = event.seq;
                 if let Err(reason) = check.next(&event) {
                     return Ok(ChainStatus::Broken { checked: check.checked, reason });

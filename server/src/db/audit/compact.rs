@@ -1,0 +1,359 @@
+//! The stored form of an audit event ([`Row`]) and its one conversion to and from
+//! [`StoredEvent`] (ADR 0008). The chain hashes the textual record, never this form: every
+//! encoding here round-trips exactly to the text the hash was computed over, and falls back to
+//! that text whenever a compact form would not reproduce it byte for byte.
+//!
+//! - ids, request ids: a canonical (lowercase, hyphenated) UUID as its 16 bytes;
+//! - IP addresses: 4 or 16 bytes when the text is the address's canonical form;
+//! - anything else: `0xFF` and the UTF-8 text. No compact form starts with `0xFF` (a UUID or an
+//!   address whose first byte is `0xFF` is kept as text), so the first byte tells them apart;
+//! - `changes`: the JSON text with its most common fragments replaced by one control byte each,
+//!   and quoted UUIDs and 22-character base64url tokens (`jti`) by their 16 bytes ([`pack_json`]);
+//! - times: microseconds since the epoch (events are sealed at microsecond precision);
+//! - actor type and outcome: small codes; the hash: its 32 bytes.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use std::net::IpAddr;
+use uuid::Uuid;
+
+use super::StoredEvent;
+use crate::db::schema::audit_events;
+use crate::error::{Error, Result};
+
+/// Marks a value kept as text.
+const TEXT: u8 = 0xFF;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = audit_events)]
+pub(super) struct Row {
+    pub seq: i64,
+    pub id: Vec<u8>,
+    pub time: i64,
+    pub actor_type: i16,
+    pub outcome: i16,
+    pub actor_id: Option<Vec<u8>>,
+    pub actor_owner_account_id: Option<Vec<u8>>,
+    pub action: String,
+    pub target_type: Option<String>,
+    pub target_id: Option<Vec<u8>>,
+    pub namespace: Option<String>,
+    pub request_id: Option<Vec<u8>>,
+    pub ip: Option<Vec<u8>>,
+    pub changes: Option<Vec<u8>>,
+    pub hash: Vec<u8>,
+}
+
+const ACTOR_TYPES: [&str; 4] = ["client", "account", "system", "anonymous"];
+const OUTCOMES: [&str; 3] = ["success", "denied", "failure"];
+
+pub(super) fn actor_type_code(kind: &str) -> Result<i16> {
+    code_of(&ACTOR_TYPES, kind, "actor type")
+}
+
+pub(super) fn outcome_code(outcome: &str) -> Result<i16> {
+    code_of(&OUTCOMES, outcome, "outcome")
+}
+
+/// Codes count from 1 in the lists' order (the migration's `CASE`s agree).
+fn code_of(names: &[&str], name: &str, what: &str) -> Result<i16> {
+    names
+        .iter()
+        .position(|n| *n == name)
+        .map(|i| i as i16 + 1)
+        .ok_or_else(|| Error::Internal(format!("audit event with unknown {what} {name:?}")))
+}
+
+fn name_of(names: &[&'static str], code: i16, what: &str) -> Result<String> {
+    usize::try_from(code - 1)
+        .ok()
+        .and_then(|i| names.get(i))
+        .map(|n| (*n).to_owned())
+        .ok_or_else(|| Error::Internal(format!("stored audit event with unknown {what} code {code}")))
+}
+
+/// An id as stored: its 16 bytes when it is a canonical UUID, else tagged text.
+pub(super) fn pack_id(text: &str) -> Vec<u8> {
+    match Uuid::parse_str(text) {
+        Ok(uuid) if uuid.as_bytes()[0] != TEXT && uuid.hyphenated().to_string() == text => uuid.as_bytes().to_vec(),
+        _ => tagged(text),
+    }
+}
+
+pub(super) fn unpack_id(bytes: &[u8]) -> Result<String> {
+    match bytes {
+        [TEXT, text @ ..] => utf8(text),
+        _ => Uuid::from_slice(bytes).map(|u| u.hyphenated().to_string()).map_err(|_| corrupt("id")),
+    }
+}
+
+pub(super) fn pack_ip(text: &str) -> Vec<u8> {
+    match text.parse::<IpAddr>() {
+        Ok(IpAddr::V4(v4)) if v4.octets()[0] != TEXT && v4.to_string() == text => v4.octets().to_vec(),
+        Ok(IpAddr::V6(v6)) if v6.octets()[0] != TEXT && v6.to_string() == text => v6.octets().to_vec(),
+        _ => tagged(text),
+    }
+}
+
+fn unpack_ip(bytes: &[u8]) -> Result<String> {
+    match bytes {
+        [TEXT, text @ ..] => utf8(text),
+        _ => match <[u8; 4]>::try_from(bytes) {
+            Ok(v4) => Ok(IpAddr::from(v4).to_string()),
+            Err(_) => <[u8; 16]>::try_from(bytes).map(|v6| IpAddr::from(v6).to_string()).map_err(|_| corrupt("ip")),
+        },
+    }
+}
+
+fn tagged(text: &str) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(text.len() + 1);
+    bytes.push(TEXT);
+    bytes.extend_from_slice(text.as_bytes());
+    bytes
+}
+
+fn utf8(bytes: &[u8]) -> Result<String> {
+    String::from_utf8(bytes.to_vec()).map_err(|_| corrupt("text"))
+}
+
+fn corrupt(what: &str) -> Error {
+    Error::Internal(format!("stored audit event has an unreadable {what}"))
+}
+
+/// Fragments of the events' JSON, most frequent first; byte `i + 1` stands for `FRAGMENTS[i]`.
+/// Append only: stored events name fragments by position.
+const FRAGMENTS: [&str; 29] = [
+    "{\"grant_type\":\"",
+    "client_credentials",
+    "\",\"jti\":\"",
+    "\",\"scope\":\"",
+    "\"}",
+    "{\"before\":",
+    ",\"after\":",
+    "{\"detail\":\"",
+    "\",\"missing_grant\":\"",
+    "{\"action\":\"",
+    "\",\"count\":",
+    ",\"first_request_id\":\"",
+    "\",\"first_time\":\"",
+    "\",\"last_request_id\":\"",
+    "\",\"last_time\":\"",
+    "refresh_token",
+    "authorization_code",
+    "password",
+    "\"namespace\":\"",
+    "\"username\":\"",
+    "\"email\":\"",
+    "\"email_verified\":",
+    "\"permissions\":[",
+    "\"disabled\":",
+    "\"id\":\"",
+    "null",
+    "false",
+    "true",
+    "\",\"",
+];
+/// Followed by 16 bytes: a base64url (unpadded) token of 16 bytes, 22 characters.
+const TOKEN16: u8 = 0x1E;
+/// Followed by 16 bytes: a UUID in its canonical text.
+const UUID16: u8 = 0x1F;
+/// Followed by the text as it is (it holds control characters of its own).
+const RAW: u8 = 0x00;
+
+/// JSON text in fewer bytes. JSON text never holds a raw control character (they are escaped
+/// inside strings), so control bytes are free to stand for fragments; a text that does hold one
+/// is stored as it is behind [`RAW`].
+pub(super) fn pack_json(text: &str) -> Vec<u8> {
+    let bytes = text.as_bytes();
+    if bytes.iter().any(|b| *b < 0x20) {
+        let mut out = Vec::with_capacity(bytes.len() + 1);
+        out.push(RAW);
+        out.extend_from_slice(bytes);
+        return out;
+    }
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        // A whole quoted string that is a UUID or a 16-byte token: its bytes.
+        if i > 0 && bytes[i - 1] == b'"' {
+            if let Some(uuid) =
+                quoted(bytes, i, 36).and_then(|s| Uuid::parse_str(s).ok().filter(|u| u.to_string() == s))
+            {
+                out.push(UUID16);
+                out.extend_from_slice(uuid.as_bytes());
+                i += 36;
+                continue;
+            }
+            if let Some(raw) = quoted(bytes, i, 22).and_then(|s| {
+                URL_SAFE_NO_PAD.decode(s).ok().filter(|raw| raw.len() == 16 && URL_SAFE_NO_PAD.encode(raw) == s)
+            }) {
+                out.push(TOKEN16);
+                out.extend_from_slice(&raw);
+                i += 22;
+                continue;
+            }
+        }
+        let rest = &bytes[i..];
+        let longest =
+            FRAGMENTS.iter().enumerate().filter(|(_, f)| rest.starts_with(f.as_bytes())).max_by_key(|(_, f)| f.len());
+        match longest {
+            Some((index, fragment)) => {
+                out.push(index as u8 + 1);
+                i += fragment.len();
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// `len` bytes at `at` that end before a closing quote.
+fn quoted(bytes: &[u8], at: usize, len: usize) -> Option<&str> {
+    (bytes.get(at + len) == Some(&b'"')).then(|| std::str::from_utf8(&bytes[at..at + len]).ok()).flatten()
+}
+
+pub(super) fn unpack_json(bytes: &[u8]) -> Result<String> {
+    if let [RAW, text @ ..] = bytes {
+        return utf8(text);
+    }
+    let mut out = Vec::with_capacity(bytes.len() * 2);
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match b {
+            UUID16 | TOKEN16 => {
+                let raw = bytes.get(i + 1..i + 17).ok_or_else(|| corrupt("changes"))?;
+                if b == UUID16 {
+                    out.extend_from_slice(
+                        Uuid::from_slice(raw).map_err(|_| corrupt("changes"))?.to_string().as_bytes(),
+                    );
+                } else {
+                    out.extend_from_slice(URL_SAFE_NO_PAD.encode(raw).as_bytes());
+                }
+                i += 17;
+            }
+            0x01..=0x1D => {
+                out.extend_from_slice(FRAGMENTS[b as usize - 1].as_bytes());
+                i += 1;
+            }
+            _ => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    utf8(&out)
+}
+
+impl Row {
+    pub(super) fn pack(e: &StoredEvent) -> Result<Row> {
+        Ok(Row {
+            seq: e.seq,
+            id: pack_id(&e.id),
+            time: e.time.timestamp_micros(),
+            actor_type: actor_type_code(&e.actor_type)?,
+            outcome: outcome_code(&e.outcome)?,
+            actor_id: e.actor_id.as_deref().map(pack_id),
+            actor_owner_account_id: e.actor_owner_account_id.as_deref().map(pack_id),
+            action: e.action.clone(),
+            target_type: e.target_type.clone(),
+            target_id: e.target_id.as_deref().map(pack_id),
+            namespace: e.namespace.clone(),
+            request_id: e.request_id.as_deref().map(pack_id),
+            ip: e.ip.as_deref().map(pack_ip),
+            changes: e.changes.as_deref().map(pack_json),
+            hash: hex::decode(&e.hash).map_err(|_| Error::Internal("an audit hash is not hex".into()))?,
+        })
+    }
+
+    /// The event this row stores, given the hash of the event before it (not stored: it is the
+    /// previous row's hash, or the chain's anchor for the first kept row).
+    pub(super) fn unpack(self, prev_hash: String) -> Result<StoredEvent> {
+        Ok(StoredEvent {
+            seq: self.seq,
+            id: unpack_id(&self.id)?,
+            time: DateTime::<Utc>::from_timestamp_micros(self.time).ok_or_else(|| corrupt("time"))?,
+            actor_type: name_of(&ACTOR_TYPES, self.actor_type, "actor type")?,
+            actor_id: self.actor_id.as_deref().map(unpack_id).transpose()?,
+            actor_owner_account_id: self.actor_owner_account_id.as_deref().map(unpack_id).transpose()?,
+            action: self.action,
+            target_type: self.target_type,
+            target_id: self.target_id.as_deref().map(unpack_id).transpose()?,
+            namespace: self.namespace,
+            outcome: name_of(&OUTCOMES, self.outcome, "outcome")?,
+            request_id: self.request_id.as_deref().map(unpack_id).transpose()?,
+            ip: self.ip.as_deref().map(unpack_ip).transpose()?,
+            changes: self.changes.as_deref().map(unpack_json).transpose()?,
+            prev_hash,
+            hash: hex::encode(&self.hash),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_round_trip_exactly() {
+        for text in [
+            "0192f1a2-7b3c-7def-8123-456789abcdef",
+            "0192F1A2-7B3C-7DEF-8123-456789ABCDEF",
+            "0192f1a27b3c7def8123456789abcdef",
+            "ff92f1a2-7b3c-7def-8123-456789abcdef",
+            "signing-key-1",
+            "",
+            "é",
+        ] {
+            let packed = pack_id(text);
+            assert_eq!(unpack_id(&packed).unwrap(), text);
+        }
+        assert_eq!(pack_id("0192f1a2-7b3c-7def-8123-456789abcdef").len(), 16);
+    }
+
+    #[test]
+    fn addresses_round_trip_exactly() {
+        for text in ["127.0.0.1", "255.1.2.3", "::1", "2001:db8::1", "2001:DB8::1", "ff02::1", "010.0.0.1", "abc", ""] {
+            assert_eq!(unpack_ip(&pack_ip(text)).unwrap(), text, "{text}");
+        }
+        assert_eq!(pack_ip("10.1.2.3").len(), 4);
+        assert_eq!(pack_ip("2001:db8::1").len(), 16);
+    }
+
+    #[test]
+    fn json_round_trips_exactly_and_shrinks() {
+        let grant = r#"{"grant_type":"client_credentials","jti":"3q2-7wAAAAAAAAAAAAAAAA","scope":"users:read@acme"}"#;
+        let summary = r#"{"action":"user.read","count":12,"first_request_id":"0192f1a2-7b3c-7def-8123-456789abcdef","first_time":"2026-12-05T22:00:01.000001Z","last_request_id":"req-1","last_time":"2026-12-05T22:00:59.5Z"}"#;
+        for text in [
+            grant,
+            summary,
+            r#"{"before":null,"after":{"id":"x","disabled":false}}"#,
+            "{\"a\":\"\u{1}\"}",
+            "{\"a\":\"\u{1f}\"}",
+            "\u{1e}",
+            r#"{"jti":"3q2-7wAAAAAAAAAAAAAAAB"}"#,
+            r#""0192f1a2-7b3c-7def-8123-456789abcdef"#,
+            "",
+            "é\"",
+        ] {
+            assert_eq!(unpack_json(&pack_json(text)).unwrap(), text, "{text}");
+        }
+        assert!(pack_json(grant).len() < 40, "{}", pack_json(grant).len());
+    }
+
+    #[test]
+    fn codes_round_trip() {
+        for kind in ACTOR_TYPES {
+            assert_eq!(name_of(&ACTOR_TYPES, actor_type_code(kind).unwrap(), "").unwrap(), kind);
+        }
+        for outcome in OUTCOMES {
+            assert_eq!(name_of(&OUTCOMES, outcome_code(outcome).unwrap(), "").unwrap(), outcome);
+        }
+        assert!(actor_type_code("robot").is_err());
+    }
+}

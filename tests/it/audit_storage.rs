@@ -1,0 +1,359 @@
+//! The compact audit storage (ADR 0008): a database of the old (textual) form migrates in place,
+//! its chain verifies after the migration, the API returns the same events, and appending
+//! continues the same chain.
+
+use diesel::connection::SimpleConnection;
+use diesel::migration::{Migration, MigrationConnection, MigrationSource};
+use diesel::Connection;
+use diesel_migrations::{FileBasedMigrations, MigrationHarness};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::support::*;
+
+const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+const COMPACT_MIGRATION: &str = "2026-12-06-000006";
+
+/// One event of the old form, as text, the way the old code stored it.
+struct OldEvent {
+    seq: i64,
+    id: String,
+    time: &'static str,
+    actor_type: &'static str,
+    actor_id: Option<String>,
+    owner: Option<String>,
+    action: &'static str,
+    target_type: Option<&'static str>,
+    target_id: Option<String>,
+    namespace: Option<&'static str>,
+    outcome: &'static str,
+    request_id: Option<String>,
+    ip: Option<&'static str>,
+    changes: Option<String>,
+    prev_hash: String,
+    hash: String,
+}
+
+/// The chain's hash, written again from ADR 0003's definition (not the server's code): each
+/// field length-prefixed (u64 big-endian), an absent one as `u64::MAX`, `prev_hash` last.
+fn seal(e: &mut OldEvent) {
+    let mut h = Sha256::new();
+    let mut field = |v: Option<&str>| match v {
+        Some(t) => {
+            h.update((t.len() as u64).to_be_bytes());
+            h.update(t.as_bytes());
+        }
+        None => h.update(u64::MAX.to_be_bytes()),
+    };
+    // The hash names times as RFC 3339 with microseconds; the old rows stored them as SQL text.
+    let rfc3339 = format!("{}Z", e.time.replace(' ', "T"));
+    field(Some(&e.seq.to_string()));
+    field(Some(&e.id));
+    field(Some(&rfc3339));
+    field(Some(e.actor_type));
+    field(e.actor_id.as_deref());
+    field(e.owner.as_deref());
+    field(Some(e.action));
+    field(e.target_type);
+    field(e.target_id.as_deref());
+    field(e.namespace);
+    field(Some(e.outcome));
+    field(e.request_id.as_deref());
+    field(e.ip);
+    field(e.changes.as_deref());
+    field(Some(&e.prev_hash));
+    e.hash = hex::encode(h.finalize());
+}
+
+fn uuid() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+/// A chain of old-form events covering every encoding: UUIDs and other ids, request ids that
+/// are not UUIDs, IPv4, IPv6 and odd addresses, absent fields, changes with unicode and escapes.
+fn old_chain() -> Vec<OldEvent> {
+    let client = uuid();
+    let owner = uuid();
+    let account = uuid();
+    let mut events = vec![
+        OldEvent {
+            seq: 1,
+            id: uuid(),
+            time: "2026-12-01 10:00:00.000001",
+            actor_type: "system",
+            actor_id: None,
+            owner: None,
+            action: "namespace.create",
+            target_type: Some("namespace"),
+            target_id: Some("customers".into()),
+            namespace: Some("customers"),
+            outcome: "success",
+            request_id: None,
+            ip: None,
+            changes: Some(r#"{"after":{"slug":"customers"},"before":null}"#.into()),
+            prev_hash: String::new(),
+            hash: String::new(),
+        },
+        OldEvent {
+            seq: 2,
+            id: uuid(),
+            time: "2026-12-01 10:00:01.250000",
+            actor_type: "client",
+            actor_id: Some(client.clone()),
+            owner: Some(owner.clone()),
+            action: "oauth.token",
+            target_type: Some("client"),
+            target_id: Some(client.clone()),
+            namespace: None,
+            outcome: "success",
+            request_id: Some(uuid()),
+            ip: Some("127.0.0.1"),
+            changes: Some(format!(
+                r#"{{"grant_type":"client_credentials","jti":"3q2-7wAAAAAAAAAAAAAAAA","scope":"users:read@customers","x":"{}"}}"#,
+                uuid()
+            )),
+            prev_hash: String::new(),
+            hash: String::new(),
+        },
+        OldEvent {
+            seq: 3,
+            id: uuid(),
+            time: "2026-12-01 10:00:02.999999",
+            actor_type: "anonymous",
+            actor_id: None,
+            owner: None,
+            action: "auth.basic.failure",
+            target_type: None,
+            target_id: None,
+            namespace: None,
+            outcome: "failure",
+            request_id: Some("req:from-a-proxy_1".into()),
+            ip: Some("2001:db8::7"),
+            changes: Some(r#"{"presented":"Grüße \"quoted\" \u0001"}"#.into()),
+            prev_hash: String::new(),
+            hash: String::new(),
+        },
+        OldEvent {
+            seq: 4,
+            id: uuid(),
+            time: "2026-12-01 10:00:03.000000",
+            actor_type: "account",
+            actor_id: Some(account.clone()),
+            owner: None,
+            action: "user.read",
+            target_type: Some("account"),
+            target_id: Some(account.to_uppercase()),
+            namespace: Some("customers"),
+            outcome: "denied",
+            request_id: Some("0192F1A2-7B3C-7DEF-8123-456789ABCDEF".into()),
+            ip: Some("010.0.0.1"),
+            changes: Some(r#"{"detail":"needs users:read@customers","missing_grant":"users:read@customers"}"#.into()),
+            prev_hash: String::new(),
+            hash: String::new(),
+        },
+        OldEvent {
+            seq: 5,
+            id: uuid(),
+            time: "2026-12-01 10:01:00.000000",
+            actor_type: "client",
+            actor_id: Some(client),
+            owner: Some(owner),
+            action: "access.summary",
+            target_type: None,
+            target_id: None,
+            namespace: Some("customers"),
+            outcome: "success",
+            request_id: None,
+            ip: Some("::ffff:10.1.2.3"),
+            changes: Some(format!(
+                r#"{{"action":"user.read","count":7,"first_request_id":"{}","first_time":"2026-12-01T10:00:00.5Z","last_request_id":"{}","last_time":"2026-12-01T10:00:59.25Z"}}"#,
+                uuid(),
+                uuid()
+            )),
+            prev_hash: String::new(),
+            hash: String::new(),
+        },
+    ];
+    let mut prev = GENESIS.to_owned();
+    for e in &mut events {
+        e.prev_hash = prev;
+        seal(e);
+        prev = e.hash.clone();
+    }
+    events
+}
+
+fn quote(v: Option<&str>) -> String {
+    v.map(|t| format!("'{}'", t.replace('\'', "''"))).unwrap_or_else(|| "NULL".into())
+}
+
+/// A database as the server left it before the compact storage: every earlier migration, then
+/// `events` inserted in their textual form with the chain's head on the last one.
+fn old_database(events: &[OldEvent]) -> TestDb {
+    let db = TestDb::new();
+    let backend = if db.is_postgres() { "postgres" } else { "sqlite" };
+    let dir = format!("{}/../migrations/{backend}", env!("CARGO_MANIFEST_DIR"));
+    let source = FileBasedMigrations::from_path(&dir).expect("migrations directory");
+    let mut inserts = String::new();
+    for e in events {
+        inserts.push_str(&format!(
+            "INSERT INTO audit_events (seq, id, time, actor_type, actor_id, actor_owner_account_id, action, \
+             target_type, target_id, namespace, outcome, request_id, ip, changes, prev_hash, hash) VALUES \
+             ({}, '{}', '{}', '{}', {}, {}, '{}', {}, {}, {}, '{}', {}, {}, {}, '{}', '{}');\n",
+            e.seq,
+            e.id,
+            e.time,
+            e.actor_type,
+            quote(e.actor_id.as_deref()),
+            quote(e.owner.as_deref()),
+            e.action,
+            quote(e.target_type),
+            quote(e.target_id.as_deref()),
+            quote(e.namespace),
+            e.outcome,
+            quote(e.request_id.as_deref()),
+            quote(e.ip),
+            quote(e.changes.as_deref()),
+            e.prev_hash,
+            e.hash
+        ));
+    }
+    let last = events.last().unwrap();
+    inserts.push_str(&format!("UPDATE audit_chain_head SET seq = {}, hash = '{}' WHERE id = 1;", last.seq, last.hash));
+    fn apply<C, B>(conn: &mut C, source: &FileBasedMigrations, sql: &str)
+    where
+        C: MigrationHarness<B> + MigrationConnection + SimpleConnection,
+        B: diesel::backend::Backend,
+        FileBasedMigrations: MigrationSource<B>,
+    {
+        let mut old: Vec<_> = source.migrations().unwrap();
+        old.retain(|m| m.name().version().to_string() < COMPACT_MIGRATION.replace('-', ""));
+        assert!(old.len() >= 5, "the earlier migrations are found");
+        old.sort_by_key(|m| m.name().version().to_string());
+        conn.setup().unwrap();
+        for m in &old {
+            conn.run_migration(&**m).unwrap();
+        }
+        conn.batch_execute(sql).unwrap();
+    }
+    if db.is_postgres() {
+        let mut conn = diesel::PgConnection::establish(&db.url).unwrap();
+        apply(&mut conn, &source, &inserts);
+    } else {
+        let path = db.url.trim_start_matches("sqlite://").to_owned();
+        let mut conn = diesel::SqliteConnection::establish(&path).unwrap();
+        apply(&mut conn, &source, &inserts);
+    }
+    db
+}
+
+/// The events the API lists with `query`, oldest first, by seq.
+fn listed(app: &TestApp, query: &str) -> Vec<Value> {
+    let reply = app.admin().get(&format!("/api/v1/audit-events?page_size=100{query}"));
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let mut items = reply.json["items"].as_array().unwrap().clone();
+    items.reverse();
+    items
+}
+
+#[test]
+fn an_old_database_migrates_in_place_and_its_chain_goes_on() {
+    let events = old_chain();
+    let db = old_database(&events);
+
+    let migrated = gatehouse(&db, &["migrate"], None);
+    assert_eq!(migrated.code, 0, "{}{}", migrated.stdout, migrated.stderr);
+    assert!(
+        migrated.stdout.contains(&COMPACT_MIGRATION.replace('-', "")),
+        "the compact migration ran: {}",
+        migrated.stdout
+    );
+    let verified = gatehouse(&db, &["audit", "verify"], None);
+    assert_eq!(verified.code, 0, "{}{}", verified.stdout, verified.stderr);
+    assert!(verified.stdout.contains("intact: 5 events"), "{}", verified.stdout);
+
+    // Bootstrapping and serving append to the same chain.
+    let app = TestApp::start_on(db, &[]);
+    let old = listed(&app, "");
+    for e in &events {
+        let got = old.iter().find(|v| v["seq"] == e.seq).unwrap_or_else(|| panic!("event {} is listed", e.seq));
+        assert_eq!(got["id"], e.id.as_str());
+        assert_eq!(got["hash"], e.hash.as_str());
+        let time = chrono::DateTime::parse_from_rfc3339(got["time"].as_str().unwrap()).unwrap();
+        assert_eq!(time.naive_utc().format("%Y-%m-%d %H:%M:%S%.6f").to_string(), e.time);
+        assert_eq!(got["actor"]["type"], e.actor_type);
+        assert_eq!(got["actor"]["id"].as_str(), e.actor_id.as_deref());
+        assert_eq!(got["actor"]["owner_account_id"].as_str(), e.owner.as_deref());
+        assert_eq!(got["action"], e.action);
+        assert_eq!(got["target"]["type"].as_str(), e.target_type);
+        assert_eq!(got["target"]["id"].as_str(), e.target_id.as_deref());
+        assert_eq!(got["namespace"].as_str(), e.namespace);
+        assert_eq!(got["outcome"], e.outcome);
+        assert_eq!(got["request_id"].as_str(), e.request_id.as_deref());
+        assert_eq!(got["ip"].as_str(), e.ip);
+        let changes: Value = serde_json::from_str(e.changes.as_deref().unwrap()).unwrap();
+        assert_eq!(got["changes"], changes);
+    }
+    // Filters find old events by their textual values.
+    let by_target = listed(&app, &format!("&target={}", events[0].target_id.as_deref().unwrap()));
+    assert_eq!(by_target.iter().map(|v| v["seq"].as_i64().unwrap()).collect::<Vec<_>>(), vec![1]);
+    let by_ip_text = listed(&app, "&outcome=denied&namespace=customers");
+    assert_eq!(by_ip_text.iter().map(|v| v["seq"].as_i64().unwrap()).collect::<Vec<_>>(), vec![4]);
+    let by_actor = listed(&app, &format!("&actor={}&action=oauth.", events[1].actor_id.as_deref().unwrap()));
+    assert_eq!(by_actor.iter().map(|v| v["seq"].as_i64().unwrap()).collect::<Vec<_>>(), vec![2]);
+
+    // A time window: since inclusive, until exclusive.
+    let window = listed(&app, "&since=2026-12-01T10:00:01Z&until=2026-12-01T10:00:03Z");
+    assert_eq!(window.iter().map(|v| v["seq"].as_i64().unwrap()).collect::<Vec<_>>(), vec![2, 3]);
+    let from = listed(&app, "&since=2026-12-01T10:00:03Z&until=2026-12-02T00:00:00Z");
+    assert_eq!(from.iter().map(|v| v["seq"].as_i64().unwrap()).collect::<Vec<_>>(), vec![4, 5]);
+
+    app.create_namespace("after-migration");
+    let newest = listed(&app, "&action=namespace.create");
+    assert!(newest.last().unwrap()["seq"].as_i64().unwrap() > 5, "{newest:?}");
+    let api = app.admin().get("/api/v1/audit-events:verify");
+    assert_eq!(api.status, 200, "{}", api.text);
+    assert_eq!(api.json["intact"], true, "{}", api.text);
+    let verified = gatehouse(&app.db, &["audit", "verify"], None);
+    assert_eq!(verified.code, 0, "{}{}", verified.stdout, verified.stderr);
+
+    // The chain really links: altering a migrated event breaks it at that event.
+    let sql = if app.db.is_postgres() {
+        "ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_change; \
+         UPDATE audit_events SET namespace = 'elsewhere' WHERE seq = 4"
+    } else {
+        "DROP TRIGGER audit_events_no_update; UPDATE audit_events SET namespace = 'elsewhere' WHERE seq = 4"
+    };
+    app.db.execute(sql);
+    let broken = gatehouse(&app.db, &["audit", "verify"], None);
+    assert_eq!(broken.code, 1, "{}", broken.stdout);
+    assert!(broken.stdout.contains("event 4 "), "{}", broken.stdout);
+}
+
+#[test]
+fn the_append_only_guards_stand_on_the_compact_table() {
+    let app = TestApp::start();
+    for sql in ["UPDATE audit_events SET outcome = 2 WHERE seq = 1", "DELETE FROM audit_events WHERE seq = 1"] {
+        let db = &app.db;
+        assert!(std::panic::catch_unwind(|| db.execute(sql)).is_err(), "{sql} must be refused");
+    }
+    if app.db.is_postgres() {
+        let db = &app.db;
+        assert!(std::panic::catch_unwind(|| db.execute("TRUNCATE audit_events")).is_err());
+    }
+    assert_eq!(app.db.number("SELECT COUNT(*) AS n FROM audit_events WHERE seq = 1"), 1);
+}
+
+#[test]
+fn events_are_stored_compactly() {
+    let app = TestApp::start();
+    app.create_namespace("compact");
+    // A new event's id, actor and hash are stored as bytes, not text.
+    let len = |col: &str| {
+        let f = if app.db.is_postgres() { "octet_length" } else { "length" };
+        app.db.number(&format!("SELECT CAST({f}({col}) AS BIGINT) AS n FROM audit_events ORDER BY seq DESC LIMIT 1"))
+    };
+    assert_eq!(len("id"), 16);
+    assert_eq!(len("actor_id"), 16);
+    assert_eq!(len("hash"), 32);
+}
