@@ -8,7 +8,7 @@
 use actix_web::http::Method;
 use actix_web::{web, HttpResponse, Scope};
 
-use super::api::{audit, clients, keys, me, namespaces, users};
+use super::api::{audit, clients, keys, log_streams, me, namespaces, users};
 use super::ops;
 use crate::error::Error;
 
@@ -70,6 +70,9 @@ management_api! {
     "/clients/{id}/effective-permissions" client_effective_permissions { GET clients::effective_permissions }
     "/audit-events" audit_events { GET audit::list }
     "/audit-events:verify" audit_verify { GET audit::verify }
+    "/audit-events:export" audit_export { GET audit::export }
+    "/log-streams" log_streams { GET log_streams::list, POST log_streams::create }
+    "/log-streams/{id}" log_stream { GET log_streams::get, PATCH log_streams::update, DELETE log_streams::delete }
 }
 
 /// The routes of the `/api/v1` scope that are not operations of the document: the document itself.
