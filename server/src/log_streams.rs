@@ -83,8 +83,13 @@ fn deliver_next(conn: &mut Conn, master: &MasterKey, agent: &ureq::Agent, id: Uu
     // query that follows, and one that matched would be in the batch.
     let head = log_streams::chain_head(conn)?;
     let filter = log_streams::audit_filter(&stream.filter);
-    let events = db::audit::list_after(conn, &Visibility::All, &filter, stream.cursor_seq, BATCH_SIZE)?;
-    let whole = (events.len() as i64) < BATCH_SIZE;
+    let mut events = db::audit::list_after(conn, &Visibility::All, &filter, stream.cursor_seq, BATCH_SIZE)?;
+    let mut whole = (events.len() as i64) < BATCH_SIZE;
+    if let Some(pending) = stream.pending_last_seq {
+        // A retry: the batch that failed, not one grown by the events appended since.
+        events.retain(|e| e.seq <= pending);
+        whole = false;
+    }
     let (Some(first), Some(last)) = (events.first().map(|e| e.seq), events.last().map(|e| e.seq)) else {
         // Nothing matches up to the head: the cursor passes over what did not match.
         if head > stream.cursor_seq {
@@ -113,7 +118,7 @@ fn deliver_next(conn: &mut Conn, master: &MasterKey, agent: &ureq::Agent, id: Uu
             );
             let error: String = error.chars().take(500).collect();
             let failing_since = stream.failing_since.unwrap_or(now);
-            db::log_streams::record_failure(conn, id, attempts, now + backoff, &error, failing_since, now)?;
+            db::log_streams::record_failure(conn, id, last, attempts, now + backoff, &error, failing_since, now)?;
             Ok(false)
         }
     }

@@ -12,6 +12,8 @@ CREATE TABLE log_streams (
     created_at TIMESTAMP NOT NULL,
     updated_at TIMESTAMP NOT NULL,
     cursor_seq BIGINT NOT NULL,
+    -- The last event of a batch that failed: its retry is the same batch, up to here.
+    pending_last_seq BIGINT,
     attempts INTEGER NOT NULL DEFAULT 0,
     next_attempt_at TIMESTAMP NOT NULL,
     claimed_until TIMESTAMP,

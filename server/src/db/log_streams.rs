@@ -25,6 +25,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         cursor_seq -> BigInt,
+        pending_last_seq -> Nullable<BigInt>,
         attempts -> Integer,
         next_attempt_at -> Timestamp,
         claimed_until -> Nullable<Timestamp>,
@@ -48,6 +49,8 @@ pub struct LogStream {
     pub updated_at: DateTime<Utc>,
     /// The last sequence number delivered (or passed over as not matching).
     pub cursor_seq: i64,
+    /// The last event of the batch that failed, which the next attempt sends again, unchanged.
+    pub pending_last_seq: Option<i64>,
     /// Failed attempts in a row.
     pub attempts: i32,
     pub next_attempt_at: DateTime<Utc>,
@@ -69,6 +72,7 @@ struct Row {
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
     cursor_seq: i64,
+    pending_last_seq: Option<i64>,
     attempts: i32,
     next_attempt_at: NaiveDateTime,
     last_attempt_at: Option<NaiveDateTime>,
@@ -89,6 +93,7 @@ impl Row {
             created_at: from_db_time(self.created_at),
             updated_at: from_db_time(self.updated_at),
             cursor_seq: self.cursor_seq,
+            pending_last_seq: self.pending_last_seq,
             attempts: self.attempts,
             next_attempt_at: from_db_time(self.next_attempt_at),
             last_attempt_at: self.last_attempt_at.map(from_db_time),
@@ -143,6 +148,7 @@ pub fn update(conn: &mut Conn, stream: &LogStream) -> Result<()> {
             log_streams::updated_at.eq(to_db_time(stream.updated_at)),
             log_streams::next_attempt_at.eq(to_db_time(stream.next_attempt_at)),
             log_streams::attempts.eq(stream.attempts),
+            log_streams::pending_last_seq.eq(stream.pending_last_seq),
         ))
         .execute(conn)?;
     Ok(())
@@ -192,6 +198,7 @@ pub fn advance(conn: &mut Conn, id: Uuid, from: i64, to: i64, delivered: bool, n
         diesel::update(target)
             .set((
                 log_streams::cursor_seq.eq(to),
+                log_streams::pending_last_seq.eq(None::<i64>),
                 log_streams::claimed_until.eq(None::<NaiveDateTime>),
                 log_streams::attempts.eq(0),
                 log_streams::last_attempt_at.eq(Some(now)),
@@ -202,17 +209,22 @@ pub fn advance(conn: &mut Conn, id: Uuid, from: i64, to: i64, delivered: bool, n
             .execute(conn)?
     } else {
         diesel::update(target)
-            .set((log_streams::cursor_seq.eq(to), log_streams::claimed_until.eq(None::<NaiveDateTime>)))
+            .set((
+                log_streams::cursor_seq.eq(to),
+                log_streams::pending_last_seq.eq(None::<i64>),
+                log_streams::claimed_until.eq(None::<NaiveDateTime>),
+            ))
             .execute(conn)?
     };
     Ok(moved > 0)
 }
 
-/// Records a failed attempt and releases the claim: the same batch is due again at
-/// `next_attempt_at`.
+/// Records a failed attempt of the batch ending at `pending_last_seq` and releases the claim:
+/// the same batch is due again at `next_attempt_at`.
 pub fn record_failure(
     conn: &mut Conn,
     id: Uuid,
+    pending_last_seq: i64,
     attempts: i32,
     next_attempt_at: DateTime<Utc>,
     error: &str,
@@ -222,6 +234,7 @@ pub fn record_failure(
     let now = to_db_time(now);
     diesel::update(log_streams::table.find(id.to_string()))
         .set((
+            log_streams::pending_last_seq.eq(Some(pending_last_seq)),
             log_streams::attempts.eq(attempts),
             log_streams::next_attempt_at.eq(to_db_time(next_attempt_at)),
             log_streams::claimed_until.eq(None::<NaiveDateTime>),

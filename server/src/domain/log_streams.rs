@@ -198,6 +198,7 @@ pub fn create(
         created_at: now,
         updated_at: now,
         cursor_seq,
+        pending_last_seq: None,
         attempts: 0,
         next_attempt_at: now,
         last_attempt_at: None,
@@ -238,6 +239,8 @@ pub fn update(conn: &mut Conn, ctx: &Context, id: Uuid, patch: LogStreamPatch) -
     if let Some(filter) = patch.filter {
         check_filter(&filter)?;
         stream.filter = filter;
+        // The failed batch was of the old filter: the next one is read afresh.
+        stream.pending_last_seq = None;
     }
     if let Some(name) = patch.name {
         stream.name = name;
