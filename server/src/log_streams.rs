@@ -92,11 +92,12 @@ fn deliver_next(conn: &mut Conn, master: &MasterKey, agent: &ureq::Agent, id: Uu
     }
     let (Some(first), Some(last)) = (events.first().map(|e| e.seq), events.last().map(|e| e.seq)) else {
         // Nothing matches up to the head: the cursor passes over what did not match.
-        if head > stream.cursor_seq {
-            return db::log_streams::advance(conn, id, stream.cursor_seq, head, false, db::now());
+        let moved =
+            head > stream.cursor_seq && db::log_streams::advance(conn, id, stream.cursor_seq, head, false, db::now())?;
+        if !moved {
+            db::log_streams::release(conn, id)?;
         }
-        db::log_streams::release(conn, id)?;
-        return Ok(false);
+        return Ok(moved);
     };
     let batch: Vec<_> = events.into_iter().map(log_streams::api_event).collect::<Result<_>>()?;
     let body = serde_json::to_vec(&json!({ "events": batch })).map_err(Error::internal)?;
@@ -105,7 +106,12 @@ fn deliver_next(conn: &mut Conn, master: &MasterKey, agent: &ureq::Agent, id: Uu
         Ok(()) => {
             // A batch that held every match up to the head also covers the events after it.
             let to = if whole { last.max(head) } else { last };
-            db::log_streams::advance(conn, id, stream.cursor_seq, to, true, db::now())
+            let moved = db::log_streams::advance(conn, id, stream.cursor_seq, to, true, db::now())?;
+            if !moved {
+                // Not where the batch was read: leave the cursor to whoever moved it.
+                db::log_streams::release(conn, id)?;
+            }
+            Ok(moved)
         }
         Err(error) => {
             let now = db::now();

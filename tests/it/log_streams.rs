@@ -394,3 +394,30 @@ fn the_export_is_the_list_in_chain_order() {
     admin.get("/api/v1/audit-events:export?after_seq=-1").assert_problem(400);
     admin.get("/api/v1/audit-events:export?outcome=maybe").assert_problem(400);
 }
+
+#[test]
+fn two_replicas_never_deliver_a_stream_twice() {
+    let app = TestApp::start();
+    let replica = app.replica();
+    let admin = app.admin();
+    let receiver = Receiver::start(Mode::Accept);
+    let stream = admin.post("/api/v1/log-streams", &json!({ "name": "SIEM", "url": receiver.url("/hook") }));
+    assert_eq!(stream.status, 201, "{}", stream.text);
+    let start = stream.json["status"]["last_delivered_seq"].as_i64().unwrap();
+    app.create_namespace("replicated");
+    // Writes through both replicas, while both workers deliver.
+    let on_replica = replica.as_client(&app.admin_client);
+    for i in 0..120 {
+        let api = if i % 2 == 0 { &admin } else { &on_replica };
+        let r = api.post("/api/v1/namespaces/replicated/users", &json!({ "username": format!("user{i}") }));
+        assert_eq!(r.status, 201, "{}", r.text);
+    }
+    let marker = app.create_account("replicated", "the-last-one", &[]);
+    let delivered = || -> Vec<Value> { receiver.acknowledged("/hook").iter().flat_map(|d| d.events()).collect() };
+    assert!(eventually(Duration::from_secs(60), || delivered().iter().any(|e| e["target"]["id"] == marker.as_str())));
+    std::thread::sleep(Duration::from_secs(2));
+    let seqs = seqs(&delivered());
+    let head = *seqs.last().unwrap();
+    assert_eq!(seqs, (start + 1..=head).collect::<Vec<_>>(), "a batch delivered twice, or a gap");
+    assert!(receiver.acknowledged("/hook").len() >= 2, "more than one batch");
+}
