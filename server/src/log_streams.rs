@@ -15,6 +15,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::db::audit::Visibility;
+use crate::db::log_streams::Failure;
 use crate::db::{self, Conn, Db};
 use crate::domain::crypto::MasterKey;
 use crate::domain::log_streams::{self, LogStream};
@@ -123,8 +124,14 @@ fn deliver_next(conn: &mut Conn, master: &MasterKey, agent: &ureq::Agent, id: Uu
                 backoff.num_milliseconds()
             );
             let error: String = error.chars().take(500).collect();
-            let failing_since = stream.failing_since.unwrap_or(now);
-            db::log_streams::record_failure(conn, id, last, attempts, now + backoff, &error, failing_since, now)?;
+            let failure = Failure {
+                pending_last_seq: last,
+                attempts,
+                next_attempt_at: now + backoff,
+                error: &error,
+                failing_since: stream.failing_since.unwrap_or(now),
+            };
+            db::log_streams::record_failure(conn, id, failure, now)?;
             Ok(false)
         }
     }

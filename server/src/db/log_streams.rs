@@ -219,28 +219,28 @@ pub fn advance(conn: &mut Conn, id: Uuid, from: i64, to: i64, delivered: bool, n
     Ok(moved > 0)
 }
 
-/// Records a failed attempt of the batch ending at `pending_last_seq` and releases the claim:
-/// the same batch is due again at `next_attempt_at`.
-pub fn record_failure(
-    conn: &mut Conn,
-    id: Uuid,
-    pending_last_seq: i64,
-    attempts: i32,
-    next_attempt_at: DateTime<Utc>,
-    error: &str,
-    failing_since: DateTime<Utc>,
-    now: DateTime<Utc>,
-) -> Result<()> {
-    let now = to_db_time(now);
+/// A failed attempt: the batch that failed (it ends at `pending_last_seq`), when to try it
+/// again and why it failed.
+pub struct Failure<'a> {
+    pub pending_last_seq: i64,
+    pub attempts: i32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub error: &'a str,
+    pub failing_since: DateTime<Utc>,
+}
+
+/// Records a failed attempt and releases the claim: the same batch is due again at
+/// `next_attempt_at`.
+pub fn record_failure(conn: &mut Conn, id: Uuid, failure: Failure, now: DateTime<Utc>) -> Result<()> {
     diesel::update(log_streams::table.find(id.to_string()))
         .set((
-            log_streams::pending_last_seq.eq(Some(pending_last_seq)),
-            log_streams::attempts.eq(attempts),
-            log_streams::next_attempt_at.eq(to_db_time(next_attempt_at)),
+            log_streams::pending_last_seq.eq(Some(failure.pending_last_seq)),
+            log_streams::attempts.eq(failure.attempts),
+            log_streams::next_attempt_at.eq(to_db_time(failure.next_attempt_at)),
             log_streams::claimed_until.eq(None::<NaiveDateTime>),
-            log_streams::last_attempt_at.eq(Some(now)),
-            log_streams::failing_since.eq(Some(to_db_time(failing_since))),
-            log_streams::last_error.eq(Some(error)),
+            log_streams::last_attempt_at.eq(Some(to_db_time(now))),
+            log_streams::failing_since.eq(Some(to_db_time(failure.failing_since))),
+            log_streams::last_error.eq(Some(failure.error)),
         ))
         .execute(conn)?;
     Ok(())
