@@ -9,7 +9,7 @@
 //!
 //! | what | selector |
 //! |---|---|
-//! | navigation links | `a[data-nav="overview"]`, `namespaces`, `users`, `clients`, `permissions`, `audit`, `keys`, `applications` (the current one has `aria-current="page"`) |
+//! | navigation links | `a[data-nav="overview"]`, `namespaces`, `users`, `clients`, `permissions`, `audit`, `keys`, `log-streams`, `applications` (the current one has `aria-current="page"`) |
 //! | sign in (signed-out screen) | `#sign-in` (a plain link to `/console/login`); the screen says "Signed out" after signing out |
 //! | sign out | `#sign-out` |
 //! | errors | `.error-banner` (a 403 reads "You lack users:write@customers"); per field `.field-error` (id `<field>-error`) |
@@ -111,6 +111,7 @@ fn Shell() -> impl IntoView {
                         <li><A href="/console/permissions" {..} data-nav="permissions">"Permission audit"</A></li>
                         <li><A href="/console/audit" {..} data-nav="audit">"Audit log"</A></li>
                         <li><A href="/console/keys" {..} data-nav="keys">"Signing keys"</A></li>
+                        <li><A href="/console/log-streams" {..} data-nav="log-streams">"Log streams"</A></li>
                         <li><A href="/console/applications" {..} data-nav="applications">"Your applications"</A></li>
                     </ul>
                 </nav>
@@ -125,6 +126,7 @@ fn Shell() -> impl IntoView {
                         <Route path=path!("/console/permissions") view=pages::permissions::PermissionAudit />
                         <Route path=path!("/console/audit") view=pages::audit::AuditLog />
                         <Route path=path!("/console/keys") view=pages::keys::SigningKeys />
+                        <Route path=path!("/console/log-streams") view=pages::log_streams::LogStreams />
                         <Route path=path!("/console/applications") view=pages::applications::Applications />
                     </Routes>
                 </main>

@@ -13,6 +13,9 @@ pub const KEYS_ROTATE: &str = "/api/v1/keys:rotate";
 pub const AUDIT_EVENTS: &str = "/api/v1/audit-events";
 pub const AUDIT_VERIFY: &str = "/api/v1/audit-events:verify";
 pub const MY_CONSENTS: &str = "/api/v1/me/consents";
+pub const LOG_STREAMS: &str = "/api/v1/log-streams";
+/// Every log stream, the largest page at a time.
+pub const LOG_STREAM_LIST: &str = "/api/v1/log-streams?page_size=200";
 
 /// Every namespace, the largest page at a time.
 pub const NAMESPACE_LIST: &str = "/api/v1/namespaces?page_size=200";
@@ -74,4 +77,8 @@ mod tests {
         assert_eq!(client_secrets(&client("x")), "/api/v1/clients/x/secrets");
         assert_eq!(my_consent("c/1"), "/api/v1/me/consents/c%2F1");
     }
+}
+
+pub fn log_stream(id: &str) -> String {
+    format!("{LOG_STREAMS}/{}", encode(id))
 }

@@ -12,6 +12,7 @@ pub mod domain;
 pub mod error;
 pub mod housekeeping;
 pub mod http;
+pub mod log_streams;
 pub mod metrics;
 pub mod oauth;
 pub mod outbox;

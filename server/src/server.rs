@@ -17,6 +17,7 @@ use crate::domain::signing_keys::KeyStore;
 use crate::error::{Error, Result};
 use crate::housekeeping::{self, Retention};
 use crate::http;
+use crate::log_streams;
 use crate::metrics::Metrics;
 use crate::oauth;
 use crate::outbox;
@@ -53,6 +54,7 @@ pub async fn serve(config: Config, args: ServeArgs) -> Result<()> {
         log::warn!("no --smtp-url: verification and reset mail waits in the outbox until one is configured");
     }
     let outbox = outbox::start(db.clone(), oauth.master.clone(), senders)?;
+    log_streams::start(db.clone(), oauth.master.clone())?;
     let metrics = Metrics::new()?;
     let hash_seconds = metrics.hash_seconds.clone();
     let timer: Timer = Arc::new(move |op, seconds| hash_seconds.with_label_values(&[op]).observe(seconds));

@@ -230,6 +230,12 @@ fn every_operation_answers_every_kind_of_caller_as_the_contract_says() {
     assert_eq!(login_app.status, 201, "{}", login_app.text);
     let login_app = crate::support::creds_of(&login_app.json);
     fixtures.insert("app", login_app.client_id.clone());
+    for name in ["stream", "doomed-stream"] {
+        let body = json!({ "name": name, "url": "https://siem.example.com/in" });
+        let stream = app.admin().post("/api/v1/log-streams", &body);
+        assert_eq!(stream.status, 201, "{}", stream.text);
+        fixtures.insert(name, stream.json["id"].as_str().unwrap().to_owned());
+    }
     let anon = app.anonymous();
     let token = anon.send(
         anon.request(Method::POST, "/oauth/token").basic_auth(&login_app.client_id, Some(&login_app.secret)).form(&[

@@ -21,6 +21,7 @@ mod housekeeping;
 mod idempotency;
 mod import;
 mod invariant_model;
+mod log_streams;
 mod oauth;
 mod operations;
 mod outage;

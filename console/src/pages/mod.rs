@@ -5,6 +5,7 @@ pub mod audit;
 pub mod client_detail;
 pub mod clients;
 pub mod keys;
+pub mod log_streams;
 pub mod namespaces;
 pub mod overview;
 pub mod permissions;

@@ -68,6 +68,7 @@ pub mod consents;
 pub mod console;
 pub mod idempotency;
 pub mod ids;
+pub mod log_streams;
 pub mod namespaces;
 pub mod oauth;
 pub mod outbox;

@@ -20,6 +20,7 @@ pub mod crypto;
 pub mod hashing;
 pub mod idempotency;
 pub mod import;
+pub mod log_streams;
 pub mod names;
 pub mod namespaces;
 pub mod password;

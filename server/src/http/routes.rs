@@ -8,7 +8,7 @@
 use actix_web::http::Method;
 use actix_web::{web, HttpResponse, Scope};
 
-use super::api::{audit, audit_keys, clients, keys, me, namespaces, users};
+use super::api::{audit, audit_keys, clients, keys, log_streams, me, namespaces, users};
 use super::ops;
 use crate::error::Error;
 
@@ -71,6 +71,9 @@ management_api! {
     "/audit-events" audit_events { GET audit::list }
     "/audit-events:verify" audit_verify { GET audit::verify }
     "/audit-keys" audit_keys { GET audit_keys::list }
+    "/audit-events:export" audit_export { GET audit::export }
+    "/log-streams" log_streams { GET log_streams::list, POST log_streams::create }
+    "/log-streams/{id}" log_stream { GET log_streams::get, PATCH log_streams::update, DELETE log_streams::delete }
 }
 
 /// The routes of the `/api/v1` scope that are not operations of the document: the document itself.

@@ -62,6 +62,7 @@ impl Operation {
 pub(super) const ALPHA: &[(&str, &str)] = &[("ns", "alpha")];
 pub(super) const USER: &[(&str, &str)] = &[("ns", "alpha"), ("id", "user")];
 pub(super) const CLIENT: &[(&str, &str)] = &[("id", "client")];
+pub(super) const STREAM: &[(&str, &str)] = &[("id", "stream")];
 pub(super) const CLIENT_READ: &str = "clients:read@alpha";
 pub(super) const CLIENT_MANAGE: &[&str] = &["clients:read@alpha", "clients:write@alpha"];
 
@@ -126,5 +127,14 @@ pub(super) fn operations() -> Vec<Operation> {
         op("GET /api/v1/audit-events", Authenticated, 200),
         op("GET /api/v1/audit-events:verify", Grants(&["audit:read@*"]), 200),
         op("GET /api/v1/audit-keys", Grants(&["audit:read@*"]), 200),
+        op("GET /api/v1/audit-events:export", Authenticated, 200),
+        op("GET /api/v1/log-streams", Grants(&["audit:read@*"]), 200),
+        op("POST /api/v1/log-streams", Grants(&["audit:write@*"]), 201)
+            .body(r#"{"name": "created by the matrix", "url": "https://siem.example.com/in"}"#),
+        op("GET /api/v1/log-streams/{id}", Grants(&["audit:read@*"]), 200).at(STREAM),
+        op("PATCH /api/v1/log-streams/{id}", Grants(&["audit:write@*"]), 200)
+            .at(STREAM)
+            .body(r#"{"name": "renamed by the matrix"}"#),
+        op("DELETE /api/v1/log-streams/{id}", Grants(&["audit:write@*"]), 204).at(&[("id", "doomed-stream")]),
     ]
 }

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod audit_keys;
 pub mod clients;
 pub mod keys;
+pub mod log_streams;
 pub mod me;
 pub mod namespaces;
 pub mod params;
