@@ -114,6 +114,10 @@ pub struct LogStreamStatus {
 pub struct LogStream {
     pub id: Uuid,
     pub name: String,
+    /// The account the stream delivers for: whoever last created, re-pointed or re-enabled it
+    /// (or that client's owner). It delivers only while this account holds `audit:read@*`
+    /// and is enabled; otherwise it waits, with the reason in `status.last_error`.
+    pub owner_account_id: Option<Uuid>,
     pub url: String,
     pub filter: LogStreamFilter,
     pub disabled: bool,

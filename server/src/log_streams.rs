@@ -80,6 +80,19 @@ fn deliver_next(conn: &mut Conn, master: &MasterKey, agent: &ureq::Agent, id: Uu
     let Some(stream) = db::log_streams::get(conn, id)? else {
         return Ok(false);
     };
+    // A stream reads the whole chain: only for as long as its owner may (ADR 0009).
+    if let Some(refusal) = log_streams::refusal(conn, &stream)? {
+        let now = db::now();
+        let failure = Failure {
+            pending_last_seq: stream.pending_last_seq,
+            attempts: stream.attempts,
+            next_attempt_at: now + chrono::Duration::milliseconds(MAX_BACKOFF_MS),
+            error: refusal,
+            failing_since: stream.failing_since.unwrap_or(now),
+        };
+        db::log_streams::record_failure(conn, id, failure, now)?;
+        return Ok(false);
+    }
     // The head first: events commit in chain order, so every event up to it is visible to the
     // query that follows, and one that matched would be in the batch.
     let head = log_streams::chain_head(conn)?;
@@ -125,7 +138,7 @@ fn deliver_next(conn: &mut Conn, master: &MasterKey, agent: &ureq::Agent, id: Uu
             );
             let error: String = error.chars().take(500).collect();
             let failure = Failure {
-                pending_last_seq: last,
+                pending_last_seq: Some(last),
                 attempts,
                 next_attempt_at: now + backoff,
                 error: &error,

@@ -421,3 +421,88 @@ fn two_replicas_never_deliver_a_stream_twice() {
     assert_eq!(seqs, (start + 1..=head).collect::<Vec<_>>(), "a batch delivered twice, or a gap");
     assert!(receiver.acknowledged("/hook").len() >= 2, "more than one batch");
 }
+
+// ---------------------------------------------------------------- nobody keeps power they lost
+
+#[test]
+fn a_stream_is_for_those_who_may_read_the_whole_audit_log_and_only_while_they_may() {
+    let app = TestApp::start();
+    let admin = app.admin();
+    let receiver = Receiver::start(Mode::Accept);
+    // audit:write@* alone does not let anyone route every event to a URL of their choosing.
+    let (_, writer) = app.owner_with_client("writer", &["audit:write@*"], &["audit:write@*"]);
+    let refused =
+        app.as_client(&writer).post("/api/v1/log-streams", &json!({ "name": "x", "url": receiver.url("/w") }));
+    refused.assert_problem(403);
+    assert_eq!(refused.json["missing_grant"], "audit:read@*", "{}", refused.text);
+    assert_eq!(admin.get("/api/v1/log-streams").json["items"], json!([]));
+
+    // An auditor's client creates a stream: its owner is the auditor.
+    let (auditor, client) = app.owner_with_client("auditor", &["audit:*@*"], &["audit:*@*"]);
+    let created =
+        app.as_client(&client).post("/api/v1/log-streams", &json!({ "name": "a", "url": receiver.url("/a") }));
+    assert_eq!(created.status, 201, "{}", created.text);
+    assert_eq!(created.json["owner_account_id"], auditor.as_str());
+    let stream = format!("/api/v1/log-streams/{}", created.json["id"].as_str().unwrap());
+    app.create_namespace("before-demotion");
+    let delivered =
+        |slug: &str| receiver.acknowledged("/a").iter().flat_map(|d| d.events()).any(|e| e["target"]["id"] == slug);
+    assert!(eventually(Duration::from_secs(30), || delivered("before-demotion")));
+
+    // The auditor loses audit:read@*: the stream stops, saying why, and skips nothing.
+    app.set_grants("system", &auditor, &["audit:write@*"]);
+    app.create_namespace("after-demotion");
+    let stopped = eventually(Duration::from_secs(30), || {
+        admin.get(&stream).json["status"]["last_error"].as_str().is_some_and(|e| e.contains("audit:read@*"))
+    });
+    assert!(stopped, "{}", admin.get(&stream).text);
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(!delivered("after-demotion"), "a demoted owner's stream still delivers");
+    // Its client cannot take it back either.
+    let patched = app.as_client(&client).patch(&stream, &json!({ "url": receiver.url("/a") }));
+    patched.assert_problem(403);
+
+    // An administrator takes the stream over: it resumes where it stopped.
+    let taken = admin.patch(&stream, &json!({ "url": receiver.url("/a") }));
+    assert_eq!(taken.status, 200, "{}", taken.text);
+    assert_eq!(taken.json["owner_account_id"], app.admin_account_id.as_str());
+    assert!(eventually(Duration::from_secs(60), || delivered("after-demotion")), "{}", admin.get(&stream).text);
+    let seqs: Vec<i64> =
+        receiver.acknowledged("/a").iter().flat_map(|d| d.events()).filter_map(|e| e["seq"].as_i64()).collect();
+    let mut unique = seqs.clone();
+    unique.dedup();
+    assert_eq!(seqs, unique, "nothing delivered twice");
+}
+
+#[test]
+fn an_archive_never_takes_events_a_stream_has_not_delivered() {
+    let app = TestApp::start();
+    let admin = app.admin();
+    let receiver = Receiver::start(Mode::Fail);
+    let created = admin
+        .post("/api/v1/log-streams", &json!({ "name": "behind", "url": receiver.url("/b"), "start_after_seq": 0 }));
+    assert_eq!(created.status, 201, "{}", created.text);
+    let stream = format!("/api/v1/log-streams/{}", created.json["id"].as_str().unwrap());
+    app.create_namespace("kept-for-the-stream");
+    let dir = tempfile::tempdir().unwrap();
+    let before = (chrono::Utc::now() + chrono::Duration::seconds(1)).to_rfc3339();
+    let archive = |dir: &std::path::Path| {
+        let out = crate::support::gatehouse(
+            &app.db,
+            &["audit", "archive", "--before", &before, "--out", dir.to_str().unwrap()],
+            None,
+        );
+        assert_eq!(out.code, 0, "{}", out.stderr);
+    };
+    std::thread::sleep(Duration::from_millis(1100));
+    archive(dir.path());
+    let first = admin.get("/api/v1/audit-events?page_size=200&action=namespace.create");
+    assert!(first.text.contains("kept-for-the-stream"), "the undelivered events stay live: {}", first.text);
+
+    // Disabled, the stream no longer holds the chain back.
+    assert_eq!(admin.patch(&stream, &json!({ "disabled": true })).status, 200);
+    let dir2 = tempfile::tempdir().unwrap();
+    archive(dir2.path());
+    let after = admin.get("/api/v1/audit-events?page_size=200&action=namespace.create");
+    assert!(!after.text.contains("kept-for-the-stream"), "{}", after.text);
+}

@@ -5,6 +5,8 @@
 CREATE TABLE log_streams (
     id TEXT COLLATE "C" PRIMARY KEY NOT NULL,
     name TEXT NOT NULL,
+    -- The account a stream delivers for: it delivers only while this account holds audit:read@*.
+    owner_account_id TEXT,
     url TEXT NOT NULL,
     filter TEXT NOT NULL,
     secret BYTEA NOT NULL,

@@ -18,6 +18,7 @@ diesel::table! {
     log_streams (id) {
         id -> Text,
         name -> Text,
+        owner_account_id -> Nullable<Text>,
         url -> Text,
         filter -> Text,
         secret -> Binary,
@@ -41,6 +42,9 @@ diesel::table! {
 pub struct LogStream {
     pub id: Uuid,
     pub name: String,
+    /// The account the stream delivers for (set by whoever last pointed it somewhere): it
+    /// delivers only while that account holds `audit:read@*`. `None` once the account is gone.
+    pub owner_account_id: Option<Uuid>,
     pub url: String,
     pub filter: LogStreamFilter,
     pub secret: Vec<u8>,
@@ -65,6 +69,7 @@ pub struct LogStream {
 struct Row {
     id: String,
     name: String,
+    owner_account_id: Option<String>,
     url: String,
     filter: String,
     secret: Vec<u8>,
@@ -86,6 +91,7 @@ impl Row {
         Ok(LogStream {
             id: parse_uuid(&self.id)?,
             name: self.name,
+            owner_account_id: self.owner_account_id.as_deref().map(parse_uuid).transpose()?,
             url: self.url,
             filter: from_json_text(&self.filter)?,
             secret: self.secret,
@@ -109,6 +115,7 @@ pub fn insert(conn: &mut Conn, stream: &LogStream) -> Result<()> {
         .values((
             log_streams::id.eq(stream.id.to_string()),
             log_streams::name.eq(&stream.name),
+            log_streams::owner_account_id.eq(stream.owner_account_id.map(|id| id.to_string())),
             log_streams::url.eq(&stream.url),
             log_streams::filter.eq(to_json_text(&stream.filter)?),
             log_streams::secret.eq(&stream.secret),
@@ -142,6 +149,7 @@ pub fn update(conn: &mut Conn, stream: &LogStream) -> Result<()> {
     diesel::update(log_streams::table.find(stream.id.to_string()))
         .set((
             log_streams::name.eq(&stream.name),
+            log_streams::owner_account_id.eq(stream.owner_account_id.map(|id| id.to_string())),
             log_streams::url.eq(&stream.url),
             log_streams::filter.eq(to_json_text(&stream.filter)?),
             log_streams::disabled.eq(stream.disabled),
@@ -219,10 +227,10 @@ pub fn advance(conn: &mut Conn, id: Uuid, from: i64, to: i64, delivered: bool, n
     Ok(moved > 0)
 }
 
-/// A failed attempt: the batch that failed (it ends at `pending_last_seq`), when to try it
-/// again and why it failed.
+/// A failed attempt: the batch that failed (it ends at `pending_last_seq`; `None` when no batch
+/// was read), when to try it again and why it failed.
 pub struct Failure<'a> {
-    pub pending_last_seq: i64,
+    pub pending_last_seq: Option<i64>,
     pub attempts: i32,
     pub next_attempt_at: DateTime<Utc>,
     pub error: &'a str,
@@ -234,7 +242,7 @@ pub struct Failure<'a> {
 pub fn record_failure(conn: &mut Conn, id: Uuid, failure: Failure, now: DateTime<Utc>) -> Result<()> {
     diesel::update(log_streams::table.find(id.to_string()))
         .set((
-            log_streams::pending_last_seq.eq(Some(failure.pending_last_seq)),
+            log_streams::pending_last_seq.eq(failure.pending_last_seq),
             log_streams::attempts.eq(failure.attempts),
             log_streams::next_attempt_at.eq(to_db_time(failure.next_attempt_at)),
             log_streams::claimed_until.eq(None::<NaiveDateTime>),
@@ -244,6 +252,15 @@ pub fn record_failure(conn: &mut Conn, id: Uuid, failure: Failure, now: DateTime
         ))
         .execute(conn)?;
     Ok(())
+}
+
+/// The lowest cursor of the enabled streams: the events after it are not yet delivered to every
+/// stream, so no archive may take them out of the live chain.
+pub fn slowest_cursor(conn: &mut Conn) -> Result<Option<i64>> {
+    Ok(log_streams::table
+        .filter(log_streams::disabled.eq(false))
+        .select(diesel::dsl::min(log_streams::cursor_seq))
+        .first(conn)?)
 }
 
 /// Releases a claim without moving the cursor.

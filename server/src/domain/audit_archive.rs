@@ -132,8 +132,8 @@ struct WrittenSegment {
     row: ArchiveRow,
 }
 
-/// Writes the next segment: the events after `anchor` older than the cut, in chain order, at
-/// most a segment's worth; checks their chain as it goes (a broken chain is never archived:
+/// Writes the next segment: the events after `anchor` older than the cut and delivered to every
+/// enabled log stream, in chain order, at most a segment's worth; checks their chain as it goes (a broken chain is never archived:
 /// that would hide the break). `None` when there is nothing to archive.
 fn write_segment(
     conn: &mut Conn,
@@ -147,12 +147,14 @@ fn write_segment(
     let mut writer: Option<SegmentWriter> = None;
     let mut check = ChainCheck::after(anchor.0, anchor.1.clone());
     let (mut after, mut count, mut last_hash) = (anchor.0, 0i64, anchor.1.clone());
+    // An enabled log stream has yet to deliver the events after its cursor: they stay live.
+    let undelivered_after = db::log_streams::slowest_cursor(conn)?;
     'pages: while count < request.segment_events {
         let limit = PAGE.min(request.segment_events - count);
         let page = db::audit::list_after(conn, &Visibility::All, &Filter::default(), after, limit)?;
         let short = (page.len() as i64) < limit;
         for event in page {
-            if event.time >= request.before {
+            if event.time >= request.before || undelivered_after.is_some_and(|cursor| event.seq > cursor) {
                 break 'pages;
             }
             check.next(&event).map_err(|reason| {

@@ -5,10 +5,13 @@
 //!
 //! Reading a stream needs `audit:read@*` and changing one `audit:write@*`: a stream receives
 //! every event of the chain (its filter narrows, never widens), so it is for those who may read
-//! all of them.
+//! all of them. Whoever points a stream somewhere (creates it, changes its URL or filter,
+//! enables it) must hold `audit:read@*` too, and becomes its owner: the stream delivers only
+//! while its owner account holds `audit:read@*` and is enabled, so that losing the grant stops
+//! the events, as it stops the owner's clients (nobody keeps power they no longer hold).
 
 use base64::Engine;
-use gatehouse_api_types::grant::ANY;
+use gatehouse_api_types::grant::{self, ANY};
 use gatehouse_api_types::{
     AuditActor, AuditEvent, AuditTarget, LogStream as ApiLogStream, LogStreamCreate, LogStreamFilter, LogStreamPatch,
     LogStreamStatus,
@@ -99,10 +102,27 @@ pub fn chain_head(conn: &mut Conn) -> Result<i64> {
     Ok(newest.first().map(|e| e.seq).unwrap_or(0))
 }
 
+/// Why a stream may not deliver now, if it may not: its owner account is gone, disabled, or no
+/// longer holds `audit:read@*`.
+pub fn refusal(conn: &mut Conn, stream: &LogStream) -> Result<Option<&'static str>> {
+    let Some(owner) = stream.owner_account_id else {
+        return Ok(Some("the stream's owner account no longer exists (a caller holding audit:read@* takes it over by setting its url)"));
+    };
+    Ok(match db::accounts::get(conn, db::ids::AccountId(owner))? {
+        None => Some("the stream's owner account no longer exists (a caller holding audit:read@* takes it over by setting its url)"),
+        Some(account) if account.disabled => Some("the stream's owner account is disabled"),
+        Some(account) if !grant::allows(&account.permissions, "audit", "read", ANY) => {
+            Some("the stream's owner no longer holds audit:read@*")
+        }
+        Some(_) => None,
+    })
+}
+
 pub fn to_api(stream: &LogStream) -> ApiLogStream {
     ApiLogStream {
         id: stream.id,
         name: stream.name.clone(),
+        owner_account_id: stream.owner_account_id,
         url: stream.url.clone(),
         filter: stream.filter.clone(),
         disabled: stream.disabled,
@@ -124,6 +144,7 @@ pub fn to_api(stream: &LogStream) -> ApiLogStream {
 fn audit_view(stream: &LogStream) -> Value {
     json!({
         "name": stream.name,
+        "owner_account_id": stream.owner_account_id,
         "url": stream.url,
         "filter": stream.filter,
         "disabled": stream.disabled,
@@ -176,6 +197,7 @@ pub fn create(
     secret: &str,
 ) -> Result<LogStream> {
     ctx.caller.authorize("audit", "write", ANY)?;
+    ctx.caller.authorize("audit", "read", ANY)?;
     check_url(&input.url)?;
     check_filter(&input.filter)?;
     let head = chain_head(conn)?;
@@ -191,6 +213,7 @@ pub fn create(
     let stream = LogStream {
         id,
         name: input.name,
+        owner_account_id: Some(ctx.caller.acting_account_id()),
         url: input.url,
         filter: input.filter,
         secret: master.seal(&seal_context(id), secret.as_bytes())?,
@@ -231,6 +254,12 @@ pub fn update(conn: &mut Conn, ctx: &Context, id: Uuid, patch: LogStreamPatch) -
     ctx.caller.authorize("audit", "write", ANY)?;
     let mut stream = db::log_streams::get(conn, id)?.ok_or_else(|| not_found(id))?;
     let before = audit_view(&stream);
+    let enabling = stream.disabled && patch.disabled == Some(false);
+    if patch.url.is_some() || patch.filter.is_some() || enabling {
+        // Where the events go, and which: the caller must be able to read them all itself.
+        ctx.caller.authorize("audit", "read", ANY)?;
+        stream.owner_account_id = Some(ctx.caller.acting_account_id());
+    }
     if let Some(url) = patch.url {
         check_url(&url)?;
         stream.url = url;

@@ -133,6 +133,9 @@ fn action_of(route: &str, method: &Method) -> String {
         ("users", "read") => "user.list",
         ("clients", "read") => "client.list",
         ("audit_events", _) => "audit.list",
+        ("audit_export", _) => "audit.export",
+        ("audit_keys", _) => "audit.keys.list",
+        ("log_streams", "read") => "log_stream.list",
         ("me", "read") => "me.read",
         ("me", _) => "user.profile.update",
         ("me_password", _) => "user.password.change",
@@ -149,6 +152,7 @@ fn action_of(route: &str, method: &Method) -> String {
         ("namespaces" | "namespace", verb) => return format!("namespace.{verb}"),
         ("users" | "user", verb) => return format!("user.{verb}"),
         ("clients" | "client", verb) => return format!("client.{verb}"),
+        ("log_streams" | "log_stream", verb) => return format!("log_stream.{verb}"),
         (other, verb) => return format!("{other}.{verb}"),
     };
     action.to_owned()
@@ -157,6 +161,7 @@ fn action_of(route: &str, method: &Method) -> String {
 fn target_of<'a>(route: &str, ns: Option<&'a str>, id: Option<&'a str>) -> Option<(&'static str, &'a str)> {
     match (route, ns, id) {
         (r, _, Some(id)) if r.starts_with("client") => Some(("client", id)),
+        (r, _, Some(id)) if r.starts_with("log_stream") => Some(("log_stream", id)),
         (_, _, Some(id)) => Some(("account", id)),
         ("namespace", Some(ns), None) => Some(("namespace", ns)),
         _ => None,
@@ -174,5 +179,9 @@ mod tests {
         assert_eq!(action_of("users", &Method::POST), "user.create");
         assert_eq!(action_of("client_secrets", &Method::POST), "client.secret.rotate");
         assert_eq!(action_of("namespace", &Method::DELETE), "namespace.delete");
+        assert_eq!(action_of("log_streams", &Method::GET), "log_stream.list");
+        assert_eq!(action_of("log_stream", &Method::PATCH), "log_stream.update");
+        assert_eq!(action_of("audit_export", &Method::GET), "audit.export");
+        assert_eq!(target_of("log_stream", None, Some("s1")), Some(("log_stream", "s1")));
     }
 }
