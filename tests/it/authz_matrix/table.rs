@@ -129,7 +129,7 @@ pub(super) fn operations() -> Vec<Operation> {
         op("GET /api/v1/audit-keys", Grants(&["audit:read@*"]), 200),
         op("GET /api/v1/audit-events:export", Authenticated, 200),
         op("GET /api/v1/log-streams", Grants(&["audit:read@*"]), 200),
-        op("POST /api/v1/log-streams", Grants(&["audit:write@*"]), 201)
+        op("POST /api/v1/log-streams", Grants(&["audit:write@*", "audit:read@*"]), 201)
             .body(r#"{"name": "created by the matrix", "url": "https://siem.example.com/in"}"#),
         op("GET /api/v1/log-streams/{id}", Grants(&["audit:read@*"]), 200).at(STREAM),
         op("PATCH /api/v1/log-streams/{id}", Grants(&["audit:write@*"]), 200)
