@@ -66,6 +66,10 @@ pub fn my_consent(client_id: &str) -> String {
     format!("{MY_CONSENTS}/{}", encode(client_id))
 }
 
+pub fn log_stream(id: &str) -> String {
+    format!("{LOG_STREAMS}/{}", encode(id))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -77,8 +81,4 @@ mod tests {
         assert_eq!(client_secrets(&client("x")), "/api/v1/clients/x/secrets");
         assert_eq!(my_consent("c/1"), "/api/v1/me/consents/c%2F1");
     }
-}
-
-pub fn log_stream(id: &str) -> String {
-    format!("{LOG_STREAMS}/{}", encode(id))
 }
