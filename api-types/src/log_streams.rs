@@ -59,7 +59,7 @@ pub struct LogStreamCreate {
         schema(max_length = 2000, pattern = r"^(https://|http://(localhost|127\.|\[::1\]))")
     )]
     pub url: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "filter_object")]
     #[validate(nested)]
     pub filter: LogStreamFilter,
     /// Deliver the events after this sequence number (0: the whole chain). Default: the chain's
@@ -85,7 +85,7 @@ pub struct LogStreamPatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[validate(custom(function = "stream_url"))]
     pub url: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "optional_filter_object")]
     #[validate(nested)]
     pub filter: Option<LogStreamFilter>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -235,4 +235,18 @@ mod tests {
             assert!(stream_url(bad).is_err(), "{bad}");
         }
     }
+}
+
+/// A filter is a JSON object: serde would also read a struct from an array (`[]` as the empty
+/// filter), which the schema does not allow.
+fn filter_object<'de, D: serde::Deserializer<'de>>(d: D) -> Result<LogStreamFilter, D::Error> {
+    let object = serde_json::Map::<String, serde_json::Value>::deserialize(d)?;
+    LogStreamFilter::deserialize(serde_json::Value::Object(object)).map_err(serde::de::Error::custom)
+}
+
+fn optional_filter_object<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<LogStreamFilter>, D::Error> {
+    let object = Option::<serde_json::Map<String, serde_json::Value>>::deserialize(d)?;
+    object
+        .map(|o| LogStreamFilter::deserialize(serde_json::Value::Object(o)).map_err(serde::de::Error::custom))
+        .transpose()
 }
