@@ -215,6 +215,20 @@ pub fn stream_url(url: &str) -> Result<(), ValidationError> {
     }
 }
 
+/// A filter is a JSON object: serde would also read a struct from an array (`[]` as the empty
+/// filter), which the schema does not allow.
+fn filter_object<'de, D: serde::Deserializer<'de>>(d: D) -> Result<LogStreamFilter, D::Error> {
+    let object = serde_json::Map::<String, serde_json::Value>::deserialize(d)?;
+    LogStreamFilter::deserialize(serde_json::Value::Object(object)).map_err(serde::de::Error::custom)
+}
+
+fn optional_filter_object<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<LogStreamFilter>, D::Error> {
+    let object = Option::<serde_json::Map<String, serde_json::Value>>::deserialize(d)?;
+    object
+        .map(|o| LogStreamFilter::deserialize(serde_json::Value::Object(o)).map_err(serde::de::Error::custom))
+        .transpose()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -235,18 +249,4 @@ mod tests {
             assert!(stream_url(bad).is_err(), "{bad}");
         }
     }
-}
-
-/// A filter is a JSON object: serde would also read a struct from an array (`[]` as the empty
-/// filter), which the schema does not allow.
-fn filter_object<'de, D: serde::Deserializer<'de>>(d: D) -> Result<LogStreamFilter, D::Error> {
-    let object = serde_json::Map::<String, serde_json::Value>::deserialize(d)?;
-    LogStreamFilter::deserialize(serde_json::Value::Object(object)).map_err(serde::de::Error::custom)
-}
-
-fn optional_filter_object<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<LogStreamFilter>, D::Error> {
-    let object = Option::<serde_json::Map<String, serde_json::Value>>::deserialize(d)?;
-    object
-        .map(|o| LogStreamFilter::deserialize(serde_json::Value::Object(o)).map_err(serde::de::Error::custom))
-        .transpose()
 }
