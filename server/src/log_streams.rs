@@ -113,7 +113,7 @@ fn deliver_next(conn: &mut Conn, master: &MasterKey, agent: &ureq::Agent, id: Uu
         }
         return Ok(moved);
     };
-    let batch: Vec<_> = events.into_iter().map(log_streams::api_event).collect::<Result<_>>()?;
+    let batch: Vec<_> = events.into_iter().map(crate::domain::audit::to_api).collect::<Result<_>>()?;
     let body = serde_json::to_vec(&json!({ "events": batch })).map_err(Error::internal)?;
     let message_id = log_streams::batch_id(id, first, last);
     match post(agent, master, &stream, &message_id, &body) {

@@ -3,7 +3,10 @@
 //! so changing, removing or reordering any stored event breaks every link after it) is the
 //! storage's: [`crate::db::audit`].
 
+use gatehouse_api_types::{AuditActor, AuditEvent, AuditTarget};
 use serde_json::{json, Value};
+
+use crate::error::{Error, Result};
 
 pub use crate::db::audit::{Actor, ChainCheck, NewEvent, Outcome, StoredEvent, GENESIS_HASH};
 
@@ -69,4 +72,22 @@ impl NewEvent {
     pub fn diff(self, before: Option<Value>, after: Option<Value>) -> Self {
         self.changes(json!({ "before": before, "after": after }))
     }
+}
+
+/// An event as the audit API shows it (the list, the export and log stream batches).
+pub fn to_api(e: StoredEvent) -> Result<AuditEvent> {
+    Ok(AuditEvent {
+        id: uuid::Uuid::parse_str(&e.id).map_err(Error::internal)?,
+        seq: e.seq,
+        time: e.time,
+        actor: AuditActor { actor_type: e.actor_type, id: e.actor_id, owner_account_id: e.actor_owner_account_id },
+        action: e.action,
+        target: e.target_type.zip(e.target_id).map(|(target_type, id)| AuditTarget { target_type, id }),
+        namespace: e.namespace,
+        outcome: e.outcome,
+        request_id: e.request_id,
+        ip: e.ip,
+        changes: e.changes.as_deref().and_then(|c| serde_json::from_str(c).ok()),
+        hash: e.hash,
+    })
 }

@@ -13,8 +13,7 @@
 use base64::Engine;
 use gatehouse_api_types::grant::{self, ANY};
 use gatehouse_api_types::{
-    AuditActor, AuditEvent, AuditTarget, LogStream as ApiLogStream, LogStreamCreate, LogStreamFilter, LogStreamPatch,
-    LogStreamStatus,
+    LogStream as ApiLogStream, LogStreamCreate, LogStreamFilter, LogStreamPatch, LogStreamStatus,
 };
 use hmac::{Hmac, Mac};
 use rand::RngCore;
@@ -22,7 +21,7 @@ use serde_json::{json, Value};
 use sha2::Sha256;
 use uuid::Uuid;
 
-use super::audit::{NewEvent, StoredEvent, REDACTED};
+use super::audit::{NewEvent, REDACTED};
 use super::crypto::MasterKey;
 use super::{Context, PageRequest};
 use crate::db::audit::{Filter, Visibility};
@@ -76,24 +75,6 @@ pub fn audit_filter(filter: &LogStreamFilter) -> Filter {
         outcome: filter.outcome.clone(),
         ..Filter::default()
     }
-}
-
-/// An event as the audit API shows it (and as batches and exports carry it).
-pub fn api_event(e: StoredEvent) -> Result<AuditEvent> {
-    Ok(AuditEvent {
-        id: Uuid::parse_str(&e.id).map_err(Error::internal)?,
-        seq: e.seq,
-        time: e.time,
-        actor: AuditActor { actor_type: e.actor_type, id: e.actor_id, owner_account_id: e.actor_owner_account_id },
-        action: e.action,
-        target: e.target_type.zip(e.target_id).map(|(target_type, id)| AuditTarget { target_type, id }),
-        namespace: e.namespace,
-        outcome: e.outcome,
-        request_id: e.request_id,
-        ip: e.ip,
-        changes: e.changes.as_deref().and_then(|c| serde_json::from_str(c).ok()),
-        hash: e.hash,
-    })
 }
 
 /// The sequence number of the newest event of the chain (0 when it is empty).

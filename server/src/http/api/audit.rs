@@ -1,8 +1,8 @@
 use actix_web::HttpResponse;
-use gatehouse_api_types::{AuditActor, AuditEvent, AuditListParams, AuditTarget, AuditVerification, Page};
+use gatehouse_api_types::{AuditEvent, AuditListParams, AuditVerification, Page};
 
 use crate::db::audit::{ChainStatus, Filter};
-use crate::domain::audit::StoredEvent;
+use crate::domain::audit;
 use crate::domain::{audit_access, PageRequest};
 use crate::error::{Error, Result};
 use crate::http::auth::Api;
@@ -41,24 +41,7 @@ pub async fn list(api: Api, query: Query<AuditListParams>) -> Result<HttpRespons
     api.state.audit.flush().await?;
     let (events, next_page_token) = api.read(move |conn, ctx| audit_access::list(conn, ctx, &filter, &page)).await?;
     Ok(HttpResponse::Ok()
-        .json(Page { items: events.into_iter().map(to_api).collect::<Result<Vec<_>>>()?, next_page_token }))
-}
-
-fn to_api(e: StoredEvent) -> Result<AuditEvent> {
-    Ok(AuditEvent {
-        id: uuid::Uuid::parse_str(&e.id).map_err(Error::internal)?,
-        seq: e.seq,
-        time: e.time,
-        actor: AuditActor { actor_type: e.actor_type, id: e.actor_id, owner_account_id: e.actor_owner_account_id },
-        action: e.action,
-        target: e.target_type.zip(e.target_id).map(|(target_type, id)| AuditTarget { target_type, id }),
-        namespace: e.namespace,
-        outcome: e.outcome,
-        request_id: e.request_id,
-        ip: e.ip,
-        changes: e.changes.as_deref().and_then(|c| serde_json::from_str(c).ok()),
-        hash: e.hash,
-    })
+        .json(Page { items: events.into_iter().map(audit::to_api).collect::<Result<Vec<_>>>()?, next_page_token }))
 }
 
 /// Walks the whole hash chain (needs `audit:read@*`), as `gatehouse audit verify` does.
@@ -126,7 +109,7 @@ pub async fn export(api: Api, query: Query<gatehouse_api_types::AuditExportParam
                     let next = if events.len() < PAGE as usize { None } else { events.last().map(|e| e.seq) };
                     let mut lines = Vec::with_capacity(events.len() * 512);
                     for event in events {
-                        serde_json::to_writer(&mut lines, &to_api(event)?).map_err(Error::internal)?;
+                        serde_json::to_writer(&mut lines, &audit::to_api(event)?).map_err(Error::internal)?;
                         lines.push(b'\n');
                     }
                     Ok((lines, next))
