@@ -17,7 +17,7 @@ seconds="${BENCH_SECONDS:-10}"
 
 apt_install wrk python3
 say "building the release server"
-cargo build --release --quiet -p gatehouse
+cargo build --release --quiet -p gatehouse -p gatehouse-bench  # as bench/run.sh: the same features, no rebuild between them
 work=$(mktemp -d)
 new_master_key
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT

@@ -12,7 +12,9 @@
 //!    they are for), then times `pages` page queries (page_size 50, through `db::audit::list`,
 //!    the server's own query) for each filter of `GET /api/v1/audit-events` and prints p50/p99.
 //!
-//! On a database a previous run filled, it only times the filters again.
+//! On a database a previous run filled, it only times the filters again. With `--append-only`
+//! first (`audit_storage --append-only <database-url> <events>`) it does step 1 alone: the
+//! archive benchmark fills a live chain that way (bench/audit_archive_throughput.sh).
 //!
 //! The mix, per 100 events after access summaries (issue 13): 45 `oauth.token`
 //! client_credentials grants (50 clients), 10 password grants (about an account of one of 20
@@ -224,8 +226,27 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1]
 }
 
+/// Step 1: `events` events appended through `db::audit::append`, chained, in batches of 64.
+fn append(conn: &mut Conn, events: u64) {
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let started = Instant::now();
+    let mut i = 0;
+    while i < events {
+        let batch: Vec<NewEvent> = (i..(i + 64).min(events)).map(|k| event(&mut rng, k)).collect();
+        i += batch.len() as u64;
+        db::transaction(conn, |c| audit::append(c, batch)).expect("append");
+    }
+    let rate = events as f64 / started.elapsed().as_secs_f64();
+    println!("appended {events} events in batches of 64: {rate:.0} events/s");
+    match audit::verify(conn).expect("verify") {
+        audit::ChainStatus::Intact { events } => println!("chain intact: {events} events"),
+        broken => panic!("{broken:?}"),
+    }
+}
+
 fn main() {
-    let mut args = std::env::args().skip(1);
+    let mut args = std::env::args().skip(1).peekable();
+    let append_only = args.next_if_eq("--append-only").is_some();
     let url = args.next().expect("usage: audit_storage <database-url> [events] [total] [pages]");
     let events: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(100_000);
     let total: i64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(events as i64);
@@ -243,20 +264,9 @@ fn main() {
         return;
     }
 
-    // 1. Appends, chained, in batches.
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
-    let started = Instant::now();
-    let mut i = 0;
-    while i < events {
-        let batch: Vec<NewEvent> = (i..(i + 64).min(events)).map(|k| event(&mut rng, k)).collect();
-        i += batch.len() as u64;
-        db::transaction(&mut conn, |c| audit::append(c, batch)).expect("append");
-    }
-    let rate = events as f64 / started.elapsed().as_secs_f64();
-    println!("appended {events} events in batches of 64: {rate:.0} events/s");
-    match audit::verify(&mut conn).expect("verify") {
-        audit::ChainStatus::Intact { events } => println!("chain intact: {events} events"),
-        broken => panic!("{broken:?}"),
+    append(&mut conn, events);
+    if append_only {
+        return;
     }
 
     // 2. Bytes per event, compact and textual.
