@@ -269,12 +269,12 @@ impl World<'_> {
                 let n = self.agents.len();
                 let from = usize::from(*from) % n;
                 let to = (from + 1 + usize::from(*to) % (n - 1)) % n;
-                // A session lives in a browser's cookie jar, and a redirect URI names its agent:
-                // neither is handed over.
+                // A session lives in a browser's cookie jar, and a redirect URI and a stream's
+                // receiver name their agent: none is handed over.
                 let keys: Vec<Key> = self.agents[from]
                     .keys
                     .iter()
-                    .filter(|k| !matches!(k, Key::Session { .. } | Key::Redirect { .. }))
+                    .filter(|k| !matches!(k, Key::Session { .. } | Key::Redirect { .. } | Key::Stream { .. }))
                     .cloned()
                     .collect();
                 let Some(k) = (!keys.is_empty()).then(|| keys[usize::from(*key) % keys.len()].clone()) else {
@@ -451,6 +451,7 @@ impl World<'_> {
                 );
                 self.token_step(kind, x, c, None, &r, &scope, text)
             }
+            Op::CreateStream { .. } | Op::PatchStream { .. } | Op::DeleteStream { .. } => self.execute_stream(op),
             Op::Probe { agent, key, perm } => {
                 let holders: Vec<usize> =
                     (0..self.agents.len()).filter(|&a| self.agents[a].keys.iter().any(Key::is_api)).collect();

@@ -9,7 +9,8 @@
 //! - keys: a secret, its own `/me`; a password, its account's power while it is the account's
 //!   current password; a session, its account's while no password change ended it; a verified
 //!   email, the account's while it is still its verified email; a public client's redirect URI,
-//!   the client's power while the URI is still registered.
+//!   the client's power while the URI is still registered;
+//! - log streams and their receivers: `streams.rs`.
 
 use std::collections::HashMap;
 
@@ -26,6 +27,7 @@ pub struct Snapshot {
     pub accounts: Vec<Option<Power>>,
     pub clients: Vec<Option<Power>>,
     pub tokens: Vec<Option<Power>>,
+    pub streams: Vec<Option<Power>>,
     /// Per agent: each key it holds and the key's power.
     pub keys: Vec<Vec<(Key, Option<Power>)>>,
 }
@@ -43,6 +45,7 @@ impl Snapshot {
             Principal::Account(a) => self.accounts.get(a).copied().flatten(),
             Principal::Client(c) => self.clients.get(c).copied().flatten(),
             Principal::Token(t) => self.tokens.get(t).copied().flatten(),
+            Principal::Stream(s) => self.streams.get(s).copied().flatten(),
         }
     }
 
@@ -162,11 +165,15 @@ impl World<'_> {
             secrets.insert((c, s), power);
         }
         self.prune_dead_secrets();
+        let receivers = self.measure_streams(&mut snap);
         for agent in 0..self.agents.len() {
             let keys: Vec<(Key, Option<Power>)> = self.agents[agent]
                 .keys
                 .iter()
-                .map(|k| (k.clone(), self.key_power(agent, k, &snap, &secrets, &redirects)))
+                .map(|k| match k {
+                    Key::Stream { stream } => (k.clone(), self.stream_key_power(agent, *stream, &snap, &receivers)),
+                    _ => (k.clone(), self.key_power(agent, k, &snap, &secrets, &redirects)),
+                })
                 .collect();
             snap.keys.push(keys);
         }
@@ -327,6 +334,7 @@ impl World<'_> {
                     Some(Power::EMPTY)
                 }
             }
+            Key::Stream { .. } => unreachable!("measured by stream_key_power"),
         }
     }
 }

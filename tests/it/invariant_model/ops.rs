@@ -127,9 +127,34 @@ pub enum Op {
         key: u8,
         perm: u8,
     },
+    /// A log stream to the caller's own receiver.
+    CreateStream {
+        caller: Sel,
+        filtered: bool,
+    },
+    PatchStream {
+        caller: Sel,
+        stream: u8,
+        change: StreamChange,
+    },
+    DeleteStream {
+        caller: Sel,
+        stream: u8,
+    },
 }
 
-pub const KINDS: [&str; 15] = [
+#[derive(Debug, Clone, Copy)]
+pub enum StreamChange {
+    /// To the caller's own receiver.
+    PointHere,
+    Disable,
+    Enable,
+    /// A filter by one of the world's namespaces, or none.
+    Filter(bool),
+    Rename,
+}
+
+pub const KINDS: [&str; 18] = [
     "create-client",
     "patch-client",
     "rotate-secret",
@@ -145,6 +170,9 @@ pub const KINDS: [&str; 15] = [
     "password-grant",
     "client-credentials",
     "probe",
+    "create-stream",
+    "patch-stream",
+    "delete-stream",
 ];
 
 impl Op {
@@ -165,6 +193,9 @@ impl Op {
             Op::PasswordGrant { .. } => 12,
             Op::ClientCredentials { .. } => 13,
             Op::Probe { .. } => 14,
+            Op::CreateStream { .. } => 15,
+            Op::PatchStream { .. } => 16,
+            Op::DeleteStream { .. } => 17,
         }]
     }
 }
@@ -243,6 +274,16 @@ fn account_change() -> impl Strategy<Value = AccountChange> {
     ]
 }
 
+fn stream_change() -> impl Strategy<Value = StreamChange> {
+    prop_oneof![
+        3 => Just(StreamChange::PointHere),
+        2 => Just(StreamChange::Disable),
+        2 => Just(StreamChange::Enable),
+        1 => any::<bool>().prop_map(StreamChange::Filter),
+        1 => Just(StreamChange::Rename),
+    ]
+}
+
 pub fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         6 => (sel(), any::<u8>(), grants(3), app()).prop_map(|(caller, owner, grants, app)| Op::CreateClient { caller, owner, grants, app }),
@@ -261,6 +302,9 @@ pub fn op() -> impl Strategy<Value = Op> {
         7 => (any::<u8>(), any::<u8>(), any::<u8>(), scope(1)).prop_map(|(agent, client, key, scope)| Op::PasswordGrant { agent, client, key, scope }),
         5 => (any::<u8>(), any::<u8>(), grants(2)).prop_map(|(agent, key, grants)| Op::ClientCredentials { agent, key, grants }),
         5 => (any::<u8>(), any::<u8>(), any::<u8>()).prop_map(|(agent, key, perm)| Op::Probe { agent, key, perm }),
+        4 => (sel(), any::<bool>()).prop_map(|(caller, filtered)| Op::CreateStream { caller, filtered }),
+        5 => (sel(), any::<u8>(), stream_change()).prop_map(|(caller, stream, change)| Op::PatchStream { caller, stream, change }),
+        2 => (sel(), any::<u8>()).prop_map(|(caller, stream)| Op::DeleteStream { caller, stream }),
     ]
 }
 

@@ -76,5 +76,8 @@ pub fn check(w: &World<'_>, step: &Step, before: &Snapshot, after: &Snapshot) ->
     for (t, now) in after.tokens.iter().enumerate() {
         check(Principal::Token(t), before.tokens.get(t).copied(), *now);
     }
+    for (s, now) in after.streams.iter().enumerate() {
+        check(Principal::Stream(s), before.streams.get(s).copied(), *now);
+    }
     found
 }

@@ -15,7 +15,7 @@ use crate::support::browser::query_param;
 use crate::support::{Reply, TestApp};
 
 /// The grant alphabet agents and clients draw from. `{a}` and `{b}` are the world's namespaces.
-pub const GRANTS: [&str; 22] = [
+pub const GRANTS: [&str; 24] = [
     "*:*@*",
     "*:*@system",
     "*:*@{a}",
@@ -38,6 +38,8 @@ pub const GRANTS: [&str; 22] = [
     "audit:read@*",
     "keys:read@*",
     "permissions:read@{b}",
+    "audit:write@*",
+    "audit:*@*",
 ];
 
 /// A credential an agent holds.
@@ -55,6 +57,8 @@ pub enum Key {
     Email { account: usize, email: String },
     /// A public client whose redirect URIs send codes to the agent.
     Redirect { client: usize },
+    /// A log stream whose URL is the agent's receiver: the agent reads what the stream delivers.
+    Stream { stream: usize },
 }
 
 impl Key {
@@ -69,6 +73,8 @@ pub struct Agent {
     /// The account the agent is (the person), if any.
     pub account: Option<usize>,
     pub redirect: String,
+    /// Where a log stream the agent points at itself delivers.
+    pub receiver: String,
     pub keys: Vec<Key>,
     pub browser: Browser,
 }
@@ -126,12 +132,20 @@ pub struct TokenP {
     pub scope: String,
 }
 
+/// A log stream made during the case.
+pub struct StreamP {
+    pub id: String,
+    pub label: String,
+    pub deleted: bool,
+}
+
 /// A principal whose power the oracle follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Principal {
     Account(usize),
     Client(usize),
     Token(usize),
+    Stream(usize),
 }
 
 /// How one agent of a generated world starts.
@@ -185,6 +199,7 @@ pub struct World<'a> {
     pub accounts: Vec<AccountP>,
     pub clients: Vec<ClientP>,
     pub tokens: Vec<TokenP>,
+    pub streams: Vec<StreamP>,
     /// The first-party sign-in app of each namespace (index into `clients`).
     pub portals: [usize; 3],
     pub step: Option<usize>,
@@ -207,6 +222,7 @@ impl<'a> World<'a> {
             accounts: Vec::new(),
             clients: Vec::new(),
             tokens: Vec::new(),
+            streams: Vec::new(),
             portals: [0; 3],
             step: None,
             setup_log: String::new(),
@@ -236,9 +252,10 @@ impl<'a> World<'a> {
             "admin-client",
         );
         w.give_secret(0, admin_client);
+        w.setup_stream();
         let _ = writeln!(
             w.setup_log,
-            "  agent0 admin: account {} in system with [*:*@*]; client {} [*:*@*]",
+            "  agent0 admin: account {} in system with [*:*@*]; client {} [*:*@*]; log stream admin-stream to itself",
             w.accounts[admin_account].label, w.clients[admin_client].label
         );
         for (i, agent) in spec.agents.iter().enumerate() {
@@ -333,6 +350,7 @@ impl<'a> World<'a> {
             addr,
             account,
             redirect: format!("http://127.0.0.1:9/cb/m{}/{n}", self.case),
+            receiver: format!("http://127.0.0.1:9/stream/m{}/{n}", self.case),
             keys: Vec::new(),
         };
         if let Some(a) = account {
@@ -435,6 +453,7 @@ impl<'a> World<'a> {
         match key {
             Key::Secret { client, .. } | Key::Redirect { client } => Some(Principal::Client(*client)),
             Key::Token { token } => Some(Principal::Token(*token)),
+            Key::Stream { stream } => Some(Principal::Stream(*stream)),
             Key::Password { account, .. } | Key::Session { account, .. } | Key::Email { account, .. } => {
                 Some(Principal::Account(*account))
             }
@@ -453,6 +472,7 @@ impl<'a> World<'a> {
             Key::Session { account, .. } => format!("SSO session of {}", self.accounts[*account].label),
             Key::Email { account, email } => format!("verified email {email} of {}", self.accounts[*account].label),
             Key::Redirect { client } => format!("redirect URI of public client {}", self.clients[*client].label),
+            Key::Stream { stream } => format!("receiver of log stream {}", self.streams[*stream].label),
         }
     }
 
@@ -461,6 +481,7 @@ impl<'a> World<'a> {
             Principal::Account(a) => format!("account {}", self.accounts[a].label),
             Principal::Client(c) => format!("client {}", self.clients[c].label),
             Principal::Token(t) => format!("token {}", self.tokens[t].label),
+            Principal::Stream(s) => format!("log stream {}", self.streams[s].label),
         }
     }
 
