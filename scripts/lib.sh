@@ -37,6 +37,14 @@ ensure_python_module() {  # ensure_python_module <import name> <pip package>
   python3 -m pip install --quiet --disable-pip-version-check "$2"
 }
 
+# openid-client 6 (npm), the certified relying party the OAuth suite drives (tests/it/openid_client.rs).
+ensure_openid_client() {
+  local dir=tests/openid-client
+  [ -f "$dir/node_modules/openid-client/package.json" ] && return 0
+  say "installing openid-client (npm ci in $dir)"
+  npm ci --silent --no-audit --no-fund --prefix "$dir" >&2
+}
+
 # The version of a crate in Cargo.lock (the first one listed).
 lock_version() {
   awk -v name="$1" '$0 == "name = \"" name "\"" { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock

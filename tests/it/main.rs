@@ -23,6 +23,7 @@ mod import;
 mod invariant_model;
 mod log_streams;
 mod oauth;
+mod openid_client;
 mod operations;
 mod outage;
 mod ownership;

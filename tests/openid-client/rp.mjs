@@ -1,0 +1,119 @@
+// A relying party built on openid-client 6 (the OpenID-certified library by the author of
+// node-oidc-provider), driven by tests/it/openid_client.rs over stdin/stdout: one JSON command
+// a line in, one JSON answer a line out. It keeps what a real relying party keeps between the
+// steps of a flow (its configuration, the PKCE verifier, state and nonce of the authorization
+// request it built), and checks every answer with openid-client's own validation — issuer,
+// audience, nonce, state, PKCE, signatures against the published JWKS, the subject of UserInfo —
+// not with Gatehouse's. Errors come back as {"error": {...}} with what openid-client said.
+import * as client from 'openid-client'
+import { createInterface } from 'node:readline'
+
+let config
+let pending = {}
+
+const auths = {
+  client_secret_basic: (secret) => client.ClientSecretBasic(secret),
+  client_secret_post: (secret) => client.ClientSecretPost(secret),
+  none: () => client.None(),
+}
+
+function tokens(response) {
+  const claims = response.claims ? response.claims() : undefined
+  return {
+    access_token: response.access_token,
+    token_type: response.token_type,
+    expires_in: response.expiresIn ? response.expiresIn() : undefined,
+    refresh_token: response.refresh_token,
+    scope: response.scope,
+    id_token: response.id_token,
+    claims: claims ?? null,
+  }
+}
+
+const ops = {
+  // {issuer, client_id, client_secret?, auth}
+  async discover(c) {
+    const metadata = c.metadata ?? {}
+    config = await client.discovery(new URL(c.issuer), c.client_id, metadata, auths[c.auth](c.client_secret), {
+      execute: [client.allowInsecureRequests],
+    })
+    return { server: config.serverMetadata() }
+  },
+  // {redirect_uri, scope, params?}: a fresh PKCE verifier, state and nonce, kept for code_grant.
+  async authorize_url(c) {
+    const verifier = client.randomPKCECodeVerifier()
+    pending = { verifier, state: client.randomState(), nonce: client.randomNonce() }
+    const url = client.buildAuthorizationUrl(config, {
+      redirect_uri: c.redirect_uri,
+      scope: c.scope,
+      code_challenge: await client.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+      state: pending.state,
+      nonce: pending.nonce,
+      ...(c.params ?? {}),
+    })
+    return { url: url.href }
+  },
+  // {callback_url}: the code exchanged with the kept verifier; state, nonce and ID token checked.
+  async code_grant(c) {
+    const response = await client.authorizationCodeGrant(config, new URL(c.callback_url), {
+      pkceCodeVerifier: pending.verifier,
+      expectedState: pending.state,
+      expectedNonce: pending.nonce,
+      idTokenExpected: c.id_token_expected ?? true,
+    })
+    return tokens(response)
+  },
+  // {access_token, subject}
+  async userinfo(c) {
+    return { userinfo: await client.fetchUserInfo(config, c.access_token, c.subject) }
+  },
+  // {refresh_token, scope?}
+  async refresh(c) {
+    return tokens(await client.refreshTokenGrant(config, c.refresh_token, c.scope ? { scope: c.scope } : undefined))
+  },
+  // {scope?}
+  async client_credentials(c) {
+    return tokens(await client.clientCredentialsGrant(config, c.scope ? { scope: c.scope } : undefined))
+  },
+  // {token}
+  async introspect(c) {
+    return { introspection: await client.tokenIntrospection(config, c.token) }
+  },
+  // {token}
+  async revoke(c) {
+    await client.tokenRevocation(config, c.token)
+    return {}
+  },
+  // {id_token_hint, post_logout_redirect_uri, state}
+  async end_session_url(c) {
+    return { url: client.buildEndSessionUrl(config, c).href }
+  },
+}
+
+function describe(e) {
+  return {
+    name: e.name,
+    code: e.code,
+    message: e.message,
+    error: e.error,
+    error_description: e.error_description,
+    status: e.status,
+    cause: e.cause && typeof e.cause === 'object' ? { message: e.cause.message, error: e.cause.error } : e.cause,
+  }
+}
+
+const lines = createInterface({ input: process.stdin, crlfDelay: Infinity })
+for await (const line of lines) {
+  if (!line.trim()) continue
+  let answer
+  try {
+    const command = JSON.parse(line)
+    const op = ops[command.op]
+    if (!op) throw new Error(`no such operation: ${command.op}`)
+    answer = await op(command)
+  } catch (e) {
+    answer = { error: describe(e) }
+  }
+  process.stdout.write(JSON.stringify(answer) + '\n')
+}
