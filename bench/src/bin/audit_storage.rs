@@ -302,7 +302,9 @@ fn main() {
     }
     let rows = events as f64;
     for table in ["audit_events_text", "audit_events"] {
-        let bytes = bytes_of(&mut conn, postgres, table);
+        // The compact form's audit names count with it (ADR 0010).
+        let names = if table == "audit_events" { bytes_of(&mut conn, postgres, "audit_names") } else { 0 };
+        let bytes = bytes_of(&mut conn, postgres, table) + names;
         let heap = if postgres {
             number(&mut conn, &format!("SELECT pg_table_size('{table}')::BIGINT AS n"))
         } else {
@@ -310,10 +312,11 @@ fn main() {
         };
         let form = if table == "audit_events" { "compact" } else { "old text form" };
         println!(
-            "{form:>14}: {:.0} bytes/event ({:.0} table + {:.0} indexes)",
+            "{form:>14}: {:.0} bytes/event ({:.0} table + {:.0} indexes{})",
             bytes as f64 / rows,
             heap as f64 / rows,
-            (bytes - heap) as f64 / rows
+            (bytes - heap - names) as f64 / rows,
+            if names > 0 { format!(" + {:.0} audit names", names as f64 / rows) } else { String::new() }
         );
     }
     conn.batch_execute("DROP TABLE audit_events_text").unwrap();
