@@ -369,7 +369,9 @@ fn events_are_stored_compactly() {
     assert_eq!(newest(&format!("CAST({len}(hash) AS BIGINT)")), 32);
     let actor = newest("CAST(actor AS BIGINT)");
     assert_eq!(
-        app.db.number(&format!("SELECT CAST({len}(value) AS BIGINT) AS n FROM audit_names WHERE code = {actor} AND kind = 1")),
+        app.db.number(&format!(
+            "SELECT CAST({len}(value) AS BIGINT) AS n FROM audit_names WHERE code = {actor} AND kind = 1"
+        )),
         16,
         "the actor's id is a name, stored once as its 16 bytes"
     );

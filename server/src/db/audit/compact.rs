@@ -416,6 +416,23 @@ mod tests {
     }
 
     #[test]
+    fn derived_ids_are_uuid_v7_of_the_time_and_differ_by_seq_and_salt() {
+        let time = DateTime::<Utc>::from_timestamp_micros(1_796_000_000_123_456).unwrap();
+        let mut seen = std::collections::HashSet::new();
+        for seq in (1..5000).chain([i64::MAX, 1 << 40, (1 << 40) + 1]) {
+            let id = derived_id(b"salt-one", seq, time);
+            let uuid = Uuid::parse_str(&id).unwrap();
+            assert_eq!(uuid.get_version_num(), 7);
+            assert_eq!(uuid.get_variant(), uuid::Variant::RFC4122);
+            let (secs, nanos) = uuid.get_timestamp().unwrap().to_unix();
+            assert_eq!(secs * 1000 + u64::from(nanos) / 1_000_000, 1_796_000_000_123);
+            assert_eq!(derived_id(b"salt-one", seq, time), id, "the same inputs, the same id");
+            assert!(seen.insert(id), "seq {seq}: ids differ");
+        }
+        assert_ne!(derived_id(b"salt-one", 7, time), derived_id(b"salt-two", 7, time));
+    }
+
+    #[test]
     fn codes_round_trip() {
         for kind in ACTOR_TYPES {
             assert_eq!(name_of(&ACTOR_TYPES, actor_type_code(kind).unwrap(), "").unwrap(), kind);

@@ -205,8 +205,8 @@ mod filter;
 pub(super) mod names;
 
 use compact::Row;
-use names::Name;
 pub use filter::{list, list_after, Filter, Visibility};
+use names::Name;
 
 /// Rows per `INSERT` statement: 15 columns each, well below SQLite's 32,766 bound parameters.
 const INSERT_CHUNK: usize = 256;
