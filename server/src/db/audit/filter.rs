@@ -257,7 +257,8 @@ fn at_or_after(conn: &mut Conn, seq: i64) -> Result<Option<(i64, i64)>> {
 /// The first event (in chain order) whose time is at or after `time`: a binary search over
 /// seq (about 24 reads of the primary key at 10M events), since times never go backwards in
 /// chain order. Holes in seq (none but archived ones) are stepped over: each probe reads the
-/// first event at or after its seq.
+/// first event at or after its seq. The search runs in the database, as one recursive query
+/// (one round trip, not one per probe).
 fn first_seq_at(conn: &mut Conn, time: DateTime<Utc>) -> Result<Option<i64>> {
     let time = time.timestamp_micros();
     let Some((first, first_time)) = at_or_after(conn, i64::MIN)? else { return Ok(None) };
@@ -271,17 +272,27 @@ fn first_seq_at(conn: &mut Conn, time: DateTime<Utc>) -> Result<Option<i64>> {
     if last_time < time {
         return Ok(None);
     }
-    // The first event at or after `low` is earlier than `time`; the one at or after `high`,
-    // `found`, is not.
-    let (mut low, mut high, mut found) = (first, last, last);
-    while high - low > 1 {
-        let middle = low + (high - low) / 2;
-        match at_or_after(conn, middle)? {
-            Some((seq, at)) if at >= time => (high, found) = (middle, seq),
-            _ => low = middle,
-        }
-    }
-    Ok(Some(found))
+    // The first event at or after `low` is earlier than `time`; the one at or after `high` is
+    // not. Halve until they meet; the answer is the first event at or after the last `high`.
+    // (Integers only, formatted into the text: no placeholders, whose syntax differs by backend.)
+    let probe = "(SELECT e.time FROM audit_events e WHERE e.seq >= (s.low + s.high) / 2 ORDER BY e.seq LIMIT 1)";
+    let search = format!(
+        "WITH RECURSIVE search(low, high) AS (
+             SELECT CAST({first} AS BIGINT), CAST({last} AS BIGINT)
+             UNION ALL
+             SELECT CASE WHEN {probe} >= {time} THEN s.low ELSE (s.low + s.high) / 2 END,
+                    CASE WHEN {probe} >= {time} THEN (s.low + s.high) / 2 ELSE s.high END
+             FROM search s WHERE s.high - s.low > 1)
+         SELECT CAST(MIN(high) AS BIGINT) AS high FROM search"
+    );
+    let high = diesel::sql_query(search).get_result::<Bound>(conn)?.high;
+    Ok(at_or_after(conn, high)?.map(|(seq, _)| seq))
+}
+
+#[derive(QueryableByName)]
+struct Bound {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    high: i64,
 }
 
 /// PostgreSQL's indexes on codes are by `(code, seq >> 12)`, not `(code, seq)` (ADR 0010): the
