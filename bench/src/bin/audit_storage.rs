@@ -8,7 +8,7 @@
 //!    (table and its indexes divided by rows, after `VACUUM`/`ANALYZE`);
 //! 3. grows the table to `total` events by copying the appended ones forward in seq and time
 //!    (so the mix and the cardinalities of actors, targets and namespaces stay those of step 1;
-//!    copies repeat ids and their hashes do not chain: fine for timing queries, which is all
+//!    the copies' hashes do not chain: fine for timing queries, which is all
 //!    they are for), then times `pages` page queries (page_size 50, through `db::audit::list`,
 //!    the server's own query) for each filter of `GET /api/v1/audit-events` and prints p50/p99.
 //!
@@ -222,6 +222,28 @@ fn copy_to_old_form(conn: &mut Conn) {
     }
 }
 
+#[derive(QueryableByName)]
+struct Sized {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    name: String,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// Bytes per event of the table and of each of its indexes, and of the audit names.
+fn print_indexes(conn: &mut Conn, postgres: bool, rows: f64) {
+    let sql = if postgres {
+        "SELECT c.relname::TEXT AS name, pg_relation_size(c.oid)::BIGINT AS n FROM pg_class c \
+         WHERE c.relname LIKE 'audit_events%' OR c.relname LIKE 'audit_names%' ORDER BY 1"
+    } else {
+        "SELECT name, CAST(SUM(pgsize) AS BIGINT) AS n FROM dbstat \
+         WHERE name LIKE 'audit_events%' OR name LIKE 'audit_names%' OR name LIKE 'sqlite_autoindex_audit_names%' GROUP BY name ORDER BY 1"
+    };
+    for Sized { name, n } in diesel::sql_query(sql).load::<Sized>(conn).unwrap() {
+        println!("{name:>40}: {:.1} bytes/event", n as f64 / rows);
+    }
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1]
 }
@@ -280,7 +302,9 @@ fn main() {
     }
     let rows = events as f64;
     for table in ["audit_events_text", "audit_events"] {
-        let bytes = bytes_of(&mut conn, postgres, table);
+        // The compact form's audit names count with it (ADR 0010).
+        let names = if table == "audit_events" { bytes_of(&mut conn, postgres, "audit_names") } else { 0 };
+        let bytes = bytes_of(&mut conn, postgres, table) + names;
         let heap = if postgres {
             number(&mut conn, &format!("SELECT pg_table_size('{table}')::BIGINT AS n"))
         } else {
@@ -288,13 +312,15 @@ fn main() {
         };
         let form = if table == "audit_events" { "compact" } else { "old text form" };
         println!(
-            "{form:>14}: {:.0} bytes/event ({:.0} table + {:.0} indexes)",
+            "{form:>14}: {:.0} bytes/event ({:.0} table + {:.0} indexes{})",
             bytes as f64 / rows,
             heap as f64 / rows,
-            (bytes - heap) as f64 / rows
+            (bytes - heap - names) as f64 / rows,
+            if names > 0 { format!(" + {:.0} audit names", names as f64 / rows) } else { String::new() }
         );
     }
     conn.batch_execute("DROP TABLE audit_events_text").unwrap();
+    print_indexes(&mut conn, postgres, rows);
 
     // 3. Copies forward to `total`, then the filters.
     let base = events as i64;
@@ -304,9 +330,9 @@ fn main() {
     while base * copies < total {
         let n = (total - base * copies).min(base);
         conn.batch_execute(&format!(
-            "INSERT INTO audit_events (seq, id, time, actor_type, outcome, actor_id, actor_owner_account_id, action, \
-             target_type, target_id, namespace, request_id, ip, changes, hash) SELECT seq + {off}, id, time + {toff}, actor_type, outcome, actor_id, \
-             actor_owner_account_id, action, target_type, target_id, namespace, request_id, ip, changes, hash \
+            "INSERT INTO audit_events (seq, time, actor, actor_owner, target, action, namespace, target_type, \
+             actor_type, outcome, id, request_id, ip, changes, hash) SELECT seq + {off}, time + {toff}, actor, \
+             actor_owner, target, action, namespace, target_type, actor_type, outcome, id, request_id, ip, changes, hash \
              FROM audit_events WHERE seq <= {n}",
             off = base * copies,
             toff = span * copies,

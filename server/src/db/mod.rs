@@ -359,12 +359,20 @@ pub fn transaction<T>(conn: &mut Conn, f: impl FnOnce(&mut Conn) -> Result<T>) -
         Conn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
         Conn::Pg(c) => AnsiTransactionManager::begin_transaction(c)?,
     }
+    // Audit names learnt in this transaction are cached once it commits (audit::names).
+    audit::names::transaction_begins();
     match f(conn) {
         Ok(value) => {
-            <Conn as Connection>::TransactionManager::commit_transaction(conn)?;
+            let committed = <Conn as Connection>::TransactionManager::commit_transaction(conn);
+            match committed {
+                Ok(()) => audit::names::transaction_committed(),
+                Err(_) => audit::names::rolled_back_to(0),
+            }
+            committed?;
             Ok(value)
         }
         Err(error) => {
+            audit::names::rolled_back_to(0);
             if let Err(rollback) = <Conn as Connection>::TransactionManager::rollback_transaction(conn) {
                 log::warn!("rollback failed: {rollback}");
             }
@@ -375,7 +383,12 @@ pub fn transaction<T>(conn: &mut Conn, f: impl FnOnce(&mut Conn) -> Result<T>) -
 
 /// Runs `f` in a savepoint of the current transaction: on error only its own work is undone.
 pub fn savepoint<T>(conn: &mut Conn, f: impl FnOnce(&mut Conn) -> Result<T>) -> Result<T> {
-    conn.transaction(f)
+    let mark = audit::names::pending_mark();
+    let done = conn.transaction(f);
+    if done.is_err() {
+        audit::names::rolled_back_to(mark);
+    }
+    done
 }
 
 impl From<DieselError> for Error {

@@ -86,20 +86,28 @@ diesel::table! {
 diesel::table! {
     audit_events (seq) {
         seq -> BigInt,
-        id -> Binary,
         time -> BigInt,
+        actor -> Nullable<Integer>,
+        actor_owner -> Nullable<Integer>,
+        target -> Nullable<Integer>,
+        action -> Integer,
+        namespace -> Nullable<Integer>,
+        target_type -> Nullable<Integer>,
         actor_type -> SmallInt,
         outcome -> SmallInt,
-        actor_id -> Nullable<Binary>,
-        actor_owner_account_id -> Nullable<Binary>,
-        action -> Text,
-        target_type -> Nullable<Text>,
-        target_id -> Nullable<Binary>,
-        namespace -> Nullable<Text>,
+        id -> Nullable<Binary>,
         request_id -> Nullable<Binary>,
         ip -> Nullable<Binary>,
         changes -> Nullable<Binary>,
         hash -> Binary,
+    }
+}
+
+diesel::table! {
+    audit_names (code) {
+        code -> Integer,
+        kind -> SmallInt,
+        value -> Binary,
     }
 }
 
@@ -110,6 +118,7 @@ diesel::table! {
         hash -> Text,
         anchor_seq -> BigInt,
         anchor_hash -> Text,
+        id_salt -> Binary,
     }
 }
 
@@ -283,6 +292,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     clients,
     client_secrets,
     audit_events,
+    audit_names,
     audit_chain_head,
     idempotency_keys,
     server_settings,

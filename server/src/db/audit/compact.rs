@@ -10,15 +10,22 @@
 //! - `changes`: the JSON text with its most common fragments replaced by one control byte each,
 //!   and quoted UUIDs and 22-character base64url tokens (`jti`) by their 16 bytes ([`pack_json`]);
 //! - times: microseconds since the epoch (events are sealed at microsecond precision);
-//! - actor type and outcome: small codes; the hash: its 32 bytes.
+//! - actor type and outcome: small codes; the hash: its 32 bytes;
+//! - actor, owner and target ids, actions, namespaces and target types: codes of
+//!   `audit_names` (ADR 0010, [`super::names`]);
+//! - the id: nothing, when it is the one [`derived_id`] gives (every event appended since
+//!   ADR 0010), else as ids are.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 use std::net::IpAddr;
 use uuid::Uuid;
 
+use super::names::{Kind, Name};
 use super::StoredEvent;
 use crate::db::schema::audit_events;
 use crate::error::{Error, Result};
@@ -30,16 +37,18 @@ const TEXT: u8 = 0xFF;
 #[diesel(table_name = audit_events)]
 pub(super) struct Row {
     pub seq: i64,
-    pub id: Vec<u8>,
     pub time: i64,
+    /// Codes of `audit_names` ([`names`]).
+    pub actor: Option<i32>,
+    pub actor_owner: Option<i32>,
+    pub target: Option<i32>,
+    pub action: i32,
+    pub namespace: Option<i32>,
+    pub target_type: Option<i32>,
     pub actor_type: i16,
     pub outcome: i16,
-    pub actor_id: Option<Vec<u8>>,
-    pub actor_owner_account_id: Option<Vec<u8>>,
-    pub action: String,
-    pub target_type: Option<String>,
-    pub target_id: Option<Vec<u8>>,
-    pub namespace: Option<String>,
+    /// `None` when the id is the one [`derived_id`] gives (every event appended since ADR 0010).
+    pub id: Option<Vec<u8>>,
     pub request_id: Option<Vec<u8>>,
     pub ip: Option<Vec<u8>>,
     pub changes: Option<Vec<u8>>,
@@ -250,20 +259,62 @@ pub(super) fn unpack_json(bytes: &[u8]) -> Result<String> {
     utf8(&out)
 }
 
+/// The id of the event at `seq`, sealed at `time`, in the database whose salt is `salt`: a UUID
+/// v7 whose timestamp is the event's time (in milliseconds) and whose other bits come from the
+/// salt and `seq`. The 64 bits of `seq` pass through a bijection (an odd multiplier, then a
+/// salt-derived mask) into bits the version and variant leave alone, so no two seqs of one
+/// database share an id; the salt keeps databases' ids apart.
+pub(super) fn derived_id(salt: &[u8], seq: i64, time: DateTime<Utc>) -> String {
+    let key = Sha256::digest(salt);
+    let mask = u64::from_be_bytes(key[..8].try_into().unwrap_or_default());
+    let scrambled = (seq as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ mask;
+    let bits = scrambled.to_be_bytes();
+    // Bytes 6..16 of the UUID: the version takes the high half of the first, the variant the
+    // two high bits of the third; the rest is `bits`, whole, and the salt's.
+    let mut random = [0u8; 10];
+    random[0] = key[8];
+    random[1] = bits[0];
+    random[2] = key[9];
+    random[3..].copy_from_slice(&bits[1..]);
+    let millis = u64::try_from(time.timestamp_millis()).unwrap_or(0);
+    uuid::Builder::from_unix_timestamp_millis(millis, &random).into_uuid().hyphenated().to_string()
+}
+
+/// The names an event needs codes for ([`Row::pack`]).
+pub(super) fn names_of(e: &StoredEvent) -> Vec<Name> {
+    let mut wanted = vec![(Kind::Action, e.action.as_bytes().to_vec())];
+    for id in [&e.actor_id, &e.actor_owner_account_id, &e.target_id].into_iter().flatten() {
+        wanted.push((Kind::Id, pack_id(id)));
+    }
+    if let Some(namespace) = &e.namespace {
+        wanted.push((Kind::Namespace, namespace.as_bytes().to_vec()));
+    }
+    if let Some(target_type) = &e.target_type {
+        wanted.push((Kind::TargetType, target_type.as_bytes().to_vec()));
+    }
+    wanted
+}
+
 impl Row {
-    pub(super) fn pack(e: &StoredEvent) -> Result<Row> {
+    /// `codes` holds the code of each of [`names_of`]`(e)`; `salt` is the database's.
+    pub(super) fn pack(e: &StoredEvent, codes: &HashMap<Name, i32>, salt: &[u8]) -> Result<Row> {
+        let code = |kind: Kind, value: Vec<u8>| {
+            codes.get(&(kind, value)).copied().ok_or_else(|| Error::Internal("an audit name has no code".into()))
+        };
+        let id = |text: &Option<String>| text.as_deref().map(|t| code(Kind::Id, pack_id(t))).transpose();
+        let text = |kind: Kind, t: &Option<String>| t.as_deref().map(|t| code(kind, t.as_bytes().to_vec())).transpose();
         Ok(Row {
             seq: e.seq,
-            id: pack_id(&e.id),
             time: e.time.timestamp_micros(),
+            actor: id(&e.actor_id)?,
+            actor_owner: id(&e.actor_owner_account_id)?,
+            target: id(&e.target_id)?,
+            action: code(Kind::Action, e.action.as_bytes().to_vec())?,
+            namespace: text(Kind::Namespace, &e.namespace)?,
+            target_type: text(Kind::TargetType, &e.target_type)?,
             actor_type: actor_type_code(&e.actor_type)?,
             outcome: outcome_code(&e.outcome)?,
-            actor_id: e.actor_id.as_deref().map(pack_id),
-            actor_owner_account_id: e.actor_owner_account_id.as_deref().map(pack_id),
-            action: e.action.clone(),
-            target_type: e.target_type.clone(),
-            target_id: e.target_id.as_deref().map(pack_id),
-            namespace: e.namespace.clone(),
+            id: (e.id != derived_id(salt, e.seq, e.time)).then(|| pack_id(&e.id)),
             request_id: e.request_id.as_deref().map(pack_id),
             ip: e.ip.as_deref().map(pack_ip),
             changes: e.changes.as_deref().map(pack_json),
@@ -271,20 +322,38 @@ impl Row {
         })
     }
 
+    /// The codes this row names.
+    pub(super) fn codes(&self) -> impl Iterator<Item = i32> + '_ {
+        [self.actor, self.actor_owner, self.target, Some(self.action), self.namespace, self.target_type]
+            .into_iter()
+            .flatten()
+    }
+
     /// The event this row stores, given the hash of the event before it (not stored: it is the
-    /// previous row's hash, or the chain's anchor for the first kept row).
-    pub(super) fn unpack(self, prev_hash: String) -> Result<StoredEvent> {
+    /// previous row's hash, or the chain's anchor for the first kept row), the names of its
+    /// codes and the database's salt.
+    pub(super) fn unpack(self, prev_hash: String, names: &HashMap<i32, Name>, salt: &[u8]) -> Result<StoredEvent> {
+        let name = |kind: Kind, code: i32| match names.get(&code) {
+            Some((k, value)) if *k == kind => Ok(value.as_slice()),
+            _ => Err(corrupt("name")),
+        };
+        let id = |code: Option<i32>| code.map(|c| name(Kind::Id, c).and_then(unpack_id)).transpose();
+        let text = |kind: Kind, code: Option<i32>| code.map(|c| name(kind, c).and_then(utf8)).transpose();
+        let time = DateTime::<Utc>::from_timestamp_micros(self.time).ok_or_else(|| corrupt("time"))?;
         Ok(StoredEvent {
             seq: self.seq,
-            id: unpack_id(&self.id)?,
-            time: DateTime::<Utc>::from_timestamp_micros(self.time).ok_or_else(|| corrupt("time"))?,
+            id: match &self.id {
+                Some(bytes) => unpack_id(bytes)?,
+                None => derived_id(salt, self.seq, time),
+            },
+            time,
             actor_type: name_of(&ACTOR_TYPES, self.actor_type, "actor type")?,
-            actor_id: self.actor_id.as_deref().map(unpack_id).transpose()?,
-            actor_owner_account_id: self.actor_owner_account_id.as_deref().map(unpack_id).transpose()?,
-            action: self.action,
-            target_type: self.target_type,
-            target_id: self.target_id.as_deref().map(unpack_id).transpose()?,
-            namespace: self.namespace,
+            actor_id: id(self.actor)?,
+            actor_owner_account_id: id(self.actor_owner)?,
+            action: text(Kind::Action, Some(self.action))?.unwrap_or_default(),
+            target_type: text(Kind::TargetType, self.target_type)?,
+            target_id: id(self.target)?,
+            namespace: text(Kind::Namespace, self.namespace)?,
             outcome: name_of(&OUTCOMES, self.outcome, "outcome")?,
             request_id: self.request_id.as_deref().map(unpack_id).transpose()?,
             ip: self.ip.as_deref().map(unpack_ip).transpose()?,
@@ -344,6 +413,23 @@ mod tests {
             assert_eq!(unpack_json(&pack_json(text)).unwrap(), text, "{text}");
         }
         assert!(pack_json(grant).len() < 40, "{}", pack_json(grant).len());
+    }
+
+    #[test]
+    fn derived_ids_are_uuid_v7_of_the_time_and_differ_by_seq_and_salt() {
+        let time = DateTime::<Utc>::from_timestamp_micros(1_796_000_000_123_456).unwrap();
+        let mut seen = std::collections::HashSet::new();
+        for seq in (1..5000).chain([i64::MAX, 1 << 40, (1 << 40) + 1]) {
+            let id = derived_id(b"salt-one", seq, time);
+            let uuid = Uuid::parse_str(&id).unwrap();
+            assert_eq!(uuid.get_version_num(), 7);
+            assert_eq!(uuid.get_variant(), uuid::Variant::RFC4122);
+            let (secs, nanos) = uuid.get_timestamp().unwrap().to_unix();
+            assert_eq!(secs * 1000 + u64::from(nanos) / 1_000_000, 1_796_000_000_123);
+            assert_eq!(derived_id(b"salt-one", seq, time), id, "the same inputs, the same id");
+            assert!(seen.insert(id), "seq {seq}: ids differ");
+        }
+        assert_ne!(derived_id(b"salt-one", 7, time), derived_id(b"salt-two", 7, time));
     }
 
     #[test]

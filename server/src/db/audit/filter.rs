@@ -1,5 +1,5 @@
 //! Which events a page holds: the audit API's filters and a caller's visibility, over the stored
-//! form (values packed as [`super::compact`] stores them, so each condition meets its index).
+//! form (values as their codes of [`super::names`], so each condition meets its index).
 //!
 //! A page is the newest (or, for exports, oldest) `limit` matching events. A conjunction of
 //! equalities walks one `(column, seq)` index in seq order and stops after `limit` rows. A
@@ -10,14 +10,15 @@
 //! `limit` of the merge are the first `limit` of the union, since each alternative's page holds
 //! at least that alternative's share of them.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::Bool;
 
 use super::compact::{outcome_code, pack_id, Row};
-use super::{unpack, DbBackend, StoredEvent};
+use super::names::{self, Kind, Name};
+use super::{salt, unpack, DbBackend, StoredEvent};
 use crate::db::prefix_upper_bound;
 use crate::db::schema::{audit_events, clients};
 use crate::db::Conn;
@@ -56,14 +57,14 @@ type Condition = Box<dyn BoxableExpression<audit_events::table, DbBackend, SqlTy
 const MAX_WALKS: usize = 64;
 
 /// One condition on the stored form, kept as data so that each walk can build its own query.
+/// Values are codes of `audit_names`.
 #[derive(Debug, Clone)]
 enum Cond {
-    ActorId(Vec<u8>),
-    ActorOwner(Vec<u8>),
-    TargetId(Vec<u8>),
-    Action(String),
-    ActionRange(String, String),
-    Namespace(String),
+    Actor(i32),
+    ActorOwner(i32),
+    Target(i32),
+    Action(i32),
+    Namespace(i32),
     Outcome(i16),
     SeqAtLeast(i64),
     SeqBelow(i64),
@@ -72,16 +73,23 @@ enum Cond {
 }
 
 impl Cond {
+    /// Matches nothing: a value no event names.
+    fn nothing() -> Cond {
+        Cond::AnyOf(Vec::new())
+    }
+
+    /// An equality on a column with an index of its own.
+    fn indexed(&self) -> bool {
+        matches!(self, Cond::Actor(_) | Cond::ActorOwner(_) | Cond::Target(_) | Cond::Action(_) | Cond::Namespace(_))
+    }
+
     fn expr(&self) -> Condition {
         match self.clone() {
-            Cond::ActorId(id) => Box::new(audit_events::actor_id.eq(id).assume_not_null()),
-            Cond::ActorOwner(id) => Box::new(audit_events::actor_owner_account_id.eq(id).assume_not_null()),
-            Cond::TargetId(id) => Box::new(audit_events::target_id.eq(id).assume_not_null()),
-            Cond::Action(action) => Box::new(audit_events::action.eq(action)),
-            Cond::ActionRange(from, below) => {
-                Box::new(audit_events::action.ge(from).and(audit_events::action.lt(below)))
-            }
-            Cond::Namespace(namespace) => Box::new(audit_events::namespace.eq(namespace).assume_not_null()),
+            Cond::Actor(code) => Box::new(audit_events::actor.eq(code).assume_not_null()),
+            Cond::ActorOwner(code) => Box::new(audit_events::actor_owner.eq(code).assume_not_null()),
+            Cond::Target(code) => Box::new(audit_events::target.eq(code).assume_not_null()),
+            Cond::Action(code) => Box::new(audit_events::action.eq(code)),
+            Cond::Namespace(code) => Box::new(audit_events::namespace.eq(code).assume_not_null()),
             Cond::Outcome(code) => Box::new(audit_events::outcome.eq(code)),
             Cond::SeqAtLeast(seq) => Box::new(audit_events::seq.ge(seq)),
             Cond::SeqBelow(seq) => Box::new(audit_events::seq.lt(seq)),
@@ -120,13 +128,7 @@ impl Plan {
     /// `limit` matches, where a walk per alternative could scan each alternative's whole range
     /// for the few rows that also meet the equality.
     fn walk_apart_only_without_an_index(&mut self) {
-        let indexed = self.all.iter().any(|cond| {
-            matches!(
-                cond,
-                Cond::ActorId(_) | Cond::ActorOwner(_) | Cond::TargetId(_) | Cond::Action(_) | Cond::Namespace(_)
-            )
-        });
-        if indexed {
+        if self.all.iter().any(Cond::indexed) {
             if let Some(alternatives) = self.walks.take() {
                 self.all.push(Cond::AnyOf(alternatives));
             }
@@ -134,86 +136,103 @@ impl Plan {
     }
 }
 
-/// Events by `account_id` or a client it owns, or about either (and about `own_ids`). The
-/// account's clients are looked up first, so that each alternative is an equality on an indexed
-/// column.
-fn involving(conn: &mut Conn, account_id: &str, own_ids: &[String]) -> Result<Vec<Cond>> {
-    let owned_clients: Vec<String> =
-        clients::table.filter(clients::owner_account_id.eq(account_id)).select(clients::id).load(conn)?;
-    let mut alternatives = vec![Cond::ActorOwner(pack_id(account_id))];
-    alternatives.extend(own_ids.iter().map(|id| Cond::ActorId(pack_id(id))));
-    alternatives.extend(own_ids.iter().chain(&owned_clients).map(|id| Cond::TargetId(pack_id(id))));
-    Ok(alternatives)
+/// The names a filter and a visibility mention, and their codes (a name no event has has none).
+struct Codes(HashMap<Name, i32>);
+
+impl Codes {
+    fn id(&self, id: &str) -> Option<i32> {
+        self.0.get(&(Kind::Id, pack_id(id))).copied()
+    }
+
+    fn text(&self, kind: Kind, text: &str) -> Option<i32> {
+        self.0.get(&(kind, text.as_bytes().to_vec())).copied()
+    }
 }
 
-/// The distinct actions in `[from, below)`, each found by one probe of the action index (a skip
-/// scan), or `None` when there are more than [`MAX_WALKS`].
-fn actions_between(conn: &mut Conn, from: &str, below: &str) -> Result<Option<Vec<String>>> {
-    let mut found: Vec<String> = Vec::new();
-    loop {
-        let mut query = audit_events::table
-            .select(audit_events::action)
-            .filter(audit_events::action.lt(below.to_owned()))
-            .order(audit_events::action.asc())
-            .limit(1)
-            .into_boxed::<DbBackend>();
-        query = match found.last() {
-            Some(last) => query.filter(audit_events::action.gt(last.clone())),
-            None => query.filter(audit_events::action.ge(from.to_owned())),
-        };
-        match query.first::<String>(conn).optional()? {
-            Some(action) if found.len() < MAX_WALKS => found.push(action),
-            Some(_) => return Ok(None),
-            None => return Ok(Some(found)),
-        }
-    }
+/// The ids of the clients `account_id` owns: events by them or about them involve the account.
+fn owned_clients(conn: &mut Conn, account_id: &str) -> Result<Vec<String>> {
+    Ok(clients::table.filter(clients::owner_account_id.eq(account_id)).select(clients::id).load(conn)?)
+}
+
+/// Events by `account_id` or a client it owns, or about either (and about `own_ids`): each
+/// alternative an equality on an indexed column. Ids no event names are left out.
+fn involving(codes: &Codes, account_id: &str, own_ids: &[String], owned_clients: &[String]) -> Vec<Cond> {
+    let mut alternatives: Vec<Cond> = codes.id(account_id).map(Cond::ActorOwner).into_iter().collect();
+    alternatives.extend(own_ids.iter().filter_map(|id| codes.id(id)).map(Cond::Actor));
+    alternatives.extend(own_ids.iter().chain(owned_clients).filter_map(|id| codes.id(id)).map(Cond::Target));
+    alternatives
 }
 
 /// The conditions of a page for `visibility` and `filter`.
-fn plan(conn: &mut Conn, visibility: &Visibility, filter: &Filter) -> Result<Plan> {
-    let mut plan = Plan::default();
-    if let Some(account_id) = &filter.involving {
-        let alternatives = involving(conn, account_id, std::slice::from_ref(account_id))?;
-        plan.any_of(alternatives);
+fn plan(conn: &mut Conn, salt: &[u8], visibility: &Visibility, filter: &Filter) -> Result<Plan> {
+    // Every name mentioned, resolved to its code at once.
+    let involved = match &filter.involving {
+        Some(account_id) => Some((account_id, owned_clients(conn, account_id)?)),
+        None => None,
+    };
+    let limited = match visibility {
+        Visibility::Limited { namespaces, account_id, own_ids } => {
+            Some((namespaces, account_id, own_ids, owned_clients(conn, account_id)?))
+        }
+        Visibility::All => None,
+    };
+    let mut wanted: Vec<Name> = Vec::new();
+    let mut ids: Vec<&String> = Vec::new();
+    if let Some((account_id, clients)) = &involved {
+        ids.push(account_id);
+        ids.extend(clients);
     }
-    if let Visibility::Limited { namespaces, account_id, own_ids } = visibility {
-        let mut alternatives = involving(conn, account_id, own_ids)?;
-        alternatives.extend(namespaces.iter().map(|ns| Cond::Namespace(ns.clone())));
+    if let Some((namespaces, account_id, own_ids, clients)) = &limited {
+        ids.push(account_id);
+        ids.extend(own_ids.iter().chain(clients));
+        wanted.extend(namespaces.iter().map(|ns| (Kind::Namespace, ns.as_bytes().to_vec())));
+    }
+    ids.extend(filter.actor.iter().chain(&filter.target));
+    wanted.extend(ids.into_iter().map(|id| (Kind::Id, pack_id(id))));
+    wanted.extend(filter.action.iter().map(|a| (Kind::Action, a.as_bytes().to_vec())));
+    wanted.extend(filter.namespace.iter().map(|ns| (Kind::Namespace, ns.as_bytes().to_vec())));
+    let codes = Codes(names::codes(conn, salt, &wanted)?);
+
+    let mut plan = Plan::default();
+    if let Some((account_id, clients)) = &involved {
+        plan.any_of(involving(&codes, account_id, std::slice::from_ref(account_id), clients));
+    }
+    if let Some((namespaces, account_id, own_ids, clients)) = &limited {
+        let mut alternatives = involving(&codes, account_id, own_ids, clients);
+        alternatives.extend(namespaces.iter().filter_map(|ns| codes.text(Kind::Namespace, ns)).map(Cond::Namespace));
         plan.any_of(alternatives);
     }
     if let Some(actor) = &filter.actor {
-        plan.all.push(Cond::ActorId(pack_id(actor)));
+        plan.all.push(codes.id(actor).map_or_else(Cond::nothing, Cond::Actor));
     }
     if let Some(target) = &filter.target {
-        plan.all.push(Cond::TargetId(pack_id(target)));
+        plan.all.push(codes.id(target).map_or_else(Cond::nothing, Cond::Target));
     }
     if let Some(action) = &filter.action {
         let prefix = action.strip_suffix('*').or(action.ends_with('.').then_some(action.as_str()));
         match prefix {
+            // The actions that start with it, from the names (one range read).
             Some(prefix) => {
                 let upper = prefix_upper_bound(prefix);
-                match actions_between(conn, prefix, &upper)? {
-                    Some(actions) => plan.any_of(actions.into_iter().map(Cond::Action).collect()),
-                    None => plan.all.push(Cond::ActionRange(prefix.to_owned(), upper)),
-                }
+                let actions = names::codes_between(conn, Kind::Action, prefix.as_bytes(), upper.as_bytes())?;
+                plan.any_of(actions.into_iter().map(Cond::Action).collect());
             }
-            None => plan.all.push(Cond::Action(action.clone())),
+            None => plan.all.push(codes.text(Kind::Action, action).map_or_else(Cond::nothing, Cond::Action)),
         }
     }
     if let Some(namespace) = &filter.namespace {
-        plan.all.push(Cond::Namespace(namespace.clone()));
+        plan.all.push(codes.text(Kind::Namespace, namespace).map_or_else(Cond::nothing, Cond::Namespace));
     }
     if let Some(outcome) = &filter.outcome {
         // An outcome no event has matches nothing (the API refuses unknown ones before this).
         plan.all.push(Cond::Outcome(outcome_code(outcome).unwrap_or(0)));
     }
     // A time window is a seq range: event times never go backwards in chain order (`append`),
-    // so the events at or after a time are those from the first one at or after it. One probe
-    // of the time index each, then the page walks seq like any other.
+    // so the events at or after a time are those from the first one at or after it.
     if let Some(since) = filter.since {
         plan.all.push(match first_seq_at(conn, since)? {
             Some(seq) => Cond::SeqAtLeast(seq),
-            None => Cond::AnyOf(Vec::new()),
+            None => Cond::nothing(),
         });
     }
     if let Some(until) = filter.until {
@@ -225,15 +244,82 @@ fn plan(conn: &mut Conn, visibility: &Visibility, filter: &Filter) -> Result<Pla
     Ok(plan)
 }
 
-/// The first event (in chain order) whose time is at or after `time`: one probe of the time
-/// index.
-fn first_seq_at(conn: &mut Conn, time: DateTime<Utc>) -> Result<Option<i64>> {
+/// The first stored event at or after `seq`, and its time: one read of the primary key.
+fn at_or_after(conn: &mut Conn, seq: i64) -> Result<Option<(i64, i64)>> {
     Ok(audit_events::table
-        .filter(audit_events::time.ge(time.timestamp_micros()))
-        .order((audit_events::time.asc(), audit_events::seq.asc()))
-        .select(audit_events::seq)
+        .filter(audit_events::seq.ge(seq))
+        .order(audit_events::seq.asc())
+        .select((audit_events::seq, audit_events::time))
         .first(conn)
         .optional()?)
+}
+
+/// The first event (in chain order) whose time is at or after `time`: a binary search over
+/// seq (about 24 reads of the primary key at 10M events), since times never go backwards in
+/// chain order. Holes in seq (none but archived ones) are stepped over: each probe reads the
+/// first event at or after its seq. The search runs in the database, as one recursive query
+/// (one round trip, not one per probe).
+fn first_seq_at(conn: &mut Conn, time: DateTime<Utc>) -> Result<Option<i64>> {
+    let time = time.timestamp_micros();
+    let Some((first, first_time)) = at_or_after(conn, i64::MIN)? else { return Ok(None) };
+    if first_time >= time {
+        return Ok(Some(first));
+    }
+    let (last, last_time): (i64, i64) = audit_events::table
+        .order(audit_events::seq.desc())
+        .select((audit_events::seq, audit_events::time))
+        .first(conn)?;
+    if last_time < time {
+        return Ok(None);
+    }
+    // The first event at or after `low` is earlier than `time`; the one at or after `high` is
+    // not. Halve until they meet; the answer is the first event at or after the last `high`.
+    // (Integers only, formatted into the text: no placeholders, whose syntax differs by backend.)
+    let probe = "(SELECT e.time FROM audit_events e WHERE e.seq >= (s.low + s.high) / 2 ORDER BY e.seq LIMIT 1)";
+    let search = format!(
+        "WITH RECURSIVE search(low, high) AS (
+             SELECT CAST({first} AS BIGINT), CAST({last} AS BIGINT)
+             UNION ALL
+             SELECT CASE WHEN {probe} >= {time} THEN s.low ELSE (s.low + s.high) / 2 END,
+                    CASE WHEN {probe} >= {time} THEN (s.low + s.high) / 2 ELSE s.high END
+             FROM search s WHERE s.high - s.low > 1)
+         SELECT CAST(MIN(high) AS BIGINT) AS high FROM search"
+    );
+    let high = diesel::sql_query(search).get_result::<Bound>(conn)?.high;
+    Ok(at_or_after(conn, high)?.map(|(seq, _)| seq))
+}
+
+#[derive(QueryableByName)]
+struct Bound {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    high: i64,
+}
+
+/// PostgreSQL's indexes on codes are by `(code, seq >> 12)`, not `(code, seq)` (ADR 0010): the
+/// events of one code in one bucket of 4096 seqs share one key, which B-tree deduplication
+/// stores once with a list of 6-byte row pointers, a fifth of an `(int4, int8)` entry. A walk
+/// along such an index orders by `(bucket, seq)`: the index gives the bucket order and the
+/// database sorts within a bucket (an incremental sort, stopping after the page's last bucket).
+/// Seq bounds are also bucket bounds, so that the index range starts at the right bucket.
+/// SQLite keeps `(code, seq)`: its index entries have no per-entry header to save.
+struct Bucketed;
+
+impl Bucketed {
+    const SHIFT: u32 = 12;
+
+    fn bucket() -> diesel::expression::SqlLiteral<diesel::sql_types::BigInt> {
+        diesel::dsl::sql::<diesel::sql_types::BigInt>(&format!("(seq >> {})", Self::SHIFT))
+    }
+
+    /// Buckets that may hold a seq at or above `seq`.
+    fn at_least(seq: i64) -> diesel::expression::SqlLiteral<Bool> {
+        diesel::dsl::sql::<Bool>(&format!("(seq >> {}) >= {}", Self::SHIFT, seq >> Self::SHIFT))
+    }
+
+    /// Buckets that may hold a seq below `seq`.
+    fn below(seq: i64) -> diesel::expression::SqlLiteral<Bool> {
+        diesel::dsl::sql::<Bool>(&format!("(seq >> {}) <= {}", Self::SHIFT, (seq - 1) >> Self::SHIFT))
+    }
 }
 
 /// Which way a page walks the chain, and where it starts.
@@ -247,21 +333,45 @@ enum Walk {
 
 /// Runs `plan`'s page: one query, or one walk per alternative merged in seq order. The walks
 /// select `seq` only (often from the index alone); the page's rows are then read by seq.
-fn page(conn: &mut Conn, plan: Plan, walk: Walk, limit: i64) -> Result<Vec<StoredEvent>> {
+fn page(conn: &mut Conn, salt: &[u8], plan: Plan, walk: Walk, limit: i64) -> Result<Vec<StoredEvent>> {
+    let postgres = matches!(conn, Conn::Pg(_));
     let query = |alternative: Option<&Cond>| {
+        let conds = || plan.all.iter().chain(alternative);
+        // PostgreSQL's indexes on codes hold (code, bucket): see `Bucketed`.
+        let bucketed = postgres && conds().any(Cond::indexed);
         let mut query = audit_events::table.limit(limit).into_boxed::<DbBackend>();
-        for cond in plan.all.iter().chain(alternative) {
+        for cond in conds() {
             query = query.filter(cond.expr());
+            if bucketed {
+                match cond {
+                    Cond::SeqAtLeast(seq) => query = query.filter(Bucketed::at_least(*seq)),
+                    Cond::SeqBelow(seq) => query = query.filter(Bucketed::below(*seq)),
+                    _ => {}
+                }
+            }
         }
-        match walk {
-            Walk::NewestBefore(before) => {
+        match (walk, bucketed) {
+            (Walk::NewestBefore(before), false) => {
                 let query = query.order(audit_events::seq.desc());
                 match before {
                     Some(before) => query.filter(audit_events::seq.lt(before)),
                     None => query,
                 }
             }
-            Walk::OldestAfter(after) => query.filter(audit_events::seq.gt(after)).order(audit_events::seq.asc()),
+            (Walk::NewestBefore(before), true) => {
+                let query = query.order((Bucketed::bucket().desc(), audit_events::seq.desc()));
+                match before {
+                    Some(before) => query.filter(audit_events::seq.lt(before)).filter(Bucketed::below(before)),
+                    None => query,
+                }
+            }
+            (Walk::OldestAfter(after), false) => {
+                query.filter(audit_events::seq.gt(after)).order(audit_events::seq.asc())
+            }
+            (Walk::OldestAfter(after), true) => query
+                .filter(audit_events::seq.gt(after))
+                .filter(Bucketed::at_least(after + 1))
+                .order((Bucketed::bucket().asc(), audit_events::seq.asc())),
         }
     };
     let rows: Vec<Row> = match &plan.walks {
@@ -286,7 +396,7 @@ fn page(conn: &mut Conn, plan: Plan, walk: Walk, limit: i64) -> Result<Vec<Store
             rows
         }
     };
-    unpack(conn, rows)
+    unpack(conn, salt, rows)
 }
 
 /// Newest first; `before` is the `seq` of the last event of the previous page.
@@ -297,8 +407,9 @@ pub fn list(
     before: Option<i64>,
     limit: i64,
 ) -> Result<Vec<StoredEvent>> {
-    let plan = plan(conn, visibility, filter)?;
-    page(conn, plan, Walk::NewestBefore(before), limit)
+    let salt = salt(conn)?;
+    let plan = plan(conn, &salt, visibility, filter)?;
+    page(conn, &salt, plan, Walk::NewestBefore(before), limit)
 }
 
 /// In chain order: the first `limit` matching events after `after_seq` (exports, log streams,
@@ -310,6 +421,7 @@ pub fn list_after(
     after_seq: i64,
     limit: i64,
 ) -> Result<Vec<StoredEvent>> {
-    let plan = plan(conn, visibility, filter)?;
-    page(conn, plan, Walk::OldestAfter(after_seq), limit)
+    let salt = salt(conn)?;
+    let plan = plan(conn, &salt, visibility, filter)?;
+    page(conn, &salt, plan, Walk::OldestAfter(after_seq), limit)
 }

@@ -4,8 +4,9 @@
 //! any stored event breaks every link after it ([`ChainCheck`], [`verify`]). Appending locks
 //! the chain's head row (an `UPDATE` of it), so concurrent transactions, on one replica or
 //! many, append in one order. The table stores a compact form of each event ([`compact`]:
-//! bytes for ids, addresses and hashes, no stored `prev_hash`); the hash is over the textual
-//! record, so it does not depend on that form (ADR 0008).
+//! bytes for addresses and hashes, codes of [`names`] for ids, actions and namespaces, no stored
+//! `prev_hash` nor, for new events, `id`); the hash is over the textual record, so it does not
+//! depend on that form (ADR 0008, ADR 0010).
 
 use std::collections::HashMap;
 
@@ -13,7 +14,6 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use diesel::prelude::*;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use uuid::Uuid;
 
 use super::schema::{audit_chain_head, audit_events};
 use super::Conn;
@@ -202,9 +202,11 @@ type DbBackend = <Conn as diesel::Connection>::Backend;
 
 mod compact;
 mod filter;
+pub(super) mod names;
 
 use compact::Row;
 pub use filter::{list, list_after, Filter, Visibility};
+use names::Name;
 
 /// Rows per `INSERT` statement: 15 columns each, well below SQLite's 32,766 bound parameters.
 const INSERT_CHUNK: usize = 256;
@@ -216,9 +218,9 @@ pub fn append(conn: &mut Conn, events: Vec<NewEvent>) -> Result<()> {
         return Ok(());
     }
     let count = events.len() as i64;
-    let (last_seq, mut prev_hash): (i64, String) = diesel::update(audit_chain_head::table.find(1))
+    let (last_seq, mut prev_hash, salt): (i64, String, Vec<u8>) = diesel::update(audit_chain_head::table.find(1))
         .set(audit_chain_head::seq.eq(audit_chain_head::seq + count))
-        .returning((audit_chain_head::seq, audit_chain_head::hash))
+        .returning((audit_chain_head::seq, audit_chain_head::hash, audit_chain_head::id_salt))
         .get_result(conn)?;
     // Never before the previous event, even if the clock stepped back: a time window of the
     // audit API is a seq range (filter.rs).
@@ -230,13 +232,19 @@ pub fn append(conn: &mut Conn, events: Vec<NewEvent>) -> Result<()> {
             time = time.max(previous);
         }
     }
-    let mut rows = Vec::with_capacity(events.len());
+    let mut sealed = Vec::with_capacity(events.len());
     for (offset, event) in events.into_iter().enumerate() {
         let seq = last_seq - count + 1 + offset as i64;
-        let stored = StoredEvent::seal(event, seq, Uuid::now_v7().to_string(), time, prev_hash);
-        rows.push(Row::pack(&stored)?);
-        prev_hash = stored.hash;
+        let stored = StoredEvent::seal(event, seq, compact::derived_id(&salt, seq, time), time, prev_hash);
+        prev_hash = stored.hash.clone();
+        sealed.push(stored);
     }
+    // Codes for the names, new ones given under the head's lock (taken above).
+    let mut wanted: Vec<Name> = sealed.iter().flat_map(compact::names_of).collect();
+    wanted.sort_unstable_by(|a, b| (a.0 as i16, &a.1).cmp(&(b.0 as i16, &b.1)));
+    wanted.dedup();
+    let codes = names::codes_or_new(conn, &salt, &wanted)?;
+    let rows = sealed.iter().map(|e| Row::pack(e, &codes, &salt)).collect::<Result<Vec<Row>>>()?;
     // Multi-row INSERTs, in chunks that stay below SQLite's limit of bound parameters.
     for chunk in rows.chunks(INSERT_CHUNK) {
         native!(conn, |c| diesel::insert_into(audit_events::table).values(chunk).execute(c))?;
@@ -245,12 +253,22 @@ pub fn append(conn: &mut Conn, events: Vec<NewEvent>) -> Result<()> {
     Ok(())
 }
 
+/// The database's salt, from which the ids of its events are derived (and by which the audit
+/// names it caches are kept apart from other databases').
+fn salt(conn: &mut Conn) -> Result<Vec<u8>> {
+    Ok(audit_chain_head::table.find(1).select(audit_chain_head::id_salt).first(conn)?)
+}
+
 /// Turns rows into events. A row does not store its `prev_hash`: it is the hash of the row
 /// before it (one lookup by `seq` for those whose predecessor is not among `rows`), the
 /// genesis hash for event 1, or the chain's anchor for the first event kept after older ones
 /// were archived away. An event whose predecessor is gone without an anchor gets an empty
-/// `prev_hash`, which no hash matches: `verify` names it.
-fn unpack(conn: &mut Conn, rows: Vec<Row>) -> Result<Vec<StoredEvent>> {
+/// `prev_hash`, which no hash matches: `verify` names it. Codes are resolved to their names.
+fn unpack(conn: &mut Conn, salt: &[u8], rows: Vec<Row>) -> Result<Vec<StoredEvent>> {
+    let mut codes: Vec<i32> = rows.iter().flat_map(Row::codes).collect();
+    codes.sort_unstable();
+    codes.dedup();
+    let names = names::names(conn, salt, &codes)?;
     let known: HashMap<i64, Vec<u8>> = rows.iter().map(|r| (r.seq, r.hash.clone())).collect();
     let wanted: Vec<i64> = rows.iter().map(|r| r.seq - 1).filter(|seq| *seq > 0 && !known.contains_key(seq)).collect();
     let mut before: HashMap<i64, Vec<u8>> = HashMap::new();
@@ -283,7 +301,7 @@ fn unpack(conn: &mut Conn, rows: Vec<Row>) -> Result<Vec<StoredEvent>> {
                 }
             }
         };
-        events.push(row.unpack(prev_hash)?);
+        events.push(row.unpack(prev_hash, &names, salt)?);
     }
     Ok(events)
 }
@@ -322,6 +340,7 @@ pub fn verify(conn: &mut Conn) -> Result<ChainStatus> {
         Ok(audit_chain_head::table.find(1).select((audit_chain_head::seq, audit_chain_head::hash)).first(conn)?)
     };
     let (anchor_seq, anchor_hash) = anchor(conn)?;
+    let salt = salt(conn)?;
     let mut check = ChainCheck::after(anchor_seq, anchor_hash);
     let mut after = anchor_seq;
     let (mut head_seq, mut head_hash) = head(conn)?;
@@ -336,7 +355,7 @@ pub fn verify(conn: &mut Conn) -> Result<ChainStatus> {
                 .select(Row::as_select())
                 .load(conn)?;
             let done = (page.len() as i64) < PAGE;
-            for event in unpack(conn, page)? {
+            for event in unpack(conn, &salt, page)? {
                 after = event.seq;
                 if let Err(reason) = check.next(&event) {
                     return Ok(ChainStatus::Broken { checked: check.checked, reason });
