@@ -212,6 +212,69 @@ pub(crate) fn shorten(text: &str) -> String {
     text.chars().take(80).collect()
 }
 
+/// The kinds of public key a client may register, and the members each must carry.
+const JWK_KINDS: [(&str, &[&str]); 3] = [("RSA", &["n", "e"]), ("EC", &["crv", "x", "y"]), ("OKP", &["crv", "x"])];
+
+/// A client's JWK Set (RFC 7517 §5): `{"keys": [...]}`, 1 to 10 public keys (RSA, EC P-256 or
+/// Ed25519), each with a distinct `kid`, none with a private member. The server parses each key
+/// again before it stores the set.
+pub fn jwks(set: &Value) -> Result<(), ValidationError> {
+    let keys = set
+        .as_object()
+        .filter(|o| o.len() == 1)
+        .and_then(|o| o.get("keys"))
+        .and_then(Value::as_array)
+        .ok_or_else(|| fail("jwks", "must be a JWK Set: {\"keys\": [...]}"))?;
+    if keys.is_empty() || keys.len() > 10 {
+        return Err(fail("jwks", "must hold 1 to 10 keys"));
+    }
+    let mut kids = Vec::new();
+    for key in keys {
+        let key = key.as_object().ok_or_else(|| fail("jwks", "each key must be a JSON object"))?;
+        if serde_json::to_string(key).map_or(true, |text| text.len() > 4096) {
+            return Err(fail("jwks", "a key is larger than 4096 bytes"));
+        }
+        let kty = key.get("kty").and_then(Value::as_str).unwrap_or_default();
+        let Some((_, members)) = JWK_KINDS.iter().find(|(k, _)| *k == kty) else {
+            return Err(fail("jwks", "each key's kty must be RSA, EC or OKP"));
+        };
+        if members.iter().any(|m| !key.get(*m).is_some_and(Value::is_string)) {
+            return Err(fail("jwks", format!("a {kty} key needs {}", members.join(", "))));
+        }
+        if ["d", "p", "q", "dp", "dq", "qi", "k", "oth"].iter().any(|m| key.contains_key(*m)) {
+            return Err(fail("jwks", "holds a private key: register public keys only"));
+        }
+        let kid = key.get("kid").and_then(Value::as_str).filter(|k| !k.is_empty() && k.len() <= 200);
+        let Some(kid) = kid else { return Err(fail("jwks", "each key needs a kid of 1 to 200 characters")) };
+        if kids.contains(&kid) {
+            return Err(fail("jwks", "two keys have the same kid"));
+        }
+        kids.push(kid);
+    }
+    Ok(())
+}
+
+/// A `jwks_uri`: https, or plain http to this machine only; no credentials, no fragment.
+pub fn jwks_uri(uri: &str) -> Result<(), ValidationError> {
+    let bad = |why: &str| fail("jwks_uri", why.to_owned());
+    if uri.len() > 2000 {
+        return Err(bad("must be at most 2000 characters"));
+    }
+    if uri.contains('#') || uri.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(bad("must not contain spaces or a fragment"));
+    }
+    let (scheme, rest) = uri.split_once("://").ok_or_else(|| bad("must be an absolute https URL"))?;
+    if rest[..rest.find(['/', '?']).unwrap_or(rest.len())].contains('@') {
+        return Err(bad("must not carry credentials"));
+    }
+    let host = authority(&uri[scheme.len() + 1..]).ok_or_else(|| bad("has no host"))?;
+    match scheme.to_ascii_lowercase().as_str() {
+        "https" => Ok(()),
+        "http" if is_loopback(host) => Ok(()),
+        _ => Err(bad("must be https (plain http only to a loopback address)")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -256,5 +319,22 @@ mod tests {
         ] {
             assert!(redirect_uri(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn client_key_sets_hold_public_keys_with_distinct_kids() {
+        let ec = serde_json::json!({"kty": "EC", "crv": "P-256", "kid": "a", "x": "x", "y": "y"});
+        assert!(jwks(&serde_json::json!({"keys": [ec]})).is_ok());
+        assert!(jwks(&serde_json::json!({"keys": []})).is_err(), "empty");
+        assert!(jwks(&serde_json::json!([ec])).is_err(), "not a set");
+        assert!(jwks(&serde_json::json!({"keys": [ec, ec]})).is_err(), "same kid twice");
+        let mut private = ec.clone();
+        private["d"] = serde_json::json!("secret");
+        assert!(jwks(&serde_json::json!({"keys": [private]})).is_err(), "a private key");
+        assert!(jwks(&serde_json::json!({"keys": [{"kty": "oct", "kid": "k", "k": "c2VjcmV0"}]})).is_err());
+        assert!(jwks_uri("https://rp.example/jwks.json").is_ok());
+        assert!(jwks_uri("http://127.0.0.1:8080/jwks").is_ok());
+        assert!(jwks_uri("http://rp.example/jwks").is_err(), "plain http elsewhere");
+        assert!(jwks_uri("https://user:pw@rp.example/jwks").is_err(), "credentials");
     }
 }

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use uuid::Uuid;
 use validator::Validate;
 
@@ -40,9 +41,15 @@ pub struct Client {
     pub redirect_uris: Vec<String>,
     pub password_grant_enabled: bool,
     pub user_namespace: Option<String>,
-    /// `client_secret_basic`, `client_secret_post`, or `none` for a public client (PKCE only).
+    /// `client_secret_basic`, `client_secret_post`, `private_key_jwt` (an assertion signed with
+    /// a key of `jwks` or `jwks_uri`), or `none` for a public client (PKCE only).
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub token_endpoint_auth_method: TokenEndpointAuthMethod,
+    /// The client's public keys, as a JWK Set (`private_key_jwt`).
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub jwks: Option<Value>,
+    /// Where the client publishes its JWK Set (`private_key_jwt`), fetched and cached by the server.
+    pub jwks_uri: Option<String>,
     /// Access token lifetime in seconds (null: the server default, 300).
     pub access_token_ttl: Option<u32>,
     /// `RS256`, `ES256` or `EdDSA`.
@@ -121,10 +128,22 @@ pub struct ClientCreate {
     pub user_namespace: Option<String>,
     /// Another account to own the client (needs `clients:write@*` and `permissions:write@<its namespace>`).
     pub owner_account_id: Option<Uuid>,
-    /// `client_secret_basic` (default), `client_secret_post`, or `none` (a public client: no
-    /// secret, PKCE required).
+    /// `client_secret_basic` (default), `client_secret_post`, `private_key_jwt` (no secret: the
+    /// client signs assertions with a key of `jwks` or `jwks_uri`), or `none` (a public client:
+    /// no secret, PKCE required).
     #[serde(default = "default_auth_method")]
     pub token_endpoint_auth_method: TokenEndpointAuthMethod,
+    /// The client's public keys as a JWK Set `{"keys": [...]}` (1 to 10 RSA, EC P-256 or Ed25519
+    /// keys, each with a `kid`); for `private_key_jwt`, this or `jwks_uri`.
+    #[serde(default)]
+    #[validate(custom(function = "checks::jwks"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub jwks: Option<Value>,
+    /// Where the client publishes its JWK Set (https, or http to a loopback address).
+    #[serde(default)]
+    #[validate(custom(function = "checks::jwks_uri"))]
+    #[cfg_attr(feature = "openapi", schema(max_length = 2000))]
+    pub jwks_uri: Option<String>,
     /// Seconds, 60 to 86400 (and never above the server's maximum).
     #[validate(range(min = 60, max = 86400, message = "must be between 60 and 86400 seconds"))]
     #[cfg_attr(feature = "openapi", schema(minimum = 60, maximum = 86400))]
@@ -194,6 +213,17 @@ pub struct ClientPatch {
     pub access_token_ttl: Option<Option<u32>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_token_alg: Option<SigningAlg>,
+    /// Replaces the client's JWK Set (null removes it): who changes a client's keys can act as
+    /// the client, so this needs power over everything the client may do.
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
+    #[validate(custom(function = "checks::jwks"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub jwks: Option<Option<Value>>,
+    /// Replaces the client's `jwks_uri` (null removes it); needs the same power as `jwks`.
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
+    #[validate(custom(function = "checks::jwks_uri"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, max_length = 2000))]
+    pub jwks_uri: Option<Option<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[validate(custom(function = "checks::redirect_uris"))]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<openapi::RedirectUri>>, max_items = 20))]

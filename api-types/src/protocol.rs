@@ -115,13 +115,22 @@ protocol_values! {
 
 protocol_values! {
     /// How a client authenticates at the token endpoint; `none` is a public client (no secret,
-    /// PKCE required).
+    /// PKCE required); `private_key_jwt` signs an assertion with a key of its `jwks` or
+    /// `jwks_uri` (RFC 7523) and has no secret.
     pub enum TokenEndpointAuthMethod (schema "TokenEndpointAuthMethod") {
         ClientSecretBasic = "client_secret_basic",
         ClientSecretPost = "client_secret_post",
         None = "none",
+        PrivateKeyJwt = "private_key_jwt",
     }
-    unknown(_) => "must be client_secret_basic, client_secret_post or none".to_owned();
+    unknown(_) => "must be client_secret_basic, client_secret_post, private_key_jwt or none".to_owned();
+}
+
+impl TokenEndpointAuthMethod {
+    /// Whether a client of this method authenticates with a secret.
+    pub fn uses_secret(self) -> bool {
+        matches!(self, TokenEndpointAuthMethod::ClientSecretBasic | TokenEndpointAuthMethod::ClientSecretPost)
+    }
 }
 
 protocol_values! {

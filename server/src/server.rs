@@ -65,6 +65,7 @@ pub async fn serve(config: Config, args: ServeArgs) -> Result<()> {
         db: db.clone(),
         hasher,
         verified: VerifiedSecrets::new(args.secret_cache_size),
+        client_keys: Default::default(),
         audit,
         metrics,
         trust_forwarded_for: args.trust_forwarded_for,

@@ -412,3 +412,33 @@ fn regression_audit_write_points_the_administrators_stream_at_itself() {
         &["agent1 via secret #1 of client c1: PATCH log stream admin-stream {\"url\":"],
     );
 }
+
+/// `clients:*@*` replaces the keys of another account's `private_key_jwt` client that may do
+/// more (`*:*@system`) with its own: it would then sign in as that client.
+#[test]
+fn regression_clients_write_replaces_a_signing_clients_keys() {
+    let signer = AppSpec { kind: 3, ..AppSpec::api() };
+    let spec = WorldSpec {
+        agents: vec![
+            AgentSpec {
+                ns: 0,
+                grants: vec![grant("*:*@system")],
+                client: Some(ClientSpec { grants: None, app: signer }),
+                signed_in: false,
+            },
+            AgentSpec {
+                ns: 0,
+                grants: vec![grant("clients:*@*")],
+                client: Some(ClientSpec { grants: None, app: AppSpec::api() }),
+                signed_in: false,
+            },
+        ],
+    };
+    // API-key holders: the administrator, then agent 2 (agent 1 holds a signing key, no secret).
+    let change = ClientChange { keys: true, ..ClientChange::default() };
+    regression(
+        spec,
+        vec![Op::PatchClient { caller: sel(1), client: AGENT1_CLIENT, change }],
+        &["agent2 via secret #1 of client c2: PATCH client c1 {\"jwks\":"],
+    );
+}

@@ -64,11 +64,17 @@ impl Rp {
     /// Discovery with a client's credentials (`auth`: how it authenticates at the token endpoint).
     fn discover(app: &TestApp, client_id: &str, secret: Option<&str>, auth: &str) -> Rp {
         let mut rp = Rp::start();
-        let discovered = rp.ok(json!({
-            "op": "discover", "issuer": app.base, "client_id": client_id, "client_secret": secret, "auth": auth
-        }));
-        assert_eq!(discovered["server"]["issuer"], json!(app.base));
+        rp.configure(app, client_id, json!({ "client_secret": secret, "auth": auth }));
         rp
+    }
+
+    /// (Re)configures this relying party by discovery; `auth` holds `auth` and its credential.
+    fn configure(&mut self, app: &TestApp, client_id: &str, auth: Value) -> Value {
+        let mut command = json!({ "op": "discover", "issuer": app.base, "client_id": client_id });
+        command.as_object_mut().unwrap().extend(auth.as_object().unwrap().clone());
+        let discovered = self.ok(command);
+        assert_eq!(discovered["server"]["issuer"], json!(app.base));
+        discovered["server"].clone()
     }
 
     /// An authorization request built by the library, signed in on the hosted form: the
@@ -199,4 +205,154 @@ fn client_credentials_and_a_wrong_secret() {
     let mut wrong = Rp::discover(&p.app, &api.client_id, Some("not the secret"), "client_secret_post");
     let refused = wrong.call(json!({ "op": "client_credentials" })).unwrap_err();
     assert_eq!(refused["error"], json!("invalid_client"), "{refused}");
+}
+
+/// Posts a client_credentials grant with a hand-made client assertion.
+fn grant_with_assertion(app: &TestApp, assertion: &str) -> crate::support::Reply {
+    let browser = Browser::new(&app.base);
+    browser.post_form(
+        "/oauth/token",
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
+            ("client_assertion", assertion),
+        ],
+    )
+}
+
+/// A JWK Set served over HTTP on 127.0.0.1 (a client's `jwks_uri`); `set` replaces what it serves.
+struct JwksServer {
+    url: String,
+    document: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl JwksServer {
+    fn start() -> JwksServer {
+        use std::io::Read;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/jwks.json", listener.local_addr().unwrap());
+        let document = std::sync::Arc::new(std::sync::Mutex::new(String::from("{\"keys\":[]}")));
+        let served = document.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut request = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let body = served.lock().unwrap().clone();
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        JwksServer { url, document }
+    }
+
+    fn set(&self, keys: &[&Value]) {
+        *self.document.lock().unwrap() = json!({ "keys": keys }).to_string();
+    }
+}
+
+#[test]
+fn private_key_jwt_with_registered_keys_and_a_jwks_uri() {
+    let p = provider(&[]);
+    let owner = p.app.create_account("system", "key-owner", &["users:read@customers"]);
+    let mut rp = Rp::start();
+    let key = rp.ok(json!({ "op": "generate_key", "alg": "ES256" }))["jwk"].clone();
+    let kid = key["kid"].as_str().unwrap().to_owned();
+    let created = p.app.admin().post(
+        "/api/v1/clients",
+        &json!({
+            "name": "signs its assertions", "permissions": ["users:read@customers"], "owner_account_id": owner,
+            "token_endpoint_auth_method": "private_key_jwt", "jwks": { "keys": [key] }
+        }),
+    );
+    assert_eq!(created.status, 201, "{}", created.text);
+    assert!(created.json["client_secret"].is_null(), "a private_key_jwt client has no secret");
+    assert_eq!(created.json["jwks"]["keys"][0]["kid"], json!(kid));
+    let client_id = created.json["client_id"].as_str().unwrap().to_owned();
+    let client_uuid = created.json["id"].as_str().unwrap().to_owned();
+
+    // openid-client signs its own assertions (fresh jti, its choice of aud and exp).
+    let server = rp.configure(&p.app, &client_id, json!({ "auth": "private_key_jwt", "kid": kid }));
+    assert!(server["token_endpoint_auth_methods_supported"].as_array().unwrap().contains(&json!("private_key_jwt")));
+    assert!(server["token_endpoint_auth_signing_alg_values_supported"].as_array().unwrap().contains(&json!("ES256")));
+    let tokens = rp.ok(json!({ "op": "client_credentials", "scope": "users:read@customers" }));
+    let access = tokens["access_token"].as_str().unwrap();
+    let users = p.app.anonymous().with_bearer(access).get("/api/v1/namespaces/customers/users");
+    assert_eq!(users.status, 200, "{}", users.text);
+    // Introspection authenticates the same way.
+    let seen = rp.ok(json!({ "op": "introspect", "token": access }));
+    assert_eq!(seen["introspection"]["active"], json!(true), "{seen}");
+
+    // Hand-made assertions: once each, addressed to this server, short-lived, with a registered key.
+    let token_endpoint = format!("{}/oauth/token", p.app.base);
+    let assertion = |rp: &mut Rp, aud: &str, exp_in: i64, kid: &str| {
+        rp.ok(json!({ "op": "assertion", "kid": kid, "client_id": client_id, "aud": aud, "exp_in": exp_in }))
+            ["assertion"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let once = assertion(&mut rp, &token_endpoint, 60, &kid);
+    assert_eq!(grant_with_assertion(&p.app, &once).status, 200);
+    let replayed = grant_with_assertion(&p.app, &once);
+    assert_eq!((replayed.status, replayed.json["error"].as_str()), (401, Some("invalid_client")), "{}", replayed.text);
+    assert!(replayed.text.contains("replayed"), "{}", replayed.text);
+    let elsewhere = grant_with_assertion(&p.app, &assertion(&mut rp, "https://other.example/token", 60, &kid));
+    assert_eq!(elsewhere.status, 401, "{}", elsewhere.text);
+    assert!(elsewhere.text.contains("not addressed to this server"), "{}", elsewhere.text);
+    let expired = grant_with_assertion(&p.app, &assertion(&mut rp, &p.app.base, -120, &kid));
+    assert!(expired.status == 401 && expired.text.contains("expired"), "{}", expired.text);
+    let lasting = grant_with_assertion(&p.app, &assertion(&mut rp, &p.app.base, 3600, &kid));
+    assert!(lasting.status == 401 && lasting.text.contains("longer than 10 minutes"), "{}", lasting.text);
+    let stranger = rp.ok(json!({ "op": "generate_key", "alg": "ES256" }))["jwk"]["kid"].as_str().unwrap().to_owned();
+    let unknown = grant_with_assertion(&p.app, &assertion(&mut rp, &p.app.base, 60, &stranger));
+    assert!(unknown.status == 401 && unknown.text.contains("no registered key"), "{}", unknown.text);
+    // The refusals are on record.
+    let failures = p.app.admin().get("/api/v1/audit-events?action=oauth.token&outcome=failure");
+    assert!(failures.text.contains("replayed"), "{}", failures.text);
+    // It has no secret to rotate.
+    let rotate = p.app.admin().post(&format!("/api/v1/clients/{client_uuid}/secrets"), &json!({}));
+    assert_eq!(rotate.status, 409, "{}", rotate.text);
+
+    // By jwks_uri: fetched, cached, fetched again for a kid it does not know (a rotation).
+    let jwks = JwksServer::start();
+    jwks.set(&[&key]);
+    let by_uri = p.app.admin().post(
+        "/api/v1/clients",
+        &json!({
+            "name": "publishes its keys", "permissions": ["users:read@customers"], "owner_account_id": owner,
+            "token_endpoint_auth_method": "private_key_jwt", "jwks_uri": jwks.url
+        }),
+    );
+    assert_eq!(by_uri.status, 201, "{}", by_uri.text);
+    let by_uri_id = by_uri.json["client_id"].as_str().unwrap().to_owned();
+    rp.configure(&p.app, &by_uri_id, json!({ "auth": "private_key_jwt", "kid": kid }));
+    rp.ok(json!({ "op": "client_credentials", "scope": "users:read@customers" }));
+    let next = rp.ok(json!({ "op": "generate_key", "alg": "RS256" }))["jwk"].clone();
+    let next_kid = next["kid"].as_str().unwrap().to_owned();
+    jwks.set(&[&key, &next]);
+    // The server fetches a set again for an unknown kid at most every 5 s.
+    std::thread::sleep(std::time::Duration::from_secs(6));
+    rp.configure(&p.app, &by_uri_id, json!({ "auth": "private_key_jwt", "kid": next_kid }));
+    rp.ok(json!({ "op": "client_credentials", "scope": "users:read@customers" }));
+
+    // Keys are checked when registered: a private key, or none at all, is refused.
+    let private = p.app.admin().post(
+        "/api/v1/clients",
+        &json!({ "name": "x", "token_endpoint_auth_method": "private_key_jwt",
+                 "jwks": { "keys": [{ "kty": "EC", "crv": "P-256", "kid": "k", "x": "a", "y": "b", "d": "c" }] } }),
+    );
+    assert_eq!(private.status, 400, "{}", private.text);
+    let keyless =
+        p.app.admin().post("/api/v1/clients", &json!({ "name": "x", "token_endpoint_auth_method": "private_key_jwt" }));
+    assert_eq!(keyless.status, 400, "{}", keyless.text);
 }

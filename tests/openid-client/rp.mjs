@@ -6,15 +6,20 @@
 // audience, nonce, state, PKCE, signatures against the published JWKS, the subject of UserInfo —
 // not with Gatehouse's. Errors come back as {"error": {...}} with what openid-client said.
 import * as client from 'openid-client'
+import { SignJWT, exportJWK, generateKeyPair } from 'jose'
+import { randomUUID } from 'node:crypto'
 import { createInterface } from 'node:readline'
 
 let config
 let pending = {}
+// The relying party's own key pairs (private_key_jwt), by kid.
+const keys = new Map()
 
 const auths = {
   client_secret_basic: (secret) => client.ClientSecretBasic(secret),
   client_secret_post: (secret) => client.ClientSecretPost(secret),
   none: () => client.None(),
+  private_key_jwt: (_, kid) => client.PrivateKeyJwt({ key: keys.get(kid).privateKey, kid }),
 }
 
 function tokens(response) {
@@ -31,10 +36,32 @@ function tokens(response) {
 }
 
 const ops = {
+  // {alg}: a new key pair kept here; answers its public JWK (with kid and alg).
+  async generate_key(c) {
+    const { publicKey, privateKey } = await generateKeyPair(c.alg, { extractable: true })
+    const kid = randomUUID()
+    keys.set(kid, { privateKey, alg: c.alg })
+    return { jwk: { ...(await exportJWK(publicKey)), kid, alg: c.alg, use: 'sig' } }
+  },
+  // {kid, client_id, aud, exp_in?, jti?}: a client assertion made by hand (for the refusals
+  // openid-client would never send: a replay, a wrong audience, an expired one).
+  async assertion(c) {
+    const { privateKey, alg } = keys.get(c.kid)
+    const now = Math.floor(Date.now() / 1000)
+    const jwt = await new SignJWT({ jti: c.jti ?? randomUUID() })
+      .setProtectedHeader({ alg, kid: c.kid, typ: 'JWT' })
+      .setIssuer(c.client_id)
+      .setSubject(c.client_id)
+      .setAudience(c.aud)
+      .setIssuedAt(now)
+      .setExpirationTime(now + (c.exp_in ?? 60))
+      .sign(privateKey)
+    return { assertion: jwt }
+  },
   // {issuer, client_id, client_secret?, auth}
   async discover(c) {
     const metadata = c.metadata ?? {}
-    config = await client.discovery(new URL(c.issuer), c.client_id, metadata, auths[c.auth](c.client_secret), {
+    config = await client.discovery(new URL(c.issuer), c.client_id, metadata, auths[c.auth](c.client_secret, c.kid), {
       execute: [client.allowInsecureRequests],
     })
     return { server: config.serverMetadata() }

@@ -189,6 +189,9 @@ pub struct NewClient {
     pub redirect_uris: String,
     pub user_namespace: String,
     pub token_endpoint_auth_method: TokenEndpointAuthMethod,
+    /// `private_key_jwt`: the client's public keys as JWK Set JSON, or the URL it publishes them at.
+    pub jwks: String,
+    pub jwks_uri: String,
     pub access_token_alg: SigningAlg,
 }
 
@@ -202,8 +205,33 @@ impl Default for NewClient {
             redirect_uris: String::new(),
             user_namespace: String::new(),
             token_endpoint_auth_method: TokenEndpointAuthMethod::ClientSecretBasic,
+            jwks: String::new(),
+            jwks_uri: String::new(),
             access_token_alg: SigningAlg::RS256,
         }
+    }
+}
+
+/// The keys of a `private_key_jwt` client: a JWK Set (JSON) or a URL, one of them; none for
+/// other methods. (What a set or URL must be is checked with the request's own rules.)
+fn client_keys(f: &NewClient, errors: &mut Errors) -> (Option<serde_json::Value>, Option<String>) {
+    if f.token_endpoint_auth_method != TokenEndpointAuthMethod::PrivateKeyJwt {
+        return (None, None);
+    }
+    let (set, uri) = (f.jwks.trim(), f.jwks_uri.trim());
+    match (set.is_empty(), uri.is_empty()) {
+        (true, true) | (false, false) => {
+            errors.add("jwks", "private_key_jwt needs the client's public keys: a JWK Set or its URL, one of them");
+            (None, None)
+        }
+        (false, true) => match serde_json::from_str::<serde_json::Value>(set) {
+            Ok(value) => (Some(value), None),
+            Err(e) => {
+                errors.add("jwks", format!("is not JSON: {e}"));
+                (None, None)
+            }
+        },
+        (true, false) => (None, Some(uri.to_owned())),
     }
 }
 
@@ -221,6 +249,7 @@ pub fn client_create(f: &NewClient) -> Result<ClientCreate, ApiError> {
     if grant_types.contains(&GrantType::AuthorizationCode) && redirect_uris.is_empty() {
         errors.add("redirect_uris", "at least one is required for the authorization_code grant");
     }
+    let (jwks, jwks_uri) = client_keys(f, &mut errors);
     let body = ClientCreate {
         name: f.name.trim().to_owned(),
         permissions: f.permissions.clone(),
@@ -230,6 +259,8 @@ pub fn client_create(f: &NewClient) -> Result<ClientCreate, ApiError> {
         user_namespace: opt(&f.user_namespace),
         owner_account_id: None,
         token_endpoint_auth_method: f.token_endpoint_auth_method,
+        jwks,
+        jwks_uri,
         access_token_ttl: None,
         access_token_alg: f.access_token_alg,
         post_logout_redirect_uris: Vec::new(),
@@ -401,5 +432,28 @@ mod tests {
                 == 1
         );
         assert_eq!(lines(" a \n\n b"), vec!["a", "b"]);
+    }
+
+    #[test]
+    fn a_private_key_jwt_client_brings_a_key_set_or_its_url() {
+        let mut f = NewClient {
+            name: "signer".into(),
+            token_endpoint_auth_method: TokenEndpointAuthMethod::PrivateKeyJwt,
+            ..NewClient::default()
+        };
+        let e = client_create(&f).unwrap_err();
+        assert_eq!(e.errors_for("jwks").len(), 1, "neither");
+        f.jwks = r#"{"keys": [{"kty": "EC", "crv": "P-256", "kid": "k1", "x": "x", "y": "y"}]}"#.into();
+        let body = client_create(&f).unwrap();
+        assert_eq!(body.jwks.unwrap()["keys"][0]["kid"], "k1");
+        assert_eq!(body.jwks_uri, None);
+        f.jwks_uri = "https://rp.example/jwks.json".into();
+        assert_eq!(client_create(&f).unwrap_err().errors_for("jwks").len(), 1, "both");
+        f.jwks = String::new();
+        assert_eq!(client_create(&f).unwrap().jwks_uri.as_deref(), Some("https://rp.example/jwks.json"));
+        f.jwks_uri = "http://rp.example/jwks".into();
+        assert_eq!(client_create(&f).unwrap_err().errors_for("jwks_uri").len(), 1, "plain http");
+        f.token_endpoint_auth_method = TokenEndpointAuthMethod::ClientSecretBasic;
+        assert_eq!(client_create(&f).unwrap().jwks_uri, None, "keys only for private_key_jwt");
     }
 }

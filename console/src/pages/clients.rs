@@ -29,6 +29,8 @@ pub fn Clients() -> impl IntoView {
     let redirect_uris = RwSignal::new(String::new());
     let user_namespace = RwSignal::new(String::new());
     let token_endpoint_auth_method = RwSignal::new(defaults.token_endpoint_auth_method);
+    let jwks = RwSignal::new(String::new());
+    let jwks_uri = RwSignal::new(String::new());
     let access_token_alg = RwSignal::new(defaults.access_token_alg);
     // The create response with the secret: only here, only until dismissed or left.
     let created = RwSignal::new(None::<ClientCreated>);
@@ -57,6 +59,8 @@ pub fn Clients() -> impl IntoView {
             redirect_uris: redirect_uris.get_untracked(),
             user_namespace: user_namespace.get_untracked(),
             token_endpoint_auth_method: token_endpoint_auth_method.get_untracked(),
+            jwks: jwks.get_untracked(),
+            jwks_uri: jwks_uri.get_untracked(),
             access_token_alg: access_token_alg.get_untracked(),
         });
     };
@@ -179,6 +183,16 @@ pub fn Clients() -> impl IntoView {
                         </select>
                         <FieldErrors error=create_error field="token_endpoint_auth_method" />
                     </div>
+                    <Show when=move || token_endpoint_auth_method.get() == TokenEndpointAuthMethod::PrivateKeyJwt>
+                        <div class="field">
+                            <label for="jwks">"Public keys (JWK Set JSON)"</label>
+                            <textarea id="jwks" rows="5" spellcheck="false" class="mono" bind:value=jwks
+                                placeholder="{\"keys\": [{\"kty\": \"EC\", \"crv\": \"P-256\", \"kid\": \"…\", \"x\": \"…\", \"y\": \"…\"}]}"></textarea>
+                            <FieldErrors error=create_error field="jwks" />
+                        </div>
+                        <TextField id="jwks_uri" label="Or the URL of its JWK Set" value=jwks_uri error=create_error
+                            hint="https (http only to this machine); fetched and cached by the server." />
+                    </Show>
                     <div class="field">
                         <label for="access_token_alg">"Access token algorithm"</label>
                         <select id="access_token_alg" on:change=move |ev| {

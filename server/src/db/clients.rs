@@ -29,6 +29,9 @@ pub struct Client {
     pub password_grant_enabled: bool,
     pub user_namespace: Option<String>,
     pub token_endpoint_auth_method: TokenEndpointAuthMethod,
+    /// The client's public keys (a JWK Set), for `private_key_jwt`.
+    pub jwks: Option<serde_json::Value>,
+    pub jwks_uri: Option<String>,
     pub access_token_ttl: Option<u32>,
     pub access_token_alg: SigningAlg,
     pub post_logout_redirect_uris: Vec<String>,
@@ -110,6 +113,8 @@ struct Row {
     tokens_valid_after: Option<NaiveDateTime>,
     skip_consent: bool,
     registration_enabled: bool,
+    jwks: Option<String>,
+    jwks_uri: Option<String>,
 }
 
 #[derive(Queryable, Selectable)]
@@ -145,6 +150,8 @@ impl Row {
             password_grant_enabled: self.password_grant_enabled,
             user_namespace: self.user_namespace,
             token_endpoint_auth_method: parse_text(&self.token_endpoint_auth_method)?,
+            jwks: self.jwks.as_deref().map(from_json_text).transpose()?,
+            jwks_uri: self.jwks_uri,
             access_token_ttl: self.access_token_ttl.and_then(|t| u32::try_from(t).ok()),
             access_token_alg: parse_text(&self.access_token_alg)?,
             post_logout_redirect_uris: from_json_text(&self.post_logout_redirect_uris)?,
@@ -186,6 +193,8 @@ impl Row {
             tokens_valid_after: c.tokens_valid_after.map(to_db_time),
             skip_consent: c.skip_consent,
             registration_enabled: c.registration_enabled,
+            jwks: c.jwks.as_ref().map(to_json_text).transpose()?,
+            jwks_uri: c.jwks_uri.clone(),
         })
     }
 }
@@ -255,6 +264,9 @@ pub struct Credential {
     pub owner: Option<OwningAccount>,
     pub secret_hashes: Vec<String>,
     pub profile: OAuthProfile,
+    /// The client's JWK Set and `jwks_uri` (`private_key_jwt`).
+    pub jwks: Option<serde_json::Value>,
+    pub jwks_uri: Option<String>,
     /// Access tokens of the client itself issued before this no longer count.
     pub tokens_valid_after: Option<DateTime<Utc>>,
 }
@@ -264,6 +276,7 @@ pub fn credential(conn: &mut Conn, client_id: ClientId, now: DateTime<Utc>) -> R
     type CredentialRow = (
         (String, bool, String, Option<NaiveDateTime>),
         (String, Option<i32>, String, String),
+        (Option<String>, Option<String>),
         Option<OwnerRow>,
         Option<String>,
     );
@@ -285,18 +298,24 @@ pub fn credential(conn: &mut Conn, client_id: ClientId, now: DateTime<Utc>) -> R
                 clients::access_token_alg,
                 clients::token_endpoint_auth_method
             ),
+            (clients::jwks, clients::jwks_uri),
             Option::<OwnerRow>::as_select(),
             client_secrets::secret_hash.nullable(),
         ))
         .load(c))?;
     let mut rows = rows.into_iter();
-    let Some(((id, disabled, permissions, tokens_valid_after), (grant_types, ttl, alg, method), owner, first_hash)) =
-        rows.next()
+    let Some((
+        (id, disabled, permissions, tokens_valid_after),
+        (grant_types, ttl, alg, method),
+        (jwks, jwks_uri),
+        owner,
+        first_hash,
+    )) = rows.next()
     else {
         return Ok(None);
     };
     let mut secret_hashes: Vec<String> = first_hash.into_iter().collect();
-    secret_hashes.extend(rows.filter_map(|row| row.3));
+    secret_hashes.extend(rows.filter_map(|row| row.4));
     Ok(Some(Credential {
         id: parse_uuid(&id)?,
         client_id: client_id.0.to_owned(),
@@ -310,6 +329,8 @@ pub fn credential(conn: &mut Conn, client_id: ClientId, now: DateTime<Utc>) -> R
             access_token_alg: parse_text(&alg)?,
             token_endpoint_auth_method: parse_text(&method)?,
         },
+        jwks: jwks.as_deref().map(from_json_text).transpose()?,
+        jwks_uri,
         tokens_valid_after: tokens_valid_after.map(from_db_time),
     }))
 }

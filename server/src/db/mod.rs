@@ -62,6 +62,7 @@ macro_rules! delete_batch {
 pub mod accounts;
 pub mod audit;
 pub mod audit_archive;
+pub mod client_assertions;
 pub mod clients;
 pub mod codes;
 pub mod consents;

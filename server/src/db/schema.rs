@@ -61,6 +61,8 @@ diesel::table! {
         tokens_valid_after -> Nullable<Timestamp>,
         skip_consent -> Bool,
         registration_enabled -> Bool,
+        jwks -> Nullable<Text>,
+        jwks_uri -> Nullable<Text>,
     }
 }
 

@@ -133,6 +133,11 @@ pub fn client_secret(
         throttle::succeeded(&mut *db.get()?, db, &reservation)?;
     }
 
+    Ok(accept(credential, actor, verified_now))
+}
+
+/// A client whose credential checked out: accepted while it and its owner may act.
+pub fn accept(credential: db::clients::Credential, actor: Actor, verified_now: bool) -> Authentication {
     let reason = if credential.disabled {
         Some("client disabled")
     } else {
@@ -143,7 +148,7 @@ pub fn client_secret(
         }
     };
     match (reason, credential.owner) {
-        (None, Some(owner)) => Ok(Authentication::Accepted {
+        (None, Some(owner)) => Authentication::Accepted {
             caller: Caller::client(
                 credential.id,
                 credential.client_id,
@@ -153,8 +158,8 @@ pub fn client_secret(
             ),
             verified_now,
             profile: credential.profile,
-        }),
-        (reason, _) => Ok(Authentication::Rejected { reason: reason.unwrap_or("client has no owner"), actor }),
+        },
+        (reason, _) => Authentication::Rejected { reason: reason.unwrap_or("client has no owner"), actor },
     }
 }
 

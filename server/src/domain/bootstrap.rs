@@ -57,6 +57,8 @@ pub fn run(
         password_grant_enabled: false,
         user_namespace: None,
         token_endpoint_auth_method: TokenEndpointAuthMethod::ClientSecretBasic,
+        jwks: None,
+        jwks_uri: None,
         access_token_ttl: None,
         access_token_alg: SigningAlg::RS256,
         post_logout_redirect_uris: Vec::new(),

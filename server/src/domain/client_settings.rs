@@ -3,7 +3,7 @@
 //! to whoever makes the change: see [`super::power`]).
 
 use gatehouse_api_types::grant::ANY;
-use gatehouse_api_types::GrantType;
+use gatehouse_api_types::{GrantType, TokenEndpointAuthMethod};
 
 use super::bootstrap::SYSTEM;
 use super::clients::Client;
@@ -16,6 +16,8 @@ pub fn token_routing(c: &Client) -> impl PartialEq + '_ {
     (
         (&c.redirect_uris, &c.post_logout_redirect_uris, &c.grant_types, c.password_grant_enabled),
         (&c.token_endpoint_auth_method, &c.user_namespace, c.require_pkce, c.skip_consent, c.registration_enabled),
+        // Whoever sets a client's keys can authenticate as it.
+        (&c.jwks, &c.jwks_uri),
     )
 }
 
@@ -60,6 +62,14 @@ pub fn check_oauth_settings(client: &mut Client) -> Result<()> {
         if !client.require_pkce {
             return Err(Error::invalid("require_pkce", "a public client must use PKCE"));
         }
+    }
+    if client.token_endpoint_auth_method == TokenEndpointAuthMethod::PrivateKeyJwt
+        && client.jwks.is_some() == client.jwks_uri.is_some()
+    {
+        return Err(Error::invalid("jwks", "private_key_jwt needs the client's keys: jwks or jwks_uri, one of them"));
+    }
+    if let Some(set) = &client.jwks {
+        super::client_assertion::check_key_set(set).map_err(|why| Error::invalid("jwks", why))?;
     }
     // The password grant is switched by `password_grant_enabled` alone.
     client.grant_types.retain(|t| *t != GrantType::Password);

@@ -36,6 +36,12 @@ impl Client {
         self.token_endpoint_auth_method == TokenEndpointAuthMethod::None
     }
 
+    /// Whether the client authenticates with a secret (a public client and a `private_key_jwt`
+    /// client have none).
+    pub fn uses_secret(&self) -> bool {
+        self.token_endpoint_auth_method.uses_secret()
+    }
+
     pub fn allows_grant(&self, grant_type: GrantType) -> bool {
         self.grant_types.contains(&grant_type)
     }
@@ -136,6 +142,8 @@ impl ClientView {
             password_grant_enabled: c.password_grant_enabled,
             user_namespace: c.user_namespace.clone(),
             token_endpoint_auth_method: c.token_endpoint_auth_method,
+            jwks: c.jwks.clone(),
+            jwks_uri: c.jwks_uri.clone(),
             access_token_ttl: c.access_token_ttl,
             access_token_alg: c.access_token_alg,
             post_logout_redirect_uris: c.post_logout_redirect_uris.clone(),
@@ -166,6 +174,8 @@ impl ClientView {
             "password_grant_enabled": c.password_grant_enabled,
             "user_namespace": c.user_namespace,
             "token_endpoint_auth_method": c.token_endpoint_auth_method,
+            "jwks": c.jwks,
+            "jwks_uri": c.jwks_uri,
             "access_token_ttl": c.access_token_ttl,
             "access_token_alg": c.access_token_alg,
             "post_logout_redirect_uris": c.post_logout_redirect_uris,
@@ -263,6 +273,8 @@ pub fn create(conn: &mut Conn, ctx: &Context, input: ClientCreate, secret_hash: 
         password_grant_enabled: input.password_grant_enabled,
         user_namespace: input.user_namespace,
         token_endpoint_auth_method: input.token_endpoint_auth_method,
+        jwks: input.jwks,
+        jwks_uri: input.jwks_uri,
         access_token_ttl: input.access_token_ttl,
         access_token_alg: input.access_token_alg,
         post_logout_redirect_uris: input.post_logout_redirect_uris,
@@ -281,8 +293,8 @@ pub fn create(conn: &mut Conn, ctx: &Context, input: ClientCreate, secret_hash: 
     check_redirect_targets("post_logout_redirect_uris", &client.post_logout_redirect_uris)?;
     check_oauth_settings(&mut client)?;
     check_switches(ctx, None, &client)?;
-    if client.is_public() != secret_hash.is_none() {
-        return Err(Error::internal("a confidential client needs a secret, a public one has none"));
+    if client.uses_secret() == secret_hash.is_none() {
+        return Err(Error::internal("a client authenticating with a secret needs one, others have none"));
     }
     db::clients::insert(conn, &client)?;
     if let Some(hash) = secret_hash {
@@ -290,7 +302,7 @@ pub fn create(conn: &mut Conn, ctx: &Context, input: ClientCreate, secret_hash: 
     }
     let view = ClientView { client, owner: Some(owner) };
     let mut after = view.audit_view();
-    if !view.client.is_public() {
+    if view.client.uses_secret() {
         after["client_secret"] = json!(REDACTED);
     }
     db::audit::append(conn, vec![view.event(ctx, "client.create").diff(None, Some(after))])?;
@@ -403,6 +415,12 @@ pub fn update(
     }
     if let Some(alg) = patch.access_token_alg {
         after.access_token_alg = alg;
+    }
+    if let Some(jwks) = patch.jwks {
+        after.jwks = jwks;
+    }
+    if let Some(uri) = patch.jwks_uri {
+        after.jwks_uri = uri;
     }
     if let Some(uris) = patch.post_logout_redirect_uris {
         check_redirect_targets("post_logout_redirect_uris", &uris)?;

@@ -12,6 +12,7 @@ pub mod audit_archive;
 pub mod audit_keys;
 pub mod authn;
 pub mod bootstrap;
+pub mod client_assertion;
 pub mod client_settings;
 pub mod clients;
 pub mod codes;

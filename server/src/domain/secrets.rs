@@ -154,8 +154,11 @@ pub fn authorize_rotation(conn: &mut Conn, ctx: &Context, id: Uuid) -> Result<Cl
     let view = clients::find(conn, id)?;
     clients::require_manage(ctx, &view)?;
     clients::refuse_console(&view)?;
-    if view.client.is_public() {
-        return Err(Error::Conflict("a public client has no secret to rotate".into()));
+    if !view.client.uses_secret() {
+        return Err(Error::Conflict(format!(
+            "a client authenticating with {} has no secret to rotate",
+            view.client.token_endpoint_auth_method
+        )));
     }
     require_power_over(&ctx.caller, &view.effective(), Control::Credential)?;
     Ok(view)

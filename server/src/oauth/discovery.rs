@@ -4,7 +4,7 @@
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use gatehouse_api_types::GrantType::{AuthorizationCode, ClientCredentials, Password, RefreshToken};
-use gatehouse_api_types::TokenEndpointAuthMethod::{ClientSecretBasic, ClientSecretPost};
+use gatehouse_api_types::TokenEndpointAuthMethod::{ClientSecretBasic, ClientSecretPost, PrivateKeyJwt};
 use gatehouse_api_types::{SigningAlg, TokenEndpointAuthMethod};
 use serde_json::json;
 
@@ -17,6 +17,8 @@ pub async fn configuration(state: web::Data<AppState>) -> HttpResponse {
     let s = &state.oauth.settings;
     let mut scopes: Vec<&str> = NAMED_SCOPES.to_vec();
     scopes.push("<resource>:<action>@<namespace>");
+    let assertion_algs: Vec<String> =
+        crate::domain::client_assertion::ALGORITHMS.iter().map(|a| format!("{a:?}")).collect();
     HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "public, max-age=300")).json(json!({
         "issuer": s.issuer,
         "authorization_endpoint": s.url("/oauth/authorize"),
@@ -35,7 +37,10 @@ pub async fn configuration(state: web::Data<AppState>) -> HttpResponse {
         "access_token_signing_alg_values_supported": SigningAlg::ALL,
         "token_endpoint_auth_methods_supported": TokenEndpointAuthMethod::ALL,
         "revocation_endpoint_auth_methods_supported": TokenEndpointAuthMethod::ALL,
-        "introspection_endpoint_auth_methods_supported": [ClientSecretBasic, ClientSecretPost],
+        "introspection_endpoint_auth_methods_supported": [ClientSecretBasic, ClientSecretPost, PrivateKeyJwt],
+        "token_endpoint_auth_signing_alg_values_supported": assertion_algs,
+        "revocation_endpoint_auth_signing_alg_values_supported": assertion_algs,
+        "introspection_endpoint_auth_signing_alg_values_supported": assertion_algs,
         "code_challenge_methods_supported": ["S256"],
         "prompt_values_supported": ["none", "login", "consent"],
         "claims_supported": [

@@ -10,7 +10,7 @@ use super::bearer::{self, Standing};
 use super::form::Form;
 use super::pages::{self, Page};
 use super::scope::{Scopes, OPENID};
-use super::token_endpoint::{authenticate_client, Presented, TokenClient};
+use super::token_endpoint::{authenticate_client, TokenClient};
 use super::tokens::{self, user_claims};
 use super::{session, OAuthError};
 use crate::db::ids::{AccountId, ClientId};
@@ -95,9 +95,7 @@ async fn client_of(
         Ok(match authenticate_client(&worker, &presented, &origin)? {
             Ok(client) => (Ok(client), None),
             Err((error, actor)) => {
-                let client_id = match &presented {
-                    Presented::Secret { client_id, .. } | Presented::Public { client_id } => shown_client_id(client_id),
-                };
+                let client_id = shown_client_id(presented.client_id());
                 let event = NewEvent::new(actor, "oauth.client.failure")
                     .outcome(crate::domain::audit::Outcome::Failure)
                     .request(origin.request_id.clone(), origin.ip.clone())

@@ -1,5 +1,5 @@
 //! `POST /oauth/token`: client authentication (`client_secret_basic`, `client_secret_post`,
-//! `none` for public clients) and the grants. Every answer is audited.
+//! `private_key_jwt`, `none` for public clients) and the grants. Every answer is audited.
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -16,6 +16,7 @@ use crate::db::ids::{ClientId, ClientUuid};
 use crate::db::{self, Conn};
 use crate::domain::audit::{Actor, NewEvent, Outcome};
 use crate::domain::authn::{self, Authentication, Origin};
+use crate::domain::client_assertion;
 use crate::domain::clients::{ClientView, OAuthProfile};
 use crate::domain::signin::{self, SignIn};
 use crate::domain::{grant, Caller};
@@ -25,8 +26,30 @@ use crate::shell::{read_body, AppState, BODY_LIMIT};
 /// How the client presented itself.
 #[derive(Clone)]
 pub enum Presented {
-    Secret { client_id: String, secret: String, basic: bool },
-    Public { client_id: String },
+    Secret {
+        client_id: String,
+        secret: String,
+        basic: bool,
+    },
+    Public {
+        client_id: String,
+    },
+    /// A JWT client assertion (`private_key_jwt`).
+    Assertion {
+        client_id: String,
+        assertion: String,
+    },
+}
+
+impl Presented {
+    /// The client id as presented (not yet authenticated).
+    pub fn client_id(&self) -> &str {
+        match self {
+            Presented::Secret { client_id, .. }
+            | Presented::Public { client_id }
+            | Presented::Assertion { client_id, .. } => client_id,
+        }
+    }
 }
 
 /// An authenticated client at the token endpoint.
@@ -73,9 +96,7 @@ fn run(
     origin: &Origin,
 ) -> (std::result::Result<TokenResponse, OAuthError>, Vec<NewEvent>) {
     let grant_type = form.get("grant_type").unwrap_or_default().to_owned();
-    let presented_id = authn::shown_client_id(match &presented {
-        Presented::Secret { client_id, .. } | Presented::Public { client_id } => client_id,
-    });
+    let presented_id = authn::shown_client_id(presented.client_id());
     let failed = |actor: Actor, error: &OAuthError| {
         let outcome = if error.status.as_u16() == 429 || error.error == "unauthorized_client" {
             Outcome::Denied
@@ -299,6 +320,32 @@ pub fn authenticate_client(
                 }
             }
         }
+        Presented::Assertion { client_id, assertion } => {
+            let settings = &state.oauth.settings;
+            let audiences: Vec<String> = std::iter::once(settings.issuer.clone())
+                .chain(["/oauth/token", "/oauth/introspect", "/oauth/revoke"].map(|p| settings.url(p)))
+                .collect();
+            match client_assertion::authenticate(&state.db, &state.client_keys, client_id, assertion, &audiences)? {
+                Authentication::Accepted { caller, profile, .. } => {
+                    state.audit.touch_client(caller.id());
+                    Ok(Ok(TokenClient {
+                        id: caller.id(),
+                        client_id: client_id.clone(),
+                        actor: caller.actor(),
+                        caller: Some(caller),
+                        profile,
+                    }))
+                }
+                // The reason goes to the client too: an integrator debugging its assertions needs
+                // it, and it tells nothing a key holder does not know.
+                Authentication::Rejected { actor, reason } => {
+                    Ok(Err((OAuthError { description: reason.to_owned(), ..OAuthError::invalid_client(false) }, actor)))
+                }
+                Authentication::Throttled { retry_after, actor } => {
+                    Ok(Err((crate::error::Error::TooManyRequests { retry_after }.into(), actor)))
+                }
+            }
+        }
         Presented::Public { client_id } => {
             let credential = db::clients::credential(&mut *state.db.get()?, ClientId(client_id), db::now())?;
             match credential {
@@ -321,6 +368,26 @@ pub fn authenticate_client(
 /// 2.3.1) or from the body; using both is an error.
 pub fn presented(req: &HttpRequest, form: &Form) -> std::result::Result<Presented, OAuthError> {
     let header = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    if let Some(kind) = form.get("client_assertion_type") {
+        if header.is_some() || form.get("client_secret").is_some() {
+            return Err(OAuthError::invalid_request("use one client authentication method, not two"));
+        }
+        if kind != client_assertion::ASSERTION_TYPE {
+            return Err(OAuthError::invalid_request(format!(
+                "client_assertion_type must be {}",
+                client_assertion::ASSERTION_TYPE
+            )));
+        }
+        let assertion = form.require("client_assertion")?.to_owned();
+        let claimed = client_assertion::claimed_client_id(&assertion);
+        let client_id = match (form.get("client_id"), claimed) {
+            (Some(id), Some(claimed)) if id != claimed => return Err(OAuthError::invalid_client(false)),
+            (Some(id), _) => id.to_owned(),
+            (None, Some(claimed)) => claimed,
+            (None, None) => return Err(OAuthError::invalid_client(false)),
+        };
+        return Ok(Presented::Assertion { client_id, assertion });
+    }
     if let Some(value) = header {
         let (scheme, encoded) = value.trim().split_once(' ').ok_or_else(|| OAuthError::invalid_client(true))?;
         if !scheme.eq_ignore_ascii_case("basic") {

@@ -3,6 +3,7 @@
 
 use crate::audit_log::AuditLog;
 use crate::db::Db;
+use crate::domain::client_assertion::JwksCache;
 use crate::domain::crypto::MasterKey;
 use crate::domain::hashing::HashPool;
 use crate::domain::secrets::VerifiedSecrets;
@@ -14,6 +15,8 @@ pub struct AppState {
     pub db: Db,
     pub hasher: HashPool,
     pub verified: VerifiedSecrets,
+    /// The key sets of clients' `jwks_uri` (`private_key_jwt`).
+    pub client_keys: JwksCache,
     pub audit: AuditLog,
     pub metrics: Metrics,
     /// Behind a proxy that sets `X-Forwarded-For`, take the caller's address from it.

@@ -34,12 +34,7 @@ impl World<'_> {
                 if r.status == 201 {
                     let c = self.add_client(&r.json, &format!("n{step}"));
                     s.text.push_str(&format!(" (client n{step})"));
-                    if self.clients[c].public {
-                        self.agents[x].learn(Key::Redirect { client: c });
-                    } else {
-                        let secret = self.clients[c].newest_live_secret().unwrap_or_default().to_owned();
-                        self.agents[x].learn(Key::Secret { client: c, secret });
-                    }
+                    self.learn_client(x, c, &body);
                 }
                 s
             }
@@ -61,6 +56,10 @@ impl World<'_> {
                 }
                 if change.redirect {
                     body["redirect_uris"] = json!([self.agents[x].redirect]);
+                }
+                // The caller's own new key as the client's only key.
+                if change.keys {
+                    body["jwks"] = json!({ "keys": [self.new_signer()] });
                 }
                 if let Some(ns) = change.user_ns {
                     body["user_namespace"] = json!(self.u.names[usize::from(ns) % 3]);
@@ -91,6 +90,10 @@ impl World<'_> {
                 let s = self.api_step(kind, x, &key, &r, format!("PATCH client {} {shown}", self.clients[c].label));
                 if ok(&r) && change.redirect && self.clients[c].public {
                     self.agents[x].learn(Key::Redirect { client: c });
+                }
+                if ok(&r) && change.keys {
+                    let kid = body["jwks"]["keys"][0]["kid"].as_str().unwrap_or_default().to_owned();
+                    self.agents[x].learn(Key::Signer { client: c, kid });
                 }
                 s
             }
@@ -429,7 +432,7 @@ impl World<'_> {
                 let mut choices: Vec<(usize, usize)> = Vec::new();
                 for (x, a) in self.agents.iter().enumerate() {
                     for k in &a.keys {
-                        if let Key::Secret { client, .. } = k {
+                        if let Key::Secret { client, .. } | Key::Signer { client, .. } = k {
                             choices.push((x, *client));
                         }
                     }

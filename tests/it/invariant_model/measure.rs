@@ -172,6 +172,7 @@ impl World<'_> {
                 .iter()
                 .map(|k| match k {
                     Key::Stream { stream } => (k.clone(), self.stream_key_power(agent, *stream, &snap, &receivers)),
+                    Key::Signer { client, kid } => (k.clone(), self.signer_power(*client, kid)),
                     _ => (k.clone(), self.key_power(agent, k, &snap, &secrets, &redirects)),
                 })
                 .collect();
@@ -261,6 +262,31 @@ impl World<'_> {
         Some(self.u.expand_json(&view["effective_permissions"]))
     }
 
+    /// What a signing key of client `c` reaches: a client_credentials grant with an assertion it
+    /// signs, then `/me` with the token (a refused assertion: nothing).
+    fn signer_power(&self, c: usize, kid: &str) -> Option<Power> {
+        if self.clients[c].deleted {
+            return Some(Power::EMPTY);
+        }
+        let assertion = self.assertion(c, kid);
+        let form = [
+            ("grant_type", "client_credentials"),
+            ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
+            ("client_assertion", assertion.as_str()),
+        ];
+        let r = self.http.send(Method::POST, "/oauth/token", &Auth::Anonymous, &self.oracle_addr, Body::Form(&form));
+        match r.status {
+            200 => {
+                let token = r.json["access_token"].as_str().unwrap_or_default().to_owned();
+                self.power_of_me(&self.me(&Auth::Bearer(token)))
+            }
+            // A key no longer registered, a disabled client or owner, a client that no longer
+            // takes client_credentials: nothing the key reaches by itself.
+            400 | 401 => Some(Power::EMPTY),
+            _ => None,
+        }
+    }
+
     pub fn mark_deleted(&mut self, c: usize) {
         self.clients[c].deleted = true;
         for s in self.clients[c].secrets.iter_mut() {
@@ -334,7 +360,7 @@ impl World<'_> {
                     Some(Power::EMPTY)
                 }
             }
-            Key::Stream { .. } => unreachable!("measured by stream_key_power"),
+            Key::Stream { .. } | Key::Signer { .. } => unreachable!("measured by stream_key_power, signer_power"),
         }
     }
 }

@@ -27,6 +27,8 @@ pub struct ClientChange {
     pub registration: Option<bool>,
     pub disabled: Option<bool>,
     pub owner: Option<u8>,
+    /// The client's keys (`jwks`): the caller's own new key.
+    pub keys: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -213,7 +215,7 @@ fn sel() -> impl Strategy<Value = Sel> {
 pub fn app() -> impl Strategy<Value = AppSpec> {
     // API clients and confidential web apps twice as often as public apps; half the apps sign
     // in the owner's own namespace.
-    let kind = prop_oneof![2 => Just(0u8), 2 => Just(1u8), 1 => Just(2u8)];
+    let kind = prop_oneof![2 => Just(0u8), 2 => Just(1u8), 1 => Just(2u8), 1 => Just(3u8)];
     (kind, 0u8..6, any::<bool>(), prop::bool::weighted(0.2), prop::bool::weighted(0.6)).prop_map(
         |(kind, user_ns, skip_consent, registration, password_grant)| AppSpec {
             kind,
@@ -242,13 +244,14 @@ fn client_change() -> impl Strategy<Value = ClientChange> {
             prop::option::weighted(0.1, any::<bool>()),
             prop::option::weighted(0.25, any::<bool>()),
             prop::option::weighted(0.25, any::<u8>()),
+            some(0.2),
         ),
     )
         .prop_map(
             |(
                 (name, permissions, grant_types, redirect),
                 (user_ns, password_grant, skip_consent),
-                (registration, disabled, owner),
+                (registration, disabled, owner, keys),
             )| ClientChange {
                 name,
                 permissions,
@@ -260,6 +263,7 @@ fn client_change() -> impl Strategy<Value = ClientChange> {
                 registration,
                 disabled,
                 owner,
+                keys,
             },
         )
 }

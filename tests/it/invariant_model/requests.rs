@@ -130,9 +130,19 @@ impl World<'_> {
     pub(super) fn token_request(&self, agent: usize, c: usize, form: &[(&str, &str)]) -> Reply {
         let mut fields: Vec<(&str, &str)> = form.to_vec();
         let client_id = self.clients[c].client_id.clone();
-        let auth = match self.secret_held(agent, c) {
-            Some(secret) => Auth::Basic(client_id.clone(), secret),
-            None => {
+        let signer = self.agents[agent].keys.iter().rev().find_map(|k| match k {
+            Key::Signer { client, kid } if *client == c => Some(kid.clone()),
+            _ => None,
+        });
+        let assertion = signer.map(|kid| self.assertion(c, &kid));
+        let auth = match (self.secret_held(agent, c), &assertion) {
+            (Some(secret), _) => Auth::Basic(client_id.clone(), secret),
+            (None, Some(assertion)) => {
+                fields.push(("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"));
+                fields.push(("client_assertion", assertion));
+                Auth::Anonymous
+            }
+            (None, None) => {
                 fields.push(("client_id", &client_id));
                 Auth::Anonymous
             }

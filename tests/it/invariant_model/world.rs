@@ -13,6 +13,8 @@ pub use super::transport::{
 };
 use crate::support::browser::query_param;
 use crate::support::{Reply, TestApp};
+use gatehouse::domain::signing_keys::SigningKey;
+use gatehouse_api_types::{KeyState, SigningAlg};
 
 /// The grant alphabet agents and clients draw from. `{a}` and `{b}` are the world's namespaces.
 pub const GRANTS: [&str; 24] = [
@@ -59,6 +61,9 @@ pub enum Key {
     Redirect { client: usize },
     /// A log stream whose URL is the agent's receiver: the agent reads what the stream delivers.
     Stream { stream: usize },
+    /// A private key the agent made and registered on a `private_key_jwt` client (it signs
+    /// client assertions while the client's `jwks` holds its `kid`).
+    Signer { client: usize, kid: String },
 }
 
 impl Key {
@@ -109,6 +114,8 @@ pub struct ClientP {
     pub client_id: String,
     pub label: String,
     pub public: bool,
+    /// A `private_key_jwt` client: no secret, it signs assertions.
+    pub signing: bool,
     /// Every secret issued, and whether the model believes it still works.
     pub secrets: Vec<(String, bool)>,
     pub deleted: bool,
@@ -168,7 +175,8 @@ pub struct ClientSpec {
 /// The OAuth side of a client.
 #[derive(Debug, Clone)]
 pub struct AppSpec {
-    /// 0 an API client (client_credentials), 1 a confidential web app, 2 a public app.
+    /// 0 an API client (client_credentials), 1 a confidential web app, 2 a public app, 3 an API
+    /// client that authenticates with `private_key_jwt` (a key its creator made).
     pub kind: u8,
     pub user_ns: u8,
     pub skip_consent: bool,
@@ -200,6 +208,8 @@ pub struct World<'a> {
     pub clients: Vec<ClientP>,
     pub tokens: Vec<TokenP>,
     pub streams: Vec<StreamP>,
+    /// The private keys agents made (`Key::Signer`), by kid.
+    pub signers: std::cell::RefCell<std::collections::HashMap<String, std::sync::Arc<SigningKey>>>,
     /// The first-party sign-in app of each namespace (index into `clients`).
     pub portals: [usize; 3],
     pub step: Option<usize>,
@@ -223,6 +233,7 @@ impl<'a> World<'a> {
             clients: Vec::new(),
             tokens: Vec::new(),
             streams: Vec::new(),
+            signers: Default::default(),
             portals: [0; 3],
             step: None,
             setup_log: String::new(),
@@ -271,11 +282,7 @@ impl<'a> World<'a> {
                 let mut body = json!({ "name": format!("client of agent{n}"), "permissions": grants, "owner_account_id": w.accounts[account].id });
                 w.app_settings(&mut body, &client.app, n);
                 let c = w.setup_client(&body, &format!("c{n}"));
-                if w.clients[c].public {
-                    w.agents[n].learn(Key::Redirect { client: c });
-                } else {
-                    w.give_secret(n, c);
-                }
+                w.learn_client(n, c, &body);
                 let _ = write!(line, "; client {} {grants:?} {}", w.clients[c].label, describe_app(&body));
             }
             if agent.signed_in {
@@ -314,8 +321,13 @@ impl<'a> World<'a> {
 
     /// Fills in the OAuth settings of a client to create for agent `n`.
     pub fn app_settings(&self, body: &mut Value, app: &AppSpec, n: usize) {
-        let kind = app.kind % 3;
+        let kind = app.kind % 4;
         if kind == 0 {
+            return;
+        }
+        if kind == 3 {
+            body["token_endpoint_auth_method"] = json!("private_key_jwt");
+            body["jwks"] = json!({ "keys": [self.new_signer()] });
             return;
         }
         body["grant_types"] = json!(["authorization_code", "refresh_token"]);
@@ -358,6 +370,41 @@ impl<'a> World<'a> {
         }
         self.agents.push(agent);
         n
+    }
+
+    /// A new ES256 key pair kept by the model; its public JWK (with its kid).
+    pub fn new_signer(&self) -> Value {
+        let key = SigningKey::generate(SigningAlg::ES256, KeyState::Current).expect("a key");
+        let mut jwk = key.jwk.clone();
+        jwk["kid"] = json!(key.kid);
+        self.signers.borrow_mut().insert(key.kid.clone(), std::sync::Arc::new(key));
+        jwk
+    }
+
+    /// A client assertion for client `c` signed with the model's key `kid`.
+    pub fn assertion(&self, c: usize, kid: &str) -> String {
+        let signers = self.signers.borrow();
+        let key = &signers[kid];
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+        header.kid = Some(kid.to_owned());
+        let client_id = &self.clients[c].client_id;
+        let now = chrono::Utc::now().timestamp();
+        let claims = json!({ "iss": client_id, "sub": client_id, "aud": self.app.base, "exp": now + 60,
+                             "iat": now, "jti": uuid::Uuid::now_v7().to_string() });
+        key.sign(&header, &claims).expect("signing")
+    }
+
+    /// What the agent that made client `c` (with `body`) holds of it: its secret, its signing
+    /// key, or (a public client) its redirect URI.
+    pub fn learn_client(&mut self, agent: usize, c: usize, body: &Value) {
+        if self.clients[c].public {
+            self.agents[agent].learn(Key::Redirect { client: c });
+        } else if self.clients[c].signing {
+            let kid = body["jwks"]["keys"][0]["kid"].as_str().unwrap_or_default().to_owned();
+            self.agents[agent].learn(Key::Signer { client: c, kid });
+        } else {
+            self.give_secret(agent, c);
+        }
     }
 
     fn give_secret(&mut self, agent: usize, client: usize) {
@@ -422,11 +469,13 @@ impl<'a> World<'a> {
     /// Records a created client (the answer of a create).
     pub fn add_client(&mut self, created: &Value, label: &str) -> usize {
         let secret = created["client_secret"].as_str().map(str::to_owned);
+        let signing = created["token_endpoint_auth_method"] == json!("private_key_jwt");
         self.clients.push(ClientP {
             id: created["id"].as_str().unwrap_or_default().to_owned(),
             client_id: created["client_id"].as_str().unwrap_or_default().to_owned(),
             label: label.to_owned(),
-            public: secret.is_none(),
+            public: secret.is_none() && !signing,
+            signing,
             secrets: secret.into_iter().map(|s| (s, true)).collect(),
             deleted: false,
         });
@@ -454,6 +503,7 @@ impl<'a> World<'a> {
             Key::Secret { client, .. } | Key::Redirect { client } => Some(Principal::Client(*client)),
             Key::Token { token } => Some(Principal::Token(*token)),
             Key::Stream { stream } => Some(Principal::Stream(*stream)),
+            Key::Signer { client, .. } => Some(Principal::Client(*client)),
             Key::Password { account, .. } | Key::Session { account, .. } | Key::Email { account, .. } => {
                 Some(Principal::Account(*account))
             }
@@ -473,6 +523,9 @@ impl<'a> World<'a> {
             Key::Email { account, email } => format!("verified email {email} of {}", self.accounts[*account].label),
             Key::Redirect { client } => format!("redirect URI of public client {}", self.clients[*client].label),
             Key::Stream { stream } => format!("receiver of log stream {}", self.streams[*stream].label),
+            Key::Signer { client, kid } => {
+                format!("signing key {} of client {}", &kid[..8.min(kid.len())], self.clients[*client].label)
+            }
         }
     }
 

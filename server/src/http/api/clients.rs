@@ -2,7 +2,7 @@ use actix_web::HttpResponse;
 use chrono::Duration;
 use gatehouse_api_types::{
     Client, ClientCreate, ClientCreated, ClientListParams, ClientPatch, EffectivePermissions, Page, Problem,
-    SecretRotate, SecretRotated, TokenEndpointAuthMethod, DEFAULT_SECRET_OVERLAP_SECONDS,
+    SecretRotate, SecretRotated, DEFAULT_SECRET_OVERLAP_SECONDS,
 };
 use uuid::Uuid;
 
@@ -53,7 +53,7 @@ pub async fn create(api: Api, body: Json<ClientCreate>) -> Result<HttpResponse> 
     // Authorized before the secret is hashed: hashing is what an attacker would make us spend.
     let checked = input.clone();
     api.read(move |conn, ctx| clients::authorize_create(conn, ctx, &checked).map(drop)).await?;
-    let (secret, secret_hash) = if input.token_endpoint_auth_method == TokenEndpointAuthMethod::None {
+    let (secret, secret_hash) = if !input.token_endpoint_auth_method.uses_secret() {
         (None, None)
     } else {
         let secret = generate_secret();

@@ -1,0 +1,275 @@
+//! `private_key_jwt` (RFC 7523 §2.2, OpenID Connect Core §9): a client authenticates with a JWT
+//! it signed with one of its registered keys (`jwks` inline, or fetched from `jwks_uri`).
+//!
+//! An assertion is accepted when its signature verifies with a key of the client's set (by
+//! `kid`, or any key when it names none), `iss` and `sub` are the client's id, `aud` names this
+//! server (the issuer or the endpoint it is presented to), it has not expired and lives at most
+//! ten minutes, and its `jti` was never accepted before, on any replica (kept until it expires:
+//! [`crate::db::client_assertions`]). The client must be registered for `private_key_jwt`; it
+//! has no secret. Its state and its owner's grants are then read as for a secret
+//! ([`super::authn::accept`]).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use gatehouse_api_types::TokenEndpointAuthMethod;
+use jsonwebtoken::jwk::{Jwk, JwkSet, PublicKeyUse};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::audit::Actor;
+use super::authn::{self, Authentication};
+use crate::db::ids::ClientId;
+use crate::db::{self, Db};
+use crate::error::Result;
+
+/// `client_assertion_type` of a JWT client assertion.
+pub const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// The algorithms a client may sign assertions with (never a shared-secret MAC).
+pub const ALGORITHMS: [Algorithm; 9] = [
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::RS512,
+    Algorithm::PS256,
+    Algorithm::PS384,
+    Algorithm::PS512,
+    Algorithm::ES256,
+    Algorithm::ES384,
+    Algorithm::EdDSA,
+];
+
+/// How far ahead an assertion may expire: it is remembered until then.
+const MAX_LIFETIME: i64 = 600;
+/// Clock skew allowed on `exp` and `nbf`.
+const LEEWAY: u64 = 30;
+
+/// Checks a JWK Set as a client registers it: every key parses as a public key the server can
+/// verify with.
+pub fn check_key_set(set: &Value) -> std::result::Result<(), String> {
+    let set: JwkSet = serde_json::from_value(set.clone()).map_err(|e| format!("is not a JWK Set: {e}"))?;
+    for key in &set.keys {
+        DecodingKey::from_jwk(key).map_err(|e| {
+            format!("key {} is not a usable public key: {e}", key.common.key_id.as_deref().unwrap_or("?"))
+        })?;
+    }
+    Ok(())
+}
+
+/// The client an assertion names (`sub`, else `iss`), read without verifying anything: whom to
+/// look up when the request carries no `client_id`.
+pub fn claimed_client_id(assertion: &str) -> Option<String> {
+    use base64::Engine;
+    let payload = assertion.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
+    let claims: Value = serde_json::from_slice(&bytes).ok()?;
+    claims.get("sub").or_else(|| claims.get("iss")).and_then(Value::as_str).map(str::to_owned)
+}
+
+/// What a verified assertion leaves to check: its id and when it may be forgotten.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verified {
+    pub jti: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Verifies `assertion` for `client_id` with `keys`; `audiences` are the names of this server
+/// the assertion may be addressed to. The reason of a refusal is for the audit log.
+pub fn verify(
+    assertion: &str,
+    client_id: &str,
+    audiences: &[String],
+    keys: &JwkSet,
+    now: DateTime<Utc>,
+) -> std::result::Result<Verified, &'static str> {
+    let header = jsonwebtoken::decode_header(assertion).map_err(|_| "client assertion: not a signed JWT")?;
+    if !ALGORITHMS.contains(&header.alg) {
+        return Err("client assertion: algorithm not allowed");
+    }
+    let candidates: Vec<&Jwk> = keys
+        .keys
+        .iter()
+        .filter(|k| header.kid.is_none() || k.common.key_id == header.kid)
+        .filter(|k| !matches!(k.common.public_key_use, Some(PublicKeyUse::Encryption)))
+        .collect();
+    if candidates.is_empty() {
+        return Err("client assertion: no registered key has its kid");
+    }
+    let mut validation = Validation::new(header.alg);
+    validation.leeway = LEEWAY;
+    validation.validate_nbf = true;
+    validation.set_audience(audiences);
+    validation.set_issuer(&[client_id]);
+    validation.sub = Some(client_id.to_owned());
+    validation.set_required_spec_claims(&["exp", "iss", "sub", "aud"]);
+    let mut last = "client assertion: signature does not verify";
+    for key in candidates {
+        let Ok(decoding) = DecodingKey::from_jwk(key) else { continue };
+        match jsonwebtoken::decode::<Value>(assertion, &decoding, &validation) {
+            Ok(data) => return checked_claims(&data.claims, now),
+            Err(e) => {
+                use jsonwebtoken::errors::ErrorKind;
+                last = match e.kind() {
+                    ErrorKind::ExpiredSignature => "client assertion: expired",
+                    ErrorKind::ImmatureSignature => "client assertion: not yet valid",
+                    ErrorKind::InvalidAudience => "client assertion: not addressed to this server",
+                    ErrorKind::InvalidIssuer | ErrorKind::InvalidSubject => {
+                        "client assertion: iss and sub must be the client_id"
+                    }
+                    ErrorKind::MissingRequiredClaim(_) => "client assertion: exp, iss, sub and aud are required",
+                    ErrorKind::InvalidSignature => "client assertion: signature does not verify",
+                    _ => last,
+                };
+                // A key of another type, or a signature that fails with it: try the next key.
+            }
+        }
+    }
+    Err(last)
+}
+
+fn checked_claims(claims: &Value, now: DateTime<Utc>) -> std::result::Result<Verified, &'static str> {
+    let jti = claims.get("jti").and_then(Value::as_str).filter(|j| !j.is_empty() && j.len() <= 256);
+    let Some(jti) = jti else { return Err("client assertion: jti (1 to 256 characters) is required") };
+    let exp = claims.get("exp").and_then(Value::as_i64).ok_or("client assertion: exp is required")?;
+    if exp > now.timestamp() + MAX_LIFETIME {
+        return Err("client assertion: lives longer than 10 minutes");
+    }
+    let expires_at = DateTime::from_timestamp(exp, 0).ok_or("client assertion: exp out of range")?;
+    Ok(Verified { jti: jti.to_owned(), expires_at: expires_at + chrono::Duration::seconds(LEEWAY as i64) })
+}
+
+/// Where an assertion's `jti` is remembered: one row per client and `jti`.
+fn replay_key(client_id: &str, jti: &str) -> String {
+    let mut hash = Sha256::new();
+    hash.update(client_id.as_bytes());
+    hash.update([0]);
+    hash.update(jti.as_bytes());
+    hex::encode(hash.finalize())
+}
+
+/// Authenticates a client by its assertion. Runs on a blocking thread (it may fetch the
+/// client's `jwks_uri`).
+pub fn authenticate(
+    db: &Db,
+    cache: &JwksCache,
+    client_id: &str,
+    assertion: &str,
+    audiences: &[String],
+) -> Result<Authentication> {
+    let found = db::clients::credential(&mut *db.get()?, ClientId(client_id), db::now())?;
+    let Some(credential) = found else {
+        return Ok(Authentication::Rejected { reason: "unknown client_id", actor: Actor::anonymous() });
+    };
+    let actor = Actor::client(credential.id.to_string(), credential.owner.as_ref().map(|o| o.id.to_string()));
+    let rejected = |reason| Ok(Authentication::Rejected { reason, actor: actor.clone() });
+    if credential.profile.token_endpoint_auth_method != TokenEndpointAuthMethod::PrivateKeyJwt {
+        return rejected("the client is not registered for private_key_jwt");
+    }
+    let kid = jsonwebtoken::decode_header(assertion).ok().and_then(|h| h.kid);
+    let keys = match (&credential.jwks, &credential.jwks_uri) {
+        (Some(set), _) => match serde_json::from_value::<JwkSet>(set.clone()) {
+            Ok(keys) => Arc::new(keys),
+            Err(_) => return rejected("the client's jwks is not a JWK Set"),
+        },
+        (None, Some(uri)) => match cache.keys(uri, kid.as_deref()) {
+            Ok(keys) => keys,
+            Err(reason) => return rejected(reason),
+        },
+        (None, None) => return rejected("the client has no keys"),
+    };
+    let verified = match verify(assertion, client_id, audiences, &keys, db::now()) {
+        Ok(verified) => verified,
+        Err(reason) => return rejected(reason),
+    };
+    let key = replay_key(client_id, &verified.jti);
+    let mut conn = db.get()?;
+    let first_use =
+        db.write_blocking(&mut conn, |c| db::client_assertions::accept_once(c, &key, verified.expires_at))?;
+    if !first_use {
+        return rejected("client assertion: replayed (its jti was used before)");
+    }
+    Ok(authn::accept(credential, actor, false))
+}
+
+/// The key sets of clients' `jwks_uri`, fetched on first use, kept five minutes, fetched again
+/// sooner when an assertion names a `kid` the set lacks (a client rotated its keys) — at most
+/// every ten seconds per URL, so that unknown `kid`s cannot make the server fetch in a loop.
+#[derive(Default)]
+pub struct JwksCache {
+    entries: Mutex<HashMap<String, (Instant, Arc<JwkSet>)>>,
+}
+
+const FRESH: Duration = Duration::from_secs(300);
+const REFETCH_AFTER: Duration = Duration::from_secs(5);
+const MAX_DOCUMENT: u64 = 256 * 1024;
+
+impl JwksCache {
+    pub fn keys(&self, uri: &str, kid: Option<&str>) -> std::result::Result<Arc<JwkSet>, &'static str> {
+        let cached = self.entries.lock().expect("jwks cache").get(uri).cloned();
+        if let Some((fetched, keys)) = &cached {
+            let has_kid = kid.is_none_or(|kid| keys.find(kid).is_some());
+            if (has_kid && fetched.elapsed() < FRESH) || fetched.elapsed() < REFETCH_AFTER {
+                return Ok(keys.clone());
+            }
+        }
+        match fetch(uri) {
+            Ok(keys) => {
+                let keys = Arc::new(keys);
+                let mut entries = self.entries.lock().expect("jwks cache");
+                if entries.len() >= 1024 {
+                    entries.clear();
+                }
+                entries.insert(uri.to_owned(), (Instant::now(), keys.clone()));
+                Ok(keys)
+            }
+            // An unreachable URL: the keys fetched last, while they are fresh.
+            Err(reason) => match cached {
+                Some((fetched, keys)) if fetched.elapsed() < FRESH => Ok(keys),
+                _ => Err(reason),
+            },
+        }
+    }
+}
+
+fn fetch(uri: &str) -> std::result::Result<JwkSet, &'static str> {
+    let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(5)).redirects(0).build();
+    let response = agent.get(uri).set("Accept", "application/json").call().map_err(|e| {
+        log::warn!("fetching a client's jwks_uri failed: {e}");
+        "client assertion: the client's jwks_uri could not be fetched"
+    })?;
+    let mut body = Vec::new();
+    use std::io::Read;
+    response
+        .into_reader()
+        .take(MAX_DOCUMENT + 1)
+        .read_to_end(&mut body)
+        .map_err(|_| "client assertion: the client's jwks_uri could not be read")?;
+    if body.len() as u64 > MAX_DOCUMENT {
+        return Err("client assertion: the client's jwks_uri document is too large");
+    }
+    let set: Value = serde_json::from_slice(&body).map_err(|_| "client assertion: jwks_uri did not return JSON")?;
+    if gatehouse_api_types::checks::jwks(&set).is_err() || check_key_set(&set).is_err() {
+        return Err("client assertion: jwks_uri did not return a usable JWK Set");
+    }
+    serde_json::from_value(set).map_err(|_| "client assertion: jwks_uri did not return a JWK Set")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_claimed_client_is_read_from_sub_then_iss() {
+        use base64::Engine;
+        let part = |v: Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+        let jwt = |claims: Value| format!("{}.{}.sig", part(serde_json::json!({"alg": "ES256"})), part(claims));
+        assert_eq!(claimed_client_id(&jwt(serde_json::json!({"sub": "a", "iss": "b"}))).as_deref(), Some("a"));
+        assert_eq!(claimed_client_id(&jwt(serde_json::json!({"iss": "b"}))).as_deref(), Some("b"));
+        assert_eq!(claimed_client_id("not a jwt"), None);
+        assert_eq!(replay_key("c", "j"), replay_key("c", "j"));
+        assert_ne!(replay_key("c", "j"), replay_key("cj", ""));
+    }
+}
