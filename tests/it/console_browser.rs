@@ -46,7 +46,10 @@ async fn sign_in(browser: &Client, base: &str) {
 
 #[test]
 fn an_administrator_does_the_console_tasks_in_a_real_browser() {
-    let app = TestApp::start();
+    // Not about second factors: the administrator (who holds write grants) signs in to the
+    // console with the password alone, as `--console-mfa optional` allows for local development.
+    // Enrolment through the pages is tested over HTTP in tests/it/mfa.rs.
+    let app = TestApp::start_with(&["--console-mfa", "optional"]);
     let driver = Driver::start();
     runtime().block_on(async {
         let browser = driver.browser(1440, 900).await;
@@ -169,7 +172,10 @@ async fn tasks(b: &Client, app: &TestApp) {
 
 #[test]
 fn the_console_fits_a_phone_screen() {
-    let app = TestApp::start();
+    // Not about second factors: the administrator (who holds write grants) signs in to the
+    // console with the password alone, as `--console-mfa optional` allows for local development.
+    // Enrolment through the pages is tested over HTTP in tests/it/mfa.rs.
+    let app = TestApp::start_with(&["--console-mfa", "optional"]);
     let driver = Driver::start();
     runtime().block_on(async {
         let browser = driver.browser(375, 812).await;
@@ -189,7 +195,10 @@ fn the_console_fits_a_phone_screen() {
 
 #[test]
 fn an_account_withdraws_an_applications_consent_in_the_console() {
-    let app = TestApp::start();
+    // Not about second factors: the administrator (who holds write grants) signs in to the
+    // console with the password alone, as `--console-mfa optional` allows for local development.
+    // Enrolment through the pages is tested over HTTP in tests/it/mfa.rs.
+    let app = TestApp::start_with(&["--console-mfa", "optional"]);
     // The administrator allowed a third-party application (on the hosted pages).
     let partner = app.admin().post(
         "/api/v1/clients",

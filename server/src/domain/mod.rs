@@ -17,6 +17,7 @@ pub mod clients;
 pub mod codes;
 pub mod consents;
 pub mod crypto;
+pub mod factors;
 pub mod hashing;
 pub mod idempotency;
 pub mod import;
@@ -68,6 +69,9 @@ pub struct Caller {
     /// An account acting on itself through a token granted the `account` scope (its profile,
     /// its password, its consents): the self-service endpoints need it.
     pub self_service: bool,
+    /// When the account behind a user token signed in (its `auth_time`), for what needs a
+    /// recent sign-in.
+    pub auth_time: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Caller {
@@ -79,6 +83,7 @@ impl Caller {
             owner_grants,
             effective,
             self_service: false,
+            auth_time: None,
         }
     }
 
@@ -89,6 +94,7 @@ impl Caller {
             granted: grants,
             owner_grants: Vec::new(),
             self_service: false,
+            auth_time: None,
         }
     }
 
