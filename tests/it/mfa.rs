@@ -272,3 +272,112 @@ fn console_administrators_enrol_at_their_first_sign_in_unless_relaxed() {
     let answer = browser.password_step(&location(&start), "admin", ADMIN_PASSWORD);
     assert_eq!(answer.status, 303, "{}", answer.text);
 }
+
+/// Alice's tokens from a sign-in in `browser` (her SSO session answers without a page).
+fn alice_tokens(p: &Provider, browser: &Browser, scopes: &[&str]) -> Value {
+    let started = start(&rp(&p.app, &p.web), scopes);
+    let answer = browser.get(&started.url);
+    assert_eq!(answer.status, 303, "{}", answer.text);
+    let code = query_param(&location(&answer), "code").expect("a code");
+    let verifier = started.verifier.secret().to_owned();
+    let tokens = token_endpoint(
+        &p.app,
+        &p.web,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", &verifier),
+        ],
+    );
+    assert_eq!(tokens.status, 200, "{}", tokens.text);
+    tokens.json
+}
+
+#[test]
+fn an_account_lists_renames_and_removes_its_own_factors_and_regenerates_its_codes() {
+    let p = provider(&[]);
+    let browser = alice_enrolled(&p);
+    let tokens = alice_tokens(&p, &browser, &["account"]);
+    let me = crate::support::Api::new(&p.app.base, None).with_bearer(tokens["access_token"].as_str().unwrap());
+    let listed = me.get("/api/v1/me/factors");
+    assert_eq!(listed.status, 200, "{}", listed.text);
+    let factor = listed.json["items"][0].clone();
+    assert_eq!(factor["name"], "Authenticator app");
+    assert!(factor["last_used_at"].is_string());
+    let id = factor["id"].as_str().unwrap();
+    let renamed = me.patch(&format!("/api/v1/me/factors/{id}"), &json!({ "name": "Work phone" }));
+    assert_eq!(renamed.status, 200, "{}", renamed.text);
+    assert_eq!(renamed.json["name"], "Work phone");
+    me.patch(&format!("/api/v1/me/factors/{id}"), &json!({ "name": "" })).assert_problem(400);
+
+    // Fresh sign-in: new codes; the old ones stop working.
+    let old = totp::enrolled(&p.app.base, "alice").unwrap().recovery_codes;
+    let fresh = me.post("/api/v1/me/recovery-codes", &json!({}));
+    assert_eq!(fresh.status, 200, "{}", fresh.text);
+    let codes: Vec<String> =
+        fresh.json["codes"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_owned()).collect();
+    assert_eq!(codes.len(), 10);
+    assert!(codes.iter().all(|c| !old.contains(c)));
+    let (other, _, page) = at_code_page(&p);
+    let refused = other.submit(&page, "/oauth/mfa", &[("code", &old[0])]);
+    assert!(is_code_page(&refused), "an old code no longer signs in: {}", refused.text);
+    let accepted = other.submit(&refused, "/oauth/mfa", &[("code", &codes[0])]);
+    assert_eq!(accepted.status, 303, "{}", accepted.text);
+    let regenerated = events(&p.app, "user.recovery_codes.regenerate");
+    assert_eq!(regenerated.len(), 1);
+    assert!(!codes.iter().any(|c| regenerated[0].to_string().contains(c.as_str())));
+
+    assert_eq!(me.delete(&format!("/api/v1/me/factors/{id}")).status, 204);
+    assert_eq!(me.get("/api/v1/me/factors").json["items"], json!([]));
+    me.post("/api/v1/me/recovery-codes", &json!({})).assert_problem(409);
+    // A client is not an account: no factors of its own.
+    p.app.admin().get("/api/v1/me/factors").assert_problem(403);
+}
+
+#[test]
+fn an_administrator_removes_a_factor_and_the_account_is_signed_out_everywhere() {
+    let p = provider(&[]);
+    let browser = alice_enrolled(&p);
+    let tokens = alice_tokens(&p, &browser, &["openid"]);
+    let refresh = tokens["refresh_token"].as_str().expect("a refresh token").to_owned();
+    let path = format!("/api/v1/namespaces/customers/users/{}/factors", p.alice);
+    let factor = p.app.admin().get(&path).json["items"][0]["id"].as_str().unwrap().to_owned();
+    // Without users:write the factor stays.
+    let reader =
+        p.app.admin().post("/api/v1/clients", &json!({ "name": "reader", "permissions": ["users:read@customers"] }));
+    let reader = creds_of(&reader.json);
+    assert_eq!(p.app.as_client(&reader).get(&path).status, 200);
+    p.app.as_client(&reader).delete(&format!("{path}/{factor}")).assert_problem(403);
+    p.app.admin().delete(&format!("{path}/{}", uuid_like())).assert_problem(404);
+
+    assert_eq!(p.app.admin().delete(&format!("{path}/{factor}")).status, 204);
+    assert_eq!(p.app.admin().get(&path).json["items"], json!([]));
+    let refreshed = token_endpoint(&p.app, &p.web, &[("grant_type", "refresh_token"), ("refresh_token", &refresh)]);
+    assert_eq!(refreshed.json["error"], "invalid_grant", "{}", refreshed.text);
+    let again = start(&rp(&p.app, &p.web), &["profile"]);
+    let page = browser.get(&again.url);
+    assert_eq!(page.status, 200, "the SSO session ended: {}", page.text);
+    let deleted = events(&p.app, "user.factor.delete");
+    assert_eq!(deleted.len(), 1);
+    assert!(deleted[0]["changes"]["signed_out"].is_object(), "{}", deleted[0]);
+    // The namespace still requires a factor: her next sign-in enrols again.
+    let answer = browser.password_step(&again.url, "alice", ALICE_PASSWORD);
+    assert!(is_enrolment(&answer), "{}", answer.text);
+}
+
+fn uuid_like() -> &'static str {
+    "01939a7e-0000-7000-8000-000000000001"
+}
+
+#[test]
+fn the_namespace_policy_is_part_of_the_namespace() {
+    let p = provider(&[]);
+    let ns = p.app.admin().get("/api/v1/namespaces/customers");
+    assert_eq!(ns.json["mfa"], "optional");
+    p.app.admin().patch("/api/v1/namespaces/customers", &json!({ "mfa": "always" })).assert_problem(400);
+    require_mfa(&p);
+    assert_eq!(p.app.admin().get("/api/v1/namespaces/customers").json["mfa"], "required");
+    let updates = events(&p.app, "namespace.update");
+    assert!(updates.iter().any(|e| e["changes"]["after"]["mfa"] == "required"), "{updates:?}");
+}
