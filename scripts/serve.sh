@@ -21,6 +21,8 @@ if boot=$(printf '%s' "$password" | "$bin" bootstrap --username admin --password
   say "bootstrapped a new database; keep these, they are shown only once:"
   echo "  administrator: admin / $password"
   echo "  API client:    $boot"
+  # The note that the first console sign-in enrols a second factor.
+  sed 's/^gatehouse: /  /' /tmp/gatehouse-bootstrap.err
 elif ! grep -q "already bootstrapped" /tmp/gatehouse-bootstrap.err; then
   cat /tmp/gatehouse-bootstrap.err >&2
   exit 1

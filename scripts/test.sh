@@ -15,6 +15,7 @@ ensure_nextest
 ensure_wasm_target
 ensure_python_module aiosmtpd aiosmtpd   # a real SMTP server for the registration tests
 ensure_python_module standardwebhooks standardwebhooks   # an independent check of the log streams' signatures
+ensure_python_module pyotp pyotp   # an independent TOTP implementation for the second-factor tests
 ensure_openid_client                      # the OpenID-certified relying party library (npm)
 ensure_browser                            # Chromium and chromedriver for the console tests
 

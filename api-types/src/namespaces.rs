@@ -14,6 +14,9 @@ use utoipa::ToSchema;
 pub struct Namespace {
     pub slug: String,
     pub display_name: String,
+    /// Whether the namespace's accounts must sign in with a second factor.
+    #[serde(default)]
+    pub mfa: MfaPolicy,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -50,4 +53,38 @@ pub struct NamespacePatch {
         schema(min_length = 1, max_length = 200, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")
     )]
     pub display_name: Option<String>,
+    /// `required`: every account of the namespace signs in with a second factor (one without is
+    /// taken through enrolment right after its password). Needs `namespaces:write@<slug>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mfa: Option<MfaPolicy>,
+}
+
+/// A namespace's multi-factor sign-in policy.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum MfaPolicy {
+    /// Accounts with a factor use it; others sign in with their password.
+    #[default]
+    Optional,
+    /// Every account signs in with a second factor.
+    Required,
+}
+
+impl MfaPolicy {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            MfaPolicy::Optional => "optional",
+            MfaPolicy::Required => "required",
+        }
+    }
+
+    /// The stored text; anything but `required` is `optional`.
+    pub fn from_stored(text: &str) -> MfaPolicy {
+        if text == "required" {
+            MfaPolicy::Required
+        } else {
+            MfaPolicy::Optional
+        }
+    }
 }

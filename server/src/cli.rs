@@ -64,6 +64,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Bootstrap(args) => {
             let output = run_bootstrap(&cli.config, &args)?;
             println!("{output}");
+            if args.password_stdin {
+                // On stderr: stdout is the JSON the contract describes.
+                eprintln!(
+                    "gatehouse: {} holds write grants, so its first sign-in to the console (/console/) enrols a \
+                     second factor: have an authenticator app ready to scan the QR code, and keep the recovery \
+                     codes it shows once (--console-mfa optional relaxes this for local development)",
+                    args.username
+                );
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Keys { command } => {

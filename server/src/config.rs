@@ -184,6 +184,18 @@ pub struct ServeArgs {
     /// archiving, and so no audit event is ever deleted.
     #[arg(long, env = "GATEHOUSE_AUDIT_ARCHIVE_DIR")]
     pub audit_archive_dir: Option<std::path::PathBuf>,
+    /// Whether an account holding any `write` grant must use a second factor to sign in to the
+    /// console (`required`, the default: it is taken through enrolment at its first sign-in), or
+    /// may sign in with its password alone (`optional`, for local development).
+    #[arg(long, env = "GATEHOUSE_CONSOLE_MFA", value_enum, default_value_t = ConsoleMfa::Required)]
+    pub console_mfa: ConsoleMfa,
+}
+
+/// `--console-mfa`: the console rule for accounts holding a `write` grant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ConsoleMfa {
+    Required,
+    Optional,
 }
 
 impl Config {

@@ -43,7 +43,11 @@ pub async fn serve(config: Config, args: ServeArgs) -> Result<()> {
         .map_err(|e| Error::Unavailable(format!("cannot listen on {}: {e}", config.bind)))?;
     let bound = listener.local_addr().map_err(Error::internal)?;
     let issuer = config.issuer.clone().unwrap_or_else(|| format!("http://{bound}")).trim_end_matches('/').to_owned();
-    let oauth = open_oauth(&config, &db, issuer, args.access_token_ttl, args.max_access_token_ttl).await?;
+    let mut oauth = open_oauth(&config, &db, issuer, args.access_token_ttl, args.max_access_token_ttl).await?;
+    oauth.settings.console_mfa_required = args.console_mfa == crate::config::ConsoleMfa::Required;
+    if !oauth.settings.console_mfa_required {
+        log::warn!("--console-mfa optional: accounts with write grants sign in to the console without a second factor");
+    }
     let senders = outbox::Senders {
         smtp_url: args.smtp_url.clone(),
         mail_from: args.mail_from.clone(),

@@ -151,6 +151,8 @@ fn every_operation_answers_every_kind_of_caller_as_the_contract_says() {
     let mut fixtures: BTreeMap<&str, String> = BTreeMap::new();
     fixtures.insert("alpha", "alpha".into());
     fixtures.insert("doomed", "doomed".into());
+    // No account of the matrix has a second factor: this id names none.
+    fixtures.insert("factor", "01939a7e-0000-7000-8000-000000000000".into());
     fixtures.insert("user", account(&app, "alpha", "target", &[], None));
     fixtures.insert("victim", account(&app, "alpha", "victim", &[], None));
     account(&app, "alpha", "end-user", &[], Some(END_USER_PASSWORD));

@@ -20,6 +20,11 @@ fn bootstrap_prints_the_contract_json_once_and_refuses_a_second_time() {
         "field order: {}",
         first.stdout
     );
+    assert!(
+        first.stderr.contains("enrols a second factor"),
+        "bootstrap says how the console is entered: {}",
+        first.stderr
+    );
 
     let second = gatehouse(&db, &["bootstrap", "--username", "other"], None);
     assert_eq!(second.code, 1);

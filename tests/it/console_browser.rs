@@ -46,7 +46,10 @@ async fn sign_in(browser: &Client, base: &str) {
 
 #[test]
 fn an_administrator_does_the_console_tasks_in_a_real_browser() {
-    let app = TestApp::start();
+    // Not about second factors: the administrator (who holds write grants) signs in to the
+    // console with the password alone, as `--console-mfa optional` allows for local development.
+    // Enrolment through the pages is tested below and over HTTP in tests/it/mfa.rs.
+    let app = TestApp::start_with(&["--console-mfa", "optional"]);
     let driver = Driver::start();
     runtime().block_on(async {
         let browser = driver.browser(1440, 900).await;
@@ -169,7 +172,10 @@ async fn tasks(b: &Client, app: &TestApp) {
 
 #[test]
 fn the_console_fits_a_phone_screen() {
-    let app = TestApp::start();
+    // Not about second factors: the administrator (who holds write grants) signs in to the
+    // console with the password alone, as `--console-mfa optional` allows for local development.
+    // Enrolment through the pages is tested below and over HTTP in tests/it/mfa.rs.
+    let app = TestApp::start_with(&["--console-mfa", "optional"]);
     let driver = Driver::start();
     runtime().block_on(async {
         let browser = driver.browser(375, 812).await;
@@ -189,7 +195,10 @@ fn the_console_fits_a_phone_screen() {
 
 #[test]
 fn an_account_withdraws_an_applications_consent_in_the_console() {
-    let app = TestApp::start();
+    // Not about second factors: the administrator (who holds write grants) signs in to the
+    // console with the password alone, as `--console-mfa optional` allows for local development.
+    // Enrolment through the pages is tested below and over HTTP in tests/it/mfa.rs.
+    let app = TestApp::start_with(&["--console-mfa", "optional"]);
     // The administrator allowed a third-party application (on the hosted pages).
     let partner = app.admin().post(
         "/api/v1/clients",
@@ -227,4 +236,36 @@ fn an_account_withdraws_an_applications_consent_in_the_console() {
     let again = hosted.get(&format!("{url}&prompt=none"));
     let back = crate::support::browser::location(&again);
     assert_eq!(crate::support::browser::query_param(&back, "error").as_deref(), Some("consent_required"), "{back}");
+}
+
+#[test]
+fn an_administrator_enrols_a_second_factor_at_the_first_console_sign_in() {
+    // The default console rule: the administrator holds write grants, so the first sign-in
+    // enrols a TOTP factor on the hosted pages (code from pyotp) before the console opens.
+    let app = TestApp::start();
+    let driver = Driver::start();
+    runtime().block_on(async {
+        let b = driver.browser(1280, 900).await;
+        scenario(&b, "console-enrolment", async {
+            b.goto(&format!("{}/console/", app.base)).await.unwrap();
+            click(&b, "#sign-in").await;
+            fill(&b, "input[name=login]", "admin").await;
+            fill(&b, "input[name=password]", ADMIN_PASSWORD).await;
+            click(&b, "form[action='/oauth/login'] button[type=submit]").await;
+            let secret = find(&b, "#totp-secret").await.text().await.unwrap();
+            find(&b, "figure.qr svg").await;
+            screenshot(&b, "hosted-enrolment").await;
+            let code = off_runtime(|| crate::support::totp::code_at(&secret, crate::support::totp::unix_now()));
+            fill(&b, "input[name=code]", &code).await;
+            click(&b, "form[action='/oauth/mfa/enrol'] button[type=submit]").await;
+            find(&b, ".recovery-codes").await;
+            assert_eq!(js(&b, "return document.querySelectorAll('.recovery-codes li').length").await, json!(10));
+            screenshot(&b, "hosted-recovery-codes").await;
+            click(&b, "form[action='/oauth/mfa/continue'] button[type=submit]").await;
+            find(&b, "#me").await;
+            wait_for_text(&b, "admin").await;
+        })
+        .await;
+        b.close().await.unwrap();
+    });
 }

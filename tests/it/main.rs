@@ -22,6 +22,7 @@ mod idempotency;
 mod import;
 mod invariant_model;
 mod log_streams;
+mod mfa;
 mod oauth;
 mod openid_client;
 mod operations;

@@ -87,14 +87,14 @@ pub fn rp(app: &TestApp, creds: &ClientCreds) -> Client {
     .set_redirect_uri(RedirectUrl::new(REDIRECT.to_owned()).unwrap())
 }
 
-struct Started {
-    url: String,
-    state: CsrfToken,
-    nonce: Nonce,
-    verifier: openidconnect::PkceCodeVerifier,
+pub struct Started {
+    pub url: String,
+    pub state: CsrfToken,
+    pub nonce: Nonce,
+    pub verifier: openidconnect::PkceCodeVerifier,
 }
 
-fn start(client: &Client, scopes: &[&str]) -> Started {
+pub fn start(client: &Client, scopes: &[&str]) -> Started {
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let mut request = client.authorize_url(
         AuthenticationFlow::<CoreResponseType>::AuthorizationCode,
@@ -119,14 +119,14 @@ fn code_for(browser: &Browser, started: &Started, app: &TestApp) -> String {
     query_param(&back, "code").expect("a code")
 }
 
-fn token_endpoint(app: &TestApp, creds: &ClientCreds, form: &[(&str, &str)]) -> crate::support::Reply {
+pub fn token_endpoint(app: &TestApp, creds: &ClientCreds, form: &[(&str, &str)]) -> crate::support::Reply {
     let api = app.anonymous();
     api.send(
         api.request(reqwest::Method::POST, "/oauth/token").basic_auth(&creds.client_id, Some(&creds.secret)).form(form),
     )
 }
 
-fn claims_of(jwt: &str) -> Value {
+pub fn claims_of(jwt: &str) -> Value {
     use base64::Engine;
     let payload = jwt.split('.').nth(1).unwrap();
     serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()

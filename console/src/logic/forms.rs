@@ -58,7 +58,7 @@ pub fn namespace_create(slug: &str, display_name: &str) -> Result<NamespaceCreat
 }
 
 pub fn namespace_rename(display_name: &str) -> Result<NamespacePatch, ApiError> {
-    let body = NamespacePatch { display_name: Some(display_name.trim().to_owned()) };
+    let body = NamespacePatch { display_name: Some(display_name.trim().to_owned()), mfa: None };
     let mut errors = Errors::default();
     errors.validate(&body);
     errors.finish(body)

@@ -67,6 +67,7 @@ pub mod clients;
 pub mod codes;
 pub mod consents;
 pub mod console;
+pub mod factors;
 pub mod idempotency;
 pub mod ids;
 pub mod log_streams;

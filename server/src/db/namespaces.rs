@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
+use gatehouse_api_types::MfaPolicy;
 
 use super::schema::namespaces;
 use super::{from_db_time, to_db_time, Conn};
@@ -16,6 +17,8 @@ pub struct Namespace {
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Whether its accounts must sign in with a second factor.
+    pub mfa: MfaPolicy,
 }
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
@@ -26,6 +29,7 @@ struct Row {
     version: i64,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
+    mfa: String,
 }
 
 impl From<Row> for Namespace {
@@ -36,6 +40,7 @@ impl From<Row> for Namespace {
             version: r.version,
             created_at: from_db_time(r.created_at),
             updated_at: from_db_time(r.updated_at),
+            mfa: MfaPolicy::from_stored(&r.mfa),
         }
     }
 }
@@ -48,6 +53,7 @@ impl From<&Namespace> for Row {
             version: n.version,
             created_at: to_db_time(n.created_at),
             updated_at: to_db_time(n.updated_at),
+            mfa: n.mfa.as_str().to_owned(),
         }
     }
 }

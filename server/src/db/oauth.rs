@@ -29,6 +29,10 @@ struct RequestRow {
     account_id: Option<String>,
     created_at: NaiveDateTime,
     expires_at: NaiveDateTime,
+    mfa_account_id: Option<String>,
+    mfa_stage: Option<String>,
+    enrol_secret: Option<Vec<u8>>,
+    acr_values: Option<String>,
 }
 
 /// An authorization request waiting on a hosted page.
@@ -48,6 +52,14 @@ pub struct AuthRequest {
     /// Set once a registration created the account that will sign in.
     pub account: Option<Uuid>,
     pub expires_at: DateTime<Utc>,
+    /// The account whose password was accepted, waiting for its second factor.
+    pub mfa_account: Option<Uuid>,
+    /// Where that account is: `verify`, `enrol` or `enrolled` (see `domain::factors::Stage`).
+    pub mfa_stage: Option<String>,
+    /// The TOTP secret being enrolled, sealed to the request.
+    pub enrol_secret: Option<Vec<u8>>,
+    /// The `acr_values` the application asked for.
+    pub acr_values: Option<String>,
 }
 
 pub fn insert_request(conn: &mut Conn, r: &AuthRequest) -> Result<()> {
@@ -66,6 +78,10 @@ pub fn insert_request(conn: &mut Conn, r: &AuthRequest) -> Result<()> {
         account_id: r.account.map(|a| a.to_string()),
         created_at: to_db_time(super::now()),
         expires_at: to_db_time(r.expires_at),
+        mfa_account_id: r.mfa_account.map(|a| a.to_string()),
+        mfa_stage: r.mfa_stage.clone(),
+        enrol_secret: r.enrol_secret.clone(),
+        acr_values: r.acr_values.clone(),
     };
     diesel::insert_into(authorization_requests::table).values(row).execute(conn)?;
     Ok(())
@@ -94,6 +110,10 @@ pub fn get_request(conn: &mut Conn, id: &str, now: DateTime<Utc>) -> Result<Opti
             login_hint: r.login_hint,
             account: r.account_id.as_deref().map(parse_uuid).transpose()?,
             expires_at: from_db_time(r.expires_at),
+            mfa_account: r.mfa_account_id.as_deref().map(parse_uuid).transpose()?,
+            mfa_stage: r.mfa_stage,
+            enrol_secret: r.enrol_secret,
+            acr_values: r.acr_values,
         })
     })
     .transpose()
@@ -102,6 +122,36 @@ pub fn get_request(conn: &mut Conn, id: &str, now: DateTime<Utc>) -> Result<Opti
 pub fn set_request_account(conn: &mut Conn, id: &str, account: AccountId) -> Result<()> {
     diesel::update(authorization_requests::table.find(id))
         .set(authorization_requests::account_id.eq(account.to_string()))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Records where a sign-in stands between its password and its second factor.
+pub fn set_request_mfa(
+    conn: &mut Conn,
+    id: &str,
+    account: AccountId,
+    stage: &str,
+    enrol_secret: Option<&[u8]>,
+) -> Result<()> {
+    diesel::update(authorization_requests::table.find(id))
+        .set((
+            authorization_requests::mfa_account_id.eq(account.to_string()),
+            authorization_requests::mfa_stage.eq(stage),
+            authorization_requests::enrol_secret.eq(enrol_secret),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Forgets where a sign-in stood after its password (it completed).
+pub fn clear_request_mfa(conn: &mut Conn, id: &str) -> Result<()> {
+    diesel::update(authorization_requests::table.find(id))
+        .set((
+            authorization_requests::mfa_account_id.eq(None::<String>),
+            authorization_requests::mfa_stage.eq(None::<String>),
+            authorization_requests::enrol_secret.eq(None::<Vec<u8>>),
+        ))
         .execute(conn)?;
     Ok(())
 }
@@ -137,6 +187,7 @@ struct CodeRow {
     used_at: Option<NaiveDateTime>,
     family_id: Option<String>,
     access_token_jti: Option<String>,
+    amr: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -155,6 +206,8 @@ pub struct Code {
     /// The refresh token family and access token issued for the code.
     pub family_id: Option<String>,
     pub access_token_jti: Option<String>,
+    /// How the sign-in behind the code was made (RFC 8176 values, space-separated).
+    pub amr: String,
 }
 
 pub fn insert_code(conn: &mut Conn, c: &Code) -> Result<()> {
@@ -173,6 +226,7 @@ pub fn insert_code(conn: &mut Conn, c: &Code) -> Result<()> {
         used_at: None,
         family_id: None,
         access_token_jti: None,
+        amr: c.amr.clone(),
     };
     diesel::insert_into(authorization_codes::table).values(row).execute(conn)?;
     Ok(())
@@ -196,6 +250,7 @@ pub fn get_code(conn: &mut Conn, code_hash: &str) -> Result<Option<Code>> {
             used_at: r.used_at.map(from_db_time),
             family_id: r.family_id,
             access_token_jti: r.access_token_jti,
+            amr: r.amr,
         })
     })
     .transpose()
@@ -256,6 +311,7 @@ struct RefreshRow {
     expires_at: NaiveDateTime,
     used_at: Option<NaiveDateTime>,
     revoked_at: Option<NaiveDateTime>,
+    amr: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -271,6 +327,8 @@ pub struct RefreshToken {
     pub expires_at: DateTime<Utc>,
     pub used_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// How the sign-in behind the token was made (RFC 8176 values, space-separated).
+    pub amr: String,
 }
 
 pub fn insert_refresh(conn: &mut Conn, t: &RefreshToken) -> Result<()> {
@@ -287,6 +345,7 @@ pub fn insert_refresh(conn: &mut Conn, t: &RefreshToken) -> Result<()> {
         expires_at: to_db_time(t.expires_at),
         used_at: None,
         revoked_at: None,
+        amr: t.amr.clone(),
     };
     diesel::insert_into(refresh_tokens::table).values(row).execute(conn)?;
     Ok(())
@@ -311,6 +370,7 @@ pub fn find_refresh(conn: &mut Conn, token_hash: &str) -> Result<Option<RefreshT
             expires_at: from_db_time(r.expires_at),
             used_at: r.used_at.map(from_db_time),
             revoked_at: r.revoked_at.map(from_db_time),
+            amr: r.amr,
         })
     })
     .transpose()
@@ -384,6 +444,7 @@ struct SessionRow {
     created_at: NaiveDateTime,
     expires_at: NaiveDateTime,
     ended_at: Option<NaiveDateTime>,
+    amr: String,
 }
 
 /// A single-sign-on session, behind the SSO cookie.
@@ -393,6 +454,8 @@ pub struct SsoSession {
     pub account: Uuid,
     pub auth_time: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    /// How the account signed in (RFC 8176 values, space-separated): `pwd`, or `pwd otp mfa`.
+    pub amr: String,
 }
 
 pub fn insert_session(conn: &mut Conn, s: &SsoSession, token_hash: &str) -> Result<()> {
@@ -404,6 +467,7 @@ pub fn insert_session(conn: &mut Conn, s: &SsoSession, token_hash: &str) -> Resu
         created_at: to_db_time(super::now()),
         expires_at: to_db_time(s.expires_at),
         ended_at: None,
+        amr: s.amr.clone(),
     };
     diesel::insert_into(sso_sessions::table).values(row).execute(conn)?;
     Ok(())
@@ -424,6 +488,7 @@ pub fn find_session(conn: &mut Conn, token_hash: &str, now: DateTime<Utc>) -> Re
             account: parse_uuid(&r.account_id)?,
             auth_time: from_db_time(r.auth_time),
             expires_at: from_db_time(r.expires_at),
+            amr: r.amr,
         })
     })
     .transpose()

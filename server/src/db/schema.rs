@@ -7,6 +7,7 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        mfa -> Text,
     }
 }
 
@@ -164,6 +165,7 @@ diesel::table! {
         created_at -> Timestamp,
         expires_at -> Timestamp,
         ended_at -> Nullable<Timestamp>,
+        amr -> Text,
     }
 }
 
@@ -183,6 +185,10 @@ diesel::table! {
         account_id -> Nullable<Text>,
         created_at -> Timestamp,
         expires_at -> Timestamp,
+        mfa_account_id -> Nullable<Text>,
+        mfa_stage -> Nullable<Text>,
+        enrol_secret -> Nullable<Binary>,
+        acr_values -> Nullable<Text>,
     }
 }
 
@@ -202,6 +208,7 @@ diesel::table! {
         used_at -> Nullable<Timestamp>,
         family_id -> Nullable<Text>,
         access_token_jti -> Nullable<Text>,
+        amr -> Text,
     }
 }
 
@@ -219,6 +226,7 @@ diesel::table! {
         expires_at -> Timestamp,
         used_at -> Nullable<Timestamp>,
         revoked_at -> Nullable<Timestamp>,
+        amr -> Text,
     }
 }
 

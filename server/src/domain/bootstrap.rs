@@ -33,8 +33,14 @@ pub fn run(
     }
     let superuser = Grant::parse("*:*@*").map_err(Error::internal)?;
     let now = db::now();
-    let namespace =
-        Namespace { slug: SYSTEM.into(), display_name: "System".into(), version: 1, created_at: now, updated_at: now };
+    let namespace = Namespace {
+        slug: SYSTEM.into(),
+        display_name: "System".into(),
+        version: 1,
+        created_at: now,
+        updated_at: now,
+        mfa: Default::default(),
+    };
     db::namespaces::insert(conn, &namespace)
         .map_err(|_| Error::Conflict("the database is already bootstrapped; nothing was changed".into()))?;
 

@@ -18,6 +18,7 @@ pub mod clients;
 pub mod codes;
 pub mod consents;
 pub mod crypto;
+pub mod factors;
 pub mod hashing;
 pub mod idempotency;
 pub mod import;
@@ -69,6 +70,9 @@ pub struct Caller {
     /// An account acting on itself through a token granted the `account` scope (its profile,
     /// its password, its consents): the self-service endpoints need it.
     pub self_service: bool,
+    /// When the account behind a user token signed in (its `auth_time`), for what needs a
+    /// recent sign-in.
+    pub auth_time: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Caller {
@@ -80,6 +84,7 @@ impl Caller {
             owner_grants,
             effective,
             self_service: false,
+            auth_time: None,
         }
     }
 
@@ -90,6 +95,7 @@ impl Caller {
             granted: grants,
             owner_grants: Vec::new(),
             self_service: false,
+            auth_time: None,
         }
     }
 

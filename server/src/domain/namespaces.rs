@@ -16,21 +16,28 @@ impl Namespace {
         ApiNamespace {
             slug: self.slug.clone(),
             display_name: self.display_name.clone(),
+            mfa: self.mfa,
             created_at: self.created_at,
             updated_at: self.updated_at,
         }
     }
 
     fn audit_view(&self) -> Value {
-        json!({ "slug": self.slug, "display_name": self.display_name })
+        json!({ "slug": self.slug, "display_name": self.display_name, "mfa": self.mfa.as_str() })
     }
 }
 
 pub fn create(conn: &mut Conn, ctx: &Context, input: NamespaceCreate) -> Result<Namespace> {
     ctx.caller.authorize("namespaces", "write", &input.slug)?;
     let now = db::now();
-    let namespace =
-        Namespace { slug: input.slug, display_name: input.display_name, version: 1, created_at: now, updated_at: now };
+    let namespace = Namespace {
+        slug: input.slug,
+        display_name: input.display_name,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+        mfa: Default::default(),
+    };
     db::namespaces::insert(conn, &namespace).map_err(|e| match e {
         Error::Conflict(_) => Error::Conflict(format!("namespace {} already exists", namespace.slug)),
         other => other,
@@ -92,6 +99,9 @@ pub fn update(
     let mut after = before.clone();
     if let Some(display_name) = patch.display_name {
         after.display_name = display_name;
+    }
+    if let Some(mfa) = patch.mfa {
+        after.mfa = mfa;
     }
     after.version += 1;
     after.updated_at = db::now();

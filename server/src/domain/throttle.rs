@@ -48,6 +48,11 @@ const FORGET_AFTER: Duration = Duration::hours(1);
 pub fn account_key(id: impl std::fmt::Display) -> String {
     format!("account:{id}")
 }
+/// Second-factor codes of an account: a counter of their own, which a right password does not
+/// clear (else every password would buy new guesses at the code).
+pub fn factor_key(account: impl std::fmt::Display) -> String {
+    format!("factor:{account}")
+}
 pub fn client_key(id: impl std::fmt::Display) -> String {
     format!("client:{id}")
 }

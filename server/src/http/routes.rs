@@ -8,7 +8,7 @@
 use actix_web::http::Method;
 use actix_web::{web, HttpResponse, Scope};
 
-use super::api::{audit, audit_keys, clients, keys, log_streams, me, namespaces, users};
+use super::api::{audit, audit_keys, clients, factors, keys, log_streams, me, namespaces, users};
 use super::ops;
 use crate::error::Error;
 
@@ -55,6 +55,9 @@ management_api! {
     "/me/password" me_password { PUT me::set_password }
     "/me/consents" me_consents { GET me::consents }
     "/me/consents/{client_id}" me_consent { DELETE me::withdraw_consent }
+    "/me/factors" me_factors { GET factors::list_own }
+    "/me/factors/{factor_id}" me_factor { DELETE factors::delete_own, PATCH factors::rename_own }
+    "/me/recovery-codes" me_recovery_codes { POST factors::regenerate_recovery_codes }
     "/keys" keys { GET keys::list }
     "/keys:rotate" keys_rotate { POST keys::rotate }
     "/namespaces" namespaces { GET namespaces::list, POST namespaces::create }
@@ -64,6 +67,8 @@ management_api! {
     "/namespaces/{ns}/users/{id}" user { GET users::get, PATCH users::update, DELETE users::delete }
     "/namespaces/{ns}/users/{id}/password" user_password { PUT users::set_password }
     "/namespaces/{ns}/users/{id}/permissions" user_permissions { GET users::permissions, PUT users::set_permissions }
+    "/namespaces/{ns}/users/{id}/factors" user_factors { GET factors::list }
+    "/namespaces/{ns}/users/{id}/factors/{factor_id}" user_factor { DELETE factors::delete }
     "/clients" clients { GET clients::list, POST clients::create }
     "/clients/{id}" client { GET clients::get, PATCH clients::update, DELETE clients::delete }
     "/clients/{id}/secrets" client_secrets { POST clients::rotate_secret }

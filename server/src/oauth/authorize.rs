@@ -12,6 +12,7 @@ use super::consent;
 use super::form::Form;
 use super::pages::{self, Page, Rendered};
 use super::scope::Scopes;
+use super::second_factor;
 use super::session;
 use crate::db::ids::{AccountId, ClientId, ClientUuid};
 use crate::db::oauth::{AuthRequest, Code, SsoSession};
@@ -21,6 +22,7 @@ use crate::domain::audit::{Actor, NewEvent, Outcome};
 use crate::domain::authn::Origin;
 use crate::domain::clients::ClientView;
 use crate::domain::crypto::{random_token, same, token_hash};
+use crate::domain::factors::Amr;
 use crate::domain::signin::{self, SignIn};
 use crate::error::{Error, Refusable, Result};
 use crate::shell::{self, AppState, OAuth};
@@ -121,6 +123,10 @@ fn validate(conn: &mut Conn, oauth: &OAuth, form: &Form) -> Refusable<(AuthReque
         login_hint: form.get("login_hint").map(|h| h.chars().take(254).collect()),
         account: None,
         expires_at: db::now() + request_lifetime(),
+        mfa_account: None,
+        mfa_stage: None,
+        enrol_secret: None,
+        acr_values: form.get("acr_values").map(|v| v.chars().take(512).collect()),
     };
     // From here on, errors go back to the application.
     let (back_to, state) = (request.redirect_uri.clone(), request.state.clone());
@@ -190,9 +196,11 @@ fn validate(conn: &mut Conn, oauth: &OAuth, form: &Form) -> Refusable<(AuthReque
     Ok(Ok((request, view)))
 }
 
-/// The signed-in account of `session`, if it may sign in to `client` now.
+/// The signed-in account of `session`, if it may sign in to `client` now: a session older than
+/// `max_age`, or made without a second factor the account has or must use, signs in again.
 fn session_account(
     conn: &mut Conn,
+    state: &AppState,
     session: Option<SsoSession>,
     client: &ClientView,
     request: &AuthRequest,
@@ -205,7 +213,11 @@ fn session_account(
     }
     let account = db::accounts::get(conn, AccountId(session.account))?
         .filter(|a| !a.disabled && Some(&a.namespace) == client.client.user_namespace.as_ref());
-    Ok(account.map(|a| (session, a)))
+    let Some(account) = account else { return Ok(None) };
+    if !second_factor::session_suffices(conn, state, &session.amr, client, &account, request.acr_values.as_deref())? {
+        return Ok(None);
+    }
+    Ok(Some((session, account)))
 }
 
 /// Issues a code for a signed-in account (inside the caller's write transaction) and returns
@@ -236,6 +248,7 @@ pub fn issue_code(
             used_at: None,
             family_id: None,
             access_token_jti: None,
+            amr: session.amr.clone(),
         },
     )?;
     db::audit::append(
@@ -279,7 +292,7 @@ async fn authorize(req: HttpRequest, state: web::Data<AppState>, form: Form) -> 
                 Err(next) => return Ok(next),
             };
             let current = session::current(conn, sso.as_deref())?;
-            let signed_in = session_account(conn, current, &client, &request)?;
+            let signed_in = session_account(conn, &worker, current, &client, &request)?;
             let (prompt_none, prompt_login) = (consent::prompts(&request, "none"), consent::prompts(&request, "login"));
             match signed_in {
                 Some((session, account)) if !prompt_login => {
@@ -390,29 +403,31 @@ pub fn expired_page() -> Rendered {
     error_page(StatusCode::BAD_REQUEST, "This form has expired or was opened in another browser.")
 }
 
-/// Completes a sign-in: a session, then the consent page when the application needs one, else
-/// a code and back to the application.
+/// Completes a sign-in made as `amr` says: a session, then the consent page when the
+/// application needs one, else a code and back to the application.
 pub fn complete(
     conn: &mut Conn,
     state: &AppState,
     request: &AuthRequest,
     client: &ClientView,
     account: &Account,
+    amr: &Amr,
     origin: &Origin,
 ) -> Result<Next> {
     let oauth = &state.oauth;
     state.db.write_blocking(conn, |conn| {
-        let (session, cookie) = session::start(conn, &oauth.settings, account.id)?;
+        let (session, cookie) = session::start(conn, &oauth.settings, account.id, amr)?;
         db::audit::append(
             conn,
             vec![NewEvent::new(Actor::account(account.id.to_string()), "oauth.signin")
                 .target("account", account.id)
                 .namespace(&account.namespace)
                 .request(origin.request_id.clone(), origin.ip.clone())
-                .changes(json!({ "client_id": client.client.client_id, "session": session.id }))],
+                .changes(json!({ "client_id": client.client.client_id, "session": session.id, "amr": amr.values() }))],
         )?;
         if consent::needed(conn, client, account, request)? {
             db::oauth::set_request_account(conn, &request.id, AccountId(account.id))?;
+            db::oauth::clear_request_mfa(conn, &request.id)?;
             let request = AuthRequest { account: Some(account.id), ..request.clone() };
             return Ok(Next::Page(consent::page(&request, client, account).cookie(cookie)));
         }
@@ -438,7 +453,8 @@ pub async fn login(req: HttpRequest, state: web::Data<AppState>, origin: Origin,
         let namespace = client.client.user_namespace.clone().unwrap_or_default();
         match signin::password(&worker.db, &worker.hasher, &namespace, &login, &password, &origin)? {
             SignIn::Accepted(account) => {
-                Ok((complete(&mut *worker.db.get()?, &worker, &request, &client, &account, &origin)?, None))
+                let mut conn = worker.db.get()?;
+                Ok((second_factor::after_password(&mut conn, &worker, &request, &client, &account, &origin)?, None))
             }
             SignIn::Refused { actor, reason } => {
                 let page = sign_in_page(

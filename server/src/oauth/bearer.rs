@@ -99,6 +99,7 @@ pub fn authenticate(conn: &mut Conn, oauth: &OAuth, token: &str) -> Refusable<(C
         Ok(Standing::Account { account, client }) => {
             let mut caller = Caller::account(account.id, account.namespace, account.username, account.permissions);
             caller.self_service = scope.has(ACCOUNT);
+            caller.auth_time = claims.auth_time.and_then(|t| chrono::DateTime::from_timestamp(t, 0));
             let caller = narrow(caller, &scope.grants);
             if client.client_id == CONSOLE_CLIENT_ID {
                 caller

@@ -43,8 +43,9 @@ pub async fn configuration(state: web::Data<AppState>) -> HttpResponse {
         "introspection_endpoint_auth_signing_alg_values_supported": assertion_algs,
         "code_challenge_methods_supported": ["S256"],
         "prompt_values_supported": ["none", "login", "consent"],
+        "acr_values_supported": [crate::domain::factors::ACR_PASSWORD, crate::domain::factors::ACR_MFA],
         "claims_supported": [
-            "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "azp", "at_hash", "sid",
+            "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "azp", "at_hash", "sid", "amr", "acr",
             "name", "given_name", "family_name", "preferred_username", "updated_at",
             "email", "email_verified", "phone_number", "phone_number_verified"
         ],

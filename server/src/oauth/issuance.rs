@@ -46,6 +46,8 @@ pub struct UserTokens<'a> {
     pub scope: &'a Scopes,
     pub nonce: Option<&'a str>,
     pub auth_time: chrono::DateTime<chrono::Utc>,
+    /// How the account signed in (RFC 8176 values, space-separated).
+    pub amr: &'a str,
     pub session_id: Option<&'a str>,
     /// The refresh token family to continue (on refresh), or none to start one.
     pub family_id: Option<&'a str>,
@@ -94,6 +96,7 @@ pub fn issue_for_user(conn: &mut Conn, oauth: &OAuth, t: UserTokens<'_>) -> Resu
                 scope: t.scope,
                 nonce: t.nonce,
                 auth_time: t.auth_time.timestamp(),
+                amr: t.amr,
                 session_id: t.session_id,
                 access_token: Some(&access.token),
                 attribute_claims: &client.attribute_claims,
@@ -119,6 +122,7 @@ pub fn issue_for_user(conn: &mut Conn, oauth: &OAuth, t: UserTokens<'_>) -> Resu
                 expires_at: db::now() + oauth.settings.refresh_ttl,
                 used_at: None,
                 revoked_at: None,
+                amr: t.amr.to_owned(),
             },
         )?;
         (Some(token), Some(family))
@@ -227,6 +231,7 @@ pub fn redeem_code(
             scope: &scope,
             nonce: stored.nonce.as_deref(),
             auth_time: stored.auth_time,
+            amr: &stored.amr,
             session_id: stored.session_id.as_deref(),
             family_id: None,
         },
@@ -292,6 +297,7 @@ pub fn refresh(
             scope: &scope,
             nonce: None,
             auth_time: stored.auth_time,
+            amr: &stored.amr,
             session_id: stored.session_id.as_deref(),
             family_id: Some(&stored.family_id),
         },

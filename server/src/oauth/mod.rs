@@ -13,6 +13,7 @@ pub mod issuance;
 pub mod pages;
 pub mod register;
 pub mod scope;
+pub mod second_factor;
 pub mod session;
 pub mod token_endpoint;
 pub mod tokens;
@@ -32,6 +33,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/oauth/authorize", web::post().to(authorize::authorize_post))
         .route("/oauth/authorize/resume", web::get().to(authorize::resume))
         .route("/oauth/login", web::post().to(authorize::login))
+        .route("/oauth/mfa", web::post().to(second_factor::verify))
+        .route("/oauth/mfa/enrol", web::post().to(second_factor::enrol))
+        .route("/oauth/mfa/continue", web::post().to(second_factor::finish_enrolment))
         .route("/oauth/consent", web::post().to(consent::decide))
         .route("/oauth/assets/style.css", web::get().to(authorize::stylesheet))
         .route("/oauth/userinfo", web::get().to(endpoints::userinfo))

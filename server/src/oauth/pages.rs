@@ -5,7 +5,7 @@
 use actix_web::http::header;
 use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
-use maud::{html, Markup, DOCTYPE};
+use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 pub const STYLESHEET: &str = include_str!("style.css");
 
@@ -169,6 +169,70 @@ pub fn sign_in(form: SignInForm<'_>) -> Markup {
                 " · "
             }
             a href={ "/oauth/reset?request=" (form.request_id) } { "Forgot your password?" }
+        }
+    }
+}
+
+/// The second step of a sign-in: a code from the authenticator app, or a recovery code.
+pub fn second_factor(request_id: &str, csrf: &str, errors: Vec<String>) -> Markup {
+    html! {
+        p class="lead" { "Enter the 6-digit code from your authenticator app." }
+        (error_list(&errors))
+        form method="post" action="/oauth/mfa" {
+            (request_fields(request_id, csrf))
+            label for="code" { "Code" }
+            input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" autocapitalize="none" spellcheck="false" maxlength="64" required autofocus;
+            button type="submit" { "Verify" }
+        }
+        p { "No access to your app? Enter one of your recovery codes instead." }
+    }
+}
+
+pub struct EnrolForm<'a> {
+    pub request_id: &'a str,
+    pub csrf: &'a str,
+    /// Why the account must set up a factor.
+    pub why: Option<&'a str>,
+    /// The QR code of the `otpauth://` URI, as an SVG element drawn by the server.
+    pub qr_svg: &'a str,
+    /// The secret in base32, for typing in.
+    pub secret: &'a str,
+    pub errors: Vec<String>,
+}
+
+/// Enrolment of a TOTP factor: the QR code and the secret, confirmed by a first code.
+pub fn enrol(form: EnrolForm<'_>) -> Markup {
+    html! {
+        p class="lead" {
+            "Your account signs in with a second step. Scan this code with an authenticator app, then enter the code it shows."
+        }
+        @if let Some(why) = form.why { p { "Why: " (why) "." } }
+        (error_list(&form.errors))
+        figure class="qr" { (PreEscaped(form.qr_svg)) }
+        p { "Or enter this key by hand: " code id="totp-secret" { (form.secret) } }
+        form method="post" action="/oauth/mfa/enrol" {
+            (request_fields(form.request_id, form.csrf))
+            label for="name" { "Name of this authenticator" }
+            input id="name" name="name" type="text" maxlength="100" value="Authenticator app";
+            label for="code" { "Code" }
+            input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}" required;
+            button type="submit" { "Confirm" }
+        }
+    }
+}
+
+/// Recovery codes, shown once, then on to the application.
+pub fn recovery_codes(request_id: &str, csrf: &str, codes: &[String]) -> Markup {
+    html! {
+        p class="lead" {
+            "Keep these recovery codes somewhere safe. Each signs you in once if you lose your authenticator. They are shown only now."
+        }
+        ul class="recovery-codes" {
+            @for code in codes { li { code { (code) } } }
+        }
+        form method="post" action="/oauth/mfa/continue" {
+            (request_fields(request_id, csrf))
+            button type="submit" { "I saved them — continue" }
         }
     }
 }

@@ -9,7 +9,7 @@ use gatehouse_api_types::{checks, AccountCreate};
 use serde_json::json;
 use validator::ValidateEmail;
 
-use super::authorize::{complete, expired_page, pending_request, respond, too_many, Next};
+use super::authorize::{expired_page, pending_request, respond, too_many, Next};
 use super::form::Form;
 use super::pages::{self, Page};
 use super::session;
@@ -270,7 +270,7 @@ pub async fn verify(req: HttpRequest, state: web::Data<AppState>, origin: Origin
         if !verified {
             return Ok(wrong(account.email.as_deref(), account.phone_number.as_deref()));
         }
-        complete(&mut conn, &worker, &request, &client, &account, &origin)
+        super::second_factor::after_password(&mut conn, &worker, &request, &client, &account, &origin)
     })
     .await;
     respond(outcome)
@@ -419,7 +419,7 @@ pub async fn reset_confirm(
                     .changes(json!({ "password": crate::domain::audit::REDACTED, "signed_out": signed_out }))],
             )
         })?;
-        complete(&mut conn, &worker, &request, &client, &account, &origin)
+        super::second_factor::after_password(&mut conn, &worker, &request, &client, &account, &origin)
     })
     .await;
     respond(outcome)

@@ -8,6 +8,7 @@ use actix_web::HttpRequest;
 use crate::db::oauth::SsoSession;
 use crate::db::{self, Conn};
 use crate::domain::crypto::{random_token, token_hash};
+use crate::domain::factors::Amr;
 use crate::error::Result;
 use crate::shell::Settings;
 
@@ -63,11 +64,23 @@ pub fn sso_cookie_value(req: &HttpRequest, settings: &Settings) -> Option<String
     read(req, settings, SSO)
 }
 
-/// Starts a session for `account` (inside the caller's transaction); returns it and its cookie.
-pub fn start(conn: &mut Conn, settings: &Settings, account: uuid::Uuid) -> Result<(SsoSession, Cookie<'static>)> {
+/// Starts a session for `account`, signed in as `amr` says (inside the caller's transaction);
+/// returns it and its cookie.
+pub fn start(
+    conn: &mut Conn,
+    settings: &Settings,
+    account: uuid::Uuid,
+    amr: &Amr,
+) -> Result<(SsoSession, Cookie<'static>)> {
     let token = random_token(32);
     let now = db::now();
-    let session = SsoSession { id: random_token(16), account, auth_time: now, expires_at: now + settings.session_ttl };
+    let session = SsoSession {
+        id: random_token(16),
+        account,
+        auth_time: now,
+        expires_at: now + settings.session_ttl,
+        amr: amr.to_string(),
+    };
     db::oauth::insert_session(conn, &session, &token_hash(&token))?;
     Ok((session, cookie(settings, SSO, token, settings.session_ttl)))
 }

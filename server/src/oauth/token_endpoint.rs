@@ -12,14 +12,14 @@ use super::issuance::{self, TokenOutcome, TokenResponse, UserTokens};
 use super::scope::Scopes;
 use super::tokens::{self, AccessTokenSpec};
 use super::OAuthError;
-use crate::db::ids::{ClientId, ClientUuid};
+use crate::db::ids::{AccountId, ClientId, ClientUuid};
 use crate::db::{self, Conn};
 use crate::domain::audit::{Actor, NewEvent, Outcome};
 use crate::domain::authn::{self, Authentication, Origin};
 use crate::domain::client_assertion;
 use crate::domain::clients::{ClientView, OAuthProfile};
 use crate::domain::signin::{self, SignIn};
-use crate::domain::{grant, Caller};
+use crate::domain::{factors, grant, Caller};
 use crate::error::{Refusable, Result};
 use crate::shell::{read_body, AppState, BODY_LIMIT};
 
@@ -273,6 +273,17 @@ fn password(state: &AppState, client: &TokenClient, form: &Form, origin: &Origin
         return Ok(Err(OAuthError::invalid_scope(format!("the account may not do {lacking}"))));
     }
     let mut conn = state.db.get()?;
+    // The password grant has no second step: an account that has or must use a second factor
+    // signs in through the authorization endpoint.
+    let to_console = view.client.client_id == crate::domain::clients::CONSOLE_CLIENT_ID;
+    let needs_factor = db::factors::any(&mut conn, AccountId(account.id))?
+        || factors::required_by(&mut conn, &account, to_console, state.oauth.settings.console_mfa_required, None)?
+            .is_some();
+    if needs_factor {
+        return Ok(Err(OAuthError::invalid_grant(
+            "this account signs in with a second factor, which the password grant cannot ask for: use the authorization code flow",
+        )));
+    }
     state.db.write_blocking(&mut conn, |conn| {
         let issued = issuance::issue_for_user(
             conn,
@@ -283,6 +294,7 @@ fn password(state: &AppState, client: &TokenClient, form: &Form, origin: &Origin
                 scope: &scope,
                 nonce: None,
                 auth_time: db::now(),
+                amr: "pwd",
                 session_id: None,
                 family_id: None,
             },

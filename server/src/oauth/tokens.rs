@@ -101,6 +101,9 @@ pub struct IdTokenSpec<'a> {
     pub scope: &'a Scopes,
     pub nonce: Option<&'a str>,
     pub auth_time: i64,
+    /// How the account signed in (RFC 8176 values, space-separated): the `amr` claim, and the
+    /// `acr` derived from it.
+    pub amr: &'a str,
     pub session_id: Option<&'a str>,
     pub access_token: Option<&'a str>,
     pub attribute_claims: &'a std::collections::BTreeMap<String, String>,
@@ -118,6 +121,9 @@ pub fn issue_id_token(conn: &mut Conn, keys: &KeyStore, settings: &Settings, gra
     claims.insert("iat".into(), json!(now.timestamp()));
     claims.insert("exp".into(), json!((now + chrono::Duration::seconds(i64::from(settings.id_token_ttl))).timestamp()));
     claims.insert("auth_time".into(), json!(grant.auth_time));
+    let amr = crate::domain::factors::Amr::parse(grant.amr);
+    claims.insert("amr".into(), json!(amr.values()));
+    claims.insert("acr".into(), json!(amr.acr()));
     if let Some(nonce) = grant.nonce {
         claims.insert("nonce".into(), json!(nonce));
     }

@@ -38,6 +38,9 @@ pub struct Settings {
     pub refresh_ttl: chrono::Duration,
     pub code_ttl: chrono::Duration,
     pub session_ttl: chrono::Duration,
+    /// The console rule: an account holding any `write` grant must use a second factor to sign
+    /// in to the console (`--console-mfa required`, the default).
+    pub console_mfa_required: bool,
 }
 
 impl Settings {
@@ -50,6 +53,7 @@ impl Settings {
             refresh_ttl: chrono::Duration::days(30),
             code_ttl: chrono::Duration::seconds(60),
             session_ttl: chrono::Duration::hours(12),
+            console_mfa_required: true,
         }
     }
 

@@ -62,6 +62,7 @@ impl Operation {
 pub(super) const ALPHA: &[(&str, &str)] = &[("ns", "alpha")];
 pub(super) const USER: &[(&str, &str)] = &[("ns", "alpha"), ("id", "user")];
 pub(super) const CLIENT: &[(&str, &str)] = &[("id", "client")];
+pub(super) const FACTOR: &[(&str, &str)] = &[("factor_id", "factor")];
 pub(super) const STREAM: &[(&str, &str)] = &[("id", "stream")];
 pub(super) const CLIENT_READ: &str = "clients:read@alpha";
 pub(super) const CLIENT_MANAGE: &[&str] = &["clients:read@alpha", "clients:write@alpha"];
@@ -76,6 +77,13 @@ pub(super) fn operations() -> Vec<Operation> {
             .body(r#"{"current_password": "<own password>", "new_password": "a new long password 1"}"#),
         op("GET /api/v1/me/consents", OwnAccount, 200),
         op("DELETE /api/v1/me/consents/{client_id}", OwnAccount, 204).at(&[("client_id", "app")]),
+        // The callers of the matrix have no second factor: past authorization, these answer
+        // that the factor does not exist (404) or that there is none to go with (409). Their
+        // successes are tested in tests/it/mfa.rs.
+        op("GET /api/v1/me/factors", OwnAccount, 200),
+        op("PATCH /api/v1/me/factors/{factor_id}", OwnAccount, 404).at(FACTOR).body(r#"{"name": "Phone"}"#),
+        op("DELETE /api/v1/me/factors/{factor_id}", OwnAccount, 404).at(FACTOR),
+        op("POST /api/v1/me/recovery-codes", OwnAccount, 409),
         op("GET /api/v1/keys", Grants(&["keys:read@*"]), 200),
         op("POST /api/v1/keys:rotate", Grants(&["keys:write@*"]), 200),
         op("GET /api/v1/namespaces", Grants(&["namespaces:read@*"]), 200).any_namespace(),
@@ -103,6 +111,12 @@ pub(super) fn operations() -> Vec<Operation> {
             .at(USER)
             .body(r#"{"password": "a brand new password 1"}"#),
         op("GET /api/v1/namespaces/{ns}/users/{id}/permissions", Grants(&["permissions:read@alpha"]), 200).at(USER),
+        op("GET /api/v1/namespaces/{ns}/users/{id}/factors", Grants(&["users:read@alpha"]), 200).at(USER),
+        op("DELETE /api/v1/namespaces/{ns}/users/{id}/factors/{factor_id}", Grants(&["users:write@alpha"]), 404).at(&[
+            ("ns", "alpha"),
+            ("id", "user"),
+            ("factor_id", "factor"),
+        ]),
         op("PUT /api/v1/namespaces/{ns}/users/{id}/permissions", Grants(&["permissions:write@alpha"]), 200)
             .at(USER)
             .body(r#"{"permissions": []}"#),

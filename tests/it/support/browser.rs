@@ -72,9 +72,16 @@ impl Browser {
         self.post_form(action, &all)
     }
 
-    /// Opens an authorization URL and signs in on the hosted form; returns the answer to the
-    /// form (a 303 back to the application when it worked).
+    /// Opens an authorization URL and signs in on the hosted form, then through the second
+    /// factor when the account has or must enrol one ([`super::totp::second_step`]); returns
+    /// the last answer (a 303 back to the application when it worked).
     pub fn sign_in(&self, authorize_url: &str, login: &str, password: &str) -> Reply {
+        let answer = self.password_step(authorize_url, login, password);
+        super::totp::second_step(self, answer, login)
+    }
+
+    /// Opens an authorization URL and submits the password form; returns its answer as it is.
+    pub fn password_step(&self, authorize_url: &str, login: &str, password: &str) -> Reply {
         let page = self.get(authorize_url);
         assert_eq!(page.status, 200, "the sign-in page: {}", page.text);
         self.submit(&page, "/oauth/login", &[("login", login), ("password", password)])

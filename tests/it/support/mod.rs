@@ -8,6 +8,7 @@ pub mod browser;
 pub mod http;
 pub mod mail;
 pub mod pg_cluster;
+pub mod totp;
 pub mod webdriver;
 
 use std::io::{BufRead, BufReader, Write};

@@ -73,7 +73,8 @@ pub async fn get(api: Api, path: Path<String>) -> Result<HttpResponse> {
     Ok(ok_with_etag(crate::domain::Precondition::etag(namespace.version), &namespace.to_api()))
 }
 
-/// Renames a namespace (its slug never changes). Honours `If-Match`.
+/// Renames a namespace (its slug never changes) or sets its multi-factor policy (`mfa`:
+/// `required` makes every account of it sign in with a second factor). Honours `If-Match`.
 #[utoipa::path(
     patch,
     path = "/api/v1/namespaces/{ns}",

@@ -1,0 +1,10 @@
+ALTER TABLE authorization_requests DROP COLUMN acr_values;
+ALTER TABLE authorization_requests DROP COLUMN enrol_secret;
+ALTER TABLE authorization_requests DROP COLUMN mfa_stage;
+ALTER TABLE authorization_requests DROP COLUMN mfa_account_id;
+ALTER TABLE refresh_tokens DROP COLUMN amr;
+ALTER TABLE authorization_codes DROP COLUMN amr;
+ALTER TABLE sso_sessions DROP COLUMN amr;
+ALTER TABLE namespaces DROP COLUMN mfa;
+DROP TABLE recovery_codes;
+DROP TABLE account_factors;
