@@ -9,6 +9,7 @@
 use actix_web::test::TestRequest;
 use actix_web::ResponseError;
 use base64::Engine;
+use gatehouse::domain::client_assertion::ASSERTION_TYPE;
 use gatehouse::oauth::authorize::redirect_with;
 use gatehouse::oauth::form::Form;
 use gatehouse::oauth::issuance::pkce_matches;
@@ -53,8 +54,15 @@ fuzz_target!(|data: &[u8]| {
         Ok(Presented::Public { client_id }) => {
             assert!(Some(client_id.as_str()) == form.get("client_id") && form.get("client_secret").is_none())
         }
+        Ok(Presented::Assertion { client_id, assertion }) => {
+            assert_eq!(form.get("client_assertion_type"), Some(ASSERTION_TYPE));
+            assert_eq!(form.get("client_assertion"), Some(assertion.as_str()));
+            assert!(form.get("client_secret").is_none());
+            assert!(form.get("client_id").is_none_or(|id| id == client_id));
+        }
         Err(e) => {
-            assert!(form.get("client_id").is_none());
+            // No client_id, or a client assertion that is malformed or beside a secret.
+            assert!(form.get("client_id").is_none() || form.get("client_assertion_type").is_some());
             let _ = e.error_response();
         }
     }
