@@ -1,7 +1,10 @@
 # Shared by bench/run.sh, bench/soak.sh and bench/peer.sh; sourced from the repository root
 # after scripts/lib.sh.
 
-bin=target/release/gatehouse
+# BENCH_PROFILE=profiling runs the build with line tables (the same code, for perf).
+profile="${BENCH_PROFILE:-release}"
+bench_bin="target/$profile"
+bin="$bench_bin/gatehouse"
 pg_base="${GATEHOUSE_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432}"
 
 json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
@@ -55,7 +58,12 @@ bootstrap() {
 # $GATEHOUSE_DATABASE_URL in the background, sets server_pid and waits for /healthz.
 start_server() {
   local port=$1 log=$2; shift 2
-  RUST_LOG=warn "$bin" serve --bind "127.0.0.1:$port" "$@" >>"$log" 2>&1 &
+  # RUST_LOG=warn unless BENCH_LOG_DEFAULT=1: the product's default (info, a line per request).
+  if [ -n "${BENCH_LOG_DEFAULT:-}" ]; then
+    env -u RUST_LOG "$bin" serve --bind "127.0.0.1:$port" "$@" >>"$log" 2>&1 &
+  else
+    RUST_LOG=warn "$bin" serve --bind "127.0.0.1:$port" "$@" >>"$log" 2>&1 &
+  fi
   server_pid=$!
   until curl -fs "http://127.0.0.1:$port/healthz" >/dev/null; do
     kill -0 "$server_pid" 2>/dev/null || { cat "$log" >&2; return 1; }

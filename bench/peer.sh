@@ -43,7 +43,7 @@ if [ "$installed" != "$pinned" ]; then
   (cd bench/peer && npm ci --no-audit --no-fund --silent)
 fi
 say "building the release server and bench helpers"
-cargo build --release --quiet -p gatehouse -p gatehouse-bench  # as bench/run.sh: the same features, no rebuild between them
+cargo build --profile "$profile" --quiet -p gatehouse -p gatehouse-bench  # as bench/run.sh: the same features, no rebuild between them
 work=$(mktemp -d)
 new_master_key
 server_pid=

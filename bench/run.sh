@@ -18,7 +18,7 @@ users="${BENCH_USERS:-1000000}"
 
 apt_install wrk python3
 say "building the release server and bench helpers"
-cargo build --release --quiet -p gatehouse -p gatehouse-bench
+cargo build --profile "$profile" --quiet -p gatehouse -p gatehouse-bench
 work=$(mktemp -d)
 new_master_key
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
@@ -45,7 +45,7 @@ bench_backend() {
   read -r read_rps read_p99 read_bad < <(wrk -t2 -c64 -d"${seconds}s" --latency -H "$auth" "$base/api/v1/namespaces/bench/users/$uid" | wrk_stats)
 
   say "$backend: raw argon2id hash rate, then user creations"
-  local hash_rate; hash_rate=$(target/release/hashrate "$seconds")
+  local hash_rate; hash_rate=$("$bench_bin/hashrate" "$seconds")
   read -r create_rps create_p99 create_bad < <(wrk -t2 -c8 -d"${seconds}s" --latency -H "$auth" -s bench/create_user.lua "$base/api/v1/namespaces/bench/users" | wrk_stats)
 
   say "$backend: read p99 idle, then during a user-creation burst (16 connections)"

@@ -11,7 +11,7 @@ use super::ids::AccountId;
 use super::schema::accounts;
 use super::{
     fold, from_db_time, from_json_text, grant_strings, parse_stored_grants, parse_uuid, prefix_upper_bound, to_db_time,
-    to_json_text, Conn,
+    to_json_text, Conn, Unique,
 };
 use crate::error::{Error, Result};
 
@@ -137,13 +137,7 @@ pub fn insert(conn: &mut Conn, account: &Account) -> Result<()> {
 }
 
 pub fn get(conn: &mut Conn, id: AccountId) -> Result<Option<Account>> {
-    accounts::table
-        .find(id.to_string())
-        .select(Row::as_select())
-        .first(conn)
-        .optional()?
-        .map(Row::into_account)
-        .transpose()
+    accounts::table.find(id.to_string()).select(Row::as_select()).unique(conn)?.map(Row::into_account).transpose()
 }
 
 /// Accounts of a namespace in id order after `after`, optionally those whose username, email
@@ -210,15 +204,11 @@ pub fn find_by_sign_in(conn: &mut Conn, namespace: &str, name: &str) -> Result<O
     let key = fold(name.trim());
     let query = accounts::table.filter(accounts::namespace.eq(namespace)).select(Row::as_select());
     let row = if key.contains('@') {
-        query.filter(accounts::email_key.eq(&key)).filter(accounts::email_verified.eq(true)).first(conn).optional()?
+        query.filter(accounts::email_key.eq(&key)).filter(accounts::email_verified.eq(true)).unique(conn)?
     } else if key.starts_with('+') {
-        query
-            .filter(accounts::phone_number.eq(&key))
-            .filter(accounts::phone_number_verified.eq(true))
-            .first(conn)
-            .optional()?
+        query.filter(accounts::phone_number.eq(&key)).filter(accounts::phone_number_verified.eq(true)).unique(conn)?
     } else {
-        query.filter(accounts::username_key.eq(&key)).first(conn).optional()?
+        query.filter(accounts::username_key.eq(&key)).unique(conn)?
     };
     row.map(Row::into_account).transpose()
 }
@@ -228,9 +218,9 @@ pub fn find_by_contact(conn: &mut Conn, namespace: &str, contact: &str) -> Resul
     let key = fold(contact.trim());
     let query = accounts::table.filter(accounts::namespace.eq(namespace)).select(Row::as_select());
     let row = if key.starts_with('+') {
-        query.filter(accounts::phone_number.eq(&key)).first(conn).optional()?
+        query.filter(accounts::phone_number.eq(&key)).unique(conn)?
     } else {
-        query.filter(accounts::email_key.eq(&key)).first(conn).optional()?
+        query.filter(accounts::email_key.eq(&key)).unique(conn)?
     };
     row.map(Row::into_account).transpose()
 }

@@ -13,7 +13,7 @@ use super::ids::{AccountId, ClientId, ClientUuid};
 use super::schema::{accounts, client_secrets, clients};
 use super::{
     from_db_time, from_json_text, grant_strings, parse_stored_grants, parse_text, parse_uuid, to_db_time, to_json_text,
-    Conn,
+    Conn, Unique,
 };
 use crate::error::{Error, Result};
 
@@ -237,8 +237,7 @@ pub fn get(conn: &mut Conn, id: ClientUuid) -> Result<Option<ClientView>> {
         .left_join(accounts::table)
         .filter(clients::id.eq(id.to_string()))
         .select((Row::as_select(), Option::<OwnerRow>::as_select()))
-        .first(conn)
-        .optional()?
+        .unique(conn)?
         .map(into_view)
         .transpose()
 }
@@ -248,8 +247,7 @@ pub fn get_by_client_id(conn: &mut Conn, client_id: ClientId) -> Result<Option<C
         .left_join(accounts::table)
         .filter(clients::client_id.eq(client_id.0))
         .select((Row::as_select(), Option::<OwnerRow>::as_select()))
-        .first(conn)
-        .optional()?
+        .unique(conn)?
         .map(into_view)
         .transpose()
 }
@@ -340,8 +338,7 @@ pub fn owner(conn: &mut Conn, account_id: AccountId) -> Result<Option<OwningAcco
     accounts::table
         .find(account_id.to_string())
         .select(OwnerRow::as_select())
-        .first(conn)
-        .optional()?
+        .unique(conn)?
         .map(OwnerRow::into_owner)
         .transpose()
 }

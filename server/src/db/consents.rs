@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::ids::{AccountId, ClientUuid};
 use super::schema::{clients, consents};
-use super::{from_db_time, parse_uuid, to_db_time, Conn};
+use super::{from_db_time, parse_uuid, to_db_time, Conn, Unique};
 use crate::error::Result;
 
 /// A consent, with the name and public id of the application it was given to.
@@ -21,11 +21,7 @@ pub struct Consent {
 
 /// The scope `account` consented to for `client`, if any.
 pub fn scope(conn: &mut Conn, account: AccountId, client: ClientUuid) -> Result<Option<String>> {
-    Ok(consents::table
-        .find((account.to_string(), client.to_string()))
-        .select(consents::scope)
-        .first(conn)
-        .optional()?)
+    Ok(consents::table.find((account.to_string(), client.to_string())).select(consents::scope).unique(conn)?)
 }
 
 /// Records (or widens) a consent: `scope` is everything consented to so far.

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::ids::AccountId;
 use super::schema::console_sessions;
-use super::{from_db_time, parse_uuid, to_db_time, Conn};
+use super::{from_db_time, parse_uuid, to_db_time, Conn, Unique};
 use crate::error::Result;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -77,8 +77,7 @@ pub fn find(conn: &mut Conn, token_hash: &str, now: DateTime<Utc>) -> Result<Opt
         .filter(console_sessions::token_hash.eq(token_hash))
         .filter(console_sessions::expires_at.gt(to_db_time(now)))
         .select(Row::as_select())
-        .first(conn)
-        .optional()?;
+        .unique(conn)?;
     row.map(ConsoleSession::try_from).transpose()
 }
 
@@ -92,7 +91,7 @@ pub fn lock(conn: &mut Conn, id: &str, now: DateTime<Utc>) -> Result<bool> {
 }
 
 pub fn get(conn: &mut Conn, id: &str) -> Result<Option<ConsoleSession>> {
-    let row: Option<Row> = console_sessions::table.find(id).select(Row::as_select()).first(conn).optional()?;
+    let row: Option<Row> = console_sessions::table.find(id).select(Row::as_select()).unique(conn)?;
     row.map(ConsoleSession::try_from).transpose()
 }
 

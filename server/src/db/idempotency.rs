@@ -4,7 +4,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 use super::schema::idempotency_keys;
-use super::{to_db_time, Conn};
+use super::{to_db_time, Conn, Unique};
 use crate::error::Result;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
@@ -20,7 +20,7 @@ pub struct StoredResponse {
 }
 
 pub fn get(conn: &mut Conn, key_hash: &str) -> Result<Option<StoredResponse>> {
-    Ok(idempotency_keys::table.find(key_hash).select(StoredResponse::as_select()).first(conn).optional()?)
+    Ok(idempotency_keys::table.find(key_hash).select(StoredResponse::as_select()).unique(conn)?)
 }
 
 /// Claims the key (a unique violation when another request holds it).

@@ -11,7 +11,7 @@ use diesel::prelude::*;
 use gatehouse_api_types::LogStreamFilter;
 use uuid::Uuid;
 
-use super::{from_db_time, from_json_text, parse_uuid, to_db_time, to_json_text, Conn};
+use super::{from_db_time, from_json_text, parse_uuid, to_db_time, to_json_text, Conn, Unique};
 use crate::error::Result;
 
 diesel::table! {
@@ -131,7 +131,7 @@ pub fn insert(conn: &mut Conn, stream: &LogStream) -> Result<()> {
 }
 
 pub fn get(conn: &mut Conn, id: Uuid) -> Result<Option<LogStream>> {
-    let row: Option<Row> = log_streams::table.find(id.to_string()).select(Row::as_select()).first(conn).optional()?;
+    let row: Option<Row> = log_streams::table.find(id.to_string()).select(Row::as_select()).unique(conn)?;
     row.map(Row::into_stream).transpose()
 }
 

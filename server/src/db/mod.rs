@@ -345,6 +345,24 @@ impl Db {
     }
 }
 
+/// `query.unique(conn)`: the row a lookup by a unique key finds, if any; diesel's
+/// `.first(conn).optional()` without its `LIMIT ?`. SQLite (3.50) prepares a statement whose
+/// `LIMIT` is a bound parameter again on every execution (the planner may use the bound value),
+/// which cost a Basic-auth read more than all its other database work; a lookup by a unique key
+/// needs no `LIMIT`, and its cached statement runs as prepared.
+pub trait Unique<U> {
+    fn unique(self, conn: &mut Conn) -> Result<Option<U>>;
+}
+
+impl<'q, Q, U> Unique<U> for Q
+where
+    Q: diesel::RunQueryDsl<Conn> + diesel::query_dsl::LoadQuery<'q, Conn, U>,
+{
+    fn unique(self, conn: &mut Conn) -> Result<Option<U>> {
+        Ok(diesel::RunQueryDsl::load(self, conn)?.into_iter().next())
+    }
+}
+
 /// Runs blocking work (queries, file I/O) off the async workers.
 pub async fn blocking<T, F>(f: F) -> Result<T>
 where

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use gatehouse_api_types::MfaPolicy;
 
 use super::schema::namespaces;
-use super::{from_db_time, to_db_time, Conn};
+use super::{from_db_time, to_db_time, Conn, Unique};
 use crate::error::{Error, Result};
 
 /// A namespace: an isolated set of accounts, addressed by a slug that never changes.
@@ -64,7 +64,7 @@ pub fn insert(conn: &mut Conn, namespace: &Namespace) -> Result<()> {
 }
 
 pub fn get(conn: &mut Conn, slug: &str) -> Result<Option<Namespace>> {
-    let row = namespaces::table.find(slug).select(Row::as_select()).first(conn).optional()?;
+    let row = namespaces::table.find(slug).select(Row::as_select()).unique(conn)?;
     Ok(row.map(Namespace::from))
 }
 

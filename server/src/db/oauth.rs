@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::ids::{AccountId, ClientUuid};
 use super::schema::{authorization_codes, authorization_requests, refresh_tokens, revoked_access_tokens, sso_sessions};
-use super::{from_db_time, parse_uuid, to_db_time, Conn};
+use super::{from_db_time, parse_uuid, to_db_time, Conn, Unique};
 use crate::error::Result;
 
 // ---------------------------------------------------------------- authorization requests
@@ -93,8 +93,7 @@ pub fn get_request(conn: &mut Conn, id: &str, now: DateTime<Utc>) -> Result<Opti
         .find(id)
         .filter(authorization_requests::expires_at.gt(to_db_time(now)))
         .select(RequestRow::as_select())
-        .first(conn)
-        .optional()?;
+        .unique(conn)?;
     row.map(|r| {
         Ok(AuthRequest {
             id: r.id,
@@ -233,8 +232,7 @@ pub fn insert_code(conn: &mut Conn, c: &Code) -> Result<()> {
 }
 
 pub fn get_code(conn: &mut Conn, code_hash: &str) -> Result<Option<Code>> {
-    let row: Option<CodeRow> =
-        authorization_codes::table.find(code_hash).select(CodeRow::as_select()).first(conn).optional()?;
+    let row: Option<CodeRow> = authorization_codes::table.find(code_hash).select(CodeRow::as_select()).unique(conn)?;
     row.map(|r| {
         Ok(Code {
             code_hash: r.code_hash,
@@ -355,8 +353,7 @@ pub fn find_refresh(conn: &mut Conn, token_hash: &str) -> Result<Option<RefreshT
     let row: Option<RefreshRow> = refresh_tokens::table
         .filter(refresh_tokens::token_hash.eq(token_hash))
         .select(RefreshRow::as_select())
-        .first(conn)
-        .optional()?;
+        .unique(conn)?;
     row.map(|r| {
         Ok(RefreshToken {
             id: r.id,
@@ -480,8 +477,7 @@ pub fn find_session(conn: &mut Conn, token_hash: &str, now: DateTime<Utc>) -> Re
         .filter(sso_sessions::ended_at.is_null())
         .filter(sso_sessions::expires_at.gt(to_db_time(now)))
         .select(SessionRow::as_select())
-        .first(conn)
-        .optional()?;
+        .unique(conn)?;
     row.map(|r| {
         Ok(SsoSession {
             id: r.id,
@@ -524,7 +520,7 @@ pub fn delete_expired_sessions(conn: &mut Conn, before: DateTime<Utc>, limit: i6
 /// Whether the access token with this `jti` was revoked.
 pub fn is_revoked(conn: &mut Conn, jti: &str) -> Result<bool> {
     let revoked: Option<String> =
-        revoked_access_tokens::table.find(jti).select(revoked_access_tokens::jti).first(conn).optional()?;
+        revoked_access_tokens::table.find(jti).select(revoked_access_tokens::jti).unique(conn)?;
     Ok(revoked.is_some())
 }
 

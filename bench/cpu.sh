@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# Server CPU per request (issue 15): one release server per backend on a fresh database, each
+# request kind under `wrk -t2 -c64`, CPU from /proc/<pid>/stat (utime + stime) before and after
+# divided by the requests completed, and the cost of one token signature measured in the same
+# run (`target/<profile>/signcost`: the server's own SigningKey::sign, one key shared by two
+# threads). Prints each row with its target and whether it is met.
+#
+#   bench/cpu.sh                  # SQLite
+#   bench/cpu.sh sqlite postgres  # both backends
+#   CPU_SECONDS=5 bench/cpu.sh    # shorter runs
+#   BENCH_PROFILE=profiling bench/cpu.sh   # the build with line tables (for perf), same code
+#   CPU_PERF=1 bench/cpu.sh       # also `perf record` each row (perf-<row>.data in $CPU_PERF_DIR)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+. bench/lib.sh
+
+backends=("$@")
+[ ${#backends[@]} -eq 0 ] && backends=(sqlite)
+seconds="${CPU_SECONDS:-10}"
+conns="${CPU_CONNECTIONS:-64}"
+perf_dir="${CPU_PERF_DIR:-/tmp}"
+# The server logs as it does by default (a line per request, here into a file).
+export BENCH_LOG_DEFAULT=1
+
+apt_install wrk python3
+say "building the $profile server and bench helpers"
+cargo build --profile "$profile" --quiet -p gatehouse -p gatehouse-bench
+work=$(mktemp -d)
+new_master_key
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+tick=$(getconf CLK_TCK)
+
+rows=()
+
+# measure <backend> <row> <wrk args…>: a 1 s warm-up, then the measured run; appends
+# "backend|row|req/s|CPU ms per request|non-2xx" to rows.
+measure() {
+  local backend=$1 row=$2; shift 2
+  wrk -t2 -c"$conns" -d1s "$@" >/dev/null
+  local before after out perf_pid=
+  if [ -n "${CPU_PERF:-}" ]; then
+    perf record -q -F 499 --call-graph dwarf,16384 -p "$server_pid" -o "$perf_dir/perf-$backend-$row.data" 2>/dev/null &
+    perf_pid=$!
+    sleep 0.5
+  fi
+  before=$(cpu_ticks "$server_pid")
+  out=$(wrk -t2 -c"$conns" -d"${seconds}s" --latency "$@")
+  after=$(cpu_ticks "$server_pid")
+  if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null || true; fi
+  local rps p99 bad total
+  read -r rps p99 bad < <(echo "$out" | wrk_stats)
+  total=$(echo "$out" | awk '/requests in/ {print $1}')
+  rows+=("$backend|$row|$rps|$(python3 -c "print(f'{($after - $before) / $tick / max($total, 1) * 1000:.4f}')")|$bad")
+}
+
+bench_backend() {
+  local backend=$1 port base
+  fresh_database "$backend" "$work" "gh_cpu_$$"
+  bootstrap
+  port=$(free_port); base="http://127.0.0.1:$port"
+  start_server "$port" "$work/server-$backend.log" || exit 1
+  sleep 2
+  local rss; rss=$(awk '/^VmRSS/ {print $2}' "/proc/$server_pid/status")
+  rows+=("$backend|idle RSS after start, MiB|0|$(python3 -c "print(f'{$rss / 1024:.1f}')")|0")
+
+  api() { curl -fsS -H "$auth" -H 'content-type: application/json' "$@"; }
+  api -d '{"slug":"bench","display_name":"Bench"}' "$base/api/v1/namespaces" >/dev/null
+  local uid; uid=$(api -d '{"username":"target","email":"target@example.com"}' "$base/api/v1/namespaces/bench/users" | json "['id']")
+  local bearer; bearer=$(curl -fsS -H "$auth" -d grant_type=client_credentials "$base/oauth/token" | json "['access_token']")
+  local es; es=$(api -d '{"name":"bench es256","access_token_alg":"ES256","permissions":["namespaces:read@*"]}' "$base/api/v1/clients")
+  local es_auth; es_auth=$(basic_auth "$(echo "$es" | json "['client_id']")" "$(echo "$es" | json "['client_secret']")")
+  echo 'grant_type=client_credentials' > "$work/cc.body"
+  local form=(-H 'Content-Type: application/x-www-form-urlencoded' -s bench/post_body.lua "$base/oauth/token" -- BODY="$work/cc.body")
+
+  say "$backend: ${seconds}s per row, wrk -t2 -c$conns"
+  measure "$backend" healthz "$base/healthz"
+  measure "$backend" basic_read -H "$auth" "$base/api/v1/namespaces/bench/users/$uid"
+  measure "$backend" bearer_read -H "Authorization: Bearer $bearer" "$base/api/v1/namespaces/bench/users/$uid"
+  measure "$backend" cc_rs256 -H "$auth" "${form[@]}"
+  measure "$backend" cc_es256 -H "$es_auth" "${form[@]}"
+
+  # Refresh grants with an ID token: a confidential web app; the password grant (scope openid)
+  # hands out the first refresh tokens, each grant's answer carries the next.
+  local web; web=$(api -d '{"name":"bench web","grant_types":["authorization_code","refresh_token"],"redirect_uris":["https://app.example/cb"],"user_namespace":"bench","password_grant_enabled":true}' "$base/api/v1/clients")
+  local web_id web_secret; web_id=$(echo "$web" | json "['client_id']"); web_secret=$(echo "$web" | json "['client_secret']")
+  api -d '{"username":"refresher","password":"refresher password"}' "$base/api/v1/namespaces/bench/users" >/dev/null
+  : > "$work/refresh.tokens"
+  for _ in $(seq 1 $((conns * 2))); do
+    curl -fsS -u "$web_id:$web_secret" -d grant_type=password -d username=refresher -d 'password=refresher password' \
+      -d scope=openid "$base/oauth/token" | json "['refresh_token']" >> "$work/refresh.tokens"
+  done
+  # The first half warms up (each chain is used once per request); the second is measured.
+  head -n "$conns" "$work/refresh.tokens" > "$work/warm.tokens"
+  tail -n "$conns" "$work/refresh.tokens" > "$work/measured.tokens"
+  local check; check=$(curl -fsS -u "$web_id:$web_secret" -d grant_type=password -d username=refresher \
+    -d 'password=refresher password' -d scope=openid "$base/oauth/token" | json "['refresh_token']")
+  curl -fsS -u "$web_id:$web_secret" -d grant_type=refresh_token -d "refresh_token=$check" "$base/oauth/token" \
+    | python3 -c 'import json,sys; sys.exit(0 if "id_token" in json.load(sys.stdin) else "refresh grants carry no ID token")'
+  local web_auth; web_auth=$(basic_auth "$web_id" "$web_secret")
+  local per=$((conns / 2))
+  REFRESH_TOKENS="$work/warm.tokens" TOKENS_PER_THREAD=$per wrk -t2 -c"$conns" -d1s -H "$web_auth" -s bench/refresh.lua "$base/oauth/token" >/dev/null
+  local before after out
+  before=$(cpu_ticks "$server_pid")
+  out=$(REFRESH_TOKENS="$work/measured.tokens" TOKENS_PER_THREAD=$per wrk -t2 -c"$conns" -d"${seconds}s" --latency -H "$web_auth" -s bench/refresh.lua "$base/oauth/token")
+  after=$(cpu_ticks "$server_pid")
+  read -r rps _ bad < <(echo "$out" | wrk_stats)
+  total=$(echo "$out" | awk '/requests in/ {print $1}')
+  rows+=("$backend|refresh_id_token|$rps|$(python3 -c "print(f'{($after - $before) / $tick / max($total, 1) * 1000:.4f}')")|$bad")
+
+  say "$backend: one signature's CPU, the way the server signs (server idle)"
+  while read -r alg ms _; do rows+=("$backend|sign_$alg|0|$ms|0"); done < <("$bench_bin/signcost" 3 2)
+
+  stop_server
+  drop_database "$backend" "gh_cpu_$$"
+}
+
+for b in "${backends[@]}"; do bench_backend "$b"; done
+
+python3 - "${rows[@]}" <<'PY'
+import sys
+data = {}
+order = []
+for r in sys.argv[1:]:
+    b, row, rps, cpu, bad = r.split("|")
+    data[(b, row)] = (float(rps), float(cpu), int(bad))
+    if b not in order: order.append(b)
+def verdict(ok): return "met" if ok else "**not met**"
+print()
+print("| backend | request | req/s | server CPU per request, ms | target | met? |")
+print("|---|---|---|---|---|---|")
+bad_total = 0
+for b in order:
+    g = lambda row: data[(b, row)]
+    health_rps, health_cpu, _ = g("healthz")
+    rs_sig, es_sig = g("sign_RS256")[1], g("sign_ES256")[1]
+    read_cap = 0.05 if b == "sqlite" else 0.08
+    print(f"| {b} | `GET /healthz` | {health_rps:.0f} | {health_cpu:.4f} | (reference) | |")
+    for row, name in [("basic_read", "Basic-auth `GET …/users/{id}` (reads summarised)"),
+                      ("bearer_read", "Bearer `GET …/users/{id}` (reads summarised)")]:
+        rps, cpu, bad = g(row); bad_total += bad
+        share = rps / health_rps if health_rps else 0
+        print(f"| {b} | {name} | {rps:.0f} ({share:.0%} of /healthz) | {cpu:.4f} | ≤ {read_cap} ms and ≥ 25% of /healthz | {verdict(cpu <= read_cap and share >= 0.25)} |")
+    rps, cpu, bad = g("cc_rs256"); bad_total += bad
+    print(f"| {b} | client_credentials RS256 | {rps:.0f} | {cpu:.4f} (one RS256 signature {rs_sig:.4f}; above it {cpu - rs_sig:.4f}) | ≤ signature + 0.08 ms | {verdict(cpu - rs_sig <= 0.08)} |")
+    rps, cpu, bad = g("cc_es256"); bad_total += bad
+    print(f"| {b} | client_credentials ES256 | {rps:.0f} | {cpu:.4f} (one ES256 signature {es_sig:.4f}) | ≤ 0.09 ms | {verdict(cpu <= 0.09)} |")
+    rps, cpu, bad = g("refresh_id_token"); bad_total += bad
+    sigs = 2 * rs_sig
+    print(f"| {b} | refresh_token, RS256 access + ID token | {rps:.0f} | {cpu:.4f} (two RS256 signatures {sigs:.4f}; above them {cpu - sigs:.4f}) | ≤ signatures + 0.25 ms | {verdict(cpu - sigs <= 0.25)} |")
+    rss = g("idle RSS after start, MiB")[1]
+    print(f"| {b} | idle RSS of `gatehouse serve` 2 s after start | | {rss:.1f} MiB | ≤ 40 MiB | {verdict(rss <= 40)} |")
+if bad_total:
+    print("\nnon-2xx answers: " + ", ".join(f"{b} {row}: {bad}" for (b, row), (_, _, bad) in data.items() if bad))
+    sys.exit(1)
+PY
