@@ -21,7 +21,7 @@ pub struct Consent {
 
 /// The scope `account` consented to for `client`, if any.
 pub fn scope(conn: &mut Conn, account: AccountId, client: ClientUuid) -> Result<Option<String>> {
-    Ok(consents::table.find((account.to_string(), client.to_string())).select(consents::scope).unique(conn)?)
+    consents::table.find((account.to_string(), client.to_string())).select(consents::scope).unique(conn)
 }
 
 /// Records (or widens) a consent: `scope` is everything consented to so far.

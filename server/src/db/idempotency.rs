@@ -20,7 +20,7 @@ pub struct StoredResponse {
 }
 
 pub fn get(conn: &mut Conn, key_hash: &str) -> Result<Option<StoredResponse>> {
-    Ok(idempotency_keys::table.find(key_hash).select(StoredResponse::as_select()).unique(conn)?)
+    idempotency_keys::table.find(key_hash).select(StoredResponse::as_select()).unique(conn)
 }
 
 /// Claims the key (a unique violation when another request holds it).
