@@ -33,25 +33,38 @@ tick=$(getconf CLK_TCK)
 
 rows=()
 
-# measure <backend> <row> <wrk args…>: a 1 s warm-up, then the measured run; appends
+# perf_start <backend> <row> / perf_stop: with CPU_PERF, profiles the server meanwhile.
+perf_pid=
+perf_start() {
+  [ -n "${CPU_PERF:-}" ] || return 0
+  perf record -q -F 499 --call-graph dwarf,16384 -p "$server_pid" -o "$perf_dir/perf-$1-$2.data" 2>/dev/null &
+  perf_pid=$!
+  sleep 0.5
+}
+perf_stop() {
+  [ -n "$perf_pid" ] || return 0
+  kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null || true; perf_pid=
+}
+
+# run <backend> <row> <wrk args…>: the measured run (after any warm-up); appends
 # "backend|row|req/s|CPU ms per request|non-2xx" to rows.
-measure() {
+run() {
   local backend=$1 row=$2; shift 2
-  wrk -t2 -c"$conns" -d1s "$@" >/dev/null
-  local before after out perf_pid=
-  if [ -n "${CPU_PERF:-}" ]; then
-    perf record -q -F 499 --call-graph dwarf,16384 -p "$server_pid" -o "$perf_dir/perf-$backend-$row.data" 2>/dev/null &
-    perf_pid=$!
-    sleep 0.5
-  fi
+  local before after out rps p99 bad total
+  perf_start "$backend" "$row"
   before=$(cpu_ticks "$server_pid")
   out=$(wrk -t2 -c"$conns" -d"${seconds}s" --latency "$@")
   after=$(cpu_ticks "$server_pid")
-  if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null || true; fi
-  local rps p99 bad total
+  perf_stop
   read -r rps p99 bad < <(echo "$out" | wrk_stats)
   total=$(echo "$out" | awk '/requests in/ {print $1}')
   rows+=("$backend|$row|$rps|$(python3 -c "print(f'{($after - $before) / $tick / max($total, 1) * 1000:.4f}')")|$bad")
+}
+
+# measure <backend> <row> <wrk args…>: a 1 s warm-up, then the measured run.
+measure() {
+  wrk -t2 -c"$conns" -d1s "${@:3}" >/dev/null
+  run "$@"
 }
 
 bench_backend() {
@@ -100,13 +113,7 @@ bench_backend() {
   local web_auth; web_auth=$(basic_auth "$web_id" "$web_secret")
   local per=$((conns / 2))
   REFRESH_TOKENS="$work/warm.tokens" TOKENS_PER_THREAD=$per wrk -t2 -c"$conns" -d1s -H "$web_auth" -s bench/refresh.lua "$base/oauth/token" >/dev/null
-  local before after out
-  before=$(cpu_ticks "$server_pid")
-  out=$(REFRESH_TOKENS="$work/measured.tokens" TOKENS_PER_THREAD=$per wrk -t2 -c"$conns" -d"${seconds}s" --latency -H "$web_auth" -s bench/refresh.lua "$base/oauth/token")
-  after=$(cpu_ticks "$server_pid")
-  read -r rps _ bad < <(echo "$out" | wrk_stats)
-  total=$(echo "$out" | awk '/requests in/ {print $1}')
-  rows+=("$backend|refresh_id_token|$rps|$(python3 -c "print(f'{($after - $before) / $tick / max($total, 1) * 1000:.4f}')")|$bad")
+  REFRESH_TOKENS="$work/measured.tokens" TOKENS_PER_THREAD=$per run "$backend" refresh_id_token --timeout 10s -H "$web_auth" -s bench/refresh.lua "$base/oauth/token"
 
   say "$backend: one signature's CPU, the way the server signs (server idle)"
   while read -r alg ms _; do rows+=("$backend|sign_$alg|0|$ms|0"); done < <("$bench_bin/signcost" 3 2)

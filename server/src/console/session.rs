@@ -91,6 +91,9 @@ pub fn finish_login(state: &AppState, code: &str, verifier: &str, origin: &Origi
                 return Ok(Err(error.description));
             }
         };
+        // The console's own sign-ins are rare: its tokens are signed here, in the transaction
+        // that stores them in the session.
+        let tokens = tokens.sign(conn, oauth)?;
         let refresh = tokens
             .refresh_token
             .as_deref()
@@ -193,6 +196,7 @@ fn refresh(state: &AppState, conn: &mut Conn, id: &str) -> Result<Option<Console
         let (client, actor) = console_client(conn)?;
         match issuance::refresh(conn, oauth, &client, &actor, &token, None)? {
             Ok((tokens, event)) => {
+                let tokens = tokens.sign(conn, oauth)?;
                 let access = oauth.master.seal(SEAL_TOKENS, tokens.access_token.as_bytes())?;
                 let refresh = tokens
                     .refresh_token

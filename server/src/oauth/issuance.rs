@@ -35,9 +35,10 @@ pub struct TokenResponse {
     pub id_token: Option<String>,
 }
 
-/// An outcome of a grant: the tokens, or a refusal that may still have changed something
-/// (a reused code or refresh token revokes what it issued; that must commit).
-pub type TokenOutcome = std::result::Result<(TokenResponse, NewEvent), (OAuthError, Option<NewEvent>)>;
+/// An outcome of a grant: the tokens (to sign once the transaction commits), or a refusal
+/// that may still have changed something (a reused code or refresh token revokes what it
+/// issued; that must commit).
+pub type TokenOutcome = std::result::Result<(UnsignedTokens, NewEvent), (OAuthError, Option<NewEvent>)>;
 
 /// A sign-in to turn into tokens.
 pub struct UserTokens<'a> {
@@ -53,26 +54,60 @@ pub struct UserTokens<'a> {
     pub family_id: Option<&'a str>,
 }
 
-pub struct Issued {
-    pub response: TokenResponse,
-    pub jti: String,
+/// The tokens of a grant, decided and stored in its transaction, signed after it commits
+/// ([`UnsignedTokens::sign`]): on SQLite no signature is computed while the write lock is held.
+/// Should signing fail after the commit (no current key), the grant is on record and the caller
+/// gets a 500 instead of tokens.
+pub struct UnsignedTokens {
+    access: tokens::UnsignedAccess,
+    /// The ID token's claims (with `openid`), but its `at_hash`.
+    id_token: Option<serde_json::Map<String, serde_json::Value>>,
+    scope: String,
+    refresh_token: Option<String>,
+    /// The refresh token family continued or started.
     pub family_id: Option<String>,
 }
 
+impl UnsignedTokens {
+    /// The access token's `jti`, for the audit event.
+    pub fn jti(&self) -> &str {
+        &self.access.claims.jti
+    }
+
+    pub fn scope(&self) -> &str {
+        &self.scope
+    }
+
+    /// Signs the access token, then the ID token with the access token's `at_hash`.
+    pub fn sign(self, conn: &mut Conn, oauth: &OAuth) -> Result<TokenResponse> {
+        let access = self.access.sign(conn, &oauth.keys)?;
+        let id_token = match self.id_token {
+            Some(claims) => Some(tokens::sign_id_token(conn, &oauth.keys, claims, Some(&access.token))?),
+            None => None,
+        };
+        Ok(TokenResponse {
+            access_token: access.token,
+            token_type: "Bearer",
+            expires_in: access.expires_in,
+            scope: self.scope,
+            refresh_token: self.refresh_token,
+            id_token,
+        })
+    }
+}
+
 /// Access token, ID token (with `openid`) and refresh token (when the client may refresh) for
-/// an account.
+/// an account: the refresh token is stored, the rest is signed later ([`UnsignedTokens::sign`]).
 ///
 /// Management scopes are cut down to what the client may do right now (see
 /// [`Scopes::bounded_by`]); a token without management scopes or `account` is for its client
 /// alone (its audience), not for the Management API.
-pub fn issue_for_user(conn: &mut Conn, oauth: &OAuth, t: UserTokens<'_>) -> Result<Issued> {
+pub fn issue_for_user(conn: &mut Conn, oauth: &OAuth, t: UserTokens<'_>) -> Result<UnsignedTokens> {
     let client = &t.client.client;
     let scope = &t.scope.bounded_by(t.client.user_token_bound().as_deref());
     let t = UserTokens { scope, ..t };
     let audience = (!scope.reaches_api()).then_some(client.client_id.as_str());
-    let access = tokens::issue_access(
-        conn,
-        &oauth.keys,
+    let access = tokens::access_claims(
         &oauth.settings,
         AccessTokenSpec {
             client_id: &client.client_id,
@@ -84,11 +119,9 @@ pub fn issue_for_user(conn: &mut Conn, oauth: &OAuth, t: UserTokens<'_>) -> Resu
             session_id: t.session_id,
             audience,
         },
-    )?;
-    let id_token = if t.scope.has(super::scope::OPENID) {
-        Some(tokens::issue_id_token(
-            conn,
-            &oauth.keys,
+    );
+    let id_token = t.scope.has(super::scope::OPENID).then(|| {
+        tokens::id_token_claims(
             &oauth.settings,
             IdTokenSpec {
                 client_id: &client.client_id,
@@ -98,13 +131,11 @@ pub fn issue_for_user(conn: &mut Conn, oauth: &OAuth, t: UserTokens<'_>) -> Resu
                 auth_time: t.auth_time.timestamp(),
                 amr: t.amr,
                 session_id: t.session_id,
-                access_token: Some(&access.token),
+                access_token: None,
                 attribute_claims: &client.attribute_claims,
             },
-        )?)
-    } else {
-        None
-    };
+        )
+    });
     let (refresh_token, family_id) = if client.allows_grant(GrantType::RefreshToken) {
         let family = t.family_id.map(str::to_owned).unwrap_or_else(|| random_token(16));
         let token = random_token(32);
@@ -129,18 +160,7 @@ pub fn issue_for_user(conn: &mut Conn, oauth: &OAuth, t: UserTokens<'_>) -> Resu
     } else {
         (None, None)
     };
-    Ok(Issued {
-        response: TokenResponse {
-            access_token: access.token,
-            token_type: "Bearer",
-            expires_in: access.expires_in,
-            scope: t.scope.to_string(),
-            refresh_token,
-            id_token,
-        },
-        jti: access.jti,
-        family_id,
-    })
+    Ok(UnsignedTokens { access, id_token, scope: t.scope.to_string(), refresh_token, family_id })
 }
 
 /// The audit event of tokens issued (or refused) to `client` for `account`.
@@ -236,12 +256,12 @@ pub fn redeem_code(
             family_id: None,
         },
     )?;
-    db::oauth::record_code_issue(conn, &stored.code_hash, issued.family_id.as_deref(), &issued.jti)?;
+    db::oauth::record_code_issue(conn, &stored.code_hash, issued.family_id.as_deref(), issued.jti())?;
     let event = with_details(
         token_event(actor, GrantType::AuthorizationCode, Some(&account)),
-        json!({ "scope": issued.response.scope, "jti": issued.jti }),
+        json!({ "scope": issued.scope(), "jti": issued.jti() }),
     );
-    Ok(Ok((issued.response, event)))
+    Ok(Ok((issued, event)))
 }
 
 /// Rotates a refresh token, inside a write transaction.
@@ -304,9 +324,9 @@ pub fn refresh(
     )?;
     let event = with_details(
         token_event(actor, GrantType::RefreshToken, Some(&account)),
-        json!({ "scope": issued.response.scope, "jti": issued.jti }),
+        json!({ "scope": issued.scope(), "jti": issued.jti() }),
     );
-    Ok(Ok((issued.response, event)))
+    Ok(Ok((issued, event)))
 }
 
 #[cfg(test)]

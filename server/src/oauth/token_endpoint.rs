@@ -172,7 +172,8 @@ fn grant(state: &AppState, client: &TokenClient, form: &Form, origin: &Origin) -
     }
 }
 
-/// Runs a grant that writes, with its audit event, in one transaction; a refusal that revoked
+/// Runs a grant that writes, with its audit event, in one transaction, and signs its tokens
+/// once it has committed (no signing under SQLite's write lock); a refusal that revoked
 /// something still commits.
 fn in_transaction(
     state: &AppState,
@@ -183,17 +184,21 @@ fn in_transaction(
     let Some(view) = db::clients::get(&mut conn, ClientUuid(client.id))? else {
         return Ok(Err(OAuthError::invalid_client(false)));
     };
-    state.db.write_blocking(&mut conn, |conn| match f(conn, &view)? {
-        Ok((response, event)) => {
+    let decided = state.db.write_blocking(&mut conn, |conn| match f(conn, &view)? {
+        Ok((tokens, event)) => {
             db::audit::append(conn, vec![event])?;
-            Ok(Ok((response, None)))
+            Ok(Ok(tokens))
         }
         Err((error, Some(event))) => {
             db::audit::append(conn, vec![event])?;
             Ok(Err(error))
         }
         Err((error, None)) => Ok(Err(error)),
-    })
+    })?;
+    match decided {
+        Ok(tokens) => Ok(Ok((tokens.sign(&mut conn, &state.oauth)?, None))),
+        Err(error) => Ok(Err(error)),
+    }
 }
 
 fn client_credentials(state: &AppState, client: &TokenClient, form: &Form) -> GrantOutcome {
@@ -284,7 +289,7 @@ fn password(state: &AppState, client: &TokenClient, form: &Form, origin: &Origin
             "this account signs in with a second factor, which the password grant cannot ask for: use the authorization code flow",
         )));
     }
-    state.db.write_blocking(&mut conn, |conn| {
+    let issued = state.db.write_blocking(&mut conn, |conn| {
         let issued = issuance::issue_for_user(
             conn,
             &state.oauth,
@@ -301,10 +306,11 @@ fn password(state: &AppState, client: &TokenClient, form: &Form, origin: &Origin
         )?;
         let event = issuance::token_event(&client.actor, GrantType::Password, Some(&account))
             .request(origin.request_id.clone(), origin.ip.clone())
-            .changes(json!({ "grant_type": GrantType::Password, "scope": issued.response.scope, "jti": issued.jti }));
+            .changes(json!({ "grant_type": GrantType::Password, "scope": issued.scope(), "jti": issued.jti() }));
         db::audit::append(conn, vec![event])?;
-        Ok(Ok((issued.response, None)))
-    })
+        Ok(issued)
+    })?;
+    Ok(Ok((issued.sign(&mut conn, &state.oauth)?, None)))
 }
 
 /// Authenticates the client; a refusal carries the actor to audit.

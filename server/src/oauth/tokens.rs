@@ -70,28 +70,49 @@ pub fn issue_access(
     settings: &Settings,
     grant: AccessTokenSpec<'_>,
 ) -> Result<SignedAccess> {
-    let key = keys.signing(conn, grant.alg)?;
+    access_claims(settings, grant).sign(conn, keys)
+}
+
+/// An access token decided but not yet signed: a grant that writes decides it in its
+/// transaction (its `jti` goes into the audit event) and signs it after the commit, so that
+/// no signature is computed while SQLite's write lock is held.
+pub struct UnsignedAccess {
+    pub claims: AccessClaims,
+    alg: SigningAlg,
+    expires_in: u32,
+    expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The claims of an access token for `grant`, with a fresh `jti`.
+pub fn access_claims(settings: &Settings, grant: AccessTokenSpec<'_>) -> UnsignedAccess {
     let now = db::now();
     let expires_in = grant.ttl_seconds.min(settings.max_access_ttl).max(1);
     let expires_at = now + chrono::Duration::seconds(i64::from(expires_in));
-    let jti = crate::domain::crypto::random_token(16);
     let claims = AccessClaims {
         iss: settings.issuer.clone(),
         sub: grant.subject.to_owned(),
         aud: grant.audience.map(str::to_owned).unwrap_or_else(|| settings.api_audience()),
         exp: expires_at.timestamp(),
         iat: now.timestamp(),
-        jti: jti.clone(),
+        jti: crate::domain::crypto::random_token(16),
         client_id: grant.client_id.to_owned(),
         scope: grant.scope.to_string(),
         auth_time: grant.auth_time,
         sid: grant.session_id.map(str::to_owned),
     };
-    let mut header = Header::new(jwt_algorithm(key.alg));
-    header.kid = Some(key.kid.clone());
-    header.typ = Some(ACCESS_TOKEN_TYP.to_owned());
-    let token = key.sign(&header, &claims)?;
-    Ok(SignedAccess { token, jti, expires_in, expires_at })
+    UnsignedAccess { claims, alg: grant.alg, expires_in, expires_at }
+}
+
+impl UnsignedAccess {
+    /// Signs with the current key of the token's algorithm.
+    pub fn sign(self, conn: &mut Conn, keys: &KeyStore) -> Result<SignedAccess> {
+        let key = keys.signing(conn, self.alg)?;
+        let mut header = Header::new(jwt_algorithm(key.alg));
+        header.kid = Some(key.kid.clone());
+        header.typ = Some(ACCESS_TOKEN_TYP.to_owned());
+        let token = key.sign(&header, &self.claims)?;
+        Ok(SignedAccess { token, jti: self.claims.jti, expires_in: self.expires_in, expires_at: self.expires_at })
+    }
 }
 
 /// What an ID token says about the sign-in.
@@ -111,7 +132,12 @@ pub struct IdTokenSpec<'a> {
 
 /// An RS256 ID token with the claims of the granted scopes.
 pub fn issue_id_token(conn: &mut Conn, keys: &KeyStore, settings: &Settings, grant: IdTokenSpec<'_>) -> Result<String> {
-    let key = keys.signing(conn, SigningAlg::RS256)?;
+    let access_token = grant.access_token;
+    sign_id_token(conn, keys, id_token_claims(settings, grant), access_token)
+}
+
+/// The claims of an ID token, but its `at_hash` (known once the access token is signed).
+pub fn id_token_claims(settings: &Settings, grant: IdTokenSpec<'_>) -> Map<String, Value> {
     let now = db::now();
     let mut claims = Map::new();
     claims.insert("iss".into(), json!(settings.issuer));
@@ -130,10 +156,21 @@ pub fn issue_id_token(conn: &mut Conn, keys: &KeyStore, settings: &Settings, gra
     if let Some(sid) = grant.session_id {
         claims.insert("sid".into(), json!(sid));
     }
-    if let Some(access) = grant.access_token {
+    claims.extend(user_claims(grant.account, grant.scope, grant.attribute_claims));
+    claims
+}
+
+/// Signs ID token `claims` (RS256), with the `at_hash` of `access_token` when there is one.
+pub fn sign_id_token(
+    conn: &mut Conn,
+    keys: &KeyStore,
+    mut claims: Map<String, Value>,
+    access_token: Option<&str>,
+) -> Result<String> {
+    let key = keys.signing(conn, SigningAlg::RS256)?;
+    if let Some(access) = access_token {
         claims.insert("at_hash".into(), json!(half_hash(access)));
     }
-    claims.extend(user_claims(grant.account, grant.scope, grant.attribute_claims));
     let mut header = Header::new(jwt_algorithm(key.alg));
     header.kid = Some(key.kid.clone());
     header.typ = Some("JWT".into());
