@@ -313,6 +313,31 @@ fn password(state: &AppState, client: &TokenClient, form: &Form, origin: &Origin
     Ok(Ok((issued.sign(&mut conn, &state.oauth)?, None)))
 }
 
+/// The token endpoint's client after an authentication answer; `refused` words a rejection.
+fn token_client(
+    state: &AppState,
+    client_id: &str,
+    answer: Authentication,
+    refused: impl FnOnce(&str) -> OAuthError,
+) -> std::result::Result<TokenClient, (OAuthError, Actor)> {
+    match answer {
+        Authentication::Accepted { caller, profile, .. } => {
+            state.audit.touch_client(caller.id());
+            Ok(TokenClient {
+                id: caller.id(),
+                client_id: client_id.to_owned(),
+                actor: caller.actor(),
+                caller: Some(caller),
+                profile,
+            })
+        }
+        Authentication::Rejected { actor, reason } => Err((refused(reason), actor)),
+        Authentication::Throttled { retry_after, actor } => {
+            Err((crate::error::Error::TooManyRequests { retry_after }.into(), actor))
+        }
+    }
+}
+
 /// Authenticates the client; a refusal carries the actor to audit.
 pub fn authenticate_client(
     state: &AppState,
@@ -321,48 +346,22 @@ pub fn authenticate_client(
 ) -> Refusable<TokenClient, (OAuthError, Actor)> {
     match presented {
         Presented::Secret { client_id, secret, basic } => {
-            match authn::client_secret(&state.db, &state.hasher, &state.verified, client_id, secret, origin)? {
-                Authentication::Accepted { caller, profile, .. } => {
-                    state.audit.touch_client(caller.id());
-                    Ok(Ok(TokenClient {
-                        id: caller.id(),
-                        client_id: client_id.clone(),
-                        actor: caller.actor(),
-                        caller: Some(caller),
-                        profile,
-                    }))
-                }
-                Authentication::Rejected { actor, .. } => Ok(Err((OAuthError::invalid_client(*basic), actor))),
-                Authentication::Throttled { retry_after, actor } => {
-                    Ok(Err((crate::error::Error::TooManyRequests { retry_after }.into(), actor)))
-                }
-            }
+            let answer = authn::client_secret(&state.db, &state.hasher, &state.verified, client_id, secret, origin)?;
+            Ok(token_client(state, client_id, answer, |_| OAuthError::invalid_client(*basic)))
         }
         Presented::Assertion { client_id, assertion } => {
             let settings = &state.oauth.settings;
             let audiences: Vec<String> = std::iter::once(settings.issuer.clone())
                 .chain(["/oauth/token", "/oauth/introspect", "/oauth/revoke"].map(|p| settings.url(p)))
                 .collect();
-            match client_assertion::authenticate(&state.db, &state.client_keys, client_id, assertion, &audiences)? {
-                Authentication::Accepted { caller, profile, .. } => {
-                    state.audit.touch_client(caller.id());
-                    Ok(Ok(TokenClient {
-                        id: caller.id(),
-                        client_id: client_id.clone(),
-                        actor: caller.actor(),
-                        caller: Some(caller),
-                        profile,
-                    }))
-                }
-                // The reason goes to the client too: an integrator debugging its assertions needs
-                // it, and it tells nothing a key holder does not know.
-                Authentication::Rejected { actor, reason } => {
-                    Ok(Err((OAuthError { description: reason.to_owned(), ..OAuthError::invalid_client(false) }, actor)))
-                }
-                Authentication::Throttled { retry_after, actor } => {
-                    Ok(Err((crate::error::Error::TooManyRequests { retry_after }.into(), actor)))
-                }
-            }
+            let answer =
+                client_assertion::authenticate(&state.db, &state.client_keys, client_id, assertion, &audiences)?;
+            // The reason goes to the client too: an integrator debugging its assertions needs it,
+            // and it tells nothing a key holder does not know.
+            Ok(token_client(state, client_id, answer, |reason| OAuthError {
+                description: reason.to_owned(),
+                ..OAuthError::invalid_client(false)
+            }))
         }
         Presented::Public { client_id } => {
             let credential = db::clients::credential(&mut *state.db.get()?, ClientId(client_id), db::now())?;
