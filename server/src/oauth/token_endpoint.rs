@@ -319,8 +319,8 @@ fn token_client(
     client_id: &str,
     answer: Authentication,
     refused: impl FnOnce(&str) -> OAuthError,
-) -> std::result::Result<TokenClient, (OAuthError, Actor)> {
-    match answer {
+) -> Refusable<TokenClient, (OAuthError, Actor)> {
+    Ok(match answer {
         Authentication::Accepted { caller, profile, .. } => {
             state.audit.touch_client(caller.id());
             Ok(TokenClient {
@@ -335,7 +335,7 @@ fn token_client(
         Authentication::Throttled { retry_after, actor } => {
             Err((crate::error::Error::TooManyRequests { retry_after }.into(), actor))
         }
-    }
+    })
 }
 
 /// Authenticates the client; a refusal carries the actor to audit.
@@ -347,7 +347,7 @@ pub fn authenticate_client(
     match presented {
         Presented::Secret { client_id, secret, basic } => {
             let answer = authn::client_secret(&state.db, &state.hasher, &state.verified, client_id, secret, origin)?;
-            Ok(token_client(state, client_id, answer, |_| OAuthError::invalid_client(*basic)))
+            token_client(state, client_id, answer, |_| OAuthError::invalid_client(*basic))
         }
         Presented::Assertion { client_id, assertion } => {
             let settings = &state.oauth.settings;
@@ -358,10 +358,10 @@ pub fn authenticate_client(
                 client_assertion::authenticate(&state.db, &state.client_keys, client_id, assertion, &audiences)?;
             // The reason goes to the client too: an integrator debugging its assertions needs it,
             // and it tells nothing a key holder does not know.
-            Ok(token_client(state, client_id, answer, |reason| OAuthError {
+            token_client(state, client_id, answer, |reason| OAuthError {
                 description: reason.to_owned(),
                 ..OAuthError::invalid_client(false)
-            }))
+            })
         }
         Presented::Public { client_id } => {
             let credential = db::clients::credential(&mut *state.db.get()?, ClientId(client_id), db::now())?;
