@@ -110,15 +110,9 @@ pub async fn verify(req: HttpRequest, state: web::Data<AppState>, origin: Origin
         };
         let code = form.get("code").unwrap_or_default().chars().take(64).collect::<String>();
         let actor = Actor::account(account.id.to_string());
-        let keys = throttle_keys(throttle::factor_key(account.id), &origin);
-        let reservation = match throttle::reserve(&mut conn, &worker.db, &keys, db::now())? {
+        let reservation = match reserve_attempt(&mut conn, &worker, &account, &origin)? {
             Ok(reservation) => reservation,
-            Err(retry_after) => {
-                return Ok((
-                    Next::Page(too_many(retry_after)),
-                    Some((actor, "second factor: locked out after repeated failures")),
-                ))
-            }
+            Err(page) => return Ok((page, Some((actor, "second factor: locked out after repeated failures")))),
         };
         let accepted =
             worker.db.write_blocking(&mut conn, |conn| check_code(conn, &worker, &account, &code, &origin))?;
@@ -132,6 +126,18 @@ pub async fn verify(req: HttpRequest, state: web::Data<AppState>, origin: Origin
     })
     .await;
     respond(&state, outcome, &audit_origin).await
+}
+
+/// Counts a code attempt against the account's second-factor throttle (and the address's); the
+/// lock-out page when it is spent.
+fn reserve_attempt(
+    conn: &mut Conn,
+    state: &AppState,
+    account: &Account,
+    origin: &Origin,
+) -> Result<std::result::Result<throttle::Reservation, Next>> {
+    let keys = throttle_keys(throttle::factor_key(account.id), origin);
+    Ok(throttle::reserve(conn, &state.db, &keys, db::now())?.map_err(|retry_after| Next::Page(too_many(retry_after))))
 }
 
 /// Checks `code` against the account's TOTP factors, or else its recovery codes (inside a write
@@ -181,15 +187,9 @@ pub async fn enrol(req: HttpRequest, state: web::Data<AppState>, origin: Origin,
         let code = form.get("code").unwrap_or_default().chars().take(64).collect::<String>();
         let name = factor_name(form.get("name"));
         let actor = Actor::account(account.id.to_string());
-        let keys = throttle_keys(throttle::factor_key(account.id), &origin);
-        let reservation = match throttle::reserve(&mut conn, &worker.db, &keys, db::now())? {
+        let reservation = match reserve_attempt(&mut conn, &worker, &account, &origin)? {
             Ok(reservation) => reservation,
-            Err(retry_after) => {
-                return Ok((
-                    Next::Page(too_many(retry_after)),
-                    Some((actor, "second factor: locked out after repeated failures")),
-                ))
-            }
+            Err(page) => return Ok((page, Some((actor, "second factor: locked out after repeated failures")))),
         };
         let now = db::now();
         let Some(step) = factors::totp_match(&secret, &code, now.timestamp(), None) else {
