@@ -6,6 +6,11 @@
 #   bench/audit_storage.sh                     # bounded (CI): both backends, 20k appended, 200k total
 #   bench/audit_storage.sh sqlite              # one backend
 #   AUDIT_BENCH_TOTAL=10000000 AUDIT_BENCH_PAGES=100 bench/audit_storage.sh   # the 10M run, by hand
+#
+# On a shared machine, time the filters of a filled database again at real-time priority so
+# that neighbours do not preempt a query (docs/performance.md, the 10M tables):
+#   target/release/audit_storage sqlite:///tmp/a10m.db 20000 10000000 5          # fill, keep the file
+#   chrt -f 50 target/release/audit_storage sqlite:///tmp/a10m.db 20000 10000000 100   # filters only
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
