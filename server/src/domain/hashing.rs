@@ -45,7 +45,7 @@ impl HashPool {
                 })
                 .map_err(Error::internal)?;
         }
-        let decoy = Arc::new(password::hash(&params, "decoy")?);
+        let decoy = Arc::new(password::decoy(&params));
         Ok(HashPool { jobs, queued: Arc::new(AtomicUsize::new(0)), params, timer, decoy })
     }
 

@@ -103,14 +103,31 @@ pub fn hash(params: &HashParams, secret: &str) -> Result<String> {
     let mut out = [0u8; HASH_LEN];
     argon2_into(Algorithm::Argon2id, Version::V0x13, params.argon2_params()?, secret.as_bytes(), &salt, &mut out)
         .map_err(Error::internal)?;
-    Ok(format!(
+    Ok(phc(params, &salt, &out))
+}
+
+/// A PHC string with these parameters, a random salt and a random output: the hash of no
+/// secret anyone knows (finding one would be a preimage of argon2). Verifying against it costs
+/// what verifying against a real hash costs and answers no, without hashing anything to make
+/// it (hashing would leave 19 MiB of argon2 memory with the thread that made it: issue 15's
+/// idle RSS).
+pub fn decoy(params: &HashParams) -> String {
+    let mut salt = [0u8; SALT_LEN];
+    let mut out = [0u8; HASH_LEN];
+    rand::rngs::OsRng.fill_bytes(&mut salt);
+    rand::rngs::OsRng.fill_bytes(&mut out);
+    phc(params, &salt, &out)
+}
+
+fn phc(params: &HashParams, salt: &[u8], out: &[u8]) -> String {
+    format!(
         "$argon2id$v=19$m={},t={},p={}${}${}",
         params.memory_kib,
         params.iterations,
         params.parallelism,
-        b64(&salt),
-        b64(&out)
-    ))
+        b64(salt),
+        b64(out)
+    )
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -251,6 +268,18 @@ mod tests {
         assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
         assert_eq!(verify(&FLOOR, &phc, "correct horse"), Verified::Yes { rehash: false });
         assert_eq!(verify(&FLOOR, &phc, "wrong horse"), Verified::No);
+    }
+
+    #[test]
+    fn a_decoy_is_a_real_hash_of_no_known_secret() {
+        let decoy = decoy(&FLOOR);
+        assert!(decoy.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{decoy}");
+        let parsed = PasswordHash::new(&decoy).unwrap();
+        assert!(argon2_bounds(&parsed).is_ok());
+        // argon2 runs over the guess (as for a real hash) and does not match.
+        assert_eq!(argon2_matches(&parsed, "decoy"), Some(false));
+        assert_eq!(verify(&FLOOR, &decoy, ""), Verified::No);
+        assert_ne!(decoy, super::decoy(&FLOOR), "each decoy has its own salt and output");
     }
 
     #[test]
