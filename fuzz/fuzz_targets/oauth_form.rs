@@ -14,11 +14,11 @@ use base64::Engine;
 use gatehouse::domain::client_assertion::ASSERTION_TYPE;
 use gatehouse::oauth::authorize::redirect_with;
 use gatehouse::oauth::claims::ClaimsRequest;
-use gatehouse_api_types::ResponseType;
 use gatehouse::oauth::form::Form;
 use gatehouse::oauth::issuance::pkce_matches;
 use gatehouse::oauth::scope::Scopes;
 use gatehouse::oauth::token_endpoint::{presented, Presented};
+use gatehouse_api_types::ResponseType;
 use libfuzzer_sys::fuzz_target;
 use sha2::{Digest, Sha256};
 

@@ -262,7 +262,8 @@ fn switching_a_client_to_keys_needs_power_over_it_and_ends_its_secrets() {
     let root = app.create_account("system", "root-owner", &["*:*@*"]);
     let wide = app.create_client(&root, &["*:*@*"]);
     let path = format!("/api/v1/clients/{}", wide.id);
-    let takeover = json!({ "token_endpoint_auth_method": "private_key_jwt", "jwks_uri": "https://mallory.example/jwks.json" });
+    let takeover =
+        json!({ "token_endpoint_auth_method": "private_key_jwt", "jwks_uri": "https://mallory.example/jwks.json" });
     app.as_client(&mallory).patch(&path, &takeover).assert_problem(403);
     assert_eq!(app.as_client(&wide).get("/api/v1/me").status, 200, "a refused switch changes nothing");
     // A client cannot stop being confidential through a patch.
@@ -276,7 +277,8 @@ fn switching_a_client_to_keys_needs_power_over_it_and_ends_its_secrets() {
     assert_eq!(switched.status, 200, "{}", switched.text);
     assert_eq!(app.as_client(&wide).get("/api/v1/me").status, 401, "the secret ended with the switch");
     // Back to a secret: none until one is rotated in.
-    let back = app.admin().patch(&path, &json!({ "token_endpoint_auth_method": "client_secret_basic", "jwks_uri": null }));
+    let back =
+        app.admin().patch(&path, &json!({ "token_endpoint_auth_method": "client_secret_basic", "jwks_uri": null }));
     assert_eq!(back.status, 200, "{}", back.text);
     assert_eq!(app.as_client(&wide).get("/api/v1/me").status, 401, "the old secret does not come back");
     let rotated = app.admin().post(&format!("{path}/secrets"), &json!({}));

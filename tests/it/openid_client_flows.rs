@@ -53,7 +53,11 @@ fn web_client(app: &TestApp, extra: Value) -> (String, String, String) {
     let created = app.admin().post("/api/v1/clients", &body);
     assert_eq!(created.status, 201, "{}", created.text);
     let j = &created.json;
-    (j["id"].as_str().unwrap().into(), j["client_id"].as_str().unwrap().into(), j["client_secret"].as_str().unwrap_or_default().into())
+    (
+        j["id"].as_str().unwrap().into(),
+        j["client_id"].as_str().unwrap().into(),
+        j["client_secret"].as_str().unwrap_or_default().into(),
+    )
 }
 
 #[test]
@@ -103,7 +107,9 @@ fn the_claims_parameter_releases_essential_claims_in_the_id_token_and_from_useri
 
     // Malformed claims: invalid_request, back to the application.
     for bad in ["{not json", "[1]", r#"{"id_token":{"acr":{"essential":true,"value":"urn:elsewhere"}}}"#] {
-        let url = rp.ok(json!({ "op": "authorize_url", "redirect_uri": REDIRECT, "scope": "openid", "params": { "claims": bad } }));
+        let url = rp.ok(
+            json!({ "op": "authorize_url", "redirect_uri": REDIRECT, "scope": "openid", "params": { "claims": bad } }),
+        );
         let refused = browser.get(url["url"].as_str().unwrap());
         let back = location(&refused);
         assert_eq!(query_param(&back, "error").as_deref(), Some("invalid_request"), "{bad}: {back}");
@@ -125,8 +131,8 @@ fn claims_asked_for_by_name_need_consent_and_never_reach_beyond_the_clients_mapp
     assert!(consent.text.contains("see your email address"), "the claim is on the consent page: {}", consent.text);
     let back = browser.submit(&consent, "/oauth/consent", &[("decision", "allow")]);
     let tokens = rp.ok(json!({ "op": "code_grant", "callback_url": location(&back) }));
-    let info = rp
-        .ok(json!({ "op": "userinfo", "access_token": tokens["access_token"], "subject": p.alice }))["userinfo"]
+    let info = rp.ok(json!({ "op": "userinfo", "access_token": tokens["access_token"], "subject": p.alice }))
+        ["userinfo"]
         .clone();
     assert_eq!(info["email"], json!("alice@example.com"), "{info}");
     assert!(info.get("national_id").is_none(), "an attribute this client does not map is not released: {info}");
@@ -257,11 +263,7 @@ fn pushed_authorization_requests_work_once_for_the_client_that_pushed_them() {
     let url = rp.ok(json!({ "op": "authorize_url", "redirect_uri": REDIRECT, "scope": "openid", "par": true }));
     let pushed = query_param(url["url"].as_str().unwrap(), "request_uri").unwrap();
     let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-    let stolen = browser.get(&format!(
-        "/oauth/authorize?client_id={}&request_uri={}",
-        p.web.client_id,
-        enc(&pushed)
-    ));
+    let stolen = browser.get(&format!("/oauth/authorize?client_id={}&request_uri={}", p.web.client_id, enc(&pushed)));
     assert_eq!(stolen.status, 400, "{}", stolen.text);
     let own = browser.get(url["url"].as_str().unwrap());
     assert_eq!(own.status, 303, "a wrong client's attempt does not use it up: {}", own.text);
@@ -273,8 +275,11 @@ fn pushed_authorization_requests_work_once_for_the_client_that_pushed_them() {
     let bad = anonymous.post_form(
         "/oauth/par",
         &[
-            ("client_id", &client_id), ("client_secret", &secret), ("response_type", "code token"),
-            ("redirect_uri", REDIRECT), ("scope", "openid"),
+            ("client_id", &client_id),
+            ("client_secret", &secret),
+            ("response_type", "code token"),
+            ("redirect_uri", REDIRECT),
+            ("scope", "openid"),
         ],
     );
     assert_eq!((bad.status, bad.json["error"].as_str()), (400, Some("unsupported_response_type")), "{}", bad.text);
@@ -283,8 +288,10 @@ fn pushed_authorization_requests_work_once_for_the_client_that_pushed_them() {
         &[("client_id", &client_id), ("client_secret", &secret), ("request_uri", &pushed), ("redirect_uri", REDIRECT)],
     );
     assert_eq!(nested.status, 400, "{}", nested.text);
-    let turned_off =
-        p.app.admin().patch(&format!("/api/v1/clients/{id}"), &json!({ "require_pushed_authorization_requests": false }));
+    let turned_off = p
+        .app
+        .admin()
+        .patch(&format!("/api/v1/clients/{id}"), &json!({ "require_pushed_authorization_requests": false }));
     assert_eq!(turned_off.status, 200, "{}", turned_off.text);
 
     // private_key_jwt clients push with an assertion (openid-client signs it).
@@ -315,5 +322,8 @@ fn require_par_holds_every_client_to_pushed_requests() {
     assert_eq!(tokens["claims"]["sub"], json!(p.alice));
     let refused = rp.call(json!({ "op": "authorize_url", "redirect_uri": "http://127.0.0.1:9/elsewhere",
                                    "scope": "openid", "par": true }));
-    assert!(refused.is_err_and(|e| refused_for(&e, "redirect_uri")), "an unregistered redirect_uri is refused at the push");
+    assert!(
+        refused.is_err_and(|e| refused_for(&e, "redirect_uri")),
+        "an unregistered redirect_uri is refused at the push"
+    );
 }

@@ -24,7 +24,6 @@ use crate::db::oauth::{AuthRequest, SsoSession};
 use crate::db::{self, Conn};
 use crate::domain::accounts::Account;
 use crate::domain::audit::{Actor, NewEvent, Outcome};
-use serde_json::json;
 use crate::domain::authn::Origin;
 use crate::domain::clients::ClientView;
 use crate::domain::crypto::{random_token, same};
@@ -32,6 +31,7 @@ use crate::domain::factors::{self, Amr};
 use crate::domain::signin::{self, SignIn};
 use crate::error::{Error, Refusable, Result};
 use crate::shell::{self, AppState, OAuth};
+use serde_json::json;
 
 /// How long a browser has to sign in once it arrived.
 pub fn request_lifetime() -> chrono::Duration {
@@ -97,8 +97,11 @@ pub fn validate(
     // From here on, errors go back to the application, in the response mode it asked for
     // (hybrid's default is the fragment; an unknown mode answers in the default one).
     let response_type = form.get("response_type").map(ResponseType::parse_parameter);
-    let default_mode =
-        if response_type == Some(Some(ResponseType::CodeIdToken)) { ResponseMode::Fragment } else { ResponseMode::Query };
+    let default_mode = if response_type == Some(Some(ResponseType::CodeIdToken)) {
+        ResponseMode::Fragment
+    } else {
+        ResponseMode::Query
+    };
     let mut to = ReturnTo {
         redirect_uri: redirect_uri.to_owned(),
         mode: default_mode,
@@ -116,12 +119,10 @@ pub fn validate(
     }
     let response_type = match (response_type, form.get("response_type")) {
         (Some(Some(t)), _) => t,
-        (_, Some(asked)) if asked.split(' ').any(|v| v == "token") => {
-            return refuse(
-                "unsupported_response_type",
-                "access tokens are never sent through the browser (RFC 9700): use response_type=code (or code id_token)",
-            )
-        }
+        (_, Some(asked)) if asked.split(' ').any(|v| v == "token") => return refuse(
+            "unsupported_response_type",
+            "access tokens are never sent through the browser (RFC 9700): use response_type=code (or code id_token)",
+        ),
         (_, Some(_)) => return refuse("unsupported_response_type", "response_type must be code or code id_token"),
         (_, None) => return refuse("invalid_request", "response_type is required"),
     };
@@ -153,7 +154,10 @@ pub fn validate(
         );
     }
     if hybrid && to.mode == ResponseMode::Query {
-        return refuse("invalid_request", "an ID token is never put in the query: use response_mode=fragment or form_post");
+        return refuse(
+            "invalid_request",
+            "an ID token is never put in the query: use response_mode=fragment or form_post",
+        );
     }
     let mut request = AuthRequest {
         id: random_token(16),

@@ -165,7 +165,11 @@ mod tests {
         assert!(r.asks_for_mfa());
         let attributes = BTreeMap::from([("national_id".to_owned(), "national_id".to_owned())]);
         assert_eq!(r.consent_scopes(&attributes), vec!["email", "profile"]);
-        assert_eq!(r.consent_scopes(&BTreeMap::new()), vec!["email"], "an attribute the client does not map is nobody's");
+        assert_eq!(
+            r.consent_scopes(&BTreeMap::new()),
+            vec!["email"],
+            "an attribute the client does not map is nobody's"
+        );
         assert_eq!(ClaimsRequest::from_stored(r.stored().as_deref()), r);
         assert_eq!(ClaimsRequest::parse("{}").unwrap().stored(), None);
         for bad in [

@@ -23,7 +23,8 @@ pub const REQUEST_URI_PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
 /// How long a pushed request can be redeemed.
 pub const LIFETIME_SECONDS: i64 = 60;
 /// The page shown for a `request_uri` that cannot be redeemed.
-pub const UNKNOWN: &str = "The pushed authorization request is unknown, expired, already used, or not this application's.";
+pub const UNKNOWN: &str =
+    "The pushed authorization request is unknown, expired, already used, or not this application's.";
 
 /// Parameters of the push that authenticate the client, not part of the authorization request.
 const CLIENT_AUTHENTICATION: [&str; 3] = ["client_secret", "client_assertion", "client_assertion_type"];
@@ -42,8 +43,11 @@ pub async fn push(
     if form.get("client_id").is_some_and(|id| id != client.client_id) {
         return Err(OAuthError::invalid_request("client_id is not the authenticated client's"));
     }
-    let mut pairs: Vec<(String, String)> =
-        form.pairs().filter(|(name, _)| !CLIENT_AUTHENTICATION.contains(name)).map(|(n, v)| (n.into(), v.into())).collect();
+    let mut pairs: Vec<(String, String)> = form
+        .pairs()
+        .filter(|(name, _)| !CLIENT_AUTHENTICATION.contains(name))
+        .map(|(n, v)| (n.into(), v.into()))
+        .collect();
     pairs.retain(|(name, _)| name != "client_id");
     pairs.push(("client_id".into(), client.client_id.clone()));
     let pushed = Form::from_pairs(pairs);

@@ -139,10 +139,8 @@ fn with_fragment(uri: &str, params: &[(&str, Option<&str>)]) -> String {
 
 /// The page that posts `params` to `action` (`response_mode=form_post`).
 fn form_post(action: &str, params: &[(&str, Option<&str>)]) -> Rendered {
-    Page::new("Returning to the application")
-        .redirecting_to(pages::origin_of(action))
-        .script(FORM_POST_SCRIPT)
-        .render(html! {
+    Page::new("Returning to the application").redirecting_to(pages::origin_of(action)).script(FORM_POST_SCRIPT).render(
+        html! {
             form id="response" method="post" action=(action) {
                 @for (name, value) in params {
                     @if let Some(value) = value { input type="hidden" name=(name) value=(value); }
@@ -150,7 +148,8 @@ fn form_post(action: &str, params: &[(&str, Option<&str>)]) -> Rendered {
                 p class="lead" { "Taking you back to the application…" }
                 button type="submit" { "Continue" }
             }
-        })
+        },
+    )
 }
 
 /// The script of the form_post page: it submits the form.
