@@ -587,7 +587,6 @@ pub fn describe_app(body: &Value) -> String {
         "token_endpoint_auth_method",
         "password_grant_enabled",
         "skip_consent",
-        "hybrid_enabled",
         "registration_enabled",
     ] {
         if let Some(v) = body.get(field) {
