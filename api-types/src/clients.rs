@@ -64,6 +64,10 @@ pub struct Client {
     pub skip_consent: bool,
     /// Its sign-in page offers self-registration into `user_namespace`.
     pub registration_enabled: bool,
+    /// It may ask for hybrid `code id_token` responses (an ID token in the front channel).
+    pub hybrid_enabled: bool,
+    /// Its authorization requests must be pushed to `/oauth/par` first (RFC 9126).
+    pub require_pushed_authorization_requests: bool,
     pub disabled: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -169,6 +173,12 @@ pub struct ClientCreate {
     /// `users:write@<user_namespace>`; never into `system`).
     #[serde(default)]
     pub registration_enabled: bool,
+    /// Allow hybrid `code id_token` responses (needs `clients:write@*`).
+    #[serde(default)]
+    pub hybrid_enabled: bool,
+    /// Accept only pushed authorization requests (RFC 9126) from this client.
+    #[serde(default)]
+    pub require_pushed_authorization_requests: bool,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, Validate)]
@@ -213,6 +223,14 @@ pub struct ClientPatch {
     pub access_token_ttl: Option<Option<u32>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_token_alg: Option<SigningAlg>,
+    /// Changes how a confidential client authenticates (`client_secret_basic`,
+    /// `client_secret_post`, `private_key_jwt`); a client cannot become public (`none`) or stop
+    /// being public. Moving to `private_key_jwt` ends the client's secrets at once; moving from
+    /// it leaves the client without a secret until one is rotated in. Needs power over
+    /// everything the client may do.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub token_endpoint_auth_method: Option<TokenEndpointAuthMethod>,
     /// Replaces the client's JWK Set (null removes it): who changes a client's keys can act as
     /// the client, so this needs power over everything the client may do.
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
@@ -240,6 +258,11 @@ pub struct ClientPatch {
     /// Turning it on needs `users:write@<user_namespace>`; never into `system`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registration_enabled: Option<bool>,
+    /// Turning it on needs `clients:write@*`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hybrid_enabled: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require_pushed_authorization_requests: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, Validate)]

@@ -33,7 +33,9 @@ pub use log_streams::*;
 pub use namespaces::*;
 pub use page::*;
 pub use problem::*;
-pub use protocol::{GrantType, KeyState, SigningAlg, TokenEndpointAuthMethod, UnknownValue};
+pub use protocol::{
+    GrantType, KeyState, ResponseMode, ResponseType, SigningAlg, TokenEndpointAuthMethod, UnknownValue,
+};
 
 use serde::{Deserialize, Serialize};
 

@@ -156,6 +156,41 @@ protocol_values! {
     unknown(text) => format!("unknown key state '{}'", crate::checks::shorten(text));
 }
 
+protocol_values! {
+    /// What the authorization endpoint returns: a code, or (hybrid, for clients with
+    /// `hybrid_enabled`) a code and an ID token. Responses that carry an access token through the
+    /// browser are never offered (RFC 9700).
+    pub enum ResponseType (schema "ResponseType") {
+        Code = "code",
+        CodeIdToken = "code id_token",
+    }
+    unknown(_) => "must be code or code id_token".to_owned();
+}
+
+impl ResponseType {
+    /// Reads a `response_type` parameter: its values in any order.
+    pub fn parse_parameter(text: &str) -> Option<ResponseType> {
+        let mut values: Vec<&str> = text.split(' ').filter(|v| !v.is_empty()).collect();
+        values.sort_unstable();
+        match values.as_slice() {
+            ["code"] => Some(ResponseType::Code),
+            ["code", "id_token"] => Some(ResponseType::CodeIdToken),
+            _ => None,
+        }
+    }
+}
+
+protocol_values! {
+    /// How the authorization response travels back to the application: the redirect URI's query
+    /// (`code` alone), its fragment (hybrid's default), or a form the browser posts to it.
+    pub enum ResponseMode (schema "ResponseMode") {
+        Query = "query",
+        Fragment = "fragment",
+        FormPost = "form_post",
+    }
+    unknown(_) => "must be query, fragment or form_post".to_owned();
+}
+
 /// Deserializes a list of protocol values, naming the list field (not the item) when one is
 /// unknown, as its field check did when the values were plain strings.
 pub(crate) fn value_list<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>

@@ -1,9 +1,11 @@
 //! `application/x-www-form-urlencoded` bodies of `/oauth/token`, `/oauth/authorize`,
-//! `/oauth/revoke`, `/oauth/introspect` and `/oauth/logout` (`oauth::form::Form`), then what the
-//! token endpoint reads from them without a database: client authentication in the body,
-//! `scope`, `resource`, the PKCE verifier, and the redirect a code or an error goes back on.
+//! `/oauth/revoke`, `/oauth/introspect`, `/oauth/par` and `/oauth/logout` (`oauth::form::Form`),
+//! then what the endpoints read from them without a database: client authentication in the
+//! body, `scope`, `resource`, the PKCE verifier, `response_type`, the `claims` parameter
+//! (`oauth::claims::ClaimsRequest`), and the redirect a code or an error goes back on.
 //! Properties: no panic; a parameter given twice is refused; an empty value is absent; the
-//! pairs re-encoded parse to the same form; refusals render as RFC 6749 error responses.
+//! pairs re-encoded (also as a pushed request is stored, `Form::encode`) parse to the same
+//! form; a claims request survives its stored form; refusals render as RFC 6749 error responses.
 #![no_main]
 
 use actix_web::test::TestRequest;
@@ -11,10 +13,12 @@ use actix_web::ResponseError;
 use base64::Engine;
 use gatehouse::domain::client_assertion::ASSERTION_TYPE;
 use gatehouse::oauth::authorize::redirect_with;
+use gatehouse::oauth::claims::ClaimsRequest;
 use gatehouse::oauth::form::Form;
 use gatehouse::oauth::issuance::pkce_matches;
 use gatehouse::oauth::scope::Scopes;
 use gatehouse::oauth::token_endpoint::{presented, Presented};
+use gatehouse_api_types::ResponseType;
 use libfuzzer_sys::fuzz_target;
 use sha2::{Digest, Sha256};
 
@@ -39,6 +43,26 @@ fuzz_target!(|data: &[u8]| {
     let again = Form::parse(encoded.as_bytes()).expect("re-encoded form parses");
     for (name, _) in &pairs {
         assert_eq!(again.get(name), form.get(name));
+    }
+    let stored = Form::parse(form.encode().as_bytes()).expect("a pushed request parses back");
+    for (name, _) in &pairs {
+        assert_eq!(stored.get(name), form.get(name));
+    }
+    if let Some(text) = form.get("claims") {
+        if let Ok(claims) = ClaimsRequest::parse(text) {
+            // Names and essential flags survive (values are JSON numbers too: compared loosely).
+            let back = ClaimsRequest::from_stored(claims.stored().as_deref());
+            let shape = |c: &ClaimsRequest| {
+                let member = |m: &std::collections::BTreeMap<String, gatehouse::oauth::claims::Ask>| {
+                    m.iter().map(|(n, a)| (n.clone(), a.essential)).collect::<Vec<_>>()
+                };
+                (member(&c.userinfo), member(&c.id_token), c.asks_for_mfa())
+            };
+            assert_eq!(shape(&back), shape(&claims));
+        }
+    }
+    if let Some(Some(t)) = form.get("response_type").map(ResponseType::parse_parameter) {
+        assert_eq!(ResponseType::parse_parameter(t.as_str()), Some(t));
     }
 
     // Client authentication in the body (no Authorization header).

@@ -189,6 +189,11 @@ pub struct ServeArgs {
     /// may sign in with its password alone (`optional`, for local development).
     #[arg(long, env = "GATEHOUSE_CONSOLE_MFA", value_enum, default_value_t = ConsoleMfa::Required)]
     pub console_mfa: ConsoleMfa,
+    /// Accept only pushed authorization requests (RFC 9126): every client pushes its requests to
+    /// `/oauth/par` first (a client can also be held to it alone, with
+    /// `require_pushed_authorization_requests`).
+    #[arg(long, env = "GATEHOUSE_REQUIRE_PAR")]
+    pub require_par: bool,
 }
 
 /// `--console-mfa`: the console rule for accounts holding a `write` grant.

@@ -45,6 +45,7 @@ pub async fn serve(config: Config, args: ServeArgs) -> Result<()> {
     let issuer = config.issuer.clone().unwrap_or_else(|| format!("http://{bound}")).trim_end_matches('/').to_owned();
     let mut oauth = open_oauth(&config, &db, issuer, args.access_token_ttl, args.max_access_token_ttl).await?;
     oauth.settings.console_mfa_required = args.console_mfa == crate::config::ConsoleMfa::Required;
+    oauth.settings.require_par = args.require_par;
     if !oauth.settings.console_mfa_required {
         log::warn!("--console-mfa optional: accounts with write grants sign in to the console without a second factor");
     }

@@ -269,3 +269,40 @@ fn an_administrator_enrols_a_second_factor_at_the_first_console_sign_in() {
         b.close().await.unwrap();
     });
 }
+
+#[test]
+fn an_administrator_edits_a_clients_oauth_settings_in_the_console() {
+    let app = TestApp::start_with(&["--console-mfa", "optional"]);
+    app.create_namespace("customers");
+    let created = app.admin().post(
+        "/api/v1/clients",
+        &json!({ "name": "Web shop", "grant_types": ["authorization_code"], "redirect_uris": ["http://127.0.0.1:9/cb"], "user_namespace": "customers" }),
+    );
+    assert_eq!(created.status, 201, "{}", created.text);
+    let id = created.json["id"].as_str().unwrap().to_owned();
+    let driver = Driver::start();
+    runtime().block_on(async {
+        let b = driver.browser(1280, 1000).await;
+        scenario(&b, "console-client-settings", async {
+            sign_in(&b, &app.base).await;
+            b.goto(&format!("{}/console/clients/{id}", app.base)).await.unwrap();
+            find(&b, "#oauth-settings-form").await;
+            click(&b, "#settings_hybrid").await;
+            click(&b, "#settings_par").await;
+            find(&b, "#settings_auth_method option[value=private_key_jwt]").await.click().await.unwrap();
+            fill(&b, "#settings_jwks_uri", "https://rp.example/jwks.json").await;
+            click(&b, "#save-oauth-settings").await;
+            // Switching to keys ends the secrets: the console asks first.
+            click(&b, "#confirm-yes").await;
+            wait_for_text(&b, "OAuth settings saved.").await;
+            screenshot(&b, "console-client-settings").await;
+        })
+        .await;
+        b.close().await.unwrap();
+    });
+    let after = app.admin().get(&format!("/api/v1/clients/{id}"));
+    assert_eq!(after.json["token_endpoint_auth_method"], json!("private_key_jwt"), "{}", after.text);
+    assert_eq!(after.json["jwks_uri"], json!("https://rp.example/jwks.json"));
+    assert_eq!(after.json["hybrid_enabled"], json!(true));
+    assert_eq!(after.json["require_pushed_authorization_requests"], json!(true));
+}

@@ -64,9 +64,14 @@ fn an_owner_without_grants_cannot_turn_its_client_into_an_administrators_token()
     );
     reroute.assert_problem(403);
     assert_eq!(reroute.json["missing_grant"], "clients:write@system");
-    for field in
-        [json!({ "name": "Gatehouse console" }), json!({ "skip_consent": true }), json!({ "redirect_uris": [EVIL] })]
-    {
+    for field in [
+        json!({ "name": "Gatehouse console" }),
+        json!({ "skip_consent": true }),
+        json!({ "redirect_uris": [EVIL] }),
+        json!({ "hybrid_enabled": true }),
+        json!({ "token_endpoint_auth_method": "client_secret_post" }),
+        json!({ "require_pushed_authorization_requests": true }),
+    ] {
         bobs.patch(&path, &field).assert_problem(403);
     }
     let unchanged = app.admin().get(&path);
@@ -244,4 +249,38 @@ fn users_write_cannot_take_over_a_more_powerful_account() {
     assert_eq!(h.patch(&clerk_path, &json!({ "email": "clerk@example.com" })).status, 200);
     assert_eq!(h.patch(&clerk_path, &json!({ "disabled": true })).status, 200);
     assert_eq!(h.delete(&clerk_path).status, 204);
+}
+
+/// How a client authenticates is a credential: a client administrator of the namespace cannot
+/// switch a wider client to keys of its own (it would then sign in as that client), and a
+/// switch to keys ends the client's secrets at once (no second, weaker way in).
+#[test]
+fn switching_a_client_to_keys_needs_power_over_it_and_ends_its_secrets() {
+    let app = TestApp::start();
+    let grants = ["clients:write@system", "clients:read@system"];
+    let (_, mallory) = app.owner_with_client("mallory", &grants, &grants);
+    let root = app.create_account("system", "root-owner", &["*:*@*"]);
+    let wide = app.create_client(&root, &["*:*@*"]);
+    let path = format!("/api/v1/clients/{}", wide.id);
+    let takeover =
+        json!({ "token_endpoint_auth_method": "private_key_jwt", "jwks_uri": "https://mallory.example/jwks.json" });
+    app.as_client(&mallory).patch(&path, &takeover).assert_problem(403);
+    assert_eq!(app.as_client(&wide).get("/api/v1/me").status, 200, "a refused switch changes nothing");
+    // A client cannot stop being confidential through a patch.
+    let public = app.admin().patch(&path, &json!({ "token_endpoint_auth_method": "none" }));
+    assert_eq!(public.status, 400, "{}", public.text);
+    // The administrator may; the secret stops working at once.
+    let switched = app.admin().patch(
+        &path,
+        &json!({ "token_endpoint_auth_method": "private_key_jwt", "jwks_uri": "https://rp.example/jwks.json" }),
+    );
+    assert_eq!(switched.status, 200, "{}", switched.text);
+    assert_eq!(app.as_client(&wide).get("/api/v1/me").status, 401, "the secret ended with the switch");
+    // Back to a secret: none until one is rotated in.
+    let back =
+        app.admin().patch(&path, &json!({ "token_endpoint_auth_method": "client_secret_basic", "jwks_uri": null }));
+    assert_eq!(back.status, 200, "{}", back.text);
+    assert_eq!(app.as_client(&wide).get("/api/v1/me").status, 401, "the old secret does not come back");
+    let rotated = app.admin().post(&format!("{path}/secrets"), &json!({}));
+    assert_eq!(rotated.status, 201, "{}", rotated.text);
 }

@@ -442,3 +442,33 @@ fn regression_clients_write_replaces_a_signing_clients_keys() {
         &["agent2 via secret #1 of client c2: PATCH client c1 {\"jwks\":"],
     );
 }
+
+/// `clients:*@*` switches another account's client that may do more (`*:*@system`) from its
+/// secret to `private_key_jwt` with a key of its own: it would then sign in as that client (how
+/// a client authenticates is part of its token routing).
+#[test]
+fn regression_clients_write_switches_a_wider_client_to_its_own_key() {
+    let spec = WorldSpec {
+        agents: vec![
+            AgentSpec {
+                ns: 0,
+                grants: vec![grant("*:*@system")],
+                client: Some(ClientSpec { grants: None, app: AppSpec::api() }),
+                signed_in: false,
+            },
+            AgentSpec {
+                ns: 0,
+                grants: vec![grant("clients:*@*")],
+                client: Some(ClientSpec { grants: None, app: AppSpec::api() }),
+                signed_in: false,
+            },
+        ],
+    };
+    // API-key holders: the administrator, agent 1, agent 2.
+    let change = ClientChange { keys: true, auth_method: Some(2), ..ClientChange::default() };
+    regression(
+        spec,
+        vec![Op::PatchClient { caller: sel(2), client: AGENT1_CLIENT, change }],
+        &["agent2 via secret #1 of client c2: PATCH client c1 {\"jwks\":"],
+    );
+}

@@ -25,6 +25,7 @@ mod log_streams;
 mod mfa;
 mod oauth;
 mod openid_client;
+mod openid_client_flows;
 mod operations;
 mod outage;
 mod ownership;

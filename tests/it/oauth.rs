@@ -540,7 +540,9 @@ fn discovery_lists_what_is_supported() {
     let p = provider(&[]);
     let doc = p.app.anonymous().get("/.well-known/openid-configuration");
     assert_eq!(doc.json["issuer"], p.app.base.as_str());
-    assert_eq!(doc.json["response_types_supported"], json!(["code"]));
+    assert_eq!(doc.json["response_types_supported"], json!(["code", "code id_token"]));
+    assert_eq!(doc.json["response_modes_supported"], json!(["query", "fragment", "form_post"]));
+    assert_eq!(doc.json["claims_parameter_supported"], json!(true));
     assert_eq!(doc.json["code_challenge_methods_supported"], json!(["S256"]));
     for endpoint in [
         "authorization_endpoint",
@@ -550,6 +552,7 @@ fn discovery_lists_what_is_supported() {
         "end_session_endpoint",
         "revocation_endpoint",
         "introspection_endpoint",
+        "pushed_authorization_request_endpoint",
     ] {
         let url = doc.json[endpoint].as_str().unwrap();
         assert!(url.starts_with(&p.app.base), "{endpoint}");

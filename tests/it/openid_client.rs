@@ -19,14 +19,14 @@ use crate::support::TestApp;
 const SUITE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/openid-client");
 
 /// One relying party: a `node rp.mjs` process, spoken to a JSON line at a time.
-struct Rp {
+pub(crate) struct Rp {
     child: Child,
     stdin: ChildStdin,
     stdout: BufReader<ChildStdout>,
 }
 
 impl Rp {
-    fn start() -> Rp {
+    pub(crate) fn start() -> Rp {
         assert!(
             std::path::Path::new(SUITE).join("node_modules/openid-client").exists(),
             "openid-client is not installed: run scripts/test.sh or `npm ci --prefix tests/openid-client`"
@@ -44,7 +44,7 @@ impl Rp {
     }
 
     /// Sends one command; the answer, or what openid-client refused (`Err` holds its error).
-    fn call(&mut self, command: Value) -> Result<Value, Value> {
+    pub(crate) fn call(&mut self, command: Value) -> Result<Value, Value> {
         writeln!(self.stdin, "{command}").unwrap();
         self.stdin.flush().unwrap();
         let mut line = String::new();
@@ -56,20 +56,20 @@ impl Rp {
         }
     }
 
-    fn ok(&mut self, command: Value) -> Value {
+    pub(crate) fn ok(&mut self, command: Value) -> Value {
         let op = command["op"].clone();
         self.call(command).unwrap_or_else(|e| panic!("openid-client refused {op}: {e:#}"))
     }
 
     /// Discovery with a client's credentials (`auth`: how it authenticates at the token endpoint).
-    fn discover(app: &TestApp, client_id: &str, secret: Option<&str>, auth: &str) -> Rp {
+    pub(crate) fn discover(app: &TestApp, client_id: &str, secret: Option<&str>, auth: &str) -> Rp {
         let mut rp = Rp::start();
         rp.configure(app, client_id, json!({ "client_secret": secret, "auth": auth }));
         rp
     }
 
     /// (Re)configures this relying party by discovery; `auth` holds `auth` and its credential.
-    fn configure(&mut self, app: &TestApp, client_id: &str, auth: Value) -> Value {
+    pub(crate) fn configure(&mut self, app: &TestApp, client_id: &str, auth: Value) -> Value {
         let mut command = json!({ "op": "discover", "issuer": app.base, "client_id": client_id });
         command.as_object_mut().unwrap().extend(auth.as_object().unwrap().clone());
         let discovered = self.ok(command);
@@ -79,7 +79,7 @@ impl Rp {
 
     /// An authorization request built by the library, signed in on the hosted form: the
     /// callback URL the browser was sent to.
-    fn sign_in(&mut self, browser: &Browser, scope: &str, login: &str, password: &str) -> String {
+    pub(crate) fn sign_in(&mut self, browser: &Browser, scope: &str, login: &str, password: &str) -> String {
         let url = self.ok(json!({ "op": "authorize_url", "redirect_uri": REDIRECT, "scope": scope }));
         let answer = browser.sign_in(url["url"].as_str().unwrap(), login, password);
         assert_eq!(answer.status, 303, "{}", answer.text);
@@ -88,7 +88,7 @@ impl Rp {
 }
 
 /// Whether openid-client's error (or its cause) says `what`.
-fn refused_for(error: &Value, what: &str) -> bool {
+pub(crate) fn refused_for(error: &Value, what: &str) -> bool {
     error.to_string().contains(what)
 }
 

@@ -66,11 +66,18 @@ const ops = {
     })
     return { server: config.serverMetadata() }
   },
-  // {redirect_uri, scope, params?}: a fresh PKCE verifier, state and nonce, kept for code_grant.
+  // From now on this relying party asks for hybrid `code id_token` responses (openid-client
+  // then checks the front-channel ID token: signature, nonce, c_hash, s_hash).
+  async use_hybrid() {
+    client.useCodeIdTokenResponseType(config)
+    return {}
+  },
+  // {redirect_uri, scope, params?, par?}: a fresh PKCE verifier, state and nonce, kept for
+  // code_grant; with `par` the parameters are pushed first (buildAuthorizationUrlWithPAR).
   async authorize_url(c) {
     const verifier = client.randomPKCECodeVerifier()
     pending = { verifier, state: client.randomState(), nonce: client.randomNonce() }
-    const url = client.buildAuthorizationUrl(config, {
+    const parameters = {
       redirect_uri: c.redirect_uri,
       scope: c.scope,
       code_challenge: await client.calculatePKCECodeChallenge(verifier),
@@ -78,12 +85,24 @@ const ops = {
       state: pending.state,
       nonce: pending.nonce,
       ...(c.params ?? {}),
-    })
+    }
+    const url = c.par
+      ? await client.buildAuthorizationUrlWithPAR(config, parameters)
+      : client.buildAuthorizationUrl(config, parameters)
     return { url: url.href }
   },
-  // {callback_url}: the code exchanged with the kept verifier; state, nonce and ID token checked.
+  // {callback_url} or {form_post: {url, body}}: the code exchanged with the kept verifier;
+  // state, nonce and ID tokens checked. A form_post response is handed over as the Request
+  // the browser posted.
   async code_grant(c) {
-    const response = await client.authorizationCodeGrant(config, new URL(c.callback_url), {
+    const input = c.form_post
+      ? new Request(c.form_post.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: c.form_post.body,
+        })
+      : new URL(c.callback_url)
+    const response = await client.authorizationCodeGrant(config, input, {
       pkceCodeVerifier: pending.verifier,
       expectedState: pending.state,
       expectedNonce: pending.nonce,

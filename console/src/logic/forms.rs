@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use gatehouse_api_types::field_errors::field_errors_of;
 use gatehouse_api_types::{
-    Account, AccountCreate, AccountPatch, ClientCreate, ClientPatch, FieldError, GrantType, NamespaceCreate,
+    Account, AccountCreate, AccountPatch, Client, ClientCreate, ClientPatch, FieldError, GrantType, NamespaceCreate,
     NamespacePatch, PasswordSet, Permissions, SecretRotate, SigningAlg, TokenEndpointAuthMethod,
 };
 use serde_json::{Map, Value};
@@ -214,11 +214,16 @@ impl Default for NewClient {
 
 /// The keys of a `private_key_jwt` client: a JWK Set (JSON) or a URL, one of them; none for
 /// other methods. (What a set or URL must be is checked with the request's own rules.)
-fn client_keys(f: &NewClient, errors: &mut Errors) -> (Option<serde_json::Value>, Option<String>) {
-    if f.token_endpoint_auth_method != TokenEndpointAuthMethod::PrivateKeyJwt {
+fn client_keys(
+    method: TokenEndpointAuthMethod,
+    jwks: &str,
+    jwks_uri: &str,
+    errors: &mut Errors,
+) -> (Option<serde_json::Value>, Option<String>) {
+    if method != TokenEndpointAuthMethod::PrivateKeyJwt {
         return (None, None);
     }
-    let (set, uri) = (f.jwks.trim(), f.jwks_uri.trim());
+    let (set, uri) = (jwks.trim(), jwks_uri.trim());
     match (set.is_empty(), uri.is_empty()) {
         (true, true) | (false, false) => {
             errors.add("jwks", "private_key_jwt needs the client's public keys: a JWK Set or its URL, one of them");
@@ -249,7 +254,7 @@ pub fn client_create(f: &NewClient) -> Result<ClientCreate, ApiError> {
     if grant_types.contains(&GrantType::AuthorizationCode) && redirect_uris.is_empty() {
         errors.add("redirect_uris", "at least one is required for the authorization_code grant");
     }
-    let (jwks, jwks_uri) = client_keys(f, &mut errors);
+    let (jwks, jwks_uri) = client_keys(f.token_endpoint_auth_method, &f.jwks, &f.jwks_uri, &mut errors);
     let body = ClientCreate {
         name: f.name.trim().to_owned(),
         permissions: f.permissions.clone(),
@@ -268,7 +273,58 @@ pub fn client_create(f: &NewClient) -> Result<ClientCreate, ApiError> {
         require_pkce: true,
         skip_consent: false,
         registration_enabled: false,
+        hybrid_enabled: false,
+        require_pushed_authorization_requests: false,
     };
+    errors.validate(&body);
+    errors.finish(body)
+}
+
+/// The client page's OAuth settings form: how the client authenticates, its keys, hybrid
+/// responses and pushed requests.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientSettings {
+    pub token_endpoint_auth_method: TokenEndpointAuthMethod,
+    pub jwks: String,
+    pub jwks_uri: String,
+    pub hybrid_enabled: bool,
+    pub require_pushed_authorization_requests: bool,
+}
+
+impl ClientSettings {
+    pub fn from_client(c: &Client) -> Self {
+        ClientSettings {
+            token_endpoint_auth_method: c.token_endpoint_auth_method,
+            jwks: c.jwks.as_ref().and_then(|j| serde_json::to_string_pretty(j).ok()).unwrap_or_default(),
+            jwks_uri: c.jwks_uri.clone().unwrap_or_default(),
+            hybrid_enabled: c.hybrid_enabled,
+            require_pushed_authorization_requests: c.require_pushed_authorization_requests,
+        }
+    }
+}
+
+/// A merge patch of what the settings form changed (keys are removed when the client no longer
+/// signs its assertions).
+pub fn client_settings_patch(original: &Client, f: &ClientSettings) -> Result<ClientPatch, ApiError> {
+    let mut errors = Errors::default();
+    let mut body = ClientPatch::default();
+    let method = f.token_endpoint_auth_method;
+    if method != original.token_endpoint_auth_method {
+        body.token_endpoint_auth_method = Some(method);
+    }
+    let (jwks, jwks_uri) = client_keys(method, &f.jwks, &f.jwks_uri, &mut errors);
+    if jwks != original.jwks {
+        body.jwks = Some(jwks);
+    }
+    if jwks_uri != original.jwks_uri {
+        body.jwks_uri = Some(jwks_uri);
+    }
+    if f.hybrid_enabled != original.hybrid_enabled {
+        body.hybrid_enabled = Some(f.hybrid_enabled);
+    }
+    if f.require_pushed_authorization_requests != original.require_pushed_authorization_requests {
+        body.require_pushed_authorization_requests = Some(f.require_pushed_authorization_requests);
+    }
     errors.validate(&body);
     errors.finish(body)
 }
@@ -455,5 +511,43 @@ mod tests {
         assert_eq!(client_create(&f).unwrap_err().errors_for("jwks_uri").len(), 1, "plain http");
         f.token_endpoint_auth_method = TokenEndpointAuthMethod::ClientSecretBasic;
         assert_eq!(client_create(&f).unwrap().jwks_uri, None, "keys only for private_key_jwt");
+    }
+
+    #[test]
+    fn client_settings_patch_only_what_changed_and_drops_keys_with_the_method() {
+        let key = json!({ "keys": [{ "kty": "EC", "crv": "P-256", "kid": "k1", "x": "x", "y": "y" }] });
+        let mut client: Client = serde_json::from_value(json!({
+            "id": Uuid::nil(), "client_id": "c", "name": "n", "owner": null, "permissions": [],
+            "effective_permissions": [], "grant_types": ["authorization_code"], "redirect_uris": [],
+            "password_grant_enabled": false, "user_namespace": null,
+            "token_endpoint_auth_method": "private_key_jwt", "jwks": key, "jwks_uri": null,
+            "access_token_ttl": null, "access_token_alg": "RS256", "post_logout_redirect_uris": [],
+            "attribute_claims": {}, "require_pkce": true, "skip_consent": false, "registration_enabled": false,
+            "hybrid_enabled": false, "require_pushed_authorization_requests": false, "disabled": false,
+            "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z", "last_used_at": null
+        }))
+        .unwrap();
+        let mut f = ClientSettings::from_client(&client);
+        let unchanged = client_settings_patch(&client, &f).unwrap();
+        assert_eq!(serde_json::to_value(&unchanged).unwrap(), json!({}));
+        f.hybrid_enabled = true;
+        f.require_pushed_authorization_requests = true;
+        let on = client_settings_patch(&client, &f).unwrap();
+        assert_eq!(
+            serde_json::to_value(&on).unwrap(),
+            json!({ "hybrid_enabled": true, "require_pushed_authorization_requests": true })
+        );
+        f.token_endpoint_auth_method = TokenEndpointAuthMethod::ClientSecretPost;
+        let away = client_settings_patch(&client, &f).unwrap();
+        assert_eq!(away.token_endpoint_auth_method, Some(TokenEndpointAuthMethod::ClientSecretPost));
+        assert_eq!(away.jwks, Some(None), "the keys go with the method");
+        client.token_endpoint_auth_method = TokenEndpointAuthMethod::ClientSecretBasic;
+        client.jwks = None;
+        let mut f = ClientSettings::from_client(&client);
+        f.token_endpoint_auth_method = TokenEndpointAuthMethod::PrivateKeyJwt;
+        assert_eq!(client_settings_patch(&client, &f).unwrap_err().errors_for("jwks").len(), 1, "keys needed");
+        f.jwks_uri = "https://rp.example/jwks.json".into();
+        let signing = client_settings_patch(&client, &f).unwrap();
+        assert_eq!(signing.jwks_uri, Some(Some("https://rp.example/jwks.json".into())));
     }
 }

@@ -1,6 +1,7 @@
-//! One API client: settings, effective permissions, secret rotation, state, transfer, delete.
+//! One API client: settings (how it authenticates, its keys, hybrid responses, pushed
+//! requests: editable), effective permissions, secret rotation, state, transfer, delete.
 
-use gatehouse_api_types::{Client, ClientPatch, EffectivePermissions, SecretRotated};
+use gatehouse_api_types::{Client, ClientPatch, EffectivePermissions, SecretRotated, TokenEndpointAuthMethod};
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_params_map};
@@ -9,7 +10,9 @@ use crate::api::{self, ApiError};
 use crate::components::confirm::use_confirm;
 use crate::components::grant_picker::GrantPicker;
 use crate::components::secret::SecretPanel;
-use crate::components::{action_error, loaded, ErrorBanner, ErrorText, GrantChips, Loading, StatusBadge, TextField};
+use crate::components::{
+    action_error, loaded, ErrorBanner, ErrorText, FieldErrors, GrantChips, Loading, StatusBadge, TextField,
+};
 use crate::logic::audit::{lost_warning, owner_label};
 use crate::logic::format::{self, overlap_label, OVERLAPS};
 use crate::logic::forms;
@@ -81,6 +84,50 @@ pub fn ClientDetail() -> impl IntoView {
         let body =
             forms::check_permissions(&list).map(|_| ClientPatch { permissions: Some(list), ..Default::default() });
         patch.dispatch_local((body, "Grants saved.".to_owned()));
+    };
+
+    // OAuth settings: authentication method, keys, hybrid, pushed requests
+    let method = RwSignal::new(TokenEndpointAuthMethod::ClientSecretBasic);
+    let jwks = RwSignal::new(String::new());
+    let jwks_uri = RwSignal::new(String::new());
+    let hybrid = RwSignal::new(false);
+    let par = RwSignal::new(false);
+    Effect::new(move |_| {
+        if let Some(Ok((c, _))) = client.get() {
+            let f = forms::ClientSettings::from_client(&c);
+            method.set(f.token_endpoint_auth_method);
+            jwks.set(f.jwks);
+            jwks_uri.set(f.jwks_uri);
+            hybrid.set(f.hybrid_enabled);
+            par.set(f.require_pushed_authorization_requests);
+        }
+    });
+    let save_settings = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        notice.set(None);
+        let Some((c, _)) = current() else { return };
+        let f = forms::ClientSettings {
+            token_endpoint_auth_method: method.get_untracked(),
+            jwks: jwks.get_untracked(),
+            jwks_uri: jwks_uri.get_untracked(),
+            hybrid_enabled: hybrid.get_untracked(),
+            require_pushed_authorization_requests: par.get_untracked(),
+        };
+        let to_keys = f.token_endpoint_auth_method == TokenEndpointAuthMethod::PrivateKeyJwt
+            && c.token_endpoint_auth_method != TokenEndpointAuthMethod::PrivateKeyJwt;
+        let body = forms::client_settings_patch(&c, &f);
+        if to_keys && body.is_ok() {
+            confirm.ask(
+                "Sign with keys",
+                "Switch to private_key_jwt? The client's secrets stop working at once.",
+                "Switch",
+                move || {
+                    patch.dispatch_local((body.clone(), "OAuth settings saved.".to_owned()));
+                },
+            );
+        } else {
+            patch.dispatch_local((body, "OAuth settings saved.".to_owned()));
+        }
     };
 
     // transfer
@@ -186,6 +233,8 @@ pub fn ClientDetail() -> impl IntoView {
                         <dt>"PKCE required"</dt><dd>{if c.require_pkce { "yes" } else { "no" }}</dd>
                         <dt>"Consent"</dt><dd>{if c.skip_consent { "not asked (first-party)" } else { "asked of each user" }}</dd>
                         <dt>"Self-registration"</dt><dd>{if c.registration_enabled { "open" } else { "closed" }}</dd>
+                        <dt>"Hybrid responses"</dt><dd>{if c.hybrid_enabled { "allowed (code id_token)" } else { "no" }}</dd>
+                        <dt>"Pushed requests"</dt><dd>{if c.require_pushed_authorization_requests { "required" } else { "optional" }}</dd>
                         <dt>"Created"</dt><dd>{format::time(&c.created_at)}</dd>
                         <dt>"Last used"</dt><dd>{format::opt_time(c.last_used_at.as_ref())}</dd>
                     </dl>
@@ -252,6 +301,44 @@ pub fn ClientDetail() -> impl IntoView {
                     </p>
                 </section>
             </div>
+            <section class="card" aria-labelledby="oauth-settings-title">
+                <h2 id="oauth-settings-title">"OAuth settings"</h2>
+                <form id="oauth-settings-form" on:submit=save_settings>
+                    <div class="field">
+                        <label for="settings_auth_method">"Token endpoint authentication"</label>
+                        <select id="settings_auth_method" disabled=move || method.get() == TokenEndpointAuthMethod::None
+                            on:change=move |ev| {
+                                if let Ok(m) = event_target_value(&ev).parse() {
+                                    method.set(m);
+                                }
+                            }>
+                            {TokenEndpointAuthMethod::ALL.iter().map(|&m| view! {
+                                <option value=m.as_str() selected=move || method.get() == m
+                                    disabled=m == TokenEndpointAuthMethod::None>{m.as_str()}</option>
+                            }).collect_view()}
+                        </select>
+                        <FieldErrors error=patch_error field="token_endpoint_auth_method" />
+                    </div>
+                    <Show when=move || method.get() == TokenEndpointAuthMethod::PrivateKeyJwt>
+                        <div class="field">
+                            <label for="settings_jwks">"Public keys (JWK Set JSON)"</label>
+                            <textarea id="settings_jwks" rows="5" spellcheck="false" class="mono" bind:value=jwks></textarea>
+                            <FieldErrors error=patch_error field="jwks" />
+                        </div>
+                        <TextField id="settings_jwks_uri" label="Or the URL of its JWK Set" value=jwks_uri error=patch_error
+                            field="jwks_uri" hint="https (http only to this machine); fetched and cached by the server." />
+                    </Show>
+                    <div class="check">
+                        <input id="settings_hybrid" type="checkbox" bind:checked=hybrid />
+                        <label for="settings_hybrid">"Allow hybrid responses (code id_token; turning it on needs clients:write@*)"</label>
+                    </div>
+                    <div class="check">
+                        <input id="settings_par" type="checkbox" bind:checked=par />
+                        <label for="settings_par">"Require pushed authorization requests (/oauth/par)"</label>
+                    </div>
+                    <button type="submit" id="save-oauth-settings" class="button primary" disabled=busy>"Save OAuth settings"</button>
+                </form>
+            </section>
             <section class="card" aria-labelledby="client-grants-title">
                 <h2 id="client-grants-title">"Grants"</h2>
                 <form id="grants-form" on:submit=save_grants>

@@ -41,6 +41,10 @@ pub struct Client {
     pub skip_consent: bool,
     /// Its sign-in page offers self-registration into its user namespace.
     pub registration_enabled: bool,
+    /// It may ask for `code id_token` (hybrid) responses; an administrator switches it on.
+    pub hybrid_enabled: bool,
+    /// Its authorization requests must be pushed first (RFC 9126).
+    pub require_pushed_authorization_requests: bool,
     /// Access tokens of the client itself issued before this time no longer count (set when a
     /// secret is rotated without overlap).
     pub tokens_valid_after: Option<DateTime<Utc>>,
@@ -115,6 +119,8 @@ struct Row {
     registration_enabled: bool,
     jwks: Option<String>,
     jwks_uri: Option<String>,
+    hybrid_enabled: bool,
+    require_pushed_authorization_requests: bool,
 }
 
 #[derive(Queryable, Selectable)]
@@ -159,6 +165,8 @@ impl Row {
             require_pkce: self.require_pkce,
             skip_consent: self.skip_consent,
             registration_enabled: self.registration_enabled,
+            hybrid_enabled: self.hybrid_enabled,
+            require_pushed_authorization_requests: self.require_pushed_authorization_requests,
             tokens_valid_after: self.tokens_valid_after.map(from_db_time),
             disabled: self.disabled,
             version: self.version,
@@ -195,6 +203,8 @@ impl Row {
             registration_enabled: c.registration_enabled,
             jwks: c.jwks.as_ref().map(to_json_text).transpose()?,
             jwks_uri: c.jwks_uri.clone(),
+            hybrid_enabled: c.hybrid_enabled,
+            require_pushed_authorization_requests: c.require_pushed_authorization_requests,
         })
     }
 }

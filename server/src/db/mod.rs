@@ -74,6 +74,7 @@ pub mod log_streams;
 pub mod namespaces;
 pub mod oauth;
 pub mod outbox;
+pub mod pushed_requests;
 pub mod schema;
 pub mod signing_keys;
 pub mod throttle;

@@ -33,6 +33,9 @@ struct RequestRow {
     mfa_stage: Option<String>,
     enrol_secret: Option<Vec<u8>>,
     acr_values: Option<String>,
+    claims: Option<String>,
+    response_type: String,
+    response_mode: String,
 }
 
 /// An authorization request waiting on a hosted page.
@@ -58,8 +61,15 @@ pub struct AuthRequest {
     pub mfa_stage: Option<String>,
     /// The TOTP secret being enrolled, sealed to the request.
     pub enrol_secret: Option<Vec<u8>>,
-    /// The `acr_values` the application asked for.
+    /// The `acr_values` the application asked for (with the second factor's when its `claims`
+    /// asked for that `acr`).
     pub acr_values: Option<String>,
+    /// The `claims` parameter, normalized (see `oauth::claims`).
+    pub claims: Option<String>,
+    /// `code` or `code id_token`.
+    pub response_type: String,
+    /// `query`, `fragment` or `form_post`.
+    pub response_mode: String,
 }
 
 pub fn insert_request(conn: &mut Conn, r: &AuthRequest) -> Result<()> {
@@ -82,6 +92,9 @@ pub fn insert_request(conn: &mut Conn, r: &AuthRequest) -> Result<()> {
         mfa_stage: r.mfa_stage.clone(),
         enrol_secret: r.enrol_secret.clone(),
         acr_values: r.acr_values.clone(),
+        claims: r.claims.clone(),
+        response_type: r.response_type.clone(),
+        response_mode: r.response_mode.clone(),
     };
     diesel::insert_into(authorization_requests::table).values(row).execute(conn)?;
     Ok(())
@@ -113,6 +126,9 @@ pub fn get_request(conn: &mut Conn, id: &str, now: DateTime<Utc>) -> Result<Opti
             mfa_stage: r.mfa_stage,
             enrol_secret: r.enrol_secret,
             acr_values: r.acr_values,
+            claims: r.claims,
+            response_type: r.response_type,
+            response_mode: r.response_mode,
         })
     })
     .transpose()
@@ -187,6 +203,7 @@ struct CodeRow {
     family_id: Option<String>,
     access_token_jti: Option<String>,
     amr: String,
+    claims: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -207,6 +224,8 @@ pub struct Code {
     pub access_token_jti: Option<String>,
     /// How the sign-in behind the code was made (RFC 8176 values, space-separated).
     pub amr: String,
+    /// The authorization request's `claims` parameter, normalized.
+    pub claims: Option<String>,
 }
 
 pub fn insert_code(conn: &mut Conn, c: &Code) -> Result<()> {
@@ -226,6 +245,7 @@ pub fn insert_code(conn: &mut Conn, c: &Code) -> Result<()> {
         family_id: None,
         access_token_jti: None,
         amr: c.amr.clone(),
+        claims: c.claims.clone(),
     };
     diesel::insert_into(authorization_codes::table).values(row).execute(conn)?;
     Ok(())
@@ -249,6 +269,7 @@ pub fn get_code(conn: &mut Conn, code_hash: &str) -> Result<Option<Code>> {
             family_id: r.family_id,
             access_token_jti: r.access_token_jti,
             amr: r.amr,
+            claims: r.claims,
         })
     })
     .transpose()
@@ -310,6 +331,7 @@ struct RefreshRow {
     used_at: Option<NaiveDateTime>,
     revoked_at: Option<NaiveDateTime>,
     amr: String,
+    claims: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -327,6 +349,8 @@ pub struct RefreshToken {
     pub revoked_at: Option<DateTime<Utc>>,
     /// How the sign-in behind the token was made (RFC 8176 values, space-separated).
     pub amr: String,
+    /// The `claims` parameter of the authorization request it descends from, normalized.
+    pub claims: Option<String>,
 }
 
 pub fn insert_refresh(conn: &mut Conn, t: &RefreshToken) -> Result<()> {
@@ -344,6 +368,7 @@ pub fn insert_refresh(conn: &mut Conn, t: &RefreshToken) -> Result<()> {
         used_at: None,
         revoked_at: None,
         amr: t.amr.clone(),
+        claims: t.claims.clone(),
     };
     diesel::insert_into(refresh_tokens::table).values(row).execute(conn)?;
     Ok(())
@@ -368,6 +393,7 @@ pub fn find_refresh(conn: &mut Conn, token_hash: &str) -> Result<Option<RefreshT
             used_at: r.used_at.map(from_db_time),
             revoked_at: r.revoked_at.map(from_db_time),
             amr: r.amr,
+            claims: r.claims,
         })
     })
     .transpose()

@@ -64,6 +64,8 @@ diesel::table! {
         registration_enabled -> Bool,
         jwks -> Nullable<Text>,
         jwks_uri -> Nullable<Text>,
+        hybrid_enabled -> Bool,
+        require_pushed_authorization_requests -> Bool,
     }
 }
 
@@ -189,6 +191,9 @@ diesel::table! {
         mfa_stage -> Nullable<Text>,
         enrol_secret -> Nullable<Binary>,
         acr_values -> Nullable<Text>,
+        claims -> Nullable<Text>,
+        response_type -> Text,
+        response_mode -> Text,
     }
 }
 
@@ -209,6 +214,7 @@ diesel::table! {
         family_id -> Nullable<Text>,
         access_token_jti -> Nullable<Text>,
         amr -> Text,
+        claims -> Nullable<Text>,
     }
 }
 
@@ -227,6 +233,7 @@ diesel::table! {
         used_at -> Nullable<Timestamp>,
         revoked_at -> Nullable<Timestamp>,
         amr -> Text,
+        claims -> Nullable<Text>,
     }
 }
 

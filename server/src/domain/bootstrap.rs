@@ -72,6 +72,8 @@ pub fn run(
         require_pkce: true,
         skip_consent: false,
         registration_enabled: false,
+        hybrid_enabled: false,
+        require_pushed_authorization_requests: false,
         tokens_valid_after: None,
         disabled: false,
         version: 1,

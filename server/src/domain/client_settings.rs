@@ -14,19 +14,19 @@ use crate::error::{Error, Result};
 /// The settings that route a client's codes and tokens: whoever changes them could receive them.
 pub fn token_routing(c: &Client) -> impl PartialEq + '_ {
     (
-        (&c.redirect_uris, &c.post_logout_redirect_uris, &c.grant_types, c.password_grant_enabled),
+        (&c.redirect_uris, &c.post_logout_redirect_uris, &c.grant_types, c.password_grant_enabled, c.hybrid_enabled),
         (&c.token_endpoint_auth_method, &c.user_namespace, c.require_pkce, c.skip_consent, c.registration_enabled),
         // Whoever sets a client's keys can authenticate as it.
         (&c.jwks, &c.jwks_uri),
     )
 }
 
-/// Who may turn on the switches only an administrator should: the password grant and skipping
-/// consent (both `clients:write@*`); self-registration into the user namespace
+/// Who may turn on the switches only an administrator should: the password grant, hybrid
+/// responses (an ID token through the browser) and skipping consent (all `clients:write@*`); self-registration into the user namespace
 /// (`users:write@<it>`, never into `system`, whose accounts administer Gatehouse).
 pub fn check_switches(ctx: &Context, before: Option<&Client>, after: &Client) -> Result<()> {
     let turned_on = |was: fn(&Client) -> bool| was(after) && !before.is_some_and(was);
-    if turned_on(|c| c.password_grant_enabled) || turned_on(|c| c.skip_consent) {
+    if turned_on(|c| c.password_grant_enabled) || turned_on(|c| c.skip_consent) || turned_on(|c| c.hybrid_enabled) {
         ctx.caller.authorize("clients", "write", ANY)?;
     }
     let registration_target_changed = before.is_some_and(|b| b.user_namespace != after.user_namespace);
@@ -81,6 +81,9 @@ pub fn check_oauth_settings(client: &mut Client) -> Result<()> {
     client.grant_types.dedup();
     if client.allows_grant(GrantType::AuthorizationCode) && client.redirect_uris.is_empty() {
         return Err(Error::invalid("redirect_uris", "at least one is required for the authorization_code grant"));
+    }
+    if client.hybrid_enabled && !client.allows_grant(GrantType::AuthorizationCode) {
+        return Err(Error::invalid("hybrid_enabled", "hybrid responses need the authorization_code grant"));
     }
     if client.allows_grant(GrantType::RefreshToken)
         && !client.grant_types.iter().any(|t| matches!(t, GrantType::AuthorizationCode | GrantType::Password))

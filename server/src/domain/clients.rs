@@ -151,6 +151,8 @@ impl ClientView {
             require_pkce: c.require_pkce,
             skip_consent: c.skip_consent,
             registration_enabled: c.registration_enabled,
+            hybrid_enabled: c.hybrid_enabled,
+            require_pushed_authorization_requests: c.require_pushed_authorization_requests,
             disabled: c.disabled,
             created_at: c.created_at,
             updated_at: c.updated_at,
@@ -183,6 +185,8 @@ impl ClientView {
             "require_pkce": c.require_pkce,
             "skip_consent": c.skip_consent,
             "registration_enabled": c.registration_enabled,
+            "hybrid_enabled": c.hybrid_enabled,
+            "require_pushed_authorization_requests": c.require_pushed_authorization_requests,
             "disabled": c.disabled,
         })
     }
@@ -282,6 +286,8 @@ pub fn create(conn: &mut Conn, ctx: &Context, input: ClientCreate, secret_hash: 
         require_pkce: input.require_pkce,
         skip_consent: input.skip_consent,
         registration_enabled: input.registration_enabled,
+        hybrid_enabled: input.hybrid_enabled,
+        require_pushed_authorization_requests: input.require_pushed_authorization_requests,
         tokens_valid_after: None,
         disabled: false,
         version: 1,
@@ -416,6 +422,15 @@ pub fn update(
     if let Some(alg) = patch.access_token_alg {
         after.access_token_alg = alg;
     }
+    if let Some(method) = patch.token_endpoint_auth_method {
+        if (method == TokenEndpointAuthMethod::None) != before.client.is_public() {
+            return Err(Error::invalid(
+                "token_endpoint_auth_method",
+                "a client cannot become public or stop being public: create another client",
+            ));
+        }
+        after.token_endpoint_auth_method = method;
+    }
     if let Some(jwks) = patch.jwks {
         after.jwks = jwks;
     }
@@ -437,6 +452,12 @@ pub fn update(
     }
     if let Some(enabled) = patch.registration_enabled {
         after.registration_enabled = enabled;
+    }
+    if let Some(enabled) = patch.hybrid_enabled {
+        after.hybrid_enabled = enabled;
+    }
+    if let Some(required) = patch.require_pushed_authorization_requests {
+        after.require_pushed_authorization_requests = required;
     }
     if let Some(new_owner_id) = patch.owner_account_id {
         if Some(new_owner_id) != before.client.owner_account_id {
@@ -460,6 +481,12 @@ pub fn update(
     let view = ClientView { client: after, owner: transferred_to.or_else(|| before.owner.clone()) };
     require_power_for_change(ctx, &before, &view, transferred)?;
     db::clients::update(conn, &view.client, before.client.version)?;
+    if before.client.uses_secret() && !view.client.uses_secret() {
+        // A client that signs its assertions has no secret: a second, weaker way in (ADR 0012).
+        let now = db::now();
+        db::clients::expire_secrets_by(conn, ClientUuid(id), now)?;
+        db::clients::delete_expired_secrets(conn, ClientUuid(id), now)?;
+    }
 
     let only_disabled_changed = {
         let mut same = before.client.clone();

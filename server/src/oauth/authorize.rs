@@ -1,101 +1,86 @@
-//! `GET|POST /oauth/authorize` and the sign-in form (`POST /oauth/login`). Only the
-//! authorization code flow: exact redirect URI matching, PKCE S256 (required for public
-//! clients, on by default for all), `state`, `nonce`, `prompt=none|login|consent`, `max_age`,
-//! `login_hint`. Errors that cannot be trusted to the redirect URI are shown as a page.
+//! `GET|POST /oauth/authorize` and the sign-in form (`POST /oauth/login`). The authorization
+//! code flow and, for clients an administrator enabled, hybrid `code id_token`; responses by
+//! query, fragment or form_post ([`super::response`]); exact redirect URI matching, PKCE S256
+//! (required for public clients, on by default for all), `state`, `nonce`,
+//! `prompt=none|login|consent`, `max_age`, `login_hint`, `acr_values`, the `claims` parameter
+//! ([`super::claims`]) and pushed requests (`request_uri` from [`super::par`]). Errors that
+//! cannot be trusted to the redirect URI are shown as a page.
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
-use gatehouse_api_types::GrantType;
-use serde_json::json;
+use gatehouse_api_types::{GrantType, ResponseMode, ResponseType};
 
+use super::claims::ClaimsRequest;
 use super::consent;
 use super::form::Form;
 use super::pages::{self, Page, Rendered};
-use super::scope::Scopes;
+pub use super::response::{issue_code, redirect_with, Next, ReturnTo};
+use super::scope::{Scopes, OPENID};
 use super::second_factor;
 use super::session;
+use super::{par, OAuthError};
 use crate::db::ids::{AccountId, ClientId, ClientUuid};
-use crate::db::oauth::{AuthRequest, Code, SsoSession};
+use crate::db::oauth::{AuthRequest, SsoSession};
 use crate::db::{self, Conn};
 use crate::domain::accounts::Account;
 use crate::domain::audit::{Actor, NewEvent, Outcome};
 use crate::domain::authn::Origin;
 use crate::domain::clients::ClientView;
-use crate::domain::crypto::{random_token, same, token_hash};
-use crate::domain::factors::Amr;
+use crate::domain::crypto::{random_token, same};
+use crate::domain::factors::{self, Amr};
 use crate::domain::signin::{self, SignIn};
 use crate::error::{Error, Refusable, Result};
 use crate::shell::{self, AppState, OAuth};
+use serde_json::json;
 
 /// How long a browser has to sign in once it arrived.
 pub fn request_lifetime() -> chrono::Duration {
     chrono::Duration::minutes(15)
 }
 
-/// What the browser is sent next.
-pub enum Next {
-    /// A page (sign-in form, error).
-    Page(Rendered),
-    /// Back to the application, with a code or an error.
-    Redirect { location: String, set_cookies: Vec<actix_web::cookie::Cookie<'static>> },
-}
-
-impl Next {
-    pub fn respond(self) -> HttpResponse {
-        match self {
-            Next::Page(page) => page.respond(),
-            Next::Redirect { location, set_cookies } => {
-                let mut response = HttpResponse::SeeOther();
-                response.insert_header((header::LOCATION, location)).insert_header((header::CACHE_CONTROL, "no-store"));
-                for cookie in set_cookies {
-                    response.cookie(cookie);
-                }
-                response.finish()
-            }
-        }
-    }
-}
-
 pub fn error_page(status: StatusCode, message: &str) -> Rendered {
     Page::new("Something went wrong").status(status).render(pages::error(message))
 }
 
-/// The redirect URI with `params` added to its query.
-pub fn redirect_with(uri: &str, params: &[(&str, Option<&str>)]) -> String {
-    match url::Url::parse(uri) {
-        Ok(mut url) => {
-            {
-                let mut query = url.query_pairs_mut();
-                for (name, value) in params {
-                    if let Some(value) = value {
-                        query.append_pair(name, value);
-                    }
-                }
-            }
-            url.to_string()
+/// An error response to the application for a pending request.
+pub fn error_redirect(oauth: &OAuth, request: &AuthRequest, error: &str, description: &str) -> Next {
+    ReturnTo::of(request).error(oauth, error, description)
+}
+
+/// Why an authorization request is refused.
+pub enum Refusal {
+    /// Shown as a page: the redirect URI cannot be trusted (or is unknown).
+    Page(String),
+    /// Sent back to the application.
+    Back { to: ReturnTo, error: &'static str, description: String },
+}
+
+impl Refusal {
+    pub fn next(self, oauth: &OAuth) -> Next {
+        match self {
+            Refusal::Page(message) => Next::Page(error_page(StatusCode::BAD_REQUEST, &message)),
+            Refusal::Back { to, error, description } => to.error(oauth, error, &description),
         }
-        Err(_) => uri.to_owned(),
+    }
+
+    /// The refusal as the pushed authorization request endpoint answers it.
+    pub fn oauth_error(self) -> OAuthError {
+        match self {
+            Refusal::Page(message) => OAuthError::invalid_request(message),
+            Refusal::Back { error, description, .. } => OAuthError::new(error, description),
+        }
     }
 }
 
-pub fn error_redirect(oauth: &OAuth, redirect_uri: &str, state: Option<&str>, error: &str, description: &str) -> Next {
-    Next::Redirect {
-        location: redirect_with(
-            redirect_uri,
-            &[
-                ("error", Some(error)),
-                ("error_description", Some(description)),
-                ("state", state),
-                ("iss", Some(&oauth.settings.issuer)),
-            ],
-        ),
-        set_cookies: Vec::new(),
-    }
-}
-
-/// The request, checked. `Err` holds what to do instead (a page, or an error redirect).
-fn validate(conn: &mut Conn, oauth: &OAuth, form: &Form) -> Refusable<(AuthRequest, ClientView), Next> {
-    let page = |message: &str| Ok(Err(Next::Page(error_page(StatusCode::BAD_REQUEST, message))));
+/// The request, checked; `pushed` when its parameters came through `/oauth/par` (being pushed,
+/// or redeemed). `Err` says why it is refused.
+pub fn validate(
+    conn: &mut Conn,
+    oauth: &OAuth,
+    form: &Form,
+    pushed: bool,
+) -> Refusable<(AuthRequest, ClientView), Refusal> {
+    let page = |message: &str| Ok(Err(Refusal::Page(message.to_owned())));
     let Some(client_id) = form.get("client_id") else {
         return page("The request names no application (client_id is missing).");
     };
@@ -109,13 +94,78 @@ fn validate(conn: &mut Conn, oauth: &OAuth, form: &Form) -> Refusable<(AuthReque
     if !view.client.redirect_uris.iter().any(|u| u == redirect_uri) {
         return page("The redirect_uri is not registered for this application.");
     }
+    // From here on, errors go back to the application, in the response mode it asked for
+    // (hybrid's default is the fragment; an unknown mode answers in the default one).
+    let response_type = form.get("response_type").map(ResponseType::parse_parameter);
+    let default_mode = if response_type == Some(Some(ResponseType::CodeIdToken)) {
+        ResponseMode::Fragment
+    } else {
+        ResponseMode::Query
+    };
+    let mut to = ReturnTo {
+        redirect_uri: redirect_uri.to_owned(),
+        mode: default_mode,
+        state: form.get("state").map(str::to_owned),
+    };
+    let mode = form.get("response_mode").map(str::parse::<ResponseMode>);
+    if let Some(Ok(mode)) = mode {
+        to.mode = mode;
+    }
+    let refuse = |error: &'static str, description: &str| {
+        Ok(Err(Refusal::Back { to: to.clone(), error, description: description.to_owned() }))
+    };
+    if let Some(Err(_)) = mode {
+        return refuse("invalid_request", "response_mode must be query, fragment or form_post");
+    }
+    let response_type = match (response_type, form.get("response_type")) {
+        (Some(Some(t)), _) => t,
+        (_, Some(asked)) if asked.split(' ').any(|v| v == "token") => return refuse(
+            "unsupported_response_type",
+            "access tokens are never sent through the browser (RFC 9700): use response_type=code (or code id_token)",
+        ),
+        (_, Some(_)) => return refuse("unsupported_response_type", "response_type must be code or code id_token"),
+        (_, None) => return refuse("invalid_request", "response_type is required"),
+    };
+    if form.get("request").is_some() {
+        return refuse("request_not_supported", "request objects are not supported");
+    }
+    if form.get("request_uri").is_some() {
+        return refuse("invalid_request", "a pushed authorization request cannot name a request_uri");
+    }
+    let par_required =
+        view.client.require_pushed_authorization_requests || (oauth.settings.require_par && !view.client.is_console());
+    if par_required && !pushed {
+        return refuse(
+            "invalid_request",
+            "this application must push its authorization requests to /oauth/par first (RFC 9126)",
+        );
+    }
+    if !view.client.allows_grant(GrantType::AuthorizationCode) {
+        return refuse("unauthorized_client", "this application may not use the authorization code flow");
+    }
+    if view.client.user_namespace.is_none() {
+        return refuse("unauthorized_client", "this application has no user namespace to sign users into");
+    }
+    let hybrid = response_type == ResponseType::CodeIdToken;
+    if hybrid && !view.client.hybrid_enabled {
+        return refuse(
+            "unauthorized_client",
+            "this application may not use response_type=code id_token (an administrator enables hybrid responses)",
+        );
+    }
+    if hybrid && to.mode == ResponseMode::Query {
+        return refuse(
+            "invalid_request",
+            "an ID token is never put in the query: use response_mode=fragment or form_post",
+        );
+    }
     let mut request = AuthRequest {
         id: random_token(16),
         csrf: random_token(24),
         client: view.client.id,
         redirect_uri: redirect_uri.to_owned(),
         scope: String::new(),
-        state: form.get("state").map(str::to_owned),
+        state: to.state.clone(),
         nonce: form.get("nonce").map(str::to_owned),
         code_challenge: None,
         prompt: None,
@@ -127,35 +177,32 @@ fn validate(conn: &mut Conn, oauth: &OAuth, form: &Form) -> Refusable<(AuthReque
         mfa_stage: None,
         enrol_secret: None,
         acr_values: form.get("acr_values").map(|v| v.chars().take(512).collect()),
+        claims: None,
+        response_type: response_type.as_str().to_owned(),
+        response_mode: to.mode.as_str().to_owned(),
     };
-    // From here on, errors go back to the application.
-    let (back_to, state) = (request.redirect_uri.clone(), request.state.clone());
-    let refuse =
-        |error: &str, description: &str| Ok(Err(error_redirect(oauth, &back_to, state.as_deref(), error, description)));
-    match form.get("response_type") {
-        Some("code") => {}
-        Some(_) => return refuse("unsupported_response_type", "only response_type=code is supported"),
-        None => return refuse("invalid_request", "response_type is required"),
-    }
-    if form.get("request").is_some() || form.get("request_uri").is_some() {
-        return refuse("request_not_supported", "request objects are not supported");
-    }
-    if form.get("response_mode").is_some_and(|m| m != "query") {
-        return refuse("invalid_request", "only response_mode=query is supported");
-    }
-    if !view.client.allows_grant(GrantType::AuthorizationCode) {
-        return refuse("unauthorized_client", "this application may not use the authorization code flow");
-    }
-    if view.client.user_namespace.is_none() {
-        return refuse("unauthorized_client", "this application has no user namespace to sign users into");
-    }
     let scope = match Scopes::parse(form.get("scope").unwrap_or_default()) {
         Ok(s) => s,
         Err(why) => return refuse("invalid_scope", &why),
     };
+    if hybrid && (request.nonce.is_none() || !scope.has(OPENID)) {
+        return refuse("invalid_request", "response_type=code id_token needs the openid scope and a nonce");
+    }
     // Management scopes: no more than the application itself may do (its controller receives
     // the tokens); what the account holds bounds them again at every request.
     request.scope = scope.bounded_by(view.user_token_bound().as_deref()).to_string();
+    if let Some(text) = form.get("claims") {
+        let claims = match ClaimsRequest::parse(text) {
+            Ok(c) => c,
+            Err(why) => return refuse("invalid_request", &why),
+        };
+        // An `acr` asked for with the second factor's value steps the sign-in up like acr_values.
+        if claims.asks_for_mfa() && !request.acr_values.as_deref().is_some_and(factors::asks_for_mfa) {
+            let acr = [request.acr_values.as_deref(), Some(factors::ACR_MFA)];
+            request.acr_values = Some(acr.into_iter().flatten().collect::<Vec<_>>().join(" "));
+        }
+        request.claims = claims.stored();
+    }
     match (form.get("code_challenge"), form.get("code_challenge_method")) {
         (Some(_), Some(method)) if method != "S256" => {
             return refuse("invalid_request", "code_challenge_method must be S256")
@@ -220,51 +267,6 @@ fn session_account(
     Ok(Some((session, account)))
 }
 
-/// Issues a code for a signed-in account (inside the caller's write transaction) and returns
-/// where to send the browser.
-pub fn issue_code(
-    conn: &mut Conn,
-    oauth: &OAuth,
-    request: &AuthRequest,
-    client: &ClientView,
-    account: &Account,
-    session: &SsoSession,
-    origin: &Origin,
-) -> Result<String> {
-    let code = random_token(32);
-    db::oauth::insert_code(
-        conn,
-        &Code {
-            code_hash: token_hash(&code),
-            client: client.client.id,
-            account: account.id,
-            session_id: Some(session.id.clone()),
-            redirect_uri: request.redirect_uri.clone(),
-            scope: request.scope.clone(),
-            nonce: request.nonce.clone(),
-            code_challenge: request.code_challenge.clone(),
-            auth_time: session.auth_time,
-            expires_at: db::now() + oauth.settings.code_ttl,
-            used_at: None,
-            family_id: None,
-            access_token_jti: None,
-            amr: session.amr.clone(),
-        },
-    )?;
-    db::audit::append(
-        conn,
-        vec![NewEvent::new(Actor::account(account.id.to_string()), "oauth.authorize")
-            .target("client", client.client.id)
-            .namespace(&account.namespace)
-            .request(origin.request_id.clone(), origin.ip.clone())
-            .changes(json!({ "client_id": client.client.client_id, "scope": request.scope }))],
-    )?;
-    Ok(redirect_with(
-        &request.redirect_uri,
-        &[("code", Some(&code)), ("state", request.state.as_deref()), ("iss", Some(&oauth.settings.issuer))],
-    ))
-}
-
 pub async fn authorize_get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     match Form::parse(req.query_string().as_bytes()) {
         Ok(form) => authorize(req, state, form).await,
@@ -287,9 +289,17 @@ async fn authorize(req: HttpRequest, state: web::Data<AppState>, form: Form) -> 
         .db
         .run(move |conn| {
             let oauth = &worker.oauth;
-            let (request, client) = match validate(conn, oauth, &form)? {
+            // A pushed request: its parameters, and only those, once (RFC 9126).
+            let (form, pushed) = match form.get("request_uri") {
+                Some(uri) => match par::redeem(conn, &worker, form.get("client_id"), uri)? {
+                    Some(pushed) => (pushed, true),
+                    None => return Ok(Refusal::Page(par::UNKNOWN.to_owned()).next(oauth)),
+                },
+                None => (form, false),
+            };
+            let (request, client) = match validate(conn, oauth, &form, pushed)? {
                 Ok(valid) => valid,
-                Err(next) => return Ok(next),
+                Err(refusal) => return Ok(refusal.next(oauth)),
             };
             let current = session::current(conn, sso.as_deref())?;
             let signed_in = session_account(conn, &worker, current, &client, &request)?;
@@ -297,16 +307,15 @@ async fn authorize(req: HttpRequest, state: web::Data<AppState>, form: Form) -> 
             match signed_in {
                 Some((session, account)) if !prompt_login => {
                     if !consent::needed(conn, &client, &account, &request)? {
-                        let location = worker.db.write_blocking(conn, |conn| {
+                        let granted = worker.db.write_blocking(conn, |conn| {
                             issue_code(conn, oauth, &request, &client, &account, &session, &origin)
                         })?;
-                        return Ok(Next::Redirect { location, set_cookies: Vec::new() });
+                        return granted.send(conn, oauth);
                     }
                     if prompt_none {
                         return Ok(error_redirect(
                             oauth,
-                            &request.redirect_uri,
-                            request.state.as_deref(),
+                            &request,
                             "consent_required",
                             "the user has not allowed this application",
                         ));
@@ -316,13 +325,9 @@ async fn authorize(req: HttpRequest, state: web::Data<AppState>, form: Form) -> 
                     let page = consent::page(&request, &client, &account);
                     Ok(Next::Page(page.cookie(session::authz_cookie(&oauth.settings, &request.id, request_lifetime()))))
                 }
-                None if prompt_none => Ok(error_redirect(
-                    oauth,
-                    &request.redirect_uri,
-                    request.state.as_deref(),
-                    "login_required",
-                    "the user is not signed in",
-                )),
+                None if prompt_none => {
+                    Ok(error_redirect(oauth, &request, "login_required", "the user is not signed in"))
+                }
                 _ => {
                     db::oauth::insert_request(conn, &request)?;
                     let page = sign_in_page(
@@ -415,7 +420,7 @@ pub fn complete(
     origin: &Origin,
 ) -> Result<Next> {
     let oauth = &state.oauth;
-    state.db.write_blocking(conn, |conn| {
+    let decided = state.db.write_blocking(conn, |conn| {
         let (session, cookie) = session::start(conn, &oauth.settings, account.id, amr)?;
         db::audit::append(
             conn,
@@ -429,12 +434,18 @@ pub fn complete(
             db::oauth::set_request_account(conn, &request.id, AccountId(account.id))?;
             db::oauth::clear_request_mfa(conn, &request.id)?;
             let request = AuthRequest { account: Some(account.id), ..request.clone() };
-            return Ok(Next::Page(consent::page(&request, client, account).cookie(cookie)));
+            return Ok(Err(Next::Page(consent::page(&request, client, account).cookie(cookie))));
         }
-        let location = issue_code(conn, oauth, request, client, account, &session, origin)?;
+        let granted = issue_code(conn, oauth, request, client, account, &session, origin)?;
         db::oauth::delete_request(conn, &request.id)?;
-        Ok(Next::Redirect { location, set_cookies: vec![cookie, session::clear_authz(&oauth.settings)] })
-    })
+        Ok(Ok((granted, cookie)))
+    })?;
+    match decided {
+        Ok((granted, cookie)) => {
+            Ok(granted.send(conn, oauth)?.with_cookie(cookie).with_cookie(session::clear_authz(&oauth.settings)))
+        }
+        Err(next) => Ok(next),
+    }
 }
 
 pub async fn login(req: HttpRequest, state: web::Data<AppState>, origin: Origin, body: web::Bytes) -> HttpResponse {

@@ -2,12 +2,14 @@
 //! `skip_consent`) receives a code, the signed-in account is shown what it asks for and allows
 //! or denies it. What was allowed is remembered per account and application (widened by each
 //! new consent) and can be withdrawn on `/api/v1/me/consents`. `prompt=consent` asks again;
-//! `prompt=none` without consent answers `consent_required`.
+//! `prompt=none` without consent answers `consent_required`. Claims asked for by name (the
+//! `claims` parameter) need the consent of the scope that releases them, like that scope.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
 use super::authorize::{error_redirect, expired_page, issue_code, pending_request, respond, Next};
+use super::claims::ClaimsRequest;
 use super::form::Form;
 use super::pages::{self, Page, Rendered};
 use super::scope::Scopes;
@@ -30,12 +32,25 @@ pub fn needed(conn: &mut Conn, client: &ClientView, account: &Account, request: 
     if prompts(request, "consent") {
         return Ok(true);
     }
-    let asked = Scopes::parse(&request.scope).map_err(Error::internal)?;
+    let asked = asked_scopes(request, client)?;
     let given = match db::consents::scope(conn, AccountId(account.id), ClientUuid(client.client.id))? {
         Some(text) => Scopes::parse(&text).unwrap_or_default(),
         None => return Ok(true),
     };
     Ok(!asked.within(&given))
+}
+
+/// What a request asks the account to allow: its scopes, and the scopes of the claims it asks
+/// for by name.
+fn asked_scopes(request: &AuthRequest, client: &ClientView) -> Result<Scopes> {
+    let mut asked = Scopes::parse(&request.scope).map_err(Error::internal)?;
+    let claims = ClaimsRequest::from_stored(request.claims.as_deref());
+    for scope in claims.consent_scopes(&client.client.attribute_claims) {
+        if !asked.has(scope) {
+            asked.oidc.push(scope.to_owned());
+        }
+    }
+    Ok(asked)
 }
 
 /// Whether the request carries `prompt=<value>` (among others).
@@ -45,7 +60,7 @@ pub fn prompts(request: &AuthRequest, value: &str) -> bool {
 
 /// The consent page of a pending request.
 pub fn page(request: &AuthRequest, client: &ClientView, account: &Account) -> Rendered {
-    let scope = Scopes::parse(&request.scope).unwrap_or_default();
+    let scope = asked_scopes(request, client).unwrap_or_default();
     let signed_in_as = account
         .username
         .as_deref()
@@ -119,26 +134,17 @@ pub async fn decide(req: HttpRequest, state: web::Data<AppState>, origin: Origin
                 .target("client", client.client.id)
                 .namespace(&account.namespace)
                 .request(origin.request_id.clone(), origin.ip.clone());
-            worker.db.write_blocking(conn, |conn| {
+            let decided = worker.db.write_blocking(conn, |conn| {
                 db::oauth::delete_request(conn, &request.id)?;
                 if !allowed {
                     let event = event
                         .outcome(Outcome::Denied)
                         .changes(json!({ "client_id": client.client.client_id, "scope": request.scope }));
                     db::audit::append(conn, vec![event])?;
-                    let mut denied = error_redirect(
-                        oauth,
-                        &request.redirect_uri,
-                        request.state.as_deref(),
-                        "access_denied",
-                        "the user did not allow it",
-                    );
-                    if let Next::Redirect { set_cookies, .. } = &mut denied {
-                        set_cookies.push(session::clear_authz(&oauth.settings));
-                    }
-                    return Ok(denied);
+                    let denied = error_redirect(oauth, &request, "access_denied", "the user did not allow it");
+                    return Ok(Err(denied.with_cookie(session::clear_authz(&oauth.settings))));
                 }
-                let given = widen(conn, &account, &client, &request.scope)?;
+                let given = widen(conn, &account, &client, asked_scopes(&request, &client)?)?;
                 db::consents::put(conn, AccountId(account.id), ClientUuid(client.client.id), &given, db::now())?;
                 db::audit::append(
                     conn,
@@ -146,20 +152,22 @@ pub async fn decide(req: HttpRequest, state: web::Data<AppState>, origin: Origin
                         json!({ "client_id": client.client.client_id, "scope": request.scope, "consented": given }),
                     )],
                 )?;
-                let location = issue_code(conn, oauth, &request, &client, &account, &session, &origin)?;
-                Ok(Next::Redirect { location, set_cookies: vec![session::clear_authz(&oauth.settings)] })
-            })
+                Ok(Ok(issue_code(conn, oauth, &request, &client, &account, &session, &origin)?))
+            })?;
+            match decided {
+                Ok(granted) => Ok(granted.send(conn, oauth)?.with_cookie(session::clear_authz(&oauth.settings))),
+                Err(denied) => Ok(denied),
+            }
         })
         .await;
     respond(outcome)
 }
 
 /// Everything consented so far, with `asked` added.
-fn widen(conn: &mut Conn, account: &Account, client: &ClientView, asked: &str) -> Result<String> {
+fn widen(conn: &mut Conn, account: &Account, client: &ClientView, asked: Scopes) -> Result<String> {
     let mut given = db::consents::scope(conn, AccountId(account.id), ClientUuid(client.client.id))?
         .and_then(|t| Scopes::parse(&t).ok())
         .unwrap_or_default();
-    let asked = Scopes::parse(asked).map_err(Error::internal)?;
     for s in asked.oidc {
         if !given.has(&s) {
             given.oidc.push(s);

@@ -5,7 +5,7 @@ use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use gatehouse_api_types::GrantType::{AuthorizationCode, ClientCredentials, Password, RefreshToken};
 use gatehouse_api_types::TokenEndpointAuthMethod::{ClientSecretBasic, ClientSecretPost, PrivateKeyJwt};
-use gatehouse_api_types::{SigningAlg, TokenEndpointAuthMethod};
+use gatehouse_api_types::{ResponseMode, ResponseType, SigningAlg, TokenEndpointAuthMethod};
 use serde_json::json;
 
 use super::scope::NAMED_SCOPES;
@@ -29,8 +29,8 @@ pub async fn configuration(state: web::Data<AppState>) -> HttpResponse {
         "revocation_endpoint": s.url("/oauth/revoke"),
         "introspection_endpoint": s.url("/oauth/introspect"),
         "scopes_supported": scopes,
-        "response_types_supported": ["code"],
-        "response_modes_supported": ["query"],
+        "response_types_supported": ResponseType::ALL,
+        "response_modes_supported": ResponseMode::ALL,
         "grant_types_supported": [AuthorizationCode, RefreshToken, ClientCredentials, Password],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": [SigningAlg::RS256],
@@ -45,11 +45,13 @@ pub async fn configuration(state: web::Data<AppState>) -> HttpResponse {
         "prompt_values_supported": ["none", "login", "consent"],
         "acr_values_supported": [crate::domain::factors::ACR_PASSWORD, crate::domain::factors::ACR_MFA],
         "claims_supported": [
-            "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "azp", "at_hash", "sid", "amr", "acr",
+            "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "azp", "at_hash", "c_hash", "s_hash", "sid", "amr", "acr",
             "name", "given_name", "family_name", "preferred_username", "updated_at",
             "email", "email_verified", "phone_number", "phone_number_verified"
         ],
-        "claims_parameter_supported": false,
+        "claims_parameter_supported": true,
+        "pushed_authorization_request_endpoint": s.url("/oauth/par"),
+        "require_pushed_authorization_requests": s.require_par,
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
         "authorization_response_iss_parameter_supported": true,

@@ -75,15 +75,17 @@ pub async fn userinfo(
             };
             let mut out = Map::new();
             out.insert("sub".into(), json!(account.id.to_string()));
-            out.extend(user_claims(&account, &scope, &client.client.attribute_claims));
+            let requested: Vec<String> =
+                claims.userinfo_claims.as_deref().unwrap_or_default().split(' ').map(str::to_owned).collect();
+            out.extend(user_claims(&account, &scope, &client.client.attribute_claims, &requested));
             Ok(Ok(Value::Object(out)))
         })
         .await??;
     Ok(json_no_store(claims))
 }
 
-/// Authenticates the client of a revocation or introspection request.
-async fn client_of(
+/// Authenticates the client of a revocation, introspection or pushed authorization request.
+pub(super) async fn client_of(
     req: &HttpRequest,
     state: &web::Data<AppState>,
     form: &Form,

@@ -37,6 +37,25 @@ impl Form {
         self.0.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
     }
 
+    /// Every parameter, in the order given (empty values too).
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+    }
+
+    /// A form of parameters known to be distinct (a pushed request, rebuilt).
+    pub fn from_pairs(pairs: Vec<(String, String)>) -> Form {
+        Form(pairs)
+    }
+
+    /// The parameters, form-urlencoded (what [`Form::parse`] reads back).
+    pub fn encode(&self) -> String {
+        let mut out = form_urlencoded::Serializer::new(String::new());
+        for (name, value) in &self.0 {
+            out.append_pair(name, value);
+        }
+        out.finish()
+    }
+
     pub fn require(&self, name: &str) -> Result<&str, OAuthError> {
         self.get(name).ok_or_else(|| OAuthError::invalid_request(format!("parameter '{name}' is required")))
     }

@@ -8,6 +8,7 @@ use serde::Serialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use super::claims::ClaimsRequest;
 use super::scope::Scopes;
 use super::tokens::{self, AccessTokenSpec, IdTokenSpec};
 use super::OAuthError;
@@ -52,6 +53,8 @@ pub struct UserTokens<'a> {
     pub session_id: Option<&'a str>,
     /// The refresh token family to continue (on refresh), or none to start one.
     pub family_id: Option<&'a str>,
+    /// The authorization request's `claims` parameter (kept by its refresh tokens).
+    pub claims: &'a ClaimsRequest,
 }
 
 /// The tokens of a grant, decided and stored in its transaction, signed after it commits
@@ -118,6 +121,7 @@ pub fn issue_for_user(conn: &mut Conn, oauth: &OAuth, t: UserTokens<'_>) -> Resu
             auth_time: Some(t.auth_time.timestamp()),
             session_id: t.session_id,
             audience,
+            userinfo_claims: &t.claims.userinfo_claims(),
         },
     );
     let id_token = t.scope.has(super::scope::OPENID).then(|| {
@@ -133,6 +137,7 @@ pub fn issue_for_user(conn: &mut Conn, oauth: &OAuth, t: UserTokens<'_>) -> Resu
                 session_id: t.session_id,
                 access_token: None,
                 attribute_claims: &client.attribute_claims,
+                requested: &t.claims.id_token_claims(),
             },
         )
     });
@@ -154,6 +159,7 @@ pub fn issue_for_user(conn: &mut Conn, oauth: &OAuth, t: UserTokens<'_>) -> Resu
                 used_at: None,
                 revoked_at: None,
                 amr: t.amr.to_owned(),
+                claims: t.claims.stored(),
             },
         )?;
         (Some(token), Some(family))
@@ -242,6 +248,7 @@ pub fn redeem_code(
         return refuse("the account can no longer sign in");
     };
     let scope = Scopes::parse(&stored.scope).map_err(crate::error::Error::internal)?;
+    let claims = ClaimsRequest::from_stored(stored.claims.as_deref());
     let issued = issue_for_user(
         conn,
         oauth,
@@ -254,6 +261,7 @@ pub fn redeem_code(
             amr: &stored.amr,
             session_id: stored.session_id.as_deref(),
             family_id: None,
+            claims: &claims,
         },
     )?;
     db::oauth::record_code_issue(conn, &stored.code_hash, issued.family_id.as_deref(), issued.jti())?;
@@ -308,6 +316,7 @@ pub fn refresh(
         db::oauth::revoke_family(conn, &stored.family_id, now)?;
         return refuse("the account can no longer sign in");
     };
+    let claims = ClaimsRequest::from_stored(stored.claims.as_deref());
     let issued = issue_for_user(
         conn,
         oauth,
@@ -320,6 +329,7 @@ pub fn refresh(
             amr: &stored.amr,
             session_id: stored.session_id.as_deref(),
             family_id: Some(&stored.family_id),
+            claims: &claims,
         },
     )?;
     let event = with_details(

@@ -4,6 +4,7 @@
 
 pub mod authorize;
 pub mod bearer;
+pub mod claims;
 pub mod consent;
 pub mod discovery;
 pub mod endpoints;
@@ -11,7 +12,9 @@ pub mod error;
 pub mod form;
 pub mod issuance;
 pub mod pages;
+pub mod par;
 pub mod register;
+pub mod response;
 pub mod scope;
 pub mod second_factor;
 pub mod session;
@@ -32,12 +35,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/oauth/authorize", web::get().to(authorize::authorize_get))
         .route("/oauth/authorize", web::post().to(authorize::authorize_post))
         .route("/oauth/authorize/resume", web::get().to(authorize::resume))
+        .route("/oauth/par", web::post().to(par::push))
         .route("/oauth/login", web::post().to(authorize::login))
         .route("/oauth/mfa", web::post().to(second_factor::verify))
         .route("/oauth/mfa/enrol", web::post().to(second_factor::enrol))
         .route("/oauth/mfa/continue", web::post().to(second_factor::finish_enrolment))
         .route("/oauth/consent", web::post().to(consent::decide))
         .route("/oauth/assets/style.css", web::get().to(authorize::stylesheet))
+        .route(response::FORM_POST_SCRIPT, web::get().to(response::form_post_script))
         .route("/oauth/userinfo", web::get().to(endpoints::userinfo))
         .route("/oauth/userinfo", web::post().to(endpoints::userinfo))
         .route("/oauth/revoke", web::post().to(endpoints::revoke))

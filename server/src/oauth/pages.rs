@@ -17,15 +17,23 @@ pub struct Page {
     /// (CSP `form-action` also governs those redirects).
     pub redirect_origins: Vec<String>,
     pub retry_after: Option<u64>,
+    /// A script of Gatehouse's own the page runs (CSP `script-src 'self'`); pages need none
+    /// but the form_post response.
+    pub script: Option<&'static str>,
 }
 
 impl Page {
     pub fn new(title: &'static str) -> Page {
-        Page { title, status: StatusCode::OK, redirect_origins: Vec::new(), retry_after: None }
+        Page { title, status: StatusCode::OK, redirect_origins: Vec::new(), retry_after: None, script: None }
     }
 
     pub fn status(mut self, status: StatusCode) -> Page {
         self.status = status;
+        self
+    }
+
+    pub fn script(mut self, path: &'static str) -> Page {
+        self.script = Some(path);
         self
     }
 
@@ -64,6 +72,7 @@ impl Rendered {
                     meta name="referrer" content="no-referrer";
                     title { (page.title) " · Gatehouse" }
                     link rel="stylesheet" href="/oauth/assets/style.css";
+                    @if let Some(src) = page.script { script src=(src) defer {} }
                 }
                 body {
                     main class="card" {
@@ -80,7 +89,7 @@ impl Rendered {
             form_action.push_str(origin);
         }
         let mut response = HttpResponse::build(page.status);
-        secure_html_headers(&mut response, &form_action);
+        secure_html_headers(&mut response, &form_action, page.script.is_some());
         if let Some(seconds) = page.retry_after {
             response.insert_header((header::RETRY_AFTER, seconds.to_string()));
         }
@@ -91,13 +100,15 @@ impl Rendered {
     }
 }
 
-/// The headers of every HTML response of Gatehouse.
-pub fn secure_html_headers(response: &mut actix_web::HttpResponseBuilder, form_action: &str) {
+/// The headers of every HTML response of Gatehouse; `scripts` allows the page scripts served by
+/// Gatehouse itself (no inline script, ever).
+pub fn secure_html_headers(response: &mut actix_web::HttpResponseBuilder, form_action: &str, scripts: bool) {
+    let script_src = if scripts { "script-src 'self'; " } else { "" };
     response
         .insert_header((
             header::CONTENT_SECURITY_POLICY,
             format!(
-                "default-src 'none'; style-src 'self'; img-src 'self'; form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
+                "default-src 'none'; {script_src}style-src 'self'; img-src 'self'; form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
             ),
         ))
         .insert_header((header::CACHE_CONTROL, "no-store"));

@@ -233,6 +233,7 @@ fn client_credentials(state: &AppState, client: &TokenClient, form: &Form) -> Gr
             auth_time: None,
             session_id: None,
             audience: resource,
+            userinfo_claims: &[],
         },
     )?;
     let event = NewEvent::new(client.actor.clone(), "oauth.token")
@@ -302,6 +303,8 @@ fn password(state: &AppState, client: &TokenClient, form: &Form, origin: &Origin
                 amr: "pwd",
                 session_id: None,
                 family_id: None,
+                // The password grant ignores the `claims` parameter (as documented).
+                claims: &Default::default(),
             },
         )?;
         let event = issuance::token_event(&client.actor, GrantType::Password, Some(&account))
@@ -352,7 +355,7 @@ pub fn authenticate_client(
         Presented::Assertion { client_id, assertion } => {
             let settings = &state.oauth.settings;
             let audiences: Vec<String> = std::iter::once(settings.issuer.clone())
-                .chain(["/oauth/token", "/oauth/introspect", "/oauth/revoke"].map(|p| settings.url(p)))
+                .chain(["/oauth/token", "/oauth/introspect", "/oauth/revoke", "/oauth/par"].map(|p| settings.url(p)))
                 .collect();
             let answer =
                 client_assertion::authenticate(&state.db, &state.client_keys, client_id, assertion, &audiences)?;

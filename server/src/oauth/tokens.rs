@@ -35,6 +35,10 @@ pub struct AccessClaims {
     pub auth_time: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
+    /// The user claims UserInfo releases besides those of the scopes: the `userinfo` member of
+    /// the authorization request's `claims` parameter (space-separated names).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub userinfo_claims: Option<String>,
 }
 
 impl AccessClaims {
@@ -54,6 +58,8 @@ pub struct AccessTokenSpec<'a> {
     pub auth_time: Option<i64>,
     pub session_id: Option<&'a str>,
     pub audience: Option<&'a str>,
+    /// See [`AccessClaims::userinfo_claims`].
+    pub userinfo_claims: &'a [String],
 }
 
 /// A signed access token, its id and lifetime.
@@ -99,6 +105,7 @@ pub fn access_claims(settings: &Settings, grant: AccessTokenSpec<'_>) -> Unsigne
         scope: grant.scope.to_string(),
         auth_time: grant.auth_time,
         sid: grant.session_id.map(str::to_owned),
+        userinfo_claims: (!grant.userinfo_claims.is_empty()).then(|| grant.userinfo_claims.join(" ")),
     };
     UnsignedAccess { claims, alg: grant.alg, expires_in, expires_at }
 }
@@ -128,6 +135,9 @@ pub struct IdTokenSpec<'a> {
     pub session_id: Option<&'a str>,
     pub access_token: Option<&'a str>,
     pub attribute_claims: &'a std::collections::BTreeMap<String, String>,
+    /// User claims asked for by name (the `claims` parameter's `id_token` member), released
+    /// like those of the scopes (consent covered them).
+    pub requested: &'a [String],
 }
 
 /// An RS256 ID token with the claims of the granted scopes.
@@ -156,7 +166,7 @@ pub fn id_token_claims(settings: &Settings, grant: IdTokenSpec<'_>) -> Map<Strin
     if let Some(sid) = grant.session_id {
         claims.insert("sid".into(), json!(sid));
     }
-    claims.extend(user_claims(grant.account, grant.scope, grant.attribute_claims));
+    claims.extend(user_claims(grant.account, grant.scope, grant.attribute_claims, grant.requested));
     claims
 }
 
@@ -183,42 +193,45 @@ pub fn half_hash(token: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..16])
 }
 
-/// The claims about an account that the granted scopes release.
+/// The claims about an account that the granted scopes release, and those of `requested`
+/// (claims asked for by name) that a scope would release: nothing else of the account.
 pub fn user_claims(
     account: &Account,
     scope: &Scopes,
     attribute_claims: &std::collections::BTreeMap<String, String>,
+    requested: &[String],
 ) -> Map<String, Value> {
     let mut claims = Map::new();
-    if scope.has("profile") {
-        for (name, value) in [
-            ("name", &account.name),
-            ("given_name", &account.given_name),
-            ("family_name", &account.family_name),
-            ("preferred_username", &account.username),
-        ] {
-            if let Some(value) = value {
-                claims.insert(name.into(), json!(value));
-            }
+    let mut release = |name: &str, value: Value| {
+        let by_scope = super::claims::scope_of(name, attribute_claims).is_some_and(|s| scope.has(s));
+        let by_name = requested.iter().any(|r| r == name) && super::claims::scope_of(name, attribute_claims).is_some();
+        if by_scope || by_name {
+            claims.insert(name.to_owned(), value);
         }
-        claims.insert("updated_at".into(), json!(account.updated_at.timestamp()));
-        for (claim, attribute) in attribute_claims {
-            if let Some(value) = account.attributes.get(attribute) {
-                claims.insert(claim.clone(), value.clone());
-            }
-        }
-    }
-    if scope.has("email") {
-        if let Some(email) = &account.email {
-            claims.insert("email".into(), json!(email));
-            claims.insert("email_verified".into(), json!(account.email_verified));
+    };
+    for (name, value) in [
+        ("name", &account.name),
+        ("given_name", &account.given_name),
+        ("family_name", &account.family_name),
+        ("preferred_username", &account.username),
+    ] {
+        if let Some(value) = value {
+            release(name, json!(value));
         }
     }
-    if scope.has("phone") {
-        if let Some(phone) = &account.phone_number {
-            claims.insert("phone_number".into(), json!(phone));
-            claims.insert("phone_number_verified".into(), json!(account.phone_number_verified));
+    release("updated_at", json!(account.updated_at.timestamp()));
+    for (claim, attribute) in attribute_claims {
+        if let Some(value) = account.attributes.get(attribute) {
+            release(claim, value.clone());
         }
+    }
+    if let Some(email) = &account.email {
+        release("email", json!(email));
+        release("email_verified", json!(account.email_verified));
+    }
+    if let Some(phone) = &account.phone_number {
+        release("phone_number", json!(phone));
+        release("phone_number_verified", json!(account.phone_number_verified));
     }
     claims
 }

@@ -41,6 +41,8 @@ pub struct Settings {
     /// The console rule: an account holding any `write` grant must use a second factor to sign
     /// in to the console (`--console-mfa required`, the default).
     pub console_mfa_required: bool,
+    /// Every client must push its authorization requests to `/oauth/par` first (`--require-par`).
+    pub require_par: bool,
 }
 
 impl Settings {
@@ -54,6 +56,7 @@ impl Settings {
             code_ttl: chrono::Duration::seconds(60),
             session_ttl: chrono::Duration::hours(12),
             console_mfa_required: true,
+            require_par: false,
         }
     }
 

@@ -127,7 +127,7 @@ pub(super) fn operations() -> Vec<Operation> {
         op("PATCH /api/v1/clients/{id}", Grants(CLIENT_MANAGE), 200)
             .at(CLIENT)
             .hidden_without(CLIENT_READ)
-            .body(r#"{"name": "renamed by the matrix"}"#),
+            .body(r#"{"name": "renamed by the matrix", "require_pushed_authorization_requests": true}"#),
         op("DELETE /api/v1/clients/{id}", Grants(CLIENT_MANAGE), 204)
             .at(&[("id", "doomed-client")])
             .hidden_without(CLIENT_READ),

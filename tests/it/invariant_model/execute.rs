@@ -70,6 +70,13 @@ impl World<'_> {
                 if let Some(v) = change.skip_consent {
                     body["skip_consent"] = json!(v);
                 }
+                if let Some(v) = change.hybrid {
+                    body["hybrid_enabled"] = json!(v);
+                }
+                if let Some(m) = change.auth_method {
+                    let methods = ["client_secret_basic", "client_secret_post", "private_key_jwt"];
+                    body["token_endpoint_auth_method"] = json!(methods[usize::from(m) % methods.len()]);
+                }
                 if let Some(v) = change.registration {
                     body["registration_enabled"] = json!(v);
                 }

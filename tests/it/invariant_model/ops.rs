@@ -29,6 +29,10 @@ pub struct ClientChange {
     pub owner: Option<u8>,
     /// The client's keys (`jwks`): the caller's own new key.
     pub keys: bool,
+    pub hybrid: Option<bool>,
+    /// How the client authenticates: `client_secret_basic`, `client_secret_post` or
+    /// `private_key_jwt` (modulo 3); with `keys`, a switch to keys of the caller's own.
+    pub auth_method: Option<u8>,
 }
 
 #[derive(Debug, Clone)]
@@ -246,12 +250,14 @@ fn client_change() -> impl Strategy<Value = ClientChange> {
             prop::option::weighted(0.25, any::<u8>()),
             some(0.2),
         ),
+        (prop::option::weighted(0.1, any::<bool>()), prop::option::weighted(0.15, any::<u8>())),
     )
         .prop_map(
             |(
                 (name, permissions, grant_types, redirect),
                 (user_ns, password_grant, skip_consent),
                 (registration, disabled, owner, keys),
+                (hybrid, auth_method),
             )| ClientChange {
                 name,
                 permissions,
@@ -264,6 +270,8 @@ fn client_change() -> impl Strategy<Value = ClientChange> {
                 disabled,
                 owner,
                 keys,
+                hybrid,
+                auth_method,
             },
         )
 }
