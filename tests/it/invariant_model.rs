@@ -199,13 +199,13 @@ prop_compose! {
 }
 
 prop_compose! {
-    fn group_spec()(ns in 0u8..3, grants in ops::grants(3), members in prop::collection::vec(any::<u8>(), 0..=2)) -> GroupSpec {
+    fn group_spec()(ns in 0u8..3, grants in ops::grants(3), members in prop::collection::vec(any::<u8>(), 1..=3)) -> GroupSpec {
         GroupSpec { ns, grants, members }
     }
 }
 
 fn world_spec() -> impl Strategy<Value = WorldSpec> {
-    (prop::collection::vec(agent_spec(), 4..=6), prop::collection::vec(group_spec(), 0..=2))
+    (prop::collection::vec(agent_spec(), 4..=6), prop::collection::vec(group_spec(), 1..=2))
         .prop_map(|(agents, groups)| WorldSpec { agents, groups })
 }
 

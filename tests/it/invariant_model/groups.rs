@@ -28,7 +28,7 @@ impl World<'_> {
             let r = self.boot(
                 Method::POST,
                 &format!("/api/v1/namespaces/{}/groups", self.u.names[ns]),
-                Body::Json(&json!({ "name": label })),
+                Body::Json(&json!({ "name": format!("m{}{label}", self.case) })),
             );
             assert_eq!(r.status, 201, "setup: group {label}: {}", r.text);
             let id = r.json["id"].as_str().unwrap().to_owned();
@@ -80,7 +80,8 @@ impl World<'_> {
                 let ns = usize::from(*ns) % 3;
                 let label = format!("g{step}");
                 let path = format!("/api/v1/namespaces/{}/groups", self.u.names[ns]);
-                let r = self.api(x, &key, Method::POST, &path, Some(&json!({ "name": label })));
+                let name = format!("m{}{label}", self.case);
+                let r = self.api(x, &key, Method::POST, &path, Some(&json!({ "name": name })));
                 let s = self.api_step(kind, x, &key, &r, format!("create group {label} in {}", self.u.names[ns]));
                 if r.status == 201 {
                     let id = r.json["id"].as_str().unwrap_or_default().to_owned();

@@ -342,11 +342,11 @@ pub fn op() -> impl Strategy<Value = Op> {
         4 => (sel(), any::<bool>()).prop_map(|(caller, filtered)| Op::CreateStream { caller, filtered }),
         5 => (sel(), any::<u8>(), stream_change()).prop_map(|(caller, stream, change)| Op::PatchStream { caller, stream, change }),
         2 => (sel(), any::<u8>()).prop_map(|(caller, stream)| Op::DeleteStream { caller, stream }),
-        2 => (sel(), any::<u8>()).prop_map(|(caller, ns)| Op::CreateGroup { caller, ns }),
+        3 => (sel(), any::<u8>()).prop_map(|(caller, ns)| Op::CreateGroup { caller, ns }),
         5 => (sel(), any::<u8>(), grants(3)).prop_map(|(caller, group, grants)| Op::SetGroupGrants { caller, group, grants }),
         7 => (sel(), any::<u8>(), any::<u8>()).prop_map(|(caller, group, account)| Op::AddMember { caller, group, account }),
-        3 => (sel(), any::<u8>()).prop_map(|(caller, pick)| Op::RemoveMember { caller, pick }),
-        2 => (sel(), any::<u8>()).prop_map(|(caller, group)| Op::DeleteGroup { caller, group }),
+        4 => (sel(), any::<u8>()).prop_map(|(caller, pick)| Op::RemoveMember { caller, pick }),
+        3 => (sel(), any::<u8>()).prop_map(|(caller, group)| Op::DeleteGroup { caller, group }),
     ]
 }
 
