@@ -329,7 +329,7 @@ mod tests {
     #[test]
     fn an_account_holds_its_grants_and_its_groups() {
         let ops = GroupGrants { group_id: Uuid::nil(), name: "ops".into(), grants: vec![g("users:*@shop")] };
-        let held = held(&[g("users:read@shop"), g("audit:read@*")], &[ops.clone()]);
+        let held = held(&[g("users:read@shop"), g("audit:read@*")], std::slice::from_ref(&ops));
         assert_eq!(held, grant::normalize(vec![g("users:*@shop"), g("audit:read@*")]));
         let sources = sources(&[g("users:read@shop")], &[ops]);
         assert_eq!(sources.len(), 2);
