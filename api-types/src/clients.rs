@@ -322,7 +322,12 @@ pub struct DroppedGrant {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct EffectivePermissions {
     pub granted: Vec<String>,
+    /// What the owner holds: its own grants and those of its groups.
     pub owner: Vec<String>,
+    /// Where each grant of `owner` comes from (a grant held both directly and through groups
+    /// is listed once for each).
+    #[serde(default)]
+    pub owner_sources: Vec<crate::GrantSource>,
     pub effective: Vec<String>,
     pub dropped: Vec<DroppedGrant>,
 }

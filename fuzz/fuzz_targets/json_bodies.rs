@@ -1,6 +1,6 @@
 //! JSON request bodies of the Management API, read as `http::extract::Json` reads them
 //! (`parse_json`: errors named by field) and then checked by their `validator` rules (names,
-//! emails, E.164 numbers, grants, redirect URIs, attribute claims, …). The first byte picks
+//! emails, E.164 numbers, grants, redirect URIs, attribute claims, group names, …). The first byte picks
 //! the body type. Properties: no panic; a refusal names a field; a create body that is valid
 //! serializes to one that parses and is valid again; account sign-in names fold stably.
 #![no_main]
@@ -44,7 +44,7 @@ fn folds_stably(name: &str) {
 
 fuzz_target!(|data: &[u8]| {
     let Some((&kind, body)) = data.split_first() else { return };
-    match kind % 11 {
+    match kind % 13 {
         0 => {
             if let Some(input) = read::<api::AccountCreate>(body) {
                 if let Ok(account) = Account::new("customers", input, None) {
@@ -92,6 +92,12 @@ fuzz_target!(|data: &[u8]| {
         }
         9 => {
             let _ = parse_json::<api::ProfilePatch>(body).map(|p| p.validate());
+        }
+        10 => {
+            let _ = read::<api::GroupCreate>(body);
+        }
+        11 => {
+            let _ = parse_json::<api::GroupPatch>(body).map(|p| p.validate());
         }
         _ => {
             let _ = read::<api::PasswordChange>(body);

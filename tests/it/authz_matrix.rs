@@ -155,6 +155,12 @@ fn every_operation_answers_every_kind_of_caller_as_the_contract_says() {
     fixtures.insert("factor", "01939a7e-0000-7000-8000-000000000000".into());
     fixtures.insert("user", account(&app, "alpha", "target", &[], None));
     fixtures.insert("victim", account(&app, "alpha", "victim", &[], None));
+    let member = account(&app, "alpha", "member", &[], None);
+    for name in ["group", "doomed-group"] {
+        fixtures.insert(name, app.create_group("alpha", name, &[]));
+    }
+    app.add_member("alpha", &fixtures["group"], &member);
+    fixtures.insert("member", member);
     account(&app, "alpha", "end-user", &[], Some(END_USER_PASSWORD));
     account(&app, "system", "viewer", &[], Some(VIEWER_PASSWORD));
     // The owner of the clients operated on lives in `alpha`: grants over them are `@alpha`.

@@ -1,5 +1,5 @@
-//! The three confirmed escalations of issue 11, each replayed as an attacker would, and the
-//! bounds that close them: no request leaves its caller controlling more power than it holds
+//! The three confirmed escalations of issue 11, each replayed as an attacker would, the paths
+//! groups opened (issue 17), and the bounds that close them: no request leaves its caller controlling more power than it holds
 //! (docs/security.md). The model-based search for other paths is `invariant_model`.
 
 use openidconnect::PkceCodeChallenge;
@@ -283,4 +283,56 @@ fn switching_a_client_to_keys_needs_power_over_it_and_ends_its_secrets() {
     assert_eq!(app.as_client(&wide).get("/api/v1/me").status, 401, "the old secret does not come back");
     let rotated = app.admin().post(&format!("{path}/secrets"), &json!({}));
     assert_eq!(rotated.status, 201, "{}", rotated.text);
+}
+
+/// Groups (issue 17): joining a group, adding someone to it, widening or narrowing its grants
+/// and deleting it each need every grant at stake; an account whose power comes from a group is
+/// as far beyond a helpdesk as one holding it directly.
+#[test]
+fn nobody_empowers_a_group_or_its_members_beyond_what_it_holds() {
+    let app = TestApp::start();
+    app.create_namespace("shop");
+    // A manager of the shop's permissions that reads the shop's users.
+    let (manager, creds) = app.owner_with_client(
+        "manager",
+        &["permissions:*@shop", "users:*@shop", "users:read@system"],
+        &["permissions:*@shop", "users:*@shop", "users:read@system"],
+    );
+    let m = app.as_client(&creds);
+    let admins = app.create_group("shop", "admins", &["*:*@*"]);
+    let mine = app.create_group("shop", "mine", &["users:read@shop"]);
+    let g = |id: &str| format!("/api/v1/namespaces/shop/groups/{id}");
+
+    // It cannot join, or add anyone to, a group holding more than it does.
+    let r = crate::groups::put_member(&m, "shop", &admins, &manager);
+    r.assert_problem(403);
+    assert!(r.json["missing_grant"].is_string(), "{}", r.text);
+    assert!(r.json["detail"].as_str().unwrap().contains("members of a group"), "{}", r.text);
+    // Nor grant a group more than it holds; nor take from one what it does not hold.
+    m.put(&format!("{}/permissions", g(&mine)), &json!({ "permissions": ["audit:read@*"] })).assert_problem(403);
+    m.put(&format!("{}/permissions", g(&admins)), &json!({ "permissions": [] })).assert_problem(403);
+    // Nor delete a group whose grants it does not hold; nor remove one of its members.
+    m.delete(&g(&admins)).assert_problem(403);
+    let victim = app.create_account("shop", "victim", &[]);
+    app.add_member("shop", &admins, &victim);
+    crate::groups::delete_member(&m, "shop", &admins, &victim).assert_problem(403);
+    assert_eq!(app.admin().get(&format!("{}/members", g(&admins))).json["items"].as_array().unwrap().len(), 1);
+
+    // An account whose power comes from a group is beyond a helpdesk that does not hold it:
+    // no password, no sign-in name, no disabling.
+    let account = format!("/api/v1/namespaces/shop/users/{victim}");
+    m.put(&format!("{account}/password"), &json!({ "password": "a password of mine" })).assert_problem(403);
+    m.patch(&account, &json!({ "username": "taken-over" })).assert_problem(403);
+    m.patch(&account, &json!({ "disabled": true })).assert_problem(403);
+    m.delete(&account).assert_problem(403);
+
+    // Within what it holds, it manages groups.
+    assert_eq!(crate::groups::put_member(&m, "shop", &mine, &manager).status, 204);
+    let set = m.put(
+        &format!("{}/permissions", g(&mine)),
+        &json!({ "permissions": ["users:read@shop", "permissions:read@shop"] }),
+    );
+    assert_eq!(set.status, 200, "{}", set.text);
+    assert_eq!(crate::groups::delete_member(&m, "shop", &mine, &manager).status, 204);
+    assert_eq!(m.delete(&g(&mine)).status, 204);
 }

@@ -53,6 +53,7 @@
 //! succeeded fails, so the search cannot pass by refusing everything.
 
 mod execute;
+mod groups;
 mod lure;
 mod measure;
 mod ops;
@@ -60,6 +61,7 @@ mod oracle;
 mod power;
 mod requests;
 mod shrink;
+mod signers;
 mod streams;
 mod transport;
 mod world;
@@ -73,7 +75,7 @@ use proptest::test_runner::{Config, FileFailurePersistence, TestCaseError, TestE
 
 use crate::support::{log_dir, on_postgres, TestApp};
 use ops::{AccountChange, ClientChange, Op, Outcome, ScopePick, Sel, StreamChange, KINDS};
-use world::{AgentSpec, AppSpec, ClientSpec, World, WorldSpec};
+use world::{AgentSpec, AppSpec, ClientSpec, GroupSpec, World, WorldSpec};
 
 /// Where proptest keeps the seeds of failing cases (replayed first on every run).
 const REGRESSIONS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/it/proptest-regressions/invariant_model.txt");
@@ -196,8 +198,15 @@ prop_compose! {
     }
 }
 
+prop_compose! {
+    fn group_spec()(ns in 0u8..3, grants in ops::grants(3), members in prop::collection::vec(any::<u8>(), 1..=3)) -> GroupSpec {
+        GroupSpec { ns, grants, members }
+    }
+}
+
 fn world_spec() -> impl Strategy<Value = WorldSpec> {
-    prop::collection::vec(agent_spec(), 4..=6).prop_map(|agents| WorldSpec { agents })
+    (prop::collection::vec(agent_spec(), 4..=6), prop::collection::vec(group_spec(), 1..=2))
+        .prop_map(|(agents, groups)| WorldSpec { agents, groups })
 }
 
 fn server() -> TestApp {
@@ -319,6 +328,7 @@ fn one_agent(grants: Vec<u8>) -> WorldSpec {
             client: Some(ClientSpec { grants: None, app: AppSpec::api() }),
             signed_in: false,
         }],
+        groups: Vec::new(),
     }
 }
 
@@ -433,6 +443,7 @@ fn regression_clients_write_replaces_a_signing_clients_keys() {
                 signed_in: false,
             },
         ],
+        groups: Vec::new(),
     };
     // API-key holders: the administrator, then agent 2 (agent 1 holds a signing key, no secret).
     let change = ClientChange { keys: true, ..ClientChange::default() };
@@ -463,6 +474,7 @@ fn regression_clients_write_switches_a_wider_client_to_its_own_key() {
                 signed_in: false,
             },
         ],
+        groups: Vec::new(),
     };
     // API-key holders: the administrator, agent 1, agent 2.
     let change = ClientChange { keys: true, auth_method: Some(2), ..ClientChange::default() };
@@ -470,5 +482,42 @@ fn regression_clients_write_switches_a_wider_client_to_its_own_key() {
         spec,
         vec![Op::PatchClient { caller: sel(2), client: AGENT1_CLIENT, change }],
         &["agent2 via secret #1 of client c2: PATCH client c1 {\"jwks\":"],
+    );
+}
+
+/// Agent 1 (`system`) may change the memberships of groups of the world's first namespace and
+/// read `system`'s accounts, and there is a group there holding `*:*@*`.
+fn joiner_and_a_mighty_group() -> WorldSpec {
+    WorldSpec {
+        groups: vec![GroupSpec { ns: 1, grants: vec![grant("*:*@*")], members: vec![] }],
+        ..one_agent(vec![grant("permissions:*@{a}"), grant("users:read@system")])
+    }
+}
+
+/// Found by the search with the membership check of `domain::groups` removed: `permissions:
+/// write` over a group's namespace adds its own account to a group holding `*:*@*`; its
+/// password, its sessions and its client then hold everything.
+#[test]
+fn regression_permissions_write_joins_a_more_powerful_group() {
+    regression(
+        joiner_and_a_mighty_group(),
+        vec![Op::AddMember { caller: sel(1), group: 0, account: AGENT1_ACCOUNT }],
+        &["agent1 via secret #1 of client c1: add m0u1 to group g0"],
+    );
+}
+
+/// The same group's grants: taken away or widened by a caller that does not hold them.
+#[test]
+fn regression_permissions_write_rewrites_a_more_powerful_groups_grants() {
+    regression(
+        joiner_and_a_mighty_group(),
+        vec![
+            Op::SetGroupGrants { caller: sel(1), group: 0, grants: vec![grant("users:*@*")] },
+            Op::DeleteGroup { caller: sel(1), group: 0 },
+        ],
+        &[
+            "agent1 via secret #1 of client c1: set the grants of group g0 to",
+            "agent1 via secret #1 of client c1: delete group g0",
+        ],
     );
 }

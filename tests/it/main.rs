@@ -15,6 +15,7 @@ mod console;
 mod console_browser;
 mod escalation;
 mod faults;
+mod groups;
 mod hardening;
 mod hostile_input;
 mod housekeeping;

@@ -7,6 +7,7 @@ use gatehouse_api_types::grant::Grant;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use super::groups::{self, GroupGrants};
 use super::ids::AccountId;
 use super::schema::accounts;
 use super::{
@@ -28,7 +29,11 @@ pub struct Account {
     pub given_name: Option<String>,
     pub family_name: Option<String>,
     pub attributes: Map<String, Value>,
+    /// The account's own grants (what `…/users/{id}/permissions` sets).
     pub permissions: Vec<Grant>,
+    /// The groups the account is a member of, with their grants, read with it (what it holds
+    /// beyond its own grants: `domain::accounts::Account::power`).
+    pub groups: Vec<GroupGrants>,
     /// PHC string; never leaves the server.
     pub password_hash: Option<String>,
     pub disabled: bool,
@@ -94,6 +99,7 @@ impl Row {
             family_name: self.family_name,
             attributes: from_json_text(&self.attributes)?,
             permissions: parse_stored_grants(&from_json_text::<Vec<String>>(&self.permissions)?),
+            groups: Vec::new(),
             password_hash: self.password_hash,
             disabled: self.disabled,
             version: self.version,
@@ -131,13 +137,30 @@ impl Row {
     }
 }
 
+/// Accounts from their rows, each with the groups it is a member of (one statement for all).
+fn with_groups(conn: &mut Conn, rows: Vec<Row>) -> Result<Vec<Account>> {
+    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    let mut held = groups::grants_of(conn, &ids)?;
+    rows.into_iter()
+        .map(|row| {
+            let groups = held.remove(&row.id).unwrap_or_default();
+            row.into_account().map(|account| Account { groups, ..account })
+        })
+        .collect()
+}
+
+fn one_with_groups(conn: &mut Conn, row: Option<Row>) -> Result<Option<Account>> {
+    Ok(with_groups(conn, row.into_iter().collect())?.pop())
+}
+
 pub fn insert(conn: &mut Conn, account: &Account) -> Result<()> {
     diesel::insert_into(accounts::table).values(Row::from_account(account)?).execute(conn)?;
     Ok(())
 }
 
 pub fn get(conn: &mut Conn, id: AccountId) -> Result<Option<Account>> {
-    accounts::table.find(id.to_string()).select(Row::as_select()).unique(conn)?.map(Row::into_account).transpose()
+    let row = accounts::table.find(id.to_string()).select(Row::as_select()).unique(conn)?;
+    one_with_groups(conn, row)
 }
 
 /// Accounts of a namespace in id order after `after`, optionally those whose username, email
@@ -170,7 +193,8 @@ pub fn search(
     if let Some(after) = after {
         query = query.filter(accounts::id.gt(after));
     }
-    query.load(conn)?.into_iter().map(Row::into_account).collect()
+    let rows = query.load(conn)?;
+    with_groups(conn, rows)
 }
 
 /// Writes `account` if its stored version is still `expected_version` (else 412).
@@ -210,7 +234,7 @@ pub fn find_by_sign_in(conn: &mut Conn, namespace: &str, name: &str) -> Result<O
     } else {
         query.filter(accounts::username_key.eq(&key)).unique(conn)?
     };
-    row.map(Row::into_account).transpose()
+    one_with_groups(conn, row)
 }
 
 /// The account of `namespace` with this email address or phone number, verified or not.
@@ -222,7 +246,7 @@ pub fn find_by_contact(conn: &mut Conn, namespace: &str, contact: &str) -> Resul
     } else {
         query.filter(accounts::email_key.eq(&key)).unique(conn)?
     };
-    row.map(Row::into_account).transpose()
+    one_with_groups(conn, row)
 }
 
 /// Replaces a password hash (after a successful sign-in with outdated parameters).
@@ -239,12 +263,10 @@ pub fn expired_registrations(
     before: chrono::DateTime<chrono::Utc>,
     limit: i64,
 ) -> Result<Vec<Account>> {
-    accounts::table
+    let rows = accounts::table
         .filter(accounts::registration_expires_at.lt(to_db_time(before)))
         .select(Row::as_select())
         .limit(limit)
-        .load(conn)?
-        .into_iter()
-        .map(Row::into_account)
-        .collect()
+        .load(conn)?;
+    with_groups(conn, rows)
 }

@@ -9,6 +9,7 @@ use gatehouse_api_types::grant::Grant;
 use gatehouse_api_types::{GrantType, SigningAlg, TokenEndpointAuthMethod};
 use uuid::Uuid;
 
+use super::groups::{self, GroupGrants};
 use super::ids::{AccountId, ClientId, ClientUuid};
 use super::schema::{accounts, client_secrets, clients};
 use super::{
@@ -72,7 +73,10 @@ pub struct OwningAccount {
     pub namespace: String,
     pub username: Option<String>,
     pub disabled: bool,
-    pub permissions: Vec<Grant>,
+    /// Its own grants; what it holds adds those of its groups (`OwningAccount::held`).
+    pub own_grants: Vec<Grant>,
+    /// The groups it is a member of, with their grants, read with it.
+    pub groups: Vec<GroupGrants>,
 }
 
 /// A client with its owner, loaded together.
@@ -216,9 +220,34 @@ impl OwnerRow {
             namespace: self.namespace,
             username: self.username,
             disabled: self.disabled,
-            permissions: parse_stored_grants(&from_json_text::<Vec<String>>(&self.permissions)?),
+            own_grants: parse_stored_grants(&from_json_text::<Vec<String>>(&self.permissions)?),
+            groups: Vec::new(),
         })
     }
+}
+
+/// Owners from their rows, each with the groups it is a member of (one statement for all).
+fn owners_with_groups(conn: &mut Conn, rows: Vec<Option<OwnerRow>>) -> Result<Vec<Option<OwningAccount>>> {
+    let ids: Vec<&str> = rows.iter().flatten().map(|r| r.id.as_str()).collect();
+    let held = groups::grants_of(conn, &ids)?;
+    rows.into_iter()
+        .map(|row| {
+            let Some(row) = row else { return Ok(None) };
+            let groups = held.get(&row.id).cloned().unwrap_or_default();
+            row.into_owner().map(|owner| Some(OwningAccount { groups, ..owner }))
+        })
+        .collect()
+}
+
+/// Client views from their rows, with their owners' groups.
+fn into_views(conn: &mut Conn, rows: Vec<(Row, Option<OwnerRow>)>) -> Result<Vec<ClientView>> {
+    let (clients, owners): (Vec<Row>, Vec<Option<OwnerRow>>) = rows.into_iter().unzip();
+    let owners = owners_with_groups(conn, owners)?;
+    clients
+        .into_iter()
+        .zip(owners)
+        .map(|(client, owner)| Ok(ClientView { client: client.into_client()?, owner }))
+        .collect()
 }
 
 impl SecretRow {
@@ -233,33 +262,27 @@ impl SecretRow {
     }
 }
 
-fn into_view((client, owner): (Row, Option<OwnerRow>)) -> Result<ClientView> {
-    Ok(ClientView { client: client.into_client()?, owner: owner.map(OwnerRow::into_owner).transpose()? })
-}
-
 pub fn insert(conn: &mut Conn, client: &Client) -> Result<()> {
     diesel::insert_into(clients::table).values(Row::from_client(client)?).execute(conn)?;
     Ok(())
 }
 
 pub fn get(conn: &mut Conn, id: ClientUuid) -> Result<Option<ClientView>> {
-    clients::table
+    let row = clients::table
         .left_join(accounts::table)
         .filter(clients::id.eq(id.to_string()))
         .select((Row::as_select(), Option::<OwnerRow>::as_select()))
-        .unique(conn)?
-        .map(into_view)
-        .transpose()
+        .unique(conn)?;
+    Ok(into_views(conn, row.into_iter().collect())?.pop())
 }
 
 pub fn get_by_client_id(conn: &mut Conn, client_id: ClientId) -> Result<Option<ClientView>> {
-    clients::table
+    let row = clients::table
         .left_join(accounts::table)
         .filter(clients::client_id.eq(client_id.0))
         .select((Row::as_select(), Option::<OwnerRow>::as_select()))
-        .unique(conn)?
-        .map(into_view)
-        .transpose()
+        .unique(conn)?;
+    Ok(into_views(conn, row.into_iter().collect())?.pop())
 }
 
 /// What authenticating a client needs, in one statement: the client, its owner and the hashes
@@ -329,7 +352,7 @@ pub fn credential(conn: &mut Conn, client_id: ClientId, now: DateTime<Utc>) -> R
         client_id: client_id.0.to_owned(),
         disabled,
         permissions: parse_stored_grants(&from_json_text::<Vec<String>>(&permissions)?),
-        owner: owner.map(OwnerRow::into_owner).transpose()?,
+        owner: owners_with_groups(conn, vec![owner])?.pop().flatten(),
         secret_hashes,
         profile: OAuthProfile {
             grant_types: from_json_text(&grant_types)?,
@@ -345,12 +368,8 @@ pub fn credential(conn: &mut Conn, client_id: ClientId, now: DateTime<Utc>) -> R
 
 /// An account as a (prospective) owner of clients.
 pub fn owner(conn: &mut Conn, account_id: AccountId) -> Result<Option<OwningAccount>> {
-    accounts::table
-        .find(account_id.to_string())
-        .select(OwnerRow::as_select())
-        .unique(conn)?
-        .map(OwnerRow::into_owner)
-        .transpose()
+    let row = accounts::table.find(account_id.to_string()).select(OwnerRow::as_select()).unique(conn)?;
+    Ok(owners_with_groups(conn, vec![row])?.pop().flatten())
 }
 
 pub fn list(conn: &mut Conn, owner: Option<AccountId>, after: Option<&str>, limit: i64) -> Result<Vec<ClientView>> {
@@ -366,7 +385,8 @@ pub fn list(conn: &mut Conn, owner: Option<AccountId>, after: Option<&str>, limi
     if let Some(after) = after {
         query = query.filter(clients::id.gt(after));
     }
-    query.load(conn)?.into_iter().map(into_view).collect()
+    let rows = query.load(conn)?;
+    into_views(conn, rows)
 }
 
 /// Writes `client` if its stored version is still `expected_version` (else 412).

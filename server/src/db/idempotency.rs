@@ -17,6 +17,8 @@ pub struct StoredResponse {
     /// Encrypted under a key derived from the Idempotency-Key, which is not stored.
     pub body: Vec<u8>,
     pub created_at: NaiveDateTime,
+    /// The created resource's ETag, replayed with it.
+    pub etag: Option<String>,
 }
 
 pub fn get(conn: &mut Conn, key_hash: &str) -> Result<Option<StoredResponse>> {

@@ -18,6 +18,10 @@ pub struct AccountId(pub Uuid);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ClientUuid(pub Uuid);
 
+/// A group's id (UUID v7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct GroupId(pub Uuid);
+
 /// A client's public OAuth `client_id`: what it presents at the token endpoint and what access
 /// tokens name. Not its internal id: that is [`ClientUuid`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -30,6 +34,12 @@ impl fmt::Display for AccountId {
 }
 
 impl fmt::Display for ClientUuid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl fmt::Display for GroupId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.fmt(f)
     }

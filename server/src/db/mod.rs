@@ -68,6 +68,7 @@ pub mod codes;
 pub mod consents;
 pub mod console;
 pub mod factors;
+pub mod groups;
 pub mod idempotency;
 pub mod ids;
 pub mod log_streams;

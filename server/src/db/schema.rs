@@ -135,6 +135,7 @@ diesel::table! {
         location -> Nullable<Text>,
         body -> Binary,
         created_at -> Timestamp,
+        etag -> Nullable<Text>,
     }
 }
 
@@ -303,7 +304,33 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    account_groups (id) {
+        id -> Text,
+        namespace -> Text,
+        name -> Text,
+        description -> Nullable<Text>,
+        permissions -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    group_members (group_id, account_id) {
+        group_id -> Text,
+        account_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(group_members -> account_groups (group_id));
+diesel::joinable!(group_members -> accounts (account_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
+    account_groups,
+    group_members,
     namespaces,
     accounts,
     clients,

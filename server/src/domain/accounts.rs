@@ -33,6 +33,7 @@ impl Account {
             family_name: input.family_name,
             attributes: input.attributes.unwrap_or_default(),
             permissions: Vec::new(),
+            groups: Vec::new(),
             password_hash,
             disabled: input.disabled,
             version: 1,
@@ -45,10 +46,10 @@ impl Account {
         Ok(account)
     }
 
-    /// What the account holds: what whoever controls it (its password, a sign-in name a reset
-    /// code goes to, its sessions) may do.
-    pub fn power(&self) -> &[Grant] {
-        &self.permissions
+    /// What the account holds: its own grants and its groups' (read with it). What whoever
+    /// controls it (its password, a sign-in name a reset code goes to, its sessions) may do.
+    pub fn power(&self) -> Vec<Grant> {
+        super::groups::held(&self.permissions, &self.groups)
     }
 
     /// True when `other` differs in what signs it in: a sign-in name or whether it is verified.
@@ -236,11 +237,11 @@ pub fn update(
     after.apply(patch);
     after.check_sign_in_name()?;
     if before.sign_in_names_differ(&after) {
-        require_power_over(&ctx.caller, before.power(), Control::SignInNames)?;
+        require_power_over(&ctx.caller, &before.power(), Control::SignInNames)?;
     }
     if before.disabled != after.disabled {
         let what = if after.disabled { Control::Status } else { Control::Enable };
-        require_power_over(&ctx.caller, before.power(), what)?;
+        require_power_over(&ctx.caller, &before.power(), what)?;
     }
     after.version += 1;
     after.updated_at = db::now();
@@ -265,7 +266,7 @@ pub fn delete(
     if ctx.caller.acting_account_id() == id {
         return Err(Error::Conflict("you cannot delete the account you act as".into()));
     }
-    require_power_over(&ctx.caller, before.power(), Control::Status)?;
+    require_power_over(&ctx.caller, &before.power(), Control::Status)?;
     let orphaned = db::clients::count_owned_by(conn, AccountId(id))?;
     db::accounts::delete(conn, AccountId(id))?;
     let mut changes = json!({ "before": before.audit_view(), "after": null });
@@ -292,7 +293,7 @@ pub fn end_sign_ins(conn: &mut Conn, account: &mut Account, now: DateTime<Utc>) 
 pub fn check_set_password(conn: &mut Conn, ctx: &Context, namespace: &str, id: Uuid) -> Result<Account> {
     ctx.caller.authorize("users", "write", namespace)?;
     let account = find(conn, namespace, id)?;
-    require_power_over(&ctx.caller, account.power(), Control::Password)?;
+    require_power_over(&ctx.caller, &account.power(), Control::Password)?;
     Ok(account)
 }
 

@@ -154,7 +154,7 @@ pub fn accept(credential: db::clients::Credential, actor: Actor, verified_now: b
                 credential.client_id,
                 owner.to_api(),
                 credential.permissions,
-                owner.permissions,
+                owner.held(),
             ),
             verified_now,
             profile: credential.profile,

@@ -54,6 +54,11 @@ impl OAuthProfile {
 }
 
 impl OwningAccount {
+    /// What the owner holds right now: its own grants and its groups' (read with it).
+    pub fn held(&self) -> Vec<Grant> {
+        super::groups::held(&self.own_grants, &self.groups)
+    }
+
     /// The owner as a client's view shows it.
     pub fn to_api(&self) -> Owner {
         Owner { account_id: self.id, namespace: self.namespace.clone(), username: self.username.clone() }
@@ -96,13 +101,15 @@ impl ClientView {
     /// What the client may do right now.
     pub fn effective(&self) -> Vec<Grant> {
         match (&self.owner, self.blocked()) {
-            (Some(owner), None) => grant::effective(&self.client.permissions, &owner.permissions),
+            (Some(owner), None) => grant::effective(&self.client.permissions, &owner.held()),
             _ => Vec::new(),
         }
     }
 
     pub fn effective_permissions(&self) -> EffectivePermissions {
-        let owner_grants = self.owner.as_ref().map(|o| o.permissions.clone()).unwrap_or_default();
+        let owner_grants = self.owner.as_ref().map(OwningAccount::held).unwrap_or_default();
+        let owner_sources =
+            self.owner.as_ref().map(|o| super::groups::sources(&o.own_grants, &o.groups)).unwrap_or_default();
         let dropped = match self.blocked() {
             Some(reason) => self
                 .client
@@ -118,6 +125,7 @@ impl ClientView {
         EffectivePermissions {
             granted: grant_strings(&self.client.permissions),
             owner: grant_strings(&owner_grants),
+            owner_sources,
             effective: grant_strings(&self.effective()),
             dropped,
         }

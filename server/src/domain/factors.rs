@@ -206,7 +206,7 @@ pub fn required_by(
 
 /// Whether the account holds any grant that changes something (`write`, or every action).
 pub fn holds_write(account: &Account) -> bool {
-    account.permissions.iter().any(|g| matches!(g.action(), "write" | "*"))
+    account.power().iter().any(|g| matches!(g.action(), "write" | "*"))
 }
 
 /// Whether `acr_values` asks for a sign-in with a second factor.
@@ -276,7 +276,7 @@ pub fn list_for_user(conn: &mut Conn, ctx: &Context, namespace: &str, id: Uuid) 
 pub fn delete_for_user(conn: &mut Conn, ctx: &Context, namespace: &str, id: Uuid, factor: Uuid) -> Result<()> {
     ctx.caller.authorize("users", "write", namespace)?;
     let account = accounts::find(conn, namespace, id)?;
-    require_power_over(&ctx.caller, account.power(), Control::Password)?;
+    require_power_over(&ctx.caller, &account.power(), Control::Password)?;
     remove(conn, ctx, account, factor, true)
 }
 

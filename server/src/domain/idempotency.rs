@@ -22,11 +22,13 @@ pub fn retention() -> Duration {
     Duration::hours(24)
 }
 
-/// A response to remember: status, `Location`, JSON body.
+/// A response to remember: status, `Location`, `ETag`, JSON body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply {
     pub status: u16,
     pub location: Option<String>,
+    /// The created resource's version, for a later `If-Match`.
+    pub etag: Option<String>,
     pub body: Vec<u8>,
 }
 
@@ -99,7 +101,12 @@ pub fn find(conn: &mut Conn, claim: &Claim) -> Result<Option<Reply>> {
     if stored.status == 0 {
         return Err(Error::Conflict("a request with this Idempotency-Key is still in progress".into()));
     }
-    Ok(Some(Reply { status: stored.status as u16, location: stored.location, body: claim.open(&stored.body)? }))
+    Ok(Some(Reply {
+        status: stored.status as u16,
+        location: stored.location,
+        etag: stored.etag,
+        body: claim.open(&stored.body)?,
+    }))
 }
 
 /// Runs `create` once per claim, inside the caller's write transaction.
@@ -123,6 +130,7 @@ pub fn once(
         location: None,
         body: Vec::new(),
         created_at: db::to_db_time(db::now()),
+        etag: None,
     };
     db::idempotency::insert(conn, &stored).map_err(|e| match e {
         Error::Conflict(_) => Error::Conflict(IN_PROGRESS.into()),
@@ -131,6 +139,7 @@ pub fn once(
     let reply = create(conn)?;
     stored.status = i32::from(reply.status);
     stored.location = reply.location.clone();
+    stored.etag = reply.etag.clone();
     stored.body = claim.seal(&reply.body)?;
     db::idempotency::update(conn, &stored)?;
     Ok(Outcome::Fresh(reply))
@@ -146,6 +155,7 @@ pub fn remember(conn: &mut Conn, claim: &Claim, reply: &Reply) -> Result<()> {
         location: reply.location.clone(),
         body: claim.seal(&reply.body)?,
         created_at: db::to_db_time(db::now()),
+        etag: reply.etag.clone(),
     };
     match db::idempotency::insert(conn, &stored) {
         Ok(()) | Err(Error::Conflict(_)) => Ok(()),

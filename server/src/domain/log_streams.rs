@@ -92,7 +92,7 @@ pub fn refusal(conn: &mut Conn, stream: &LogStream) -> Result<Option<&'static st
     Ok(match db::accounts::get(conn, db::ids::AccountId(owner))? {
         None => Some("the stream's owner account no longer exists (a caller holding audit:read@* takes it over by setting its url)"),
         Some(account) if account.disabled => Some("the stream's owner account is disabled"),
-        Some(account) if !grant::allows(&account.permissions, "audit", "read", ANY) => {
+        Some(account) if !grant::allows(&account.power(), "audit", "read", ANY) => {
             Some("the stream's owner no longer holds audit:read@*")
         }
         Some(_) => None,

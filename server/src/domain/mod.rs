@@ -19,6 +19,7 @@ pub mod codes;
 pub mod consents;
 pub mod crypto;
 pub mod factors;
+pub mod groups;
 pub mod hashing;
 pub mod idempotency;
 pub mod import;

@@ -125,6 +125,10 @@ pub fn delete(conn: &mut Conn, ctx: &Context, slug: &str, condition: Option<&Pre
     if accounts > 0 {
         return Err(Error::Conflict(format!("namespace {slug} still holds {accounts} account(s); delete them first")));
     }
+    let groups = db::groups::count_in_namespace(conn, slug)?;
+    if groups > 0 {
+        return Err(Error::Conflict(format!("namespace {slug} still holds {groups} group(s); delete them first")));
+    }
     let clients = db::clients::count_signing_into(conn, slug)?;
     if clients > 0 {
         return Err(Error::Conflict(format!(

@@ -3,7 +3,7 @@
 //! the caller's** (docs/security.md, ADR 0006).
 //!
 //! A principal's *power* is what it may do on the Management API right now: an account's
-//! grants; a client's grants met with its owner's (nothing when either is disabled); a token's
+//! held grants (its own and its groups', `domain::groups::held`); a client's grants met with its owner's (nothing when either is disabled); a token's
 //! scopes met with its subject's power. A caller *controls* a principal when it holds a way to
 //! act as it: a client secret, an account's password or sign-in name (a reset goes to it), a
 //! session, a token, the redirect URIs a client's codes go to, or ownership.
@@ -36,6 +36,9 @@ pub enum Control {
     SignInNames,
     /// Disabling or deleting an account.
     Status,
+    /// Adding an account to a group or removing it from one: it gains or loses the group's
+    /// grants.
+    Membership,
 }
 
 impl Control {
@@ -48,6 +51,7 @@ impl Control {
             Control::Password => "set the password of an account",
             Control::SignInNames => "change the sign-in names of an account",
             Control::Status => "disable or delete an account",
+            Control::Membership => "change the members of a group",
         }
     }
 }

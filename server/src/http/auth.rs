@@ -283,6 +283,9 @@ pub fn reply_response(outcome: Outcome) -> HttpResponse {
     if let Some(location) = reply.location {
         response.insert_header((header::LOCATION, location));
     }
+    if let Some(etag) = reply.etag {
+        response.insert_header((header::ETAG, etag));
+    }
     if replayed {
         response.insert_header(("Idempotent-Replayed", "true"));
     }

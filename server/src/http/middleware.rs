@@ -148,10 +148,18 @@ fn action_of(route: &str, method: &Method) -> String {
         ("client_effective_permissions", _) => "client.permissions.read",
         ("user_password", _) => "user.password.set",
         ("user_permissions", "read") => "user.permissions.read",
+        ("user_groups", _) => "user.groups.list",
+        ("groups", "read") => "group.list",
+        ("group_permissions", "read") => "group.permissions.read",
+        ("group_permissions", _) => "group.permissions.set",
+        ("group_members", _) => "group.member.list",
+        ("group_member", "set") => "group.member.add",
+        ("group_member", _) => "group.member.remove",
         ("user_permissions", _) => "user.permissions.set",
         ("namespaces" | "namespace", verb) => return format!("namespace.{verb}"),
         ("users" | "user", verb) => return format!("user.{verb}"),
         ("clients" | "client", verb) => return format!("client.{verb}"),
+        ("groups" | "group", verb) => return format!("group.{verb}"),
         ("log_streams" | "log_stream", verb) => return format!("log_stream.{verb}"),
         (other, verb) => return format!("{other}.{verb}"),
     };
@@ -162,6 +170,7 @@ fn target_of<'a>(route: &str, ns: Option<&'a str>, id: Option<&'a str>) -> Optio
     match (route, ns, id) {
         (r, _, Some(id)) if r.starts_with("client") => Some(("client", id)),
         (r, _, Some(id)) if r.starts_with("log_stream") => Some(("log_stream", id)),
+        (r, _, Some(id)) if r.starts_with("group") => Some(("group", id)),
         (_, _, Some(id)) => Some(("account", id)),
         ("namespace", Some(ns), None) => Some(("namespace", ns)),
         _ => None,
@@ -183,5 +192,8 @@ mod tests {
         assert_eq!(action_of("log_stream", &Method::PATCH), "log_stream.update");
         assert_eq!(action_of("audit_export", &Method::GET), "audit.export");
         assert_eq!(target_of("log_stream", None, Some("s1")), Some(("log_stream", "s1")));
+        assert_eq!(action_of("group_member", &Method::PUT), "group.member.add");
+        assert_eq!(action_of("group", &Method::PATCH), "group.update");
+        assert_eq!(target_of("group_members", Some("ns"), Some("g1")), Some(("group", "g1")));
     }
 }

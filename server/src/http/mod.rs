@@ -35,7 +35,7 @@ pub fn ok_with_etag<T: Serialize>(etag: String, body: &T) -> HttpResponse {
     HttpResponse::Ok().insert_header((header::ETAG, etag)).json(body)
 }
 
-/// A 201 reply for a created resource at `location`.
-pub fn created<T: Serialize>(location: String, body: &T) -> Result<Reply> {
-    Ok(Reply { status: 201, location: Some(location), body: serde_json::to_vec(body).map_err(Error::internal)? })
+/// A 201 reply for a created resource at `location`, with its ETag when it is versioned.
+pub fn created<T: Serialize>(location: String, etag: Option<String>, body: &T) -> Result<Reply> {
+    Ok(Reply { status: 201, location: Some(location), etag, body: serde_json::to_vec(body).map_err(Error::internal)? })
 }

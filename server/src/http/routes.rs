@@ -8,7 +8,7 @@
 use actix_web::http::Method;
 use actix_web::{web, HttpResponse, Scope};
 
-use super::api::{audit, audit_keys, clients, factors, keys, log_streams, me, namespaces, users};
+use super::api::{audit, audit_keys, clients, factors, groups, keys, log_streams, me, namespaces, users};
 use super::ops;
 use crate::error::Error;
 
@@ -67,6 +67,12 @@ management_api! {
     "/namespaces/{ns}/users/{id}" user { GET users::get, PATCH users::update, DELETE users::delete }
     "/namespaces/{ns}/users/{id}/password" user_password { PUT users::set_password }
     "/namespaces/{ns}/users/{id}/permissions" user_permissions { GET users::permissions, PUT users::set_permissions }
+    "/namespaces/{ns}/users/{id}/groups" user_groups { GET groups::of_user }
+    "/namespaces/{ns}/groups" groups { GET groups::list, POST groups::create }
+    "/namespaces/{ns}/groups/{id}" group { GET groups::get, PATCH groups::update, DELETE groups::delete }
+    "/namespaces/{ns}/groups/{id}/permissions" group_permissions { GET groups::permissions, PUT groups::set_permissions }
+    "/namespaces/{ns}/groups/{id}/members" group_members { GET groups::members }
+    "/namespaces/{ns}/groups/{id}/members/{account_id}" group_member { PUT groups::add_member, DELETE groups::remove_member }
     "/namespaces/{ns}/users/{id}/factors" user_factors { GET factors::list }
     "/namespaces/{ns}/users/{id}/factors/{factor_id}" user_factor { DELETE factors::delete }
     "/clients" clients { GET clients::list, POST clients::create }

@@ -65,7 +65,7 @@ fn issued_before(claims: &AccessClaims, valid_after: Option<chrono::DateTime<chr
 /// What a client may do right now: its grants met with its owner's.
 fn client_power(client: &Credential) -> Vec<Grant> {
     match &client.owner {
-        Some(owner) if !owner.disabled && !client.disabled => grant::effective(&client.permissions, &owner.permissions),
+        Some(owner) if !owner.disabled && !client.disabled => grant::effective(&client.permissions, &owner.held()),
         _ => Vec::new(),
     }
 }
@@ -82,13 +82,7 @@ pub fn authenticate(conn: &mut Conn, oauth: &OAuth, token: &str) -> Refusable<(C
         Err(reason) => return Ok(Err(reason)),
         Ok(Standing::Client(client)) => {
             let owner = client.owner.expect("an active client has an owner");
-            let caller = Caller::client(
-                client.id,
-                client.client_id,
-                owner.to_api(),
-                client.permissions,
-                owner.permissions.clone(),
-            );
+            let caller = Caller::client(client.id, client.client_id, owner.to_api(), client.permissions, owner.held());
             // A client token without management scopes carries all the client may do.
             if scope.grants.is_empty() {
                 caller
@@ -97,7 +91,8 @@ pub fn authenticate(conn: &mut Conn, oauth: &OAuth, token: &str) -> Refusable<(C
             }
         }
         Ok(Standing::Account { account, client }) => {
-            let mut caller = Caller::account(account.id, account.namespace, account.username, account.permissions);
+            let held = account.power();
+            let mut caller = Caller::account(account.id, account.namespace, account.username, held);
             caller.self_service = scope.has(ACCOUNT);
             caller.auth_time = claims.auth_time.and_then(|t| chrono::DateTime::from_timestamp(t, 0));
             let caller = narrow(caller, &scope.grants);

@@ -275,7 +275,8 @@ fn password(state: &AppState, client: &TokenClient, form: &Form, origin: &Origin
             return Ok(Err(crate::error::Error::TooManyRequests { retry_after }.into()))
         }
     };
-    if let Some(lacking) = scope.grants.iter().find_map(|g| grant::missing(&account.permissions, g)) {
+    let held = account.power();
+    if let Some(lacking) = scope.grants.iter().find_map(|g| grant::missing(&held, g)) {
         return Ok(Err(OAuthError::invalid_scope(format!("the account may not do {lacking}"))));
     }
     let mut conn = state.db.get()?;

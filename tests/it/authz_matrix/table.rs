@@ -64,6 +64,11 @@ pub(super) const USER: &[(&str, &str)] = &[("ns", "alpha"), ("id", "user")];
 pub(super) const CLIENT: &[(&str, &str)] = &[("id", "client")];
 pub(super) const FACTOR: &[(&str, &str)] = &[("factor_id", "factor")];
 pub(super) const STREAM: &[(&str, &str)] = &[("id", "stream")];
+pub(super) const GROUP: &[(&str, &str)] = &[("ns", "alpha"), ("id", "group")];
+pub(super) const GROUP_ADD: &[(&str, &str)] = &[("ns", "alpha"), ("id", "group"), ("account_id", "user")];
+pub(super) const GROUP_REMOVE: &[(&str, &str)] = &[("ns", "alpha"), ("id", "group"), ("account_id", "member")];
+/// Membership needs `users:read` over the member's namespace: without it the member is missing.
+pub(super) const MEMBER_READ: &str = "users:read@alpha";
 pub(super) const CLIENT_READ: &str = "clients:read@alpha";
 pub(super) const CLIENT_MANAGE: &[&str] = &["clients:read@alpha", "clients:write@alpha"];
 
@@ -120,6 +125,40 @@ pub(super) fn operations() -> Vec<Operation> {
         op("PUT /api/v1/namespaces/{ns}/users/{id}/permissions", Grants(&["permissions:write@alpha"]), 200)
             .at(USER)
             .body(r#"{"permissions": []}"#),
+        op("GET /api/v1/namespaces/{ns}/users/{id}/groups", Grants(&["users:read@alpha"]), 200).at(USER),
+        op("GET /api/v1/namespaces/{ns}/groups", Grants(&["users:read@alpha"]), 200).at(ALPHA),
+        op("POST /api/v1/namespaces/{ns}/groups", Grants(&["users:write@alpha"]), 201)
+            .at(ALPHA)
+            .body(r#"{"name": "created by the matrix"}"#),
+        op("GET /api/v1/namespaces/{ns}/groups/{id}", Grants(&["users:read@alpha"]), 200).at(GROUP),
+        op("PATCH /api/v1/namespaces/{ns}/groups/{id}", Grants(&["users:write@alpha"]), 200)
+            .at(GROUP)
+            .body(r#"{"description": "renamed by the matrix"}"#),
+        op(
+            "DELETE /api/v1/namespaces/{ns}/groups/{id}",
+            Grants(&["users:write@alpha", "permissions:write@alpha"]),
+            204,
+        )
+        .at(&[("ns", "alpha"), ("id", "doomed-group")]),
+        op("GET /api/v1/namespaces/{ns}/groups/{id}/permissions", Grants(&["permissions:read@alpha"]), 200).at(GROUP),
+        op("PUT /api/v1/namespaces/{ns}/groups/{id}/permissions", Grants(&["permissions:write@alpha"]), 200)
+            .at(GROUP)
+            .body(r#"{"permissions": []}"#),
+        op("GET /api/v1/namespaces/{ns}/groups/{id}/members", Grants(&["users:read@alpha"]), 200).at(GROUP),
+        op(
+            "PUT /api/v1/namespaces/{ns}/groups/{id}/members/{account_id}",
+            Grants(&["permissions:write@alpha", MEMBER_READ]),
+            204,
+        )
+        .at(GROUP_ADD)
+        .hidden_without(MEMBER_READ),
+        op(
+            "DELETE /api/v1/namespaces/{ns}/groups/{id}/members/{account_id}",
+            Grants(&["permissions:write@alpha", MEMBER_READ]),
+            204,
+        )
+        .at(GROUP_REMOVE)
+        .hidden_without(MEMBER_READ),
         op("GET /api/v1/clients", Grants(&["clients:read@*"]), 200),
         op("POST /api/v1/clients", Grants(&["clients:write@*"]), 201)
             .body(r#"{"name": "created by the matrix", "permissions": []}"#),

@@ -462,6 +462,11 @@ impl World<'_> {
                 self.token_step(kind, x, c, None, &r, &scope, text)
             }
             Op::CreateStream { .. } | Op::PatchStream { .. } | Op::DeleteStream { .. } => self.execute_stream(op),
+            Op::CreateGroup { .. }
+            | Op::SetGroupGrants { .. }
+            | Op::AddMember { .. }
+            | Op::RemoveMember { .. }
+            | Op::DeleteGroup { .. } => self.execute_group(op),
             Op::Probe { agent, key, perm } => {
                 let holders: Vec<usize> =
                     (0..self.agents.len()).filter(|&a| self.agents[a].keys.iter().any(Key::is_api)).collect();

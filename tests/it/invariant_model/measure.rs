@@ -1,7 +1,8 @@
 //! Measuring, not computing: every power comes from the server's answer to a credential.
 //!
-//! - account: its grants (`GET …/users/{id}/permissions` with the bootstrap client); nothing
-//!   when it is disabled or deleted;
+//! - account: its grants (`GET …/users/{id}/permissions` with the bootstrap client) united with
+//!   those of the groups the server lists it in (`groups.rs`); nothing when it is disabled or
+//!   deleted;
 //! - client: `effective_permissions` of `GET /api/v1/me` with its newest working secret (a
 //!   public client, which has none, or one whose secrets all ended: the `effective_permissions`
 //!   the bootstrap client reads);
@@ -28,6 +29,7 @@ pub struct Snapshot {
     pub clients: Vec<Option<Power>>,
     pub tokens: Vec<Option<Power>>,
     pub streams: Vec<Option<Power>>,
+    pub groups: Vec<Option<Power>>,
     /// Per agent: each key it holds and the key's power.
     pub keys: Vec<Vec<(Key, Option<Power>)>>,
 }
@@ -46,6 +48,7 @@ impl Snapshot {
             Principal::Client(c) => self.clients.get(c).copied().flatten(),
             Principal::Token(t) => self.tokens.get(t).copied().flatten(),
             Principal::Stream(s) => self.streams.get(s).copied().flatten(),
+            Principal::Group(g) => self.groups.get(g).copied().flatten(),
         }
     }
 
@@ -126,8 +129,9 @@ impl World<'_> {
     /// Measures every principal and every key.
     pub fn measure(&mut self) -> Snapshot {
         let mut snap = Snapshot::default();
+        let groups = self.measure_groups(&mut snap);
         for a in 0..self.accounts.len() {
-            let power = self.measure_account(a);
+            let power = self.measure_account(a, &groups);
             snap.accounts.push(power);
         }
         // Secret -> power, for every secret measured.
@@ -181,7 +185,7 @@ impl World<'_> {
         snap
     }
 
-    fn measure_account(&mut self, a: usize) -> Option<Power> {
+    fn measure_account(&mut self, a: usize, groups: &HashMap<String, Option<Power>>) -> Option<Power> {
         if self.accounts[a].deleted {
             return Some(Power::EMPTY);
         }
@@ -204,7 +208,11 @@ impl World<'_> {
         let p = self.boot(Method::GET, &format!("/api/v1/namespaces/{ns}/users/{id}/permissions"), Body::Empty);
         match p.status {
             200 if self.accounts[a].disabled => Some(Power::EMPTY),
-            200 => Some(self.u.expand_json(&p.json["permissions"])),
+            // Its own grants and its groups', united by the model.
+            200 => {
+                let own = self.u.expand_json(&p.json["permissions"]);
+                self.power_through_groups(&ns, &id, groups).map(|through| own.union(through))
+            }
             404 => {
                 self.accounts[a].deleted = true;
                 Some(Power::EMPTY)

@@ -147,6 +147,29 @@ pub enum Op {
         caller: Sel,
         stream: u8,
     },
+    CreateGroup {
+        caller: Sel,
+        ns: u8,
+    },
+    SetGroupGrants {
+        caller: Sel,
+        group: u8,
+        grants: Vec<u8>,
+    },
+    AddMember {
+        caller: Sel,
+        group: u8,
+        account: u8,
+    },
+    /// Removes one of the memberships the model knows of.
+    RemoveMember {
+        caller: Sel,
+        pick: u8,
+    },
+    DeleteGroup {
+        caller: Sel,
+        group: u8,
+    },
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -160,7 +183,7 @@ pub enum StreamChange {
     Rename,
 }
 
-pub const KINDS: [&str; 18] = [
+pub const KINDS: [&str; 23] = [
     "create-client",
     "patch-client",
     "rotate-secret",
@@ -179,6 +202,11 @@ pub const KINDS: [&str; 18] = [
     "create-stream",
     "patch-stream",
     "delete-stream",
+    "create-group",
+    "set-group-grants",
+    "add-member",
+    "remove-member",
+    "delete-group",
 ];
 
 impl Op {
@@ -202,6 +230,11 @@ impl Op {
             Op::CreateStream { .. } => 15,
             Op::PatchStream { .. } => 16,
             Op::DeleteStream { .. } => 17,
+            Op::CreateGroup { .. } => 18,
+            Op::SetGroupGrants { .. } => 19,
+            Op::AddMember { .. } => 20,
+            Op::RemoveMember { .. } => 21,
+            Op::DeleteGroup { .. } => 22,
         }]
     }
 }
@@ -317,6 +350,11 @@ pub fn op() -> impl Strategy<Value = Op> {
         4 => (sel(), any::<bool>()).prop_map(|(caller, filtered)| Op::CreateStream { caller, filtered }),
         5 => (sel(), any::<u8>(), stream_change()).prop_map(|(caller, stream, change)| Op::PatchStream { caller, stream, change }),
         2 => (sel(), any::<u8>()).prop_map(|(caller, stream)| Op::DeleteStream { caller, stream }),
+        3 => (sel(), any::<u8>()).prop_map(|(caller, ns)| Op::CreateGroup { caller, ns }),
+        5 => (sel(), any::<u8>(), grants(3)).prop_map(|(caller, group, grants)| Op::SetGroupGrants { caller, group, grants }),
+        7 => (sel(), any::<u8>(), any::<u8>()).prop_map(|(caller, group, account)| Op::AddMember { caller, group, account }),
+        4 => (sel(), any::<u8>()).prop_map(|(caller, pick)| Op::RemoveMember { caller, pick }),
+        3 => (sel(), any::<u8>()).prop_map(|(caller, group)| Op::DeleteGroup { caller, group }),
     ]
 }
 

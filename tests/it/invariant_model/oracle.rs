@@ -79,5 +79,8 @@ pub fn check(w: &World<'_>, step: &Step, before: &Snapshot, after: &Snapshot) ->
     for (s, now) in after.streams.iter().enumerate() {
         check(Principal::Stream(s), before.streams.get(s).copied(), *now);
     }
+    for (g, now) in after.groups.iter().enumerate() {
+        check(Principal::Group(g), before.groups.get(g).copied(), *now);
+    }
     found
 }

@@ -14,7 +14,6 @@ pub use super::transport::{
 use crate::support::browser::query_param;
 use crate::support::{Reply, TestApp};
 use gatehouse::domain::signing_keys::SigningKey;
-use gatehouse_api_types::{KeyState, SigningAlg};
 
 /// The grant alphabet agents and clients draw from. `{a}` and `{b}` are the world's namespaces.
 pub const GRANTS: [&str; 24] = [
@@ -146,6 +145,15 @@ pub struct StreamP {
     pub deleted: bool,
 }
 
+/// A group made during the case (or at setup), and the accounts the model added to it.
+pub struct GroupP {
+    pub id: String,
+    pub ns: usize,
+    pub label: String,
+    pub members: Vec<usize>,
+    pub deleted: bool,
+}
+
 /// A principal whose power the oracle follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Principal {
@@ -153,6 +161,7 @@ pub enum Principal {
     Client(usize),
     Token(usize),
     Stream(usize),
+    Group(usize),
 }
 
 /// How one agent of a generated world starts.
@@ -190,10 +199,20 @@ impl AppSpec {
     }
 }
 
-/// A generated world: the administrator agent (always agent 0) and these others.
+/// A group set up with the world: its namespace, grants, and the agents whose accounts are
+/// members (indices modulo the agents, the administrator included).
+#[derive(Debug, Clone)]
+pub struct GroupSpec {
+    pub ns: u8,
+    pub grants: Vec<u8>,
+    pub members: Vec<u8>,
+}
+
+/// A generated world: the administrator agent (always agent 0), these others, and groups.
 #[derive(Debug, Clone)]
 pub struct WorldSpec {
     pub agents: Vec<AgentSpec>,
+    pub groups: Vec<GroupSpec>,
 }
 
 pub struct World<'a> {
@@ -208,6 +227,7 @@ pub struct World<'a> {
     pub clients: Vec<ClientP>,
     pub tokens: Vec<TokenP>,
     pub streams: Vec<StreamP>,
+    pub groups: Vec<GroupP>,
     /// The private keys agents made (`Key::Signer`), by kid.
     pub signers: std::cell::RefCell<std::collections::HashMap<String, std::sync::Arc<SigningKey>>>,
     /// The first-party sign-in app of each namespace (index into `clients`).
@@ -233,6 +253,7 @@ impl<'a> World<'a> {
             clients: Vec::new(),
             tokens: Vec::new(),
             streams: Vec::new(),
+            groups: Vec::new(),
             signers: Default::default(),
             portals: [0; 3],
             step: None,
@@ -290,6 +311,7 @@ impl<'a> World<'a> {
             }
             let _ = writeln!(w.setup_log, "{line}");
         }
+        w.setup_groups(spec);
         // Sign-ins last (a sign-in needs the account's username, which is known by now).
         let signed: Vec<usize> = std::iter::once(0)
             .chain(spec.agents.iter().enumerate().filter(|(_, a)| a.signed_in).map(|(i, _)| i + 1))
@@ -370,28 +392,6 @@ impl<'a> World<'a> {
         }
         self.agents.push(agent);
         n
-    }
-
-    /// A new ES256 key pair kept by the model; its public JWK (with its kid).
-    pub fn new_signer(&self) -> Value {
-        let key = SigningKey::generate(SigningAlg::ES256, KeyState::Current).expect("a key");
-        let mut jwk = key.jwk.clone();
-        jwk["kid"] = json!(key.kid);
-        self.signers.borrow_mut().insert(key.kid.clone(), std::sync::Arc::new(key));
-        jwk
-    }
-
-    /// A client assertion for client `c` signed with the model's key `kid`.
-    pub fn assertion(&self, c: usize, kid: &str) -> String {
-        let signers = self.signers.borrow();
-        let key = &signers[kid];
-        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
-        header.kid = Some(kid.to_owned());
-        let client_id = &self.clients[c].client_id;
-        let now = chrono::Utc::now().timestamp();
-        let claims = json!({ "iss": client_id, "sub": client_id, "aud": self.app.base, "exp": now + 60,
-                             "iat": now, "jti": uuid::Uuid::now_v7().to_string() });
-        key.sign(&header, &claims).expect("signing")
     }
 
     /// What the agent that made client `c` (with `body`) holds of it: its secret, its signing
@@ -535,6 +535,7 @@ impl<'a> World<'a> {
             Principal::Client(c) => format!("client {}", self.clients[c].label),
             Principal::Token(t) => format!("token {}", self.tokens[t].label),
             Principal::Stream(s) => format!("log stream {}", self.streams[s].label),
+            Principal::Group(g) => format!("group {}", self.groups[g].label),
         }
     }
 

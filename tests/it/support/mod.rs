@@ -282,6 +282,29 @@ impl TestApp {
         assert_eq!(r.status, 200, "{}", r.text);
     }
 
+    /// Creates a group of `namespace` holding `grants` (set by the administrator); its id.
+    pub fn create_group(&self, namespace: &str, name: &str, grants: &[&str]) -> String {
+        let r = self.admin().post(&format!("/api/v1/namespaces/{namespace}/groups"), &json!({ "name": name }));
+        assert_eq!(r.status, 201, "{}", r.text);
+        let id = r.json["id"].as_str().unwrap().to_owned();
+        if !grants.is_empty() {
+            let r = self.admin().put(
+                &format!("/api/v1/namespaces/{namespace}/groups/{id}/permissions"),
+                &json!({ "permissions": grants }),
+            );
+            assert_eq!(r.status, 200, "{}", r.text);
+        }
+        id
+    }
+
+    /// Makes `account_id` a member of group `group_id` of `namespace` (as the administrator).
+    pub fn add_member(&self, namespace: &str, group_id: &str, account_id: &str) {
+        let admin = self.admin();
+        let path = format!("/api/v1/namespaces/{namespace}/groups/{group_id}/members/{account_id}");
+        let r = admin.send(admin.request(reqwest::Method::PUT, &path));
+        assert_eq!(r.status, 204, "{}", r.text);
+    }
+
     /// Creates a client owned by `owner_account_id` (created by the administrator).
     pub fn create_client(&self, owner_account_id: &str, grants: &[&str]) -> ClientCreds {
         let r = self.admin().post(

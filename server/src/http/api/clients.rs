@@ -43,7 +43,14 @@ pub async fn list(api: Api, query: Query<ClientListParams>) -> Result<HttpRespon
     request_body = ClientCreate,
     params(IdempotencyKey),
     responses(
-        (status = 201, body = ClientCreated, headers(("Location" = String, description = "The created resource"))),
+        (
+            status = 201,
+            body = ClientCreated,
+            headers(
+                ("Location" = String, description = "The created resource"),
+                ("ETag" = String, description = "The version of the resource, for If-Match")
+            )
+        ),
         (status = 409, description = "A retry with this Idempotency-Key is still running", body = Problem),
         (status = 422, description = "The Idempotency-Key was used with another request", body = Problem)
     )
@@ -65,7 +72,7 @@ pub async fn create(api: Api, body: Json<ClientCreate>) -> Result<HttpResponse> 
     api.create(body.digest, authorize, move |conn, ctx| {
         let view = clients::create(conn, ctx, input.clone(), secret_hash.clone())?;
         let location = format!("/api/v1/clients/{}", view.client.id);
-        created(location, &ClientCreated { client: view.to_api(), client_secret: secret.clone() })
+        created(location, Some(view.etag()), &ClientCreated { client: view.to_api(), client_secret: secret.clone() })
     })
     .await
 }
@@ -170,7 +177,8 @@ pub async fn rotate_secret(api: Api, path: Path<Uuid>, body: OptionalJson<Secret
             client_secret: secret.clone(),
             previous_secret_expires_at,
         };
-        Ok(Reply { status: 201, location: None, body: serde_json::to_vec(&body).map_err(Error::internal)? })
+        // A secret is no versioned resource: no ETag (the client's is on its GET).
+        Ok(Reply { status: 201, location: None, etag: None, body: serde_json::to_vec(&body).map_err(Error::internal)? })
     })
     .await
 }

@@ -49,7 +49,9 @@ pub async fn create(api: Api, body: Json<LogStreamCreate>) -> Result<HttpRespons
     api.create(body.digest, authorize, move |conn, ctx| {
         let stream = log_streams::create(conn, ctx, &master, input.clone(), &secret)?;
         let location = format!("/api/v1/log-streams/{}", stream.id);
-        created(location, &LogStreamCreated { stream: log_streams::to_api(&stream), secret: secret.clone() })
+        // Log streams have no version (nor If-Match): no ETag.
+        let created_stream = LogStreamCreated { stream: log_streams::to_api(&stream), secret: secret.clone() };
+        created(location, None, &created_stream)
     })
     .await
 }

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod audit_keys;
 pub mod clients;
 pub mod factors;
+pub mod groups;
 pub mod keys;
 pub mod log_streams;
 pub mod me;
@@ -37,6 +38,7 @@ use crate::shell::problem::PROBLEM_JSON;
         (name = "me", description = "The caller, and an account's self-service"),
         (name = "namespaces", description = "Isolated sets of accounts"),
         (name = "users", description = "Accounts and their grants"),
+        (name = "groups", description = "Groups of accounts that carry grants"),
         (name = "clients", description = "API clients, their secrets and effective permissions"),
         (name = "audit", description = "The hash-chained audit log"),
         (name = "keys", description = "Token signing keys"),

@@ -32,7 +32,14 @@ pub async fn list(api: Api, query: Query<PageParams>) -> Result<HttpResponse> {
     request_body = NamespaceCreate,
     params(IdempotencyKey),
     responses(
-        (status = 201, body = Namespace, headers(("Location" = String, description = "The created resource"))),
+        (
+            status = 201,
+            body = Namespace,
+            headers(
+                ("Location" = String, description = "The created resource"),
+                ("ETag" = String, description = "The version of the resource, for If-Match")
+            )
+        ),
         (
             status = 409,
             description = "The slug is taken, or a retry with this Idempotency-Key is still running",
@@ -47,7 +54,8 @@ pub async fn create(api: Api, body: Json<NamespaceCreate>) -> Result<HttpRespons
     let authorize = move |_: &mut _, ctx: &Context| ctx.caller.authorize("namespaces", "write", &slug);
     api.create(body.digest, authorize, move |conn, ctx| {
         let namespace = namespaces::create(conn, ctx, input.clone())?;
-        created(format!("/api/v1/namespaces/{}", namespace.slug), &namespace.to_api())
+        let etag = crate::domain::Precondition::etag(namespace.version);
+        created(format!("/api/v1/namespaces/{}", namespace.slug), Some(etag), &namespace.to_api())
     })
     .await
 }

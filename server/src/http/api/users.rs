@@ -42,7 +42,14 @@ pub async fn list(api: Api, path: Path<String>, query: Query<UserListParams>) ->
     params(("ns" = String, Path, description = "A namespace slug"), IdempotencyKey),
     request_body = AccountCreate,
     responses(
-        (status = 201, body = Account, headers(("Location" = String, description = "The created resource"))),
+        (
+            status = 201,
+            body = Account,
+            headers(
+                ("Location" = String, description = "The created resource"),
+                ("ETag" = String, description = "The version of the resource, for If-Match")
+            )
+        ),
         (status = 404, body = Problem),
         (
             status = 409,
@@ -66,7 +73,7 @@ pub async fn create(api: Api, path: Path<String>, body: Json<AccountCreate>) -> 
     };
     api.create(body.digest, authorize, move |conn, ctx| {
         let account = accounts::create(conn, ctx, &ns, input.clone(), password_hash.clone())?;
-        created(format!("/api/v1/namespaces/{ns}/users/{}", account.id), &account.to_api())
+        created(format!("/api/v1/namespaces/{ns}/users/{}", account.id), Some(account.etag()), &account.to_api())
     })
     .await
 }
@@ -108,6 +115,7 @@ pub async fn import(api: Api, path: Path<String>, payload: web::Payload) -> Resu
     let reply = Reply {
         status: 200,
         location: None,
+        etag: None,
         body: serde_json::to_vec(&result).map_err(crate::error::Error::internal)?,
     };
     if let Some(claim) = claim {
