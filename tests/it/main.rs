@@ -28,6 +28,7 @@ mod openid_client;
 mod operations;
 mod outage;
 mod ownership;
+mod passkeys_browser;
 mod registration;
 mod scale_out;
 mod security_headers;

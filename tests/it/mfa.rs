@@ -366,6 +366,38 @@ fn an_administrator_removes_a_factor_and_the_account_is_signed_out_everywhere() 
     assert!(is_enrolment(&answer), "{}", answer.text);
 }
 
+#[test]
+fn a_weaker_administrator_cannot_strip_the_factor_of_a_stronger_account() {
+    // Removing a factor weakens how an account signs in: like setting its password, it needs
+    // every grant the account holds (ADR 0006). A helpdesk client with users:write@customers
+    // may not strip alice's factor once she holds more than it does, nor set her password.
+    let p = provider(&[]);
+    let browser = alice_enrolled(&p);
+    p.app.set_grants("customers", &p.alice, &["audit:read@*"]);
+    let helpdesk = p.app.admin().post(
+        "/api/v1/clients",
+        &json!({ "name": "helpdesk", "permissions": ["users:read@customers", "users:write@customers"] }),
+    );
+    assert_eq!(helpdesk.status, 201, "{}", helpdesk.text);
+    let helpdesk = creds_of(&helpdesk.json);
+    let path = format!("/api/v1/namespaces/customers/users/{}/factors", p.alice);
+    let factor = p.app.admin().get(&path).json["items"][0]["id"].as_str().unwrap().to_owned();
+    let refused = p.app.as_client(&helpdesk).delete(&format!("{path}/{factor}"));
+    refused.assert_problem(403);
+    assert!(refused.text.contains("audit:read@*"), "the refusal names the missing grant: {}", refused.text);
+    let password = format!("/api/v1/namespaces/customers/users/{}/password", p.alice);
+    p.app.as_client(&helpdesk).put(&password, &json!({ "password": "the helpdesk's choice 1" })).assert_problem(403);
+    assert_eq!(p.app.admin().get(&path).json["items"].as_array().map(Vec::len), Some(1), "the factor stays");
+    // Her sign-in still asks for her factor.
+    let again = start(&rp(&p.app, &p.web), &["profile"]);
+    let fresh = Browser::new(&p.app.base);
+    assert!(is_code_page(&fresh.password_step(&again.url, "alice", ALICE_PASSWORD)));
+    drop(browser);
+    // Once she holds no more than the helpdesk, it may reset her factor.
+    p.app.set_grants("customers", &p.alice, &[]);
+    assert_eq!(p.app.as_client(&helpdesk).delete(&format!("{path}/{factor}")).status, 204);
+}
+
 fn uuid_like() -> &'static str {
     "01939a7e-0000-7000-8000-000000000001"
 }

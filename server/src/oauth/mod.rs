@@ -11,6 +11,7 @@ pub mod error;
 pub mod form;
 pub mod issuance;
 pub mod pages;
+pub mod passkey;
 pub mod register;
 pub mod scope;
 pub mod second_factor;
@@ -36,6 +37,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/oauth/mfa", web::post().to(second_factor::verify))
         .route("/oauth/mfa/enrol", web::post().to(second_factor::enrol))
         .route("/oauth/mfa/continue", web::post().to(second_factor::finish_enrolment))
+        .route("/oauth/passkey/options", web::post().to(passkey::options))
+        .route("/oauth/passkey", web::post().to(passkey::sign_in))
+        .route("/oauth/assets/passkey.js", web::get().to(passkey::script))
         .route("/oauth/consent", web::post().to(consent::decide))
         .route("/oauth/assets/style.css", web::get().to(authorize::stylesheet))
         .route("/oauth/userinfo", web::get().to(endpoints::userinfo))
