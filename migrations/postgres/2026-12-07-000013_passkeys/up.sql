@@ -7,11 +7,11 @@ ALTER TABLE account_factors ADD COLUMN credential_id TEXT COLLATE "C";
 ALTER TABLE account_factors ADD COLUMN sign_count BIGINT;
 CREATE UNIQUE INDEX account_factors_credential ON account_factors (credential_id);
 
--- A challenge between a server and a browser: a WebAuthn ceremony (webauthn-rs's state: the
+-- A challenge between the server and a browser: a WebAuthn ceremony (webauthn-rs's state: the
 -- challenge, the credentials allowed) or a TOTP secret being enrolled (sealed), bound to an
--- authorization request (hosted sign-in) or to
--- an account (self-service registration), used once (deleted when answered) and expiring.
--- In the database, not in memory: the answer may reach another replica.
+-- authorization request (hosted sign-in) or to an account (self-service), used once (deleted
+-- when answered) and expiring. In the database, not in memory: the answer may reach another
+-- replica.
 CREATE TABLE factor_challenges (
     id TEXT COLLATE "C" PRIMARY KEY NOT NULL,
     purpose TEXT NOT NULL,
