@@ -19,6 +19,12 @@ apt_install() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# What building the server needs from the system: OpenSSL's headers (webauthn-rs, openssl-sys)
+# found through pkg-config.
+ensure_build_deps() {
+  apt_install libssl-dev pkg-config
+}
+
 ensure_wasm_target() {
   rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown && return 0
   say "adding the wasm32-unknown-unknown target"

@@ -15,6 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
+ensure_build_deps
 
 SCHEMATHESIS_VERSION=4.32.5
 examples="${SCHEMATHESIS_EXAMPLES:-20}"

@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
-# Builds Gatehouse and serves it on embedded SQLite at http://127.0.0.1:8080
-# (API at /api/v1, console at /console/). On the first run it bootstraps the database and
+# Builds Gatehouse and serves it on embedded SQLite at http://localhost:8080 (listening on
+# 127.0.0.1:8080; the issuer is http://localhost:8080 so that passkeys work: a WebAuthn
+# relying party needs a domain name) (API at /api/v1, console at /console/). On the first run it bootstraps the database and
 # prints the administrator's credentials once. Installs what it needs when it is missing.
 #
-# Environment: GATEHOUSE_DATABASE_URL (default sqlite://gatehouse.db), GATEHOUSE_BIND,
+# Environment: GATEHOUSE_DATABASE_URL (default sqlite://gatehouse.db), GATEHOUSE_BIND, GATEHOUSE_ISSUER,
 # GATEHOUSE_ADMIN_PASSWORD (first run only; default: generated and printed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
+ensure_build_deps
 
 export GATEHOUSE_DATABASE_URL="${GATEHOUSE_DATABASE_URL:-sqlite://gatehouse.db}"
+bind="${GATEHOUSE_BIND:-127.0.0.1:8080}"
+export GATEHOUSE_ISSUER="${GATEHOUSE_ISSUER:-http://localhost:${bind##*:}}"
 
 ./scripts/build-console.sh
 say "building gatehouse (release)"
@@ -28,5 +32,5 @@ elif ! grep -q "already bootstrapped" /tmp/gatehouse-bootstrap.err; then
   exit 1
 fi
 
-say "serving on http://${GATEHOUSE_BIND:-127.0.0.1:8080} (Ctrl-C stops)"
+say "serving on $GATEHOUSE_ISSUER (listening on $bind; Ctrl-C stops)"
 exec "$bin" serve

@@ -11,6 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
+ensure_build_deps
 ensure_nextest
 ensure_wasm_target
 ensure_python_module aiosmtpd aiosmtpd   # a real SMTP server for the registration tests

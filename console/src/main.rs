@@ -9,7 +9,7 @@
 //!
 //! | what | selector |
 //! |---|---|
-//! | navigation links | `a[data-nav="overview"]`, `namespaces`, `users`, `clients`, `permissions`, `audit`, `keys`, `log-streams`, `applications` (the current one has `aria-current="page"`) |
+//! | navigation links | `a[data-nav="overview"]`, `namespaces`, `users`, `clients`, `permissions`, `audit`, `keys`, `log-streams`, `applications`, `security` (the current one has `aria-current="page"`) |
 //! | sign in (signed-out screen) | `#sign-in` (a plain link to `/console/login`); the screen says "Signed out" after signing out |
 //! | sign out | `#sign-out` |
 //! | errors | `.error-banner` (a 403 reads "You lack users:write@customers"); per field `.field-error` (id `<field>-error`) |
@@ -24,13 +24,16 @@
 //! Per page:
 //! - Overview (`/console/`): `#me`, `#my-grants`, `#my-clients` (rows `data-id`), `#my-events`.
 //! - Namespaces: create `#slug`, `#display_name`; per row `button.rename` opens `#edit-display_name`
-//!   (submit in `form#rename-form`), `button.delete` asks for confirmation.
+//!   (submit in `form#rename-form`), `button.delete` asks for confirmation; `select.mfa-policy`
+//!   (`optional`/`required`) sets the namespace's second-factor policy.
 //! - Users (`?ns=<slug>`): `#namespace` (select), `#q` (search as you type, 250 ms), `#disabled`
 //!   (filter: "", "false", "true"); create `#username`, `#email`, `#phone_number`, `#name`, `#password`.
 //!   Row links `a.user-link`.
 //! - User detail: `#username`, `#email`, `#email_verified`, `#phone_number`, `#phone_number_verified`,
 //!   `#name`, `#given_name`, `#family_name`, `#attributes` (`form#profile-form`); `#toggle-disabled`;
 //!   `form#password-form` with `#password`; grants `form#grants-form` (picker + `#save-grants`);
+//!   second factors `table#factors` rows `tr[data-id][data-kind]` with `button.remove` (asks
+//!   for confirmation), `#no-factors`;
 //!   `#delete-user`. Status line `.notice`.
 //! - Clients: `#all_clients` (checkbox; off lists `owner=me`); create `#name`, picker,
 //!   `#grant_type_client_credentials`, `#grant_type_authorization_code`, `#grant_type_refresh_token`,
@@ -48,6 +51,11 @@
 //! - Signing keys: rows `tr[data-id=<kid>]`, `#rotate-keys` (asks for confirmation).
 //! - Your applications (the account's consents): `table#consents` rows `tr[data-id=<client_id>]`
 //!   with `button.withdraw` (asks for confirmation); `#no-consents` when there are none.
+//! - Security (the account's own factors): `table#factors` rows `tr[data-id][data-kind]` with
+//!   `input.factor-name` + `button.rename` and `button.remove` (asks for confirmation);
+//!   `#no-factors`; add a passkey `#passkey-name` + `#add-passkey`; add an app `#begin-totp`,
+//!   then `figure.qr svg`, `#totp-secret`, `#totp-name`, `#totp-code`, `#confirm-totp`;
+//!   `#regenerate-codes` shows `.recovery-codes li`.
 
 mod api;
 mod components;
@@ -113,6 +121,7 @@ fn Shell() -> impl IntoView {
                         <li><A href="/console/keys" {..} data-nav="keys">"Signing keys"</A></li>
                         <li><A href="/console/log-streams" {..} data-nav="log-streams">"Log streams"</A></li>
                         <li><A href="/console/applications" {..} data-nav="applications">"Your applications"</A></li>
+                        <li><A href="/console/security" {..} data-nav="security">"Security"</A></li>
                     </ul>
                 </nav>
                 <main class="content" id="main">
@@ -128,6 +137,7 @@ fn Shell() -> impl IntoView {
                         <Route path=path!("/console/keys") view=pages::keys::SigningKeys />
                         <Route path=path!("/console/log-streams") view=pages::log_streams::LogStreams />
                         <Route path=path!("/console/applications") view=pages::applications::Applications />
+                        <Route path=path!("/console/security") view=pages::security::Security />
                     </Routes>
                 </main>
             </div>

@@ -13,6 +13,12 @@ pub const KEYS_ROTATE: &str = "/api/v1/keys:rotate";
 pub const AUDIT_EVENTS: &str = "/api/v1/audit-events";
 pub const AUDIT_VERIFY: &str = "/api/v1/audit-events:verify";
 pub const MY_CONSENTS: &str = "/api/v1/me/consents";
+pub const MY_FACTORS: &str = "/api/v1/me/factors";
+pub const MY_PASSKEY_REGISTRATIONS: &str = "/api/v1/me/passkey-registrations";
+pub const MY_PASSKEYS: &str = "/api/v1/me/passkeys";
+pub const MY_RECOVERY_CODES: &str = "/api/v1/me/recovery-codes";
+pub const MY_TOTP_ENROLMENTS: &str = "/api/v1/me/totp-enrolments";
+pub const MY_TOTP: &str = "/api/v1/me/totp";
 pub const LOG_STREAMS: &str = "/api/v1/log-streams";
 /// Every log stream, the largest page at a time.
 pub const LOG_STREAM_LIST: &str = "/api/v1/log-streams?page_size=200";

@@ -134,5 +134,11 @@ async fn open_oauth(config: &Config, db: &Db, issuer: String, default_ttl: u32, 
     })
     .await?;
     log::info!("issuer: {}", settings.issuer);
-    Ok(OAuth { settings, keys: keys.0, master: keys.1 })
+    let passkeys = crate::domain::passkeys::relying_party(&settings.issuer);
+    if passkeys.is_none() {
+        log::warn!(
+            "passkeys are off: the issuer's host is not a domain name (set --issuer, e.g. http://localhost:8080)"
+        );
+    }
+    Ok(OAuth { settings, keys: keys.0, master: keys.1, passkeys })
 }

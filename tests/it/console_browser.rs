@@ -10,31 +10,31 @@ use serde_json::{json, Value};
 use crate::support::webdriver::{find, scenario, screenshot, wait_for_text, Driver};
 use crate::support::{ClientCreds, TestApp, ADMIN_PASSWORD};
 
-fn runtime() -> tokio::runtime::Runtime {
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
 }
 
 /// Runs blocking test-kit calls (the admin API) from inside the browser scenario.
-fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+pub(crate) fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
     std::thread::scope(|s| s.spawn(f).join().unwrap())
 }
 
-async fn fill(browser: &Client, css: &str, text: &str) {
+pub(crate) async fn fill(browser: &Client, css: &str, text: &str) {
     let input = find(browser, css).await;
     input.clear().await.unwrap();
     input.send_keys(text).await.unwrap();
 }
 
-async fn click(browser: &Client, css: &str) {
+pub(crate) async fn click(browser: &Client, css: &str) {
     find(browser, css).await.click().await.unwrap_or_else(|e| panic!("cannot click {css}: {e}"));
 }
 
-async fn js(browser: &Client, script: &str) -> Value {
+pub(crate) async fn js(browser: &Client, script: &str) -> Value {
     browser.execute(script, vec![]).await.unwrap_or_else(|e| panic!("script failed: {e}"))
 }
 
 /// From the signed-out console through the hosted sign-in page, back to the overview.
-async fn sign_in(browser: &Client, base: &str) {
+pub(crate) async fn sign_in(browser: &Client, base: &str) {
     browser.goto(&format!("{base}/console/")).await.unwrap();
     click(browser, "#sign-in").await;
     fill(browser, "input[name=login]", "admin").await;

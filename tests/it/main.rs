@@ -30,6 +30,7 @@ mod openid_client_flows;
 mod operations;
 mod outage;
 mod ownership;
+mod passkeys_browser;
 mod registration;
 mod scale_out;
 mod security_headers;

@@ -366,6 +366,38 @@ fn an_administrator_removes_a_factor_and_the_account_is_signed_out_everywhere() 
     assert!(is_enrolment(&answer), "{}", answer.text);
 }
 
+#[test]
+fn a_weaker_administrator_cannot_strip_the_factor_of_a_stronger_account() {
+    // Removing a factor weakens how an account signs in: like setting its password, it needs
+    // every grant the account holds (ADR 0006). A helpdesk client with users:write@customers
+    // may not strip alice's factor once she holds more than it does, nor set her password.
+    let p = provider(&[]);
+    let browser = alice_enrolled(&p);
+    p.app.set_grants("customers", &p.alice, &["audit:read@*"]);
+    let helpdesk = p.app.admin().post(
+        "/api/v1/clients",
+        &json!({ "name": "helpdesk", "permissions": ["users:read@customers", "users:write@customers"] }),
+    );
+    assert_eq!(helpdesk.status, 201, "{}", helpdesk.text);
+    let helpdesk = creds_of(&helpdesk.json);
+    let path = format!("/api/v1/namespaces/customers/users/{}/factors", p.alice);
+    let factor = p.app.admin().get(&path).json["items"][0]["id"].as_str().unwrap().to_owned();
+    let refused = p.app.as_client(&helpdesk).delete(&format!("{path}/{factor}"));
+    refused.assert_problem(403);
+    assert!(refused.text.contains("audit:read@*"), "the refusal names the missing grant: {}", refused.text);
+    let password = format!("/api/v1/namespaces/customers/users/{}/password", p.alice);
+    p.app.as_client(&helpdesk).put(&password, &json!({ "password": "the helpdesk's choice 1" })).assert_problem(403);
+    assert_eq!(p.app.admin().get(&path).json["items"].as_array().map(Vec::len), Some(1), "the factor stays");
+    // Her sign-in still asks for her factor.
+    let again = start(&rp(&p.app, &p.web), &["profile"]);
+    let fresh = Browser::new(&p.app.base);
+    assert!(is_code_page(&fresh.password_step(&again.url, "alice", ALICE_PASSWORD)));
+    drop(browser);
+    // Once she holds no more than the helpdesk, it may reset her factor.
+    p.app.set_grants("customers", &p.alice, &[]);
+    assert_eq!(p.app.as_client(&helpdesk).delete(&format!("{path}/{factor}")).status, 204);
+}
+
 fn uuid_like() -> &'static str {
     "01939a7e-0000-7000-8000-000000000001"
 }
@@ -380,4 +412,48 @@ fn the_namespace_policy_is_part_of_the_namespace() {
     assert_eq!(p.app.admin().get("/api/v1/namespaces/customers").json["mfa"], "required");
     let updates = events(&p.app, "namespace.update");
     assert!(updates.iter().any(|e| e["changes"]["after"]["mfa"] == "required"), "{updates:?}");
+}
+
+#[test]
+fn an_account_adds_an_authenticator_app_itself_and_a_stale_sign_in_adds_nothing() {
+    let p = provider(&[]);
+    let browser = alice_enrolled(&p);
+    let tokens = alice_tokens(&p, &browser, &["account"]);
+    let me = crate::support::Api::new(&p.app.base, None).with_bearer(tokens["access_token"].as_str().unwrap());
+    let started = me.post("/api/v1/me/totp-enrolments", &json!({}));
+    assert_eq!(started.status, 201, "{}", started.text);
+    let secret = started.json["secret"].as_str().unwrap().to_owned();
+    assert!(started.json["qr_svg"].as_str().unwrap().starts_with("<svg"), "{}", started.text);
+    assert!(started.json["otpauth_uri"].as_str().unwrap().contains(&format!("secret={secret}")));
+    let id = started.json["id"].as_str().unwrap().to_owned();
+    let answer = |code: String| json!({ "enrolment_id": id, "name": "Tablet", "code": code });
+    // A wrong code is a 400 and may be corrected; pyotp's code for now enrols, once.
+    me.post("/api/v1/me/totp", &answer(code_at(&secret, unix_now() - 3600))).assert_problem(400);
+    let added = me.post("/api/v1/me/totp", &answer(code_at(&secret, unix_now())));
+    assert_eq!(added.status, 201, "{}", added.text);
+    assert_eq!((added.json["kind"].as_str(), added.json["name"].as_str()), (Some("totp"), Some("Tablet")));
+    me.post("/api/v1/me/totp", &answer(code_at(&secret, unix_now()))).assert_problem(400);
+    assert_eq!(me.get("/api/v1/me/factors").json["items"].as_array().map(Vec::len), Some(2));
+    let enrolled = events(&p.app, "user.factor.enrol");
+    assert!(enrolled.iter().any(|e| e["changes"]["via"] == "self-service"), "{enrolled:?}");
+    assert!(!enrolled.iter().any(|e| e.to_string().contains(&secret)), "no secret on record");
+    // This server's issuer is an IP address: no passkeys (the browser test has them).
+    me.post("/api/v1/me/passkey-registrations", &json!({})).assert_problem(409);
+
+    // A sign-in more than 5 minutes old (its session aged in the database) adds nothing.
+    let aged = if p.app.db.is_postgres() {
+        "UPDATE sso_sessions SET auth_time = auth_time - INTERVAL '10 minutes'"
+    } else {
+        "UPDATE sso_sessions SET auth_time = datetime(auth_time, '-10 minutes')"
+    };
+    p.app.db.execute(aged);
+    let stale = alice_tokens(&p, &browser, &["account"]);
+    let stale = crate::support::Api::new(&p.app.base, None).with_bearer(stale["access_token"].as_str().unwrap());
+    assert_eq!(stale.get("/api/v1/me/factors").status, 200, "the stale token still reads");
+    for path in ["/api/v1/me/recovery-codes", "/api/v1/me/totp-enrolments", "/api/v1/me/passkey-registrations"] {
+        let refused = stale.post(path, &json!({}));
+        refused.assert_problem(403);
+        assert!(refused.text.contains("5 minutes"), "{path}: {}", refused.text);
+    }
+    assert_eq!(me.get("/api/v1/me/factors").json["items"].as_array().map(Vec::len), Some(2));
 }

@@ -1,6 +1,7 @@
 //! Building blocks shared by the pages.
 
 pub mod confirm;
+pub mod factors;
 pub mod grant_picker;
 pub mod pager;
 pub mod secret;

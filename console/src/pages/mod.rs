@@ -9,7 +9,9 @@ pub mod log_streams;
 pub mod namespaces;
 pub mod overview;
 pub mod permissions;
+pub mod security;
 pub mod user_detail;
+pub mod user_factors;
 pub mod users;
 
 use leptos::prelude::*;

@@ -1,6 +1,7 @@
-//! Namespaces: list, create, rename, delete when empty.
+//! Namespaces: list, create, rename, the sign-in policy (MFA optional or required), delete
+//! when empty.
 
-use gatehouse_api_types::Namespace;
+use gatehouse_api_types::{MfaPolicy, Namespace, NamespacePatch};
 use leptos::prelude::*;
 use leptos_router::components::A;
 
@@ -48,6 +49,19 @@ pub fn Namespaces() -> impl IntoView {
     });
     let rename_error = action_error(rename);
 
+    // the sign-in policy
+    let set_policy = Action::new_local(move |(s, mfa): &(String, MfaPolicy)| {
+        let body = NamespacePatch { display_name: None, mfa: Some(*mfa) };
+        let path = paths::namespace(s);
+        async move {
+            let (changed, _) = api::patch::<_, Namespace>(&path, &body, None).await?;
+            notice.set(Some(format!("{}: second factor {}.", changed.slug, changed.mfa.as_str())));
+            list.refetch();
+            Ok::<_, ApiError>(())
+        }
+    });
+    let policy_error = action_error(set_policy);
+
     // delete
     let delete = Action::new_local(move |s: &String| {
         let path = paths::namespace(s);
@@ -74,6 +88,7 @@ pub fn Namespaces() -> impl IntoView {
             <section class="card" aria-labelledby="ns-list-title">
                 <h2 id="ns-list-title">"All namespaces"</h2>
                 <ErrorBanner error=delete_error />
+                <ErrorBanner error=policy_error />
                 {move || editing.get().map(|s| {
                     let target = s.clone();
                     view! {
@@ -99,17 +114,30 @@ pub fn Namespaces() -> impl IntoView {
                         <div class="table-wrap">
                             <table>
                                 <thead>
-                                    <tr><th scope="col">"Slug"</th><th scope="col">"Display name"</th><th scope="col">"Created"</th><th scope="col">"Actions"</th></tr>
+                                    <tr><th scope="col">"Slug"</th><th scope="col">"Display name"</th><th scope="col">"Second factor"</th><th scope="col">"Created"</th><th scope="col">"Actions"</th></tr>
                                 </thead>
                                 <tbody>
                                     {items.into_iter().map(|ns| {
                                         let for_rename = ns.clone();
                                         let slug = ns.slug.clone();
                                         let code = ns.slug.clone();
+                                        let policy_slug = ns.slug.clone();
                                         view! {
                                             <tr data-id=ns.slug.clone()>
                                                 <td><A href=format!("/console/users?ns={}", encode(&ns.slug))><code>{code}</code></A></td>
                                                 <td>{ns.display_name.clone()}</td>
+                                                <td>
+                                                    <select class="mfa-policy" aria-label=format!("Second factor in {}", ns.slug)
+                                                        prop:value=ns.mfa.as_str()
+                                                        on:change=move |ev| {
+                                                            let mfa = if event_target_value(&ev) == "required" { MfaPolicy::Required } else { MfaPolicy::Optional };
+                                                            notice.set(None);
+                                                            set_policy.dispatch_local((policy_slug.clone(), mfa));
+                                                        }>
+                                                        <option value="optional">"optional"</option>
+                                                        <option value="required">"required"</option>
+                                                    </select>
+                                                </td>
                                                 <td>{format::time(&ns.created_at)}</td>
                                                 <td class="row-actions">
                                                     <button type="button" class="button small rename" aria-label=format!("Rename {}", ns.slug)

@@ -1,4 +1,5 @@
-//! One account: profile, attributes, verification flags, state, password, grants, delete.
+//! One account: profile, attributes, verification flags, state, second factors, password,
+//! grants, delete.
 
 use gatehouse_api_types::{Account, AccountPatch, Permissions};
 use leptos::prelude::*;
@@ -238,6 +239,7 @@ pub fn UserDetail() -> impl IntoView {
                             <button type="button" id="delete-user" class="button danger" disabled=busy on:click=ask_delete>"Delete account"</button>
                         </p>
                     </section>
+                    <super::user_factors::UserFactors user_path=path />
                     <section class="card" aria-labelledby="password-title">
                         <h2 id="password-title">"Set password"</h2>
                         <form id="password-form" on:submit=move |ev| {

@@ -66,6 +66,7 @@ pub fn index_html() -> String {
          <link rel=\"stylesheet\" href=\"/console/assets/{VERSION}/style.css\">\n\
          <link rel=\"modulepreload\" href=\"/console/assets/{VERSION}/gatehouse_console.js\">\n\
          <script type=\"module\" src=\"/console/assets/{VERSION}/boot.js\"></script>\n\
+         <script src=\"/oauth/assets/passkey.js\" defer></script>\n\
          </head>\n<body><noscript>The Gatehouse console needs JavaScript and WebAssembly.</noscript></body>\n</html>\n"
     )
 }

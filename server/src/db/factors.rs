@@ -1,5 +1,5 @@
 //! Second factors of accounts and their recovery codes. A factor has a kind (`totp`, and
-//! `webauthn` next), a name, a secret sealed with the master key (TOTP) or public credential
+//! `webauthn`), a name, a secret sealed with the master key (TOTP) or public credential
 //! data (WebAuthn), and its use: when it was last used and, for TOTP, the last time step
 //! accepted — [`accept_totp_step`] moves it forward only, so a code is accepted once even by
 //! two replicas at the same instant. Recovery codes are stored as keyed hashes.
@@ -25,6 +25,8 @@ diesel::table! {
         created_at -> Timestamp,
         last_used_at -> Nullable<Timestamp>,
         last_step -> Nullable<BigInt>,
+        credential_id -> Nullable<Text>,
+        sign_count -> Nullable<BigInt>,
     }
 }
 
@@ -42,7 +44,7 @@ diesel::table! {
 pub struct Factor {
     pub id: Uuid,
     pub account: Uuid,
-    /// `totp` (or, later, `webauthn`).
+    /// `totp` or `webauthn` (see [`super::passkeys`] for a passkey's own columns).
     pub kind: String,
     pub name: String,
     /// The shared secret, sealed with the master key to the factor's id (TOTP).

@@ -230,6 +230,18 @@ impl Amr {
         Amr(vec!["pwd".into(), "otp".into(), "mfa".into()])
     }
 
+    /// A passkey: `swk` when it may be synced (backup-eligible), `hwk` when bound to its
+    /// device; after a password, `pwd` and `mfa` too. Alone it is multi-factor all the same
+    /// (every passkey is used with user verification), which [`Amr::is_mfa`] says.
+    pub fn passkey(synced: bool, after_password: bool) -> Amr {
+        let key = if synced { "swk" } else { "hwk" };
+        if after_password {
+            Amr(vec!["pwd".into(), key.into(), "mfa".into()])
+        } else {
+            Amr(vec![key.into()])
+        }
+    }
+
     /// From its stored form (space-separated).
     pub fn parse(text: &str) -> Amr {
         Amr(text.split(' ').filter(|v| !v.is_empty()).map(str::to_owned).collect())
@@ -239,8 +251,10 @@ impl Amr {
         &self.0
     }
 
+    /// A second factor after a password, or a passkey (possession, and the PIN or biometric
+    /// of its user verification).
     pub fn is_mfa(&self) -> bool {
-        self.0.iter().any(|v| v == "mfa")
+        self.0.iter().any(|v| matches!(v.as_str(), "mfa" | "hwk" | "swk"))
     }
 
     pub fn acr(&self) -> &'static str {

@@ -26,12 +26,14 @@ pub mod import;
 pub mod log_streams;
 pub mod names;
 pub mod namespaces;
+pub mod passkeys;
 pub mod password;
 pub mod power;
 pub mod secrets;
 pub mod signin;
 pub mod signing_keys;
 pub mod throttle;
+pub mod totp_enrolment;
 
 mod paging;
 pub use paging::{PageRequest, Precondition};

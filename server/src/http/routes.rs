@@ -8,7 +8,7 @@
 use actix_web::http::Method;
 use actix_web::{web, HttpResponse, Scope};
 
-use super::api::{audit, audit_keys, clients, factors, groups, keys, log_streams, me, namespaces, users};
+use super::api::{audit, audit_keys, clients, enrolment, factors, groups, keys, log_streams, me, namespaces, users};
 use super::ops;
 use crate::error::Error;
 
@@ -58,6 +58,10 @@ management_api! {
     "/me/factors" me_factors { GET factors::list_own }
     "/me/factors/{factor_id}" me_factor { DELETE factors::delete_own, PATCH factors::rename_own }
     "/me/recovery-codes" me_recovery_codes { POST factors::regenerate_recovery_codes }
+    "/me/passkey-registrations" me_passkey_registrations { POST enrolment::begin_passkey }
+    "/me/passkeys" me_passkeys { POST enrolment::finish_passkey }
+    "/me/totp-enrolments" me_totp_enrolments { POST enrolment::begin_totp }
+    "/me/totp" me_totp { POST enrolment::finish_totp }
     "/keys" keys { GET keys::list }
     "/keys:rotate" keys_rotate { POST keys::rotate }
     "/namespaces" namespaces { GET namespaces::list, POST namespaces::create }

@@ -331,6 +331,7 @@ async fn authorize(req: HttpRequest, state: web::Data<AppState>, form: Form) -> 
                 _ => {
                     db::oauth::insert_request(conn, &request)?;
                     let page = sign_in_page(
+                        oauth,
                         &request,
                         &client,
                         request.login_hint.as_deref().unwrap_or_default(),
@@ -366,23 +367,29 @@ pub fn too_many(retry_after: u64) -> Rendered {
     page.render(pages::message(&format!("Too many attempts. Try again in {retry_after} seconds.")))
 }
 
+/// The sign-in form, with a passkey button (and its script) when passkeys are on.
 pub fn sign_in_page(
+    oauth: &OAuth,
     request: &AuthRequest,
     client: &ClientView,
     login: &str,
     errors: Vec<String>,
     status: StatusCode,
 ) -> Rendered {
-    Page::new("Sign in").status(status).redirecting_to(pages::origin_of(&request.redirect_uri)).render(pages::sign_in(
-        pages::SignInForm {
+    let passkeys = oauth.passkeys.is_some();
+    Page::new("Sign in")
+        .status(status)
+        .redirecting_to(pages::origin_of(&request.redirect_uri))
+        .with_passkey_script(passkeys)
+        .render(pages::sign_in(pages::SignInForm {
             request_id: &request.id,
             csrf: &request.csrf,
             login,
             client_name: &client.client.name,
             errors,
             registration: client.client.registration_enabled,
-        },
-    ))
+            passkeys,
+        }))
 }
 
 /// The authorization request a hosted form belongs to: it must exist, be this browser's (its
@@ -469,6 +476,7 @@ pub async fn login(req: HttpRequest, state: web::Data<AppState>, origin: Origin,
             }
             SignIn::Refused { actor, reason } => {
                 let page = sign_in_page(
+                    &worker.oauth,
                     &request,
                     &client,
                     &login,
@@ -505,6 +513,7 @@ pub async fn login(req: HttpRequest, state: web::Data<AppState>, origin: Origin,
 pub async fn resume(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let cookie = session::authz_cookie_value(&req, &state.oauth.settings);
     let id = Form::parse(req.query_string().as_bytes()).ok().and_then(|f| f.get("request").map(str::to_owned));
+    let worker = state.clone();
     let outcome = state
         .db
         .run(move |conn| {
@@ -518,7 +527,7 @@ pub async fn resume(req: HttpRequest, state: web::Data<AppState>) -> HttpRespons
             let Some(client) = db::clients::get(conn, ClientUuid(request.client))? else {
                 return Ok(Next::Page(expired_page()));
             };
-            Ok(Next::Page(sign_in_page(&request, &client, "", Vec::new(), StatusCode::OK)))
+            Ok(Next::Page(sign_in_page(&worker.oauth, &request, &client, "", Vec::new(), StatusCode::OK)))
         })
         .await;
     respond(outcome)

@@ -13,6 +13,7 @@ pub mod form;
 pub mod issuance;
 pub mod pages;
 pub mod par;
+pub mod passkey;
 pub mod register;
 pub mod response;
 pub mod scope;
@@ -40,6 +41,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/oauth/mfa", web::post().to(second_factor::verify))
         .route("/oauth/mfa/enrol", web::post().to(second_factor::enrol))
         .route("/oauth/mfa/continue", web::post().to(second_factor::finish_enrolment))
+        .route("/oauth/passkey/options", web::post().to(passkey::options))
+        .route("/oauth/passkey", web::post().to(passkey::sign_in))
+        .route("/oauth/assets/passkey.js", web::get().to(passkey::script))
         .route("/oauth/consent", web::post().to(consent::decide))
         .route("/oauth/assets/style.css", web::get().to(authorize::stylesheet))
         .route(response::FORM_POST_SCRIPT, web::get().to(response::form_post_script))

@@ -17,14 +17,22 @@ pub struct Page {
     /// (CSP `form-action` also governs those redirects).
     pub redirect_origins: Vec<String>,
     pub retry_after: Option<u64>,
-    /// A script of Gatehouse's own the page runs (CSP `script-src 'self'`); pages need none
-    /// but the form_post response.
+    /// A script of Gatehouse's own the page runs (CSP `script-src 'self'; connect-src 'self'`,
+    /// nothing inline): the form_post response's and the passkey pages'; other pages run none.
     pub script: Option<&'static str>,
 }
 
 impl Page {
     pub fn new(title: &'static str) -> Page {
         Page { title, status: StatusCode::OK, redirect_origins: Vec::new(), retry_after: None, script: None }
+    }
+
+    /// The page loads `/oauth/assets/passkey.js`.
+    pub fn with_passkey_script(mut self, on: bool) -> Page {
+        if on {
+            self.script = Some("/oauth/assets/passkey.js");
+        }
+        self
     }
 
     pub fn status(mut self, status: StatusCode) -> Page {
@@ -103,7 +111,7 @@ impl Rendered {
 /// The headers of every HTML response of Gatehouse; `scripts` allows the page scripts served by
 /// Gatehouse itself (no inline script, ever).
 pub fn secure_html_headers(response: &mut actix_web::HttpResponseBuilder, form_action: &str, scripts: bool) {
-    let script_src = if scripts { "script-src 'self'; " } else { "" };
+    let script_src = if scripts { "script-src 'self'; connect-src 'self'; " } else { "" };
     response
         .insert_header((
             header::CONTENT_SECURITY_POLICY,
@@ -160,6 +168,24 @@ pub struct SignInForm<'a> {
     pub errors: Vec<String>,
     /// The application offers self-registration.
     pub registration: bool,
+    /// Passkeys are on: a button (and conditional UI where the browser offers it).
+    pub passkeys: bool,
+}
+
+/// The form the passkey script fills in and submits (hidden until the script shows it: without
+/// scripts or WebAuthn the page is the same as before).
+/// `conditional`: the browser may offer the passkeys in the login field's autofill (not after a
+/// refusal, which would otherwise be retried by itself).
+fn passkey_form(request_id: &str, csrf: &str, label: &str, conditional: bool) -> Markup {
+    html! {
+        form id="passkey-form" method="post" action="/oauth/passkey" data-conditional=(conditional) hidden {
+            (request_fields(request_id, csrf))
+            input type="hidden" name="ceremony" value="";
+            input type="hidden" name="credential" value="";
+            button type="button" id="passkey-button" class="secondary" { (label) }
+            p id="passkey-error" class="error" role="alert" hidden {}
+        }
+    }
 }
 
 pub fn sign_in(form: SignInForm<'_>) -> Markup {
@@ -169,11 +195,12 @@ pub fn sign_in(form: SignInForm<'_>) -> Markup {
         form method="post" action="/oauth/login" {
             (request_fields(form.request_id, form.csrf))
             label for="login" { "Username, email or phone number" }
-            input id="login" name="login" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required value=(form.login);
+            input id="login" name="login" type="text" autocomplete=(if form.passkeys { "username webauthn" } else { "username" }) autocapitalize="none" spellcheck="false" required value=(form.login);
             label for="password" { "Password" }
             input id="password" name="password" type="password" autocomplete="current-password" required;
             button type="submit" { "Sign in" }
         }
+        @if form.passkeys { (passkey_form(form.request_id, form.csrf, "Sign in with a passkey", form.errors.is_empty())) }
         nav {
             @if form.registration {
                 a href={ "/oauth/register?request=" (form.request_id) } { "Create an account" }
@@ -184,18 +211,25 @@ pub fn sign_in(form: SignInForm<'_>) -> Markup {
     }
 }
 
-/// The second step of a sign-in: a code from the authenticator app, or a recovery code.
-pub fn second_factor(request_id: &str, csrf: &str, errors: Vec<String>) -> Markup {
+/// The second step of a sign-in: a passkey, a code from the authenticator app, or a recovery
+/// code — what the account has.
+pub fn second_factor(request_id: &str, csrf: &str, errors: Vec<String>, totp: bool, passkey: bool) -> Markup {
     html! {
-        p class="lead" { "Enter the 6-digit code from your authenticator app." }
+        p class="lead" {
+            @if totp && passkey { "Use your passkey, or enter the 6-digit code from your authenticator app." }
+            @else if passkey { "Use your passkey." }
+            @else { "Enter the 6-digit code from your authenticator app." }
+        }
         (error_list(&errors))
+        @if passkey { (passkey_form(request_id, csrf, "Use a passkey", false)) }
         form method="post" action="/oauth/mfa" {
             (request_fields(request_id, csrf))
-            label for="code" { "Code" }
-            input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" autocapitalize="none" spellcheck="false" maxlength="64" required autofocus;
+            label for="code" { @if totp { "Code" } @else { "Recovery code" } }
+            input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" autocapitalize="none" spellcheck="false" maxlength="64" required autofocus[!passkey];
             button type="submit" { "Verify" }
         }
-        p { "No access to your app? Enter one of your recovery codes instead." }
+        @if totp { p { "No access to your app? Enter one of your recovery codes instead." } }
+        @else { p { "No access to your passkey? Enter one of your recovery codes instead." } }
     }
 }
 

@@ -9,7 +9,6 @@
 //! address's; a wrong code is a failed `oauth.signin`, and it looks the same whatever made it
 //! wrong.
 
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 use uuid::Uuid;
@@ -26,12 +25,13 @@ use crate::domain::audit::{Actor, NewEvent, Outcome};
 use crate::domain::authn::{record_lockouts, throttle_keys, Origin};
 use crate::domain::clients::ClientView;
 use crate::domain::factors::{self, Amr, Factor};
+use crate::domain::passkeys;
 use crate::domain::throttle;
 use crate::error::{Error, Result};
 use crate::shell::AppState;
 
 /// Where a sign-in stands after its password.
-const VERIFY: &str = "verify";
+pub const VERIFY: &str = "verify";
 const ENROL: &str = "enrol";
 const ENROLLED: &str = "enrolled";
 
@@ -39,7 +39,7 @@ const ENROLLED: &str = "enrolled";
 const DEFAULT_NAME: &str = "Authenticator app";
 
 /// A refused attempt, for the audit log: who, and why (never the code).
-type Failure = Option<(Actor, &'static str)>;
+pub type Failure = Option<(Actor, &'static str)>;
 
 /// The password was right: a code page for an account with a factor, enrolment for one that
 /// must have a factor, else the sign-in completes with the password alone.
@@ -55,7 +55,7 @@ pub fn after_password(
         state.db.write_blocking(conn, |conn| {
             db::oauth::set_request_mfa(conn, &request.id, AccountId(account.id), VERIFY, None)
         })?;
-        return Ok(Next::Page(code_page(request, Vec::new(), StatusCode::OK)));
+        return Ok(Next::Page(code_page(conn, state, request, account.id, Vec::new())?));
     }
     let required = factors::required_by(
         conn,
@@ -118,19 +118,19 @@ pub async fn verify(req: HttpRequest, state: web::Data<AppState>, origin: Origin
             worker.db.write_blocking(&mut conn, |conn| check_code(conn, &worker, &account, &code, &origin))?;
         if !accepted {
             record_lockouts(&mut conn, &worker.db, &reservation, &actor, &origin)?;
-            let page = code_page(&request, vec!["That code is not right.".into()], StatusCode::OK);
+            let page = code_page(&mut conn, &worker, &request, account.id, vec!["That code is not right.".into()])?;
             return Ok((Next::Page(page), Some((actor, "second factor: wrong code"))));
         }
         throttle::succeeded(&mut conn, &worker.db, &reservation)?;
         Ok((complete(&mut conn, &worker, &request, &client, &account, &Amr::password_and_otp(), &origin)?, None))
     })
     .await;
-    respond(&state, outcome, &audit_origin).await
+    respond_with_failure(&state, outcome, &audit_origin).await
 }
 
 /// Counts a code attempt against the account's second-factor throttle (and the address's); the
 /// lock-out page when it is spent.
-fn reserve_attempt(
+pub fn reserve_attempt(
     conn: &mut Conn,
     state: &AppState,
     account: &Account,
@@ -228,7 +228,7 @@ pub async fn enrol(req: HttpRequest, state: web::Data<AppState>, origin: Origin,
         Ok((Next::Page(page), None))
     })
     .await;
-    respond(&state, outcome, &audit_origin).await
+    respond_with_failure(&state, outcome, &audit_origin).await
 }
 
 /// `POST /oauth/mfa/continue`: the recovery codes were shown; the sign-in completes.
@@ -250,7 +250,7 @@ pub async fn finish_enrolment(
         Ok((complete(&mut conn, &worker, &request, &client, &account, &Amr::password_and_otp(), &origin)?, None))
     })
     .await;
-    respond(&state, outcome, &audit_origin).await
+    respond_with_failure(&state, outcome, &audit_origin).await
 }
 
 /// The request a second-factor form belongs to, at `stage`, with its account (still able to
@@ -272,7 +272,7 @@ fn pending(
 }
 
 /// Puts a refused attempt on record, then answers.
-async fn respond(state: &AppState, outcome: Result<(Next, Failure)>, origin: &Origin) -> HttpResponse {
+pub async fn respond_with_failure(state: &AppState, outcome: Result<(Next, Failure)>, origin: &Origin) -> HttpResponse {
     let outcome = match outcome {
         Ok((next, Some((actor, reason)))) => {
             let event = NewEvent::new(actor, "oauth.signin")
@@ -303,11 +303,20 @@ fn factor_name(given: Option<&str>) -> String {
     }
 }
 
-fn code_page(request: &AuthRequest, errors: Vec<String>, status: StatusCode) -> Rendered {
-    Page::new("Two-step verification")
-        .status(status)
+/// The second step's page: what the account has (a passkey, when passkeys are on; a code).
+pub fn code_page(
+    conn: &mut Conn,
+    state: &AppState,
+    request: &AuthRequest,
+    account: Uuid,
+    errors: Vec<String>,
+) -> Result<Rendered> {
+    let passkey = state.oauth.passkeys.is_some() && passkeys::has_passkey(conn, account)?;
+    let totp = passkeys::has_totp(conn, account)?;
+    Ok(Page::new("Two-step verification")
         .redirecting_to(pages::origin_of(&request.redirect_uri))
-        .render(pages::second_factor(&request.id, &request.csrf, errors))
+        .with_passkey_script(passkey)
+        .render(pages::second_factor(&request.id, &request.csrf, errors, totp, passkey)))
 }
 
 fn enrol_page(

@@ -80,4 +80,7 @@ pub struct OAuth {
     pub settings: Settings,
     pub keys: KeyStore,
     pub master: MasterKey,
+    /// The WebAuthn relying party of the issuer; None when the issuer's host is an IP address
+    /// (passkeys need a domain name).
+    pub passkeys: Option<webauthn_rs::Webauthn>,
 }

@@ -89,6 +89,14 @@ pub(super) fn operations() -> Vec<Operation> {
         op("PATCH /api/v1/me/factors/{factor_id}", OwnAccount, 404).at(FACTOR).body(r#"{"name": "Phone"}"#),
         op("DELETE /api/v1/me/factors/{factor_id}", OwnAccount, 404).at(FACTOR),
         op("POST /api/v1/me/recovery-codes", OwnAccount, 409),
+        // The matrix's server has an IP address for issuer, so passkeys are off (409); adding
+        // them is tested in Chromium (tests/it/passkeys_browser.rs).
+        op("POST /api/v1/me/passkey-registrations", OwnAccount, 409),
+        op("POST /api/v1/me/passkeys", OwnAccount, 409)
+            .body(r#"{"registration_id": "none", "name": "Laptop", "credential": {}}"#),
+        op("POST /api/v1/me/totp-enrolments", OwnAccount, 201),
+        op("POST /api/v1/me/totp", OwnAccount, 400)
+            .body(r#"{"enrolment_id": "none", "name": "Phone", "code": "123456"}"#),
         op("GET /api/v1/keys", Grants(&["keys:read@*"]), 200),
         op("POST /api/v1/keys:rotate", Grants(&["keys:write@*"]), 200),
         op("GET /api/v1/namespaces", Grants(&["namespaces:read@*"]), 200).any_namespace(),

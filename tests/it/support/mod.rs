@@ -219,6 +219,17 @@ impl TestApp {
         Self::start_on(TestDb::new(), flags)
     }
 
+    /// Starts with the issuer `http://localhost:<port>` (a domain name, as a WebAuthn relying
+    /// party needs; browsers resolve `localhost` and its subdomains to the loopback address).
+    /// Returns the app and the issuer.
+    pub fn start_on_localhost(flags: &[&str]) -> (TestApp, String) {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let (bind, issuer) = (format!("127.0.0.1:{port}"), format!("http://localhost:{port}"));
+        let mut all = vec!["--bind", bind.as_str(), "--issuer", issuer.as_str()];
+        all.extend_from_slice(flags);
+        (Self::start_with(&all), issuer)
+    }
+
     /// Starts on `db` (bootstrapping it) with extra `serve` flags.
     pub fn start_on(db: TestDb, flags: &[&str]) -> TestApp {
         let boot = gatehouse(&db, &["bootstrap", "--username", "admin", "--password-stdin"], Some(ADMIN_PASSWORD));
@@ -426,7 +437,9 @@ pub fn creds_of(created: &Value) -> ClientCreds {
 pub fn spawn_server(db: &TestDb, flags: &[&str]) -> (Child, String, PathBuf) {
     let log_file = log_dir().join(format!("server-{}.log", uuid::Uuid::now_v7().simple()));
     let mut child = Command::new(binary())
-        .args(["serve", "--bind", "127.0.0.1:0", "--workers", "2"])
+        .arg("serve")
+        .args(if flags.contains(&"--bind") { &[][..] } else { &["--bind", "127.0.0.1:0"][..] })
+        .args(["--workers", "2"])
         .args(flags)
         .env("GATEHOUSE_DATABASE_URL", &db.url)
         .env("GATEHOUSE_MASTER_KEY", &db.master_key)

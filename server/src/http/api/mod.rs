@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod audit_keys;
 pub mod clients;
+pub mod enrolment;
 pub mod factors;
 pub mod groups;
 pub mod keys;
