@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds the console into console/dist/, which the server build embeds: the wasm32 release
-# build, wasm-bindgen, wasm-opt -Oz, gzip. Prints the gzipped WASM size and fails above 460 KB
+# build, wasm-bindgen, wasm-opt -Oz, gzip. Prints the gzipped WASM size and fails above 500 KB
 # (400 KB until the log streams page, issue 13: 406 KB -> 426 KB; 440 KB until the Security
-# page, issue 14: 423 KB -> 447 KB; see docs/performance.md).
+# page, groups and client settings, issues 14, 16, 17; see docs/performance.md).
 # Installs the wasm target, wasm-bindgen-cli and wasm-opt when they are missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,7 +40,7 @@ for f in "$staging"/*; do
 done
 size=$(stat -c %s "$dist/gatehouse_console_bg.wasm.gz")
 say "console WASM: $(stat -c %s "$dist/gatehouse_console_bg.wasm") bytes, $size bytes gzipped"
-if [ "$size" -gt $((460 * 1024)) ]; then
-  echo "the gzipped console WASM exceeds 460 KB" >&2
+if [ "$size" -gt $((500 * 1024)) ]; then
+  echo "the gzipped console WASM exceeds 500 KB" >&2
   exit 1
 fi

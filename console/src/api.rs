@@ -317,6 +317,11 @@ pub async fn put<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> Res
     call("PUT", path, to_body(body)?, None).await?.json()
 }
 
+/// A PUT without a body whose answer is not needed (e.g. adding a group member).
+pub async fn put_empty(path: &str) -> Result<(), ApiError> {
+    call("PUT", path, None, None).await.map(|_| ())
+}
+
 /// A PUT whose answer body is not needed (e.g. `204` of a password change).
 pub async fn put_no_content<B: Serialize>(path: &str, body: &B) -> Result<(), ApiError> {
     call("PUT", path, to_body(body)?, None).await.map(|_| ())

@@ -9,7 +9,7 @@
 //!
 //! | what | selector |
 //! |---|---|
-//! | navigation links | `a[data-nav="overview"]`, `namespaces`, `users`, `clients`, `permissions`, `audit`, `keys`, `log-streams`, `applications`, `security` (the current one has `aria-current="page"`) |
+//! | navigation links | `a[data-nav="overview"]`, `namespaces`, `users`, `groups`, `clients`, `permissions`, `audit`, `keys`, `log-streams`, `applications`, `security` (the current one has `aria-current="page"`) |
 //! | sign in (signed-out screen) | `#sign-in` (a plain link to `/console/login`); the screen says "Signed out" after signing out |
 //! | sign out | `#sign-out` |
 //! | errors | `.error-banner` (a 403 reads "You lack users:write@customers"); per field `.field-error` (id `<field>-error`) |
@@ -34,7 +34,14 @@
 //!   `form#password-form` with `#password`; grants `form#grants-form` (picker + `#save-grants`);
 //!   second factors `table#factors` rows `tr[data-id][data-kind]` with `button.remove` (asks
 //!   for confirmation), `#no-factors`;
-//!   `#delete-user`. Status line `.notice`.
+//!   `#delete-user`; the account's groups `#user-groups` (rows `tr[data-id=<group id>]`). Status
+//!   line `.notice`.
+//! - Groups (`?ns=<slug>`): `#namespace`; rows `tr[data-id]` with links `a.group-link`; create
+//!   `#name`, `#description` (`form#create-form`).
+//! - Group detail: `#name`, `#description` (`form#group-form`); `#delete-group`; grants
+//!   `form#grants-form` (picker + `#save-grants`); members `table#members` rows
+//!   `tr[data-id=<account id>]` with `button.remove-member` (`#load-more` pages on); add members:
+//!   `#member-ns`, `#member-q` (search as you type), results `button.add-member[data-id]`.
 //! - Clients: `#all_clients` (checkbox; off lists `owner=me`); create `#name`, picker,
 //!   `#grant_type_client_credentials`, `#grant_type_authorization_code`, `#grant_type_refresh_token`,
 //!   `#password_grant_enabled`, `#redirect_uris`, `#user_namespace`, `#token_endpoint_auth_method`,
@@ -43,7 +50,8 @@
 //!   `#rotate-secret`, `#toggle-disabled`, `#delete-client`, `#owner_account_id` + `#transfer`
 //!   (`form#transfer-form`), grants `form#grants-form` with `#save-grants`.
 //! - Permission audit: `#owner` filter; rows `tr[data-client-id]`, dropped grants `.dropped`,
-//!   the marker `.warning` (text mentions "lost").
+//!   the owner's grants held through a group `.sources li` ("… via group <name>"), the marker
+//!   `.warning` (text mentions "lost").
 //! - Audit log: `#actor`, `#target`, `#action`, `#namespace`, `#outcome`, `#since`, `#until`
 //!   (RFC 3339 or a date, UTC); rows `tr[data-id]` with `button.event-open`; detail `#event-detail`
 //!   with diff rows `tr.diff-row` (`.changed` where before and after differ); chain status
@@ -115,6 +123,7 @@ fn Shell() -> impl IntoView {
                         <li><A href="/console/" exact=true {..} data-nav="overview">"Overview"</A></li>
                         <li><A href="/console/namespaces" {..} data-nav="namespaces">"Namespaces"</A></li>
                         <li><A href="/console/users" {..} data-nav="users">"Users"</A></li>
+                        <li><A href="/console/groups" {..} data-nav="groups">"Groups"</A></li>
                         <li><A href="/console/clients" {..} data-nav="clients">"API clients"</A></li>
                         <li><A href="/console/permissions" {..} data-nav="permissions">"Permission audit"</A></li>
                         <li><A href="/console/audit" {..} data-nav="audit">"Audit log"</A></li>
@@ -130,6 +139,8 @@ fn Shell() -> impl IntoView {
                         <Route path=path!("/console/namespaces") view=pages::namespaces::Namespaces />
                         <Route path=path!("/console/users") view=pages::users::Users />
                         <Route path=path!("/console/users/:ns/:id") view=pages::user_detail::UserDetail />
+                        <Route path=path!("/console/groups") view=pages::groups::Groups />
+                        <Route path=path!("/console/groups/:ns/:id") view=pages::group_detail::GroupDetail />
                         <Route path=path!("/console/clients") view=pages::clients::Clients />
                         <Route path=path!("/console/clients/:id") view=pages::client_detail::ClientDetail />
                         <Route path=path!("/console/permissions") view=pages::permissions::PermissionAudit />

@@ -47,6 +47,32 @@ pub fn user_permissions(user_path: &str) -> String {
     format!("{user_path}/permissions")
 }
 
+/// The groups an account is a member of.
+pub fn user_groups(user_path: &str) -> String {
+    format!("{user_path}/groups?page_size=200")
+}
+
+/// The groups of a namespace (to list, or to create one in).
+pub fn groups(namespace_slug: &str) -> String {
+    format!("{}/groups", namespace(namespace_slug))
+}
+
+pub fn group(namespace_slug: &str, id: &str) -> String {
+    format!("{}/{}", groups(namespace_slug), encode(id))
+}
+
+pub fn group_permissions(group_path: &str) -> String {
+    format!("{group_path}/permissions")
+}
+
+pub fn group_members(group_path: &str) -> String {
+    format!("{group_path}/members")
+}
+
+pub fn group_member(group_path: &str, account_id: &str) -> String {
+    format!("{group_path}/members/{}", encode(account_id))
+}
+
 pub fn user_password(user_path: &str) -> String {
     format!("{user_path}/password")
 }
@@ -86,5 +112,7 @@ mod tests {
         assert_eq!(user_permissions(&user("ns", "1")), "/api/v1/namespaces/ns/users/1/permissions");
         assert_eq!(client_secrets(&client("x")), "/api/v1/clients/x/secrets");
         assert_eq!(my_consent("c/1"), "/api/v1/me/consents/c%2F1");
+        assert_eq!(group_member(&group("ns", "g"), "a"), "/api/v1/namespaces/ns/groups/g/members/a");
+        assert_eq!(user_groups(&user("ns", "1")), "/api/v1/namespaces/ns/users/1/groups?page_size=200");
     }
 }

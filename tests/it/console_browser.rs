@@ -306,3 +306,89 @@ fn an_administrator_edits_a_clients_oauth_settings_in_the_console() {
     assert_eq!(after.json["hybrid_enabled"], json!(true));
     assert_eq!(after.json["require_pushed_authorization_requests"], json!(true));
 }
+
+#[test]
+fn an_administrator_manages_a_group_and_its_members_in_the_console() {
+    let app = TestApp::start_with(&["--console-mfa", "optional"]);
+    app.create_namespace("shop");
+    let bob = app.create_account("shop", "bob", &[]);
+    let (owner, owned) = app.owner_with_client("ops", &[], &["users:read@shop"]);
+    let driver = Driver::start();
+    runtime().block_on(async {
+        let b = driver.browser(1440, 900).await;
+        scenario(&b, "console-groups", async {
+            sign_in(&b, &app.base).await;
+            click(&b, "a[data-nav=groups]").await;
+            find(&b, "#namespace").await;
+            b.goto(&format!("{}/console/groups?ns=shop", app.base)).await.unwrap();
+            fill(&b, "#name", "support").await;
+            fill(&b, "#description", "Tier 1").await;
+            click(&b, "form#create-form button[type=submit]").await;
+            click(&b, "a.group-link").await;
+            find(&b, "#grants-form").await;
+            let group = off_runtime(|| app.admin().get("/api/v1/namespaces/shop/groups"));
+            let group = group.json["items"][0]["id"].as_str().expect("the group was created").to_owned();
+
+            // Renamed on its page.
+            fill(&b, "#name", "helpdesk").await;
+            click(&b, "form#group-form button[type=submit]").await;
+            wait_for_text(&b, "Saved.").await;
+            let renamed = off_runtime(|| app.admin().get(&format!("/api/v1/namespaces/shop/groups/{group}")));
+            assert_eq!(
+                (renamed.json["name"].as_str(), renamed.json["description"].as_str()),
+                (Some("helpdesk"), Some("Tier 1"))
+            );
+
+            // Its grants, with the grant picker.
+            fill(&b, "#grant", "users:read@shop").await;
+            click(&b, "#add-grant").await;
+            click(&b, "#save-grants").await;
+            wait_for_text(&b, "Grants saved").await;
+            let grants =
+                off_runtime(|| app.admin().get(&format!("/api/v1/namespaces/shop/groups/{group}/permissions")));
+            assert_eq!(grants.json["permissions"], json!(["users:read@shop"]), "{}", grants.text);
+
+            // Members, found by search: bob, then the owner of a client (in `system`).
+            fill(&b, "#member-q", "bo").await;
+            click(&b, &format!("button.add-member[data-id='{bob}']")).await;
+            find(&b, &format!("table#members tr[data-id='{bob}']")).await;
+            fill(&b, "#member-ns", "system").await;
+            fill(&b, "#member-q", "op").await;
+            click(&b, &format!("button.add-member[data-id='{owner}']")).await;
+            find(&b, &format!("table#members tr[data-id='{owner}']")).await;
+            screenshot(&b, "console-group").await;
+            assert_eq!(off_runtime(|| app.as_client(&owned).get("/api/v1/namespaces/shop/users").status), 200);
+
+            // The permission audit says where the owner's grant comes from.
+            click(&b, "a[data-nav=permissions]").await;
+            let sources = find(&b, &format!("tr[data-client-id='{}'] .sources li", owned.id)).await;
+            assert_eq!(sources.text().await.unwrap(), "users:read@shop via group helpdesk");
+            screenshot(&b, "console-group-permission-audit").await;
+
+            // Bob's page lists the group.
+            b.goto(&format!("{}/console/users/shop/{bob}", app.base)).await.unwrap();
+            let membership = find(&b, &format!("#user-groups tr[data-id='{group}']")).await;
+            assert!(membership.text().await.unwrap().contains("helpdesk"));
+            b.execute(
+                "arguments[0].scrollIntoView({block: 'center'})",
+                vec![serde_json::to_value(&membership).unwrap()],
+            )
+            .await
+            .unwrap();
+            screenshot(&b, "console-user-groups").await;
+
+            // Removing the owner takes the grant from its client at once.
+            b.goto(&format!("{}/console/groups/shop/{group}", app.base)).await.unwrap();
+            click(&b, &format!("table#members tr[data-id='{owner}'] button.remove-member")).await;
+            wait_for_text(&b, "Member removed").await;
+            assert_eq!(off_runtime(|| app.as_client(&owned).get("/api/v1/namespaces/shop/users").status), 403);
+            click(&b, "#delete-group").await;
+            click(&b, "#confirm-yes").await;
+            find(&b, "form#create-form").await;
+            let gone = off_runtime(|| app.admin().get(&format!("/api/v1/namespaces/shop/groups/{group}")));
+            assert_eq!(gone.status, 404);
+        })
+        .await;
+        b.close().await.unwrap();
+    });
+}

@@ -7,8 +7,9 @@ use std::collections::BTreeMap;
 
 use gatehouse_api_types::field_errors::field_errors_of;
 use gatehouse_api_types::{
-    Account, AccountCreate, AccountPatch, Client, ClientCreate, ClientPatch, FieldError, GrantType, NamespaceCreate,
-    NamespacePatch, PasswordSet, Permissions, SecretRotate, SigningAlg, TokenEndpointAuthMethod,
+    Account, AccountCreate, AccountPatch, Client, ClientCreate, ClientPatch, FieldError, GrantType, GroupCreate,
+    GroupPatch, NamespaceCreate, NamespacePatch, PasswordSet, Permissions, SecretRotate, SigningAlg,
+    TokenEndpointAuthMethod,
 };
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -59,6 +60,22 @@ pub fn namespace_create(slug: &str, display_name: &str) -> Result<NamespaceCreat
 
 pub fn namespace_rename(display_name: &str) -> Result<NamespacePatch, ApiError> {
     let body = NamespacePatch { display_name: Some(display_name.trim().to_owned()), mfa: None };
+    let mut errors = Errors::default();
+    errors.validate(&body);
+    errors.finish(body)
+}
+
+/// A new group's name and description (blank: none).
+pub fn group_create(name: &str, description: &str) -> Result<GroupCreate, ApiError> {
+    let body = GroupCreate { name: name.trim().to_owned(), description: opt(description) };
+    let mut errors = Errors::default();
+    errors.validate(&body);
+    errors.finish(body)
+}
+
+/// A group's name and description as saved from its page (blank description: cleared).
+pub fn group_patch(name: &str, description: &str) -> Result<GroupPatch, ApiError> {
+    let body = GroupPatch { name: Some(name.trim().to_owned()), description: Some(opt(description)) };
     let mut errors = Errors::default();
     errors.validate(&body);
     errors.finish(body)

@@ -4,6 +4,8 @@ pub mod applications;
 pub mod audit;
 pub mod client_detail;
 pub mod clients;
+pub mod group_detail;
+pub mod groups;
 pub mod keys;
 pub mod log_streams;
 pub mod namespaces;

@@ -1,7 +1,7 @@
-//! Permission audit: for every client I can list, granted vs owner vs effective, and the
-//! grants its owner has lost.
+//! Permission audit: for every client I can list, granted vs owner vs effective (with the
+//! owner's grants that come through groups, `.sources`), and the grants its owner has lost.
 
-use gatehouse_api_types::{Client, EffectivePermissions};
+use gatehouse_api_types::{Client, EffectivePermissions, GrantVia};
 use leptos::prelude::*;
 use leptos_router::components::A;
 
@@ -84,7 +84,17 @@ pub fn PermissionAudit() -> impl IntoView {
                                             {match r.permissions {
                                                 Ok(p) => view! {
                                                     <td><GrantChips grants=p.granted /></td>
-                                                    <td><GrantChips grants=p.owner /></td>
+                                                    <td>
+                                                        <GrantChips grants=p.owner />
+                                                        <ul class="sources">
+                                                            {p.owner_sources.into_iter().filter_map(|s| match s.via {
+                                                                GrantVia::Group { name, .. } => Some(view! {
+                                                                    <li><code>{s.grant}</code>" via group "{name}</li>
+                                                                }),
+                                                                GrantVia::Direct(_) => None,
+                                                            }).collect_view()}
+                                                        </ul>
+                                                    </td>
                                                     <td><GrantChips grants=p.effective /></td>
                                                     <td>
                                                         <ul class="dropped">

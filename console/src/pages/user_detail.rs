@@ -1,7 +1,7 @@
 //! One account: profile, attributes, verification flags, state, second factors, password,
 //! grants, delete.
 
-use gatehouse_api_types::{Account, AccountPatch, Permissions};
+use gatehouse_api_types::{Account, AccountPatch, GroupMembership, Page, Permissions};
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_params_map};
@@ -31,6 +31,10 @@ pub fn UserDetail() -> impl IntoView {
     let grants_res = LocalResource::new(move || {
         let path = paths::user_permissions(&path.get());
         async move { api::get::<Permissions>(&path).await }
+    });
+    let groups_res = LocalResource::new(move || {
+        let path = paths::user_groups(&path.get());
+        async move { api::get::<Page<GroupMembership>>(&path).await.map(|p| p.items) }
     });
 
     // the profile form, filled from each load
@@ -269,6 +273,30 @@ pub fn UserDetail() -> impl IntoView {
                             <GrantPicker grants=grants error=grants_error legend="Grants of this account" />
                             <button type="submit" id="save-grants" class="button primary" disabled=busy>"Save grants"</button>
                         </form>
+                    </section>
+                    <section class="card" aria-labelledby="acct-groups-title">
+                        <h2 id="acct-groups-title">"Groups"</h2>
+                        <p class="hint">"The account also holds the grants of these groups."</p>
+                        {move || match groups_res.get() {
+                            None => view! { <Loading /> }.into_any(),
+                            Some(Err(e)) => view! { <ErrorText message=e.message() /> }.into_any(),
+                            Some(Ok(list)) if list.is_empty() => view! { <p class="muted" id="user-groups">"No groups."</p> }.into_any(),
+                            Some(Ok(list)) => view! {
+                                <table id="user-groups">
+                                    <tbody>
+                                        {list.into_iter().map(|g| {
+                                            let label = g.name.clone().unwrap_or_else(|| g.group_id.to_string());
+                                            view! {
+                                                <tr data-id=g.group_id.to_string()>
+                                                    <td><A href=format!("/console/groups/{}/{}", encode(&g.namespace), g.group_id)>{label}</A></td>
+                                                    <td>{g.namespace.clone()}</td>
+                                                </tr>
+                                            }
+                                        }).collect_view()}
+                                    </tbody>
+                                </table>
+                            }.into_any(),
+                        }}
                     </section>
                 </div>
             </div>
