@@ -249,7 +249,7 @@ pub fn ClientDetail() -> impl IntoView {
                 {loaded(effective, |e: EffectivePermissions| view! {
                     {lost_warning(&e.dropped).map(|w| view! { <p class="warning" role="note">{"⚠ "}{w}</p> })}
                     <dl class="facts">
-                        <dt>"TokenOutcome"</dt><dd><GrantChips grants=e.granted.clone() /></dd>
+                        <dt>"Granted"</dt><dd><GrantChips grants=e.granted.clone() /></dd>
                         <dt>"Owner holds"</dt><dd><GrantChips grants=e.owner.clone() /></dd>
                         <dt>"Effective"</dt><dd><GrantChips grants=e.effective.clone() /></dd>
                     </dl>

@@ -64,7 +64,7 @@ pub fn PermissionAudit() -> impl IntoView {
                         <table class="audit-table">
                             <thead>
                                 <tr>
-                                    <th scope="col">"Client"</th><th scope="col">"Owner"</th><th scope="col">"TokenOutcome"</th>
+                                    <th scope="col">"Client"</th><th scope="col">"Owner"</th><th scope="col">"Granted"</th>
                                     <th scope="col">"Owner holds"</th><th scope="col">"Effective"</th><th scope="col">"Dropped"</th>
                                 </tr>
                             </thead>
