@@ -29,7 +29,7 @@ impl World<'_> {
                 self.app_settings(&mut body, app, x);
                 let r = self.api(x, &key, Method::POST, "/api/v1/clients", Some(&body));
                 let what =
-                    format!("create client {grants:?} owned by {owner_label} {}", super::world::describe_app(&body));
+                    format!("create client {grants:?} owned by {owner_label} {}", super::ops::describe_app(&body));
                 let mut s = self.api_step(kind, x, &key, &r, what);
                 if r.status == 201 {
                     let c = self.add_client(&r.json, &format!("n{step}"));

@@ -3,6 +3,7 @@
 //! `lure.rs` run them.
 
 use proptest::prelude::*;
+use serde_json::Value;
 
 use super::world::{AppSpec, Principal, GRANTS};
 use crate::support::Reply;
@@ -419,3 +420,26 @@ pub const GRANT_TYPES: [&[&str]; 4] = [
     &["client_credentials"],
     &["client_credentials", "authorization_code", "refresh_token"],
 ];
+
+/// A short description of a client's OAuth settings in a create or patch body.
+pub fn describe_app(body: &Value) -> String {
+    let mut parts = Vec::new();
+    for field in [
+        "grant_types",
+        "redirect_uris",
+        "user_namespace",
+        "token_endpoint_auth_method",
+        "password_grant_enabled",
+        "skip_consent",
+        "registration_enabled",
+    ] {
+        if let Some(v) = body.get(field) {
+            parts.push(format!("{field}={v}"));
+        }
+    }
+    if parts.is_empty() {
+        "(API client)".to_owned()
+    } else {
+        parts.join(" ")
+    }
+}

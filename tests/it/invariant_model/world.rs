@@ -304,7 +304,7 @@ impl<'a> World<'a> {
                 w.app_settings(&mut body, &client.app, n);
                 let c = w.setup_client(&body, &format!("c{n}"));
                 w.learn_client(n, c, &body);
-                let _ = write!(line, "; client {} {grants:?} {}", w.clients[c].label, describe_app(&body));
+                let _ = write!(line, "; client {} {grants:?} {}", w.clients[c].label, super::ops::describe_app(&body));
             }
             if agent.signed_in {
                 line.push_str("; signed in");
@@ -575,28 +575,5 @@ impl<'a> World<'a> {
             }
         }
         Err("sign-in did not finish".into())
-    }
-}
-
-/// A short description of a client's OAuth settings in a create or patch body.
-pub fn describe_app(body: &Value) -> String {
-    let mut parts = Vec::new();
-    for field in [
-        "grant_types",
-        "redirect_uris",
-        "user_namespace",
-        "token_endpoint_auth_method",
-        "password_grant_enabled",
-        "skip_consent",
-        "registration_enabled",
-    ] {
-        if let Some(v) = body.get(field) {
-            parts.push(format!("{field}={v}"));
-        }
-    }
-    if parts.is_empty() {
-        "(API client)".to_owned()
-    } else {
-        parts.join(" ")
     }
 }
