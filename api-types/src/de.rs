@@ -13,6 +13,16 @@ where
     Option::<T>::deserialize(deserializer).map(Some)
 }
 
+/// Deserializes a field a merge patch may set but not clear: absent is `None` (with
+/// `#[serde(default)]`), a value is `Some`, and `null` is refused (a 400 naming the field).
+pub(crate) fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
+}
+
 /// A whole number as JSON Schema's `integer` has it: `60`, and also `60.0` or `6e1` (a number
 /// with no fractional part), as some JSON encoders write them.
 pub(crate) fn whole_number<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::checks;
-use crate::de::nullable;
+use crate::de::{nullable, present};
 
 #[cfg(feature = "openapi")]
 use utoipa::ToSchema;
@@ -56,7 +56,8 @@ pub struct GroupCreate {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct GroupPatch {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// A group always has a name: `null` is refused.
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
     #[validate(
         length(min = 1, max = 100, message = "must be 1 to 100 characters"),
         custom(function = "checks::plain_text")
@@ -141,5 +142,15 @@ mod tests {
         let json = serde_json::to_value(&group).unwrap();
         assert_eq!(json["via"], serde_json::json!({"group": id, "name": "ops"}));
         assert_eq!(serde_json::from_value::<GrantSource>(json).unwrap(), group);
+    }
+
+    #[test]
+    fn a_patch_may_rename_a_group_but_not_unname_it() {
+        let patch = |body: &str| serde_json::from_str::<GroupPatch>(body);
+        assert_eq!(patch(r#"{"name": "ops"}"#).unwrap().name.as_deref(), Some("ops"));
+        assert_eq!(patch("{}").unwrap().name, None);
+        let refused = patch(r#"{"name": null}"#).unwrap_err().to_string();
+        assert!(refused.contains("null"), "{refused}");
+        assert_eq!(patch(r#"{"description": null}"#).unwrap().description, Some(None));
     }
 }
