@@ -108,6 +108,7 @@ fn structured(mut input: Input<'_>) {
         scope: input.text(),
         auth_time: (flags & 4 != 0).then(|| input.int()),
         sid: (flags & 8 != 0).then(|| input.text()),
+        userinfo_claims: (flags & 128 != 0).then(|| input.text()),
     };
     let mut header = jsonwebtoken::Header::new(jwt_algorithm(key.alg));
     header.kid = Some(if flags & 16 == 0 { key.kid.clone() } else { input.text() });
