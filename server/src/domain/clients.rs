@@ -403,9 +403,7 @@ pub fn update(
     }
     if let Some(texts) = patch.permissions {
         let wanted = grant::normalize(parse_request_grants("permissions", &texts)?);
-        let added = wanted.iter().filter(|g| !before.client.permissions.contains(g));
-        let removed = before.client.permissions.iter().filter(|g| !wanted.contains(g));
-        ctx.caller.require_holds_all(added.chain(removed))?;
+        ctx.caller.require_holds_change(&before.client.permissions, &wanted)?;
         after.permissions = wanted;
     }
     if let Some(types) = patch.grant_types {

@@ -191,9 +191,7 @@ pub fn set_permissions(
     let before = find(conn, namespace, id)?;
     Precondition::check(condition, before.version)?;
     let wanted = grant::normalize(grants);
-    let added = wanted.iter().filter(|g| !before.permissions.contains(g));
-    let removed = before.permissions.iter().filter(|g| !wanted.contains(g));
-    ctx.caller.require_holds_all(added.chain(removed))?;
+    ctx.caller.require_holds_change(&before.permissions, &wanted)?;
     let mut after = before.clone();
     after.permissions = wanted;
     after.version += 1;

@@ -129,6 +129,14 @@ impl Caller {
         Ok(())
     }
 
+    /// Replacing grants `before` by `after` (an account's, a group's or a client's) gives
+    /// and takes each grant that differs: the caller must hold every one of them.
+    pub fn require_holds_change(&self, before: &[Grant], after: &[Grant]) -> Result<()> {
+        let added = after.iter().filter(|g| !before.contains(g));
+        let removed = before.iter().filter(|g| !after.contains(g));
+        self.require_holds_all(added.chain(removed))
+    }
+
     /// The account whose authority the caller exercises: itself, or a client's owner.
     pub fn acting_account_id(&self) -> Uuid {
         match &self.principal {
