@@ -20,7 +20,7 @@ use crate::domain::authn::shown_client_id;
 use crate::domain::crypto::{random_token, same, token_hash};
 use crate::domain::signing_keys::jwt_algorithm;
 use crate::error::Result;
-use crate::shell::{self, read_body, AppState, OAuth, BODY_LIMIT};
+use crate::shell::{self, AppState, OAuth};
 
 fn bearer_token(req: &HttpRequest, form: Option<&Form>) -> Option<String> {
     let header = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
@@ -119,10 +119,7 @@ pub async fn revoke(
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> std::result::Result<HttpResponse, OAuthError> {
-    let body = read_body(&req, payload.into_inner(), BODY_LIMIT, &["application/x-www-form-urlencoded"])
-        .await
-        .map_err(|e| OAuthError::invalid_request(e.to_string()))?;
-    let form = Form::parse(&body)?;
+    let form = Form::read(&req, payload).await?;
     let token = form.require("token")?.to_owned();
     let client = client_of(&req, &state, &form).await?;
     let origin = shell::origin(&req);
@@ -167,10 +164,7 @@ pub async fn introspect(
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> std::result::Result<HttpResponse, OAuthError> {
-    let body = read_body(&req, payload.into_inner(), BODY_LIMIT, &["application/x-www-form-urlencoded"])
-        .await
-        .map_err(|e| OAuthError::invalid_request(e.to_string()))?;
-    let form = Form::parse(&body)?;
+    let form = Form::read(&req, payload).await?;
     let token = form.require("token")?.to_owned();
     let client = client_of(&req, &state, &form).await?;
     if client.caller.is_none() {

@@ -15,6 +15,20 @@ pub const MAX_PARAMETERS: usize = 64;
 pub struct Form(Vec<(String, String)>);
 
 impl Form {
+    /// The body of a back-channel endpoint's POST (token, PAR, revocation, introspection): a
+    /// bounded form-urlencoded body, parsed; any failure is `invalid_request`.
+    pub async fn read(req: &actix_web::HttpRequest, payload: actix_web::web::Payload) -> Result<Form, OAuthError> {
+        let body = crate::shell::read_body(
+            req,
+            payload.into_inner(),
+            crate::shell::BODY_LIMIT,
+            &["application/x-www-form-urlencoded"],
+        )
+        .await
+        .map_err(|e| OAuthError::invalid_request(e.to_string()))?;
+        Form::parse(&body)
+    }
+
     pub fn parse(body: &[u8]) -> Result<Form, OAuthError> {
         let mut pairs: Vec<(String, String)> = Vec::new();
         let mut seen: HashSet<String> = HashSet::new();

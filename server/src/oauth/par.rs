@@ -17,7 +17,7 @@ use crate::db::{self, Conn};
 use crate::domain::audit::NewEvent;
 use crate::domain::crypto::{random_token, token_hash};
 use crate::error::Result;
-use crate::shell::{self, read_body, AppState, BODY_LIMIT};
+use crate::shell::{self, AppState};
 
 pub const REQUEST_URI_PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
 /// How long a pushed request can be redeemed.
@@ -35,10 +35,7 @@ pub async fn push(
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> std::result::Result<HttpResponse, OAuthError> {
-    let body = read_body(&req, payload.into_inner(), BODY_LIMIT, &["application/x-www-form-urlencoded"])
-        .await
-        .map_err(|e| OAuthError::invalid_request(e.to_string()))?;
-    let form = Form::parse(&body)?;
+    let form = Form::read(&req, payload).await?;
     let client = client_of(&req, &state, &form).await?;
     if form.get("client_id").is_some_and(|id| id != client.client_id) {
         return Err(OAuthError::invalid_request("client_id is not the authenticated client's"));

@@ -21,7 +21,7 @@ use crate::domain::clients::{ClientView, OAuthProfile};
 use crate::domain::signin::{self, SignIn};
 use crate::domain::{factors, grant, Caller};
 use crate::error::{Refusable, Result};
-use crate::shell::{read_body, AppState, BODY_LIMIT};
+use crate::shell::AppState;
 
 /// How the client presented itself.
 #[derive(Clone)]
@@ -68,10 +68,7 @@ pub async fn token(
     origin: Origin,
     payload: web::Payload,
 ) -> std::result::Result<HttpResponse, OAuthError> {
-    let body = read_body(&req, payload.into_inner(), BODY_LIMIT, &["application/x-www-form-urlencoded"])
-        .await
-        .map_err(|e| OAuthError::invalid_request(e.to_string()))?;
-    let form = Form::parse(&body)?;
+    let form = Form::read(&req, payload).await?;
     let presented = presented(&req, &form)?;
     let grant_type = form.require("grant_type")?.to_owned();
     let _permit = state.db.admit().await?;
