@@ -53,6 +53,7 @@
 //! succeeded fails, so the search cannot pass by refusing everything.
 
 mod execute;
+mod factors;
 mod groups;
 mod lure;
 mod measure;
@@ -205,8 +206,12 @@ prop_compose! {
 }
 
 fn world_spec() -> impl Strategy<Value = WorldSpec> {
-    (prop::collection::vec(agent_spec(), 4..=6), prop::collection::vec(group_spec(), 1..=2))
-        .prop_map(|(agents, groups)| WorldSpec { agents, groups })
+    (
+        prop::collection::vec(agent_spec(), 4..=6),
+        prop::collection::vec(group_spec(), 1..=2),
+        prop::collection::vec(any::<u8>(), 0..=2),
+    )
+        .prop_map(|(agents, groups, factors)| WorldSpec { agents, groups, factors })
 }
 
 fn server() -> TestApp {
@@ -329,6 +334,7 @@ fn one_agent(grants: Vec<u8>) -> WorldSpec {
             signed_in: false,
         }],
         groups: Vec::new(),
+        factors: Vec::new(),
     }
 }
 
@@ -444,6 +450,7 @@ fn regression_clients_write_replaces_a_signing_clients_keys() {
             },
         ],
         groups: Vec::new(),
+        factors: Vec::new(),
     };
     // API-key holders: the administrator, then agent 2 (agent 1 holds a signing key, no secret).
     let change = ClientChange { keys: true, ..ClientChange::default() };
@@ -475,6 +482,7 @@ fn regression_clients_write_switches_a_wider_client_to_its_own_key() {
             },
         ],
         groups: Vec::new(),
+        factors: Vec::new(),
     };
     // API-key holders: the administrator, agent 1, agent 2.
     let change = ClientChange { keys: true, auth_method: Some(2), ..ClientChange::default() };
@@ -519,5 +527,19 @@ fn regression_permissions_write_rewrites_a_more_powerful_groups_grants() {
             "agent1 via secret #1 of client c1: set the grants of group g0 to",
             "agent1 via secret #1 of client c1: delete group g0",
         ],
+    );
+}
+
+/// `users:*@system` removes the authenticator app of the administrator, whose password it was
+/// handed: the password alone would then sign the administrator in.
+#[test]
+fn regression_users_write_strips_the_factor_of_an_administrator_whose_password_it_holds() {
+    let spec = WorldSpec { factors: vec![0], ..one_agent(vec![grant("users:*@system")]) };
+    // The administrator's keys that can be handed over: its password, its client's secret, its
+    // authenticator app.
+    regression(
+        spec,
+        vec![Op::HandOver { from: 0, key: 0, to: 0 }, Op::RemoveFactor { caller: sel(1), pick: 0 }],
+        &["admin hands password of m0admin to agent1", "agent1 via secret #1 of client c1: remove a factor of m0admin"],
     );
 }

@@ -269,6 +269,7 @@ impl World<'_> {
                         email_verified: false,
                         disabled: false,
                         deleted: false,
+                        mfa: Default::default(),
                     });
                     let a = self.accounts.len() - 1;
                     self.agents[x].learn(Key::Password { account: a, password });
@@ -467,6 +468,7 @@ impl World<'_> {
             | Op::AddMember { .. }
             | Op::RemoveMember { .. }
             | Op::DeleteGroup { .. } => self.execute_group(op),
+            Op::EnrolFactor { .. } | Op::RemoveFactor { .. } => self.execute_factor(op),
             Op::Probe { agent, key, perm } => {
                 let holders: Vec<usize> =
                     (0..self.agents.len()).filter(|&a| self.agents[a].keys.iter().any(Key::is_api)).collect();

@@ -5,6 +5,7 @@
 use reqwest::Method;
 use serde_json::Value;
 
+use super::factors::past_sign_in;
 use super::measure::Snapshot;
 use super::ops::{ok, status, Outcome, ScopePick, Step};
 use super::power::{Perm, Power, STAR};
@@ -99,7 +100,14 @@ impl World<'_> {
                         Some(next) => page = next,
                         None => break,
                     }
-                    if page_kind(&page) != PageKind::SignIn {
+                    if page_kind(&page) == PageKind::SecondFactor {
+                        path.push("code page".to_owned());
+                        match self.answer_code_page(v, va, &page) {
+                            Some(next) => page = next,
+                            None => break,
+                        }
+                    }
+                    if past_sign_in(&page) {
                         let generation = self.accounts[va].session_generation;
                         self.agents[v].keys.retain(|k| !matches!(k, Key::Session { .. }));
                         self.agents[v].learn(Key::Session { account: va, generation });

@@ -8,9 +8,11 @@
 //!   the bootstrap client reads);
 //! - token: `effective_permissions` of `GET /api/v1/me` with it (401: nothing);
 //! - keys: a secret, its own `/me`; a password, its account's power while it is the account's
-//!   current password; a session, its account's while no password change ended it; a verified
-//!   email, the account's while it is still its verified email; a public client's redirect URI,
-//!   the client's power while the URI is still registered;
+//!   current password and no factor stands in the way (`factors.rs`: the account has none, or
+//!   the agent holds one); a session, its account's while no password change or factor removal
+//!   ended it; a verified email, the account's while it is still its verified email (and, as for
+//!   a password, no factor stands in the way); a public client's redirect URI, the client's power
+//!   while the URI is still registered; an authenticator app's secret, nothing by itself;
 //! - log streams and their receivers: `streams.rs`.
 
 use std::collections::HashMap;
@@ -67,6 +69,11 @@ impl Snapshot {
                     .map(|k| {
                         // The agent's own measurement first (a redirect URI's power is the
                         // agent's), then any holder's (a key handed over).
+                        // A password or an email is worth what its holder can sign in with
+                        // (a factor of the account may stand in the way): computed again.
+                        if let Some(power) = w.sign_in_key_power(i, k, self) {
+                            return (k.clone(), power);
+                        }
                         let mine = old.get(i).and_then(|keys| keys.iter().find(|(j, _)| j == k));
                         let power =
                             mine.or_else(|| anywhere.iter().copied().find(|(j, _)| j == k)).and_then(|(_, p)| *p);
@@ -205,6 +212,9 @@ impl World<'_> {
         account.email = r.json["email"].as_str().map(str::to_owned);
         account.email_verified = r.json["email_verified"] == Value::Bool(true);
         account.disabled = r.json["disabled"] == Value::Bool(true);
+        if !self.measure_factors(a, &ns, &id) {
+            return None;
+        }
         let p = self.boot(Method::GET, &format!("/api/v1/namespaces/{ns}/users/{id}/permissions"), Body::Empty);
         match p.status {
             200 if self.accounts[a].disabled => Some(Power::EMPTY),
@@ -320,6 +330,26 @@ impl World<'_> {
         }
     }
 
+    /// The power of a key that signs in (a password, or a verified email that resets it) in the
+    /// hands of `agent`: its account's while the key is current and no factor of the account
+    /// stands in the way (`factors.rs`); `None` for other keys.
+    pub fn sign_in_key_power(&self, agent: usize, key: &Key, snap: &Snapshot) -> Option<Option<Power>> {
+        let (account, current) = match key {
+            Key::Password { account, password } => {
+                (*account, self.accounts[*account].password.as_deref() == Some(password))
+            }
+            Key::Email { account, email } => {
+                let a = &self.accounts[*account];
+                (*account, a.email.as_deref() == Some(email) && a.email_verified)
+            }
+            _ => return None,
+        };
+        if self.accounts[account].deleted || !current || !self.password_suffices(agent, account) {
+            return Some(Some(Power::EMPTY));
+        }
+        Some(snap.accounts.get(account).copied().flatten())
+    }
+
     fn key_power(
         &self,
         agent: usize,
@@ -336,25 +366,10 @@ impl World<'_> {
                 }
                 secrets.get(&(*client, secret.clone())).copied().unwrap_or(Some(Power::EMPTY))
             }
-            Key::Password { account, password } => {
-                let a = &self.accounts[*account];
-                if a.deleted || a.password.as_deref() != Some(password) {
-                    Some(Power::EMPTY)
-                } else {
-                    account_power(*account)
-                }
-            }
+            Key::Password { .. } | Key::Email { .. } => self.sign_in_key_power(agent, key, snap).flatten(),
             Key::Token { token } => snap.tokens[*token],
             Key::Session { account, generation } => {
                 if self.accounts[*account].session_generation == *generation {
-                    account_power(*account)
-                } else {
-                    Some(Power::EMPTY)
-                }
-            }
-            Key::Email { account, email } => {
-                let a = &self.accounts[*account];
-                if a.email.as_deref() == Some(email) && a.email_verified {
                     account_power(*account)
                 } else {
                     Some(Power::EMPTY)
@@ -368,6 +383,8 @@ impl World<'_> {
                     Some(Power::EMPTY)
                 }
             }
+            // Half of a sign-in: what it adds is counted in the password's power.
+            Key::Factor { .. } => Some(Power::EMPTY),
             Key::Stream { .. } | Key::Signer { .. } => unreachable!("measured by stream_key_power, signer_power"),
         }
     }

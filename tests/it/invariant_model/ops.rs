@@ -171,6 +171,17 @@ pub enum Op {
         caller: Sel,
         group: u8,
     },
+    /// The agent adds an authenticator app to an account through a token of the account with the
+    /// `account` scope (`factors.rs`).
+    EnrolFactor {
+        agent: u8,
+        key: u8,
+    },
+    /// Removes one of the factors the model knows of (an administrator's reset).
+    RemoveFactor {
+        caller: Sel,
+        pick: u8,
+    },
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -184,7 +195,7 @@ pub enum StreamChange {
     Rename,
 }
 
-pub const KINDS: [&str; 23] = [
+pub const KINDS: [&str; 25] = [
     "create-client",
     "patch-client",
     "rotate-secret",
@@ -208,6 +219,8 @@ pub const KINDS: [&str; 23] = [
     "add-member",
     "remove-member",
     "delete-group",
+    "enrol-factor",
+    "remove-factor",
 ];
 
 impl Op {
@@ -236,6 +249,8 @@ impl Op {
             Op::AddMember { .. } => 20,
             Op::RemoveMember { .. } => 21,
             Op::DeleteGroup { .. } => 22,
+            Op::EnrolFactor { .. } => 23,
+            Op::RemoveFactor { .. } => 24,
         }]
     }
 }
@@ -356,6 +371,8 @@ pub fn op() -> impl Strategy<Value = Op> {
         7 => (sel(), any::<u8>(), any::<u8>()).prop_map(|(caller, group, account)| Op::AddMember { caller, group, account }),
         4 => (sel(), any::<u8>()).prop_map(|(caller, pick)| Op::RemoveMember { caller, pick }),
         3 => (sel(), any::<u8>()).prop_map(|(caller, group)| Op::DeleteGroup { caller, group }),
+        4 => (any::<u8>(), any::<u8>()).prop_map(|(agent, key)| Op::EnrolFactor { agent, key }),
+        4 => (sel(), any::<u8>()).prop_map(|(caller, pick)| Op::RemoveFactor { caller, pick }),
     ]
 }
 

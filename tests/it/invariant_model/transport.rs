@@ -108,6 +108,8 @@ impl Browser {
 #[derive(Debug, Clone, PartialEq)]
 pub enum PageKind {
     SignIn,
+    /// The second step of a sign-in: a code (or a passkey) is asked.
+    SecondFactor,
     Consent,
     /// A redirect to `location`.
     Redirect(String),
@@ -120,6 +122,8 @@ pub fn page_kind(page: &Reply) -> PageKind {
     }
     if page.status == 200 && page.text.contains("action=\"/oauth/consent\"") {
         PageKind::Consent
+    } else if page.status == 200 && page.text.contains("action=\"/oauth/mfa\"") {
+        PageKind::SecondFactor
     } else if page.status == 200 && page.text.contains("name=\"password\"") {
         PageKind::SignIn
     } else {

@@ -6,12 +6,12 @@ use std::fmt::Write as _;
 use reqwest::Method;
 use serde_json::{json, Value};
 
+use super::factors::AccountFactors;
 use super::power::Universe;
 use super::transport::body_again;
 pub use super::transport::{
     address, encode, page_kind, pkce, random_text, retry_after, Auth, Body, Browser, Http, PageKind,
 };
-use crate::support::browser::query_param;
 use crate::support::{Reply, TestApp};
 use gatehouse::domain::signing_keys::SigningKey;
 
@@ -63,6 +63,8 @@ pub enum Key {
     /// A private key the agent made and registered on a `private_key_jwt` client (it signs
     /// client assertions while the client's `jwks` holds its `kid`).
     Signer { client: usize, kid: String },
+    /// An authenticator app's secret, enrolled as factor `factor` of the account (`factors.rs`).
+    Factor { account: usize, factor: String, secret: String },
 }
 
 impl Key {
@@ -106,6 +108,7 @@ pub struct AccountP {
     pub email_verified: bool,
     pub disabled: bool,
     pub deleted: bool,
+    pub mfa: AccountFactors,
 }
 
 pub struct ClientP {
@@ -213,6 +216,9 @@ pub struct GroupSpec {
 pub struct WorldSpec {
     pub agents: Vec<AgentSpec>,
     pub groups: Vec<GroupSpec>,
+    /// Agents (indices modulo the agents, the administrator included) whose accounts have an
+    /// authenticator app from the start, its secret held by the agent.
+    pub factors: Vec<u8>,
 }
 
 pub struct World<'a> {
@@ -321,6 +327,12 @@ impl<'a> World<'a> {
             let password = w.accounts[account].password.clone().unwrap();
             let outcome = w.sign_in(n, account, &password);
             assert!(outcome.is_ok(), "setup: signing agent{n} in: {outcome:?}");
+        }
+        let with_factor: std::collections::BTreeSet<usize> =
+            spec.factors.iter().map(|&i| usize::from(i) % w.agents.len()).collect();
+        for n in with_factor {
+            w.setup_factor(n);
+            let _ = writeln!(w.setup_log, "  agent{n}: an authenticator app on its account");
         }
         w
     }
@@ -455,6 +467,7 @@ impl<'a> World<'a> {
             email_verified: false,
             disabled: false,
             deleted: false,
+            mfa: AccountFactors::default(),
         });
         self.accounts.len() - 1
     }
@@ -504,9 +517,10 @@ impl<'a> World<'a> {
             Key::Token { token } => Some(Principal::Token(*token)),
             Key::Stream { stream } => Some(Principal::Stream(*stream)),
             Key::Signer { client, .. } => Some(Principal::Client(*client)),
-            Key::Password { account, .. } | Key::Session { account, .. } | Key::Email { account, .. } => {
-                Some(Principal::Account(*account))
-            }
+            Key::Password { account, .. }
+            | Key::Session { account, .. }
+            | Key::Email { account, .. }
+            | Key::Factor { account, .. } => Some(Principal::Account(*account)),
         }
     }
 
@@ -526,6 +540,9 @@ impl<'a> World<'a> {
             Key::Signer { client, kid } => {
                 format!("signing key {} of client {}", &kid[..8.min(kid.len())], self.clients[*client].label)
             }
+            Key::Factor { account, factor, .. } => {
+                format!("authenticator app {} of {}", &factor[..8.min(factor.len())], self.accounts[*account].label)
+            }
         }
     }
 
@@ -537,43 +554,5 @@ impl<'a> World<'a> {
             Principal::Stream(s) => format!("log stream {}", self.streams[s].label),
             Principal::Group(g) => format!("group {}", self.groups[g].label),
         }
-    }
-
-    /// Agent `agent` signs `account` in on the first-party app of its namespace, in its
-    /// browser, asking for the form (prompt=login). The session replaces the browser's last.
-    pub fn sign_in(&mut self, agent: usize, account: usize, password: &str) -> Result<(), String> {
-        let ns = self.accounts[account].ns;
-        let portal = self.portals[ns];
-        let (_, challenge) = pkce();
-        let url = format!(
-            "/oauth/authorize?response_type=code&client_id={}&redirect_uri={}&scope=openid&state=s&code_challenge={challenge}&code_challenge_method=S256&prompt=login",
-            encode(&self.clients[portal].client_id),
-            encode(&self.portal_uri(ns)),
-        );
-        let login = self.accounts[account].username.clone().ok_or("the account has no username")?;
-        let browser = &self.agents[agent].browser;
-        let mut page = browser.get(&url);
-        let mut signed = false;
-        for _ in 0..4 {
-            match page_kind(&page) {
-                PageKind::SignIn if !signed => {
-                    signed = true;
-                    page = browser
-                        .submit(&page, "/oauth/login", &[("login", &login), ("password", password)])
-                        .ok_or("no form")?;
-                }
-                PageKind::Consent => {
-                    page = browser.submit(&page, "/oauth/consent", &[("decision", "allow")]).ok_or("no form")?;
-                }
-                PageKind::Redirect(location) if signed && query_param(&location, "code").is_some() => {
-                    let generation = self.accounts[account].session_generation;
-                    self.agents[agent].keys.retain(|k| !matches!(k, Key::Session { .. }));
-                    self.agents[agent].learn(Key::Session { account, generation });
-                    return Ok(());
-                }
-                other => return Err(format!("sign-in ended on {other:?}")),
-            }
-        }
-        Err("sign-in did not finish".into())
     }
 }
