@@ -14,6 +14,7 @@ mod consent;
 mod console;
 mod console_browser;
 mod escalation;
+mod factors_browser;
 mod faults;
 mod groups;
 mod hardening;

@@ -11,7 +11,7 @@
 use fantoccini::{Client, Locator};
 use serde_json::{json, Value};
 
-use crate::console_browser::{click, fill, off_runtime, runtime};
+use crate::console_browser::{click, fill, js, off_runtime, runtime};
 use crate::support::browser::{hidden, location, Browser};
 use crate::support::webdriver::{find, scenario, screenshot, wait_for_text, Driver};
 use crate::support::{TestApp, ADMIN_PASSWORD};
@@ -117,6 +117,83 @@ fn a_passkey_from_the_security_page_signs_in_without_a_password() {
         scenario(&b, "passkeys", passkeys(&driver, &b, &app, &issuer)).await;
         b.close().await.unwrap();
     });
+}
+
+#[test]
+fn an_administrator_sets_up_a_passkey_instead_of_an_app_at_the_first_console_sign_in() {
+    // The default console rule: the administrator holds write grants and has no factor, so the
+    // first sign-in goes through enrolment, whose page offers a passkey beside the app.
+    let (app, base) = TestApp::start_on_localhost(&[]);
+    let driver = Driver::start();
+    runtime().block_on(async {
+        let b = driver.browser(1280, 900).await;
+        scenario(&b, "passkey-enrolment", async {
+            let authenticator = add_virtual_authenticator(&driver, &b).await;
+            b.goto(&format!("{base}/console/")).await.unwrap();
+            click(&b, "#sign-in").await;
+            fill(&b, "input[name=login]", "admin").await;
+            fill(&b, "input[name=password]", ADMIN_PASSWORD).await;
+            click(&b, "form[action='/oauth/login'] button[type=submit]").await;
+            find(&b, "#totp-secret").await;
+            fill(&b, "#passkey-name", "Security key").await;
+            screenshot(&b, "hosted-enrolment-passkey").await;
+            click(&b, "#passkey-button").await;
+            find(&b, ".recovery-codes").await;
+            assert_eq!(js(&b, "return document.querySelectorAll('.recovery-codes li').length").await, json!(10));
+            click(&b, "form[action='/oauth/mfa/continue'] button[type=submit]").await;
+            find(&b, "#me").await;
+            wait_for_text(&b, "admin").await;
+            assert_eq!(credentials(&driver, &b, &authenticator).await.len(), 1);
+            let path = format!("/api/v1/namespaces/system/users/{}/factors", app.admin_account_id);
+            let listed = off_runtime(|| app.admin().get(&path));
+            let items = listed.json["items"].as_array().cloned().unwrap_or_default();
+            assert_eq!(items.len(), 1, "{}", listed.text);
+            assert_eq!(
+                (items[0]["kind"].as_str(), items[0]["name"].as_str()),
+                (Some("webauthn"), Some("Security key"))
+            );
+            let events = off_runtime(|| sign_ins(&app));
+            assert_eq!(events[0]["outcome"], "success", "{:?}", events[0]);
+            assert_eq!(events[0]["changes"]["amr"], json!(["pwd", "hwk", "mfa"]), "{:?}", events[0]);
+        })
+        .await;
+        b.close().await.unwrap();
+    });
+}
+
+/// Over HTTP, no browser: at enrolment, a passkey answer that is not one (or comes for another
+/// sign-in's challenge) enrols nothing, is a failed sign-in on record, and leaves the same
+/// enrolment page; options are only given to a sign-in at enrolment.
+#[test]
+fn a_passkey_enrolment_answer_that_is_not_a_passkey_enrols_nothing() {
+    let (app, base) = TestApp::start_on_localhost(&[]);
+    let browser = Browser::new(&base);
+    let start = browser.get("/console/login");
+    let page = browser.password_step(&location(&start), "admin", ADMIN_PASSWORD);
+    assert!(page.text.contains("action=\"/oauth/passkey/enrol\""), "a passkey is offered: {}", page.text);
+    let fields =
+        |page: &crate::support::Reply| (hidden(&page.text, "request").unwrap(), hidden(&page.text, "csrf").unwrap());
+    let (request, csrf) = fields(&page);
+    let options = browser.post_form("/oauth/passkey/registration-options", &[("request", &request), ("csrf", &csrf)]);
+    assert_eq!(options.status, 200, "{}", options.text);
+    assert_eq!(options.json["options"]["publicKey"]["authenticatorSelection"]["residentKey"], "required");
+    let ceremony = options.json["ceremony"].as_str().unwrap().to_owned();
+    // Another browser (no authz cookie of this sign-in) gets no options.
+    let stranger =
+        Browser::new(&base).post_form("/oauth/passkey/registration-options", &[("request", &request), ("csrf", &csrf)]);
+    assert_eq!(stranger.status, 400, "{}", stranger.text);
+    let forged = r#"{"id":"AAAA","rawId":"AAAA","type":"public-key","response":{"attestationObject":"AAAA","clientDataJSON":"AAAA"},"extensions":{}}"#;
+    let answer = browser.submit(&page, "/oauth/passkey/enrol", &[("ceremony", &ceremony), ("credential", forged)]);
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert!(answer.text.contains("That passkey was not accepted.") && answer.text.contains("id=\"totp-secret\""));
+    // The challenge was used up: the same ceremony again is refused the same way.
+    let again = browser.submit(&answer, "/oauth/passkey/enrol", &[("ceremony", &ceremony), ("credential", forged)]);
+    assert!(again.text.contains("That passkey was not accepted."), "{}", again.text);
+    let listed = app.admin().get(&format!("/api/v1/namespaces/system/users/{}/factors", app.admin_account_id));
+    assert_eq!(listed.json["items"], json!([]), "{}", listed.text);
+    let events = sign_ins(&app);
+    assert_eq!(events[0]["outcome"], "failure", "{:?}", events[0]);
+    assert!(events[0]["changes"]["reason"].as_str().unwrap().starts_with("passkey enrolment"), "{:?}", events[0]);
 }
 
 async fn passkeys(driver: &Driver, b: &Client, app: &TestApp, base: &str) {

@@ -91,17 +91,22 @@ fn new_ceremony(purpose: &str, request: Option<&str>, account: Option<Uuid>, sta
 // ---------------------------------------------------------------- registration (self-service)
 
 /// Starts the registration of a passkey for the caller's own account (a sign-in within the
-/// last 5 minutes: a stolen session does not get to add a way in). The credential must be
-/// discoverable, so that it also signs in without a password.
+/// last 5 minutes: a stolen session does not get to add a way in).
 pub fn begin_registration(conn: &mut Conn, ctx: &Context, rp: Option<&Webauthn>) -> Result<Challenge> {
     let account = accounts::own(conn, ctx)?;
     require_fresh(ctx, "adding a passkey")?;
-    let rp = rp.ok_or_else(unavailable)?;
+    start_registration(conn, rp.ok_or_else(unavailable)?, &account, None)
+}
+
+/// The options of a registration for `account`, its ceremony bound to authorization request
+/// `request` when it is part of a hosted sign-in. The credential must be discoverable, so that
+/// it also signs in without a password.
+fn start_registration(conn: &mut Conn, rp: &Webauthn, account: &Account, request: Option<&str>) -> Result<Challenge> {
     let existing: Vec<_> = db::passkeys::of_account(conn, AccountId(account.id))?
         .iter()
         .map(|(f, _)| passkey_of(f).map(|p| p.cred_id().clone()))
         .collect::<Result<_>>()?;
-    let name = label(&account);
+    let name = label(account);
     let (options, state) = rp
         .start_passkey_registration(account.id, &name, &name, Some(existing))
         .map_err(|e| Error::internal(format!("passkey registration: {e}")))?;
@@ -111,7 +116,7 @@ pub fn begin_registration(conn: &mut Conn, ctx: &Context, rp: Option<&Webauthn>)
     options["publicKey"]["authenticatorSelection"]["residentKey"] = json!("required");
     options["publicKey"]["authenticatorSelection"]["requireResidentKey"] = json!(true);
     let state = serde_json::to_string(&state).map_err(Error::internal)?;
-    let mut challenge = store(conn, new_ceremony(REGISTER, None, Some(account.id), state))?;
+    let mut challenge = store(conn, new_ceremony(REGISTER, request, Some(account.id), state))?;
     challenge.options = options;
     Ok(challenge)
 }
@@ -127,33 +132,13 @@ pub fn finish_registration(
 ) -> Result<Factor> {
     let account = accounts::own(conn, ctx)?;
     let rp = rp.ok_or_else(unavailable)?;
+    let no_such = || Error::invalid("registration_id", "no such registration in progress (it expired, or was used)");
     let taken = db::factor_challenges::take_ceremony(conn, ceremony, db::now())?
-        .filter(|c| c.purpose == REGISTER && c.account == Some(account.id))
-        .ok_or_else(|| {
-            Error::invalid("registration_id", "no such registration in progress (it expired, or was used)")
-        })?;
-    let state: PasskeyRegistration = serde_json::from_str(&taken.state).map_err(Error::internal)?;
+        .filter(|c| c.purpose == REGISTER && c.account == Some(account.id) && c.request_id.is_none())
+        .ok_or_else(no_such)?;
     let credential: RegisterPublicKeyCredential =
         serde_json::from_value(credential.clone()).map_err(|e| Error::invalid("credential", e.to_string()))?;
-    let passkey = rp.finish_passkey_registration(&credential, &state).map_err(refused)?;
-    let key = credential_key(passkey.cred_id().as_ref());
-    if db::passkeys::credential_exists(conn, &key)? {
-        return Err(Error::Conflict("this passkey is registered already".into()));
-    }
-    let now = db::now();
-    let id = Uuid::now_v7();
-    let factor = Factor {
-        id,
-        account: account.id,
-        kind: WEBAUTHN.into(),
-        name: name.to_owned(),
-        secret: None,
-        public_data: Some(serde_json::to_string(&passkey).map_err(Error::internal)?),
-        created_at: now,
-        last_used_at: None,
-        last_step: None,
-    };
-    db::passkeys::insert(conn, &factor, &key, 0)?;
+    let (factor, _) = register(conn, rp, &account, &taken, name, &credential)?;
     let mut changes = json!({ "factor": factor.to_api(), "via": "self-service" });
     // The first factor of an account comes with recovery codes; they are shown by
     // regenerating them (which needs the same fresh sign-in).
@@ -169,6 +154,77 @@ pub fn finish_registration(
             .changes(changes)],
     )?;
     Ok(factor)
+}
+
+/// Verifies a registration answer to a taken ceremony and stores the passkey; the factor, and
+/// whether the credential may be synced (backup-eligible).
+fn register(
+    conn: &mut Conn,
+    rp: &Webauthn,
+    account: &Account,
+    taken: &Ceremony,
+    name: &str,
+    credential: &RegisterPublicKeyCredential,
+) -> Result<(Factor, bool)> {
+    let state: PasskeyRegistration = serde_json::from_str(&taken.state).map_err(Error::internal)?;
+    let passkey = rp.finish_passkey_registration(credential, &state).map_err(refused)?;
+    let key = credential_key(passkey.cred_id().as_ref());
+    if db::passkeys::credential_exists(conn, &key)? {
+        return Err(Error::Conflict("this passkey is registered already".into()));
+    }
+    let stored = serde_json::to_value(&passkey).map_err(Error::internal)?;
+    let synced = stored["cred"]["backup_eligible"] == json!(true);
+    let now = db::now();
+    let factor = Factor {
+        id: Uuid::now_v7(),
+        account: account.id,
+        kind: WEBAUTHN.into(),
+        name: name.to_owned(),
+        secret: None,
+        public_data: Some(stored.to_string()),
+        created_at: now,
+        last_used_at: None,
+        last_step: None,
+    };
+    db::passkeys::insert(conn, &factor, &key, 0)?;
+    Ok((factor, synced))
+}
+
+// ---------------------------------------------------------------- enrolment (hosted pages)
+
+/// Starts the registration of a passkey by an account the hosted pages are taking through
+/// enrolment (its password was right and it must have a factor), for authorization request
+/// `request`.
+pub fn begin_enrolment(conn: &mut Conn, rp: &Webauthn, request: &str, account: &Account) -> Result<Challenge> {
+    start_registration(conn, rp, account, Some(request))
+}
+
+/// Finishes an enrolment started for `request` and `account` (inside a write transaction): the
+/// stored passkey and whether it may be synced; `Err(reason)` for the audit log when the answer
+/// is refused (the browser is told the same thing every time).
+pub fn finish_enrolment(
+    conn: &mut Conn,
+    rp: &Webauthn,
+    request: &str,
+    account: &Account,
+    ceremony: &str,
+    name: &str,
+    credential: &str,
+) -> Result<std::result::Result<(Factor, bool), &'static str>> {
+    let Some(taken) = db::factor_challenges::take_ceremony(conn, ceremony, db::now())? else {
+        return Ok(Err("passkey enrolment: no such challenge (expired or used)"));
+    };
+    if taken.purpose != REGISTER || taken.request_id.as_deref() != Some(request) || taken.account != Some(account.id) {
+        return Ok(Err("passkey enrolment: the challenge belongs to another sign-in"));
+    }
+    let Ok(credential) = serde_json::from_str::<RegisterPublicKeyCredential>(credential) else {
+        return Ok(Err("passkey enrolment: malformed answer"));
+    };
+    match register(conn, rp, account, &taken, name, &credential) {
+        Ok(registered) => Ok(Ok(registered)),
+        Err(Error::Invalid { .. } | Error::Conflict(_)) => Ok(Err("passkey enrolment: the new passkey was refused")),
+        Err(e) => Err(e),
+    }
 }
 
 fn require_fresh(ctx: &Context, what: &str) -> Result<()> {

@@ -43,6 +43,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/oauth/mfa/continue", web::post().to(second_factor::finish_enrolment))
         .route("/oauth/passkey/options", web::post().to(passkey::options))
         .route("/oauth/passkey", web::post().to(passkey::sign_in))
+        .route("/oauth/passkey/registration-options", web::post().to(passkey::registration_options))
+        .route("/oauth/passkey/enrol", web::post().to(passkey::enrol))
         .route("/oauth/assets/passkey.js", web::get().to(passkey::script))
         .route("/oauth/consent", web::post().to(consent::decide))
         .route("/oauth/assets/style.css", web::get().to(authorize::stylesheet))

@@ -188,6 +188,23 @@ fn passkey_form(request_id: &str, csrf: &str, label: &str, conditional: bool) ->
     }
 }
 
+/// At enrolment: the form the passkey script fills with a new passkey (`data-mode="enrol"`:
+/// it creates a credential rather than using one).
+fn passkey_enrol_form(request_id: &str, csrf: &str) -> Markup {
+    html! {
+        form id="passkey-form" method="post" action="/oauth/passkey/enrol" data-mode="enrol" hidden {
+            p { "Or set up a passkey: your device's screen lock, a security key or a password manager." }
+            label for="passkey-name" { "Name of this passkey" }
+            input id="passkey-name" name="name" type="text" maxlength="100" value="Passkey";
+            (request_fields(request_id, csrf))
+            input type="hidden" name="ceremony" value="";
+            input type="hidden" name="credential" value="";
+            button type="button" id="passkey-button" class="secondary" { "Use a passkey instead" }
+            p id="passkey-error" class="error" role="alert" hidden {}
+        }
+    }
+}
+
 pub fn sign_in(form: SignInForm<'_>) -> Markup {
     html! {
         p class="lead" { "to continue to " strong { (form.client_name) } }
@@ -243,6 +260,8 @@ pub struct EnrolForm<'a> {
     /// The secret in base32, for typing in.
     pub secret: &'a str,
     pub errors: Vec<String>,
+    /// Passkeys are on: a passkey may be set up instead.
+    pub passkey: bool,
 }
 
 /// Enrolment of a TOTP factor: the QR code and the secret, confirmed by a first code.
@@ -263,6 +282,7 @@ pub fn enrol(form: EnrolForm<'_>) -> Markup {
             input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}" required;
             button type="submit" { "Confirm" }
         }
+        @if form.passkey { (passkey_enrol_form(form.request_id, form.csrf)) }
     }
 }
 

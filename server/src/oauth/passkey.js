@@ -116,10 +116,36 @@
       });
   }
 
+  // At enrolment: creates a passkey for the account being enrolled and submits it.
+  function enrol() {
+    var body = new URLSearchParams({ request: form.elements.request.value, csrf: form.elements.csrf.value });
+    return fetch("/oauth/passkey/registration-options", { method: "POST", body: body, credentials: "same-origin" })
+      .then(function (answer) {
+        if (!answer.ok) throw new Error("This sign-in form has expired. Reload the page.");
+        return answer.json();
+      })
+      .then(function (challenge) {
+        return navigator.credentials.create({ publicKey: creationOptions(challenge.options.publicKey) })
+          .then(function (credential) {
+            form.elements.ceremony.value = challenge.ceremony;
+            form.elements.credential.value = JSON.stringify(registrationJson(credential));
+            form.submit();
+          });
+      })
+      .catch(function (error) {
+        showError(error && error.name === "NotAllowedError"
+          ? "No passkey was made (cancelled or timed out)." : String(error && error.message || error));
+      });
+  }
+
   function start() {
     form = document.getElementById("passkey-form");
     if (!form || !window.PublicKeyCredential || !navigator.credentials) return;
     form.hidden = false;
+    if (form.dataset.mode === "enrol") {
+      document.getElementById("passkey-button").addEventListener("click", enrol);
+      return;
+    }
     document.getElementById("passkey-button").addEventListener("click", function () { run(null); });
     // Conditional UI: the browser offers passkeys in the sign-in name's autofill.
     if (form.dataset.conditional === "true" && PublicKeyCredential.isConditionalMediationAvailable) {

@@ -8,6 +8,10 @@
 //! A refused passkey is a failed `oauth.signin`, throttled on the account's second-factor
 //! counter (or, for a credential nobody has, on the credential as presented) and the address's;
 //! the page says the same thing whatever made it fail.
+//!
+//! At enrolment (an account that must have a second factor and has none), the same script
+//! creates a passkey instead: `POST /oauth/passkey/registration-options`, WebAuthn's `create`,
+//! then `POST /oauth/passkey/enrol`; the recovery codes follow as after an authenticator app.
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -15,7 +19,7 @@ use uuid::Uuid;
 
 use super::authorize::{complete, expired_page, pending_request, sign_in_page, too_many, Next};
 use super::form::Form;
-use super::second_factor::{self, respond_with_failure, VERIFY};
+use super::second_factor::{self, respond_with_failure, ENROL, ENROLLED_PASSKEY, ENROLLED_SYNCED_PASSKEY, VERIFY};
 use super::session;
 use crate::db::ids::AccountId;
 use crate::db::oauth::AuthRequest;
@@ -23,7 +27,7 @@ use crate::db::{self, Conn};
 use crate::domain::audit::Actor;
 use crate::domain::authn::{record_lockouts, throttle_keys, Origin};
 use crate::domain::clients::ClientView;
-use crate::domain::factors::Amr;
+use crate::domain::factors::{self, Amr};
 use crate::domain::passkeys;
 use crate::domain::throttle;
 use crate::error::Result;
@@ -74,6 +78,11 @@ pub async fn options(req: HttpRequest, state: web::Data<AppState>, body: web::By
             worker.db.write_blocking(conn, |conn| passkeys::begin_sign_in(conn, rp, &request.id, account)).map(Ok)
         })
         .await;
+    challenge_answer(outcome)
+}
+
+/// A challenge for the browser as JSON `{ceremony, options}`, or why there is none.
+fn challenge_answer(outcome: Result<std::result::Result<passkeys::Challenge, StatusCode>>) -> HttpResponse {
     match outcome {
         Ok(Ok(challenge)) => HttpResponse::Ok()
             .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -84,6 +93,78 @@ pub async fn options(req: HttpRequest, state: web::Data<AppState>, body: web::By
             json_error(StatusCode::INTERNAL_SERVER_ERROR, "something went wrong on our side")
         }
     }
+}
+
+/// `POST /oauth/passkey/registration-options` (`request`, `csrf`): at enrolment, the options to
+/// create a passkey for the account being enrolled, as JSON `{ceremony, options}`.
+pub async fn registration_options(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
+    let Ok(form) = Form::parse(&body) else { return json_error(StatusCode::BAD_REQUEST, "malformed form") };
+    let cookie = session::authz_cookie_value(&req, &state.oauth.settings);
+    let worker = state.clone();
+    let outcome = state
+        .db
+        .run(move |conn| {
+            let Some(rp) = worker.oauth.passkeys.as_ref() else { return Ok(Err(StatusCode::NOT_FOUND)) };
+            let Some((request, _client, account)) = second_factor::pending(conn, cookie.as_deref(), &form, &[ENROL])?
+            else {
+                return Ok(Err(StatusCode::BAD_REQUEST));
+            };
+            worker.db.write_blocking(conn, |conn| passkeys::begin_enrolment(conn, rp, &request.id, &account)).map(Ok)
+        })
+        .await;
+    challenge_answer(outcome)
+}
+
+/// `POST /oauth/passkey/enrol` (`request`, `csrf`, `ceremony`, `credential`, `name`): a passkey
+/// set up at enrolment instead of an authenticator app. Like the app's first code, it is
+/// counted on the account's second-factor throttle; then the recovery codes are shown once and
+/// the sign-in continues with `amr` `pwd hwk|swk mfa`.
+pub async fn enrol(req: HttpRequest, state: web::Data<AppState>, origin: Origin, body: web::Bytes) -> HttpResponse {
+    let Ok(form) = Form::parse(&body) else { return expired_page().respond() };
+    let cookie = session::authz_cookie_value(&req, &state.oauth.settings);
+    let worker = state.clone();
+    let audit_origin = origin.clone();
+    let outcome = db::blocking(move || {
+        let mut conn = worker.db.get()?;
+        let Some(rp) = worker.oauth.passkeys.as_ref() else { return Ok((Next::Page(expired_page()), None)) };
+        let Some((request, _client, account)) = second_factor::pending(&mut conn, cookie.as_deref(), &form, &[ENROL])?
+        else {
+            return Ok((Next::Page(expired_page()), None));
+        };
+        let actor = Actor::account(account.id.to_string());
+        let reservation = match second_factor::reserve_attempt(&mut conn, &worker, &account, &origin)? {
+            Ok(reservation) => reservation,
+            Err(page) => return Ok((page, Some((actor, "passkey enrolment: locked out after repeated failures")))),
+        };
+        let name = second_factor::factor_name(form.get("name"), "Passkey");
+        let (ceremony, credential) =
+            (form.get("ceremony").unwrap_or_default(), form.get("credential").unwrap_or_default());
+        let enrolled = worker.db.write_blocking(&mut conn, |conn| {
+            match passkeys::finish_enrolment(conn, rp, &request.id, &account, ceremony, &name, credential)? {
+                Ok((factor, synced)) => {
+                    let stage = if synced { ENROLLED_SYNCED_PASSKEY } else { ENROLLED_PASSKEY };
+                    second_factor::record_enrolment(conn, &worker, &request, &account, &factor, stage, &origin).map(Ok)
+                }
+                Err(reason) => Ok(Err(reason)),
+            }
+        })?;
+        match enrolled {
+            Ok(codes) => {
+                throttle::succeeded(&mut conn, &worker.db, &reservation)?;
+                Ok((Next::Page(second_factor::recovery_codes_page(&request, &codes)), None))
+            }
+            Err(reason) => {
+                record_lockouts(&mut conn, &worker.db, &reservation, &actor, &origin)?;
+                let Some(sealed) = &request.enrol_secret else { return Ok((Next::Page(expired_page()), None)) };
+                let secret = worker.oauth.master.open(&factors::enrol_seal_context(&request.id), sealed)?;
+                let errors = vec![REFUSED.to_owned()];
+                let page = second_factor::enrol_page(&worker, &request, &account, &secret, Some(""), errors)?;
+                Ok((Next::Page(page), Some((actor, reason))))
+            }
+        }
+    })
+    .await;
+    respond_with_failure(&state, outcome, &audit_origin).await
 }
 
 fn json_error(status: StatusCode, message: &str) -> HttpResponse {

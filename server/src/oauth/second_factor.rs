@@ -32,8 +32,21 @@ use crate::shell::AppState;
 
 /// Where a sign-in stands after its password.
 pub const VERIFY: &str = "verify";
-const ENROL: &str = "enrol";
+pub const ENROL: &str = "enrol";
+/// Enrolled, the recovery codes shown: with an authenticator app, a passkey bound to its
+/// device, or a passkey that may be synced (what the ID token's `amr` will say).
 const ENROLLED: &str = "enrolled";
+pub const ENROLLED_PASSKEY: &str = "enrolled-passkey";
+pub const ENROLLED_SYNCED_PASSKEY: &str = "enrolled-synced-passkey";
+
+/// How the account signed in, by the stage its enrolment ended at.
+fn enrolled_amr(stage: &str) -> Amr {
+    match stage {
+        ENROLLED_PASSKEY => Amr::passkey(false, true),
+        ENROLLED_SYNCED_PASSKEY => Amr::passkey(true, true),
+        _ => Amr::password_and_otp(),
+    }
+}
 
 /// The name of a factor enrolled on the hosted pages.
 const DEFAULT_NAME: &str = "Authenticator app";
@@ -105,7 +118,7 @@ pub async fn verify(req: HttpRequest, state: web::Data<AppState>, origin: Origin
     let audit_origin = origin.clone();
     let outcome = db::blocking(move || {
         let mut conn = worker.db.get()?;
-        let Some((request, client, account)) = pending(&mut conn, cookie.as_deref(), &form, VERIFY)? else {
+        let Some((request, client, account)) = pending(&mut conn, cookie.as_deref(), &form, &[VERIFY])? else {
             return Ok((Next::Page(expired_page()), None));
         };
         let code = form.get("code").unwrap_or_default().chars().take(64).collect::<String>();
@@ -179,13 +192,13 @@ pub async fn enrol(req: HttpRequest, state: web::Data<AppState>, origin: Origin,
     let audit_origin = origin.clone();
     let outcome = db::blocking(move || {
         let mut conn = worker.db.get()?;
-        let Some((request, _client, account)) = pending(&mut conn, cookie.as_deref(), &form, ENROL)? else {
+        let Some((request, _client, account)) = pending(&mut conn, cookie.as_deref(), &form, &[ENROL])? else {
             return Ok((Next::Page(expired_page()), None));
         };
         let Some(sealed) = &request.enrol_secret else { return Ok((Next::Page(expired_page()), None)) };
         let secret = worker.oauth.master.open(&factors::enrol_seal_context(&request.id), sealed)?;
         let code = form.get("code").unwrap_or_default().chars().take(64).collect::<String>();
-        let name = factor_name(form.get("name"));
+        let name = factor_name(form.get("name"), DEFAULT_NAME);
         let actor = Actor::account(account.id.to_string());
         let reservation = match reserve_attempt(&mut conn, &worker, &account, &origin)? {
             Ok(reservation) => reservation,
@@ -213,22 +226,40 @@ pub async fn enrol(req: HttpRequest, state: web::Data<AppState>, origin: Origin,
         };
         let codes = worker.db.write_blocking(&mut conn, |conn| {
             db::factors::insert(conn, &factor)?;
-            let codes = factors::replace_recovery_codes(conn, &worker.oauth.master, account.id)?;
-            db::oauth::set_request_mfa(conn, &request.id, AccountId(account.id), ENROLLED, None)?;
-            db::audit::append(
-                conn,
-                vec![factor_event(&account, "user.factor.enrol", &origin)
-                    .changes(json!({ "factor": factor.to_api(), "recovery_codes": codes.len(), "via": "sign-in" }))],
-            )?;
-            Ok(codes)
+            record_enrolment(conn, &worker, &request, &account, &factor, ENROLLED, &origin)
         })?;
-        let page = Page::new("Save your recovery codes")
-            .redirecting_to(pages::origin_of(&request.redirect_uri))
-            .render(pages::recovery_codes(&request.id, &request.csrf, &codes));
-        Ok((Next::Page(page), None))
+        Ok((Next::Page(recovery_codes_page(&request, &codes)), None))
     })
     .await;
     respond_with_failure(&state, outcome, &audit_origin).await
+}
+
+/// After a factor was stored at enrolment (inside its write transaction): ten new recovery
+/// codes, the sign-in at `stage`, the event. Returns the codes, to be shown once.
+pub fn record_enrolment(
+    conn: &mut Conn,
+    state: &AppState,
+    request: &AuthRequest,
+    account: &Account,
+    factor: &Factor,
+    stage: &str,
+    origin: &Origin,
+) -> Result<Vec<String>> {
+    let codes = factors::replace_recovery_codes(conn, &state.oauth.master, account.id)?;
+    db::oauth::set_request_mfa(conn, &request.id, AccountId(account.id), stage, None)?;
+    db::audit::append(
+        conn,
+        vec![factor_event(account, "user.factor.enrol", origin)
+            .changes(json!({ "factor": factor.to_api(), "recovery_codes": codes.len(), "via": "sign-in" }))],
+    )?;
+    Ok(codes)
+}
+
+/// The recovery codes, shown once, before the sign-in continues.
+pub fn recovery_codes_page(request: &AuthRequest, codes: &[String]) -> Rendered {
+    Page::new("Save your recovery codes")
+        .redirecting_to(pages::origin_of(&request.redirect_uri))
+        .render(pages::recovery_codes(&request.id, &request.csrf, codes))
 }
 
 /// `POST /oauth/mfa/continue`: the recovery codes were shown; the sign-in completes.
@@ -244,26 +275,28 @@ pub async fn finish_enrolment(
     let audit_origin = origin.clone();
     let outcome = db::blocking(move || {
         let mut conn = worker.db.get()?;
-        let Some((request, client, account)) = pending(&mut conn, cookie.as_deref(), &form, ENROLLED)? else {
+        let enrolled = [ENROLLED, ENROLLED_PASSKEY, ENROLLED_SYNCED_PASSKEY];
+        let Some((request, client, account)) = pending(&mut conn, cookie.as_deref(), &form, &enrolled)? else {
             return Ok((Next::Page(expired_page()), None));
         };
-        Ok((complete(&mut conn, &worker, &request, &client, &account, &Amr::password_and_otp(), &origin)?, None))
+        let amr = enrolled_amr(request.mfa_stage.as_deref().unwrap_or_default());
+        Ok((complete(&mut conn, &worker, &request, &client, &account, &amr, &origin)?, None))
     })
     .await;
     respond_with_failure(&state, outcome, &audit_origin).await
 }
 
-/// The request a second-factor form belongs to, at `stage`, with its account (still able to
-/// sign in).
-fn pending(
+/// The request a second-factor form belongs to, at one of `stages`, with its account (still
+/// able to sign in).
+pub fn pending(
     conn: &mut Conn,
     cookie: Option<&str>,
     form: &Form,
-    stage: &str,
+    stages: &[&str],
 ) -> Result<Option<(AuthRequest, ClientView, Account)>> {
     let Some((request, client)) = pending_request(conn, cookie, form)? else { return Ok(None) };
     let (Some(account_id), Some(at)) = (request.mfa_account, request.mfa_stage.as_deref()) else { return Ok(None) };
-    if at != stage {
+    if !stages.contains(&at) {
         return Ok(None);
     }
     let account = db::accounts::get(conn, AccountId(account_id))?
@@ -294,10 +327,12 @@ fn factor_event(account: &Account, action: &str, origin: &Origin) -> NewEvent {
         .request(origin.request_id.clone(), origin.ip.clone())
 }
 
-fn factor_name(given: Option<&str>) -> String {
+/// The name given to a factor on a hosted form (plain text, at most 100 characters), or
+/// `default`.
+pub fn factor_name(given: Option<&str>, default: &str) -> String {
     let name: String = given.unwrap_or_default().trim().chars().filter(|c| !c.is_control()).take(100).collect();
     if name.is_empty() {
-        DEFAULT_NAME.to_owned()
+        default.to_owned()
     } else {
         name
     }
@@ -319,7 +354,9 @@ pub fn code_page(
         .render(pages::second_factor(&request.id, &request.csrf, errors, totp, passkey)))
 }
 
-fn enrol_page(
+/// The enrolment page: an authenticator app's QR code and secret, and, when passkeys are on, a
+/// passkey instead.
+pub fn enrol_page(
     state: &AppState,
     request: &AuthRequest,
     account: &Account,
@@ -331,14 +368,17 @@ fn enrol_page(
     let label = label.unwrap_or_else(|| account.id.to_string());
     let uri = factors::otpauth_uri(&state.oauth.settings.issuer, &label, secret);
     let qr = factors::qr_svg(&uri).map_err(|_| Error::internal("the QR code could not be drawn"))?;
-    Ok(Page::new("Set up two-step verification").redirecting_to(pages::origin_of(&request.redirect_uri)).render(
-        pages::enrol(pages::EnrolForm {
+    let passkey = state.oauth.passkeys.is_some();
+    Ok(Page::new("Set up two-step verification")
+        .redirecting_to(pages::origin_of(&request.redirect_uri))
+        .with_passkey_script(passkey)
+        .render(pages::enrol(pages::EnrolForm {
             request_id: &request.id,
             csrf: &request.csrf,
             why: why.filter(|w| !w.is_empty()),
             qr_svg: &qr,
             secret: &factors::base32(secret),
             errors,
-        }),
-    ))
+            passkey,
+        })))
 }
