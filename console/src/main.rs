@@ -71,6 +71,7 @@ mod logic;
 mod pages;
 mod paths;
 mod session;
+mod tasks;
 
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes, A};

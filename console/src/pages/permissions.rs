@@ -9,6 +9,7 @@ use crate::api::{self, ApiError};
 use crate::components::{GrantChips, Loading};
 use crate::logic::audit::{lost_warning, owner_label, owner_matches};
 use crate::paths;
+use crate::tasks::Res;
 
 #[derive(Clone)]
 struct Row {
@@ -37,7 +38,7 @@ async fn load() -> Result<(Vec<Row>, bool), ApiError> {
 
 #[component]
 pub fn PermissionAudit() -> impl IntoView {
-    let data = LocalResource::new(load);
+    let data = Res::new(load);
     let owner = RwSignal::new(String::new());
 
     view! {
