@@ -342,6 +342,18 @@ pub fn call_json(
     })
 }
 
+/// The JSON answer of a GET, for the answers decoded by hand ([`crate::json`]).
+pub fn get_value(path: &str) -> Fut<Result<Value, ApiError>> {
+    let reply = call_json("GET", path, None, None);
+    Box::pin(async move { Ok(reply.await?.0) })
+}
+
+/// The JSON answer of a POST, for the answers decoded by hand ([`crate::json`]).
+pub async fn post_value<B: Serialize>(path: &str, body: &B) -> Result<Value, ApiError> {
+    let body = encode_body(body)?;
+    Ok(call_json("POST", path, Some(body), None).await?.0)
+}
+
 pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
     decode(call_json("GET", path, None, None).await?.0)
 }

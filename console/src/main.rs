@@ -67,6 +67,7 @@
 
 mod api;
 mod components;
+mod json;
 mod logic;
 mod pages;
 mod paths;

@@ -1,7 +1,7 @@
 //! Log streams: where the audit log is pushed, each with its cursor and last error; creating
 //! one (its signing secret is shown once), disabling, enabling and deleting.
 
-use gatehouse_api_types::{LogStream, LogStreamCreate, LogStreamCreated, LogStreamFilter, LogStreamPatch};
+use gatehouse_api_types::{LogStream, LogStreamCreate, LogStreamFilter, LogStreamPatch};
 use leptos::prelude::*;
 use uuid::Uuid;
 
@@ -9,6 +9,7 @@ use crate::api;
 use crate::components::confirm::use_confirm;
 use crate::components::secret::SecretPanel;
 use crate::components::{loaded, ErrorBanner, StatusBadge, TextField};
+use crate::json;
 use crate::logic::format;
 use crate::paths;
 use crate::tasks::{Act, Res};
@@ -27,11 +28,11 @@ pub fn LogStreams() -> impl IntoView {
     let create = move |body: LogStreamCreate| {
         let body = body.clone();
         create_act.run(async move {
-            let created = api::post::<_, LogStreamCreated>(paths::LOG_STREAMS, &body).await?;
+            let created = json::log_stream_secret(api::post_value(paths::LOG_STREAMS, &body).await?)?;
             name.set(String::new());
             url.set(String::new());
             action.set(String::new());
-            secret.set(Some(created.secret));
+            secret.set(Some(created));
             list.refetch();
             Ok(())
         });

@@ -7,6 +7,7 @@ use leptos_router::components::A;
 
 use crate::api::{self, ApiError};
 use crate::components::{GrantChips, Loading};
+use crate::json;
 use crate::logic::audit::{lost_warning, owner_label, owner_matches};
 use crate::paths;
 use crate::tasks::Res;
@@ -27,10 +28,8 @@ async fn load() -> Result<(Vec<Row>, bool), ApiError> {
     };
     let mut rows = Vec::with_capacity(clients.len());
     for client in clients {
-        let permissions = api::get::<EffectivePermissions>(&paths::client_effective_permissions(&paths::client(
-            &client.id.to_string(),
-        )))
-        .await;
+        let path = paths::client_effective_permissions(&paths::client(&client.id.to_string()));
+        let permissions = api::get_value(&path).await.and_then(json::effective_permissions);
         rows.push(Row { client, permissions });
     }
     Ok((rows, only_mine))
