@@ -13,9 +13,10 @@ use std::future::Future;
 use std::pin::Pin;
 
 use gatehouse_api_types::{FieldError, Problem};
-use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
+
+use crate::json::FromJson;
 
 thread_local! {
     /// The CSRF token of the current session: memory only, gone on reload.
@@ -60,7 +61,7 @@ impl ApiError {
     /// Decodes the body of a failed response; anything but a problem document gives a generic
     /// message.
     pub fn from_response(status: u16, body: &str) -> Self {
-        let problem = serde_json::from_str::<Value>(body).ok().and_then(|v| serde_json::from_value::<Problem>(v).ok());
+        let problem = serde_json::from_str::<Value>(body).ok().and_then(|v| Problem::from_json(v).ok());
         match problem {
             Some(problem) => {
                 let detail = if problem.detail.trim().is_empty() { problem.title } else { problem.detail };
@@ -207,7 +208,7 @@ impl Reply {
         serde_json::from_str(&self.body).map_err(|e| unexpected(self.status, &e))
     }
 
-    pub fn json<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+    pub fn json<T: FromJson>(&self) -> Result<T, ApiError> {
         decode_as(self.status, self.value()?)
     }
 }
@@ -222,12 +223,12 @@ fn unexpected(status: u16, e: &serde_json::Error) -> ApiError {
 }
 
 /// A `T` from a JSON value of a successful answer.
-pub fn decode<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
+pub fn decode<T: FromJson>(value: Value) -> Result<T, ApiError> {
     decode_as(200, value)
 }
 
-fn decode_as<T: DeserializeOwned>(status: u16, value: Value) -> Result<T, ApiError> {
-    serde_json::from_value(value).map_err(|e| unexpected(status, &e))
+fn decode_as<T: FromJson>(status: u16, value: Value) -> Result<T, ApiError> {
+    T::from_json(value).map_err(|e| ApiError { status, ..e })
 }
 
 /// A request body as JSON.
@@ -342,39 +343,33 @@ pub fn call_json(
     })
 }
 
-/// The JSON answer of a GET, for the answers decoded by hand ([`crate::json`]).
-pub fn get_value(path: &str) -> Fut<Result<Value, ApiError>> {
-    let reply = call_json("GET", path, None, None);
-    Box::pin(async move { Ok(reply.await?.0) })
-}
-
-/// The JSON answer of a POST, for the answers decoded by hand ([`crate::json`]).
+/// The JSON answer of a POST, for a page that reads only some of its members.
 pub async fn post_value<B: Serialize>(path: &str, body: &B) -> Result<Value, ApiError> {
     let body = encode_body(body)?;
     Ok(call_json("POST", path, Some(body), None).await?.0)
 }
 
-pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
+pub async fn get<T: FromJson>(path: &str) -> Result<T, ApiError> {
     decode(call_json("GET", path, None, None).await?.0)
 }
 
 /// A GET that also returns the resource's ETag (for `If-Match` on a later change).
-pub async fn get_tagged<T: DeserializeOwned>(path: &str) -> Result<(T, Option<String>), ApiError> {
+pub async fn get_tagged<T: FromJson>(path: &str) -> Result<(T, Option<String>), ApiError> {
     let (value, etag) = call_json("GET", path, None, None).await?;
     Ok((decode(value)?, etag))
 }
 
-pub async fn post<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> Result<T, ApiError> {
+pub async fn post<B: Serialize, T: FromJson>(path: &str, body: &B) -> Result<T, ApiError> {
     let body = encode_body(body)?;
     decode(call_json("POST", path, Some(body), None).await?.0)
 }
 
 /// A POST without a body (e.g. `keys:rotate`).
-pub async fn post_empty<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
+pub async fn post_empty<T: FromJson>(path: &str) -> Result<T, ApiError> {
     decode(call_json("POST", path, None, None).await?.0)
 }
 
-pub async fn put<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> Result<T, ApiError> {
+pub async fn put<B: Serialize, T: FromJson>(path: &str, body: &B) -> Result<T, ApiError> {
     let body = encode_body(body)?;
     decode(call_json("PUT", path, Some(body), None).await?.0)
 }
@@ -390,7 +385,7 @@ pub async fn put_no_content<B: Serialize>(path: &str, body: &B) -> Result<(), Ap
     call("PUT", path, Some(body), None).await.map(|_| ())
 }
 
-pub async fn patch<B: Serialize, T: DeserializeOwned>(
+pub async fn patch<B: Serialize, T: FromJson>(
     path: &str,
     body: &B,
     if_match: Option<&str>,
@@ -431,11 +426,11 @@ pub fn get_page(path: &str) -> Fut<Result<(Vec<Value>, Option<String>), ApiError
 }
 
 /// The items of one page of a list.
-pub async fn get_items<T: DeserializeOwned>(path: &str) -> Result<Vec<T>, ApiError> {
+pub async fn get_items<T: FromJson>(path: &str) -> Result<Vec<T>, ApiError> {
     decode_all(get_page(path).await?.0)
 }
 
-pub fn decode_all<T: DeserializeOwned>(items: Vec<Value>) -> Result<Vec<T>, ApiError> {
+pub fn decode_all<T: FromJson>(items: Vec<Value>) -> Result<Vec<T>, ApiError> {
     items.into_iter().map(decode).collect()
 }
 
@@ -463,7 +458,7 @@ fn get_all_values(path: &str, max_pages: usize) -> Fut<Result<Vec<Value>, ApiErr
 }
 
 /// Fetches every page of a list (up to `max_pages`), following `next_page_token`.
-pub async fn get_all<T: DeserializeOwned>(path: &str, max_pages: usize) -> Result<Vec<T>, ApiError> {
+pub async fn get_all<T: FromJson>(path: &str, max_pages: usize) -> Result<Vec<T>, ApiError> {
     decode_all(get_all_values(path, max_pages).await?)
 }
 

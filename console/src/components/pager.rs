@@ -2,10 +2,10 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use serde::de::DeserializeOwned;
 
 use crate::api::{self, encode, ApiError};
 use crate::components::{ErrorBanner, Loading};
+use crate::json::FromJson;
 
 /// The pages of one list, loaded one after another. A reload (new filter) discards answers
 /// still under way for the previous one.
@@ -26,7 +26,7 @@ impl<T: Send + Sync + 'static> Clone for Pager<T> {
 
 impl<T: Send + Sync + 'static> Copy for Pager<T> {}
 
-impl<T: DeserializeOwned + Send + Sync + 'static> Pager<T> {
+impl<T: FromJson + Send + Sync + 'static> Pager<T> {
     pub fn new() -> Self {
         Pager {
             items: RwSignal::new(Vec::new()),
@@ -87,7 +87,7 @@ impl<T: DeserializeOwned + Send + Sync + 'static> Pager<T> {
 
 /// Loading indicator, error banner and the `#load-more` button of a pager.
 #[component]
-pub fn PagerFooter<T: DeserializeOwned + Send + Sync + 'static>(pager: Pager<T>) -> impl IntoView {
+pub fn PagerFooter<T: FromJson + Send + Sync + 'static>(pager: Pager<T>) -> impl IntoView {
     view! {
         <ErrorBanner error=pager.error />
         {move || pager.loading.get().then(|| view! { <Loading /> })}

@@ -11,7 +11,6 @@ use crate::components::confirm::use_confirm;
 use crate::components::grant_picker::GrantPicker;
 use crate::components::secret::SecretPanel;
 use crate::components::{loaded, ErrorBanner, ErrorText, FieldErrors, GrantChips, Loading, StatusBadge, TextField};
-use crate::json;
 use crate::logic::audit::{lost_warning, owner_label};
 use crate::logic::format::{self, overlap_label, OVERLAPS};
 use crate::logic::forms;
@@ -32,7 +31,7 @@ pub fn ClientDetail() -> impl IntoView {
     });
     let effective = Res::new(move || {
         let path = paths::client_effective_permissions(&path.get());
-        async move { json::effective_permissions(api::get_value(&path).await?) }
+        async move { api::get::<EffectivePermissions>(&path).await }
     });
     let current = move || client.get_untracked().and_then(Result::ok);
     let grants = RwSignal::new(Vec::<String>::new());

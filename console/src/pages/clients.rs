@@ -8,7 +8,6 @@ use crate::api;
 use crate::components::grant_picker::GrantPicker;
 use crate::components::secret::SecretPanel;
 use crate::components::{loaded, ErrorBanner, FieldErrors, GrantChips, StatusBadge, TextField};
-use crate::json;
 use crate::logic::audit::owner_label;
 use crate::logic::forms::{self, NewClient};
 use crate::paths;
@@ -41,7 +40,7 @@ pub fn Clients() -> impl IntoView {
     let create = move |form: NewClient| {
         let body = forms::client_create(&form);
         create_act.run(async move {
-            let response = json::client_created(api::post_value(paths::CLIENTS, &body?).await?)?;
+            let response = api::post::<_, ClientCreated>(paths::CLIENTS, &body?).await?;
             name.set(String::new());
             permissions.set(Vec::new());
             redirect_uris.set(String::new());

@@ -9,7 +9,7 @@ use crate::api;
 use crate::components::confirm::use_confirm;
 use crate::components::secret::SecretPanel;
 use crate::components::{loaded, ErrorBanner, StatusBadge, TextField};
-use crate::json;
+use crate::json::Obj;
 use crate::logic::format;
 use crate::paths;
 use crate::tasks::{Act, Res};
@@ -28,11 +28,12 @@ pub fn LogStreams() -> impl IntoView {
     let create = move |body: LogStreamCreate| {
         let body = body.clone();
         create_act.run(async move {
-            let created = json::log_stream_secret(api::post_value(paths::LOG_STREAMS, &body).await?)?;
+            // Only the signing secret is shown (the list is reloaded).
+            let secret_only = Obj::new(api::post_value(paths::LOG_STREAMS, &body).await?)?.get("secret")?;
             name.set(String::new());
             url.set(String::new());
             action.set(String::new());
-            secret.set(Some(created));
+            secret.set(Some(secret_only));
             list.refetch();
             Ok(())
         });

@@ -7,7 +7,6 @@ use leptos_router::components::A;
 
 use crate::api::{self, ApiError};
 use crate::components::{GrantChips, Loading};
-use crate::json;
 use crate::logic::audit::{lost_warning, owner_label, owner_matches};
 use crate::paths;
 use crate::tasks::Res;
@@ -29,7 +28,7 @@ async fn load() -> Result<(Vec<Row>, bool), ApiError> {
     let mut rows = Vec::with_capacity(clients.len());
     for client in clients {
         let path = paths::client_effective_permissions(&paths::client(&client.id.to_string()));
-        let permissions = api::get_value(&path).await.and_then(json::effective_permissions);
+        let permissions = api::get::<EffectivePermissions>(&path).await;
         rows.push(Row { client, permissions });
     }
     Ok((rows, only_mine))
