@@ -399,8 +399,11 @@ pub async fn delete(path: &str, if_match: Option<&str>) -> Result<(), ApiError> 
     call("DELETE", path, None, if_match).await.map(|_| ())
 }
 
+/// A page of a list: its items as JSON and the next page token.
+pub type PageParts = (Vec<Value>, Option<String>);
+
 /// The items and next page token of a page of a list.
-fn page_parts(value: Value) -> Result<(Vec<Value>, Option<String>), ApiError> {
+fn page_parts(value: Value) -> Result<PageParts, ApiError> {
     let Value::Object(mut page) = value else { return Err(not_a_page()) };
     let Some(Value::Array(items)) = page.remove("items") else { return Err(not_a_page()) };
     let next = match page.remove("next_page_token") {
@@ -420,7 +423,7 @@ fn not_a_page() -> ApiError {
 }
 
 /// One page of a list: its items as JSON and the next page token.
-pub fn get_page(path: &str) -> Fut<Result<(Vec<Value>, Option<String>), ApiError>> {
+pub fn get_page(path: &str) -> Fut<Result<PageParts, ApiError>> {
     let page = call_json("GET", path, None, None);
     Box::pin(async move { page_parts(page.await?.0) })
 }

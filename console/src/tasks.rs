@@ -65,7 +65,7 @@ impl<T: Clone + 'static> Res<T> {
 
 /// The one `LocalResource` instance.
 fn erased(load: Box<dyn Fn() -> Fut<Loaded>>) -> LocalResource<Loaded> {
-    LocalResource::new(move || load())
+    LocalResource::new(load)
 }
 
 fn open<T: Clone + 'static>(loaded: Loaded) -> Result<T, ApiError> {

@@ -1,4 +1,4 @@
-//! Groups of a namespace: list (the first 200), create.
+//! Groups of a namespace: list (keyset paging, "Load more"), create.
 
 use gatehouse_api_types::Group;
 use leptos::prelude::*;
@@ -7,11 +7,12 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 use leptos_router::NavigateOptions;
 
 use crate::api::{self, encode};
-use crate::components::{ErrorBanner, ErrorText, Loading, TextField};
+use crate::components::pager::{Pager, PagerFooter};
+use crate::components::{ErrorBanner, TextField};
 use crate::logic::forms;
 use crate::paths;
 use crate::session::use_me;
-use crate::tasks::{Act, Res};
+use crate::tasks::Act;
 
 #[component]
 pub fn Groups() -> impl IntoView {
@@ -20,10 +21,13 @@ pub fn Groups() -> impl IntoView {
     let query_map = use_query_map();
     let own_ns = me.namespace.clone().unwrap_or_default();
     let ns = Memo::new(move |_| query_map.read().get("ns").filter(|s| !s.is_empty()).unwrap_or_else(|| own_ns.clone()));
-    // The first 200 groups (the API pages further).
-    let list = Res::new(move || {
-        let path = format!("{}?page_size=200", paths::groups(&ns.get()));
-        async move { api::get_items::<Group>(&path).await }
+    let pager = Pager::<Group>::new();
+    let list_path = Memo::new(move |_| format!("{}?page_size=50", paths::groups(&ns.get())));
+    Effect::new(move |_| {
+        let path = list_path.get();
+        if !ns.with(String::is_empty) {
+            pager.reload(path);
+        }
     });
     let change_ns = move |value: String| {
         navigate(
@@ -44,7 +48,7 @@ pub fn Groups() -> impl IntoView {
             name.set(String::new());
             description.set(String::new());
             created.set(Some(group));
-            list.refetch();
+            pager.reload(list_path.get_untracked());
             Ok(())
         });
     };
@@ -64,13 +68,11 @@ pub fn Groups() -> impl IntoView {
             <section class="card" aria-labelledby="groups-title">
                 <h2 id="groups-title">{move || format!("Groups of {}", ns.get())}</h2>
                 {move || {
-                    let items = match list.get() {
-                        None => return view! { <Loading /> }.into_any(),
-                        Some(Err(e)) => return view! { <ErrorText message=e.message() /> }.into_any(),
-                        Some(Ok(items)) => items,
-                    };
+                    let items = pager.items.get();
                     if items.is_empty() {
-                        return view! { <p class="muted">"No groups yet."</p> }.into_any();
+                        return (!pager.loading.get() && pager.error.with(Option::is_none))
+                            .then(|| view! { <p class="muted">"No groups yet."</p> })
+                            .into_any();
                     }
                     view! {
                         <div class="table-wrap">
@@ -88,6 +90,7 @@ pub fn Groups() -> impl IntoView {
                         </div>
                     }.into_any()
                 }}
+                <PagerFooter pager=pager />
             </section>
             <section class="card" aria-labelledby="create-group-title">
                 <h2 id="create-group-title">{move || format!("New group in {}", ns.get())}</h2>
