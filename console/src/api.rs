@@ -185,7 +185,8 @@ pub fn query(pairs: &[(&str, Option<String>)]) -> String {
 //
 // Every request, of every page, runs through one non-generic path: [`send`] fetches and
 // checks the status, [`Reply::value`] parses the body into a `serde_json::Value`, and only
-// [`decode`] (`T` from that value) and [`encode_body`] (a `Value` from a body) are per type.
+// [`decode`] (`T` from that value, by the hand-written decoders of [`crate::json`]) and
+// [`encode_body`] (a `Value` from a body) are per type.
 // The WASM pays for the request plumbing and the JSON parser once instead of once per response
 // type (docs/performance.md, "Console size").
 
