@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the console into console/dist/, which the server build embeds: the wasm32 release
-# build, wasm-bindgen, wasm-opt -Oz, gzip. Prints the gzipped WASM size and fails above 500 KB
-# (400 KB until the log streams page, issue 13: 406 KB -> 426 KB; 440 KB until the Security
-# page, groups and client settings, issues 14, 16, 17; see docs/performance.md).
+# build, wasm-bindgen, wasm-opt -Oz, gzip. Prints the gzipped WASM size and fails above 400 KB,
+# issue 4's budget (raised to 500 KB by the log streams, Security, groups and client settings
+# pages, and back to 400 KB by one type-erased fetch path and hand-written decoding: 494,451 ->
+# 398,827 bytes; see docs/performance.md, "Console size").
 # Installs the wasm target, wasm-bindgen-cli and wasm-opt when they are missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,7 +41,7 @@ for f in "$staging"/*; do
 done
 size=$(stat -c %s "$dist/gatehouse_console_bg.wasm.gz")
 say "console WASM: $(stat -c %s "$dist/gatehouse_console_bg.wasm") bytes, $size bytes gzipped"
-if [ "$size" -gt $((500 * 1024)) ]; then
-  echo "the gzipped console WASM exceeds 500 KB" >&2
+if [ "$size" -gt $((400 * 1024)) ]; then
+  echo "the gzipped console WASM exceeds 400 KB" >&2
   exit 1
 fi

@@ -13,8 +13,10 @@ use std::future::Future;
 use std::pin::Pin;
 
 use gatehouse_api_types::{FieldError, Problem};
-use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde_json::Value;
+
+use crate::json::FromJson;
 
 thread_local! {
     /// The CSRF token of the current session: memory only, gone on reload.
@@ -59,8 +61,9 @@ impl ApiError {
     /// Decodes the body of a failed response; anything but a problem document gives a generic
     /// message.
     pub fn from_response(status: u16, body: &str) -> Self {
-        match serde_json::from_str::<Problem>(body) {
-            Ok(problem) => {
+        let problem = serde_json::from_str::<Value>(body).ok().and_then(|v| Problem::from_json(v).ok());
+        match problem {
+            Some(problem) => {
                 let detail = if problem.detail.trim().is_empty() { problem.title } else { problem.detail };
                 ApiError {
                     status,
@@ -69,7 +72,7 @@ impl ApiError {
                     missing_grant: problem.missing_grant,
                 }
             }
-            Err(_) => ApiError {
+            None => ApiError {
                 status,
                 detail: format!("the server answered HTTP {status}"),
                 field_errors: Vec::new(),
@@ -179,6 +182,16 @@ pub fn query(pairs: &[(&str, Option<String>)]) -> String {
 }
 
 // ---------------------------------------------------------------- requests
+//
+// Every request, of every page, runs through one non-generic path: [`send`] fetches and
+// checks the status, [`Reply::value`] parses the body into a `serde_json::Value`, and only
+// [`decode`] (`T` from that value, by the hand-written decoders of [`crate::json`]) and
+// [`encode_body`] (a `Value` from a body) are per type.
+// The WASM pays for the request plumbing and the JSON parser once instead of once per response
+// type (docs/performance.md, "Console size").
+
+/// A boxed future: the type-erased request futures (one `Future` impl for all of them).
+pub type Fut<T> = Pin<Box<dyn Future<Output = T>>>;
 
 /// A successful response: its status, body text and ETag.
 pub struct Reply {
@@ -188,14 +201,45 @@ pub struct Reply {
 }
 
 impl Reply {
-    pub fn json<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
-        serde_json::from_str(&self.body).map_err(|e| ApiError {
-            status: self.status,
-            detail: format!("the server sent an unexpected answer ({e})"),
-            field_errors: Vec::new(),
-            missing_grant: None,
-        })
+    /// The body as JSON; an empty body is `null`.
+    pub fn value(&self) -> Result<Value, ApiError> {
+        if self.body.trim().is_empty() {
+            return Ok(Value::Null);
+        }
+        serde_json::from_str(&self.body).map_err(|e| unexpected(self.status, &e))
     }
+
+    pub fn json<T: FromJson>(&self) -> Result<T, ApiError> {
+        decode_as(self.status, self.value()?)
+    }
+}
+
+fn unexpected(status: u16, e: &serde_json::Error) -> ApiError {
+    ApiError {
+        status,
+        detail: format!("the server sent an unexpected answer ({e})"),
+        field_errors: Vec::new(),
+        missing_grant: None,
+    }
+}
+
+/// A `T` from a JSON value of a successful answer.
+pub fn decode<T: FromJson>(value: Value) -> Result<T, ApiError> {
+    decode_as(200, value)
+}
+
+fn decode_as<T: FromJson>(status: u16, value: Value) -> Result<T, ApiError> {
+    T::from_json(value).map_err(|e| ApiError { status, ..e })
+}
+
+/// A request body as JSON.
+pub fn encode_body<B: Serialize>(body: &B) -> Result<Value, ApiError> {
+    serde_json::to_value(body).map_err(|e| ApiError {
+        status: 0,
+        detail: format!("could not encode the request ({e})"),
+        field_errors: Vec::new(),
+        missing_grant: None,
+    })
 }
 
 /// Sends one same-origin request; any non-2xx status is an error. `csrf` adds the token.
@@ -264,17 +308,18 @@ fn js_error(value: wasm_bindgen::JsValue) -> ApiError {
     ApiError::network(text)
 }
 
-/// A request to `/api/v1`: CSRF header on, 401 ends the session. Boxed, so that the typed
-/// helpers below stay small in the wasm: each only decodes its own type.
-fn call(
+/// A request to `/api/v1`: CSRF header on, 401 ends the session. The one path every page's
+/// request takes; boxed and not generic.
+pub fn call(
     method: &'static str,
     path: &str,
-    body: Option<String>,
+    body: Option<Value>,
     if_match: Option<&str>,
-) -> Pin<Box<dyn Future<Output = Result<Reply, ApiError>>>> {
+) -> Fut<Result<Reply, ApiError>> {
     let path = path.to_owned();
     let if_match = if_match.map(str::to_owned);
     Box::pin(async move {
+        let body = body.map(|b| b.to_string());
         let result = send(method, &path, body, if_match.as_deref(), true).await;
         if let Err(e) = &result {
             if e.status == 401 {
@@ -285,36 +330,49 @@ fn call(
     })
 }
 
-fn to_body<B: Serialize>(body: &B) -> Result<Option<String>, ApiError> {
-    serde_json::to_string(body).map(Some).map_err(|e| ApiError {
-        status: 0,
-        detail: format!("could not encode the request ({e})"),
-        field_errors: Vec::new(),
-        missing_grant: None,
+/// The JSON answer of a request to `/api/v1` and its ETag.
+pub fn call_json(
+    method: &'static str,
+    path: &str,
+    body: Option<Value>,
+    if_match: Option<&str>,
+) -> Fut<Result<(Value, Option<String>), ApiError>> {
+    let reply = call(method, path, body, if_match);
+    Box::pin(async move {
+        let reply = reply.await?;
+        Ok((reply.value()?, reply.etag))
     })
 }
 
-pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
-    call("GET", path, None, None).await?.json()
+/// The JSON answer of a POST, for a page that reads only some of its members.
+pub async fn post_value<B: Serialize>(path: &str, body: &B) -> Result<Value, ApiError> {
+    let body = encode_body(body)?;
+    Ok(call_json("POST", path, Some(body), None).await?.0)
+}
+
+pub async fn get<T: FromJson>(path: &str) -> Result<T, ApiError> {
+    decode(call_json("GET", path, None, None).await?.0)
 }
 
 /// A GET that also returns the resource's ETag (for `If-Match` on a later change).
-pub async fn get_tagged<T: DeserializeOwned>(path: &str) -> Result<(T, Option<String>), ApiError> {
-    let reply = call("GET", path, None, None).await?;
-    Ok((reply.json()?, reply.etag))
+pub async fn get_tagged<T: FromJson>(path: &str) -> Result<(T, Option<String>), ApiError> {
+    let (value, etag) = call_json("GET", path, None, None).await?;
+    Ok((decode(value)?, etag))
 }
 
-pub async fn post<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> Result<T, ApiError> {
-    call("POST", path, to_body(body)?, None).await?.json()
+pub async fn post<B: Serialize, T: FromJson>(path: &str, body: &B) -> Result<T, ApiError> {
+    let body = encode_body(body)?;
+    decode(call_json("POST", path, Some(body), None).await?.0)
 }
 
 /// A POST without a body (e.g. `keys:rotate`).
-pub async fn post_empty<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
-    call("POST", path, None, None).await?.json()
+pub async fn post_empty<T: FromJson>(path: &str) -> Result<T, ApiError> {
+    decode(call_json("POST", path, None, None).await?.0)
 }
 
-pub async fn put<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> Result<T, ApiError> {
-    call("PUT", path, to_body(body)?, None).await?.json()
+pub async fn put<B: Serialize, T: FromJson>(path: &str, body: &B) -> Result<T, ApiError> {
+    let body = encode_body(body)?;
+    decode(call_json("PUT", path, Some(body), None).await?.0)
 }
 
 /// A PUT without a body whose answer is not needed (e.g. adding a group member).
@@ -324,40 +382,88 @@ pub async fn put_empty(path: &str) -> Result<(), ApiError> {
 
 /// A PUT whose answer body is not needed (e.g. `204` of a password change).
 pub async fn put_no_content<B: Serialize>(path: &str, body: &B) -> Result<(), ApiError> {
-    call("PUT", path, to_body(body)?, None).await.map(|_| ())
+    let body = encode_body(body)?;
+    call("PUT", path, Some(body), None).await.map(|_| ())
 }
 
-pub async fn patch<B: Serialize, T: DeserializeOwned>(
+pub async fn patch<B: Serialize, T: FromJson>(
     path: &str,
     body: &B,
     if_match: Option<&str>,
 ) -> Result<(T, Option<String>), ApiError> {
-    let reply = call("PATCH", path, to_body(body)?, if_match).await?;
-    Ok((reply.json()?, reply.etag))
+    let body = encode_body(body)?;
+    let (value, etag) = call_json("PATCH", path, Some(body), if_match).await?;
+    Ok((decode(value)?, etag))
 }
 
 pub async fn delete(path: &str, if_match: Option<&str>) -> Result<(), ApiError> {
     call("DELETE", path, None, if_match).await.map(|_| ())
 }
 
-/// Fetches every page of a list (up to `max_pages`), following `next_page_token`.
-pub async fn get_all<T: DeserializeOwned>(path: &str, max_pages: usize) -> Result<Vec<T>, ApiError> {
-    let mut items = Vec::new();
-    let mut token: Option<String> = None;
-    let separator = if path.contains('?') { '&' } else { '?' };
-    for _ in 0..max_pages {
-        let url = match &token {
-            Some(t) => format!("{path}{separator}page_token={}", encode(t)),
-            None => path.to_owned(),
-        };
-        let page: gatehouse_api_types::Page<T> = get(&url).await?;
-        items.extend(page.items);
-        token = page.next_page_token;
-        if token.is_none() {
-            break;
-        }
+/// A page of a list: its items as JSON and the next page token.
+pub type PageParts = (Vec<Value>, Option<String>);
+
+/// The items and next page token of a page of a list.
+fn page_parts(value: Value) -> Result<PageParts, ApiError> {
+    let Value::Object(mut page) = value else { return Err(not_a_page()) };
+    let Some(Value::Array(items)) = page.remove("items") else { return Err(not_a_page()) };
+    let next = match page.remove("next_page_token") {
+        Some(Value::String(token)) => Some(token),
+        _ => None,
+    };
+    Ok((items, next))
+}
+
+fn not_a_page() -> ApiError {
+    ApiError {
+        status: 200,
+        detail: "the server sent an unexpected answer (not a page of a list)".to_owned(),
+        field_errors: Vec::new(),
+        missing_grant: None,
     }
-    Ok(items)
+}
+
+/// One page of a list: its items as JSON and the next page token.
+pub fn get_page(path: &str) -> Fut<Result<PageParts, ApiError>> {
+    let page = call_json("GET", path, None, None);
+    Box::pin(async move { page_parts(page.await?.0) })
+}
+
+/// The items of one page of a list.
+pub async fn get_items<T: FromJson>(path: &str) -> Result<Vec<T>, ApiError> {
+    decode_all(get_page(path).await?.0)
+}
+
+pub fn decode_all<T: FromJson>(items: Vec<Value>) -> Result<Vec<T>, ApiError> {
+    items.into_iter().map(decode).collect()
+}
+
+/// Every page of a list (up to `max_pages`) as JSON, following `next_page_token`.
+fn get_all_values(path: &str, max_pages: usize) -> Fut<Result<Vec<Value>, ApiError>> {
+    let path = path.to_owned();
+    Box::pin(async move {
+        let mut items = Vec::new();
+        let mut token: Option<String> = None;
+        let separator = if path.contains('?') { '&' } else { '?' };
+        for _ in 0..max_pages {
+            let url = match &token {
+                Some(t) => format!("{path}{separator}page_token={}", encode(t)),
+                None => path.clone(),
+            };
+            let (page, next) = get_page(&url).await?;
+            items.extend(page);
+            token = next;
+            if token.is_none() {
+                break;
+            }
+        }
+        Ok(items)
+    })
+}
+
+/// Fetches every page of a list (up to `max_pages`), following `next_page_token`.
+pub async fn get_all<T: FromJson>(path: &str, max_pages: usize) -> Result<Vec<T>, ApiError> {
+    decode_all(get_all_values(path, max_pages).await?)
 }
 
 #[cfg(test)]

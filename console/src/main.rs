@@ -18,7 +18,7 @@
 //! | one-time secret | `#client-secret` (copy: `#copy-secret`, dismiss: `#secret-done`) |
 //! | forms | inputs have the id of their API field, submit is `button[type=submit]`; the edit forms on list pages prefix `edit-` |
 //! | tables | rows carry `data-id` of the resource (namespace slug, account id, client id, key id, audit event id) |
-//! | load more | `#load-more` (users, audit log) |
+//! | load more | `#load-more` (users, groups, a group's members, audit log) |
 //! | grant picker | `#grant`, `#add-grant`, suggestions `button.grant-option[data-grant]`, chosen `li[data-grant] button.remove-grant`; `#grant-error` |
 //!
 //! Per page:
@@ -67,10 +67,12 @@
 
 mod api;
 mod components;
+mod json;
 mod logic;
 mod pages;
 mod paths;
 mod session;
+mod tasks;
 
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes, A};

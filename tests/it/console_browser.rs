@@ -392,3 +392,48 @@ fn an_administrator_manages_a_group_and_its_members_in_the_console() {
         b.close().await.unwrap();
     });
 }
+
+/// Waits up to 20 s until `css` matches exactly `n` elements.
+async fn wait_for_count(browser: &Client, css: &str, n: u64) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let script = format!("return document.querySelectorAll({}).length", json!(css));
+    loop {
+        let count = js(browser, &script).await;
+        if count == json!(n) {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "{css} matched {count} elements, not {n}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[test]
+fn the_groups_list_pages_on_with_load_more() {
+    let app = TestApp::start_with(&["--console-mfa", "optional"]);
+    app.create_namespace("shop");
+    // One more than a page (50).
+    for i in 0..51 {
+        let created = app.admin().post("/api/v1/namespaces/shop/groups", &json!({ "name": format!("team-{i:02}") }));
+        assert_eq!(created.status, 201, "{}", created.text);
+    }
+    let driver = Driver::start();
+    runtime().block_on(async {
+        let b = driver.browser(1440, 900).await;
+        scenario(&b, "console-groups-paging", async {
+            sign_in(&b, &app.base).await;
+            b.goto(&format!("{}/console/groups?ns=shop", app.base)).await.unwrap();
+            wait_for_count(&b, "a.group-link", 50).await;
+            click(&b, "#load-more").await;
+            wait_for_count(&b, "a.group-link", 51).await;
+            wait_for_count(&b, "#load-more", 0).await;
+            // A new group reloads the list from its first page.
+            fill(&b, "#name", "zz-last").await;
+            click(&b, "form#create-form button[type=submit]").await;
+            wait_for_text(&b, "Created zz-last").await;
+            wait_for_count(&b, "a.group-link", 50).await;
+            find(&b, "#load-more").await;
+        })
+        .await;
+        b.close().await.unwrap();
+    });
+}

@@ -5,9 +5,10 @@ use gatehouse_api_types::{Factor, FactorPatch, Page};
 use leptos::prelude::*;
 
 use super::confirm::use_confirm;
-use super::{action_error, loaded, ErrorBanner};
-use crate::api::{self, encode, ApiError};
+use super::{loaded, ErrorBanner};
+use crate::api::{self, encode};
 use crate::logic::format;
+use crate::tasks::{Act, Res};
 
 #[derive(Clone)]
 enum Change {
@@ -27,15 +28,16 @@ pub fn FactorTable(
 ) -> impl IntoView {
     let confirm = use_confirm();
     let notice = RwSignal::new(None::<String>);
-    let factors = LocalResource::new(move || {
+    let factors = Res::new(move || {
         version.track();
         let path = path.get();
         async move { api::get::<Page<Factor>>(&path).await }
     });
-    let change = Action::new_local(move |change: &Change| {
+    let change_act = Act::new();
+    let change = move |change: Change| {
         let change = change.clone();
         let base = path.get_untracked();
-        async move {
+        change_act.run(async move {
             let done = match change {
                 Change::Rename(id, name) => {
                     let body = FactorPatch { name: name.trim().to_owned() };
@@ -49,10 +51,10 @@ pub fn FactorTable(
             };
             notice.set(Some(done.to_owned()));
             version.update(|v| *v += 1);
-            Ok::<_, ApiError>(())
-        }
-    });
-    let error = action_error(change);
+            Ok(())
+        });
+    };
+    let error = change_act.error();
     let row = move |f: Factor| {
         let id = f.id.to_string();
         let name = RwSignal::new(f.name.clone());
@@ -66,7 +68,7 @@ pub fn FactorTable(
                         view! {
                             <input class="factor-name" aria-label="Name" maxlength="100" bind:value=name />
                             <button type="button" class="button subtle rename"
-                                on:click=move |_| { change.dispatch_local(Change::Rename(rename_id.clone(), name.get_untracked())); }>"Rename"</button>
+                                on:click=move |_| { change(Change::Rename(rename_id.clone(), name.get_untracked())); }>"Rename"</button>
                         }.into_any()
                     } else {
                         view! { {f.name.clone()} }.into_any()
@@ -82,7 +84,7 @@ pub fn FactorTable(
                             "Remove factor",
                             format!("Remove \u{201c}{remove_name}\u{201d}? {consequence}"),
                             "Remove",
-                            move || { change.dispatch_local(Change::Remove(id.clone())); },
+                            move || { change(Change::Remove(id.clone())); },
                         );
                     }>"Remove"</button>
                 </td>

@@ -9,15 +9,7 @@ pub mod secret;
 use leptos::prelude::*;
 
 use crate::api::ApiError;
-
-/// The error of an action's last run, for [`ErrorBanner`] and [`FieldErrors`].
-pub fn action_error<I, T>(action: Action<I, Result<T, ApiError>>) -> Signal<Option<ApiError>>
-where
-    I: Send + Sync + 'static,
-    T: Clone + Send + Sync + 'static,
-{
-    Signal::derive(move || action.value().with(|v| v.as_ref().and_then(|r| r.as_ref().err().cloned())))
-}
+use crate::tasks::Res;
 
 #[component]
 pub fn Loading(#[prop(optional, into)] label: Option<String>) -> impl IntoView {
@@ -111,11 +103,8 @@ pub fn GrantChips(grants: Vec<String>) -> impl IntoView {
     }
 }
 
-/// Renders a resource of `Result<T, ApiError>`: loading indicator, error banner, or `render`.
-pub fn loaded<T, V>(
-    res: LocalResource<Result<T, ApiError>>,
-    render: impl Fn(T) -> V + Send + Sync + 'static,
-) -> impl IntoView
+/// Renders a resource: loading indicator, error banner, or `render`.
+pub fn loaded<T, V>(res: Res<T>, render: impl Fn(T) -> V + Send + Sync + 'static) -> impl IntoView
 where
     T: Clone + 'static,
     V: IntoView + 'static,

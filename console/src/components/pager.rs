@@ -1,12 +1,11 @@
 //! Keyset paging with "Load more": the items loaded so far and the next page token.
 
-use gatehouse_api_types::Page;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use serde::de::DeserializeOwned;
 
 use crate::api::{self, encode, ApiError};
 use crate::components::{ErrorBanner, Loading};
+use crate::json::FromJson;
 
 /// The pages of one list, loaded one after another. A reload (new filter) discards answers
 /// still under way for the previous one.
@@ -27,7 +26,7 @@ impl<T: Send + Sync + 'static> Clone for Pager<T> {
 
 impl<T: Send + Sync + 'static> Copy for Pager<T> {}
 
-impl<T: DeserializeOwned + Send + Sync + 'static> Pager<T> {
+impl<T: FromJson + Send + Sync + 'static> Pager<T> {
     pub fn new() -> Self {
         Pager {
             items: RwSignal::new(Vec::new()),
@@ -66,16 +65,17 @@ impl<T: DeserializeOwned + Send + Sync + 'static> Pager<T> {
         this.loading.set(true);
         this.error.set(None);
         spawn_local(async move {
-            let result = api::get::<Page<T>>(&url).await;
+            // The page through the one type-erased path; only its items are decoded as `T`.
+            let result = api::get_page(&url).await.and_then(|(items, next)| Ok((api::decode_all::<T>(items)?, next)));
             // A newer reload, or the page is gone.
             if this.generation.try_get_value() != Some(generation) {
                 return;
             }
             this.loading.try_set(false);
             match result {
-                Ok(page) => {
-                    this.items.try_update(|items| items.extend(page.items));
-                    this.next.try_set(page.next_page_token);
+                Ok((page, next)) => {
+                    this.items.try_update(|items| items.extend(page));
+                    this.next.try_set(next);
                 }
                 Err(e) => {
                     this.error.try_set(Some(e));
@@ -87,7 +87,7 @@ impl<T: DeserializeOwned + Send + Sync + 'static> Pager<T> {
 
 /// Loading indicator, error banner and the `#load-more` button of a pager.
 #[component]
-pub fn PagerFooter<T: DeserializeOwned + Send + Sync + 'static>(pager: Pager<T>) -> impl IntoView {
+pub fn PagerFooter<T: FromJson + Send + Sync + 'static>(pager: Pager<T>) -> impl IntoView {
     view! {
         <ErrorBanner error=pager.error />
         {move || pager.loading.get().then(|| view! { <Loading /> })}

@@ -4,27 +4,29 @@
 use gatehouse_api_types::{Consent, Page};
 use leptos::prelude::*;
 
-use crate::api::{self, ApiError};
+use crate::api;
 use crate::components::confirm::use_confirm;
-use crate::components::{action_error, loaded, ErrorBanner};
+use crate::components::{loaded, ErrorBanner};
 use crate::logic::format;
 use crate::paths;
+use crate::tasks::{Act, Res};
 
 #[component]
 pub fn Applications() -> impl IntoView {
     let confirm = use_confirm();
-    let consents = LocalResource::new(|| api::get::<Page<Consent>>(paths::MY_CONSENTS));
+    let consents = Res::new(|| api::get::<Page<Consent>>(paths::MY_CONSENTS));
     let notice = RwSignal::new(None::<String>);
-    let withdraw = Action::new_local(move |(client_id, name): &(String, String)| {
+    let withdraw_act = Act::new();
+    let withdraw = move |(client_id, name): (String, String)| {
         let (client_id, name) = (client_id.clone(), name.clone());
-        async move {
+        withdraw_act.run(async move {
             api::delete(&paths::my_consent(&client_id), None).await?;
             notice.set(Some(format!("{name} no longer has your consent; it will ask again.")));
             consents.refetch();
-            Ok::<_, ApiError>(())
-        }
-    });
-    let withdraw_error = action_error(withdraw);
+            Ok(())
+        });
+    };
+    let withdraw_error = withdraw_act.error();
     let ask = move |client_id: String, name: String| {
         notice.set(None);
         confirm.ask(
@@ -32,7 +34,7 @@ pub fn Applications() -> impl IntoView {
             format!("Withdraw what you allowed {name}? It loses its refresh tokens for your account and must ask you again."),
             "Withdraw",
             move || {
-                withdraw.dispatch_local((client_id.clone(), name.clone()));
+                withdraw((client_id.clone(), name.clone()));
             },
         );
     };

@@ -12,6 +12,7 @@ use crate::logic::audit::{action_label, audit_query, AuditFilter, OUTCOMES};
 use crate::logic::diff::{before_after, diff};
 use crate::logic::format;
 use crate::paths;
+use crate::tasks::Res;
 
 #[component]
 pub fn AuditLog() -> impl IntoView {
@@ -50,7 +51,7 @@ pub fn AuditLog() -> impl IntoView {
     };
     search();
 
-    let verification = LocalResource::new(|| api::get::<AuditVerification>(paths::AUDIT_VERIFY));
+    let verification = Res::new(|| api::get::<AuditVerification>(paths::AUDIT_VERIFY));
 
     view! {
         <h1>"Audit log"</h1>

@@ -10,13 +10,12 @@ use crate::api::{self, ApiError};
 use crate::components::confirm::use_confirm;
 use crate::components::grant_picker::GrantPicker;
 use crate::components::secret::SecretPanel;
-use crate::components::{
-    action_error, loaded, ErrorBanner, ErrorText, FieldErrors, GrantChips, Loading, StatusBadge, TextField,
-};
+use crate::components::{loaded, ErrorBanner, ErrorText, FieldErrors, GrantChips, Loading, StatusBadge, TextField};
 use crate::logic::audit::{lost_warning, owner_label};
 use crate::logic::format::{self, overlap_label, OVERLAPS};
 use crate::logic::forms;
 use crate::paths;
+use crate::tasks::{Act, Res};
 
 #[component]
 pub fn ClientDetail() -> impl IntoView {
@@ -26,11 +25,11 @@ pub fn ClientDetail() -> impl IntoView {
     let navigate = use_navigate();
     let notice = RwSignal::new(None::<String>);
 
-    let client = LocalResource::new(move || {
+    let client = Res::new(move || {
         let path = path.get();
         async move { api::get_tagged::<Client>(&path).await }
     });
-    let effective = LocalResource::new(move || {
+    let effective = Res::new(move || {
         let path = paths::client_effective_permissions(&path.get());
         async move { api::get::<EffectivePermissions>(&path).await }
     });
@@ -43,34 +42,35 @@ pub fn ClientDetail() -> impl IntoView {
     });
 
     // every change is a PATCH with the loaded ETag, then a reload
-    let patch = Action::new_local(move |(body, what): &(Result<ClientPatch, ApiError>, String)| {
+    let patch_act = Act::new();
+    let patch = move |(body, what): (Result<ClientPatch, ApiError>, String)| {
         let body = body.clone();
         let what = what.clone();
         let etag = current().and_then(|(_, e)| e);
         let path = path.get_untracked();
-        async move {
+        patch_act.run(async move {
             api::patch::<_, Client>(&path, &body?, etag.as_deref()).await?;
             notice.set(Some(what));
             client.refetch();
             effective.refetch();
-            Ok::<_, ApiError>(())
-        }
-    });
-    let patch_error = action_error(patch);
+            Ok(())
+        });
+    };
+    let patch_error = patch_act.error();
 
     let toggle_disabled = move |_| {
         notice.set(None);
         let Some((c, _)) = current() else { return };
         let body = ClientPatch { disabled: Some(!c.disabled), ..Default::default() };
         if c.disabled {
-            patch.dispatch_local((Ok(body), "Client enabled.".to_owned()));
+            patch((Ok(body), "Client enabled.".to_owned()));
         } else {
             confirm.ask(
                 "Disable client",
                 format!("Disable {}? It can no longer obtain tokens or call the API until enabled again.", c.name),
                 "Disable",
                 move || {
-                    patch.dispatch_local((Ok(body.clone()), "Client disabled.".to_owned()));
+                    patch((Ok(body.clone()), "Client disabled.".to_owned()));
                 },
             );
         }
@@ -83,7 +83,7 @@ pub fn ClientDetail() -> impl IntoView {
         let list = grants.get_untracked();
         let body =
             forms::check_permissions(&list).map(|_| ClientPatch { permissions: Some(list), ..Default::default() });
-        patch.dispatch_local((body, "Grants saved.".to_owned()));
+        patch((body, "Grants saved.".to_owned()));
     };
 
     // OAuth settings: authentication method, keys, hybrid, pushed requests
@@ -122,11 +122,11 @@ pub fn ClientDetail() -> impl IntoView {
                 "Switch to private_key_jwt? The client's secrets stop working at once.",
                 "Switch",
                 move || {
-                    patch.dispatch_local((body.clone(), "OAuth settings saved.".to_owned()));
+                    patch((body.clone(), "OAuth settings saved.".to_owned()));
                 },
             );
         } else {
-            patch.dispatch_local((body, "OAuth settings saved.".to_owned()));
+            patch((body, "OAuth settings saved.".to_owned()));
         }
     };
 
@@ -137,7 +137,7 @@ pub fn ClientDetail() -> impl IntoView {
         notice.set(None);
         let body = forms::client_transfer(&owner_account_id.get_untracked());
         if body.is_err() {
-            patch.dispatch_local((body, String::new()));
+            patch((body, String::new()));
             return;
         }
         confirm.ask(
@@ -149,7 +149,7 @@ pub fn ClientDetail() -> impl IntoView {
             "Transfer",
             move || {
                 owner_account_id.set(String::new());
-                patch.dispatch_local((body.clone(), "Ownership transferred.".to_owned()));
+                patch((body.clone(), "Ownership transferred.".to_owned()));
             },
         );
     };
@@ -157,18 +157,18 @@ pub fn ClientDetail() -> impl IntoView {
     // secret rotation
     let overlap = RwSignal::new(86_400u64);
     let rotated = RwSignal::new(None::<SecretRotated>);
-    let rotate = Action::new_local(move |seconds: &u64| {
-        let seconds = *seconds;
+    let rotate_act = Act::new();
+    let rotate = move |seconds: u64| {
         let body = forms::secret_rotate(seconds);
         let path = paths::client_secrets(&path.get_untracked());
-        async move {
+        rotate_act.run(async move {
             let r = api::post::<_, SecretRotated>(&path, &body).await?;
             rotated.set(Some(r));
             notice.set(Some(format!("Secret rotated; overlap with the old one: {}.", overlap_label(seconds))));
-            Ok::<_, ApiError>(())
-        }
-    });
-    let rotate_error = action_error(rotate);
+            Ok(())
+        });
+    };
+    let rotate_error = rotate_act.error();
     let ask_rotate = move |_| {
         notice.set(None);
         rotated.set(None);
@@ -179,36 +179,38 @@ pub fn ClientDetail() -> impl IntoView {
                 "Rotate with no overlap? The current secret stops working at once; everything using it fails until it has the new one.",
                 "Rotate now",
                 move || {
-                    rotate.dispatch_local(0);
+                    rotate(0);
                 },
             );
         } else {
-            rotate.dispatch_local(seconds);
+            rotate(seconds);
         }
     };
 
     // delete
-    let delete = Action::new_local(move |_: &()| {
+    let delete_act = Act::new();
+    let navigate = StoredValue::new_local(navigate);
+    let delete = move |_: ()| {
         let path = path.get_untracked();
-        let navigate = navigate.clone();
-        async move {
+        let navigate = navigate.get_value();
+        delete_act.run(async move {
             api::delete(&path, None).await?;
             navigate("/console/clients", Default::default());
-            Ok::<_, ApiError>(())
-        }
-    });
-    let delete_error = action_error(delete);
+            Ok(())
+        });
+    };
+    let delete_error = delete_act.error();
     let ask_delete = move |_| {
         confirm.ask(
             "Delete client",
             "Delete this client for good? Its secrets and tokens stop working. This cannot be undone.",
             "Delete client",
             move || {
-                delete.dispatch_local(());
+                delete(());
             },
         );
     };
-    let busy = move || patch.pending().get() || rotate.pending().get() || delete.pending().get();
+    let busy = move || patch_act.pending() || rotate_act.pending() || delete_act.pending();
 
     view! {
         <p class="breadcrumb"><A href="/console/clients">"API clients"</A></p>

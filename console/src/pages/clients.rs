@@ -4,18 +4,19 @@ use gatehouse_api_types::{Client, ClientCreated, GrantType, SigningAlg, TokenEnd
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-use crate::api::{self, ApiError};
+use crate::api;
 use crate::components::grant_picker::GrantPicker;
 use crate::components::secret::SecretPanel;
-use crate::components::{action_error, loaded, ErrorBanner, FieldErrors, GrantChips, StatusBadge, TextField};
+use crate::components::{loaded, ErrorBanner, FieldErrors, GrantChips, StatusBadge, TextField};
 use crate::logic::audit::owner_label;
 use crate::logic::forms::{self, NewClient};
 use crate::paths;
+use crate::tasks::{Act, Res};
 
 #[component]
 pub fn Clients() -> impl IntoView {
     let all = RwSignal::new(false);
-    let list = LocalResource::new(move || {
+    let list = Res::new(move || {
         let path = if all.get() { paths::CLIENT_LIST } else { paths::MY_CLIENT_LIST };
         api::get_all::<Client>(path, 20)
     });
@@ -35,23 +36,24 @@ pub fn Clients() -> impl IntoView {
     // The create response with the secret: only here, only until dismissed or left.
     let created = RwSignal::new(None::<ClientCreated>);
 
-    let create = Action::new_local(move |form: &NewClient| {
-        let body = forms::client_create(form);
-        async move {
+    let create_act = Act::new();
+    let create = move |form: NewClient| {
+        let body = forms::client_create(&form);
+        create_act.run(async move {
             let response = api::post::<_, ClientCreated>(paths::CLIENTS, &body?).await?;
             name.set(String::new());
             permissions.set(Vec::new());
             redirect_uris.set(String::new());
             created.set(Some(response));
             list.refetch();
-            Ok::<_, ApiError>(())
-        }
-    });
-    let create_error = action_error(create);
+            Ok(())
+        });
+    };
+    let create_error = create_act.error();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         created.set(None);
-        create.dispatch_local(NewClient {
+        create(NewClient {
             name: name.get_untracked(),
             permissions: permissions.get_untracked(),
             grant_types: grant_types.get_untracked(),
@@ -206,8 +208,8 @@ pub fn Clients() -> impl IntoView {
                         </select>
                         <FieldErrors error=create_error field="access_token_alg" />
                     </div>
-                    <button type="submit" class="button primary" disabled=move || create.pending().get()>
-                        {move || if create.pending().get() { "Creating…" } else { "Create client" }}
+                    <button type="submit" class="button primary" disabled=move || create_act.pending()>
+                        {move || if create_act.pending() { "Creating…" } else { "Create client" }}
                     </button>
                 </form>
             </section>

@@ -3,19 +3,20 @@
 
 use std::time::Duration;
 
-use gatehouse_api_types::{Account, Group, GroupMember, Page, Permissions};
+use gatehouse_api_types::{Account, Group, GroupMember, Permissions};
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_params_map};
 
-use crate::api::{self, encode, query, ApiError};
+use crate::api::{self, encode, query};
 use crate::components::confirm::use_confirm;
 use crate::components::grant_picker::GrantPicker;
 use crate::components::pager::{Pager, PagerFooter};
-use crate::components::{action_error, ErrorBanner, ErrorText, Loading, TextField};
+use crate::components::{ErrorBanner, ErrorText, Loading, TextField};
 use crate::logic::debounce::{search_term, Debounce};
 use crate::logic::forms;
 use crate::paths;
+use crate::tasks::{Act, Res};
 
 #[component]
 pub fn GroupDetail() -> impl IntoView {
@@ -27,11 +28,11 @@ pub fn GroupDetail() -> impl IntoView {
     let navigate = use_navigate();
     let notice = RwSignal::new(None::<String>);
 
-    let group = LocalResource::new(move || {
+    let group = Res::new(move || {
         let path = path.get();
         async move { api::get_tagged::<Group>(&path).await }
     });
-    let grants_res = LocalResource::new(move || {
+    let grants_res = Res::new(move || {
         let path = paths::group_permissions(&path.get());
         async move { api::get::<Permissions>(&path).await }
     });
@@ -55,39 +56,41 @@ pub fn GroupDetail() -> impl IntoView {
         }
     });
 
-    let save = Action::new_local(move |(n, d): &(String, String)| {
-        let body = forms::group_patch(n, d);
+    let saving = Act::new();
+    let save = move |n: String, d: String| {
+        let body = forms::group_patch(&n, &d);
         let etag = group.get_untracked().and_then(Result::ok).and_then(|(_, etag)| etag);
         let path = path.get_untracked();
-        async move {
+        saving.run(async move {
             api::patch::<_, Group>(&path, &body?, etag.as_deref()).await?;
             notice.set(Some("Saved.".to_owned()));
             group.refetch();
-            Ok::<_, ApiError>(())
-        }
-    });
-    let save_error = action_error(save);
+            Ok(())
+        });
+    };
+    let save_error = saving.error();
 
-    let save_grants = Action::new_local(move |list: &Vec<String>| {
-        let checked = forms::check_permissions(list);
-        let body = Permissions { permissions: list.clone() };
+    let saving_grants = Act::new();
+    let save_grants = move |list: Vec<String>| {
+        let checked = forms::check_permissions(&list);
+        let body = Permissions { permissions: list };
         let path = paths::group_permissions(&path.get_untracked());
-        async move {
+        saving_grants.run(async move {
             checked?;
             let saved = api::put::<_, Permissions>(&path, &body).await?;
             grants.set(saved.permissions);
             notice.set(Some("Grants saved: every member holds them from its next request.".to_owned()));
             group.refetch();
-            Ok::<_, ApiError>(())
-        }
-    });
-    let grants_error = action_error(save_grants);
+            Ok(())
+        });
+    };
+    let grants_error = saving_grants.error();
 
     // Members: remove, and add from a search of any namespace's accounts.
-    let change_member = Action::new_local(move |(account, add): &(String, bool)| {
-        let member = paths::group_member(&path.get_untracked(), account);
-        let add = *add;
-        async move {
+    let changing_member = Act::new();
+    let change_member = move |account: String, add: bool| {
+        let member = paths::group_member(&path.get_untracked(), &account);
+        changing_member.run(async move {
             if add {
                 api::put_empty(&member).await?;
             } else {
@@ -95,10 +98,10 @@ pub fn GroupDetail() -> impl IntoView {
             }
             notice.set(Some(if add { "Member added." } else { "Member removed." }.to_owned()));
             members.reload(members_path.get_untracked());
-            Ok::<_, ApiError>(())
-        }
-    });
-    let member_error = action_error(change_member);
+            Ok(())
+        });
+    };
+    let member_error = changing_member.error();
     let member_ns = RwSignal::new(String::new());
     Effect::new(move |_| member_ns.set(ns.get()));
     let member_q = RwSignal::new(None::<String>);
@@ -115,7 +118,7 @@ pub fn GroupDetail() -> impl IntoView {
             Duration::from_millis(250),
         );
     };
-    let candidates = LocalResource::new(move || {
+    let candidates = Res::new(move || {
         let (ns, q) = (member_ns.get(), member_q.get());
         async move {
             match q {
@@ -125,38 +128,38 @@ pub fn GroupDetail() -> impl IntoView {
                         paths::users(ns.trim()),
                         query(&[("q", Some(q)), ("page_size", Some("10".into()))])
                     );
-                    api::get::<Page<Account>>(&path).await.map(|p| p.items)
+                    api::get_items::<Account>(&path).await
                 }
                 _ => Ok(Vec::new()),
             }
         }
     });
 
-    let delete = Action::new_local(move |_: &()| {
+    let deleting = Act::new();
+    let navigate = StoredValue::new_local(navigate);
+    let delete = move || {
         let path = path.get_untracked();
         let back = format!("/console/groups?ns={}", encode(&ns.get_untracked()));
-        let navigate = navigate.clone();
-        async move {
+        let navigate = navigate.get_value();
+        deleting.run(async move {
             api::delete(&path, None).await?;
             navigate(&back, Default::default());
-            Ok::<_, ApiError>(())
-        }
-    });
-    let delete_error = action_error(delete);
+            Ok(())
+        });
+    };
+    let delete_error = deleting.error();
     let ask_delete = move |_| {
         confirm.ask(
             "Delete group",
             "Delete this group for good? Its members no longer hold its grants, from their next request on.",
             "Delete group",
             move || {
-                delete.dispatch_local(());
+                delete();
             },
         );
     };
 
-    let busy = move || {
-        save.pending().get() || save_grants.pending().get() || change_member.pending().get() || delete.pending().get()
-    };
+    let busy = move || saving.pending() || saving_grants.pending() || changing_member.pending() || deleting.pending();
 
     view! {
         <p class="breadcrumb">
@@ -176,7 +179,7 @@ pub fn GroupDetail() -> impl IntoView {
                         <form id="group-form" on:submit=move |ev| {
                             ev.prevent_default();
                             notice.set(None);
-                            save.dispatch_local((name.get_untracked(), description.get_untracked()));
+                            save(name.get_untracked(), description.get_untracked());
                         }>
                             <ErrorBanner error=save_error />
                             <TextField id="name" label="Name" value=name error=save_error required=true />
@@ -198,7 +201,7 @@ pub fn GroupDetail() -> impl IntoView {
                         <form id="grants-form" on:submit=move |ev| {
                             ev.prevent_default();
                             notice.set(None);
-                            save_grants.dispatch_local(grants.get_untracked());
+                            save_grants(grants.get_untracked());
                         }>
                             <ErrorBanner error=grants_error />
                             <GrantPicker grants=grants error=grants_error legend="Grants every member holds" />
@@ -225,7 +228,7 @@ pub fn GroupDetail() -> impl IntoView {
                                                     <td><A href=format!("/console/users/{}/{}", encode(&m.namespace), account)>{label}</A></td>
                                                     <td>{m.namespace.clone()}</td>
                                                     <td><button type="button" class="button subtle remove-member" disabled=busy
-                                                        on:click=move |_| { notice.set(None); change_member.dispatch_local((remove.clone(), false)); }>"Remove"</button></td>
+                                                        on:click=move |_| { notice.set(None); change_member(remove.clone(), false); }>"Remove"</button></td>
                                                 </tr>
                                             }
                                         }).collect_view()}
@@ -258,7 +261,7 @@ pub fn GroupDetail() -> impl IntoView {
                                     view! {
                                         <li>
                                             <button type="button" class="button add-member" data-id=account disabled=busy
-                                                on:click=move |_| { notice.set(None); change_member.dispatch_local((add.clone(), true)); }>
+                                                on:click=move |_| { notice.set(None); change_member(add.clone(), true); }>
                                                 {format!("Add {label}")}
                                             </button>
                                         </li>

@@ -1,16 +1,18 @@
-//! Groups of a namespace: list (the first 200), create.
+//! Groups of a namespace: list (keyset paging, "Load more"), create.
 
-use gatehouse_api_types::{Group, Page};
+use gatehouse_api_types::Group;
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use leptos_router::NavigateOptions;
 
-use crate::api::{self, encode, ApiError};
-use crate::components::{action_error, ErrorBanner, ErrorText, Loading, TextField};
+use crate::api::{self, encode};
+use crate::components::pager::{Pager, PagerFooter};
+use crate::components::{ErrorBanner, TextField};
 use crate::logic::forms;
 use crate::paths;
 use crate::session::use_me;
+use crate::tasks::Act;
 
 #[component]
 pub fn Groups() -> impl IntoView {
@@ -19,10 +21,13 @@ pub fn Groups() -> impl IntoView {
     let query_map = use_query_map();
     let own_ns = me.namespace.clone().unwrap_or_default();
     let ns = Memo::new(move |_| query_map.read().get("ns").filter(|s| !s.is_empty()).unwrap_or_else(|| own_ns.clone()));
-    // The first 200 groups (the API pages further).
-    let list = LocalResource::new(move || {
-        let path = format!("{}?page_size=200", paths::groups(&ns.get()));
-        async move { api::get::<Page<Group>>(&path).await.map(|p| p.items) }
+    let pager = Pager::<Group>::new();
+    let list_path = Memo::new(move |_| format!("{}?page_size=50", paths::groups(&ns.get())));
+    Effect::new(move |_| {
+        let path = list_path.get();
+        if !ns.with(String::is_empty) {
+            pager.reload(path);
+        }
     });
     let change_ns = move |value: String| {
         navigate(
@@ -34,19 +39,20 @@ pub fn Groups() -> impl IntoView {
     let name = RwSignal::new(String::new());
     let description = RwSignal::new(String::new());
     let created = RwSignal::new(None::<Group>);
-    let create = Action::new_local(move |(n, d): &(String, String)| {
-        let body = forms::group_create(n, d);
+    let creating = Act::new();
+    let create = move |n: String, d: String| {
+        let body = forms::group_create(&n, &d);
         let path = paths::groups(&ns.get_untracked());
-        async move {
+        creating.run(async move {
             let group = api::post::<_, Group>(&path, &body?).await?;
             name.set(String::new());
             description.set(String::new());
-            created.set(Some(group.clone()));
-            list.refetch();
-            Ok::<_, ApiError>(group)
-        }
-    });
-    let create_error = action_error(create);
+            created.set(Some(group));
+            pager.reload(list_path.get_untracked());
+            Ok(())
+        });
+    };
+    let create_error = creating.error();
 
     view! {
         <h1>"Groups"</h1>
@@ -62,13 +68,11 @@ pub fn Groups() -> impl IntoView {
             <section class="card" aria-labelledby="groups-title">
                 <h2 id="groups-title">{move || format!("Groups of {}", ns.get())}</h2>
                 {move || {
-                    let items = match list.get() {
-                        None => return view! { <Loading /> }.into_any(),
-                        Some(Err(e)) => return view! { <ErrorText message=e.message() /> }.into_any(),
-                        Some(Ok(items)) => items,
-                    };
+                    let items = pager.items.get();
                     if items.is_empty() {
-                        return view! { <p class="muted">"No groups yet."</p> }.into_any();
+                        return (!pager.loading.get() && pager.error.with(Option::is_none))
+                            .then(|| view! { <p class="muted">"No groups yet."</p> })
+                            .into_any();
                     }
                     view! {
                         <div class="table-wrap">
@@ -86,6 +90,7 @@ pub fn Groups() -> impl IntoView {
                         </div>
                     }.into_any()
                 }}
+                <PagerFooter pager=pager />
             </section>
             <section class="card" aria-labelledby="create-group-title">
                 <h2 id="create-group-title">{move || format!("New group in {}", ns.get())}</h2>
@@ -97,12 +102,12 @@ pub fn Groups() -> impl IntoView {
                 <form id="create-form" on:submit=move |ev| {
                     ev.prevent_default();
                     created.set(None);
-                    create.dispatch_local((name.get_untracked(), description.get_untracked()));
+                    create(name.get_untracked(), description.get_untracked());
                 }>
                     <ErrorBanner error=create_error />
                     <TextField id="name" label="Name" value=name error=create_error required=true />
                     <TextField id="description" label="Description (optional)" value=description error=create_error />
-                    <button type="submit" class="button primary" disabled=move || create.pending().get()>"Create group"</button>
+                    <button type="submit" class="button primary" disabled=move || creating.pending()>"Create group"</button>
                 </form>
             </section>
         </div>

@@ -3,24 +3,28 @@
 use gatehouse_api_types::SigningKey;
 use leptos::prelude::*;
 
-use crate::api::{self, ApiError};
+use crate::api;
 use crate::components::confirm::use_confirm;
-use crate::components::{action_error, loaded, ErrorBanner, Loading};
+use crate::components::{loaded, ErrorBanner, Loading};
 use crate::logic::format;
 use crate::paths;
+use crate::tasks::{Act, Res};
 
 #[component]
 pub fn SigningKeys() -> impl IntoView {
     let confirm = use_confirm();
-    let keys = LocalResource::new(|| api::get::<Vec<SigningKey>>(paths::KEYS));
+    let keys = Res::new(|| api::get::<Vec<SigningKey>>(paths::KEYS));
     let notice = RwSignal::new(None::<String>);
-    let rotate = Action::new_local(move |_: &()| async move {
-        api::post_empty::<Vec<SigningKey>>(paths::KEYS_ROTATE).await?;
-        notice.set(Some("Keys rotated: the next key now signs, the previous one still verifies.".to_owned()));
-        keys.refetch();
-        Ok::<_, ApiError>(())
-    });
-    let rotate_error = action_error(rotate);
+    let rotating = Act::new();
+    let rotate = move || {
+        rotating.run(async move {
+            api::post_empty::<Vec<SigningKey>>(paths::KEYS_ROTATE).await?;
+            notice.set(Some("Keys rotated: the next key now signs, the previous one still verifies.".to_owned()));
+            keys.refetch();
+            Ok(())
+        });
+    };
+    let rotate_error = rotating.error();
     let ask = move |_| {
         notice.set(None);
         confirm.ask(
@@ -28,7 +32,7 @@ pub fn SigningKeys() -> impl IntoView {
             "Rotate the signing keys of every algorithm? The next key starts signing; tokens signed by the current key stay valid until they expire.",
             "Rotate keys",
             move || {
-                rotate.dispatch_local(());
+                rotate();
             },
         );
     };
@@ -36,10 +40,10 @@ pub fn SigningKeys() -> impl IntoView {
     view! {
         <h1>"Signing keys"</h1>
         <div class="toolbar">
-            <button type="button" id="rotate-keys" class="button" disabled=move || rotate.pending().get() on:click=ask>"Rotate keys"</button>
+            <button type="button" id="rotate-keys" class="button" disabled=move || rotating.pending() on:click=ask>"Rotate keys"</button>
         </div>
         <ErrorBanner error=rotate_error />
-        {move || rotate.pending().get().then(|| view! { <Loading label="Rotating…" /> })}
+        {move || rotating.pending().then(|| view! { <Loading label="Rotating…" /> })}
         {move || notice.get().map(|n| view! { <p class="notice" role="status">{n}</p> })}
         <section class="card">
             {loaded(keys, |list: Vec<SigningKey>| view! {

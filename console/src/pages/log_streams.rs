@@ -1,45 +1,49 @@
 //! Log streams: where the audit log is pushed, each with its cursor and last error; creating
 //! one (its signing secret is shown once), disabling, enabling and deleting.
 
-use gatehouse_api_types::{LogStream, LogStreamCreate, LogStreamCreated, LogStreamFilter, LogStreamPatch};
+use gatehouse_api_types::{LogStream, LogStreamCreate, LogStreamFilter, LogStreamPatch};
 use leptos::prelude::*;
 use uuid::Uuid;
 
-use crate::api::{self, ApiError};
+use crate::api;
 use crate::components::confirm::use_confirm;
 use crate::components::secret::SecretPanel;
-use crate::components::{action_error, loaded, ErrorBanner, StatusBadge, TextField};
+use crate::components::{loaded, ErrorBanner, StatusBadge, TextField};
+use crate::json::Obj;
 use crate::logic::format;
 use crate::paths;
+use crate::tasks::{Act, Res};
 
 #[component]
 pub fn LogStreams() -> impl IntoView {
     let confirm = use_confirm();
-    let list = LocalResource::new(|| api::get_all::<LogStream>(paths::LOG_STREAM_LIST, 5));
+    let list = Res::new(|| api::get_all::<LogStream>(paths::LOG_STREAM_LIST, 5));
     let name = RwSignal::new(String::new());
     let url = RwSignal::new(String::new());
     let action = RwSignal::new(String::new());
     // The create response's secret: only here, only until dismissed or left.
     let secret = RwSignal::new(None::<String>);
 
-    let create = Action::new_local(move |body: &LogStreamCreate| {
+    let create_act = Act::new();
+    let create = move |body: LogStreamCreate| {
         let body = body.clone();
-        async move {
-            let created = api::post::<_, LogStreamCreated>(paths::LOG_STREAMS, &body).await?;
+        create_act.run(async move {
+            // Only the signing secret is shown (the list is reloaded).
+            let secret_only = Obj::new(api::post_value(paths::LOG_STREAMS, &body).await?)?.get("secret")?;
             name.set(String::new());
             url.set(String::new());
             action.set(String::new());
-            secret.set(Some(created.secret));
+            secret.set(Some(secret_only));
             list.refetch();
-            Ok::<_, ApiError>(())
-        }
-    });
-    let create_error = action_error(create);
+            Ok(())
+        });
+    };
+    let create_error = create_act.error();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         secret.set(None);
         let action = Some(action.get_untracked().trim().to_owned()).filter(|a| !a.is_empty());
-        create.dispatch_local(LogStreamCreate {
+        create(LogStreamCreate {
             name: name.get_untracked(),
             url: url.get_untracked().trim().to_owned(),
             filter: LogStreamFilter { action, ..LogStreamFilter::default() },
@@ -48,9 +52,10 @@ pub fn LogStreams() -> impl IntoView {
     };
 
     // Some(disabled) switches a stream; None deletes it.
-    let change = Action::new_local(move |(id, disabled): &(Uuid, Option<bool>)| {
-        let (path, disabled) = (paths::log_stream(&id.to_string()), *disabled);
-        async move {
+    let change_act = Act::new();
+    let change = move |(id, disabled): (Uuid, Option<bool>)| {
+        let (path, disabled) = (paths::log_stream(&id.to_string()), disabled);
+        change_act.run(async move {
             match disabled {
                 Some(disabled) => {
                     let patch = LogStreamPatch { disabled: Some(disabled), ..LogStreamPatch::default() };
@@ -59,16 +64,16 @@ pub fn LogStreams() -> impl IntoView {
                 None => api::delete(&path, None).await?,
             }
             list.refetch();
-            Ok::<_, ApiError>(())
-        }
-    });
-    let change_error = action_error(change);
+            Ok(())
+        });
+    };
+    let change_error = change_act.error();
 
     let row = move |s: LogStream| {
         let (id, disabled) = (s.id, s.disabled);
         let ask_delete = move |_| {
             confirm.ask("Delete log stream", "Delete this log stream? Deliveries stop.", "Delete", move || {
-                change.dispatch_local((id, None));
+                change((id, None));
             });
         };
         view! {
@@ -81,7 +86,7 @@ pub fn LogStreams() -> impl IntoView {
                 <td class="last-error">{s.status.last_error.unwrap_or_default()}</td>
                 <td><StatusBadge disabled=disabled /></td>
                 <td>
-                    <button type="button" class="button toggle" on:click=move |_| { change.dispatch_local((id, Some(!disabled))); }>
+                    <button type="button" class="button toggle" on:click=move |_| { change((id, Some(!disabled))); }>
                         {if disabled { "Enable" } else { "Disable" }}
                     </button>
                     <button type="button" class="button danger delete" on:click=ask_delete>"Delete"</button>
@@ -124,7 +129,7 @@ pub fn LogStreams() -> impl IntoView {
                         hint="https, or http to this machine; batches are POSTed here." />
                     <TextField id="action" label="Action filter" value=action error=create_error field="filter.action"
                         hint="Optional: an action, or a prefix such as user. (default: every event)." />
-                    <button type="submit" class="button primary" disabled=move || create.pending().get()>"Create stream"</button>
+                    <button type="submit" class="button primary" disabled=move || create_act.pending()>"Create stream"</button>
                 </form>
             </section>
         </div>

@@ -5,80 +5,85 @@ use gatehouse_api_types::{MfaPolicy, Namespace, NamespacePatch};
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-use crate::api::{self, encode, ApiError};
+use crate::api::{self, encode};
 use crate::components::confirm::use_confirm;
-use crate::components::{action_error, loaded, ErrorBanner, FieldErrors, TextField};
+use crate::components::{loaded, ErrorBanner, FieldErrors, TextField};
 use crate::logic::{format, forms};
 use crate::paths;
+use crate::tasks::{Act, Res};
 
 #[component]
 pub fn Namespaces() -> impl IntoView {
     let confirm = use_confirm();
-    let list = LocalResource::new(|| api::get_all::<Namespace>(paths::NAMESPACE_LIST, 50));
+    let list = Res::new(|| api::get_all::<Namespace>(paths::NAMESPACE_LIST, 50));
     let notice = RwSignal::new(None::<String>);
 
     // create
     let slug = RwSignal::new(String::new());
     let display_name = RwSignal::new(String::new());
-    let create = Action::new_local(move |(s, d): &(String, String)| {
-        let body = forms::namespace_create(s, d);
-        async move {
+    let create_act = Act::new();
+    let create = move |(s, d): (String, String)| {
+        let body = forms::namespace_create(&s, &d);
+        create_act.run(async move {
             let created = api::post::<_, Namespace>(paths::NAMESPACES, &body?).await?;
             slug.set(String::new());
             display_name.set(String::new());
             notice.set(Some(format!("Created namespace {}.", created.slug)));
             list.refetch();
-            Ok::<_, ApiError>(created)
-        }
-    });
-    let create_error = action_error(create);
+            Ok(())
+        });
+    };
+    let create_error = create_act.error();
 
     // rename
     let editing = RwSignal::new(None::<String>);
     let edit_name = RwSignal::new(String::new());
-    let rename = Action::new_local(move |(s, d): &(String, String)| {
-        let body = forms::namespace_rename(d);
-        let path = paths::namespace(s);
-        async move {
+    let rename_act = Act::new();
+    let rename = move |(s, d): (String, String)| {
+        let body = forms::namespace_rename(&d);
+        let path = paths::namespace(&s);
+        rename_act.run(async move {
             let (renamed, _) = api::patch::<_, Namespace>(&path, &body?, None).await?;
             editing.set(None);
             notice.set(Some(format!("Renamed {} to “{}”.", renamed.slug, renamed.display_name)));
             list.refetch();
-            Ok::<_, ApiError>(renamed)
-        }
-    });
-    let rename_error = action_error(rename);
+            Ok(())
+        });
+    };
+    let rename_error = rename_act.error();
 
     // the sign-in policy
-    let set_policy = Action::new_local(move |(s, mfa): &(String, MfaPolicy)| {
-        let body = NamespacePatch { display_name: None, mfa: Some(*mfa) };
-        let path = paths::namespace(s);
-        async move {
+    let set_policy_act = Act::new();
+    let set_policy = move |(s, mfa): (String, MfaPolicy)| {
+        let body = NamespacePatch { display_name: None, mfa: Some(mfa) };
+        let path = paths::namespace(&s);
+        set_policy_act.run(async move {
             let (changed, _) = api::patch::<_, Namespace>(&path, &body, None).await?;
             notice.set(Some(format!("{}: second factor {}.", changed.slug, changed.mfa.as_str())));
             list.refetch();
-            Ok::<_, ApiError>(())
-        }
-    });
-    let policy_error = action_error(set_policy);
+            Ok(())
+        });
+    };
+    let policy_error = set_policy_act.error();
 
     // delete
-    let delete = Action::new_local(move |s: &String| {
-        let path = paths::namespace(s);
+    let delete_act = Act::new();
+    let delete = move |s: String| {
+        let path = paths::namespace(&s);
         let slug = s.clone();
-        async move {
+        delete_act.run(async move {
             api::delete(&path, None).await?;
             notice.set(Some(format!("Deleted namespace {slug}.")));
             list.refetch();
-            Ok::<_, ApiError>(())
-        }
-    });
-    let delete_error = action_error(delete);
+            Ok(())
+        });
+    };
+    let delete_error = delete_act.error();
 
     let start_rename = move |ns: &Namespace| {
         edit_name.set(ns.display_name.clone());
         editing.set(Some(ns.slug.clone()));
-        rename.clear();
+        rename_act.clear();
     };
 
     view! {
@@ -94,13 +99,13 @@ pub fn Namespaces() -> impl IntoView {
                     view! {
                         <form id="rename-form" class="inline-form" on:submit=move |ev| {
                             ev.prevent_default();
-                            rename.dispatch_local((target.clone(), edit_name.get_untracked()));
+                            rename((target.clone(), edit_name.get_untracked()));
                         }>
                             <h3>{format!("Rename {s}")}</h3>
                             <ErrorBanner error=rename_error />
                             <TextField id="edit-display_name" field="display_name" label="Display name" value=edit_name error=rename_error required=true />
                             <div class="actions">
-                                <button type="submit" class="button primary" disabled=move || rename.pending().get()>"Save"</button>
+                                <button type="submit" class="button primary" disabled=move || rename_act.pending()>"Save"</button>
                                 <button type="button" class="button" on:click=move |_| editing.set(None)>"Cancel"</button>
                             </div>
                         </form>
@@ -132,7 +137,7 @@ pub fn Namespaces() -> impl IntoView {
                                                         on:change=move |ev| {
                                                             let mfa = if event_target_value(&ev) == "required" { MfaPolicy::Required } else { MfaPolicy::Optional };
                                                             notice.set(None);
-                                                            set_policy.dispatch_local((policy_slug.clone(), mfa));
+                                                            set_policy((policy_slug.clone(), mfa));
                                                         }>
                                                         <option value="optional">"optional"</option>
                                                         <option value="required">"required"</option>
@@ -149,7 +154,7 @@ pub fn Namespaces() -> impl IntoView {
                                                                 "Delete namespace",
                                                                 format!("Delete namespace {target}? Only an empty namespace can be deleted; this cannot be undone."),
                                                                 "Delete namespace",
-                                                                move || { delete.dispatch_local(target.clone()); },
+                                                                move || { delete(target.clone()); },
                                                             );
                                                         }>"Delete"</button>
                                                 </td>
@@ -166,15 +171,15 @@ pub fn Namespaces() -> impl IntoView {
                 <h2 id="ns-create-title">"New namespace"</h2>
                 <form id="create-form" on:submit=move |ev| {
                     ev.prevent_default();
-                    create.dispatch_local((slug.get_untracked(), display_name.get_untracked()));
+                    create((slug.get_untracked(), display_name.get_untracked()));
                 }>
                     <ErrorBanner error=create_error />
                     <TextField id="slug" label="Slug" value=slug error=create_error required=true
                         hint="Lower-case letters, digits and dashes, starting with a letter (e.g. customers)." />
                     <TextField id="display_name" label="Display name" value=display_name error=create_error required=true />
                     <FieldErrors error=create_error field="namespace" />
-                    <button type="submit" class="button primary" disabled=move || create.pending().get()>
-                        {move || if create.pending().get() { "Creating…" } else { "Create namespace" }}
+                    <button type="submit" class="button primary" disabled=move || create_act.pending()>
+                        {move || if create_act.pending() { "Creating…" } else { "Create namespace" }}
                     </button>
                 </form>
             </section>

@@ -1,6 +1,6 @@
 //! Who I am, my grants, my clients, and the latest events by or about me and my clients.
 
-use gatehouse_api_types::{AuditEvent, CallerKind, Client, Page};
+use gatehouse_api_types::{AuditEvent, CallerKind, Client};
 use leptos::prelude::*;
 use leptos_router::components::A;
 
@@ -9,16 +9,17 @@ use crate::components::{loaded, GrantChips};
 use crate::logic::format;
 use crate::paths;
 use crate::session::use_me;
+use crate::tasks::Res;
 
 #[component]
 pub fn Overview() -> impl IntoView {
     let me = use_me();
-    let clients = LocalResource::new(|| api::get_all::<Client>(paths::MY_CLIENT_LIST, 10));
+    let clients = Res::new(|| api::get_all::<Client>(paths::MY_CLIENT_LIST, 10));
     let events_path =
         paths::audit_events(&query(&[("involving", Some(me.id.to_string())), ("page_size", Some("10".to_owned()))]));
-    let events = LocalResource::new(move || {
+    let events = Res::new(move || {
         let path = events_path.clone();
-        async move { api::get::<Page<AuditEvent>>(&path).await.map(|p| p.items) }
+        async move { api::get_items::<AuditEvent>(&path).await }
     });
     let kind = match me.kind {
         CallerKind::Account => "account",

@@ -9,6 +9,7 @@ use crate::api::{self, ApiError};
 use crate::components::{GrantChips, Loading};
 use crate::logic::audit::{lost_warning, owner_label, owner_matches};
 use crate::paths;
+use crate::tasks::Res;
 
 #[derive(Clone)]
 struct Row {
@@ -26,10 +27,8 @@ async fn load() -> Result<(Vec<Row>, bool), ApiError> {
     };
     let mut rows = Vec::with_capacity(clients.len());
     for client in clients {
-        let permissions = api::get::<EffectivePermissions>(&paths::client_effective_permissions(&paths::client(
-            &client.id.to_string(),
-        )))
-        .await;
+        let path = paths::client_effective_permissions(&paths::client(&client.id.to_string()));
+        let permissions = api::get::<EffectivePermissions>(&path).await;
         rows.push(Row { client, permissions });
     }
     Ok((rows, only_mine))
@@ -37,7 +36,7 @@ async fn load() -> Result<(Vec<Row>, bool), ApiError> {
 
 #[component]
 pub fn PermissionAudit() -> impl IntoView {
-    let data = LocalResource::new(load);
+    let data = Res::new(load);
     let owner = RwSignal::new(String::new());
 
     view! {

@@ -11,8 +11,9 @@ use wasm_bindgen::{JsCast, JsValue};
 
 use crate::api::{self, ApiError};
 use crate::components::factors::FactorTable;
-use crate::components::{action_error, ErrorBanner};
+use crate::components::ErrorBanner;
 use crate::paths;
+use crate::tasks::Act;
 
 /// Asks the browser to create a passkey with the server's options (the page's script does the
 /// WebAuthn call); the browser's answer as JSON.
@@ -58,9 +59,10 @@ pub fn Security() -> impl IntoView {
     let totp_name = RwSignal::new("Authenticator app".to_owned());
     let totp_code = RwSignal::new(String::new());
 
-    let run = Action::new_local(move |op: &Op| {
+    let run_act = Act::new();
+    let run = move |op: Op| {
         let op = op.clone();
-        async move {
+        run_act.run(async move {
             let done = match op {
                 Op::AddPasskey(name) => {
                     let challenge: PasskeyChallenge = api::post_empty(paths::MY_PASSKEY_REGISTRATIONS).await?;
@@ -88,13 +90,13 @@ pub fn Security() -> impl IntoView {
             };
             notice.set(Some(done.to_owned()));
             version.update(|v| *v += 1);
-            Ok::<_, ApiError>(())
-        }
-    });
-    let error = action_error(run);
+            Ok(())
+        });
+    };
+    let error = run_act.error();
     let dispatch = move |op: Op| {
         notice.set(None);
-        run.dispatch_local(op);
+        run(op);
     };
 
     view! {
@@ -116,12 +118,12 @@ pub fn Security() -> impl IntoView {
                     <label for="passkey-name">"Name"</label>
                     <input id="passkey-name" maxlength="100" required bind:value=passkey_name />
                 </div>
-                <button type="submit" id="add-passkey" class="button" disabled=move || run.pending().get()>"Add a passkey"</button>
+                <button type="submit" id="add-passkey" class="button" disabled=move || run_act.pending()>"Add a passkey"</button>
             </form>
         </section>
         <section class="card">
             <h2>"Add an authenticator app"</h2>
-            <button type="button" id="begin-totp" class="button" disabled=move || run.pending().get()
+            <button type="button" id="begin-totp" class="button" disabled=move || run_act.pending()
                 on:click=move |_| dispatch(Op::BeginTotp)>"Add an authenticator app"</button>
             {move || enrolment.get().map(|e| {
                 let id = e.id.clone();
@@ -149,7 +151,7 @@ pub fn Security() -> impl IntoView {
         <section class="card">
             <h2>"Recovery codes"</h2>
             <p class="hint">"Each signs you in once when you cannot use your second factor; new ones replace the old."</p>
-            <button type="button" id="regenerate-codes" class="button" disabled=move || run.pending().get()
+            <button type="button" id="regenerate-codes" class="button" disabled=move || run_act.pending()
                 on:click=move |_| dispatch(Op::RecoveryCodes)>"New recovery codes"</button>
             <ul class="recovery-codes">{move || codes.get().into_iter().map(|c| view! { <li><code>{c}</code></li> }).collect_view()}</ul>
         </section>

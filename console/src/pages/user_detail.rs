@@ -9,10 +9,11 @@ use leptos_router::hooks::{use_navigate, use_params_map};
 use crate::api::{self, encode, ApiError};
 use crate::components::confirm::use_confirm;
 use crate::components::grant_picker::GrantPicker;
-use crate::components::{action_error, ErrorBanner, ErrorText, FieldErrors, Loading, StatusBadge, TextField};
+use crate::components::{ErrorBanner, ErrorText, FieldErrors, Loading, StatusBadge, TextField};
 use crate::logic::format;
 use crate::logic::forms::{self, AccountForm};
 use crate::paths;
+use crate::tasks::{Act, Res};
 
 #[component]
 pub fn UserDetail() -> impl IntoView {
@@ -24,15 +25,15 @@ pub fn UserDetail() -> impl IntoView {
     let navigate = use_navigate();
     let notice = RwSignal::new(None::<String>);
 
-    let user = LocalResource::new(move || {
+    let user = Res::new(move || {
         let path = path.get();
         async move { api::get_tagged::<Account>(&path).await }
     });
-    let grants_res = LocalResource::new(move || {
+    let grants_res = Res::new(move || {
         let path = paths::user_permissions(&path.get());
         async move { api::get::<Permissions>(&path).await }
     });
-    let groups_res = LocalResource::new(move || {
+    let groups_res = Res::new(move || {
         let path = paths::user_groups(&path.get());
         async move { api::get::<Page<GroupMembership>>(&path).await.map(|p| p.items) }
     });
@@ -81,12 +82,13 @@ pub fn UserDetail() -> impl IntoView {
     let current = move || user.get_untracked().and_then(Result::ok);
 
     // Sends a merge patch with the loaded ETag, then reloads.
-    let patch = Action::new_local(move |(patch, what): &(Result<AccountPatch, ApiError>, String)| {
+    let patch_act = Act::new();
+    let patch = move |(patch, what): (Result<AccountPatch, ApiError>, String)| {
         let body = patch.clone();
         let what = what.clone();
         let etag = current().and_then(|(_, etag)| etag);
         let path = path.get_untracked();
-        async move {
+        patch_act.run(async move {
             let body = body?;
             if forms::is_empty_patch(&body) {
                 notice.set(Some("Nothing to save.".to_owned()));
@@ -95,15 +97,15 @@ pub fn UserDetail() -> impl IntoView {
             api::patch::<_, Account>(&path, &body, etag.as_deref()).await?;
             notice.set(Some(what));
             user.refetch();
-            Ok::<_, ApiError>(())
-        }
-    });
-    let patch_error = action_error(patch);
+            Ok(())
+        });
+    };
+    let patch_error = patch_act.error();
     let save_profile = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         notice.set(None);
         if let Some((account, _)) = current() {
-            patch.dispatch_local((forms::account_patch(&account, &form()), "Saved.".to_owned()));
+            patch((forms::account_patch(&account, &form()), "Saved.".to_owned()));
         }
     };
     let toggle_disabled = move |_| {
@@ -111,73 +113,76 @@ pub fn UserDetail() -> impl IntoView {
         let Some((account, _)) = current() else { return };
         let body = AccountPatch { disabled: Some(!account.disabled), ..Default::default() };
         if account.disabled {
-            patch.dispatch_local((Ok(body), "Account enabled.".to_owned()));
+            patch((Ok(body), "Account enabled.".to_owned()));
         } else {
             confirm.ask(
                 "Disable account",
                 "Disable this account? It can no longer sign in, and the API clients it owns stop working until it is enabled again.",
                 "Disable",
                 move || {
-                    patch.dispatch_local((Ok(body.clone()), "Account disabled.".to_owned()));
+                    patch((Ok(body.clone()), "Account disabled.".to_owned()));
                 },
             );
         }
     };
 
     let password = RwSignal::new(String::new());
-    let set_password = Action::new_local(move |pw: &String| {
-        let body = forms::password_set(pw);
+    let set_password_act = Act::new();
+    let set_password = move |pw: String| {
+        let body = forms::password_set(&pw);
         let path = paths::user_password(&path.get_untracked());
-        async move {
+        set_password_act.run(async move {
             api::put_no_content(&path, &body?).await?;
             password.set(String::new());
             notice.set(Some("Password set.".to_owned()));
             user.refetch();
-            Ok::<_, ApiError>(())
-        }
-    });
-    let password_error = action_error(set_password);
+            Ok(())
+        });
+    };
+    let password_error = set_password_act.error();
 
-    let save_grants = Action::new_local(move |list: &Vec<String>| {
-        let checked = forms::check_permissions(list);
+    let save_grants_act = Act::new();
+    let save_grants = move |list: Vec<String>| {
+        let checked = forms::check_permissions(&list);
         let body = Permissions { permissions: list.clone() };
         let path = paths::user_permissions(&path.get_untracked());
-        async move {
+        save_grants_act.run(async move {
             checked?;
             let saved = api::put::<_, Permissions>(&path, &body).await?;
             grants.set(saved.permissions);
             notice.set(Some("Grants saved.".to_owned()));
             user.refetch();
-            Ok::<_, ApiError>(())
-        }
-    });
-    let grants_error = action_error(save_grants);
+            Ok(())
+        });
+    };
+    let grants_error = save_grants_act.error();
 
-    let delete = Action::new_local(move |_: &()| {
+    let delete_act = Act::new();
+    let navigate = StoredValue::new_local(navigate);
+    let delete = move |_: ()| {
         let path = path.get_untracked();
         let back = format!("/console/users?ns={}", encode(&ns.get_untracked()));
-        let navigate = navigate.clone();
-        async move {
+        let navigate = navigate.get_value();
+        delete_act.run(async move {
             api::delete(&path, None).await?;
             navigate(&back, Default::default());
-            Ok::<_, ApiError>(())
-        }
-    });
-    let delete_error = action_error(delete);
+            Ok(())
+        });
+    };
+    let delete_error = delete_act.error();
     let ask_delete = move |_| {
         confirm.ask(
             "Delete account",
             "Delete this account for good? Its sessions end and the API clients it owns lose their owner. This cannot be undone.",
             "Delete account",
             move || {
-                delete.dispatch_local(());
+                delete(());
             },
         );
     };
 
-    let busy = move || {
-        patch.pending().get() || set_password.pending().get() || save_grants.pending().get() || delete.pending().get()
-    };
+    let busy =
+        move || patch_act.pending() || set_password_act.pending() || save_grants_act.pending() || delete_act.pending();
 
     view! {
         <p class="breadcrumb">
@@ -249,7 +254,7 @@ pub fn UserDetail() -> impl IntoView {
                         <form id="password-form" on:submit=move |ev| {
                             ev.prevent_default();
                             notice.set(None);
-                            set_password.dispatch_local(password.get_untracked());
+                            set_password(password.get_untracked());
                         }>
                             <ErrorBanner error=password_error />
                             <TextField id="password" label="New password" value=password error=password_error input_type="password"
@@ -267,7 +272,7 @@ pub fn UserDetail() -> impl IntoView {
                         <form id="grants-form" on:submit=move |ev| {
                             ev.prevent_default();
                             notice.set(None);
-                            save_grants.dispatch_local(grants.get_untracked());
+                            save_grants(grants.get_untracked());
                         }>
                             <ErrorBanner error=grants_error />
                             <GrantPicker grants=grants error=grants_error legend="Grants of this account" />

@@ -8,13 +8,14 @@ use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use leptos_router::NavigateOptions;
 
-use crate::api::{self, encode, query, ApiError};
+use crate::api::{self, encode, query};
 use crate::components::pager::{Pager, PagerFooter};
-use crate::components::{action_error, ErrorBanner, StatusBadge, TextField};
+use crate::components::{ErrorBanner, StatusBadge, TextField};
 use crate::logic::debounce::{search_term, Debounce};
 use crate::logic::forms::{self, NewAccount};
 use crate::paths;
 use crate::session::use_me;
+use crate::tasks::{Act, Res};
 
 #[component]
 pub fn Users() -> impl IntoView {
@@ -23,7 +24,7 @@ pub fn Users() -> impl IntoView {
     let query_map = use_query_map();
     let own_ns = me.namespace.clone().unwrap_or_default();
     let ns = Memo::new(move |_| query_map.read().get("ns").filter(|s| !s.is_empty()).unwrap_or_else(|| own_ns.clone()));
-    let namespaces = LocalResource::new(|| api::get_all::<Namespace>(paths::NAMESPACE_LIST, 50));
+    let namespaces = Res::new(|| api::get_all::<Namespace>(paths::NAMESPACE_LIST, 50));
 
     // search: `q_text` is what is typed, `q` what was last applied (250 ms after typing stops)
     let q_text = RwSignal::new(String::new());
@@ -73,24 +74,25 @@ pub fn Users() -> impl IntoView {
     let name = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let created = RwSignal::new(None::<Account>);
-    let create = Action::new_local(move |form: &NewAccount| {
-        let body = forms::account_create(form);
+    let creating = Act::new();
+    let create = move |form: NewAccount| {
+        let body = forms::account_create(&form);
         let path = paths::users(&ns.get_untracked());
-        async move {
+        creating.run(async move {
             let account = api::post::<_, Account>(&path, &body?).await?;
             for field in [username, email, phone_number, name, password] {
                 field.set(String::new());
             }
-            created.set(Some(account.clone()));
+            created.set(Some(account));
             pager.reload(list_path.get_untracked());
-            Ok::<_, ApiError>(account)
-        }
-    });
-    let create_error = action_error(create);
+            Ok(())
+        });
+    };
+    let create_error = creating.error();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         created.set(None);
-        create.dispatch_local(NewAccount {
+        create(NewAccount {
             username: username.get_untracked(),
             email: email.get_untracked(),
             phone_number: phone_number.get_untracked(),
@@ -202,8 +204,8 @@ pub fn Users() -> impl IntoView {
                     <TextField id="name" label="Full name" value=name error=create_error />
                     <TextField id="password" label="Password (optional)" value=password error=create_error input_type="password"
                         autocomplete="new-password" hint="At least 8 characters. Leave empty for an account that signs in otherwise." />
-                    <button type="submit" class="button primary" disabled=move || create.pending().get()>
-                        {move || if create.pending().get() { "Creating…" } else { "Create account" }}
+                    <button type="submit" class="button primary" disabled=move || creating.pending()>
+                        {move || if creating.pending() { "Creating…" } else { "Create account" }}
                     </button>
                 </form>
             </section>
