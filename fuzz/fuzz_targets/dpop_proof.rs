@@ -85,7 +85,7 @@ fuzz_target!(|data: &[u8]| {
             let ath_ok = token.is_none() || with_ath == 1;
             let nonce_text_ok = with_nonce == 1
                 || (with_nonce == 2 && nonces.valid(claims["nonce"].as_str().unwrap(), now.timestamp()));
-            let nonce_ok = if with_nonce == 0 { !request.nonce_required } else { nonce_text_ok };
+            let nonce_ok = !request.nonce_required || (with_nonce != 0 && nonce_text_ok);
             let iat_ok = (-120..=30).contains(&iat_off);
             let expected = right(1) && right(2) && ath_ok && nonce_ok && iat_ok;
             // The window's edges are measured by the checker's own clock: assert away from them.

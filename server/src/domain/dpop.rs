@@ -8,10 +8,9 @@
 //! most [`MAX_AGE`] seconds old), once (`jti`, remembered on every replica until the proof is
 //! too old anyway: [`crate::db::dpop_proofs`]) and, with a token, which token (`ath`).
 //!
-//! Server nonces ([`nonce`]) are stateless: an HMAC of a five-minute window under a key
+//! Server nonces ([`Nonces`]) are stateless: an HMAC of a five-minute window under a key
 //! derived from the master key, so every replica issues and accepts the same ones without
-//! sharing memory. The token endpoint requires one (ADR 0016); resources accept proofs
-//! without one.
+//! sharing memory. The token endpoint requires one (ADR 0016); resources do not look at them.
 
 use base64::Engine;
 use chrono::{DateTime, Utc};
@@ -187,10 +186,13 @@ pub fn check(
         (Some(_), None) => return Err(Refusal::Invalid("DPoP proof: ath is required with an access token")),
         (None, _) => {}
     }
+    // Where nonces are not required (resources) a nonce is not looked at: clients keep the
+    // token endpoint's nonce per origin and send it along after it went stale, and a resource
+    // has no round to give them a fresh one.
     match &proof.nonce {
-        Some(nonce) if !nonces.valid(nonce, now) => Err(Refusal::UseNonce),
-        None if request.nonce_required => Err(Refusal::UseNonce),
-        _ => Ok(()),
+        _ if !request.nonce_required => Ok(()),
+        Some(nonce) if nonces.valid(nonce, now) => Ok(()),
+        _ => Err(Refusal::UseNonce),
     }
 }
 
