@@ -68,6 +68,10 @@ pub struct Client {
     pub hybrid_enabled: bool,
     /// Its authorization requests must be pushed to `/oauth/par` first (RFC 9126).
     pub require_pushed_authorization_requests: bool,
+    /// Its token requests must carry a DPoP proof (RFC 9449): its access and refresh tokens are
+    /// always bound to the client's key.
+    #[serde(default)]
+    pub dpop_bound_access_tokens: bool,
     pub disabled: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -179,6 +183,9 @@ pub struct ClientCreate {
     /// Accept only pushed authorization requests (RFC 9126) from this client.
     #[serde(default)]
     pub require_pushed_authorization_requests: bool,
+    /// Refuse token requests without a DPoP proof (RFC 9449): every token is bound to a key.
+    #[serde(default)]
+    pub dpop_bound_access_tokens: bool,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, Validate)]
@@ -263,6 +270,8 @@ pub struct ClientPatch {
     pub hybrid_enabled: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub require_pushed_authorization_requests: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_bound_access_tokens: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, Validate)]

@@ -23,6 +23,11 @@ fn check(text: &str) {
             assert!(!token.is_empty() && token.len() <= 8192);
             assert_eq!(token, token.trim());
         }
+        Ok(Credentials::DPoP { token, proof }) => {
+            assert!(!token.is_empty() && token.len() <= 8192);
+            assert_eq!(token, token.trim());
+            assert!(proof.is_none(), "the proof is read from its own header, never from Authorization");
+        }
         Ok(Credentials::Console { .. }) => panic!("a header never stands for a console session"),
         Err((reason, _)) => assert!(!reason.is_empty()),
     }

@@ -14,7 +14,7 @@ use std::sync::{Arc, OnceLock};
 
 use base64::Engine;
 use gatehouse::domain::signing_keys::{jwt_algorithm, SigningKey};
-use gatehouse::oauth::tokens::{decode_access, AccessClaims, ACCESS_TOKEN_TYP};
+use gatehouse::oauth::tokens::{decode_access, AccessClaims, Confirmation, ACCESS_TOKEN_TYP};
 use gatehouse::shell::Settings;
 use gatehouse_api_types::{KeyState, SigningAlg};
 use libfuzzer_sys::fuzz_target;
@@ -109,6 +109,7 @@ fn structured(mut input: Input<'_>) {
         auth_time: (flags & 4 != 0).then(|| input.int()),
         sid: (flags & 8 != 0).then(|| input.text()),
         userinfo_claims: (flags & 128 != 0).then(|| input.text()),
+        cnf: (input.byte() % 2 == 1).then(|| Confirmation { jkt: input.text() }),
     };
     let mut header = jsonwebtoken::Header::new(jwt_algorithm(key.alg));
     header.kid = Some(if flags & 16 == 0 { key.kid.clone() } else { input.text() });

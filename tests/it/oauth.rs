@@ -110,7 +110,13 @@ pub fn start(client: &Client, scopes: &[&str]) -> Started {
 
 /// Signs alice in through the hosted form; returns the code.
 fn code_for(browser: &Browser, started: &Started, app: &TestApp) -> String {
-    let answer = browser.sign_in(&started.url, "alice", ALICE_PASSWORD);
+    code_at(browser, &started.url, started, app)
+}
+
+/// Signs alice in through the hosted form for `url` (the request `started` built, amended);
+/// returns the code.
+pub fn code_at(browser: &Browser, url: &str, started: &Started, app: &TestApp) -> String {
+    let answer = browser.sign_in(url, "alice", ALICE_PASSWORD);
     assert_eq!(answer.status, 303, "{}", answer.text);
     let back = location(&answer);
     assert!(back.starts_with(REDIRECT), "{back}");

@@ -12,6 +12,11 @@ import { createInterface } from 'node:readline'
 
 let config
 let pending = {}
+// The DPoP handle (RFC 9449: the key pair and the nonces the server sent), once `dpop_key` made
+// one; commands with `dpop: true` use it.
+let dpop
+// What the library sent and got back (its fetch, wrapped): for the nonce round and a replay.
+let exchanges = []
 // The relying party's own key pairs (private_key_jwt), by kid.
 const keys = new Map()
 
@@ -20,6 +25,33 @@ const auths = {
   client_secret_post: (secret) => client.ClientSecretPost(secret),
   none: () => client.None(),
   private_key_jwt: (_, kid) => client.PrivateKeyJwt({ key: keys.get(kid).privateKey, kid }),
+}
+
+// Records every request openid-client makes and the answer, then hands the answer back as is.
+function recorded(url, options) {
+  return fetch(url, options).then(async (response) => {
+    const headers = Object.fromEntries(new Headers(options.headers))
+    let error
+    if (!response.ok) {
+      try {
+        error = (await response.clone().json()).error
+      } catch {}
+    }
+    exchanges.push({
+      url: String(url),
+      method: options.method,
+      headers,
+      body: options.body == null ? null : String(options.body),
+      status: response.status,
+      error,
+      dpop_nonce: response.headers.get('dpop-nonce'),
+    })
+    return response
+  })
+}
+
+function dpopOptions(c) {
+  return c.dpop ? { DPoP: dpop } : undefined
 }
 
 function tokens(response) {
@@ -64,7 +96,40 @@ const ops = {
     config = await client.discovery(new URL(c.issuer), c.client_id, metadata, auths[c.auth](c.client_secret, c.kid), {
       execute: [client.allowInsecureRequests],
     })
+    config[client.customFetch] = recorded
     return { server: config.serverMetadata() }
+  },
+  // {alg?}: a new DPoP key pair (randomDPoPKeyPair) and its handle; answers the key's thumbprint.
+  async dpop_key(c) {
+    dpop = client.getDPoPHandle(config, await client.randomDPoPKeyPair(c.alg ?? 'ES256'))
+    return { jkt: await dpop.calculateThumbprint() }
+  },
+  // The requests made and answers received since the last call.
+  async exchanges() {
+    const seen = exchanges
+    exchanges = []
+    return { exchanges: seen }
+  },
+  // {path}: the last request to `path` sent again by hand, exactly (its DPoP proof included).
+  async replay_last(c) {
+    const last = exchanges.findLast((e) => new URL(e.url).pathname === c.path)
+    if (!last) throw new Error(`no request to ${c.path} yet`)
+    const response = await fetch(last.url, { method: last.method, headers: last.headers, body: last.body })
+    return { status: response.status, body: await response.json(), proof: last.headers.dpop }
+  },
+  // {url, method, access_token, dpop?}: a protected resource (the Management API) called the
+  // library's way (Authorization: DPoP and a proof with ath, when the token is DPoP-bound).
+  async resource(c) {
+    const response = await client.fetchProtectedResource(
+      config,
+      c.access_token,
+      new URL(c.url),
+      c.method ?? 'GET',
+      undefined,
+      undefined,
+      dpopOptions(c),
+    )
+    return { status: response.status, body: await response.json() }
   },
   // From now on this relying party asks for hybrid `code id_token` responses (openid-client
   // then checks the front-channel ID token: signature, nonce, c_hash, s_hash).
@@ -86,8 +151,9 @@ const ops = {
       nonce: pending.nonce,
       ...(c.params ?? {}),
     }
+    if (c.dpop_jkt) parameters.dpop_jkt = await dpop.calculateThumbprint()
     const url = c.par
-      ? await client.buildAuthorizationUrlWithPAR(config, parameters)
+      ? await client.buildAuthorizationUrlWithPAR(config, parameters, dpopOptions(c))
       : client.buildAuthorizationUrl(config, parameters)
     return { url: url.href }
   },
@@ -107,20 +173,22 @@ const ops = {
       expectedState: pending.state,
       expectedNonce: pending.nonce,
       idTokenExpected: c.id_token_expected ?? true,
-    })
+    }, undefined, dpopOptions(c))
     return tokens(response)
   },
   // {access_token, subject}
   async userinfo(c) {
-    return { userinfo: await client.fetchUserInfo(config, c.access_token, c.subject) }
+    return { userinfo: await client.fetchUserInfo(config, c.access_token, c.subject, dpopOptions(c)) }
   },
   // {refresh_token, scope?}
   async refresh(c) {
-    return tokens(await client.refreshTokenGrant(config, c.refresh_token, c.scope ? { scope: c.scope } : undefined))
+    return tokens(
+      await client.refreshTokenGrant(config, c.refresh_token, c.scope ? { scope: c.scope } : undefined, dpopOptions(c)),
+    )
   },
   // {scope?}
   async client_credentials(c) {
-    return tokens(await client.clientCredentialsGrant(config, c.scope ? { scope: c.scope } : undefined))
+    return tokens(await client.clientCredentialsGrant(config, c.scope ? { scope: c.scope } : undefined, dpopOptions(c)))
   },
   // {token}
   async introspect(c) {

@@ -292,6 +292,7 @@ pub fn client_create(f: &NewClient) -> Result<ClientCreate, ApiError> {
         registration_enabled: false,
         hybrid_enabled: false,
         require_pushed_authorization_requests: false,
+        dpop_bound_access_tokens: false,
     };
     errors.validate(&body);
     errors.finish(body)

@@ -79,8 +79,19 @@ pub fn finish_login(state: &AppState, code: &str, verifier: &str, origin: &Origi
     let mut conn = state.db.get()?;
     state.db.write_blocking(&mut conn, |conn| {
         let (client, actor) = console_client(conn)?;
-        let granted =
-            issuance::redeem_code(conn, oauth, &client, &actor, code, Some(&redirect_uri(oauth)), Some(verifier))?;
+        let granted = issuance::redeem_code(
+            conn,
+            oauth,
+            &client,
+            &actor,
+            issuance::Redemption {
+                code,
+                redirect_uri: Some(&redirect_uri(oauth)),
+                verifier: Some(verifier),
+                // The console's tokens stay in its server-side session: nothing to bind.
+                dpop_jkt: None,
+            },
+        )?;
         let (tokens, event) = match granted {
             Ok(done) => done,
             Err((error, event)) => {
@@ -171,7 +182,8 @@ pub fn authenticate(state: &AppState, cookie: &str) -> Refusable<(Caller, Consol
     };
     let access = String::from_utf8(state.oauth.master.open(SEAL_TOKENS, &session.sealed_access_token)?)
         .map_err(Error::internal)?;
-    Ok(bearer::authenticate(&mut conn, &state.oauth, &access)?.map(|(caller, _)| (caller, session)))
+    Ok(bearer::authenticate(&state.db, &mut conn, &state.oauth, &access, &bearer::Presentation::Bearer)?
+        .map(|(caller, _)| (caller, session)))
 }
 
 /// Rotates the session's tokens under its row lock; a concurrent request that already did it
@@ -194,7 +206,7 @@ fn refresh(state: &AppState, conn: &mut Conn, id: &str) -> Result<Option<Console
         };
         let token = String::from_utf8(oauth.master.open(SEAL_TOKENS, sealed)?).map_err(Error::internal)?;
         let (client, actor) = console_client(conn)?;
-        match issuance::refresh(conn, oauth, &client, &actor, &token, None)? {
+        match issuance::refresh(conn, oauth, &client, &actor, &token, None, None)? {
             Ok((tokens, event)) => {
                 let tokens = tokens.sign(conn, oauth)?;
                 let access = oauth.master.seal(SEAL_TOKENS, tokens.access_token.as_bytes())?;

@@ -46,6 +46,7 @@ pub struct Client {
     pub hybrid_enabled: bool,
     /// Its authorization requests must be pushed first (RFC 9126).
     pub require_pushed_authorization_requests: bool,
+    pub dpop_bound_access_tokens: bool,
     /// Access tokens of the client itself issued before this time no longer count (set when a
     /// secret is rotated without overlap).
     pub tokens_valid_after: Option<DateTime<Utc>>,
@@ -63,6 +64,8 @@ pub struct OAuthProfile {
     pub access_token_ttl: Option<u32>,
     pub access_token_alg: SigningAlg,
     pub token_endpoint_auth_method: TokenEndpointAuthMethod,
+    /// Every token request must carry a DPoP proof (RFC 9449): its tokens are always bound.
+    pub dpop_bound_access_tokens: bool,
 }
 
 /// The account that owns a client, with what a client's power is bounded by: its grants and
@@ -125,6 +128,7 @@ struct Row {
     jwks_uri: Option<String>,
     hybrid_enabled: bool,
     require_pushed_authorization_requests: bool,
+    dpop_bound_access_tokens: bool,
 }
 
 #[derive(Queryable, Selectable)]
@@ -171,6 +175,7 @@ impl Row {
             registration_enabled: self.registration_enabled,
             hybrid_enabled: self.hybrid_enabled,
             require_pushed_authorization_requests: self.require_pushed_authorization_requests,
+            dpop_bound_access_tokens: self.dpop_bound_access_tokens,
             tokens_valid_after: self.tokens_valid_after.map(from_db_time),
             disabled: self.disabled,
             version: self.version,
@@ -209,6 +214,7 @@ impl Row {
             jwks_uri: c.jwks_uri.clone(),
             hybrid_enabled: c.hybrid_enabled,
             require_pushed_authorization_requests: c.require_pushed_authorization_requests,
+            dpop_bound_access_tokens: c.dpop_bound_access_tokens,
         })
     }
 }
@@ -306,7 +312,7 @@ pub fn credential(conn: &mut Conn, client_id: ClientId, now: DateTime<Utc>) -> R
     let now = to_db_time(now);
     type CredentialRow = (
         (String, bool, String, Option<NaiveDateTime>),
-        (String, Option<i32>, String, String),
+        (String, Option<i32>, String, String, bool),
         (Option<String>, Option<String>),
         Option<OwnerRow>,
         Option<String>,
@@ -327,7 +333,8 @@ pub fn credential(conn: &mut Conn, client_id: ClientId, now: DateTime<Utc>) -> R
                 clients::grant_types,
                 clients::access_token_ttl,
                 clients::access_token_alg,
-                clients::token_endpoint_auth_method
+                clients::token_endpoint_auth_method,
+                clients::dpop_bound_access_tokens,
             ),
             (clients::jwks, clients::jwks_uri),
             Option::<OwnerRow>::as_select(),
@@ -337,7 +344,7 @@ pub fn credential(conn: &mut Conn, client_id: ClientId, now: DateTime<Utc>) -> R
     let mut rows = rows.into_iter();
     let Some((
         (id, disabled, permissions, tokens_valid_after),
-        (grant_types, ttl, alg, method),
+        (grant_types, ttl, alg, method, dpop_bound),
         (jwks, jwks_uri),
         owner,
         first_hash,
@@ -359,6 +366,7 @@ pub fn credential(conn: &mut Conn, client_id: ClientId, now: DateTime<Utc>) -> R
             access_token_ttl: ttl.and_then(|t| u32::try_from(t).ok()),
             access_token_alg: parse_text(&alg)?,
             token_endpoint_auth_method: parse_text(&method)?,
+            dpop_bound_access_tokens: dpop_bound,
         },
         jwks: jwks.as_deref().map(from_json_text).transpose()?,
         jwks_uri,

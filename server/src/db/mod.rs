@@ -67,6 +67,7 @@ pub mod clients;
 pub mod codes;
 pub mod consents;
 pub mod console;
+pub mod dpop_proofs;
 pub mod factor_challenges;
 pub mod factors;
 pub mod groups;

@@ -36,6 +36,7 @@ struct RequestRow {
     claims: Option<String>,
     response_type: String,
     response_mode: String,
+    dpop_jkt: Option<String>,
 }
 
 /// An authorization request waiting on a hosted page.
@@ -70,6 +71,8 @@ pub struct AuthRequest {
     pub response_type: String,
     /// `query`, `fragment` or `form_post`.
     pub response_mode: String,
+    /// The DPoP key its code is bound to (`dpop_jkt`, RFC 9449 §10).
+    pub dpop_jkt: Option<String>,
 }
 
 pub fn insert_request(conn: &mut Conn, r: &AuthRequest) -> Result<()> {
@@ -95,6 +98,7 @@ pub fn insert_request(conn: &mut Conn, r: &AuthRequest) -> Result<()> {
         claims: r.claims.clone(),
         response_type: r.response_type.clone(),
         response_mode: r.response_mode.clone(),
+        dpop_jkt: r.dpop_jkt.clone(),
     };
     diesel::insert_into(authorization_requests::table).values(row).execute(conn)?;
     Ok(())
@@ -129,6 +133,7 @@ pub fn get_request(conn: &mut Conn, id: &str, now: DateTime<Utc>) -> Result<Opti
             claims: r.claims,
             response_type: r.response_type,
             response_mode: r.response_mode,
+            dpop_jkt: r.dpop_jkt,
         })
     })
     .transpose()
@@ -204,6 +209,7 @@ struct CodeRow {
     access_token_jti: Option<String>,
     amr: String,
     claims: Option<String>,
+    dpop_jkt: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -226,6 +232,8 @@ pub struct Code {
     pub amr: String,
     /// The authorization request's `claims` parameter, normalized.
     pub claims: Option<String>,
+    /// The DPoP key the code may be redeemed with only (`dpop_jkt`).
+    pub dpop_jkt: Option<String>,
 }
 
 pub fn insert_code(conn: &mut Conn, c: &Code) -> Result<()> {
@@ -246,6 +254,7 @@ pub fn insert_code(conn: &mut Conn, c: &Code) -> Result<()> {
         access_token_jti: None,
         amr: c.amr.clone(),
         claims: c.claims.clone(),
+        dpop_jkt: c.dpop_jkt.clone(),
     };
     diesel::insert_into(authorization_codes::table).values(row).execute(conn)?;
     Ok(())
@@ -270,6 +279,7 @@ pub fn get_code(conn: &mut Conn, code_hash: &str) -> Result<Option<Code>> {
             access_token_jti: r.access_token_jti,
             amr: r.amr,
             claims: r.claims,
+            dpop_jkt: r.dpop_jkt,
         })
     })
     .transpose()
@@ -332,6 +342,7 @@ struct RefreshRow {
     revoked_at: Option<NaiveDateTime>,
     amr: String,
     claims: Option<String>,
+    dpop_jkt: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -351,6 +362,8 @@ pub struct RefreshToken {
     pub amr: String,
     /// The `claims` parameter of the authorization request it descends from, normalized.
     pub claims: Option<String>,
+    /// The DPoP key it is bound to: it is refreshed only with a proof by that key.
+    pub dpop_jkt: Option<String>,
 }
 
 pub fn insert_refresh(conn: &mut Conn, t: &RefreshToken) -> Result<()> {
@@ -369,6 +382,7 @@ pub fn insert_refresh(conn: &mut Conn, t: &RefreshToken) -> Result<()> {
         revoked_at: None,
         amr: t.amr.clone(),
         claims: t.claims.clone(),
+        dpop_jkt: t.dpop_jkt.clone(),
     };
     diesel::insert_into(refresh_tokens::table).values(row).execute(conn)?;
     Ok(())
@@ -394,6 +408,7 @@ pub fn find_refresh(conn: &mut Conn, token_hash: &str) -> Result<Option<RefreshT
             revoked_at: r.revoked_at.map(from_db_time),
             amr: r.amr,
             claims: r.claims,
+            dpop_jkt: r.dpop_jkt,
         })
     })
     .transpose()

@@ -66,6 +66,7 @@ diesel::table! {
         jwks_uri -> Nullable<Text>,
         hybrid_enabled -> Bool,
         require_pushed_authorization_requests -> Bool,
+        dpop_bound_access_tokens -> Bool,
     }
 }
 
@@ -195,6 +196,7 @@ diesel::table! {
         claims -> Nullable<Text>,
         response_type -> Text,
         response_mode -> Text,
+        dpop_jkt -> Nullable<Text>,
     }
 }
 
@@ -216,6 +218,7 @@ diesel::table! {
         access_token_jti -> Nullable<Text>,
         amr -> Text,
         claims -> Nullable<Text>,
+        dpop_jkt -> Nullable<Text>,
     }
 }
 
@@ -235,6 +238,7 @@ diesel::table! {
         revoked_at -> Nullable<Timestamp>,
         amr -> Text,
         claims -> Nullable<Text>,
+        dpop_jkt -> Nullable<Text>,
     }
 }
 

@@ -74,6 +74,7 @@ pub fn run(
         registration_enabled: false,
         hybrid_enabled: false,
         require_pushed_authorization_requests: false,
+        dpop_bound_access_tokens: false,
         tokens_valid_after: None,
         disabled: false,
         version: 1,

@@ -161,6 +161,7 @@ impl ClientView {
             registration_enabled: c.registration_enabled,
             hybrid_enabled: c.hybrid_enabled,
             require_pushed_authorization_requests: c.require_pushed_authorization_requests,
+            dpop_bound_access_tokens: c.dpop_bound_access_tokens,
             disabled: c.disabled,
             created_at: c.created_at,
             updated_at: c.updated_at,
@@ -195,6 +196,7 @@ impl ClientView {
             "registration_enabled": c.registration_enabled,
             "hybrid_enabled": c.hybrid_enabled,
             "require_pushed_authorization_requests": c.require_pushed_authorization_requests,
+            "dpop_bound_access_tokens": c.dpop_bound_access_tokens,
             "disabled": c.disabled,
         })
     }
@@ -296,6 +298,7 @@ pub fn create(conn: &mut Conn, ctx: &Context, input: ClientCreate, secret_hash: 
         registration_enabled: input.registration_enabled,
         hybrid_enabled: input.hybrid_enabled,
         require_pushed_authorization_requests: input.require_pushed_authorization_requests,
+        dpop_bound_access_tokens: input.dpop_bound_access_tokens,
         tokens_valid_after: None,
         disabled: false,
         version: 1,
@@ -464,6 +467,9 @@ pub fn update(
     }
     if let Some(required) = patch.require_pushed_authorization_requests {
         after.require_pushed_authorization_requests = required;
+    }
+    if let Some(bound) = patch.dpop_bound_access_tokens {
+        after.dpop_bound_access_tokens = bound;
     }
     if let Some(new_owner_id) = patch.owner_account_id {
         if Some(new_owner_id) != before.client.owner_account_id {

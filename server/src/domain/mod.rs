@@ -18,6 +18,7 @@ pub mod clients;
 pub mod codes;
 pub mod consents;
 pub mod crypto;
+pub mod dpop;
 pub mod factors;
 pub mod groups;
 pub mod hashing;

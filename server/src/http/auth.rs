@@ -30,6 +30,11 @@ pub enum Credentials {
         secret: String,
     },
     Bearer(String),
+    /// `Authorization: DPoP <token>` with the request's `DPoP` proof header (RFC 9449 §7).
+    DPoP {
+        token: String,
+        proof: Option<String>,
+    },
     /// The console's session cookie and the `X-CSRF-Token` header that must come with it.
     Console {
         cookie: String,
@@ -142,6 +147,8 @@ impl Api {
         let state = self.state.clone();
         let credentials = self.credentials.clone();
         let (request_id, ip) = (self.request_id.clone(), self.ip.clone());
+        // What a DPoP proof must name: this request's method and URL, as the issuer names it.
+        let (method, url) = (self.req.method().as_str().to_owned(), self.state.oauth.settings.url(self.req.path()));
         let _permit = self.state.db.admit().await?;
         let done = db::blocking(move || {
             let (ctx, record) = match known {
@@ -172,8 +179,15 @@ impl Api {
                                 )),
                             }
                         }
-                        Credentials::Bearer(token) => {
-                            match bearer::authenticate(&mut *state.db.get()?, &state.oauth, token)? {
+                        Credentials::Bearer(token) | Credentials::DPoP { token, .. } => {
+                            let presentation = match &credentials {
+                                Credentials::DPoP { proof, .. } => {
+                                    bearer::Presentation::DPoP { proof: proof.as_deref(), method: &method, url: &url }
+                                }
+                                _ => bearer::Presentation::Bearer,
+                            };
+                            let mut conn = state.db.get()?;
+                            match bearer::authenticate(&state.db, &mut conn, &state.oauth, token, &presentation)? {
                                 Ok((caller, _)) => Ok((caller, false)),
                                 Err(reason) => Err((reason, None, Error::Unauthenticated { reason, bearer: true })),
                             }
@@ -190,7 +204,7 @@ impl Api {
                             (Arc::new(Context { caller, request_id, ip }), Some(record))
                         }
                         Err((reason, actor, error)) => {
-                            let bearer = matches!(credentials, Credentials::Bearer(_));
+                            let bearer = matches!(credentials, Credentials::Bearer(_) | Credentials::DPoP { .. });
                             let client_id = match &credentials {
                                 Credentials::Basic { client_id, .. } => Some(authn::shown_client_id(client_id)),
                                 _ => None,
@@ -307,16 +321,32 @@ fn credentials(req: &HttpRequest, oauth: &OAuth) -> std::result::Result<Credenti
         return Ok(Credentials::Console { cookie });
     };
     let text = value.to_str().map_err(|_| ("malformed Authorization header", false))?;
-    authorization(text)
+    match authorization(text)? {
+        Credentials::DPoP { token, .. } => {
+            let mut proofs = req.headers().get_all(crate::domain::dpop::HEADER);
+            let proof = proofs.next().map(|p| p.to_str().map(str::to_owned));
+            if proofs.next().is_some() {
+                return Err(("DPoP proof: exactly one DPoP header is allowed", true));
+            }
+            let proof = proof.transpose().map_err(|_| ("DPoP proof: the header is not text", true))?;
+            Ok(Credentials::DPoP { token, proof })
+        }
+        other => Ok(other),
+    }
 }
 
-/// Parses an `Authorization` header value: `Basic` or `Bearer`.
+/// Parses an `Authorization` header value: `Basic`, `Bearer` or `DPoP` (its proof not yet
+/// read).
 pub fn authorization(text: &str) -> std::result::Result<Credentials, (&'static str, bool)> {
     let (scheme, rest) = text.trim().split_once(' ').ok_or(("malformed Authorization header", false))?;
-    if scheme.eq_ignore_ascii_case("bearer") {
+    let dpop = scheme.eq_ignore_ascii_case("dpop");
+    if scheme.eq_ignore_ascii_case("bearer") || dpop {
         let token = rest.trim();
         if token.is_empty() || token.len() > 8192 {
             return Err(("malformed Bearer token", true));
+        }
+        if dpop {
+            return Ok(Credentials::DPoP { token: token.to_owned(), proof: None });
         }
         return Ok(Credentials::Bearer(token.to_owned()));
     }

@@ -180,7 +180,16 @@ pub fn validate(
         claims: None,
         response_type: response_type.as_str().to_owned(),
         response_mode: to.mode.as_str().to_owned(),
+        dpop_jkt: None,
     };
+    if let Some(jkt) = form.get("dpop_jkt") {
+        // RFC 9449 §10: the code is redeemed only with a proof by the key of this thumbprint.
+        let valid = jkt.len() == 43 && jkt.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !valid {
+            return refuse("invalid_request", "dpop_jkt must be a base64url SHA-256 JWK thumbprint (43 characters)");
+        }
+        request.dpop_jkt = Some(jkt.to_owned());
+    }
     let scope = match Scopes::parse(form.get("scope").unwrap_or_default()) {
         Ok(s) => s,
         Err(why) => return refuse("invalid_scope", &why),

@@ -17,10 +17,10 @@ use super::scope::{Scopes, ACCOUNT};
 use super::tokens::{self, AccessClaims, Rejection};
 use crate::db::clients::Credential;
 use crate::db::ids::{AccountId, ClientId};
-use crate::db::{self, Conn};
+use crate::db::{self, Conn, Db};
 use crate::domain::accounts::Account;
 use crate::domain::clients::CONSOLE_CLIENT_ID;
-use crate::domain::Caller;
+use crate::domain::{dpop, Caller};
 use crate::error::Refusable;
 use crate::shell::OAuth;
 
@@ -70,13 +70,70 @@ fn client_power(client: &Credential) -> Vec<Grant> {
     }
 }
 
+/// How an access token was presented to a resource (RFC 9449 §7).
+pub enum Presentation<'a> {
+    /// `Authorization: Bearer` (or UserInfo's form parameter).
+    Bearer,
+    /// `Authorization: DPoP`, with the request's `DPoP` header (if any), method and URL.
+    DPoP { proof: Option<&'a str>, method: &'a str, url: &'a str },
+}
+
+/// The sender constraint of a verified token: a DPoP-bound token (`cnf.jkt`) counts only as
+/// `DPoP` with a fresh proof by its key for this request and token (`ath`), accepted once on
+/// every replica; a token without `cnf` only as `Bearer`. Nonces are not required here.
+pub fn sender_constrained(
+    db: &Db,
+    conn: &mut Conn,
+    oauth: &OAuth,
+    claims: &AccessClaims,
+    token: &str,
+    presentation: &Presentation<'_>,
+) -> Refusable<(), Rejection> {
+    let (proof, method, url) = match (presentation, &claims.cnf) {
+        (Presentation::Bearer, None) => return Ok(Ok(())),
+        (Presentation::Bearer, Some(_)) => {
+            return Ok(Err("DPoP-bound token: present it as Authorization: DPoP with a DPoP proof"))
+        }
+        (Presentation::DPoP { .. }, None) => return Ok(Err("DPoP scheme with a token that is not DPoP-bound")),
+        (Presentation::DPoP { proof: None, .. }, Some(_)) => {
+            return Ok(Err("DPoP proof: a DPoP header is required with a DPoP-bound token"))
+        }
+        (Presentation::DPoP { proof: Some(proof), method, url }, Some(_)) => (*proof, *method, *url),
+    };
+    let parsed = match dpop::parse(proof) {
+        Ok(parsed) => parsed,
+        Err(reason) => return Ok(Err(reason)),
+    };
+    let request = dpop::Request { method, url, access_token: Some(token), nonce_required: false };
+    let nonces = dpop::Nonces::new(&oauth.master);
+    if let Err(refusal) = dpop::check(&parsed, &request, &nonces, db::now()) {
+        return Ok(Err(refusal.reason()));
+    }
+    if claims.cnf.as_ref().is_none_or(|cnf| !crate::domain::crypto::same(&cnf.jkt, &parsed.jkt)) {
+        return Ok(Err("DPoP proof: signed by another key than the token is bound to"));
+    }
+    if !dpop::accept_once(db, conn, &parsed)? {
+        return Ok(Err("DPoP proof: replayed (its jti was used before)"));
+    }
+    Ok(Ok(()))
+}
+
 /// The caller a valid access token stands for on the Management API, or why it is refused.
-pub fn authenticate(conn: &mut Conn, oauth: &OAuth, token: &str) -> Refusable<(Caller, AccessClaims), Rejection> {
+pub fn authenticate(
+    db: &Db,
+    conn: &mut Conn,
+    oauth: &OAuth,
+    token: &str,
+    presentation: &Presentation<'_>,
+) -> Refusable<(Caller, AccessClaims), Rejection> {
     let audience = oauth.settings.api_audience();
     let claims = match tokens::verify_access(conn, &oauth.keys, &oauth.settings, token, Some(&audience))? {
         Ok(claims) => claims,
         Err(reason) => return Ok(Err(reason)),
     };
+    if let Err(reason) = sender_constrained(db, conn, oauth, &claims, token, presentation)? {
+        return Ok(Err(reason));
+    }
     let Ok(scope) = Scopes::parse(&claims.scope) else { return Ok(Err("token scope does not parse")) };
     let caller = match standing(conn, &claims)? {
         Err(reason) => return Ok(Err(reason)),

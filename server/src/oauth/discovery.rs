@@ -42,6 +42,7 @@ pub async fn configuration(state: web::Data<AppState>) -> HttpResponse {
         "revocation_endpoint_auth_signing_alg_values_supported": assertion_algs,
         "introspection_endpoint_auth_signing_alg_values_supported": assertion_algs,
         "code_challenge_methods_supported": ["S256"],
+        "dpop_signing_alg_values_supported": crate::domain::dpop::ALGORITHM_NAMES,
         "prompt_values_supported": ["none", "login", "consent"],
         "acr_values_supported": [crate::domain::factors::ACR_PASSWORD, crate::domain::factors::ACR_MFA],
         "claims_supported": [

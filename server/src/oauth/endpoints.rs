@@ -22,14 +22,15 @@ use crate::domain::signing_keys::jwt_algorithm;
 use crate::error::Result;
 use crate::shell::{self, AppState, OAuth};
 
-fn bearer_token(req: &HttpRequest, form: Option<&Form>) -> Option<String> {
+/// The access token presented to UserInfo, and whether it came with the `DPoP` scheme.
+fn access_token(req: &HttpRequest, form: Option<&Form>) -> Option<(String, bool)> {
     let header = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     if let Some((scheme, token)) = header.and_then(|h| h.trim().split_once(' ')) {
-        if scheme.eq_ignore_ascii_case("bearer") {
-            return Some(token.trim().to_owned());
+        if scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("dpop") {
+            return Some((token.trim().to_owned(), scheme.eq_ignore_ascii_case("dpop")));
         }
     }
-    form.and_then(|f| f.get("access_token")).map(str::to_owned)
+    form.and_then(|f| f.get("access_token")).map(|t| (t.to_owned(), false))
 }
 
 fn json_no_store(value: Value) -> HttpResponse {
@@ -46,9 +47,11 @@ pub async fn userinfo(
     body: web::Bytes,
 ) -> std::result::Result<HttpResponse, OAuthError> {
     let form = if body.is_empty() { None } else { Some(Form::parse(&body)?) };
-    let Some(token) = bearer_token(&req, form.as_ref()) else {
+    let Some((token, dpop_scheme)) = access_token(&req, form.as_ref()) else {
         return Err(OAuthError::invalid_token("an access token is required"));
     };
+    let proof = super::token_endpoint::proof_header(&req).map_err(|e| OAuthError::resource_refusal(e.description))?;
+    let method = req.method().as_str().to_owned();
     let worker = state.clone();
     let claims = state
         .db
@@ -58,6 +61,15 @@ pub async fn userinfo(
                 Ok(c) => c,
                 Err(reason) => return Ok(Err(OAuthError::invalid_token(reason))),
             };
+            let url = oauth.settings.url("/oauth/userinfo");
+            let presentation = if dpop_scheme {
+                bearer::Presentation::DPoP { proof: proof.as_deref(), method: &method, url: &url }
+            } else {
+                bearer::Presentation::Bearer
+            };
+            if let Err(reason) = bearer::sender_constrained(&worker.db, conn, oauth, &claims, &token, &presentation)? {
+                return Ok(Err(OAuthError::resource_refusal(reason)));
+            }
             let scope = Scopes::parse(&claims.scope).unwrap_or_default();
             if claims.is_client_token() || !scope.has(OPENID) {
                 return Ok(Err(OAuthError {
@@ -206,9 +218,9 @@ fn introspection(conn: &mut Conn, oauth: &OAuth, client: &TokenClient, token: &s
     if bearer::standing(conn, &claims)?.is_err() {
         return Ok(inactive);
     }
-    Ok(json!({
+    let mut answer = json!({
         "active": true,
-        "token_type": "Bearer",
+        "token_type": if claims.cnf.is_some() { "DPoP" } else { "Bearer" },
         "scope": claims.scope,
         "client_id": claims.client_id,
         "sub": claims.sub,
@@ -217,7 +229,12 @@ fn introspection(conn: &mut Conn, oauth: &OAuth, client: &TokenClient, token: &s
         "exp": claims.exp,
         "iat": claims.iat,
         "jti": claims.jti,
-    }))
+    });
+    // A DPoP-bound token's key (RFC 9449 §6.2): the resource server checks the proof against it.
+    if let Some(cnf) = &claims.cnf {
+        answer["cnf"] = json!({ "jkt": cnf.jkt });
+    }
+    Ok(answer)
 }
 
 /// What an ID token issued here (even an expired one) says of the sign-in it came from: the

@@ -52,6 +52,23 @@ impl OAuthError {
             ..Self::new("invalid_client", "client authentication failed")
         }
     }
+    /// A DPoP proof refused (RFC 9449 §5, §7.1).
+    pub fn invalid_dpop_proof(description: impl Into<String>) -> OAuthError {
+        Self::new("invalid_dpop_proof", description)
+    }
+    /// A proof refused for its nonce (`use_dpop_nonce`), or for another reason.
+    pub fn from_dpop(refusal: crate::domain::dpop::Refusal) -> OAuthError {
+        match refusal {
+            crate::domain::dpop::Refusal::UseNonce => Self::new("use_dpop_nonce", refusal.reason()),
+            crate::domain::dpop::Refusal::Invalid(reason) => Self::invalid_dpop_proof(reason),
+        }
+    }
+    /// A resource's refusal of a token or its DPoP proof (401; the reason says which).
+    pub fn resource_refusal(reason: impl Into<String>) -> OAuthError {
+        let reason = reason.into();
+        let error = if crate::domain::dpop::is_proof_refusal(&reason) { "invalid_dpop_proof" } else { "invalid_token" };
+        OAuthError { status: StatusCode::UNAUTHORIZED, ..Self::new(error, reason) }
+    }
     pub fn invalid_token(description: impl Into<String>) -> OAuthError {
         OAuthError { status: StatusCode::UNAUTHORIZED, ..Self::new("invalid_token", description) }
     }
@@ -101,7 +118,13 @@ impl ResponseError for OAuthError {
         if self.basic_challenge {
             response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"gatehouse\"")));
         }
-        if self.status == StatusCode::UNAUTHORIZED && self.error == "invalid_token" {
+        let about_dpop = self.error == "invalid_dpop_proof" || crate::domain::dpop::is_dpop_refusal(&self.description);
+        if self.status == StatusCode::UNAUTHORIZED && about_dpop {
+            let value = crate::domain::dpop::challenge(self.error, &self.description);
+            if let Ok(value) = HeaderValue::from_str(&value) {
+                response.insert_header((header::WWW_AUTHENTICATE, value));
+            }
+        } else if self.status == StatusCode::UNAUTHORIZED && self.error == "invalid_token" {
             let value =
                 format!("Bearer error=\"invalid_token\", error_description=\"{}\"", self.description.replace('"', "'"));
             if let Ok(value) = HeaderValue::from_str(&value) {

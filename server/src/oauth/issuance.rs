@@ -55,6 +55,11 @@ pub struct UserTokens<'a> {
     pub family_id: Option<&'a str>,
     /// The authorization request's `claims` parameter (kept by its refresh tokens).
     pub claims: &'a ClaimsRequest,
+    /// The key of the token request's DPoP proof, if it had one ([`TokenClient::dpop_jkt`]):
+    /// the access token and the refresh token are bound to it.
+    ///
+    /// [`TokenClient::dpop_jkt`]: super::token_endpoint::TokenClient::dpop_jkt
+    pub dpop_jkt: Option<&'a str>,
 }
 
 /// The tokens of a grant, decided and stored in its transaction, signed after it commits
@@ -90,7 +95,7 @@ impl UnsignedTokens {
         };
         Ok(TokenResponse {
             access_token: access.token,
-            token_type: "Bearer",
+            token_type: access.token_type,
             expires_in: access.expires_in,
             scope: self.scope,
             refresh_token: self.refresh_token,
@@ -122,6 +127,7 @@ pub fn issue_for_user(conn: &mut Conn, oauth: &OAuth, t: UserTokens<'_>) -> Resu
             session_id: t.session_id,
             audience,
             userinfo_claims: &t.claims.userinfo_claims(),
+            dpop_jkt: t.dpop_jkt,
         },
     );
     let id_token = t.scope.has(super::scope::OPENID).then(|| {
@@ -160,6 +166,7 @@ pub fn issue_for_user(conn: &mut Conn, oauth: &OAuth, t: UserTokens<'_>) -> Resu
                 revoked_at: None,
                 amr: t.amr.to_owned(),
                 claims: t.claims.stored(),
+                dpop_jkt: t.dpop_jkt.map(str::to_owned),
             },
         )?;
         (Some(token), Some(family))
@@ -197,16 +204,24 @@ pub fn pkce_matches(challenge: &str, verifier: &str) -> bool {
         )
 }
 
+/// What a client presents to redeem a code.
+pub struct Redemption<'a> {
+    pub code: &'a str,
+    pub redirect_uri: Option<&'a str>,
+    pub verifier: Option<&'a str>,
+    /// The key of the request's DPoP proof (see [`UserTokens::dpop_jkt`]).
+    pub dpop_jkt: Option<&'a str>,
+}
+
 /// Redeems an authorization code, inside a write transaction.
 pub fn redeem_code(
     conn: &mut Conn,
     oauth: &OAuth,
     client: &ClientView,
     actor: &Actor,
-    code: &str,
-    redirect_uri: Option<&str>,
-    verifier: Option<&str>,
+    redemption: Redemption<'_>,
 ) -> Result<TokenOutcome> {
+    let Redemption { code, redirect_uri, verifier, dpop_jkt } = redemption;
     let refuse = |why: &str| Ok(Err((OAuthError::invalid_grant(why.to_owned()), None)));
     let now = db::now();
     let Some(stored): Option<Code> = db::oauth::get_code(conn, &token_hash(code))? else {
@@ -244,6 +259,11 @@ pub fn redeem_code(
         (None, Some(_)) => return refuse("code_verifier given but the authorization request had no code_challenge"),
         _ => {}
     }
+    // A code bound to a key at the authorization request (`dpop_jkt`) is redeemed only with a
+    // proof by that key (RFC 9449 §10).
+    if stored.dpop_jkt.is_some() && stored.dpop_jkt.as_deref() != dpop_jkt {
+        return refuse("the code is bound to another DPoP key (dpop_jkt)");
+    }
     let Some(account) = db::accounts::get(conn, AccountId(stored.account))?.filter(|a| !a.disabled) else {
         return refuse("the account can no longer sign in");
     };
@@ -262,6 +282,7 @@ pub fn redeem_code(
             session_id: stored.session_id.as_deref(),
             family_id: None,
             claims: &claims,
+            dpop_jkt,
         },
     )?;
     db::oauth::record_code_issue(conn, &stored.code_hash, issued.family_id.as_deref(), issued.jti())?;
@@ -280,6 +301,7 @@ pub fn refresh(
     actor: &Actor,
     token: &str,
     scope: Option<&str>,
+    dpop_jkt: Option<&str>,
 ) -> Result<TokenOutcome> {
     let refuse = |why: &str| Ok(Err((OAuthError::invalid_grant(why.to_owned()), None)));
     let now = db::now();
@@ -288,6 +310,12 @@ pub fn refresh(
     };
     if stored.client != client.client.id || stored.revoked_at.is_some() {
         return refuse("the refresh token is invalid");
+    }
+    // A refresh token issued with a DPoP proof is bound to its key (RFC 9449 §5): refreshed
+    // only with a proof by that key, never without one. Checked before it is used:
+    // a proof by another key does not spend the holder's token.
+    if stored.dpop_jkt.is_some() && stored.dpop_jkt.as_deref() != dpop_jkt {
+        return refuse("the refresh token is bound to another DPoP key");
     }
     if stored.used_at.is_some() || !db::oauth::use_refresh(conn, &stored.id, now)? {
         // A rotated token came back: someone holds a copy. Revoke the whole family.
@@ -330,6 +358,7 @@ pub fn refresh(
             session_id: stored.session_id.as_deref(),
             family_id: Some(&stored.family_id),
             claims: &claims,
+            dpop_jkt,
         },
     )?;
     let event = with_details(

@@ -11,11 +11,13 @@ use serde_json::json;
 use super::authorize::validate;
 use super::endpoints::client_of;
 use super::form::Form;
+use super::token_endpoint::proof_header;
 use super::OAuthError;
 use crate::db::ids::{ClientId, ClientUuid};
 use crate::db::{self, Conn};
 use crate::domain::audit::NewEvent;
 use crate::domain::crypto::{random_token, token_hash};
+use crate::domain::dpop;
 use crate::error::Result;
 use crate::shell::{self, AppState};
 
@@ -36,6 +38,7 @@ pub async fn push(
     payload: web::Payload,
 ) -> std::result::Result<HttpResponse, OAuthError> {
     let form = Form::read(&req, payload).await?;
+    let proof = proof_header(&req)?;
     let client = client_of(&req, &state, &form).await?;
     if form.get("client_id").is_some_and(|id| id != client.client_id) {
         return Err(OAuthError::invalid_request("client_id is not the authenticated client's"));
@@ -47,6 +50,15 @@ pub async fn push(
         .collect();
     pairs.retain(|(name, _)| name != "client_id");
     pairs.push(("client_id".into(), client.client_id.clone()));
+    // A DPoP proof with the push binds the code to its key, as `dpop_jkt` would (RFC 9449 §10.1).
+    if let Some(proof) = proof {
+        let jkt = pushed_proof(&state, &proof).await?;
+        if form.get("dpop_jkt").is_some_and(|given| given != jkt) {
+            return Err(OAuthError::invalid_dpop_proof("DPoP proof: its key is not the dpop_jkt parameter's"));
+        }
+        pairs.retain(|(name, _)| name != "dpop_jkt");
+        pairs.push(("dpop_jkt".into(), jkt));
+    }
     let pushed = Form::from_pairs(pairs);
     let worker = state.clone();
     let checked = state.db.run(move |conn| Ok(validate(conn, &worker.oauth, &pushed, true)?.map(|_| pushed))).await?;
@@ -73,6 +85,21 @@ pub async fn push(
     Ok(HttpResponse::Created()
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
         .json(json!({ "request_uri": format!("{REQUEST_URI_PREFIX}{token}"), "expires_in": LIFETIME_SECONDS })))
+}
+
+/// The key of a pushed request's DPoP proof, checked (no nonce needed here) and recorded once.
+async fn pushed_proof(state: &web::Data<AppState>, proof: &str) -> std::result::Result<String, OAuthError> {
+    let parsed = dpop::parse(proof).map_err(OAuthError::invalid_dpop_proof)?;
+    let url = state.oauth.settings.url("/oauth/par");
+    let request = dpop::Request { method: "POST", url: &url, access_token: None, nonce_required: false };
+    dpop::check(&parsed, &request, &dpop::Nonces::new(&state.oauth.master), db::now())
+        .map_err(OAuthError::from_dpop)?;
+    let worker = state.clone();
+    let jkt = parsed.jkt.clone();
+    if !db::blocking(move || dpop::accept_once(&worker.db, &mut *worker.db.get()?, &parsed)).await? {
+        return Err(OAuthError::invalid_dpop_proof("DPoP proof: replayed (its jti was used before)"));
+    }
+    Ok(jkt)
 }
 
 /// The parameters pushed under `request_uri` by the client `client_id` names, taken once; none

@@ -216,6 +216,7 @@ pub fn issue_code(
             access_token_jti: None,
             amr: session.amr.clone(),
             claims: request.claims.clone(),
+            dpop_jkt: request.dpop_jkt.clone(),
         },
     )?;
     db::audit::append(

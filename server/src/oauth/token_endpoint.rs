@@ -2,7 +2,7 @@
 //! `private_key_jwt`, `none` for public clients) and the grants. Every answer is audited.
 
 use actix_web::http::header;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use base64::Engine;
 use gatehouse_api_types::{GrantType, TokenEndpointAuthMethod};
 use serde_json::json;
@@ -16,9 +16,9 @@ use crate::db::ids::{AccountId, ClientId, ClientUuid};
 use crate::db::{self, Conn};
 use crate::domain::audit::{Actor, NewEvent, Outcome};
 use crate::domain::authn::{self, Authentication, Origin};
-use crate::domain::client_assertion;
 use crate::domain::clients::{ClientView, OAuthProfile};
 use crate::domain::signin::{self, SignIn};
+use crate::domain::{client_assertion, dpop};
 use crate::domain::{factors, grant, Caller};
 use crate::error::{Refusable, Result};
 use crate::shell::AppState;
@@ -60,6 +60,9 @@ pub struct TokenClient {
     pub caller: Option<Caller>,
     pub profile: OAuthProfile,
     pub actor: Actor,
+    /// The key of the request's DPoP proof, once checked (RFC 9449): every grant binds what it
+    /// issues to it ([`issuance::UserTokens::dpop_jkt`], [`AccessTokenSpec::dpop_jkt`]).
+    pub dpop_jkt: Option<String>,
 }
 
 pub async fn token(
@@ -67,13 +70,33 @@ pub async fn token(
     state: web::Data<AppState>,
     origin: Origin,
     payload: web::Payload,
+) -> HttpResponse {
+    // Every answer carries the current DPoP nonce, so that a client never needs a round for it
+    // but its first (RFC 9449 §8).
+    let nonce = dpop::Nonces::new(&state.oauth.master).current(db::now().timestamp());
+    let mut response = match answer(req, state, origin, payload).await {
+        Ok(response) => response,
+        Err(error) => error.error_response(),
+    };
+    if let Ok(value) = header::HeaderValue::from_str(&nonce) {
+        response.headers_mut().insert(header::HeaderName::from_static("dpop-nonce"), value);
+    }
+    response
+}
+
+async fn answer(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    origin: Origin,
+    payload: web::Payload,
 ) -> std::result::Result<HttpResponse, OAuthError> {
     let form = Form::read(&req, payload).await?;
     let presented = presented(&req, &form)?;
+    let proof = proof_header(&req)?;
     let grant_type = form.require("grant_type")?.to_owned();
     let _permit = state.db.admit().await?;
     let worker = state.clone();
-    let (outcome, events) = db::blocking(move || Ok(run(&worker, presented, &form, &origin))).await?;
+    let (outcome, events) = db::blocking(move || Ok(run(&worker, presented, proof, &form, &origin))).await?;
     // An issued token is on record before it is handed out (a crash loses no grant decision).
     state.audit.record(events).await?;
     let response = outcome?;
@@ -84,11 +107,35 @@ pub async fn token(
         .json(response))
 }
 
+/// The request's `DPoP` header: none, or exactly one (RFC 9449 §4.3).
+pub fn proof_header(req: &HttpRequest) -> std::result::Result<Option<String>, OAuthError> {
+    let mut proofs = req.headers().get_all(dpop::HEADER);
+    let Some(first) = proofs.next() else { return Ok(None) };
+    if proofs.next().is_some() {
+        return Err(OAuthError::invalid_dpop_proof("DPoP proof: exactly one DPoP header is allowed"));
+    }
+    match first.to_str() {
+        Ok(text) if !text.trim().is_empty() => Ok(Some(text.trim().to_owned())),
+        _ => Err(OAuthError::invalid_dpop_proof("DPoP proof: the header is empty or not text")),
+    }
+}
+
+/// Checks a token request's proof, all but its replay: the server nonce is required here.
+fn checked_proof(state: &AppState, proof: &str) -> std::result::Result<dpop::Proof, OAuthError> {
+    let parsed = dpop::parse(proof).map_err(OAuthError::invalid_dpop_proof)?;
+    let url = state.oauth.settings.url("/oauth/token");
+    let request = dpop::Request { method: "POST", url: &url, access_token: None, nonce_required: true };
+    let nonces = dpop::Nonces::new(&state.oauth.master);
+    dpop::check(&parsed, &request, &nonces, db::now()).map_err(OAuthError::from_dpop)?;
+    Ok(parsed)
+}
+
 /// Runs the grant on a blocking thread. Returns the answer and the audit events that are not
 /// already committed with a change.
 fn run(
     state: &AppState,
     presented: Presented,
+    proof: Option<String>,
     form: &Form,
     origin: &Origin,
 ) -> (std::result::Result<TokenResponse, OAuthError>, Vec<NewEvent>) {
@@ -104,7 +151,16 @@ fn run(
             "grant_type": grant_type, "client_id": presented_id, "error": error.error, "error_description": error.description,
         }))
     };
-    let client = match authenticate_client(state, &presented, origin) {
+    // The proof is checked before the client authenticates (a nonce round costs no secret
+    // hashing and spends no client assertion); its jti is recorded only once the client has.
+    let proof = match proof.as_deref().map(|p| checked_proof(state, p)).transpose() {
+        Ok(proof) => proof,
+        Err(error) => {
+            let event = failed(Actor::anonymous(), &error);
+            return (Err(error), vec![event]);
+        }
+    };
+    let mut client = match authenticate_client(state, &presented, origin) {
         Ok(Ok(client)) => client,
         Ok(Err((error, actor))) => {
             let event = failed(actor, &error);
@@ -112,6 +168,14 @@ fn run(
         }
         Err(e) => return (Err(e.into()), Vec::new()),
     };
+    match bind(state, &mut client, proof) {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => {
+            let event = failed(client.actor.clone(), &error);
+            return (Err(error), vec![event]);
+        }
+        Err(e) => return (Err(e.into()), Vec::new()),
+    }
     match grant(state, &client, form, origin) {
         Ok(Ok((response, Some(event)))) => {
             (Ok(response), vec![event.request(origin.request_id.clone(), origin.ip.clone())])
@@ -123,6 +187,25 @@ fn run(
         }
         Err(e) => (Err(e.into()), Vec::new()),
     }
+}
+
+/// Binds what the grant will issue to the proof's key, once its `jti` is recorded (a replay
+/// is refused); a client registered with `dpop_bound_access_tokens` must send a proof. Every
+/// grant type goes through here.
+fn bind(state: &AppState, client: &mut TokenClient, proof: Option<dpop::Proof>) -> Refusable<(), OAuthError> {
+    let Some(proof) = proof else {
+        if client.profile.dpop_bound_access_tokens {
+            return Ok(Err(OAuthError::invalid_dpop_proof(
+                "DPoP proof: this client's tokens are DPoP-bound (dpop_bound_access_tokens); send a DPoP header",
+            )));
+        }
+        return Ok(Ok(()));
+    };
+    if !dpop::accept_once(&state.db, &mut *state.db.get()?, &proof)? {
+        return Ok(Err(OAuthError::invalid_dpop_proof("DPoP proof: replayed (its jti was used before)")));
+    }
+    client.dpop_jkt = Some(proof.jkt);
+    Ok(Ok(()))
 }
 
 /// The answer of a grant and, when nothing was written, the success event still to record.
@@ -153,7 +236,9 @@ fn grant(state: &AppState, client: &TokenClient, form: &Form, origin: &Origin) -
                 Err(e) => return Ok(Err(e)),
             };
             in_transaction(state, client, |conn, view| {
-                issuance::redeem_code(conn, &state.oauth, view, &client.actor, &code, redirect_uri, verifier)
+                let dpop_jkt = client.dpop_jkt.as_deref();
+                let redemption = issuance::Redemption { code: &code, redirect_uri, verifier, dpop_jkt };
+                issuance::redeem_code(conn, &state.oauth, view, &client.actor, redemption)
             })
         }
         GrantType::RefreshToken => {
@@ -162,7 +247,8 @@ fn grant(state: &AppState, client: &TokenClient, form: &Form, origin: &Origin) -
                 Err(e) => return Ok(Err(e)),
             };
             in_transaction(state, client, |conn, view| {
-                issuance::refresh(conn, &state.oauth, view, &client.actor, &token, form.get("scope"))
+                let jkt = client.dpop_jkt.as_deref();
+                issuance::refresh(conn, &state.oauth, view, &client.actor, &token, form.get("scope"), jkt)
             })
         }
         GrantType::Password => password(state, client, form, origin),
@@ -231,6 +317,7 @@ fn client_credentials(state: &AppState, client: &TokenClient, form: &Form) -> Gr
             session_id: None,
             audience: resource,
             userinfo_claims: &[],
+            dpop_jkt: client.dpop_jkt.as_deref(),
         },
     )?;
     let event = NewEvent::new(client.actor.clone(), "oauth.token")
@@ -238,7 +325,7 @@ fn client_credentials(state: &AppState, client: &TokenClient, form: &Form) -> Gr
         .changes(json!({ "grant_type": GrantType::ClientCredentials, "scope": scope.to_string(), "jti": access.jti }));
     let response = TokenResponse {
         access_token: access.token,
-        token_type: "Bearer",
+        token_type: access.token_type,
         expires_in: access.expires_in,
         scope: scope.to_string(),
         refresh_token: None,
@@ -303,6 +390,7 @@ fn password(state: &AppState, client: &TokenClient, form: &Form, origin: &Origin
                 family_id: None,
                 // The password grant ignores the `claims` parameter (as documented).
                 claims: &Default::default(),
+                dpop_jkt: client.dpop_jkt.as_deref(),
             },
         )?;
         let event = issuance::token_event(&client.actor, GrantType::Password, Some(&account))
@@ -330,6 +418,7 @@ fn token_client(
                 actor: caller.actor(),
                 caller: Some(caller),
                 profile,
+                dpop_jkt: None,
             })
         }
         Authentication::Rejected { actor, reason } => Err((refused(reason), actor)),
@@ -373,7 +462,14 @@ pub fn authenticate_client(
                         && c.owner.as_ref().is_some_and(|o| !o.disabled) =>
                 {
                     let actor = Actor::client(c.id.to_string(), c.owner.as_ref().map(|o| o.id.to_string()));
-                    Ok(Ok(TokenClient { id: c.id, client_id: c.client_id, caller: None, profile: c.profile, actor }))
+                    Ok(Ok(TokenClient {
+                        id: c.id,
+                        client_id: c.client_id,
+                        caller: None,
+                        profile: c.profile,
+                        actor,
+                        dpop_jkt: None,
+                    }))
                 }
                 Some(c) => Ok(Err((OAuthError::invalid_client(false), Actor::client(c.id.to_string(), None)))),
                 None => Ok(Err((OAuthError::invalid_client(false), Actor::anonymous()))),

@@ -39,6 +39,15 @@ pub struct AccessClaims {
     /// the authorization request's `claims` parameter (space-separated names).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub userinfo_claims: Option<String>,
+    /// The key the token is bound to (DPoP, RFC 9449): it counts only with a proof by that key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
+}
+
+/// `cnf` (RFC 7800) of a DPoP-bound token: the RFC 7638 thumbprint of the client's key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Confirmation {
+    pub jkt: String,
 }
 
 impl AccessClaims {
@@ -60,6 +69,8 @@ pub struct AccessTokenSpec<'a> {
     pub audience: Option<&'a str>,
     /// See [`AccessClaims::userinfo_claims`].
     pub userinfo_claims: &'a [String],
+    /// The DPoP key to bind the token to ([`AccessClaims::cnf`]): the token request's proof's.
+    pub dpop_jkt: Option<&'a str>,
 }
 
 /// A signed access token, its id and lifetime.
@@ -68,6 +79,8 @@ pub struct SignedAccess {
     pub jti: String,
     pub expires_in: u32,
     pub expires_at: chrono::DateTime<chrono::Utc>,
+    /// `DPoP` for a token bound to a key, else `Bearer` (the token response's `token_type`).
+    pub token_type: &'static str,
 }
 
 pub fn issue_access(
@@ -106,6 +119,7 @@ pub fn access_claims(settings: &Settings, grant: AccessTokenSpec<'_>) -> Unsigne
         auth_time: grant.auth_time,
         sid: grant.session_id.map(str::to_owned),
         userinfo_claims: (!grant.userinfo_claims.is_empty()).then(|| grant.userinfo_claims.join(" ")),
+        cnf: grant.dpop_jkt.map(|jkt| Confirmation { jkt: jkt.to_owned() }),
     };
     UnsignedAccess { claims, alg: grant.alg, expires_in, expires_at }
 }
@@ -118,7 +132,14 @@ impl UnsignedAccess {
         header.kid = Some(key.kid.clone());
         header.typ = Some(ACCESS_TOKEN_TYP.to_owned());
         let token = key.sign(&header, &self.claims)?;
-        Ok(SignedAccess { token, jti: self.claims.jti, expires_in: self.expires_in, expires_at: self.expires_at })
+        let token_type = if self.claims.cnf.is_some() { "DPoP" } else { "Bearer" };
+        Ok(SignedAccess {
+            token,
+            jti: self.claims.jti,
+            expires_in: self.expires_in,
+            expires_at: self.expires_at,
+            token_type,
+        })
     }
 }
 

@@ -5,6 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use gatehouse_api_types::Problem;
 
+use crate::domain::dpop;
 use crate::error::Error;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -89,19 +90,31 @@ impl ResponseError for Error {
         response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
         response.insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
         match self {
+            // A refusal about DPoP answers with its challenge (RFC 9449 §7.1); any other refused
+            // token with Bearer's, and DPoP's algorithms for clients that could use it.
+            Error::Unauthenticated { bearer: true, reason } if dpop::is_dpop_refusal(reason) => {
+                let error = if dpop::is_proof_refusal(reason) { "invalid_dpop_proof" } else { "invalid_token" };
+                if let Ok(value) = HeaderValue::from_str(&dpop::challenge(error, reason)) {
+                    response.insert_header((header::WWW_AUTHENTICATE, value));
+                }
+            }
             Error::Unauthenticated { bearer: true, .. } => {
-                response.insert_header((
-                    header::WWW_AUTHENTICATE,
-                    HeaderValue::from_static("Bearer realm=\"gatehouse\", error=\"invalid_token\""),
-                ));
+                let value = format!(
+                    "Bearer realm=\"gatehouse\", error=\"invalid_token\", DPoP algs=\"{}\"",
+                    dpop::ALGORITHM_NAMES.join(" ")
+                );
+                if let Ok(value) = HeaderValue::from_str(&value) {
+                    response.insert_header((header::WWW_AUTHENTICATE, value));
+                }
             }
             Error::Unauthenticated { .. } => {
-                response.insert_header((
-                    header::WWW_AUTHENTICATE,
-                    HeaderValue::from_static(
-                        "Basic realm=\"gatehouse\", charset=\"UTF-8\", Bearer realm=\"gatehouse\"",
-                    ),
-                ));
+                let value = format!(
+                    "Basic realm=\"gatehouse\", charset=\"UTF-8\", Bearer realm=\"gatehouse\", DPoP algs=\"{}\"",
+                    dpop::ALGORITHM_NAMES.join(" ")
+                );
+                if let Ok(value) = HeaderValue::from_str(&value) {
+                    response.insert_header((header::WWW_AUTHENTICATE, value));
+                }
             }
             Error::TooManyRequests { retry_after } => {
                 response.insert_header((header::RETRY_AFTER, retry_after.to_string()));
