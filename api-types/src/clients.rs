@@ -68,6 +68,13 @@ pub struct Client {
     pub hybrid_enabled: bool,
     /// Its authorization requests must be pushed to `/oauth/par` first (RFC 9126).
     pub require_pushed_authorization_requests: bool,
+    /// Where logout tokens are POSTed when a sign-in session it received tokens in ends
+    /// (OpenID Connect Back-Channel Logout 1.0).
+    #[serde(default)]
+    pub backchannel_logout_uri: Option<String>,
+    /// The client needs `sid` in its logout tokens (Gatehouse always sends it).
+    #[serde(default)]
+    pub backchannel_logout_session_required: bool,
     pub disabled: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -179,6 +186,14 @@ pub struct ClientCreate {
     /// Accept only pushed authorization requests (RFC 9126) from this client.
     #[serde(default)]
     pub require_pushed_authorization_requests: bool,
+    /// Where logout tokens are POSTed (https, or http to a loopback address).
+    #[serde(default)]
+    #[validate(custom(function = "checks::backchannel_logout_uri"))]
+    #[cfg_attr(feature = "openapi", schema(max_length = 2000))]
+    pub backchannel_logout_uri: Option<String>,
+    /// The client needs `sid` in its logout tokens.
+    #[serde(default)]
+    pub backchannel_logout_session_required: bool,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, Validate)]
@@ -263,6 +278,13 @@ pub struct ClientPatch {
     pub hybrid_enabled: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub require_pushed_authorization_requests: Option<bool>,
+    /// Replaces the client's `backchannel_logout_uri` (null removes it).
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
+    #[validate(custom(function = "checks::backchannel_logout_uri"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, max_length = 2000))]
+    pub backchannel_logout_uri: Option<Option<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backchannel_logout_session_required: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, Validate)]

@@ -292,6 +292,8 @@ pub fn client_create(f: &NewClient) -> Result<ClientCreate, ApiError> {
         registration_enabled: false,
         hybrid_enabled: false,
         require_pushed_authorization_requests: false,
+        backchannel_logout_uri: None,
+        backchannel_logout_session_required: false,
     };
     errors.validate(&body);
     errors.finish(body)

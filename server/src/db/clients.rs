@@ -46,6 +46,9 @@ pub struct Client {
     pub hybrid_enabled: bool,
     /// Its authorization requests must be pushed first (RFC 9126).
     pub require_pushed_authorization_requests: bool,
+    /// Where its logout tokens go (OpenID Connect Back-Channel Logout).
+    pub backchannel_logout_uri: Option<String>,
+    pub backchannel_logout_session_required: bool,
     /// Access tokens of the client itself issued before this time no longer count (set when a
     /// secret is rotated without overlap).
     pub tokens_valid_after: Option<DateTime<Utc>>,
@@ -125,6 +128,8 @@ struct Row {
     jwks_uri: Option<String>,
     hybrid_enabled: bool,
     require_pushed_authorization_requests: bool,
+    backchannel_logout_uri: Option<String>,
+    backchannel_logout_session_required: bool,
 }
 
 #[derive(Queryable, Selectable)]
@@ -171,6 +176,8 @@ impl Row {
             registration_enabled: self.registration_enabled,
             hybrid_enabled: self.hybrid_enabled,
             require_pushed_authorization_requests: self.require_pushed_authorization_requests,
+            backchannel_logout_uri: self.backchannel_logout_uri,
+            backchannel_logout_session_required: self.backchannel_logout_session_required,
             tokens_valid_after: self.tokens_valid_after.map(from_db_time),
             disabled: self.disabled,
             version: self.version,
@@ -209,6 +216,8 @@ impl Row {
             jwks_uri: c.jwks_uri.clone(),
             hybrid_enabled: c.hybrid_enabled,
             require_pushed_authorization_requests: c.require_pushed_authorization_requests,
+            backchannel_logout_uri: c.backchannel_logout_uri.clone(),
+            backchannel_logout_session_required: c.backchannel_logout_session_required,
         })
     }
 }

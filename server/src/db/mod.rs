@@ -67,6 +67,7 @@ pub mod clients;
 pub mod codes;
 pub mod consents;
 pub mod console;
+pub mod device_authorizations;
 pub mod factor_challenges;
 pub mod factors;
 pub mod groups;
@@ -79,6 +80,7 @@ pub mod outbox;
 pub mod passkeys;
 pub mod pushed_requests;
 pub mod schema;
+pub mod session_clients;
 pub mod signing_keys;
 pub mod throttle;
 

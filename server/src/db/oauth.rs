@@ -36,6 +36,7 @@ struct RequestRow {
     claims: Option<String>,
     response_type: String,
     response_mode: String,
+    device_authorization_id: Option<String>,
 }
 
 /// An authorization request waiting on a hosted page.
@@ -70,6 +71,9 @@ pub struct AuthRequest {
     pub response_type: String,
     /// `query`, `fragment` or `form_post`.
     pub response_mode: String,
+    /// The device authorization (RFC 8628) this sign-in approves, when it came from the device
+    /// page: it ends on a page, never at a redirect URI.
+    pub device_authorization: Option<String>,
 }
 
 pub fn insert_request(conn: &mut Conn, r: &AuthRequest) -> Result<()> {
@@ -95,6 +99,7 @@ pub fn insert_request(conn: &mut Conn, r: &AuthRequest) -> Result<()> {
         claims: r.claims.clone(),
         response_type: r.response_type.clone(),
         response_mode: r.response_mode.clone(),
+        device_authorization_id: r.device_authorization.clone(),
     };
     diesel::insert_into(authorization_requests::table).values(row).execute(conn)?;
     Ok(())
@@ -129,6 +134,7 @@ pub fn get_request(conn: &mut Conn, id: &str, now: DateTime<Utc>) -> Result<Opti
             claims: r.claims,
             response_type: r.response_type,
             response_mode: r.response_mode,
+            device_authorization: r.device_authorization_id,
         })
     })
     .transpose()
@@ -521,6 +527,16 @@ pub fn end_session(conn: &mut Conn, id: &str, now: DateTime<Utc>) -> Result<bool
         .set(sso_sessions::ended_at.eq(to_db_time(now)))
         .execute(conn)?;
     Ok(changed == 1)
+}
+
+/// The ids of the live sign-in sessions of an account.
+pub fn live_sessions(conn: &mut Conn, account: AccountId, now: DateTime<Utc>) -> Result<Vec<String>> {
+    Ok(sso_sessions::table
+        .filter(sso_sessions::account_id.eq(account.to_string()))
+        .filter(sso_sessions::ended_at.is_null())
+        .filter(sso_sessions::expires_at.gt(to_db_time(now)))
+        .select(sso_sessions::id)
+        .load(conn)?)
 }
 
 /// Ends every live sign-in session of an account; returns how many.

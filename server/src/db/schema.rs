@@ -66,6 +66,8 @@ diesel::table! {
         jwks_uri -> Nullable<Text>,
         hybrid_enabled -> Bool,
         require_pushed_authorization_requests -> Bool,
+        backchannel_logout_uri -> Nullable<Text>,
+        backchannel_logout_session_required -> Bool,
     }
 }
 
@@ -195,6 +197,7 @@ diesel::table! {
         claims -> Nullable<Text>,
         response_type -> Text,
         response_mode -> Text,
+        device_authorization_id -> Nullable<Text>,
     }
 }
 

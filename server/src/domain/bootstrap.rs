@@ -74,6 +74,8 @@ pub fn run(
         registration_enabled: false,
         hybrid_enabled: false,
         require_pushed_authorization_requests: false,
+        backchannel_logout_uri: None,
+        backchannel_logout_session_required: false,
         tokens_valid_after: None,
         disabled: false,
         version: 1,

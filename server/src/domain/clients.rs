@@ -161,6 +161,8 @@ impl ClientView {
             registration_enabled: c.registration_enabled,
             hybrid_enabled: c.hybrid_enabled,
             require_pushed_authorization_requests: c.require_pushed_authorization_requests,
+            backchannel_logout_uri: c.backchannel_logout_uri.clone(),
+            backchannel_logout_session_required: c.backchannel_logout_session_required,
             disabled: c.disabled,
             created_at: c.created_at,
             updated_at: c.updated_at,
@@ -195,6 +197,8 @@ impl ClientView {
             "registration_enabled": c.registration_enabled,
             "hybrid_enabled": c.hybrid_enabled,
             "require_pushed_authorization_requests": c.require_pushed_authorization_requests,
+            "backchannel_logout_uri": c.backchannel_logout_uri,
+            "backchannel_logout_session_required": c.backchannel_logout_session_required,
             "disabled": c.disabled,
         })
     }
@@ -296,6 +300,8 @@ pub fn create(conn: &mut Conn, ctx: &Context, input: ClientCreate, secret_hash: 
         registration_enabled: input.registration_enabled,
         hybrid_enabled: input.hybrid_enabled,
         require_pushed_authorization_requests: input.require_pushed_authorization_requests,
+        backchannel_logout_uri: input.backchannel_logout_uri,
+        backchannel_logout_session_required: input.backchannel_logout_session_required,
         tokens_valid_after: None,
         disabled: false,
         version: 1,
@@ -464,6 +470,12 @@ pub fn update(
     }
     if let Some(required) = patch.require_pushed_authorization_requests {
         after.require_pushed_authorization_requests = required;
+    }
+    if let Some(uri) = patch.backchannel_logout_uri {
+        after.backchannel_logout_uri = uri;
+    }
+    if let Some(required) = patch.backchannel_logout_session_required {
+        after.backchannel_logout_session_required = required;
     }
     if let Some(new_owner_id) = patch.owner_account_id {
         if Some(new_owner_id) != before.client.owner_account_id {

@@ -180,6 +180,7 @@ pub fn validate(
         claims: None,
         response_type: response_type.as_str().to_owned(),
         response_mode: to.mode.as_str().to_owned(),
+        device_authorization: None,
     };
     let scope = match Scopes::parse(form.get("scope").unwrap_or_default()) {
         Ok(s) => s,
@@ -245,7 +246,7 @@ pub fn validate(
 
 /// The signed-in account of `session`, if it may sign in to `client` now: a session older than
 /// `max_age`, or made without a second factor the account has or must use, signs in again.
-fn session_account(
+pub(super) fn session_account(
     conn: &mut Conn,
     state: &AppState,
     session: Option<SsoSession>,
