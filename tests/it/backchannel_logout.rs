@@ -16,11 +16,14 @@ use crate::openid_client::Rp;
 use crate::support::browser::Browser;
 use crate::support::{creds_of, eventually, ClientCreds, TestApp};
 
+/// Whether the receiver accepts, and every token it got with the status it answered.
+type Received = Arc<Mutex<(bool, Vec<(String, u16)>)>>;
+
 /// Receives logout tokens: answers 200 while `accept`, 500 otherwise; records every token.
 #[derive(Clone)]
 struct Receiver {
     url: String,
-    state: Arc<Mutex<(bool, Vec<(String, u16)>)>>,
+    state: Received,
 }
 
 impl Receiver {
