@@ -153,7 +153,7 @@ fn polling_too_fast_slows_the_device_down_on_every_replica() {
     assert_eq!(error_of(&poll(&replica.base, &client_id, device_code)), "slow_down");
     assert_eq!(error_of(&poll(&p.app.base, &client_id, device_code)), "slow_down");
     // Each slow_down adds 5 seconds, for good.
-    assert_eq!(p.app.db.number("SELECT interval_seconds AS n FROM device_authorizations"), 15);
+    assert_eq!(p.app.db.number("SELECT CAST(interval_seconds AS BIGINT) AS n FROM device_authorizations"), 15);
     let refused = audit(&p.app, "oauth.token");
     assert!(
         refused.iter().any(|e| e["changes"]["error"] == json!("slow_down") && e["outcome"] == json!("failure")),
