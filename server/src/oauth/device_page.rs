@@ -224,6 +224,10 @@ pub fn decide(
     if !decided {
         return Ok(error_page(StatusCode::BAD_REQUEST, NOT_VALID));
     }
+    if approved {
+        // The device gets tokens of this session: it hears of its end (back-channel logout).
+        db::session_clients::record(conn, &session.id, ClientUuid(client.client.id), db::now())?;
+    }
     let action = if approved { "oauth.device.approve" } else { "oauth.device.deny" };
     let event = NewEvent::new(Actor::account(account.id.to_string()), action)
         .target("client", client.client.id)

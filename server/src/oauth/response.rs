@@ -204,11 +204,11 @@ pub fn issue_code(
     session: &SsoSession,
     origin: &Origin,
 ) -> Result<Granted> {
-    db::session_clients::record(conn, &session.id, ClientUuid(client.client.id), db::now())?;
     if request.device_authorization.is_some() {
         let page = super::device_page::decide(conn, request, client, account, session, origin, true)?;
         return Ok(Granted::Device(page));
     }
+    db::session_clients::record(conn, &session.id, ClientUuid(client.client.id), db::now())?;
     let code = random_token(32);
     db::oauth::insert_code(
         conn,
