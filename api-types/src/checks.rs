@@ -256,7 +256,18 @@ pub fn jwks(set: &Value) -> Result<(), ValidationError> {
 
 /// A `jwks_uri`: https, or plain http to this machine only; no credentials, no fragment.
 pub fn jwks_uri(uri: &str) -> Result<(), ValidationError> {
-    let bad = |why: &str| fail("jwks_uri", why.to_owned());
+    server_url("jwks_uri", uri)
+}
+
+/// A client's `backchannel_logout_uri`: where the server POSTs logout tokens, by the rules of
+/// `jwks_uri` (https, or http to a loopback address; no credentials, no fragment).
+pub fn backchannel_logout_uri(uri: &str) -> Result<(), ValidationError> {
+    server_url("backchannel_logout_uri", uri)
+}
+
+/// A URL the server itself calls: https, or http to a loopback address.
+fn server_url(code: &'static str, uri: &str) -> Result<(), ValidationError> {
+    let bad = |why: &str| fail(code, why.to_owned());
     if uri.len() > 2000 {
         return Err(bad("must be at most 2000 characters"));
     }

@@ -72,6 +72,13 @@ pub struct Client {
     /// always bound to the client's key.
     #[serde(default)]
     pub dpop_bound_access_tokens: bool,
+    /// Where logout tokens are POSTed when a sign-in session it received tokens in ends
+    /// (OpenID Connect Back-Channel Logout 1.0).
+    #[serde(default)]
+    pub backchannel_logout_uri: Option<String>,
+    /// The client needs `sid` in its logout tokens (Gatehouse always sends it).
+    #[serde(default)]
+    pub backchannel_logout_session_required: bool,
     pub disabled: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -186,6 +193,14 @@ pub struct ClientCreate {
     /// Refuse token requests without a DPoP proof (RFC 9449): every token is bound to a key.
     #[serde(default)]
     pub dpop_bound_access_tokens: bool,
+    /// Where logout tokens are POSTed (https, or http to a loopback address).
+    #[serde(default)]
+    #[validate(custom(function = "checks::backchannel_logout_uri"))]
+    #[cfg_attr(feature = "openapi", schema(max_length = 2000))]
+    pub backchannel_logout_uri: Option<String>,
+    /// The client needs `sid` in its logout tokens.
+    #[serde(default)]
+    pub backchannel_logout_session_required: bool,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, Validate)]
@@ -272,6 +287,13 @@ pub struct ClientPatch {
     pub require_pushed_authorization_requests: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dpop_bound_access_tokens: Option<bool>,
+    /// Replaces the client's `backchannel_logout_uri` (null removes it).
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
+    #[validate(custom(function = "checks::backchannel_logout_uri"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, max_length = 2000))]
+    pub backchannel_logout_uri: Option<Option<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backchannel_logout_session_required: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, Validate)]

@@ -105,6 +105,9 @@ protocol_values! {
         RefreshToken = "refresh_token",
         /// The resource owner password grant, switched on by `password_grant_enabled` alone.
         Password = "password",
+        /// The device authorization grant (RFC 8628): a CLI or TV shows a code the user enters
+        /// on the hosted page at `/oauth/device`, and polls the token endpoint meanwhile.
+        DeviceCode = "urn:ietf:params:oauth:grant-type:device_code",
     }
     unknown(text) => format!(
         "unknown grant type '{}'; expected one of {}",
@@ -227,7 +230,13 @@ mod tests {
         }
         assert_eq!(
             serde_json::to_value(GrantType::ALL).unwrap(),
-            serde_json::json!(["client_credentials", "authorization_code", "refresh_token", "password"])
+            serde_json::json!([
+                "client_credentials",
+                "authorization_code",
+                "refresh_token",
+                "password",
+                "urn:ietf:params:oauth:grant-type:device_code"
+            ])
         );
         assert_eq!("none".parse(), Ok(TokenEndpointAuthMethod::None));
         assert_eq!("previous".parse(), Ok(KeyState::Previous));
@@ -242,7 +251,7 @@ mod tests {
         assert_eq!(
             "implicit".parse::<GrantType>().unwrap_err().0,
             "unknown grant type 'implicit'; expected one of client_credentials, authorization_code, refresh_token, \
-             password"
+             password, urn:ietf:params:oauth:grant-type:device_code"
         );
         assert!("rs256".parse::<SigningAlg>().is_err(), "exact strings only");
     }

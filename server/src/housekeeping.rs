@@ -117,6 +117,7 @@ fn deletions(now: DateTime<Utc>, retention: Retention) -> Vec<(&'static str, Del
         table("client assertions", move |c, n| db::client_assertions::delete_expired(c, ended, n)),
         table("DPoP proofs", move |c, n| db::dpop_proofs::delete_expired(c, ended, n)),
         table("pushed authorization requests", move |c, n| db::pushed_requests::delete_expired(c, ended, n)),
+        table("device authorizations", move |c, n| db::device_authorizations::delete_expired(c, ended, n)),
         table("factor challenges", move |c, n| db::factor_challenges::delete_expired(c, ended, n)),
         table("sign-in sessions", move |c, n| db::oauth::delete_expired_sessions(c, ended, n)),
         table("console sessions", move |c, n| db::console::delete_expired(c, ended, n)),

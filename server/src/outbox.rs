@@ -1,9 +1,11 @@
-//! The transactional outbox. A message (a one-time code, a notice) is written in the same
-//! transaction as the change that needs it, so none is sent for a rolled-back registration and
-//! none is lost when a sender is down. A worker on every replica claims due messages (a
-//! claim expires, so a crashed replica's messages are picked up again), sends them by SMTP or
-//! to an SMS webhook, and retries with back-off. Bodies are sealed with the master key at rest
-//! and erased once sent.
+//! The transactional outbox. A message (a one-time code, a notice, a logout token) is written in
+//! the same transaction as the change that needs it, so none is sent for a rolled-back
+//! registration and none is lost when a sender is down. A worker on every replica claims due
+//! messages (a claim expires, so a crashed replica's messages are picked up again), sends them
+//! by SMTP, to an SMS webhook or (logout tokens, [`backchannel_logout`]) to a client's
+//! `backchannel_logout_uri`, and retries with back-off. Mail and SMS bodies are sealed with the
+//! master key at rest; every body is erased once sent. Each logout token's delivery, and each
+//! failed attempt, is an `oauth.backchannel_logout` audit event.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,7 +14,10 @@ use serde_json::json;
 
 use crate::db::outbox::{DueMessage, NewMessage};
 use crate::db::{self, Conn, Db};
+use crate::domain::audit::{Actor, NewEvent, Outcome};
+use crate::domain::backchannel_logout;
 use crate::domain::crypto::MasterKey;
+use crate::domain::signing_keys::{jwt_algorithm, KeyStore};
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,10 +66,19 @@ pub struct Senders {
     pub sms_webhook_token: Option<String>,
 }
 
+/// What delivering logout tokens needs: the keys that sign ID tokens, and the issuer.
+pub struct LogoutSigner {
+    pub keys: KeyStore,
+    pub issuer: String,
+}
+
 /// Starts the delivery worker; `wake` makes it look at once (after a commit that queued).
-pub fn start(db: Db, master: MasterKey, senders: Senders) -> Result<Arc<tokio::sync::Notify>> {
+pub fn start(db: Db, master: MasterKey, senders: Senders, logout: LogoutSigner) -> Result<Arc<tokio::sync::Notify>> {
     let wake = Arc::new(tokio::sync::Notify::new());
     let notified = wake.clone();
+    // Never follows a redirect: a logout token goes to the registered URI only.
+    let agent = ureq::AgentBuilder::new().redirects(0).timeout(Duration::from_secs(10)).user_agent("Gatehouse").build();
+    let logout = (logout, agent);
     let mailer = match &senders.smtp_url {
         Some(url) => Some(
             lettre::SmtpTransport::from_url(url)
@@ -79,7 +93,7 @@ pub fn start(db: Db, master: MasterKey, senders: Senders) -> Result<Arc<tokio::s
         .spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().expect("outbox runtime");
             loop {
-                match deliver_due(&db, &master, &senders, mailer.as_ref()) {
+                match deliver_due(&db, &master, &senders, mailer.as_ref(), &logout) {
                     Ok(0) | Err(_) => {}
                     Ok(n) => log::info!("outbox: delivered {n} message(s)"),
                 }
@@ -98,6 +112,7 @@ fn deliver_due(
     master: &MasterKey,
     senders: &Senders,
     mailer: Option<&lettre::SmtpTransport>,
+    logout: &(LogoutSigner, ureq::Agent),
 ) -> Result<usize> {
     let mut conn = db.get()?;
     let now = db::now();
@@ -107,7 +122,15 @@ fn deliver_due(
         if !db::outbox::claim(&mut conn, &message.id, now, now + chrono::Duration::seconds(60))? {
             continue;
         }
-        match send(master, senders, mailer, &message) {
+        let outcome = if message.channel == backchannel_logout::CHANNEL {
+            send_logout_token(&mut conn, logout, &message)
+        } else {
+            send(master, senders, mailer, &message)
+        };
+        if message.channel == backchannel_logout::CHANNEL {
+            audit_logout_delivery(db, &mut conn, &message, &outcome)?;
+        }
+        match outcome {
             Ok(()) => {
                 db::outbox::mark_sent(&mut conn, &message.id, db::now())?;
                 sent += 1;
@@ -167,6 +190,47 @@ fn send(
         }
         other => Err(Error::internal(format!("unknown outbox channel {other}"))),
     }
+}
+
+/// Signs a queued logout token (with the ID tokens' key) and POSTs it as `logout_token=` form;
+/// any 2xx acknowledges it.
+fn send_logout_token(
+    conn: &mut Conn,
+    (signer, agent): &(LogoutSigner, ureq::Agent),
+    message: &DueMessage,
+) -> Result<()> {
+    let claims = backchannel_logout::claims(&message.body, &signer.issuer, db::now())?;
+    let key = signer.keys.signing(conn, gatehouse_api_types::SigningAlg::RS256)?;
+    let mut header = jsonwebtoken::Header::new(jwt_algorithm(key.alg));
+    header.kid = Some(key.kid.clone());
+    header.typ = Some(backchannel_logout::TYP.into());
+    let token = key.sign(&header, &claims)?;
+    match agent.post(&message.recipient).send_form(&[("logout_token", token.as_str())]) {
+        Ok(response) if (200..300).contains(&response.status()) => Ok(()),
+        Ok(response) => Err(Error::Unavailable(format!("the client answered {}", response.status()))),
+        Err(ureq::Error::Status(status, _)) => Err(Error::Unavailable(format!("the client answered {status}"))),
+        Err(e) => Err(Error::Unavailable(format!("cannot reach the client: {e}"))),
+    }
+}
+
+/// Puts a logout token's delivery (or failed attempt) on record.
+fn audit_logout_delivery(db: &Db, conn: &mut Conn, message: &DueMessage, outcome: &Result<()>) -> Result<()> {
+    let (client, mut changes) = backchannel_logout::described(&message.subject, &message.body);
+    changes["attempt"] = json!(message.attempts + 1);
+    changes["backchannel_logout_uri"] = json!(message.recipient);
+    let mut event = NewEvent::new(Actor::system(), "oauth.backchannel_logout");
+    if let Some(client) = client {
+        event = event.target("client", client);
+    }
+    event = match outcome {
+        Ok(()) => event,
+        Err(e) => {
+            changes["error"] = json!(e.to_string().chars().take(300).collect::<String>());
+            event.outcome(Outcome::Failure)
+        }
+    };
+    let event = event.changes(changes);
+    db.write_blocking(conn, |conn| db::audit::append(conn, vec![event]))
 }
 
 /// An address or number shortened for logs.

@@ -58,7 +58,14 @@ pub async fn serve(config: Config, args: ServeArgs) -> Result<()> {
     if senders.smtp_url.is_none() {
         log::warn!("no --smtp-url: verification and reset mail waits in the outbox until one is configured");
     }
-    let outbox = outbox::start(db.clone(), oauth.master.clone(), senders)?;
+    // The outbox worker signs logout tokens with the ID tokens' keys (a store of its own, on
+    // its own thread).
+    let logout_keys = {
+        let (db, master) = (db.clone(), oauth.master.clone());
+        db::blocking(move || KeyStore::open(&mut *db.get()?, &db, master)).await?
+    };
+    let logout = outbox::LogoutSigner { keys: logout_keys, issuer: oauth.settings.issuer.clone() };
+    let outbox = outbox::start(db.clone(), oauth.master.clone(), senders, logout)?;
     log_streams::start(db.clone(), oauth.master.clone())?;
     let metrics = Metrics::new()?;
     let hash_seconds = metrics.hash_seconds.clone();

@@ -6,7 +6,7 @@
 // audience, nonce, state, PKCE, signatures against the published JWKS, the subject of UserInfo —
 // not with Gatehouse's. Errors come back as {"error": {...}} with what openid-client said.
 import * as client from 'openid-client'
-import { SignJWT, exportJWK, generateKeyPair } from 'jose'
+import { SignJWT, createRemoteJWKSet, exportJWK, generateKeyPair, jwtVerify } from 'jose'
 import { randomUUID } from 'node:crypto'
 import { createInterface } from 'node:readline'
 
@@ -202,6 +202,40 @@ const ops = {
   // {id_token_hint, post_logout_redirect_uri, state}
   async end_session_url(c) {
     return { url: client.buildEndSessionUrl(config, c).href }
+  },
+  // {scope}: a device authorization (RFC 8628), kept for device_poll_start; answers what the
+  // device shows its user.
+  async device_start(c) {
+    pending.device = await client.initiateDeviceAuthorization(config, { scope: c.scope })
+    const { user_code, verification_uri, verification_uri_complete, expires_in, interval } = pending.device
+    return { user_code, verification_uri, verification_uri_complete, expires_in, interval }
+  },
+  // Starts polling the token endpoint as the library does (it waits the interval, and again on
+  // authorization_pending and slow_down) and answers at once; device_poll_result waits for it.
+  async device_poll_start() {
+    pending.poll = client.pollDeviceAuthorizationGrant(config, pending.device).then(tokens, (e) => ({ error: describe(e) }))
+    return {}
+  },
+  // The tokens the polling received, validated by the library (ID token signature, iss, aud).
+  async device_poll_result() {
+    return await pending.poll
+  },
+  // {token, audience}: a back-channel logout token checked with jose against the server's
+  // JWKS: signature, iss, aud, typ logout+jwt, iat/exp/jti, the logout event, no nonce.
+  async verify_logout_token(c) {
+    const server = config.serverMetadata()
+    const jwks = createRemoteJWKSet(new URL(server.jwks_uri))
+    const { payload, protectedHeader } = await jwtVerify(c.token, jwks, {
+      issuer: server.issuer,
+      audience: c.audience,
+      typ: 'logout+jwt',
+      requiredClaims: ['iat', 'exp', 'jti'],
+    })
+    const event = payload.events?.['http://schemas.openid.net/event/backchannel-logout']
+    if (typeof event !== 'object' || event === null) throw new Error('no back-channel logout event')
+    if ('nonce' in payload) throw new Error('a logout token must not carry a nonce')
+    if (!payload.sub && !payload.sid) throw new Error('a logout token names sub or sid')
+    return { payload, header: protectedHeader }
   },
 }
 

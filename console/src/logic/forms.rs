@@ -293,6 +293,8 @@ pub fn client_create(f: &NewClient) -> Result<ClientCreate, ApiError> {
         hybrid_enabled: false,
         require_pushed_authorization_requests: false,
         dpop_bound_access_tokens: false,
+        backchannel_logout_uri: None,
+        backchannel_logout_session_required: false,
     };
     errors.validate(&body);
     errors.finish(body)

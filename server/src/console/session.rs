@@ -11,7 +11,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::db::console::ConsoleSession;
-use crate::db::ids::ClientId;
+use crate::db::ids::{AccountId, ClientId};
 use crate::db::{self, Conn};
 use crate::domain::audit::{Actor, NewEvent};
 use crate::domain::authn::Origin;
@@ -244,7 +244,7 @@ pub fn sign_out(state: &AppState, cookie: &str, origin: &Origin) -> Result<bool>
         let mut revoked = 0;
         if let Some(sso) = &session.sso_session_id {
             revoked = db::oauth::revoke_session_tokens(conn, sso, now)?;
-            db::oauth::end_session(conn, sso, now)?;
+            crate::domain::backchannel_logout::end_session(conn, AccountId(session.account), sso, now)?;
         }
         let event = NewEvent::new(Actor::account(session.account.to_string()), "console.signout")
             .target("account", session.account)

@@ -47,6 +47,9 @@ pub struct Client {
     /// Its authorization requests must be pushed first (RFC 9126).
     pub require_pushed_authorization_requests: bool,
     pub dpop_bound_access_tokens: bool,
+    /// Where its logout tokens go (OpenID Connect Back-Channel Logout).
+    pub backchannel_logout_uri: Option<String>,
+    pub backchannel_logout_session_required: bool,
     /// Access tokens of the client itself issued before this time no longer count (set when a
     /// secret is rotated without overlap).
     pub tokens_valid_after: Option<DateTime<Utc>>,
@@ -129,6 +132,8 @@ struct Row {
     hybrid_enabled: bool,
     require_pushed_authorization_requests: bool,
     dpop_bound_access_tokens: bool,
+    backchannel_logout_uri: Option<String>,
+    backchannel_logout_session_required: bool,
 }
 
 #[derive(Queryable, Selectable)]
@@ -176,6 +181,8 @@ impl Row {
             hybrid_enabled: self.hybrid_enabled,
             require_pushed_authorization_requests: self.require_pushed_authorization_requests,
             dpop_bound_access_tokens: self.dpop_bound_access_tokens,
+            backchannel_logout_uri: self.backchannel_logout_uri,
+            backchannel_logout_session_required: self.backchannel_logout_session_required,
             tokens_valid_after: self.tokens_valid_after.map(from_db_time),
             disabled: self.disabled,
             version: self.version,
@@ -215,6 +222,8 @@ impl Row {
             hybrid_enabled: c.hybrid_enabled,
             require_pushed_authorization_requests: c.require_pushed_authorization_requests,
             dpop_bound_access_tokens: c.dpop_bound_access_tokens,
+            backchannel_logout_uri: c.backchannel_logout_uri.clone(),
+            backchannel_logout_session_required: c.backchannel_logout_session_required,
         })
     }
 }

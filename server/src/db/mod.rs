@@ -67,6 +67,7 @@ pub mod clients;
 pub mod codes;
 pub mod consents;
 pub mod console;
+pub mod device_authorizations;
 pub mod dpop_proofs;
 pub mod factor_challenges;
 pub mod factors;
@@ -80,6 +81,7 @@ pub mod outbox;
 pub mod passkeys;
 pub mod pushed_requests;
 pub mod schema;
+pub mod session_clients;
 pub mod signing_keys;
 pub mod throttle;
 

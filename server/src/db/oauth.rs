@@ -37,6 +37,7 @@ struct RequestRow {
     response_type: String,
     response_mode: String,
     dpop_jkt: Option<String>,
+    device_authorization_id: Option<String>,
 }
 
 /// An authorization request waiting on a hosted page.
@@ -73,6 +74,9 @@ pub struct AuthRequest {
     pub response_mode: String,
     /// The DPoP key its code is bound to (`dpop_jkt`, RFC 9449 §10).
     pub dpop_jkt: Option<String>,
+    /// The device authorization (RFC 8628) this sign-in approves, when it came from the device
+    /// page: it ends on a page, never at a redirect URI.
+    pub device_authorization: Option<String>,
 }
 
 pub fn insert_request(conn: &mut Conn, r: &AuthRequest) -> Result<()> {
@@ -99,6 +103,7 @@ pub fn insert_request(conn: &mut Conn, r: &AuthRequest) -> Result<()> {
         response_type: r.response_type.clone(),
         response_mode: r.response_mode.clone(),
         dpop_jkt: r.dpop_jkt.clone(),
+        device_authorization_id: r.device_authorization.clone(),
     };
     diesel::insert_into(authorization_requests::table).values(row).execute(conn)?;
     Ok(())
@@ -134,6 +139,7 @@ pub fn get_request(conn: &mut Conn, id: &str, now: DateTime<Utc>) -> Result<Opti
             response_type: r.response_type,
             response_mode: r.response_mode,
             dpop_jkt: r.dpop_jkt,
+            device_authorization: r.device_authorization_id,
         })
     })
     .transpose()
@@ -536,6 +542,16 @@ pub fn end_session(conn: &mut Conn, id: &str, now: DateTime<Utc>) -> Result<bool
         .set(sso_sessions::ended_at.eq(to_db_time(now)))
         .execute(conn)?;
     Ok(changed == 1)
+}
+
+/// The ids of the live sign-in sessions of an account.
+pub fn live_sessions(conn: &mut Conn, account: AccountId, now: DateTime<Utc>) -> Result<Vec<String>> {
+    Ok(sso_sessions::table
+        .filter(sso_sessions::account_id.eq(account.to_string()))
+        .filter(sso_sessions::ended_at.is_null())
+        .filter(sso_sessions::expires_at.gt(to_db_time(now)))
+        .select(sso_sessions::id)
+        .load(conn)?)
 }
 
 /// Ends every live sign-in session of an account; returns how many.

@@ -67,6 +67,8 @@ diesel::table! {
         hybrid_enabled -> Bool,
         require_pushed_authorization_requests -> Bool,
         dpop_bound_access_tokens -> Bool,
+        backchannel_logout_uri -> Nullable<Text>,
+        backchannel_logout_session_required -> Bool,
     }
 }
 
@@ -197,6 +199,7 @@ diesel::table! {
         response_type -> Text,
         response_mode -> Text,
         dpop_jkt -> Nullable<Text>,
+        device_authorization_id -> Nullable<Text>,
     }
 }
 

@@ -246,6 +246,10 @@ pub fn update(
     after.version += 1;
     after.updated_at = db::now();
     db::accounts::update(conn, &after, before.version).map_err(conflict_as_field_error)?;
+    if after.disabled && !before.disabled {
+        // A disabled account's sign-in sessions end (and their clients hear of it).
+        super::backchannel_logout::end_account_sessions(conn, AccountId(id), after.updated_at)?;
+    }
     db::audit::append(
         conn,
         vec![user_event(ctx, "user.update", &after).diff(Some(before.audit_view()), Some(after.audit_view()))],
@@ -282,7 +286,7 @@ pub fn delete(
 /// tokens issued until now. The caller writes `account` afterwards. Returns what ended, for
 /// the audit event.
 pub fn end_sign_ins(conn: &mut Conn, account: &mut Account, now: DateTime<Utc>) -> Result<Value> {
-    let sessions = db::oauth::end_account_sessions(conn, AccountId(account.id), now)?;
+    let sessions = super::backchannel_logout::end_account_sessions(conn, AccountId(account.id), now)?;
     let console_sessions = db::console::delete_for_account(conn, AccountId(account.id))?;
     let refresh_tokens = db::oauth::revoke_account_tokens(conn, AccountId(account.id), None, now)?;
     account.tokens_valid_after = Some(now);

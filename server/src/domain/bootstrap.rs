@@ -75,6 +75,8 @@ pub fn run(
         hybrid_enabled: false,
         require_pushed_authorization_requests: false,
         dpop_bound_access_tokens: false,
+        backchannel_logout_uri: None,
+        backchannel_logout_session_required: false,
         tokens_valid_after: None,
         disabled: false,
         version: 1,

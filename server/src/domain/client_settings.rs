@@ -16,8 +16,9 @@ pub fn token_routing(c: &Client) -> impl PartialEq + '_ {
     (
         (&c.redirect_uris, &c.post_logout_redirect_uris, &c.grant_types, c.password_grant_enabled, c.hybrid_enabled),
         (&c.token_endpoint_auth_method, &c.user_namespace, c.require_pkce, c.skip_consent, c.registration_enabled),
-        // Whoever sets a client's keys can authenticate as it.
-        (&c.jwks, &c.jwks_uri),
+        // Whoever sets a client's keys can authenticate as it; its logout tokens are signed by
+        // the server for it.
+        (&c.jwks, &c.jwks_uri, &c.backchannel_logout_uri),
     )
 }
 
@@ -86,9 +87,15 @@ pub fn check_oauth_settings(client: &mut Client) -> Result<()> {
         return Err(Error::invalid("hybrid_enabled", "hybrid responses need the authorization_code grant"));
     }
     if client.allows_grant(GrantType::RefreshToken)
-        && !client.grant_types.iter().any(|t| matches!(t, GrantType::AuthorizationCode | GrantType::Password))
+        && !client
+            .grant_types
+            .iter()
+            .any(|t| matches!(t, GrantType::AuthorizationCode | GrantType::Password | GrantType::DeviceCode))
     {
-        return Err(Error::invalid("grant_types", "refresh_token needs authorization_code or password"));
+        return Err(Error::invalid(
+            "grant_types",
+            "refresh_token needs authorization_code, password or the device code",
+        ));
     }
     Ok(())
 }

@@ -162,6 +162,8 @@ impl ClientView {
             hybrid_enabled: c.hybrid_enabled,
             require_pushed_authorization_requests: c.require_pushed_authorization_requests,
             dpop_bound_access_tokens: c.dpop_bound_access_tokens,
+            backchannel_logout_uri: c.backchannel_logout_uri.clone(),
+            backchannel_logout_session_required: c.backchannel_logout_session_required,
             disabled: c.disabled,
             created_at: c.created_at,
             updated_at: c.updated_at,
@@ -197,6 +199,8 @@ impl ClientView {
             "hybrid_enabled": c.hybrid_enabled,
             "require_pushed_authorization_requests": c.require_pushed_authorization_requests,
             "dpop_bound_access_tokens": c.dpop_bound_access_tokens,
+            "backchannel_logout_uri": c.backchannel_logout_uri,
+            "backchannel_logout_session_required": c.backchannel_logout_session_required,
             "disabled": c.disabled,
         })
     }
@@ -299,6 +303,8 @@ pub fn create(conn: &mut Conn, ctx: &Context, input: ClientCreate, secret_hash: 
         hybrid_enabled: input.hybrid_enabled,
         require_pushed_authorization_requests: input.require_pushed_authorization_requests,
         dpop_bound_access_tokens: input.dpop_bound_access_tokens,
+        backchannel_logout_uri: input.backchannel_logout_uri,
+        backchannel_logout_session_required: input.backchannel_logout_session_required,
         tokens_valid_after: None,
         disabled: false,
         version: 1,
@@ -470,6 +476,12 @@ pub fn update(
     }
     if let Some(bound) = patch.dpop_bound_access_tokens {
         after.dpop_bound_access_tokens = bound;
+    }
+    if let Some(uri) = patch.backchannel_logout_uri {
+        after.backchannel_logout_uri = uri;
+    }
+    if let Some(required) = patch.backchannel_logout_session_required {
+        after.backchannel_logout_session_required = required;
     }
     if let Some(new_owner_id) = patch.owner_account_id {
         if Some(new_owner_id) != before.client.owner_account_id {

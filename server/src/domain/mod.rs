@@ -11,6 +11,7 @@ pub mod audit_access;
 pub mod audit_archive;
 pub mod audit_keys;
 pub mod authn;
+pub mod backchannel_logout;
 pub mod bootstrap;
 pub mod client_assertion;
 pub mod client_settings;
@@ -35,6 +36,7 @@ pub mod signin;
 pub mod signing_keys;
 pub mod throttle;
 pub mod totp_enrolment;
+pub mod user_code;
 
 mod paging;
 pub use paging::{PageRequest, Precondition};

@@ -181,6 +181,7 @@ pub fn validate(
         response_type: response_type.as_str().to_owned(),
         response_mode: to.mode.as_str().to_owned(),
         dpop_jkt: None,
+        device_authorization: None,
     };
     if let Some(jkt) = form.get("dpop_jkt") {
         // RFC 9449 §10: the code is redeemed only with a proof by the key of this thumbprint.
@@ -254,7 +255,7 @@ pub fn validate(
 
 /// The signed-in account of `session`, if it may sign in to `client` now: a session older than
 /// `max_age`, or made without a second factor the account has or must use, signs in again.
-fn session_account(
+pub(super) fn session_account(
     conn: &mut Conn,
     state: &AppState,
     session: Option<SsoSession>,

@@ -26,6 +26,11 @@ use crate::shell::AppState;
 
 /// Whether `account` must be asked before `client` receives what `request` asks for.
 pub fn needed(conn: &mut Conn, client: &ClientView, account: &Account, request: &AuthRequest) -> Result<bool> {
+    // A device's request is always confirmed: the user sees which application asks (RFC 8628
+    // §5.4: a code may have been handed to them by someone else).
+    if request.device_authorization.is_some() {
+        return Ok(true);
+    }
     if client.client.skip_consent {
         return Ok(false);
     }
@@ -74,6 +79,7 @@ pub fn page(request: &AuthRequest, client: &ClientView, account: &Account) -> Re
             client_name: &client.client.name,
             signed_in_as,
             asks: describe(&scope),
+            device: request.device_authorization.is_some(),
         },
     ))
 }
@@ -141,7 +147,12 @@ pub async fn decide(req: HttpRequest, state: web::Data<AppState>, origin: Origin
                         .outcome(Outcome::Denied)
                         .changes(json!({ "client_id": client.client.client_id, "scope": request.scope }));
                     db::audit::append(conn, vec![event])?;
-                    let denied = error_redirect(oauth, &request, "access_denied", "the user did not allow it");
+                    let denied = match request.device_authorization {
+                        Some(_) => Next::Page(super::device_page::decide(
+                            conn, &request, &client, &account, &session, &origin, false,
+                        )?),
+                        None => error_redirect(oauth, &request, "access_denied", "the user did not allow it"),
+                    };
                     return Ok(Err(denied.with_cookie(session::clear_authz(&oauth.settings))));
                 }
                 let given = widen(conn, &account, &client, asked_scopes(&request, &client)?)?;

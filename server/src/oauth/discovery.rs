@@ -3,7 +3,7 @@
 
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
-use gatehouse_api_types::GrantType::{AuthorizationCode, ClientCredentials, Password, RefreshToken};
+use gatehouse_api_types::GrantType::{AuthorizationCode, ClientCredentials, DeviceCode, Password, RefreshToken};
 use gatehouse_api_types::TokenEndpointAuthMethod::{ClientSecretBasic, ClientSecretPost, PrivateKeyJwt};
 use gatehouse_api_types::{ResponseMode, ResponseType, SigningAlg, TokenEndpointAuthMethod};
 use serde_json::json;
@@ -28,10 +28,11 @@ pub async fn configuration(state: web::Data<AppState>) -> HttpResponse {
         "end_session_endpoint": s.url("/oauth/logout"),
         "revocation_endpoint": s.url("/oauth/revoke"),
         "introspection_endpoint": s.url("/oauth/introspect"),
+        "device_authorization_endpoint": s.url("/oauth/device_authorization"),
         "scopes_supported": scopes,
         "response_types_supported": ResponseType::ALL,
         "response_modes_supported": ResponseMode::ALL,
-        "grant_types_supported": [AuthorizationCode, RefreshToken, ClientCredentials, Password],
+        "grant_types_supported": [AuthorizationCode, RefreshToken, ClientCredentials, Password, DeviceCode],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": [SigningAlg::RS256],
         "access_token_signing_alg_values_supported": SigningAlg::ALL,
@@ -57,7 +58,8 @@ pub async fn configuration(state: web::Data<AppState>) -> HttpResponse {
         "request_uri_parameter_supported": false,
         "authorization_response_iss_parameter_supported": true,
         "frontchannel_logout_supported": false,
-        "backchannel_logout_supported": false,
+        "backchannel_logout_supported": true,
+        "backchannel_logout_session_supported": true,
     }))
 }
 

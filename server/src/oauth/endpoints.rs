@@ -17,6 +17,7 @@ use crate::db::ids::{AccountId, ClientId};
 use crate::db::{self, Conn};
 use crate::domain::audit::{Actor, NewEvent};
 use crate::domain::authn::shown_client_id;
+use crate::domain::backchannel_logout;
 use crate::domain::crypto::{random_token, same, token_hash};
 use crate::domain::signing_keys::jwt_algorithm;
 use crate::error::Result;
@@ -323,7 +324,7 @@ pub async fn logout(req: HttpRequest, state: web::Data<AppState>, body: web::Byt
                 let client_id = hint.as_ref().map(|h| h.client_id.clone());
                 worker.db.write_blocking(conn, |conn| {
                     let now = db::now();
-                    db::oauth::end_session(conn, &current.id, now)?;
+                    backchannel_logout::end_session(conn, AccountId(current.account), &current.id, now)?;
                     let revoked = db::oauth::revoke_session_tokens(conn, &current.id, now)?;
                     db::audit::append(
                         conn,
@@ -338,6 +339,8 @@ pub async fn logout(req: HttpRequest, state: web::Data<AppState>, body: web::Byt
                             }))],
                     )
                 })?;
+                // Logout tokens may be queued: the outbox worker looks at once.
+                worker.outbox.notify_one();
             }
             let clear = vec![session::clear_sso(&settings)];
             Ok(match target {

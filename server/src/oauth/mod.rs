@@ -6,6 +6,8 @@ pub mod authorize;
 pub mod bearer;
 pub mod claims;
 pub mod consent;
+pub mod device;
+pub mod device_page;
 pub mod discovery;
 pub mod endpoints;
 pub mod error;
@@ -37,6 +39,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/oauth/authorize", web::post().to(authorize::authorize_post))
         .route("/oauth/authorize/resume", web::get().to(authorize::resume))
         .route("/oauth/par", web::post().to(par::push))
+        .route("/oauth/device_authorization", web::post().to(device::authorize_device))
+        .route(device::VERIFICATION_PATH, web::get().to(device_page::code_form))
+        .route(device::VERIFICATION_PATH, web::post().to(device_page::enter_code))
         .route("/oauth/login", web::post().to(authorize::login))
         .route("/oauth/mfa", web::post().to(second_factor::verify))
         .route("/oauth/mfa/enrol", web::post().to(second_factor::enrol))

@@ -309,10 +309,15 @@ pub struct ConsentForm<'a> {
     pub signed_in_as: &'a str,
     /// What the application asks for, in words.
     pub asks: Vec<String>,
+    /// The request came from a device whose code was entered on the device page.
+    pub device: bool,
 }
 
 pub fn consent(form: ConsentForm<'_>) -> Markup {
     html! {
+        @if form.device {
+            p { "A device where you entered a code asks to sign in to " strong { (form.client_name) } " as you. Allow it only if you started this on your own device." }
+        }
         p class="lead" { strong { (form.client_name) } " asks to:" }
         ul class="asks" {
             @for ask in &form.asks { li { (ask) } }

@@ -16,6 +16,7 @@ use serde_json::json;
 use super::pages::{self, Page, Rendered};
 use super::scope::Scopes;
 use super::tokens::{self, IdTokenSpec};
+use crate::db::ids::ClientUuid;
 use crate::db::oauth::{AuthRequest, Code, SsoSession};
 use crate::db::{self, Conn};
 use crate::domain::accounts::Account;
@@ -162,32 +163,38 @@ pub async fn form_post_script() -> HttpResponse {
 }
 
 /// A code issued (and, hybrid, the ID token to sign with it), to send once its transaction
-/// has committed ([`Granted::send`]): no signature under SQLite's write lock.
-pub struct Granted {
-    code: String,
-    return_to: ReturnTo,
-    id_token: Option<serde_json::Map<String, serde_json::Value>>,
+/// has committed ([`Granted::send`]): no signature under SQLite's write lock. Or, for a
+/// request of the device page, the device's request approved: a page to show.
+pub enum Granted {
+    Code { code: String, return_to: ReturnTo, id_token: Option<serde_json::Map<String, serde_json::Value>> },
+    Device(Rendered),
 }
 
 impl Granted {
     /// Signs the hybrid ID token (with `c_hash` and `s_hash`) and sends the response.
     pub fn send(self, conn: &mut Conn, oauth: &OAuth) -> Result<Next> {
-        let id_token = match self.id_token {
+        let (code, return_to, id_token) = match self {
+            Granted::Code { code, return_to, id_token } => (code, return_to, id_token),
+            Granted::Device(page) => return Ok(Next::Page(page)),
+        };
+        let id_token = match id_token {
             Some(mut claims) => {
-                claims.insert("c_hash".into(), json!(tokens::half_hash(&self.code)));
-                if let Some(state) = &self.return_to.state {
+                claims.insert("c_hash".into(), json!(tokens::half_hash(&code)));
+                if let Some(state) = &return_to.state {
                     claims.insert("s_hash".into(), json!(tokens::half_hash(state)));
                 }
                 Some(tokens::sign_id_token(conn, &oauth.keys, claims, None)?)
             }
             None => None,
         };
-        Ok(self.return_to.send(oauth, &[("code", Some(&self.code)), ("id_token", id_token.as_deref())]))
+        Ok(return_to.send(oauth, &[("code", Some(&code)), ("id_token", id_token.as_deref())]))
     }
 }
 
 /// Issues a code for a signed-in account (inside the caller's write transaction); the response
-/// is sent after the commit ([`Granted::send`]).
+/// is sent after the commit ([`Granted::send`]). A request of the device page approves the
+/// device's request instead. Either way the client is one the session gave tokens to (it hears
+/// of the session's end: back-channel logout).
 pub fn issue_code(
     conn: &mut Conn,
     oauth: &OAuth,
@@ -197,6 +204,11 @@ pub fn issue_code(
     session: &SsoSession,
     origin: &Origin,
 ) -> Result<Granted> {
+    if request.device_authorization.is_some() {
+        let page = super::device_page::decide(conn, request, client, account, session, origin, true)?;
+        return Ok(Granted::Device(page));
+    }
+    db::session_clients::record(conn, &session.id, ClientUuid(client.client.id), db::now())?;
     let code = random_token(32);
     db::oauth::insert_code(
         conn,
@@ -251,5 +263,5 @@ pub fn issue_code(
             },
         )
     });
-    Ok(Granted { code, return_to: ReturnTo::of(request), id_token })
+    Ok(Granted::Code { code, return_to: ReturnTo::of(request), id_token })
 }

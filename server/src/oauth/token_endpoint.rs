@@ -252,6 +252,15 @@ fn grant(state: &AppState, client: &TokenClient, form: &Form, origin: &Origin) -
             })
         }
         GrantType::Password => password(state, client, form, origin),
+        GrantType::DeviceCode => {
+            let code = match form.require("device_code") {
+                Ok(c) => c.to_owned(),
+                Err(e) => return Ok(Err(e)),
+            };
+            in_transaction(state, client, |conn, view| {
+                super::device::poll(conn, &state.oauth, view, &client.actor, &code, client.dpop_jkt.as_deref())
+            })
+        }
     }
 }
 
@@ -442,7 +451,10 @@ pub fn authenticate_client(
         Presented::Assertion { client_id, assertion } => {
             let settings = &state.oauth.settings;
             let audiences: Vec<String> = std::iter::once(settings.issuer.clone())
-                .chain(["/oauth/token", "/oauth/introspect", "/oauth/revoke", "/oauth/par"].map(|p| settings.url(p)))
+                .chain(
+                    ["/oauth/token", "/oauth/introspect", "/oauth/revoke", "/oauth/par", "/oauth/device_authorization"]
+                        .map(|p| settings.url(p)),
+                )
                 .collect();
             let answer =
                 client_assertion::authenticate(&state.db, &state.client_keys, client_id, assertion, &audiences)?;
