@@ -3,7 +3,7 @@ that validates every response against the schemas the server publishes), as a di
 python3 scim_client.py <base URL, …/scim/v2/{ns}> <Bearer token> <userName> <externalId>.
 
 Creates a User (externalId, emails, enterprise department), finds it with
-`userName eq "…"`, deactivates it with a PatchOp, creates a Group with it as a member, and
+`userName eq "…"` (GET and POST .search), deactivates it with a PatchOp, creates a Group with it as a member, and
 removes the member with `members[value eq "…"]`. Prints a JSON object of what it saw."""
 
 import json
@@ -11,9 +11,9 @@ import sys
 
 from httpx2 import Client
 from scim2_client.engines.httpx2 import SyncSCIMClient
-from scim2_models import (
-    Email, EnterpriseUser, Group, GroupMember, ListResponse, PatchOp, PatchOperation, SearchRequest, User,
-)
+from scim2_models import ListResponse, PatchOp, PatchOperation, SearchRequest
+
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
 base, token, user_name, external_id = sys.argv[1:5]
 client = SyncSCIMClient(Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60))
@@ -21,19 +21,25 @@ client.discover()
 UserModel = client.get_resource_model("User")
 GroupModel = client.get_resource_model("Group")
 
-user = UserModel(
-    user_name=user_name,
-    external_id=external_id,
-    display_name="Ada Lovelace",
-    emails=[Email(value=f"{user_name}@example.com", type="work", primary=True)],
-)
-user[EnterpriseUser].department = "Engines"
+# The models are the ones the server's /Schemas describe (discovered above).
+user = UserModel.model_validate({
+    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", ENTERPRISE],
+    "userName": user_name,
+    "externalId": external_id,
+    "displayName": "Ada Lovelace",
+    "emails": [{"value": f"{user_name}@example.com", "type": "work", "primary": True}],
+    ENTERPRISE: {"department": "Engines"},
+})
 created = client.create(user)
 assert created.id and created.meta.version, created
 
-found = client.query(UserModel, search_request=SearchRequest(filter=f'userName eq "{user_name}"'))
-assert isinstance(found, ListResponse) and found.total_results == 1, found
-assert found.resources[0].id == created.id and found.resources[0].external_id == external_id
+# Entra's GET lookup, and the same through POST /Users/.search.
+for found in (
+    client.query(UserModel, query_parameters={"filter": f'userName eq "{user_name}"'}),
+    client.search(UserModel, search_request=SearchRequest(filter=f'userName eq "{user_name}"')),
+):
+    assert isinstance(found, ListResponse) and found.total_results == 1, found
+    assert found.resources[0].id == created.id and found.resources[0].external_id == external_id
 
 deactivated = client.modify(
     UserModel, created.id,
@@ -41,7 +47,11 @@ deactivated = client.modify(
 )
 assert deactivated is None or deactivated.active is False, deactivated
 
-group = client.create(GroupModel(display_name=f"{user_name}-team", members=[GroupMember(value=created.id)]))
+group = client.create(GroupModel.model_validate({
+    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+    "displayName": f"{user_name}-team",
+    "members": [{"value": created.id}],
+}))
 assert [m.value for m in group.members] == [created.id], group
 client.modify(
     GroupModel, group.id,
@@ -53,7 +63,7 @@ after = client.query(GroupModel, group.id)
 print(json.dumps({
     "user_id": created.id,
     "group_id": group.id,
-    "department": created[EnterpriseUser].department,
+    "department": created.model_dump()[ENTERPRISE]["department"],
     "active_after_patch": client.query(UserModel, created.id).active,
     "members_after_patch": [m.value for m in (after.members or [])],
 }))
