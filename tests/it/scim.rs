@@ -394,3 +394,55 @@ fn each_scim_endpoint_needs_its_grant() {
         assert!(allowed.status < 300, "{method} {path} with every grant: {} {}", allowed.status, allowed.text);
     }
 }
+
+#[test]
+fn bulk_resolves_bulk_ids_and_stops_after_fail_on_errors() {
+    let app = TestApp::start();
+    app.create_namespace("hr");
+    let api = app.admin().with_bearer(&token(&app, &app.admin_client));
+    let config = scim(&api, Method::GET, "/scim/v2/hr/ServiceProviderConfig", None);
+    assert_eq!(config.json["bulk"]["supported"], true, "{}", config.text);
+    let bulk = json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+        "failOnErrors": 1,
+        "Operations": [
+            { "method": "POST", "path": "/Users", "bulkId": "u1", "data": { "schemas": [USER], "userName": "bulk.one" } },
+            { "method": "POST", "path": "/Groups", "bulkId": "g1", "data": {
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "bulk team",
+                "members": [{ "value": "bulkId:u1" }] } },
+            { "method": "PATCH", "path": "/Users/bulkId:u1", "data": {
+                "schemas": [PATCH_OP], "Operations": [{ "op": "replace", "path": "active", "value": false }] } },
+            { "method": "POST", "path": "/Users", "bulkId": "dup", "data": { "schemas": [USER], "userName": "BULK.ONE" } },
+            { "method": "POST", "path": "/Users", "bulkId": "never", "data": { "schemas": [USER], "userName": "never" } }
+        ]
+    });
+    let reply = scim(&api, Method::POST, "/scim/v2/hr/Bulk", Some(&bulk));
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let ops = reply.json["Operations"].as_array().unwrap();
+    let statuses: Vec<&str> = ops.iter().map(|o| o["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["201", "201", "200", "409"], "stops after the first error: {}", reply.text);
+    assert_eq!(ops[3]["response"]["scimType"], "uniqueness");
+    let user = scim(&api, Method::GET, ops[0]["location"].as_str().unwrap().trim_start_matches(&app.base), None);
+    assert_eq!(user.json["active"], false, "{}", user.text);
+    let group = scim(&api, Method::GET, ops[1]["location"].as_str().unwrap().trim_start_matches(&app.base), None);
+    assert_eq!(group.json["members"][0]["value"], user.json["id"], "bulkId:u1 was the created user");
+    let never = scim(&api, Method::GET, "/scim/v2/hr/Users?filter=userName%20eq%20%22never%22", None);
+    assert_eq!(never.json["totalResults"], 0);
+    // Each operation is bound like its own request: a reader's bulk creates nothing.
+    let (_, reader) = app.owner_with_client("bulk-reader", &["users:read@hr"], &["users:*@hr"]);
+    let refused = scim(
+        &app.as_client(&reader),
+        Method::POST,
+        "/scim/v2/hr/Bulk",
+        Some(&json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+            "Operations": [{ "method": "POST", "path": "/Users", "bulkId": "x", "data": { "schemas": [USER], "userName": "sneaky" } }]
+        })),
+    );
+    assert_eq!(refused.status, 200, "{}", refused.text);
+    assert_eq!(refused.json["Operations"][0]["status"], "403", "{}", refused.text);
+    assert_eq!(
+        scim(&api, Method::GET, "/scim/v2/hr/Users?filter=userName%20eq%20%22sneaky%22", None).json["totalResults"],
+        0
+    );
+}

@@ -166,6 +166,7 @@ fn action_of(route: &str, method: &Method) -> String {
         ("scim_group", "set") => "group.update",
         ("scim_group", verb) => return format!("group.{verb}"),
         ("scim_search", _) => "scim.search",
+        ("scim_bulk", _) => "scim.bulk",
         (r, _) if r.starts_with("scim_discovery") => "scim.discovery.read",
         ("namespaces" | "namespace", verb) => return format!("namespace.{verb}"),
         ("users" | "user", verb) => return format!("user.{verb}"),

@@ -43,7 +43,11 @@ pub async fn config(api: Api, path: Path<String>) -> Result<HttpResponse> {
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
         "documentationUri": "https://gatehouse.dev/docs/scim",
         "patch": { "supported": true },
-        "bulk": { "supported": false, "maxOperations": 0, "maxPayloadSize": 0 },
+        "bulk": {
+            "supported": true,
+            "maxOperations": super::bulk::MAX_OPERATIONS,
+            "maxPayloadSize": super::bulk::MAX_PAYLOAD
+        },
         "filter": { "supported": true, "maxResults": super::list::MAX_COUNT },
         "changePassword": { "supported": false },
         "sort": { "supported": true },

@@ -16,6 +16,7 @@ use validator::Validate;
 
 use super::filter::{member, GROUP_SCHEMA};
 use super::list::{Projection, Query};
+use super::users::Change;
 use super::{base_url, if_match, parse_id, read_json, respond, scim_error, time, version_tag, ScimType};
 use crate::db::Conn;
 use crate::domain::groups::{self, Group};
@@ -27,8 +28,8 @@ use crate::http::extract::Path;
 const KNOWN: &[&str] = &["displayName", "members", "value", "type", "$ref", "externalId"];
 
 /// A group with its members (account id, namespace).
-struct Full {
-    group: Group,
+pub(super) struct Full {
+    pub(super) group: Group,
     members: Vec<(Uuid, String)>,
 }
 
@@ -55,7 +56,7 @@ fn namespace_base(base: &str, namespace: &str) -> String {
     }
 }
 
-fn write(full: &Full, base: &str) -> Value {
+pub(super) fn write(full: &Full, base: &str) -> Value {
     let group = &full.group;
     let mut doc = Map::new();
     doc.insert("schemas".into(), json!([GROUP_SCHEMA]));
@@ -193,20 +194,60 @@ fn answer(full: &Full, base: &str, status: StatusCode) -> HttpResponse {
     respond(status, &write(full, base), Some(&version_tag(full.group.version)), created.then_some(location.as_str()))
 }
 
+/// Makes `change` through the domain, in the caller's transaction; the group after it (none
+/// once deleted).
+pub(super) fn apply(
+    conn: &mut Conn,
+    ctx: &Context,
+    ns: &str,
+    base: &str,
+    change: Change,
+    condition: Option<&Precondition>,
+) -> Result<Option<Full>> {
+    match change {
+        Change::Create(body) => {
+            let state = read(&body)?;
+            let input = GroupCreate { name: state.name.clone(), description: None };
+            let group = groups::create_with(conn, ctx, ns, input, state.external_id.clone())?;
+            set_members(conn, ctx, ns, group.id, &[], &state.members)?;
+            full(conn, ctx, group).map(Some)
+        }
+        Change::Replace(id, body) => {
+            same_id(&body, id)?;
+            let state = read(&body)?;
+            let group = groups::get(conn, ctx, ns, id)?;
+            let current = full(conn, ctx, group)?;
+            store(conn, ctx, ns, current, state, condition).map(Some)
+        }
+        Change::Patch(id, operations) => {
+            let group = groups::get(conn, ctx, ns, id)?;
+            let current = full(conn, ctx, group)?;
+            let mut doc = write(&current, base);
+            super::patch::apply(&mut doc, &operations, &[], KNOWN)?;
+            same_id(&doc, id)?;
+            let state = read(&doc)?;
+            store(conn, ctx, ns, current, state, condition).map(Some)
+        }
+        Change::Delete(id) => groups::delete(conn, ctx, ns, id, condition).map(|()| None),
+    }
+}
+
+/// Runs `change` in one write transaction and answers it.
+async fn answer_change(api: Api, ns: String, change: Change, condition: Option<Precondition>) -> Result<HttpResponse> {
+    let base = base_url(&api.req, &ns);
+    let status = if matches!(change, Change::Create(_)) { StatusCode::CREATED } else { StatusCode::OK };
+    let written = base.clone();
+    let full = api.write(move |conn, ctx| apply(conn, ctx, &ns, &written, change, condition.as_ref())).await?;
+    Ok(match full {
+        Some(full) => answer(&full, &base, status),
+        None => HttpResponse::NoContent().finish(),
+    })
+}
+
 pub async fn create(api: Api, path: Path<String>, payload: web::Payload) -> Result<HttpResponse> {
     let ns = path.into_inner();
     let body = read_json(&api, payload).await?;
-    let state = read(&body)?;
-    let base = base_url(&api.req, &ns);
-    let full = api
-        .write(move |conn, ctx| {
-            let input = GroupCreate { name: state.name.clone(), description: None };
-            let group = groups::create_with(conn, ctx, &ns, input, state.external_id.clone())?;
-            set_members(conn, ctx, &ns, group.id, &[], &state.members)?;
-            full(conn, ctx, group)
-        })
-        .await?;
-    Ok(answer(&full, &base, StatusCode::CREATED))
+    answer_change(api, ns, Change::Create(body), None).await
 }
 
 pub async fn get(api: Api, path: Path<(String, String)>) -> Result<HttpResponse> {
@@ -261,18 +302,8 @@ pub async fn replace(api: Api, path: Path<(String, String)>, payload: web::Paylo
     let (ns, id) = path.into_inner();
     let body = read_json(&api, payload).await?;
     let id = parse_id(&id, "group")?;
-    same_id(&body, id)?;
-    let state = read(&body)?;
     let condition = if_match(&api).await?;
-    let base = base_url(&api.req, &ns);
-    let full = api
-        .write(move |conn, ctx| {
-            let group = groups::get(conn, ctx, &ns, id)?;
-            let current = full(conn, ctx, group)?;
-            store(conn, ctx, &ns, current, state, condition.as_ref())
-        })
-        .await?;
-    Ok(answer(&full, &base, StatusCode::OK))
+    answer_change(api, ns, Change::Replace(id, body), condition).await
 }
 
 pub async fn patch(api: Api, path: Path<(String, String)>, payload: web::Payload) -> Result<HttpResponse> {
@@ -281,20 +312,7 @@ pub async fn patch(api: Api, path: Path<(String, String)>, payload: web::Payload
     let operations = super::patch::parse_request(&body)?;
     let id = parse_id(&id, "group")?;
     let condition = if_match(&api).await?;
-    let base = base_url(&api.req, &ns);
-    let written = base.clone();
-    let full = api
-        .write(move |conn, ctx| {
-            let group = groups::get(conn, ctx, &ns, id)?;
-            let current = full(conn, ctx, group)?;
-            let mut doc = write(&current, &written);
-            super::patch::apply(&mut doc, &operations, &[], KNOWN)?;
-            same_id(&doc, id)?;
-            let state = read(&doc)?;
-            store(conn, ctx, &ns, current, state, condition.as_ref())
-        })
-        .await?;
-    Ok(answer(&full, &base, StatusCode::OK))
+    answer_change(api, ns, Change::Patch(id, operations), condition).await
 }
 
 pub async fn delete(api: Api, path: Path<(String, String)>) -> Result<HttpResponse> {
@@ -302,6 +320,5 @@ pub async fn delete(api: Api, path: Path<(String, String)>) -> Result<HttpRespon
     api.context().await?;
     let id = parse_id(&id, "group")?;
     let condition = if_match(&api).await?;
-    api.write(move |conn, ctx| groups::delete(conn, ctx, &ns, id, condition.as_ref())).await?;
-    Ok(HttpResponse::NoContent().finish())
+    answer_change(api, ns, Change::Delete(id), condition).await
 }

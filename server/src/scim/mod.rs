@@ -5,6 +5,7 @@
 //! by the Management API's middleware. Errors are SCIM error resources, made in one place
 //! ([`scim_errors`]) from the server's one error type.
 
+mod bulk;
 mod discovery;
 pub mod filter;
 mod groups;
@@ -140,6 +141,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::patch().to(groups::patch))
                 .route(web::delete().to(groups::delete)),
         )
+        .service(resource("/Bulk", "scim_bulk").route(web::post().to(bulk::bulk)))
         .service(resource("/.search", "scim_search").route(web::post().to(discovery::search_everything)))
         .default_service(web::to(not_found))
         .wrap(from_fn(scim_errors))

@@ -81,17 +81,66 @@ fn answer(account: &Account, base: &str, status: StatusCode) -> HttpResponse {
     respond(status, &user_doc::write(account, base), Some(&etag), created.then_some(location.as_str()))
 }
 
+/// A change of one User, as a request or a bulk operation asks for it.
+pub(super) enum Change {
+    Create(Value),
+    Replace(uuid::Uuid, Value),
+    Patch(uuid::Uuid, Vec<super::patch::Operation>),
+    Delete(uuid::Uuid),
+}
+
+/// Makes `change` through the domain, in the caller's transaction; the account after it (none
+/// once deleted).
+pub(super) fn apply(
+    conn: &mut Conn,
+    ctx: &Context,
+    ns: &str,
+    base: &str,
+    change: Change,
+    condition: Option<&Precondition>,
+) -> Result<Option<Account>> {
+    match change {
+        Change::Create(body) => {
+            let state = user_doc::read(&body, &serde_json::Map::new())?;
+            accounts::create_with(conn, ctx, ns, state.create(false), None, Some(state.directory)).map(Some)
+        }
+        Change::Replace(id, body) => {
+            same_id(&body, id)?;
+            let current = accounts::get(conn, ctx, ns, id)?;
+            let state = user_doc::read(&body, &current.attributes)?;
+            store(conn, ctx, ns, id, &state, condition).map(Some)
+        }
+        Change::Patch(id, operations) => {
+            let current = accounts::get(conn, ctx, ns, id)?;
+            Precondition::check(condition, current.version)?;
+            let mut doc = user_doc::write(&current, base);
+            super::patch::apply(&mut doc, &operations, &[ENTERPRISE_SCHEMA], user_doc::KNOWN)?;
+            same_id(&doc, id)?;
+            let state = user_doc::read(&doc, &current.attributes)?;
+            // Compared with the version read above: a change in between is a 412, not lost.
+            let read_at = Precondition { any: false, etags: vec![Precondition::etag(current.version)] };
+            store(conn, ctx, ns, id, &state, Some(&read_at)).map(Some)
+        }
+        Change::Delete(id) => accounts::delete(conn, ctx, ns, id, condition).map(|()| None),
+    }
+}
+
+/// Runs `change` in one write transaction and answers it.
+async fn answer_change(api: Api, ns: String, change: Change, condition: Option<Precondition>) -> Result<HttpResponse> {
+    let base = base_url(&api.req, &ns);
+    let status = if matches!(change, Change::Create(_)) { StatusCode::CREATED } else { StatusCode::OK };
+    let written = base.clone();
+    let account = api.write(move |conn, ctx| apply(conn, ctx, &ns, &written, change, condition.as_ref())).await?;
+    Ok(match account {
+        Some(account) => answer(&account, &base, status),
+        None => HttpResponse::NoContent().finish(),
+    })
+}
+
 pub async fn create(api: Api, path: Path<String>, payload: web::Payload) -> Result<HttpResponse> {
     let ns = path.into_inner();
     let body = read_json(&api, payload).await?;
-    let state = user_doc::read(&body, &serde_json::Map::new())?;
-    let base = base_url(&api.req, &ns);
-    let account = api
-        .write(move |conn, ctx| {
-            accounts::create_with(conn, ctx, &ns, state.create(false), None, Some(state.directory.clone()))
-        })
-        .await?;
-    Ok(answer(&account, &base, StatusCode::CREATED))
+    answer_change(api, ns, Change::Create(body), None).await
 }
 
 pub async fn get(api: Api, path: Path<(String, String)>) -> Result<HttpResponse> {
@@ -131,17 +180,8 @@ pub async fn replace(api: Api, path: Path<(String, String)>, payload: web::Paylo
     let (ns, id) = path.into_inner();
     let body = read_json(&api, payload).await?;
     let id = parse_id(&id, "user")?;
-    same_id(&body, id)?;
     let condition = if_match(&api).await?;
-    let base = base_url(&api.req, &ns);
-    let account = api
-        .write(move |conn, ctx| {
-            let current = accounts::get(conn, ctx, &ns, id)?;
-            let state = user_doc::read(&body, &current.attributes)?;
-            store(conn, ctx, &ns, id, &state, condition.as_ref())
-        })
-        .await?;
-    Ok(answer(&account, &base, StatusCode::OK))
+    answer_change(api, ns, Change::Replace(id, body), condition).await
 }
 
 pub async fn patch(api: Api, path: Path<(String, String)>, payload: web::Payload) -> Result<HttpResponse> {
@@ -150,21 +190,7 @@ pub async fn patch(api: Api, path: Path<(String, String)>, payload: web::Payload
     let operations = super::patch::parse_request(&body)?;
     let id = parse_id(&id, "user")?;
     let condition = if_match(&api).await?;
-    let base = base_url(&api.req, &ns);
-    let account = api
-        .write(move |conn, ctx| {
-            let current = accounts::get(conn, ctx, &ns, id)?;
-            Precondition::check(condition.as_ref(), current.version)?;
-            let mut doc = user_doc::write(&current, &base);
-            super::patch::apply(&mut doc, &operations, &[ENTERPRISE_SCHEMA], user_doc::KNOWN)?;
-            same_id(&doc, id)?;
-            let state = user_doc::read(&doc, &current.attributes)?;
-            // Compared with the version read above: a change in between is a 412, not lost.
-            let read_at = Precondition { any: false, etags: vec![Precondition::etag(current.version)] };
-            store(conn, ctx, &ns, id, &state, Some(&read_at))
-        })
-        .await?;
-    Ok(answer(&account, &base_url(&api.req, account.namespace.as_str()), StatusCode::OK))
+    answer_change(api, ns, Change::Patch(id, operations), condition).await
 }
 
 pub async fn delete(api: Api, path: Path<(String, String)>) -> Result<HttpResponse> {
@@ -172,6 +198,5 @@ pub async fn delete(api: Api, path: Path<(String, String)>) -> Result<HttpRespon
     api.context().await?;
     let id = parse_id(&id, "user")?;
     let condition = if_match(&api).await?;
-    api.write(move |conn, ctx| accounts::delete(conn, ctx, &ns, id, condition.as_ref())).await?;
-    Ok(HttpResponse::NoContent().finish())
+    answer_change(api, ns, Change::Delete(id), condition).await
 }
