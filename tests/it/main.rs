@@ -38,5 +38,6 @@ mod ownership;
 mod passkeys_browser;
 mod registration;
 mod scale_out;
+mod scim;
 mod security_headers;
 mod users;

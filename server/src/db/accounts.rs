@@ -44,6 +44,10 @@ pub struct Account {
     pub tokens_valid_after: Option<DateTime<Utc>>,
     /// A self-registration not verified by then gives up its sign-in names.
     pub registration_expires_at: Option<DateTime<Utc>>,
+    /// A provisioning directory's own identifier of the account (SCIM `externalId`).
+    pub external_id: Option<String>,
+    /// The SCIM attributes no column holds, as the directory sent them (ADR 0018).
+    pub scim: Map<String, Value>,
 }
 
 impl Account {
@@ -82,6 +86,8 @@ pub(super) struct Row {
     pub updated_at: NaiveDateTime,
     pub tokens_valid_after: Option<NaiveDateTime>,
     pub registration_expires_at: Option<NaiveDateTime>,
+    pub external_id: Option<String>,
+    pub scim: String,
 }
 
 impl Row {
@@ -107,6 +113,8 @@ impl Row {
             updated_at: from_db_time(self.updated_at),
             tokens_valid_after: self.tokens_valid_after.map(from_db_time),
             registration_expires_at: self.registration_expires_at.map(from_db_time),
+            external_id: self.external_id,
+            scim: from_json_text(&self.scim)?,
         })
     }
 
@@ -133,6 +141,8 @@ impl Row {
             updated_at: to_db_time(a.updated_at),
             tokens_valid_after: a.tokens_valid_after.map(to_db_time),
             registration_expires_at: a.registration_expires_at.map(to_db_time),
+            external_id: a.external_id.clone(),
+            scim: to_json_text(&a.scim)?,
         })
     }
 }

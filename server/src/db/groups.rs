@@ -29,6 +29,8 @@ pub struct Group {
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// A provisioning directory's own identifier of the group (SCIM `externalId`).
+    pub external_id: Option<String>,
 }
 
 /// A group an account is a member of, with the grants it carries: read with every account.
@@ -59,6 +61,7 @@ struct Row {
     version: i64,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
+    external_id: Option<String>,
 }
 
 impl Row {
@@ -72,6 +75,7 @@ impl Row {
             version: self.version,
             created_at: from_db_time(self.created_at),
             updated_at: from_db_time(self.updated_at),
+            external_id: self.external_id,
         })
     }
 
@@ -85,6 +89,7 @@ impl Row {
             version: g.version,
             created_at: to_db_time(g.created_at),
             updated_at: to_db_time(g.updated_at),
+            external_id: g.external_id.clone(),
         })
     }
 }

@@ -34,6 +34,8 @@ diesel::table! {
         updated_at -> Timestamp,
         tokens_valid_after -> Nullable<Timestamp>,
         registration_expires_at -> Nullable<Timestamp>,
+        external_id -> Nullable<Text>,
+        scim -> Text,
     }
 }
 
@@ -321,6 +323,7 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        external_id -> Nullable<Text>,
     }
 }
 

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use gatehouse_api_types::grant::Grant;
 use gatehouse_api_types::{Account as ApiAccount, AccountCreate, AccountPatch, FieldError, ImportRowError};
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
 use super::audit::{NewEvent, REDACTED};
@@ -41,6 +41,8 @@ impl Account {
             updated_at: now,
             tokens_valid_after: None,
             registration_expires_at: None,
+            external_id: None,
+            scim: Map::new(),
         };
         account.check_sign_in_name()?;
         Ok(account)
@@ -98,6 +100,12 @@ impl Account {
             map.remove("created_at");
             map.remove("updated_at");
             map.insert("permissions".into(), json!(grant_strings(&self.permissions)));
+            if let Some(external_id) = &self.external_id {
+                map.insert("external_id".into(), json!(external_id));
+            }
+            if !self.scim.is_empty() {
+                map.insert("scim".into(), Value::Object(self.scim.clone()));
+            }
         }
         view
     }
@@ -167,6 +175,14 @@ fn conflict_as_field_error(e: Error) -> Error {
     }
 }
 
+/// What a provisioning directory (SCIM, ADR 0018) says of an account beyond its fields: its own
+/// identifier and the SCIM attributes no column holds. Set only through SCIM.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Directory {
+    pub external_id: Option<String>,
+    pub scim: Map<String, Value>,
+}
+
 pub fn create(
     conn: &mut Conn,
     ctx: &Context,
@@ -174,9 +190,25 @@ pub fn create(
     input: AccountCreate,
     password_hash: Option<String>,
 ) -> Result<Account> {
+    create_with(conn, ctx, namespace, input, password_hash, None)
+}
+
+/// Creates an account, with what a directory says of it when it is provisioned.
+pub fn create_with(
+    conn: &mut Conn,
+    ctx: &Context,
+    namespace: &str,
+    input: AccountCreate,
+    password_hash: Option<String>,
+    directory: Option<Directory>,
+) -> Result<Account> {
     ctx.caller.authorize("users", "write", namespace)?;
     namespaces::find(conn, namespace)?;
-    let account = Account::new(namespace, input, password_hash)?;
+    let mut account = Account::new(namespace, input, password_hash)?;
+    if let Some(directory) = directory {
+        account.external_id = directory.external_id;
+        account.scim = directory.scim;
+    }
     db::accounts::insert(conn, &account).map_err(conflict_as_field_error)?;
     db::audit::append(conn, vec![user_event(ctx, "user.create", &account).diff(None, Some(account.audit_view()))])?;
     Ok(account)
@@ -230,11 +262,29 @@ pub fn update(
     patch: AccountPatch,
     condition: Option<&Precondition>,
 ) -> Result<Account> {
+    update_with(conn, ctx, namespace, id, patch, None, condition)
+}
+
+/// Changes an account's fields (and, from a directory, what it says of the account). Disabling
+/// it ends its sessions and tokens, as a password reset does.
+pub fn update_with(
+    conn: &mut Conn,
+    ctx: &Context,
+    namespace: &str,
+    id: Uuid,
+    patch: AccountPatch,
+    directory: Option<Directory>,
+    condition: Option<&Precondition>,
+) -> Result<Account> {
     ctx.caller.authorize("users", "write", namespace)?;
     let before = find(conn, namespace, id)?;
     Precondition::check(condition, before.version)?;
     let mut after = before.clone();
     after.apply(patch);
+    if let Some(directory) = directory {
+        after.external_id = directory.external_id;
+        after.scim = directory.scim;
+    }
     after.check_sign_in_name()?;
     if before.sign_in_names_differ(&after) {
         require_power_over(&ctx.caller, &before.power(), Control::SignInNames)?;
@@ -243,17 +293,16 @@ pub fn update(
         let what = if after.disabled { Control::Status } else { Control::Enable };
         require_power_over(&ctx.caller, &before.power(), what)?;
     }
+    let now = db::now();
+    let signed_out = if after.disabled && !before.disabled { Some(end_sign_ins(conn, &mut after, now)?) } else { None };
     after.version += 1;
-    after.updated_at = db::now();
+    after.updated_at = now;
     db::accounts::update(conn, &after, before.version).map_err(conflict_as_field_error)?;
-    if after.disabled && !before.disabled {
-        // A disabled account's sign-in sessions end (and their clients hear of it).
-        super::backchannel_logout::end_account_sessions(conn, AccountId(id), after.updated_at)?;
+    let mut changes = json!({ "before": before.audit_view(), "after": after.audit_view() });
+    if let Some(signed_out) = signed_out {
+        changes["signed_out"] = signed_out;
     }
-    db::audit::append(
-        conn,
-        vec![user_event(ctx, "user.update", &after).diff(Some(before.audit_view()), Some(after.audit_view()))],
-    )?;
+    db::audit::append(conn, vec![user_event(ctx, "user.update", &after).changes(changes)])?;
     Ok(after)
 }
 

@@ -66,6 +66,7 @@ impl Group {
             "name": self.name,
             "description": self.description,
             "permissions": grant_strings(&self.permissions),
+            "external_id": self.external_id,
         })
     }
 
@@ -89,6 +90,17 @@ pub fn find(conn: &mut Conn, namespace: &str, id: Uuid) -> Result<Group> {
 }
 
 pub fn create(conn: &mut Conn, ctx: &Context, namespace: &str, input: GroupCreate) -> Result<Group> {
+    create_with(conn, ctx, namespace, input, None)
+}
+
+/// Creates a group, with a provisioning directory's identifier of it (SCIM `externalId`).
+pub fn create_with(
+    conn: &mut Conn,
+    ctx: &Context,
+    namespace: &str,
+    input: GroupCreate,
+    external_id: Option<String>,
+) -> Result<Group> {
     ctx.caller.authorize("users", "write", namespace)?;
     namespaces::find(conn, namespace)?;
     let now = db::now();
@@ -101,6 +113,7 @@ pub fn create(conn: &mut Conn, ctx: &Context, namespace: &str, input: GroupCreat
         version: 1,
         created_at: now,
         updated_at: now,
+        external_id,
     };
     db::groups::insert(conn, &group).map_err(name_taken)?;
     db::audit::append(conn, vec![group.event(ctx, "group.create").diff(None, Some(group.audit_view()))])?;
@@ -132,10 +145,26 @@ pub fn update(
     patch: GroupPatch,
     condition: Option<&Precondition>,
 ) -> Result<Group> {
+    update_with(conn, ctx, namespace, id, patch, None, condition)
+}
+
+/// Renames or describes a group; from a directory, `external_id` replaces its identifier.
+pub fn update_with(
+    conn: &mut Conn,
+    ctx: &Context,
+    namespace: &str,
+    id: Uuid,
+    patch: GroupPatch,
+    external_id: Option<Option<String>>,
+    condition: Option<&Precondition>,
+) -> Result<Group> {
     ctx.caller.authorize("users", "write", namespace)?;
     let before = find(conn, namespace, id)?;
     Precondition::check(condition, before.version)?;
     let mut after = before.clone();
+    if let Some(external_id) = external_id {
+        after.external_id = external_id;
+    }
     if let Some(name) = patch.name {
         after.name = name;
     }

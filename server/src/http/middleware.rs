@@ -156,6 +156,18 @@ fn action_of(route: &str, method: &Method) -> String {
         ("group_member", "set") => "group.member.add",
         ("group_member", _) => "group.member.remove",
         ("user_permissions", _) => "user.permissions.set",
+        // SCIM (ADR 0018): the same actions as the Management API's for the same resources.
+        ("scim_users", "read") | ("scim_users_search", _) => "user.list",
+        ("scim_users", _) => "user.create",
+        ("scim_user", "set") => "user.update",
+        ("scim_user", verb) => return format!("user.{verb}"),
+        ("scim_groups", "read") | ("scim_groups_search", _) => "group.list",
+        ("scim_groups", _) => "group.create",
+        ("scim_group", "set") => "group.update",
+        ("scim_group", verb) => return format!("group.{verb}"),
+        ("scim_search", _) => "scim.search",
+        ("scim_bulk", _) => "scim.bulk",
+        (r, _) if r.starts_with("scim_discovery") => "scim.discovery.read",
         ("namespaces" | "namespace", verb) => return format!("namespace.{verb}"),
         ("users" | "user", verb) => return format!("user.{verb}"),
         ("clients" | "client", verb) => return format!("client.{verb}"),
@@ -170,7 +182,7 @@ fn target_of<'a>(route: &str, ns: Option<&'a str>, id: Option<&'a str>) -> Optio
     match (route, ns, id) {
         (r, _, Some(id)) if r.starts_with("client") => Some(("client", id)),
         (r, _, Some(id)) if r.starts_with("log_stream") => Some(("log_stream", id)),
-        (r, _, Some(id)) if r.starts_with("group") => Some(("group", id)),
+        (r, _, Some(id)) if r.starts_with("group") || r == "scim_group" => Some(("group", id)),
         (_, _, Some(id)) => Some(("account", id)),
         ("namespace", Some(ns), None) => Some(("namespace", ns)),
         _ => None,
@@ -195,5 +207,14 @@ mod tests {
         assert_eq!(action_of("group_member", &Method::PUT), "group.member.add");
         assert_eq!(action_of("group", &Method::PATCH), "group.update");
         assert_eq!(target_of("group_members", Some("ns"), Some("g1")), Some(("group", "g1")));
+        assert_eq!(action_of("scim_users", &Method::GET), "user.list");
+        assert_eq!(action_of("scim_users_search", &Method::POST), "user.list");
+        assert_eq!(action_of("scim_users", &Method::POST), "user.create");
+        assert_eq!(action_of("scim_user", &Method::PUT), "user.update");
+        assert_eq!(action_of("scim_user", &Method::PATCH), "user.update");
+        assert_eq!(action_of("scim_group", &Method::DELETE), "group.delete");
+        assert_eq!(action_of("scim_discovery_schemas", &Method::GET), "scim.discovery.read");
+        assert_eq!(target_of("scim_group", Some("ns"), Some("g1")), Some(("group", "g1")));
+        assert_eq!(target_of("scim_user", Some("ns"), Some("u1")), Some(("account", "u1")));
     }
 }

@@ -232,6 +232,8 @@ impl World<'_> {
                     match change {
                         AccountChange::Email => self.agents[x].learn(Key::Email { account: a, email }),
                         AccountChange::Delete => self.accounts[a].deleted = true,
+                        // Disabling ends the account's sign-in sessions.
+                        AccountChange::Disable => self.accounts[a].session_generation += 1,
                         _ => {}
                     }
                 }

@@ -1,0 +1,162 @@
+//! `POST /scim/v2/{ns}/Bulk` (RFC 7644 §3.7): many User and Group changes in one request, each
+//! made exactly as its own request would be (the same domain call, in its own transaction, with
+//! its own audit event), in order. `bulkId:<id>` in a path or anywhere in `data` names the
+//! resource an earlier operation created; the request stops once `failOnErrors` operations
+//! failed.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse, ResponseError};
+use serde_json::{json, Map, Value};
+
+use super::filter::member;
+use super::users::Change;
+use super::{base_url, error_body, parse_id, respond, scim_error, version_tag, ScimType, SCIM_JSON};
+use crate::domain::Precondition;
+use crate::error::{Error, Result};
+use crate::http::auth::Api;
+use crate::http::extract::Path;
+use crate::shell::read_body;
+
+pub const BULK_REQUEST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
+pub const BULK_RESPONSE_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:BulkResponse";
+pub const MAX_OPERATIONS: usize = 1000;
+pub const MAX_PAYLOAD: usize = 1024 * 1024;
+
+/// Replaces each `bulkId:<id>` string in `value` by the id created for it.
+fn resolve(value: &mut Value, created: &Map<String, Value>) -> Result<()> {
+    match value {
+        Value::String(text) => {
+            if let Some(bulk_id) = text.strip_prefix("bulkId:") {
+                let id = created.get(bulk_id).and_then(Value::as_str).ok_or_else(|| {
+                    scim_error(ScimType::InvalidValue, format!("bulkId:{bulk_id} names no resource created before"))
+                })?;
+                *text = id.to_owned();
+            }
+            Ok(())
+        }
+        Value::Array(items) => items.iter_mut().try_for_each(|v| resolve(v, created)),
+        Value::Object(members) => members.values_mut().try_for_each(|v| resolve(v, created)),
+        _ => Ok(()),
+    }
+}
+
+enum Kind {
+    Users,
+    Groups,
+}
+
+/// What one operation asks for: the resource kind and the change.
+fn parse(op: &Value, created: &Map<String, Value>) -> Result<(Kind, Change, Option<Precondition>)> {
+    let method = member(op, "method").and_then(Value::as_str).unwrap_or_default().to_ascii_uppercase();
+    let mut path = member(op, "path").and_then(Value::as_str).unwrap_or_default().to_owned();
+    if let Some((head, bulk_id)) = path.split_once("/bulkId:") {
+        let id = created.get(bulk_id).and_then(Value::as_str).ok_or_else(|| {
+            scim_error(ScimType::InvalidValue, format!("bulkId:{bulk_id} names no resource created before"))
+        })?;
+        path = format!("{head}/{id}");
+    }
+    let mut data = member(op, "data").cloned().unwrap_or(Value::Null);
+    resolve(&mut data, created)?;
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let kind = match segments.first().copied() {
+        Some("Users") => Kind::Users,
+        Some("Groups") => Kind::Groups,
+        _ => return Err(scim_error(ScimType::InvalidPath, format!("`{path}` is not /Users or /Groups"))),
+    };
+    let id = match segments.as_slice() {
+        [_] => None,
+        [_, id] => Some(parse_id(id, "resource")?),
+        _ => return Err(scim_error(ScimType::InvalidPath, format!("`{path}` is not a resource path"))),
+    };
+    let change = match (method.as_str(), id) {
+        ("POST", None) if data.is_object() => Change::Create(data),
+        ("PUT", Some(id)) if data.is_object() => Change::Replace(id, data),
+        ("PATCH", Some(id)) => Change::Patch(id, super::patch::parse_request(&data)?),
+        ("DELETE", Some(id)) => Change::Delete(id),
+        _ => return Err(scim_error(ScimType::InvalidSyntax, format!("{method} {path} is not a bulk operation"))),
+    };
+    let condition = member(op, "version")
+        .and_then(Value::as_str)
+        .map(|v| Precondition { any: v == "*", etags: vec![v.strip_prefix("W/").unwrap_or(v).to_owned()] });
+    Ok((kind, change, condition))
+}
+
+pub async fn bulk(api: Api, path: Path<String>, payload: web::Payload) -> Result<HttpResponse> {
+    let ns = path.into_inner();
+    api.context().await?;
+    let body = read_body(&api.req, payload.into_inner(), MAX_PAYLOAD, &[SCIM_JSON, "application/json"]).await?;
+    let body: Value = serde_json::from_slice(&body)
+        .map_err(|e| scim_error(ScimType::InvalidSyntax, format!("the body is not JSON: {e}")))?;
+    let schemas = member(&body, "schemas").and_then(Value::as_array);
+    if !schemas.is_some_and(|s| s.iter().any(|v| v == BULK_REQUEST_SCHEMA)) {
+        return Err(scim_error(
+            ScimType::InvalidSyntax,
+            format!("a Bulk body's schemas must be [\"{BULK_REQUEST_SCHEMA}\"]"),
+        ));
+    }
+    let Some(Value::Array(operations)) = member(&body, "Operations") else {
+        return Err(scim_error(ScimType::InvalidSyntax, "a Bulk body needs an `Operations` array"));
+    };
+    if operations.len() > MAX_OPERATIONS {
+        return Err(Error::PayloadTooLarge(format!("at most {MAX_OPERATIONS} operations")));
+    }
+    let fail_on_errors = match member(&body, "failOnErrors") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(
+            v.as_u64()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| scim_error(ScimType::InvalidValue, "failOnErrors must be a positive integer"))?,
+        ),
+    };
+    let base = base_url(&api.req, &ns);
+    let mut created = Map::new();
+    let mut answers = Vec::new();
+    let mut errors = 0;
+    for op in operations {
+        let method = member(op, "method").and_then(Value::as_str).unwrap_or_default().to_ascii_uppercase();
+        let bulk_id = member(op, "bulkId").and_then(Value::as_str).map(str::to_owned);
+        let outcome = match parse(op, &created) {
+            Err(e) => Err(e),
+            Ok((kind, change, condition)) => {
+                let (ns, written) = (ns.clone(), base.clone());
+                let status = if matches!(change, Change::Create(_)) { StatusCode::CREATED } else { StatusCode::OK };
+                api.write(move |conn, ctx| {
+                    let done = match kind {
+                        Kind::Users => super::users::apply(conn, ctx, &ns, &written, change, condition.as_ref())?
+                            .map(|a| (format!("{written}/Users/{}", a.id), a.id, a.version)),
+                        Kind::Groups => super::groups::apply(conn, ctx, &ns, &written, change, condition.as_ref())?
+                            .map(|g| (format!("{written}/Groups/{}", g.group.id), g.group.id, g.group.version)),
+                    };
+                    Ok(done.map(|d| (status, d)))
+                })
+                .await
+            }
+        };
+        let mut answer = json!({ "method": method });
+        if let Some(bulk_id) = &bulk_id {
+            answer["bulkId"] = json!(bulk_id);
+        }
+        match outcome {
+            Ok(Some((status, (location, id, version)))) => {
+                if let Some(bulk_id) = &bulk_id {
+                    created.insert(bulk_id.clone(), json!(id));
+                }
+                answer["location"] = json!(location);
+                answer["version"] = json!(version_tag(version));
+                answer["status"] = json!(status.as_u16().to_string());
+            }
+            Ok(None) => answer["status"] = json!("204"),
+            Err(error) => {
+                errors += 1;
+                let status = error.status_code();
+                answer["status"] = json!(status.as_u16().to_string());
+                answer["response"] = error_body(status, Some(&error));
+            }
+        }
+        answers.push(answer);
+        if fail_on_errors.is_some_and(|limit| errors >= limit) {
+            break;
+        }
+    }
+    Ok(respond(StatusCode::OK, &json!({ "schemas": [BULK_RESPONSE_SCHEMA], "Operations": answers }), None, None))
+}

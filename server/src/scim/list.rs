@@ -1,0 +1,359 @@
+//! Queries of a SCIM collection (RFC 7644 §3.4.2, §3.4.3): `filter`, `sortBy`/`sortOrder`,
+//! `startIndex`/`count`, `attributes`/`excludedAttributes`, from the query string of a `GET` or
+//! the body of a `POST …/.search`; the `ListResponse`; and the projection of one resource.
+
+use std::cmp::Ordering;
+
+use serde_json::{json, Map, Value};
+
+use super::filter::{self, member, AttrPath, Filter};
+use super::{scim_error, ScimType};
+use crate::error::Result;
+
+pub const LIST_RESPONSE_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
+/// `count` when the request names none, and the most one page holds.
+pub const DEFAULT_COUNT: usize = 100;
+pub const MAX_COUNT: usize = 1000;
+
+#[derive(Debug, Default)]
+pub struct Query {
+    pub filter: Option<Filter>,
+    pub sort_by: Option<AttrPath>,
+    pub descending: bool,
+    /// 1-based.
+    pub start_index: usize,
+    pub count: usize,
+    pub projection: Projection,
+}
+
+/// `attributes` / `excludedAttributes`.
+#[derive(Debug, Default, Clone)]
+pub struct Projection {
+    pub attributes: Vec<AttrPath>,
+    pub excluded: Vec<AttrPath>,
+}
+
+fn paths(text: &str, field: &str) -> Result<Vec<AttrPath>> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| filter::parse_attr_path(p).map_err(|e| scim_error(ScimType::InvalidPath, format!("{field}: {}", e.0))))
+        .collect()
+}
+
+fn number(text: &str, field: &str) -> Result<i64> {
+    text.trim().parse().map_err(|_| scim_error(ScimType::InvalidValue, format!("{field} must be an integer")))
+}
+
+impl Projection {
+    pub fn parse(attributes: Option<&str>, excluded: Option<&str>) -> Result<Projection> {
+        Ok(Projection {
+            attributes: attributes.map(|a| paths(a, "attributes")).transpose()?.unwrap_or_default(),
+            excluded: excluded.map(|e| paths(e, "excludedAttributes")).transpose()?.unwrap_or_default(),
+        })
+    }
+
+    /// From a query string (a `GET` of one resource).
+    pub fn from_query(query: &str) -> Result<Projection> {
+        let pairs = pairs(query)?;
+        let get = |name: &str| pairs.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str());
+        Projection::parse(get("attributes"), get("excludedAttributes"))
+    }
+
+    /// `doc` with only what was asked for: `id` and `schemas` always, `attributes` (with their
+    /// sub-attributes) when named, less `excludedAttributes`.
+    pub fn apply(&self, doc: Value) -> Value {
+        let Value::Object(mut all) = doc else { return doc };
+        if !self.attributes.is_empty() {
+            let mut kept = Map::new();
+            for always in ["id", "schemas"] {
+                if let Some(v) = all.get(always) {
+                    kept.insert(always.to_owned(), v.clone());
+                }
+            }
+            for path in &self.attributes {
+                copy(&all, &mut kept, path);
+            }
+            all = kept;
+        }
+        for path in &self.excluded {
+            if ["id", "schemas"].iter().any(|a| a.eq_ignore_ascii_case(&path.name)) && path.uri.is_none() {
+                continue;
+            }
+            remove(&mut all, path);
+        }
+        Value::Object(all)
+    }
+}
+
+/// The object holding `path`'s attribute: the resource, or its extension's member.
+fn holder_key(all: &Map<String, Value>, path: &AttrPath) -> Option<Option<String>> {
+    match &path.uri {
+        Some(uri) if !filter::is_core(uri) => all.keys().find(|k| k.eq_ignore_ascii_case(uri)).cloned().map(Some),
+        _ => Some(None),
+    }
+}
+
+fn copy(all: &Map<String, Value>, kept: &mut Map<String, Value>, path: &AttrPath) {
+    let Some(holder) = holder_key(all, path) else { return };
+    let source = match &holder {
+        Some(key) => match all.get(key).and_then(Value::as_object) {
+            Some(object) => object,
+            None => return,
+        },
+        None => all,
+    };
+    let Some((name, value)) = source.iter().find(|(k, _)| k.eq_ignore_ascii_case(&path.name)) else { return };
+    let value = match (&path.sub, value) {
+        (None, v) => v.clone(),
+        (Some(sub), Value::Object(o)) => match o.iter().find(|(k, _)| k.eq_ignore_ascii_case(sub)) {
+            Some((k, v)) => single(k, v),
+            None => return,
+        },
+        (Some(sub), Value::Array(items)) => Value::Array(
+            items
+                .iter()
+                .filter_map(|item| {
+                    let (k, v) = item.as_object()?.iter().find(|(k, _)| k.eq_ignore_ascii_case(sub))?;
+                    Some(single(k, v))
+                })
+                .collect(),
+        ),
+        (Some(_), _) => return,
+    };
+    let target = match holder {
+        Some(key) => kept.entry(key).or_insert_with(|| json!({})).as_object_mut().expect("an object"),
+        None => kept,
+    };
+    if let (Some(Value::Object(existing)), Value::Object(more)) = (target.get_mut(name), &value) {
+        existing.extend(more.clone());
+        return;
+    }
+    target.insert(name.clone(), value);
+}
+
+fn single(key: &str, value: &Value) -> Value {
+    let mut object = Map::new();
+    object.insert(key.to_owned(), value.clone());
+    Value::Object(object)
+}
+
+fn remove(all: &mut Map<String, Value>, path: &AttrPath) {
+    let Some(holder) = holder_key(all, path) else { return };
+    let source = match holder {
+        Some(key) => match all.get_mut(&key).and_then(Value::as_object_mut) {
+            Some(object) => object,
+            None => return,
+        },
+        None => all,
+    };
+    let Some(name) = source.keys().find(|k| k.eq_ignore_ascii_case(&path.name)).cloned() else { return };
+    match &path.sub {
+        None => {
+            source.remove(&name);
+        }
+        Some(sub) => match source.get_mut(&name) {
+            Some(Value::Object(o)) => o.retain(|k, _| !k.eq_ignore_ascii_case(sub)),
+            Some(Value::Array(items)) => {
+                for item in items {
+                    if let Some(o) = item.as_object_mut() {
+                        o.retain(|k, _| !k.eq_ignore_ascii_case(sub));
+                    }
+                }
+            }
+            _ => {}
+        },
+    }
+}
+
+fn pairs(query: &str) -> Result<Vec<(String, String)>> {
+    actix_web::web::Query::<Vec<(String, String)>>::from_query(query)
+        .map(actix_web::web::Query::into_inner)
+        .map_err(|_| scim_error(ScimType::InvalidSyntax, "the query string is malformed"))
+}
+
+impl Query {
+    fn build(
+        filter: Option<&str>,
+        sort_by: Option<&str>,
+        sort_order: Option<&str>,
+        start_index: Option<i64>,
+        count: Option<i64>,
+        projection: Projection,
+    ) -> Result<Query> {
+        let filter = filter
+            .filter(|f| !f.trim().is_empty())
+            .map(|f| filter::parse(f).map_err(|e| scim_error(ScimType::InvalidFilter, format!("filter: {}", e.0))))
+            .transpose()?;
+        let sort_by = sort_by
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| filter::parse_attr_path(s.trim()))
+            .transpose()
+            .map_err(|e| scim_error(ScimType::InvalidPath, format!("sortBy: {}", e.0)))?;
+        let descending = match sort_order.map(str::to_ascii_lowercase).as_deref() {
+            None | Some("ascending") => false,
+            Some("descending") => true,
+            Some(_) => return Err(scim_error(ScimType::InvalidValue, "sortOrder is ascending or descending")),
+        };
+        // RFC 7644 §3.4.2.4: a startIndex below 1 is 1, a negative count is 0.
+        let start_index = start_index.unwrap_or(1).max(1) as usize;
+        let count = count.map_or(DEFAULT_COUNT, |c| c.clamp(0, MAX_COUNT as i64) as usize);
+        Ok(Query { filter, sort_by, descending, start_index, count, projection })
+    }
+
+    /// From a `GET` query string.
+    pub fn from_query(query: &str) -> Result<Query> {
+        let pairs = pairs(query)?;
+        let get = |name: &str| pairs.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str());
+        let start = get("startIndex").map(|v| number(v, "startIndex")).transpose()?;
+        let count = get("count").map(|v| number(v, "count")).transpose()?;
+        let projection = Projection::parse(get("attributes"), get("excludedAttributes"))?;
+        Query::build(get("filter"), get("sortBy"), get("sortOrder"), start, count, projection)
+    }
+
+    /// From a `SearchRequest` body (`POST …/.search`).
+    pub fn from_search(body: &Value) -> Result<Query> {
+        let text = |name: &str| -> Result<Option<String>> {
+            match member(body, name) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.clone())),
+                Some(Value::Array(items)) => {
+                    Ok(Some(items.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(",")))
+                }
+                Some(_) => Err(scim_error(ScimType::InvalidValue, format!("{name} must be a string"))),
+            }
+        };
+        let int = |name: &str| -> Result<Option<i64>> {
+            match member(body, name) {
+                None | Some(Value::Null) => Ok(None),
+                Some(v) => v
+                    .as_i64()
+                    .map(Some)
+                    .ok_or_else(|| scim_error(ScimType::InvalidValue, format!("{name} must be an integer"))),
+            }
+        };
+        let projection = Projection::parse(text("attributes")?.as_deref(), text("excludedAttributes")?.as_deref())?;
+        Query::build(
+            text("filter")?.as_deref(),
+            text("sortBy")?.as_deref(),
+            text("sortOrder")?.as_deref(),
+            int("startIndex")?,
+            int("count")?,
+            projection,
+        )
+    }
+
+    /// The `ListResponse` of `docs` (every resource of the collection): filtered, sorted,
+    /// paged and projected.
+    pub fn answer(&self, docs: Vec<Value>) -> Value {
+        let mut matching: Vec<Value> =
+            docs.into_iter().filter(|d| self.filter.as_ref().is_none_or(|f| f.matches(d))).collect();
+        if let Some(sort_by) = &self.sort_by {
+            matching.sort_by(|a, b| {
+                let ordering = compare(sort_key(a, sort_by), sort_key(b, sort_by));
+                if self.descending {
+                    ordering.reverse()
+                } else {
+                    ordering
+                }
+            });
+        }
+        let total = matching.len();
+        let page: Vec<Value> = matching
+            .into_iter()
+            .skip(self.start_index - 1)
+            .take(self.count)
+            .map(|d| self.projection.apply(d))
+            .collect();
+        json!({
+            "schemas": [LIST_RESPONSE_SCHEMA],
+            "totalResults": total,
+            "startIndex": self.start_index,
+            "itemsPerPage": page.len(),
+            "Resources": page,
+        })
+    }
+}
+
+/// What a resource is sorted by: the attribute's (primary, else first) value.
+fn sort_key(doc: &Value, path: &AttrPath) -> Option<Value> {
+    let value = filter::resolve(doc, path)?;
+    let pick = |v: &Value| match (v, &path.sub) {
+        (Value::Object(_), Some(sub)) => member(v, sub).cloned(),
+        (Value::Object(_), None) => member(v, "value").cloned(),
+        (other, _) => Some(other.clone()),
+    };
+    match value {
+        Value::Array(items) => {
+            let primary = items.iter().find(|i| member(i, "primary").and_then(Value::as_bool) == Some(true));
+            primary.or(items.first()).and_then(pick)
+        }
+        other => pick(other),
+    }
+}
+
+/// Values in order; resources without one sort last (RFC 7644 §3.4.2.3).
+fn compare(a: Option<Value>, b: Option<Value>) -> Ordering {
+    match (a, b) {
+        (None, None) => Ordering::Equal,
+        (None, Some(_)) => Ordering::Greater,
+        (Some(_), None) => Ordering::Less,
+        (Some(Value::String(a)), Some(Value::String(b))) => a.to_lowercase().cmp(&b.to_lowercase()),
+        (Some(Value::Number(a)), Some(Value::Number(b))) => {
+            a.as_f64().partial_cmp(&b.as_f64()).unwrap_or(Ordering::Equal)
+        }
+        (Some(Value::Bool(a)), Some(Value::Bool(b))) => a.cmp(&b),
+        (Some(a), Some(b)) => a.to_string().cmp(&b.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SEARCH_REQUEST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
+
+    fn docs() -> Vec<Value> {
+        vec![
+            json!({ "id": "1", "userName": "carol", "name": { "givenName": "C" }, "emails": [{ "value": "c@x" }] }),
+            json!({ "id": "2", "userName": "Alice", "name": { "givenName": "A" } }),
+            json!({ "id": "3", "userName": "bob" }),
+        ]
+    }
+
+    fn ids(list: &Value) -> Vec<&str> {
+        list["Resources"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect()
+    }
+
+    #[test]
+    fn filters_sorts_pages_and_projects() {
+        let q = Query::from_query("sortBy=userName&sortOrder=descending").unwrap();
+        assert_eq!(ids(&q.answer(docs())), ["1", "3", "2"]);
+        let q = Query::from_query("sortBy=name.givenName").unwrap();
+        assert_eq!(ids(&q.answer(docs())), ["2", "1", "3"], "without a value, last");
+        let q = Query::from_query("filter=userName+sw+%22a%22+or+userName+eq+%22BOB%22&sortBy=userName").unwrap();
+        let list = q.answer(docs());
+        assert_eq!(ids(&list), ["2", "3"]);
+        assert_eq!(list["totalResults"], 2);
+        let q = Query::from_query("startIndex=2&count=1").unwrap();
+        let list = q.answer(docs());
+        assert_eq!(ids(&list), ["2"]);
+        assert_eq!((list["totalResults"].as_u64(), list["itemsPerPage"].as_u64()), (Some(3), Some(1)));
+        let q = Query::from_query("startIndex=0&count=-4").unwrap();
+        assert_eq!(ids(&q.answer(docs())), Vec::<&str>::new());
+        let q = Query::from_query("attributes=name.givenName").unwrap();
+        assert_eq!(q.answer(docs())["Resources"][0], json!({ "id": "1", "name": { "givenName": "C" } }));
+        let q = Query::from_query("excludedAttributes=emails,id").unwrap();
+        assert_eq!(
+            q.answer(docs())["Resources"][0],
+            json!({ "id": "1", "userName": "carol", "name": { "givenName": "C" } })
+        );
+        assert!(Query::from_query("filter=userName+eq").is_err());
+        assert!(Query::from_query("count=x").is_err());
+        assert!(Query::from_query("sortOrder=up").is_err());
+        let body =
+            json!({ "schemas": [SEARCH_REQUEST_SCHEMA], "filter": "userName eq \"bob\"", "attributes": ["userName"] });
+        let list = Query::from_search(&body).unwrap().answer(docs());
+        assert_eq!(list["Resources"], json!([{ "id": "3", "userName": "bob" }]));
+    }
+}
