@@ -48,7 +48,10 @@
 //!   `#access_token_alg`. Row links `a.client-link`.
 //! - Client detail: `#effective-permissions`, `#previous_secret_expires_in` (select, seconds) and
 //!   `#rotate-secret`, `#toggle-disabled`, `#delete-client`, `#owner_account_id` + `#transfer`
-//!   (`form#transfer-form`), grants `form#grants-form` with `#save-grants`.
+//!   (`form#transfer-form`), grants `form#grants-form` with `#save-grants`; OAuth settings
+//!   `form#oauth-settings-form`: `#settings_auth_method`, `#settings_jwks`, `#settings_jwks_uri`,
+//!   `#settings_hybrid`, `#settings_par`, `#settings_dpop`, `#settings_backchannel_logout_uri`,
+//!   `#settings_backchannel_logout_session_required`, `#save-oauth-settings`.
 //! - Permission audit: `#owner` filter; rows `tr[data-client-id]`, dropped grants `.dropped`,
 //!   the owner's grants held through a group `.sources li` ("… via group <name>"), the marker
 //!   `.warning` (text mentions "lost").

@@ -291,6 +291,9 @@ fn an_administrator_edits_a_clients_oauth_settings_in_the_console() {
             click(&b, "#settings_par").await;
             find(&b, "#settings_auth_method option[value=private_key_jwt]").await.click().await.unwrap();
             fill(&b, "#settings_jwks_uri", "https://rp.example/jwks.json").await;
+            click(&b, "#settings_dpop").await;
+            fill(&b, "#settings_backchannel_logout_uri", "https://rp.example/backchannel-logout").await;
+            click(&b, "#settings_backchannel_logout_session_required").await;
             click(&b, "#save-oauth-settings").await;
             // Switching to keys ends the secrets: the console asks first.
             click(&b, "#confirm-yes").await;
@@ -305,6 +308,9 @@ fn an_administrator_edits_a_clients_oauth_settings_in_the_console() {
     assert_eq!(after.json["jwks_uri"], json!("https://rp.example/jwks.json"));
     assert_eq!(after.json["hybrid_enabled"], json!(true));
     assert_eq!(after.json["require_pushed_authorization_requests"], json!(true));
+    assert_eq!(after.json["dpop_bound_access_tokens"], json!(true));
+    assert_eq!(after.json["backchannel_logout_uri"], json!("https://rp.example/backchannel-logout"));
+    assert_eq!(after.json["backchannel_logout_session_required"], json!(true));
 }
 
 #[test]

@@ -301,7 +301,7 @@ pub fn client_create(f: &NewClient) -> Result<ClientCreate, ApiError> {
 }
 
 /// The client page's OAuth settings form: how the client authenticates, its keys, hybrid
-/// responses and pushed requests.
+/// responses, pushed requests, DPoP and back-channel logout.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClientSettings {
     pub token_endpoint_auth_method: TokenEndpointAuthMethod,
@@ -309,6 +309,9 @@ pub struct ClientSettings {
     pub jwks_uri: String,
     pub hybrid_enabled: bool,
     pub require_pushed_authorization_requests: bool,
+    pub dpop_bound_access_tokens: bool,
+    pub backchannel_logout_uri: String,
+    pub backchannel_logout_session_required: bool,
 }
 
 impl ClientSettings {
@@ -319,6 +322,9 @@ impl ClientSettings {
             jwks_uri: c.jwks_uri.clone().unwrap_or_default(),
             hybrid_enabled: c.hybrid_enabled,
             require_pushed_authorization_requests: c.require_pushed_authorization_requests,
+            dpop_bound_access_tokens: c.dpop_bound_access_tokens,
+            backchannel_logout_uri: c.backchannel_logout_uri.clone().unwrap_or_default(),
+            backchannel_logout_session_required: c.backchannel_logout_session_required,
         }
     }
 }
@@ -344,6 +350,16 @@ pub fn client_settings_patch(original: &Client, f: &ClientSettings) -> Result<Cl
     }
     if f.require_pushed_authorization_requests != original.require_pushed_authorization_requests {
         body.require_pushed_authorization_requests = Some(f.require_pushed_authorization_requests);
+    }
+    if f.dpop_bound_access_tokens != original.dpop_bound_access_tokens {
+        body.dpop_bound_access_tokens = Some(f.dpop_bound_access_tokens);
+    }
+    let logout_uri = Some(f.backchannel_logout_uri.trim().to_owned()).filter(|u| !u.is_empty());
+    if logout_uri != original.backchannel_logout_uri {
+        body.backchannel_logout_uri = Some(logout_uri);
+    }
+    if f.backchannel_logout_session_required != original.backchannel_logout_session_required {
+        body.backchannel_logout_session_required = Some(f.backchannel_logout_session_required);
     }
     errors.validate(&body);
     errors.finish(body)
@@ -552,10 +568,13 @@ mod tests {
         assert_eq!(serde_json::to_value(&unchanged).unwrap(), json!({}));
         f.hybrid_enabled = true;
         f.require_pushed_authorization_requests = true;
+        f.dpop_bound_access_tokens = true;
+        f.backchannel_logout_uri = " https://rp.example/logout ".into();
         let on = client_settings_patch(&client, &f).unwrap();
         assert_eq!(
             serde_json::to_value(&on).unwrap(),
-            json!({ "hybrid_enabled": true, "require_pushed_authorization_requests": true })
+            json!({ "hybrid_enabled": true, "require_pushed_authorization_requests": true,
+                    "dpop_bound_access_tokens": true, "backchannel_logout_uri": "https://rp.example/logout" })
         );
         f.token_endpoint_auth_method = TokenEndpointAuthMethod::ClientSecretPost;
         let away = client_settings_patch(&client, &f).unwrap();

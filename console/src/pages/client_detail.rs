@@ -92,6 +92,9 @@ pub fn ClientDetail() -> impl IntoView {
     let jwks_uri = RwSignal::new(String::new());
     let hybrid = RwSignal::new(false);
     let par = RwSignal::new(false);
+    let dpop = RwSignal::new(false);
+    let logout_uri = RwSignal::new(String::new());
+    let logout_sid = RwSignal::new(false);
     Effect::new(move |_| {
         if let Some(Ok((c, _))) = client.get() {
             let f = forms::ClientSettings::from_client(&c);
@@ -100,6 +103,9 @@ pub fn ClientDetail() -> impl IntoView {
             jwks_uri.set(f.jwks_uri);
             hybrid.set(f.hybrid_enabled);
             par.set(f.require_pushed_authorization_requests);
+            dpop.set(f.dpop_bound_access_tokens);
+            logout_uri.set(f.backchannel_logout_uri);
+            logout_sid.set(f.backchannel_logout_session_required);
         }
     });
     let save_settings = move |ev: leptos::ev::SubmitEvent| {
@@ -112,6 +118,9 @@ pub fn ClientDetail() -> impl IntoView {
             jwks_uri: jwks_uri.get_untracked(),
             hybrid_enabled: hybrid.get_untracked(),
             require_pushed_authorization_requests: par.get_untracked(),
+            dpop_bound_access_tokens: dpop.get_untracked(),
+            backchannel_logout_uri: logout_uri.get_untracked(),
+            backchannel_logout_session_required: logout_sid.get_untracked(),
         };
         let to_keys = f.token_endpoint_auth_method == TokenEndpointAuthMethod::PrivateKeyJwt
             && c.token_endpoint_auth_method != TokenEndpointAuthMethod::PrivateKeyJwt;
@@ -237,6 +246,8 @@ pub fn ClientDetail() -> impl IntoView {
                         <dt>"Self-registration"</dt><dd>{if c.registration_enabled { "open" } else { "closed" }}</dd>
                         <dt>"Hybrid responses"</dt><dd>{if c.hybrid_enabled { "allowed (code id_token)" } else { "no" }}</dd>
                         <dt>"Pushed requests"</dt><dd>{if c.require_pushed_authorization_requests { "required" } else { "optional" }}</dd>
+                        <dt>"DPoP"</dt><dd>{if c.dpop_bound_access_tokens { "required" } else { "optional" }}</dd>
+                        <dt>"Back-channel logout"</dt><dd>{c.backchannel_logout_uri.clone().unwrap_or_else(|| "—".into())}</dd>
                         <dt>"Created"</dt><dd>{format::time(&c.created_at)}</dd>
                         <dt>"Last used"</dt><dd>{format::opt_time(c.last_used_at.as_ref())}</dd>
                     </dl>
@@ -337,6 +348,16 @@ pub fn ClientDetail() -> impl IntoView {
                     <div class="check">
                         <input id="settings_par" type="checkbox" bind:checked=par />
                         <label for="settings_par">"Require pushed authorization requests (/oauth/par)"</label>
+                    </div>
+                    <div class="check">
+                        <input id="settings_dpop" type="checkbox" bind:checked=dpop />
+                        <label for="settings_dpop">"Require DPoP proofs: every token it gets is bound to its key (RFC 9449)"</label>
+                    </div>
+                    <TextField id="settings_backchannel_logout_uri" label="Back-channel logout URI" value=logout_uri error=patch_error
+                        field="backchannel_logout_uri" hint="Where logout tokens are POSTed when a session it has tokens in ends (https; http only to this machine). Empty: none." />
+                    <div class="check">
+                        <input id="settings_backchannel_logout_session_required" type="checkbox" bind:checked=logout_sid />
+                        <label for="settings_backchannel_logout_session_required">"It needs sid in logout tokens (they always carry it)"</label>
                     </div>
                     <button type="submit" id="save-oauth-settings" class="button primary" disabled=busy>"Save OAuth settings"</button>
                 </form>
