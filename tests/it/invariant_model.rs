@@ -253,9 +253,11 @@ fn random_sequences_never_raise_power() {
     };
     let mut result = TestRunner::new(config(cases)).run(&strategy, test);
     // Until every kind of operation succeeded at least once (so that the search cannot pass by
-    // having every request refused), a few more cases: at most 3 rounds of 4.
+    // having every request refused), a few more cases: at most 5 rounds of 4 (with 25 kinds of
+    // operation, a rare one — deleting a group, which needs every grant of the group — can miss
+    // three rounds by chance: seen once on PostgreSQL, 0 of 24 attempts).
     let mut topped_up = 0;
-    while result.is_ok() && cases >= 8 && topped_up < 12 && !never_succeeded(&stats.borrow()).is_empty() {
+    while result.is_ok() && cases >= 8 && topped_up < 20 && !never_succeeded(&stats.borrow()).is_empty() {
         topped_up += 4;
         result = TestRunner::new(config(4)).run(&strategy, test);
     }
