@@ -18,7 +18,7 @@ ensure_python_module aiosmtpd aiosmtpd   # a real SMTP server for the registrati
 ensure_python_module standardwebhooks standardwebhooks   # an independent check of the log streams' signatures
 ensure_python_module pyotp pyotp   # an independent TOTP implementation for the second-factor tests
 ensure_python_module scim2_tester 'scim2-tester[httpx2]==0.5.*'   # an independent SCIM 2.0 compliance checker
-ensure_python_module httpx2 'scim2-client[httpx2]'   # scim2-client's HTTP engine (the SCIM provisioning tests)
+ensure_python_module scim2_client 'scim2-client[httpx2]'   # scim2-client with its HTTP engine (the SCIM provisioning tests)
 ensure_openid_client                      # the OpenID-certified relying party library (npm)
 ensure_browser                            # Chromium and chromedriver for the console tests
 
