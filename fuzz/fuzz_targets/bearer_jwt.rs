@@ -45,7 +45,7 @@ fn fixture() -> &'static Fixture {
 
 fn verify(token: &str, audience: Option<&str>) -> Result<AccessClaims, &'static str> {
     let f = fixture();
-    decode_access(&f.settings, token, audience, |kid| Ok(f.keys.iter().find(|k| k.kid == kid).cloned()))
+    decode_access(&f.settings, token, audience, |kid| Ok(f.keys.iter().find(|k| k.kid == kid).cloned()), None)
         .expect("no storage error without storage")
 }
 

@@ -160,7 +160,7 @@ fn verify_archive(db: &Db, dir: &std::path::Path) -> Result<std::result::Result<
 
 /// A small pool for one-shot commands.
 fn connect(config: &Config) -> Result<Db> {
-    Db::connect(&config.database()?, &PoolSettings { max_size: 2, min_idle: 0, ..config.pool() })
+    Db::connect(&config.database()?, &PoolSettings { max_size: 2, min_idle: 0, credential_cache: 0, ..config.pool() })
 }
 
 /// The same, with migrations applied.

@@ -111,6 +111,10 @@ pub struct Config {
     /// Seconds to wait for a free connection before answering 503.
     #[arg(long, env = "GATEHOUSE_DB_POOL_TIMEOUT", default_value_t = 5, global = true)]
     pub db_pool_timeout: u64,
+    /// Clients' credentials each process remembers while no change has moved the credential
+    /// epoch (ADR 0020); 0 reads every credential from the database on every request.
+    #[arg(long, env = "GATEHOUSE_CREDENTIAL_CACHE_SIZE", default_value_t = 10_000, global = true)]
+    pub credential_cache_size: usize,
     /// A file holding the master key (32 bytes, base64). `GATEHOUSE_MASTER_KEY` (the key itself)
     /// takes precedence. With neither, an embedded database gets a generated `<db>.key` beside it.
     #[arg(long, env = "GATEHOUSE_MASTER_KEY_FILE", global = true)]
@@ -213,6 +217,7 @@ impl Config {
             max_size: self.db_pool_size.max(1),
             timeout: Duration::from_secs(self.db_pool_timeout.max(1)),
             min_idle: 2,
+            credential_cache: self.credential_cache_size,
         }
     }
 

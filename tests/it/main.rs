@@ -14,6 +14,7 @@ mod clients;
 mod consent;
 mod console;
 mod console_browser;
+mod credential_epoch;
 mod device_flow;
 mod dpop;
 mod escalation;

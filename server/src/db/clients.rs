@@ -302,6 +302,7 @@ pub fn get_by_client_id(conn: &mut Conn, client_id: ClientId) -> Result<Option<C
 
 /// What authenticating a client needs, in one statement: the client, its owner and the hashes
 /// of its secrets that still work at `now` (one row per secret).
+#[derive(Clone)]
 pub struct Credential {
     pub id: Uuid,
     pub client_id: String,
@@ -317,14 +318,20 @@ pub struct Credential {
     pub tokens_valid_after: Option<DateTime<Utc>>,
 }
 
-pub fn credential(conn: &mut Conn, client_id: ClientId, now: DateTime<Utc>) -> Result<Option<Credential>> {
+/// The credential of `client_id` at `now`, read in full, with the earliest expiry of the secrets
+/// it holds (after which it must be read again). Requests go through `Db::credential`.
+pub fn credential_until(
+    conn: &mut Conn,
+    client_id: ClientId,
+    now: DateTime<Utc>,
+) -> Result<Option<(Credential, Option<DateTime<Utc>>)>> {
     let now = to_db_time(now);
     type CredentialRow = (
         (String, bool, String, Option<NaiveDateTime>),
         (String, Option<i32>, String, String, bool),
         (Option<String>, Option<String>),
         Option<OwnerRow>,
-        Option<String>,
+        (Option<String>, Option<NaiveDateTime>),
     );
     // Every token grant runs this: on the concrete connection (see `native!`; the selection
     // is typed per backend, so the query is written inside).
@@ -347,7 +354,7 @@ pub fn credential(conn: &mut Conn, client_id: ClientId, now: DateTime<Utc>) -> R
             ),
             (clients::jwks, clients::jwks_uri),
             Option::<OwnerRow>::as_select(),
-            client_secrets::secret_hash.nullable(),
+            (client_secrets::secret_hash.nullable(), client_secrets::expires_at.nullable()),
         ))
         .load(c))?;
     let mut rows = rows.into_iter();
@@ -356,14 +363,22 @@ pub fn credential(conn: &mut Conn, client_id: ClientId, now: DateTime<Utc>) -> R
         (grant_types, ttl, alg, method, dpop_bound),
         (jwks, jwks_uri),
         owner,
-        first_hash,
+        first_secret,
     )) = rows.next()
     else {
         return Ok(None);
     };
-    let mut secret_hashes: Vec<String> = first_hash.into_iter().collect();
-    secret_hashes.extend(rows.filter_map(|row| row.4));
-    Ok(Some(Credential {
+    let mut secret_hashes = Vec::new();
+    let mut valid_until: Option<NaiveDateTime> = None;
+    for (hash, expires_at) in std::iter::once(first_secret).chain(rows.map(|row| row.4)) {
+        if let Some(hash) = hash {
+            secret_hashes.push(hash);
+        }
+        if let Some(t) = expires_at {
+            valid_until = Some(valid_until.map_or(t, |v| v.min(t)));
+        }
+    }
+    let credential = Credential {
         id: parse_uuid(&id)?,
         client_id: client_id.0.to_owned(),
         disabled,
@@ -380,7 +395,8 @@ pub fn credential(conn: &mut Conn, client_id: ClientId, now: DateTime<Utc>) -> R
         jwks: jwks.as_deref().map(from_json_text).transpose()?,
         jwks_uri,
         tokens_valid_after: tokens_valid_after.map(from_db_time),
-    }))
+    };
+    Ok(Some((credential, valid_until.map(from_db_time))))
 }
 
 /// An account as a (prospective) owner of clients.

@@ -67,6 +67,7 @@ pub mod clients;
 pub mod codes;
 pub mod consents;
 pub mod console;
+pub mod credential_cache;
 pub mod device_authorizations;
 pub mod dpop_proofs;
 pub mod factor_challenges;
@@ -98,6 +99,9 @@ use gatehouse_api_types::grant::Grant;
 use unicode_normalization::UnicodeNormalization;
 
 use crate::error::{Error, Result};
+use clients::Credential;
+use credential_cache::CredentialCache;
+use ids::ClientId;
 
 /// A connection to whichever database the URL names. PostgreSQL comes first: SQLite would
 /// accept any string as a file name.
@@ -244,6 +248,8 @@ pub struct PoolSettings {
     /// Connections kept open while idle. One-shot commands keep none: a connection still being
     /// opened in the background when the process exits can crash libpq's teardown.
     pub min_idle: u32,
+    /// Credentials remembered under the credential epoch (0: none; ADR 0020).
+    pub credential_cache: usize,
 }
 
 /// The shared handle: a pool, plus (for SQLite) the one in-process write lock that queues
@@ -259,6 +265,8 @@ pub struct Db {
     url: DatabaseUrl,
     /// How long a caller waits for admission (and then for a connection) before a 503.
     timeout: Duration,
+    /// Clients' credentials under the credential epoch (None: read on every request).
+    credentials: Option<Arc<CredentialCache>>,
 }
 
 impl Db {
@@ -275,7 +283,17 @@ impl Db {
             .map_err(|e| Error::Unavailable(format!("cannot open the database {}: {e}", url.redacted())))?;
         let write_lock = (url.backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
         let permits = Arc::new(tokio::sync::Semaphore::new(settings.max_size as usize));
-        Ok(Db { pool, permits, backend: url.backend, write_lock, url: url.clone(), timeout: settings.timeout })
+        let credentials =
+            (settings.credential_cache > 0).then(|| Arc::new(CredentialCache::new(settings.credential_cache)));
+        Ok(Db {
+            pool,
+            permits,
+            backend: url.backend,
+            write_lock,
+            url: url.clone(),
+            timeout: settings.timeout,
+            credentials,
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -284,6 +302,15 @@ impl Db {
 
     pub fn url(&self) -> &DatabaseUrl {
         &self.url
+    }
+
+    /// A client's credential as the database holds it now: remembered under the credential epoch
+    /// when the cache is on (ADR 0020), read in full otherwise.
+    pub fn credential(&self, conn: &mut Conn, client_id: ClientId, now: DateTime<Utc>) -> Result<Option<Credential>> {
+        match &self.credentials {
+            Some(cache) => cache.credential(conn, client_id, now),
+            None => Ok(clients::credential_until(conn, client_id, now)?.map(|(credential, _)| credential)),
+        }
     }
 
     /// The pool timeout: the longest a caller waits for the database before a 503.

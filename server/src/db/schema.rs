@@ -338,6 +338,13 @@ diesel::table! {
 diesel::joinable!(group_members -> account_groups (group_id));
 diesel::joinable!(group_members -> accounts (account_id));
 
+diesel::table! {
+    credential_epoch (id) {
+        id -> Integer,
+        epoch -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     account_groups,
     group_members,

@@ -77,7 +77,7 @@ pub fn client_secret(
     origin: &Origin,
 ) -> Result<Authentication> {
     let mut conn = db.get()?;
-    let found = db::clients::credential(&mut conn, ClientId(client_id), db::now())?;
+    let found = db.credential(&mut conn, ClientId(client_id), db::now())?;
     let (actor, subject) = match &found {
         Some(c) => {
             (Actor::client(c.id.to_string(), c.owner.as_ref().map(|o| o.id.to_string())), throttle::client_key(c.id))

@@ -159,7 +159,7 @@ pub fn authenticate(
     assertion: &str,
     audiences: &[String],
 ) -> Result<Authentication> {
-    let found = db::clients::credential(&mut *db.get()?, ClientId(client_id), db::now())?;
+    let found = db.credential(&mut *db.get()?, ClientId(client_id), db::now())?;
     let Some(credential) = found else {
         return Ok(Authentication::Rejected { reason: "unknown client_id", actor: Actor::anonymous() });
     };

@@ -33,8 +33,8 @@ pub enum Standing {
 }
 
 /// Whether a verified token still counts, and whose it is.
-pub fn standing(conn: &mut Conn, claims: &AccessClaims) -> Refusable<Standing, Rejection> {
-    let Some(client) = db::clients::credential(conn, ClientId(&claims.client_id), db::now())? else {
+pub fn standing(db: &Db, conn: &mut Conn, claims: &AccessClaims) -> Refusable<Standing, Rejection> {
+    let Some(client) = db.credential(conn, ClientId(&claims.client_id), db::now())? else {
         return Ok(Err("the token's client no longer exists"));
     };
     let is_console = client.client_id == CONSOLE_CLIENT_ID;
@@ -135,7 +135,7 @@ pub fn authenticate(
         return Ok(Err(reason));
     }
     let Ok(scope) = Scopes::parse(&claims.scope) else { return Ok(Err("token scope does not parse")) };
-    let caller = match standing(conn, &claims)? {
+    let caller = match standing(db, conn, &claims)? {
         Err(reason) => return Ok(Err(reason)),
         Ok(Standing::Client(client)) => {
             let owner = client.owner.expect("an active client has an owner");

@@ -14,7 +14,7 @@ use super::token_endpoint::{authenticate_client, TokenClient};
 use super::tokens::{self, user_claims};
 use super::{session, OAuthError};
 use crate::db::ids::{AccountId, ClientId};
-use crate::db::{self, Conn};
+use crate::db::{self, Conn, Db};
 use crate::domain::audit::{Actor, NewEvent};
 use crate::domain::authn::shown_client_id;
 use crate::domain::backchannel_logout;
@@ -78,7 +78,7 @@ pub async fn userinfo(
                     ..OAuthError::new("insufficient_scope", "the token was not granted openid for a user")
                 }));
             }
-            let account = match bearer::standing(conn, &claims)? {
+            let account = match bearer::standing(&worker.db, conn, &claims)? {
                 Ok(Standing::Account { account, .. }) => account,
                 Ok(Standing::Client(_)) => return Ok(Err(OAuthError::invalid_token("not a user's token"))),
                 Err(reason) => return Ok(Err(OAuthError::invalid_token(reason))),
@@ -184,11 +184,11 @@ pub async fn introspect(
         return Err(OAuthError::unauthorized_client("only confidential clients may introspect"));
     }
     let worker = state.clone();
-    let answer = state.db.run(move |conn| introspection(conn, &worker.oauth, &client, &token)).await?;
+    let answer = state.db.run(move |conn| introspection(&worker.db, conn, &worker.oauth, &client, &token)).await?;
     Ok(json_no_store(answer))
 }
 
-fn introspection(conn: &mut Conn, oauth: &OAuth, client: &TokenClient, token: &str) -> Result<Value> {
+fn introspection(db: &Db, conn: &mut Conn, oauth: &OAuth, client: &TokenClient, token: &str) -> Result<Value> {
     let inactive = json!({ "active": false });
     let now = db::now();
     if let Some(refresh) = db::oauth::find_refresh(conn, &token_hash(token))? {
@@ -216,7 +216,7 @@ fn introspection(conn: &mut Conn, oauth: &OAuth, client: &TokenClient, token: &s
     };
     // Stopped at once when its client, the client's owner or its account is disabled, or its
     // tokens were ended since it was issued.
-    if bearer::standing(conn, &claims)?.is_err() {
+    if bearer::standing(db, conn, &claims)?.is_err() {
         return Ok(inactive);
     }
     let mut answer = json!({

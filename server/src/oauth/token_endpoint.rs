@@ -466,7 +466,7 @@ pub fn authenticate_client(
             })
         }
         Presented::Public { client_id } => {
-            let credential = db::clients::credential(&mut *state.db.get()?, ClientId(client_id), db::now())?;
+            let credential = state.db.credential(&mut *state.db.get()?, ClientId(client_id), db::now())?;
             match credential {
                 Some(c)
                     if c.profile.token_endpoint_auth_method == TokenEndpointAuthMethod::None

@@ -1,0 +1,13 @@
+DROP TRIGGER credential_epoch_clients_update;
+DROP TRIGGER credential_epoch_clients_delete;
+DROP TRIGGER credential_epoch_secrets_insert;
+DROP TRIGGER credential_epoch_secrets_update;
+DROP TRIGGER credential_epoch_secrets_delete;
+DROP TRIGGER credential_epoch_accounts_update;
+DROP TRIGGER credential_epoch_accounts_delete;
+DROP TRIGGER credential_epoch_groups_update;
+DROP TRIGGER credential_epoch_groups_delete;
+DROP TRIGGER credential_epoch_members_insert;
+DROP TRIGGER credential_epoch_members_update;
+DROP TRIGGER credential_epoch_members_delete;
+DROP TABLE credential_epoch;
