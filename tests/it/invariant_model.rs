@@ -74,7 +74,7 @@ use std::fmt::Write as _;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence, TestCaseError, TestError, TestRunner};
 
-use crate::support::{log_dir, on_postgres, TestApp};
+use crate::support::{log_dir, on_postgres, Replica, TestApp};
 use ops::{AccountChange, ClientChange, Op, Outcome, ScopePick, Sel, StreamChange, KINDS};
 use world::{AgentSpec, AppSpec, ClientSpec, GroupSpec, World, WorldSpec};
 
@@ -132,14 +132,14 @@ impl Stats {
 /// first violation (with `keep_going`, violations are collected in `stats` and the sequence
 /// runs on).
 fn run_case(
-    app: &TestApp,
+    (app, replica): (&TestApp, &Replica),
     case: usize,
     spec: &WorldSpec,
     ops: &[Op],
     stats: &mut Stats,
     keep_going: bool,
 ) -> Result<Vec<String>, String> {
-    let mut w = World::build(app, case, spec);
+    let mut w = World::build(app, &replica.base, case, spec);
     stats.sequences += 1;
     let mut before = w.measure();
     stats.measurements += 1;
@@ -160,6 +160,7 @@ fn run_case(
         if step.changed {
             let after = w.measure();
             stats.measurements += 1;
+            found.extend(w.disagreements.take().into_iter().map(|text| oracle::Violation { rule: "replicas", text }));
             found.extend(oracle::check(&w, &step, &before, &after));
             before = after;
         } else {
@@ -214,8 +215,12 @@ fn world_spec() -> impl Strategy<Value = WorldSpec> {
         .prop_map(|(agents, groups, factors)| WorldSpec { agents, groups, factors })
 }
 
-fn server() -> TestApp {
-    TestApp::start_with(&["--trust-forwarded-for"])
+/// The server the agents speak to, and a replica of it on the same database that the oracle
+/// measures through: every change must reach the other replica's next request.
+fn server() -> (TestApp, Replica) {
+    let app = TestApp::start_with(&["--trust-forwarded-for"]);
+    let replica = app.replica_with(&["--trust-forwarded-for"]);
+    (app, replica)
 }
 
 fn config(cases: u32) -> Config {
@@ -239,7 +244,7 @@ fn never_succeeded(stats: &Stats) -> Vec<&'static str> {
 #[test]
 fn random_sequences_never_raise_power() {
     let started = std::time::Instant::now();
-    let app = server();
+    let (app, replica) = server();
     let cases = env_number("GATEHOUSE_MODEL_CASES", 8);
     let steps = env_number("GATEHOUSE_MODEL_STEPS", 30) as usize;
     let keep_going = std::env::var("GATEHOUSE_MODEL_KEEP_GOING").is_ok_and(|v| v == "1");
@@ -249,7 +254,9 @@ fn random_sequences_never_raise_power() {
     let test = |(ops, spec): (Vec<Op>, WorldSpec)| {
         let n = case.get();
         case.set(n + 1);
-        run_case(&app, n, &spec, &ops, &mut stats.borrow_mut(), keep_going).map(|_| ()).map_err(TestCaseError::fail)
+        run_case((&app, &replica), n, &spec, &ops, &mut stats.borrow_mut(), keep_going)
+            .map(|_| ())
+            .map_err(TestCaseError::fail)
     };
     let mut result = TestRunner::new(config(cases)).run(&strategy, test);
     // Until every kind of operation succeeded at least once (so that the search cannot pass by
@@ -307,9 +314,9 @@ fn random_sequences_never_raise_power() {
 /// step that ran must have done what `expected` says of it (its indices still resolve to the
 /// principals the sequence is about); the first step must have run.
 fn regression(spec: WorldSpec, ops: Vec<Op>, expected: &[&str]) {
-    let app = server();
+    let (app, replica) = server();
     let mut stats = Stats::default();
-    let log = run_case(&app, 0, &spec, &ops, &mut stats, false).unwrap_or_else(|report| panic!("{report}"));
+    let log = run_case((&app, &replica), 0, &spec, &ops, &mut stats, false).unwrap_or_else(|report| panic!("{report}"));
     for (i, (line, want)) in log.iter().zip(expected).enumerate() {
         let ran = !line.contains("skipped:");
         assert!(i > 0 || ran, "the first step did not run, the regression tests nothing: {line}");

@@ -97,15 +97,30 @@ impl Snapshot {
 }
 
 impl World<'_> {
-    /// `GET /api/v1/me` from the oracle's address, waiting out a throttle.
+    /// `GET /api/v1/me` from the oracle's address, on the other replica, waiting out a throttle.
     fn me(&self, auth: &Auth) -> Reply {
-        let mut r = self.http.send(Method::GET, "/api/v1/me", auth, &self.oracle_addr, Body::Empty);
+        let mut r = self.oracle.send(Method::GET, "/api/v1/me", auth, &self.oracle_addr, Body::Empty);
         for _ in 0..3 {
             if r.status != 429 && r.status != 503 {
                 break;
             }
             std::thread::sleep(retry_after(&r));
-            r = self.http.send(Method::GET, "/api/v1/me", auth, &self.oracle_addr, Body::Empty);
+            r = self.oracle.send(Method::GET, "/api/v1/me", auth, &self.oracle_addr, Body::Empty);
+        }
+        // What the replica let through, the server the agents speak to must answer alike: a
+        // change made there reaches the replica's next request (a stale cache would show here).
+        if r.status == 200 {
+            let here = self.http.send(Method::GET, "/api/v1/me", auth, &self.oracle_addr, Body::Empty);
+            let (there_power, here_power) = (self.power_of_me(&r), self.power_of_me(&here));
+            if here.status != 429 && here.status != 503 && there_power != here_power {
+                self.disagreements.borrow_mut().push(format!(
+                    "the replica answered {} with {}, the server that made the changes {} with {}",
+                    r.status,
+                    there_power.map_or("?".into(), |p| self.u.describe(p)),
+                    here.status,
+                    here_power.map_or("?".into(), |p| self.u.describe(p)),
+                ));
+            }
         }
         r
     }
@@ -257,6 +272,20 @@ impl World<'_> {
             let r = self.me(&Auth::Basic(self.clients[c].client_id.clone(), secret.clone()));
             if r.status != 401 {
                 let power = self.power_of_me(&r);
+                // A client never does more than its owner may right now: what its secret acts
+                // with is what the database says it may do (read fresh by the bootstrap client),
+                // whatever either server remembered.
+                if let (200, Some(acts), Some(view)) = (r.status, power, self.client_view(c)) {
+                    let stored = self.u.expand_json(&view["effective_permissions"]);
+                    if acts != stored {
+                        self.disagreements.borrow_mut().push(format!(
+                            "client {} acts with {} but may do {} now",
+                            self.clients[c].label,
+                            self.u.describe(acts),
+                            self.u.describe(stored)
+                        ));
+                    }
+                }
                 blocked.insert(c, false);
                 secrets.insert((c, secret), power);
                 return power;

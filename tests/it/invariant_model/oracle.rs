@@ -3,6 +3,11 @@
 //! Rule A: what the step's agent reaches (the union of its keys' powers) does not grow.
 //! Rule B: no principal gains a permission the step's own credential (P0) did not hold before
 //! the step; a principal the step created has no permission P0 did not hold.
+//!
+//! Besides, while measuring (`measure.rs`, reported as rule "replicas"): the oracle measures through
+//! a second replica on the same database; a client's secret acts with exactly what the database
+//! says the client may do now, and what the replica lets a credential do the server that made
+//! the changes answers alike (ADR 0020: a stale credential cache would show here).
 
 use super::measure::Snapshot;
 use super::ops::Step;

@@ -224,6 +224,11 @@ pub struct WorldSpec {
 pub struct World<'a> {
     pub app: &'a TestApp,
     pub http: Http,
+    /// The oracle's measurements go to another replica on the same database.
+    pub oracle: Http,
+    /// Where the replica and the server the agents speak to answered the same credential
+    /// differently during a measurement (`measure.rs`).
+    pub disagreements: std::cell::RefCell<Vec<String>>,
     pub case: usize,
     pub u: Universe,
     /// The X-Forwarded-For of the oracle's own requests (setup, measurements).
@@ -246,11 +251,13 @@ pub struct World<'a> {
 impl<'a> World<'a> {
     /// Sets up a world for case `case` on `app`, with the administrator agent and `spec`'s
     /// agents; nothing here is checked (the bootstrap client does it all).
-    pub fn build(app: &'a TestApp, case: usize, spec: &WorldSpec) -> World<'a> {
+    pub fn build(app: &'a TestApp, oracle_base: &str, case: usize, spec: &WorldSpec) -> World<'a> {
         let (a, b) = (format!("m{case}a"), format!("m{case}b"));
         let mut w = World {
             app,
             http: Http::new(&app.base),
+            oracle: Http::new(oracle_base),
+            disagreements: Default::default(),
             case,
             u: Universe::new(&a, &b),
             oracle_addr: address(case, 250),

@@ -356,8 +356,15 @@ impl TestApp {
 
     /// A second `gatehouse serve` on the same database (and master key): another replica.
     pub fn replica(&self) -> Replica {
+        self.replica_with(&[])
+    }
+
+    /// A replica started with `flags` besides the shared issuer.
+    pub fn replica_with(&self, flags: &[&str]) -> Replica {
         // Replicas behind one load balancer share the issuer (and so the tokens' audience).
-        let (child, base, log_file) = spawn_server(&self.db, &["--issuer", &self.base]);
+        let mut all = vec!["--issuer", &self.base];
+        all.extend_from_slice(flags);
+        let (child, base, log_file) = spawn_server(&self.db, &all);
         Replica { child, base, log_file }
     }
 
