@@ -2,7 +2,8 @@
 //! holds everything the client may do. To keep argon2 off the
 //! hot path, a successful verification is remembered in a bounded in-memory cache keyed by a
 //! SHA-256 digest of the presented credential and bound to the stored hash it matched. Each
-//! request still reads the client's current hashes from the database, so a rotated, expired or
+//! request still checks against the client's current hashes (read, or confirmed unchanged by the
+//! credential epoch: ADR 0020), so a rotated, expired or
 //! deleted secret, a disabled client or a changed owner takes effect on the next request, on
 //! every replica: the cache can only confirm a match against a hash that is still stored.
 
