@@ -72,6 +72,10 @@ pub struct Client {
     /// always bound to the client's key.
     #[serde(default)]
     pub dpop_bound_access_tokens: bool,
+    /// Its authorization requests must come as request objects (RFC 9101) signed with a key of
+    /// its `jwks` or `jwks_uri`, by value (`request`) or pushed to `/oauth/par`.
+    #[serde(default)]
+    pub require_signed_request_object: bool,
     /// Where logout tokens are POSTed when a sign-in session it received tokens in ends
     /// (OpenID Connect Back-Channel Logout 1.0).
     #[serde(default)]
@@ -193,6 +197,10 @@ pub struct ClientCreate {
     /// Refuse token requests without a DPoP proof (RFC 9449): every token is bound to a key.
     #[serde(default)]
     pub dpop_bound_access_tokens: bool,
+    /// Accept only signed request objects (RFC 9101) from this client (it needs `jwks` or
+    /// `jwks_uri`).
+    #[serde(default)]
+    pub require_signed_request_object: bool,
     /// Where logout tokens are POSTed (https, or http to a loopback address).
     #[serde(default)]
     #[validate(custom(function = "checks::backchannel_logout_uri"))]
@@ -287,6 +295,8 @@ pub struct ClientPatch {
     pub require_pushed_authorization_requests: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dpop_bound_access_tokens: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require_signed_request_object: Option<bool>,
     /// Replaces the client's `backchannel_logout_uri` (null removes it).
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
     #[validate(custom(function = "checks::backchannel_logout_uri"))]

@@ -289,6 +289,7 @@ fn an_administrator_edits_a_clients_oauth_settings_in_the_console() {
             find(&b, "#oauth-settings-form").await;
             click(&b, "#settings_hybrid").await;
             click(&b, "#settings_par").await;
+            click(&b, "#settings_jar").await;
             find(&b, "#settings_auth_method option[value=private_key_jwt]").await.click().await.unwrap();
             fill(&b, "#settings_jwks_uri", "https://rp.example/jwks.json").await;
             click(&b, "#settings_dpop").await;
@@ -308,6 +309,7 @@ fn an_administrator_edits_a_clients_oauth_settings_in_the_console() {
     assert_eq!(after.json["jwks_uri"], json!("https://rp.example/jwks.json"));
     assert_eq!(after.json["hybrid_enabled"], json!(true));
     assert_eq!(after.json["require_pushed_authorization_requests"], json!(true));
+    assert_eq!(after.json["require_signed_request_object"], json!(true));
     assert_eq!(after.json["dpop_bound_access_tokens"], json!(true));
     assert_eq!(after.json["backchannel_logout_uri"], json!("https://rp.example/backchannel-logout"));
     assert_eq!(after.json["backchannel_logout_session_required"], json!(true));

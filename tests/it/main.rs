@@ -27,6 +27,7 @@ mod housekeeping;
 mod idempotency;
 mod import;
 mod invariant_model;
+mod jar;
 mod log_streams;
 mod mfa;
 mod oauth;

@@ -1,5 +1,5 @@
-//! The `claims` parameter, hybrid `code id_token` with `form_post` and `fragment`, and pushed
-//! authorization requests, driven by **openid-client 6** (see `openid_client.rs`): the library
+//! The `claims` parameter, hybrid `code id_token` with `form_post` and `fragment`, pushed
+//! authorization requests and signed request objects (JAR), driven by **openid-client 6** (see `openid_client.rs`): the library
 //! checks the ID tokens (signature, `iss`, `aud`, `nonce`, `c_hash`, `s_hash`, `at_hash`), the
 //! state and the `iss` of the authorization response; these tests only drive it and look at
 //! what it accepted.
@@ -326,4 +326,51 @@ fn require_par_holds_every_client_to_pushed_requests() {
         refused.is_err_and(|e| refused_for(&e, "redirect_uri")),
         "an unregistered redirect_uri is refused at the push"
     );
+}
+
+#[test]
+fn signed_request_objects_by_value_and_pushed_with_private_key_jwt() {
+    let p = provider(&[]);
+    let discovery = p.app.anonymous().get("/.well-known/openid-configuration");
+    assert_eq!(discovery.json["request_parameter_supported"], json!(true));
+    let mut rp = Rp::start();
+    let key = rp.ok(json!({ "op": "generate_key", "alg": "ES256" }))["jwk"].clone();
+    let kid = key["kid"].as_str().unwrap().to_owned();
+    let (_, client_id, _) = web_client(
+        &p.app,
+        json!({ "token_endpoint_auth_method": "private_key_jwt", "jwks": { "keys": [key] },
+                "require_signed_request_object": true }),
+    );
+    rp.configure(&p.app, &client_id, json!({ "auth": "private_key_jwt", "kid": kid }));
+    let browser = Browser::new(&p.app.base);
+    // A plain request is refused for this client.
+    let plain = rp.ok(json!({ "op": "authorize_url", "redirect_uri": REDIRECT, "scope": "openid" }));
+    let refused = location(&browser.get(plain["url"].as_str().unwrap()));
+    assert_eq!(query_param(&refused, "error").as_deref(), Some("invalid_request"), "{refused}");
+
+    // By value: openid-client signs the request object (its typ, iss, aud, exp, nbf, jti).
+    let url = rp.ok(json!({ "op": "authorize_url", "redirect_uri": REDIRECT, "scope": "openid email",
+                             "jar": kid, "params": { "max_age": "3600" } }));
+    let sent = url::Url::parse(url["url"].as_str().unwrap()).unwrap();
+    let mut outer: Vec<String> = sent.query_pairs().map(|(n, _)| n.into_owned()).collect();
+    outer.sort();
+    assert_eq!(outer, ["client_id", "request"], "only the request object carries the request");
+    let answer = browser.sign_in(url["url"].as_str().unwrap(), "alice", ALICE_PASSWORD);
+    let tokens = rp.ok(json!({ "op": "code_grant", "callback_url": location(&answer) }));
+    assert_eq!(tokens["claims"]["sub"], json!(p.alice));
+    assert_eq!(tokens["claims"]["email"], json!("alice@example.com"), "{tokens}");
+
+    // Pushed: the request object goes to /oauth/par (with an assertion), the browser gets a
+    // request_uri; the library checks the code's ID token as ever.
+    let url = rp.ok(json!({ "op": "authorize_url", "redirect_uri": REDIRECT, "scope": "openid",
+                             "jar": kid, "par": true }));
+    let sent = url::Url::parse(url["url"].as_str().unwrap()).unwrap();
+    assert!(sent.query_pairs().any(|(n, _)| n == "request_uri"), "{sent}");
+    let answer = browser.get(url["url"].as_str().unwrap());
+    let tokens = rp.ok(json!({ "op": "code_grant", "callback_url": location(&answer) }));
+    assert_eq!(tokens["claims"]["sub"], json!(p.alice));
+    let pushes = rp.ok(json!({ "op": "exchanges" }))["exchanges"].clone();
+    let push = pushes.as_array().unwrap().iter().find(|e| e["url"].as_str().unwrap().ends_with("/oauth/par")).unwrap();
+    assert!(push["body"].as_str().unwrap().contains("request="), "{push}");
+    assert_eq!(push["status"], json!(201), "{push}");
 }

@@ -137,8 +137,10 @@ const ops = {
     client.useCodeIdTokenResponseType(config)
     return {}
   },
-  // {redirect_uri, scope, params?, par?}: a fresh PKCE verifier, state and nonce, kept for
-  // code_grant; with `par` the parameters are pushed first (buildAuthorizationUrlWithPAR).
+  // {redirect_uri, scope, params?, par?, jar?}: a fresh PKCE verifier, state and nonce, kept for
+  // code_grant; with `jar` (a kid of generate_key) the parameters travel in a request object
+  // signed with that key (buildAuthorizationUrlWithJAR); with `par` they are pushed first
+  // (buildAuthorizationUrlWithPAR) — both: the request object is what is pushed.
   async authorize_url(c) {
     const verifier = client.randomPKCECodeVerifier()
     pending = { verifier, state: client.randomState(), nonce: client.randomNonce() }
@@ -152,8 +154,14 @@ const ops = {
       ...(c.params ?? {}),
     }
     if (c.dpop_jkt) parameters.dpop_jkt = await dpop.calculateThumbprint()
+    let signed = parameters
+    if (c.jar) {
+      const jar = await client.buildAuthorizationUrlWithJAR(config, parameters, { key: keys.get(c.jar).privateKey, kid: c.jar })
+      if (!c.par) return { url: jar.href }
+      signed = jar.searchParams
+    }
     const url = c.par
-      ? await client.buildAuthorizationUrlWithPAR(config, parameters, dpopOptions(c))
+      ? await client.buildAuthorizationUrlWithPAR(config, signed, dpopOptions(c))
       : client.buildAuthorizationUrl(config, parameters)
     return { url: url.href }
   },

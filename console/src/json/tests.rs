@@ -42,7 +42,8 @@ fn client() -> Value {
         "access_token_alg": "ES256", "post_logout_redirect_uris": ["https://app.example/bye"],
         "attribute_claims": {"department": "dept"}, "require_pkce": true, "skip_consent": false,
         "registration_enabled": false, "hybrid_enabled": true, "require_pushed_authorization_requests": false,
-        "dpop_bound_access_tokens": true, "backchannel_logout_uri": "https://app.example/logout",
+        "dpop_bound_access_tokens": true, "require_signed_request_object": true,
+        "backchannel_logout_uri": "https://app.example/logout",
         "backchannel_logout_session_required": true, "disabled": false, "created_at": T, "updated_at": "2025-01-02T03:04:05.123456+02:00", "last_used_at": null
     })
 }
@@ -52,6 +53,7 @@ fn clients() {
     same::<Client>(client());
     same::<Client>(without(without(without(client(), "owner"), "jwks"), "last_used_at"));
     let older = without(without(client(), "dpop_bound_access_tokens"), "backchannel_logout_session_required");
+    let older = without(older, "require_signed_request_object");
     same::<Client>(without(older, "backchannel_logout_uri"));
     both_refuse::<Client>(without(client(), "grant_types"));
     let mut bad = client();

@@ -133,6 +133,7 @@ impl FromJson for Client {
             hybrid_enabled: o.get("hybrid_enabled")?,
             require_pushed_authorization_requests: o.get("require_pushed_authorization_requests")?,
             dpop_bound_access_tokens: o.get_or_default("dpop_bound_access_tokens")?,
+            require_signed_request_object: o.get_or_default("require_signed_request_object")?,
             backchannel_logout_uri: o.get("backchannel_logout_uri")?,
             backchannel_logout_session_required: o.get_or_default("backchannel_logout_session_required")?,
             disabled: o.get("disabled")?,

@@ -293,6 +293,7 @@ pub fn client_create(f: &NewClient) -> Result<ClientCreate, ApiError> {
         hybrid_enabled: false,
         require_pushed_authorization_requests: false,
         dpop_bound_access_tokens: false,
+        require_signed_request_object: false,
         backchannel_logout_uri: None,
         backchannel_logout_session_required: false,
     };
@@ -310,6 +311,7 @@ pub struct ClientSettings {
     pub hybrid_enabled: bool,
     pub require_pushed_authorization_requests: bool,
     pub dpop_bound_access_tokens: bool,
+    pub require_signed_request_object: bool,
     pub backchannel_logout_uri: String,
     pub backchannel_logout_session_required: bool,
 }
@@ -323,6 +325,7 @@ impl ClientSettings {
             hybrid_enabled: c.hybrid_enabled,
             require_pushed_authorization_requests: c.require_pushed_authorization_requests,
             dpop_bound_access_tokens: c.dpop_bound_access_tokens,
+            require_signed_request_object: c.require_signed_request_object,
             backchannel_logout_uri: c.backchannel_logout_uri.clone().unwrap_or_default(),
             backchannel_logout_session_required: c.backchannel_logout_session_required,
         }
@@ -353,6 +356,9 @@ pub fn client_settings_patch(original: &Client, f: &ClientSettings) -> Result<Cl
     }
     if f.dpop_bound_access_tokens != original.dpop_bound_access_tokens {
         body.dpop_bound_access_tokens = Some(f.dpop_bound_access_tokens);
+    }
+    if f.require_signed_request_object != original.require_signed_request_object {
+        body.require_signed_request_object = Some(f.require_signed_request_object);
     }
     let logout_uri = Some(f.backchannel_logout_uri.trim().to_owned()).filter(|u| !u.is_empty());
     if logout_uri != original.backchannel_logout_uri {
@@ -569,12 +575,14 @@ mod tests {
         f.hybrid_enabled = true;
         f.require_pushed_authorization_requests = true;
         f.dpop_bound_access_tokens = true;
+        f.require_signed_request_object = true;
         f.backchannel_logout_uri = " https://rp.example/logout ".into();
         let on = client_settings_patch(&client, &f).unwrap();
         assert_eq!(
             serde_json::to_value(&on).unwrap(),
             json!({ "hybrid_enabled": true, "require_pushed_authorization_requests": true,
-                    "dpop_bound_access_tokens": true, "backchannel_logout_uri": "https://rp.example/logout" })
+                    "dpop_bound_access_tokens": true, "require_signed_request_object": true,
+                    "backchannel_logout_uri": "https://rp.example/logout" })
         );
         f.token_endpoint_auth_method = TokenEndpointAuthMethod::ClientSecretPost;
         let away = client_settings_patch(&client, &f).unwrap();

@@ -93,6 +93,7 @@ pub fn ClientDetail() -> impl IntoView {
     let hybrid = RwSignal::new(false);
     let par = RwSignal::new(false);
     let dpop = RwSignal::new(false);
+    let jar = RwSignal::new(false);
     let logout_uri = RwSignal::new(String::new());
     let logout_sid = RwSignal::new(false);
     Effect::new(move |_| {
@@ -104,6 +105,7 @@ pub fn ClientDetail() -> impl IntoView {
             hybrid.set(f.hybrid_enabled);
             par.set(f.require_pushed_authorization_requests);
             dpop.set(f.dpop_bound_access_tokens);
+            jar.set(f.require_signed_request_object);
             logout_uri.set(f.backchannel_logout_uri);
             logout_sid.set(f.backchannel_logout_session_required);
         }
@@ -119,6 +121,7 @@ pub fn ClientDetail() -> impl IntoView {
             hybrid_enabled: hybrid.get_untracked(),
             require_pushed_authorization_requests: par.get_untracked(),
             dpop_bound_access_tokens: dpop.get_untracked(),
+            require_signed_request_object: jar.get_untracked(),
             backchannel_logout_uri: logout_uri.get_untracked(),
             backchannel_logout_session_required: logout_sid.get_untracked(),
         };
@@ -348,6 +351,10 @@ pub fn ClientDetail() -> impl IntoView {
                     <div class="check">
                         <input id="settings_par" type="checkbox" bind:checked=par />
                         <label for="settings_par">"Require pushed authorization requests (/oauth/par)"</label>
+                    </div>
+                    <div class="check">
+                        <input id="settings_jar" type="checkbox" bind:checked=jar />
+                        <label for="settings_jar">"Require signed request objects (RFC 9101)"</label>
                     </div>
                     <div class="check">
                         <input id="settings_dpop" type="checkbox" bind:checked=dpop />

@@ -47,6 +47,8 @@ pub struct Client {
     /// Its authorization requests must be pushed first (RFC 9126).
     pub require_pushed_authorization_requests: bool,
     pub dpop_bound_access_tokens: bool,
+    /// Its authorization requests must come as signed request objects (RFC 9101).
+    pub require_signed_request_object: bool,
     /// Where its logout tokens go (OpenID Connect Back-Channel Logout).
     pub backchannel_logout_uri: Option<String>,
     pub backchannel_logout_session_required: bool,
@@ -134,6 +136,7 @@ struct Row {
     dpop_bound_access_tokens: bool,
     backchannel_logout_uri: Option<String>,
     backchannel_logout_session_required: bool,
+    require_signed_request_object: bool,
 }
 
 #[derive(Queryable, Selectable)]
@@ -181,6 +184,7 @@ impl Row {
             hybrid_enabled: self.hybrid_enabled,
             require_pushed_authorization_requests: self.require_pushed_authorization_requests,
             dpop_bound_access_tokens: self.dpop_bound_access_tokens,
+            require_signed_request_object: self.require_signed_request_object,
             backchannel_logout_uri: self.backchannel_logout_uri,
             backchannel_logout_session_required: self.backchannel_logout_session_required,
             tokens_valid_after: self.tokens_valid_after.map(from_db_time),
@@ -222,6 +226,7 @@ impl Row {
             hybrid_enabled: c.hybrid_enabled,
             require_pushed_authorization_requests: c.require_pushed_authorization_requests,
             dpop_bound_access_tokens: c.dpop_bound_access_tokens,
+            require_signed_request_object: c.require_signed_request_object,
             backchannel_logout_uri: c.backchannel_logout_uri.clone(),
             backchannel_logout_session_required: c.backchannel_logout_session_required,
         })

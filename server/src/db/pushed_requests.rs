@@ -16,6 +16,7 @@ diesel::table! {
         client_id -> Text,
         parameters -> Text,
         expires_at -> Timestamp,
+        signed -> Bool,
     }
 }
 
@@ -26,14 +27,18 @@ struct Row {
     client_id: String,
     parameters: String,
     expires_at: NaiveDateTime,
+    /// The parameters came in a signed request object (RFC 9101).
+    signed: bool,
 }
 
-/// Keeps `parameters` (form-urlencoded) pushed by `client` under `id` until `expires_at`.
+/// Keeps `parameters` (form-urlencoded) pushed by `client` under `id` until `expires_at`;
+/// `signed` when they came in a verified request object.
 pub fn insert(
     conn: &mut Conn,
     id: &str,
     client: ClientUuid,
     parameters: &str,
+    signed: bool,
     expires_at: DateTime<Utc>,
 ) -> Result<()> {
     let row = Row {
@@ -41,6 +46,7 @@ pub fn insert(
         client_id: client.to_string(),
         parameters: parameters.to_owned(),
         expires_at: to_db_time(expires_at),
+        signed,
     };
     diesel::insert_into(pushed_authorization_requests::table).values(&row).execute(conn)?;
     Ok(())
@@ -48,8 +54,8 @@ pub fn insert(
 
 /// Takes the parameters pushed under `id` by `client`, if they have not expired at `now`: the
 /// row is deleted, so a second taker (on any replica) gets nothing. Another client's request
-/// is left alone.
-pub fn take(conn: &mut Conn, id: &str, client: ClientUuid, now: DateTime<Utc>) -> Result<Option<String>> {
+/// is left alone. Answers the parameters and whether they came signed.
+pub fn take(conn: &mut Conn, id: &str, client: ClientUuid, now: DateTime<Utc>) -> Result<Option<(String, bool)>> {
     let found: Option<Row> = pushed_authorization_requests::table
         .find(id)
         .filter(pushed_authorization_requests::client_id.eq(client.to_string()))
@@ -57,7 +63,7 @@ pub fn take(conn: &mut Conn, id: &str, client: ClientUuid, now: DateTime<Utc>) -
         .unique(conn)?;
     let Some(row) = found else { return Ok(None) };
     let deleted = diesel::delete(pushed_authorization_requests::table.find(id)).execute(conn)?;
-    Ok((deleted == 1 && row.expires_at > to_db_time(now)).then_some(row.parameters))
+    Ok((deleted == 1 && row.expires_at > to_db_time(now)).then_some((row.parameters, row.signed)))
 }
 
 /// Deletes up to `limit` pushed requests that expired before `before`; returns how many.

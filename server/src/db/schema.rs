@@ -69,6 +69,7 @@ diesel::table! {
         hybrid_enabled -> Bool,
         require_pushed_authorization_requests -> Bool,
         dpop_bound_access_tokens -> Bool,
+        require_signed_request_object -> Bool,
         backchannel_logout_uri -> Nullable<Text>,
         backchannel_logout_session_required -> Bool,
     }

@@ -75,6 +75,7 @@ pub fn run(
         hybrid_enabled: false,
         require_pushed_authorization_requests: false,
         dpop_bound_access_tokens: false,
+        require_signed_request_object: false,
         backchannel_logout_uri: None,
         backchannel_logout_session_required: false,
         tokens_valid_after: None,

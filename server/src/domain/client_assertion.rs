@@ -89,15 +89,6 @@ pub fn verify(
     if !ALGORITHMS.contains(&header.alg) {
         return Err("client assertion: algorithm not allowed");
     }
-    let candidates: Vec<&Jwk> = keys
-        .keys
-        .iter()
-        .filter(|k| header.kid.is_none() || k.common.key_id == header.kid)
-        .filter(|k| !matches!(k.common.public_key_use, Some(PublicKeyUse::Encryption)))
-        .collect();
-    if candidates.is_empty() {
-        return Err("client assertion: no registered key has its kid");
-    }
     let mut validation = Validation::new(header.alg);
     validation.leeway = LEEWAY;
     validation.validate_nbf = true;
@@ -105,29 +96,54 @@ pub fn verify(
     validation.set_issuer(&[client_id]);
     validation.sub = Some(client_id.to_owned());
     validation.set_required_spec_claims(&["exp", "iss", "sub", "aud"]);
-    let mut last = "client assertion: signature does not verify";
+    let claims = match signed_claims(assertion, header.kid.as_deref(), keys, &validation) {
+        Ok(claims) => claims,
+        Err(None) => return Err("client assertion: no registered key has its kid"),
+        Err(Some(kind)) => {
+            use jsonwebtoken::errors::ErrorKind;
+            return Err(match kind {
+                ErrorKind::ExpiredSignature => "client assertion: expired",
+                ErrorKind::ImmatureSignature => "client assertion: not yet valid",
+                ErrorKind::InvalidAudience => "client assertion: not addressed to this server",
+                ErrorKind::InvalidIssuer | ErrorKind::InvalidSubject => {
+                    "client assertion: iss and sub must be the client_id"
+                }
+                ErrorKind::MissingRequiredClaim(_) => "client assertion: exp, iss, sub and aud are required",
+                _ => "client assertion: signature does not verify",
+            });
+        }
+    };
+    checked_claims(&claims, now)
+}
+
+/// The claims of `jwt` once its signature verifies with a signing key of `keys` (the one `kid`
+/// names, or any when it names none) and `validation` passes. `Err(None)`: no key to try;
+/// `Err(Some(kind))`: why the last key tried refused it.
+pub fn signed_claims(
+    jwt: &str,
+    kid: Option<&str>,
+    keys: &JwkSet,
+    validation: &Validation,
+) -> std::result::Result<Value, Option<jsonwebtoken::errors::ErrorKind>> {
+    let candidates: Vec<&Jwk> = keys
+        .keys
+        .iter()
+        .filter(|k| kid.is_none() || k.common.key_id.as_deref() == kid)
+        .filter(|k| !matches!(k.common.public_key_use, Some(PublicKeyUse::Encryption)))
+        .collect();
+    if candidates.is_empty() {
+        return Err(None);
+    }
+    let mut last = jsonwebtoken::errors::ErrorKind::InvalidSignature;
     for key in candidates {
         let Ok(decoding) = DecodingKey::from_jwk(key) else { continue };
-        match jsonwebtoken::decode::<Value>(assertion, &decoding, &validation) {
-            Ok(data) => return checked_claims(&data.claims, now),
-            Err(e) => {
-                use jsonwebtoken::errors::ErrorKind;
-                last = match e.kind() {
-                    ErrorKind::ExpiredSignature => "client assertion: expired",
-                    ErrorKind::ImmatureSignature => "client assertion: not yet valid",
-                    ErrorKind::InvalidAudience => "client assertion: not addressed to this server",
-                    ErrorKind::InvalidIssuer | ErrorKind::InvalidSubject => {
-                        "client assertion: iss and sub must be the client_id"
-                    }
-                    ErrorKind::MissingRequiredClaim(_) => "client assertion: exp, iss, sub and aud are required",
-                    ErrorKind::InvalidSignature => "client assertion: signature does not verify",
-                    _ => last,
-                };
-                // A key of another type, or a signature that fails with it: try the next key.
-            }
+        match jsonwebtoken::decode::<Value>(jwt, &decoding, validation) {
+            Ok(data) => return Ok(data.claims),
+            // A key of another type, or a signature that fails with it: try the next key.
+            Err(e) => last = e.into_kind(),
         }
     }
-    Err(last)
+    Err(Some(last))
 }
 
 fn checked_claims(claims: &Value, now: DateTime<Utc>) -> std::result::Result<Verified, &'static str> {
@@ -139,6 +155,23 @@ fn checked_claims(claims: &Value, now: DateTime<Utc>) -> std::result::Result<Ver
     }
     let expires_at = DateTime::from_timestamp(exp, 0).ok_or("client assertion: exp out of range")?;
     Ok(Verified { jti: jti.to_owned(), expires_at: expires_at + chrono::Duration::seconds(LEEWAY as i64) })
+}
+
+/// A client's registered public keys: its inline `jwks`, else the set at its `jwks_uri`
+/// (through `cache`; fetched again when `kid` is not in it). Blocking: it may fetch.
+pub fn client_keys(
+    cache: &JwksCache,
+    jwks: Option<&Value>,
+    jwks_uri: Option<&str>,
+    kid: Option<&str>,
+) -> std::result::Result<Arc<JwkSet>, &'static str> {
+    match (jwks, jwks_uri) {
+        (Some(set), _) => serde_json::from_value::<JwkSet>(set.clone())
+            .map(Arc::new)
+            .map_err(|_| "the client's jwks is not a JWK Set"),
+        (None, Some(uri)) => cache.keys(uri, kid),
+        (None, None) => Err("the client has no keys (jwks or jwks_uri)"),
+    }
 }
 
 /// Where an assertion's `jti` is remembered: one row per client and `jti`.
@@ -169,16 +202,9 @@ pub fn authenticate(
         return rejected("the client is not registered for private_key_jwt");
     }
     let kid = jsonwebtoken::decode_header(assertion).ok().and_then(|h| h.kid);
-    let keys = match (&credential.jwks, &credential.jwks_uri) {
-        (Some(set), _) => match serde_json::from_value::<JwkSet>(set.clone()) {
-            Ok(keys) => Arc::new(keys),
-            Err(_) => return rejected("the client's jwks is not a JWK Set"),
-        },
-        (None, Some(uri)) => match cache.keys(uri, kid.as_deref()) {
-            Ok(keys) => keys,
-            Err(reason) => return rejected(reason),
-        },
-        (None, None) => return rejected("the client has no keys"),
+    let keys = match client_keys(cache, credential.jwks.as_ref(), credential.jwks_uri.as_deref(), kid.as_deref()) {
+        Ok(keys) => keys,
+        Err(reason) => return rejected(reason),
     };
     let verified = match verify(assertion, client_id, audiences, &keys, db::now()) {
         Ok(verified) => verified,
@@ -238,7 +264,7 @@ fn fetch(uri: &str) -> std::result::Result<JwkSet, &'static str> {
     let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(5)).redirects(0).build();
     let response = agent.get(uri).set("Accept", "application/json").call().map_err(|e| {
         log::warn!("fetching a client's jwks_uri failed: {e}");
-        "client assertion: the client's jwks_uri could not be fetched"
+        "the client's jwks_uri could not be fetched"
     })?;
     let mut body = Vec::new();
     use std::io::Read;
@@ -246,15 +272,15 @@ fn fetch(uri: &str) -> std::result::Result<JwkSet, &'static str> {
         .into_reader()
         .take(MAX_DOCUMENT + 1)
         .read_to_end(&mut body)
-        .map_err(|_| "client assertion: the client's jwks_uri could not be read")?;
+        .map_err(|_| "the client's jwks_uri could not be read")?;
     if body.len() as u64 > MAX_DOCUMENT {
-        return Err("client assertion: the client's jwks_uri document is too large");
+        return Err("the client's jwks_uri document is too large");
     }
-    let set: Value = serde_json::from_slice(&body).map_err(|_| "client assertion: jwks_uri did not return JSON")?;
+    let set: Value = serde_json::from_slice(&body).map_err(|_| "the client's jwks_uri did not return JSON")?;
     if gatehouse_api_types::checks::jwks(&set).is_err() || check_key_set(&set).is_err() {
-        return Err("client assertion: jwks_uri did not return a usable JWK Set");
+        return Err("the client's jwks_uri did not return a usable JWK Set");
     }
-    serde_json::from_value(set).map_err(|_| "client assertion: jwks_uri did not return a JWK Set")
+    serde_json::from_value(set).map_err(|_| "the client's jwks_uri did not return a JWK Set")
 }
 
 #[cfg(test)]

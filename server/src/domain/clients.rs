@@ -162,6 +162,7 @@ impl ClientView {
             hybrid_enabled: c.hybrid_enabled,
             require_pushed_authorization_requests: c.require_pushed_authorization_requests,
             dpop_bound_access_tokens: c.dpop_bound_access_tokens,
+            require_signed_request_object: c.require_signed_request_object,
             backchannel_logout_uri: c.backchannel_logout_uri.clone(),
             backchannel_logout_session_required: c.backchannel_logout_session_required,
             disabled: c.disabled,
@@ -199,6 +200,7 @@ impl ClientView {
             "hybrid_enabled": c.hybrid_enabled,
             "require_pushed_authorization_requests": c.require_pushed_authorization_requests,
             "dpop_bound_access_tokens": c.dpop_bound_access_tokens,
+            "require_signed_request_object": c.require_signed_request_object,
             "backchannel_logout_uri": c.backchannel_logout_uri,
             "backchannel_logout_session_required": c.backchannel_logout_session_required,
             "disabled": c.disabled,
@@ -303,6 +305,7 @@ pub fn create(conn: &mut Conn, ctx: &Context, input: ClientCreate, secret_hash: 
         hybrid_enabled: input.hybrid_enabled,
         require_pushed_authorization_requests: input.require_pushed_authorization_requests,
         dpop_bound_access_tokens: input.dpop_bound_access_tokens,
+        require_signed_request_object: input.require_signed_request_object,
         backchannel_logout_uri: input.backchannel_logout_uri,
         backchannel_logout_session_required: input.backchannel_logout_session_required,
         tokens_valid_after: None,
@@ -476,6 +479,9 @@ pub fn update(
     }
     if let Some(bound) = patch.dpop_bound_access_tokens {
         after.dpop_bound_access_tokens = bound;
+    }
+    if let Some(required) = patch.require_signed_request_object {
+        after.require_signed_request_object = required;
     }
     if let Some(uri) = patch.backchannel_logout_uri {
         after.backchannel_logout_uri = uri;

@@ -31,6 +31,7 @@ pub mod namespaces;
 pub mod passkeys;
 pub mod password;
 pub mod power;
+pub mod request_object;
 pub mod secrets;
 pub mod signin;
 pub mod signing_keys;

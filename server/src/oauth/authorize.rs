@@ -18,7 +18,7 @@ pub use super::response::{issue_code, redirect_with, Next, ReturnTo};
 use super::scope::{Scopes, OPENID};
 use super::second_factor;
 use super::session;
-use super::{par, OAuthError};
+use super::{par, request_object, OAuthError};
 use crate::db::ids::{AccountId, ClientId, ClientUuid};
 use crate::db::oauth::{AuthRequest, SsoSession};
 use crate::db::{self, Conn};
@@ -72,13 +72,33 @@ impl Refusal {
     }
 }
 
-/// The request, checked; `pushed` when its parameters came through `/oauth/par` (being pushed,
-/// or redeemed). `Err` says why it is refused.
+/// How an authorization request's parameters arrived.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Via {
+    /// Through `/oauth/par` (being pushed, or redeemed).
+    pub pushed: bool,
+    /// In a request object the client signed (RFC 9101), verified.
+    pub signed: bool,
+}
+
+/// Where the refusals of a request whose `redirect_uri` is registered go: in the response mode
+/// it asked for (hybrid's default is the fragment; an unknown mode answers in the default one).
+pub fn return_to(form: &Form, redirect_uri: &str) -> ReturnTo {
+    let hybrid = form.get("response_type").map(ResponseType::parse_parameter) == Some(Some(ResponseType::CodeIdToken));
+    let default_mode = if hybrid { ResponseMode::Fragment } else { ResponseMode::Query };
+    ReturnTo {
+        redirect_uri: redirect_uri.to_owned(),
+        mode: form.get("response_mode").and_then(|m| m.parse().ok()).unwrap_or(default_mode),
+        state: form.get("state").map(str::to_owned),
+    }
+}
+
+/// The request, checked; `via` says how its parameters arrived. `Err` says why it is refused.
 pub fn validate(
     conn: &mut Conn,
     oauth: &OAuth,
     form: &Form,
-    pushed: bool,
+    via: Via,
 ) -> Refusable<(AuthRequest, ClientView), Refusal> {
     let page = |message: &str| Ok(Err(Refusal::Page(message.to_owned())));
     let Some(client_id) = form.get("client_id") else {
@@ -94,23 +114,10 @@ pub fn validate(
     if !view.client.redirect_uris.iter().any(|u| u == redirect_uri) {
         return page("The redirect_uri is not registered for this application.");
     }
-    // From here on, errors go back to the application, in the response mode it asked for
-    // (hybrid's default is the fragment; an unknown mode answers in the default one).
+    // From here on, errors go back to the application.
+    let to = return_to(form, redirect_uri);
     let response_type = form.get("response_type").map(ResponseType::parse_parameter);
-    let default_mode = if response_type == Some(Some(ResponseType::CodeIdToken)) {
-        ResponseMode::Fragment
-    } else {
-        ResponseMode::Query
-    };
-    let mut to = ReturnTo {
-        redirect_uri: redirect_uri.to_owned(),
-        mode: default_mode,
-        state: form.get("state").map(str::to_owned),
-    };
     let mode = form.get("response_mode").map(str::parse::<ResponseMode>);
-    if let Some(Ok(mode)) = mode {
-        to.mode = mode;
-    }
     let refuse = |error: &'static str, description: &str| {
         Ok(Err(Refusal::Back { to: to.clone(), error, description: description.to_owned() }))
     };
@@ -126,15 +133,19 @@ pub fn validate(
         (_, Some(_)) => return refuse("unsupported_response_type", "response_type must be code or code id_token"),
         (_, None) => return refuse("invalid_request", "response_type is required"),
     };
-    if form.get("request").is_some() {
-        return refuse("request_not_supported", "request objects are not supported");
+    if form.get("request").is_some() || form.get("request_uri").is_some() {
+        // Unpacked before validation: what remains was nested in a pushed or signed request.
+        return refuse("invalid_request", "a pushed or signed request cannot name a request or request_uri");
     }
-    if form.get("request_uri").is_some() {
-        return refuse("invalid_request", "a pushed authorization request cannot name a request_uri");
+    if view.client.require_signed_request_object && !via.signed {
+        return refuse(
+            "invalid_request",
+            "this application must send its authorization requests as signed request objects (RFC 9101: request)",
+        );
     }
     let par_required =
         view.client.require_pushed_authorization_requests || (oauth.settings.require_par && !view.client.is_console());
-    if par_required && !pushed {
+    if par_required && !via.pushed {
         return refuse(
             "invalid_request",
             "this application must push its authorization requests to /oauth/par first (RFC 9126)",
@@ -299,61 +310,88 @@ async fn authorize(req: HttpRequest, state: web::Data<AppState>, form: Form) -> 
         .db
         .run(move |conn| {
             let oauth = &worker.oauth;
-            // A pushed request: its parameters, and only those, once (RFC 9126).
-            let (form, pushed) = match form.get("request_uri") {
-                Some(uri) => match par::redeem(conn, &worker, form.get("client_id"), uri)? {
-                    Some(pushed) => (pushed, true),
-                    None => return Ok(Refusal::Page(par::UNKNOWN.to_owned()).next(oauth)),
+            let (form, via) = match (form.get("request_uri"), form.get("request")) {
+                (Some(_), Some(_)) => {
+                    return Ok((
+                        Refusal::Page("A request names request and request_uri: one of them.".into()).next(oauth),
+                        None,
+                    ))
+                }
+                // A pushed request: its parameters, and only those, once (RFC 9126).
+                (Some(uri), None) => match par::redeem(conn, &worker, form.get("client_id"), uri)? {
+                    Some((pushed, signed)) => (pushed, Via { pushed: true, signed }),
+                    None => return Ok((Refusal::Page(par::UNKNOWN.to_owned()).next(oauth), None)),
                 },
-                None => (form, false),
+                // A request object: its parameters, and only those (RFC 9101).
+                (None, Some(_)) => match request_object::unpack(conn, &worker, &form, &origin)? {
+                    Ok(unpacked) => (unpacked, Via { pushed: false, signed: true }),
+                    Err(refused) => return Ok((refused.refusal.next(oauth), Some(refused.event))),
+                },
+                (None, None) => (form, Via::default()),
             };
-            let (request, client) = match validate(conn, oauth, &form, pushed)? {
+            let (request, client) = match validate(conn, oauth, &form, via)? {
                 Ok(valid) => valid,
-                Err(refusal) => return Ok(refusal.next(oauth)),
+                Err(refusal) => return Ok((refusal.next(oauth), None)),
             };
-            let current = session::current(conn, sso.as_deref())?;
-            let signed_in = session_account(conn, &worker, current, &client, &request)?;
-            let (prompt_none, prompt_login) = (consent::prompts(&request, "none"), consent::prompts(&request, "login"));
-            match signed_in {
-                Some((session, account)) if !prompt_login => {
-                    if !consent::needed(conn, &client, &account, &request)? {
-                        let granted = worker.db.write_blocking(conn, |conn| {
-                            issue_code(conn, oauth, &request, &client, &account, &session, &origin)
-                        })?;
-                        return granted.send(conn, oauth);
-                    }
-                    if prompt_none {
-                        return Ok(error_redirect(
-                            oauth,
-                            &request,
-                            "consent_required",
-                            "the user has not allowed this application",
-                        ));
-                    }
-                    let request = AuthRequest { account: Some(account.id), ..request };
-                    db::oauth::insert_request(conn, &request)?;
-                    let page = consent::page(&request, &client, &account);
-                    Ok(Next::Page(page.cookie(session::authz_cookie(&oauth.settings, &request.id, request_lifetime()))))
-                }
-                None if prompt_none => {
-                    Ok(error_redirect(oauth, &request, "login_required", "the user is not signed in"))
-                }
-                _ => {
-                    db::oauth::insert_request(conn, &request)?;
-                    let page = sign_in_page(
-                        oauth,
-                        &request,
-                        &client,
-                        request.login_hint.as_deref().unwrap_or_default(),
-                        Vec::new(),
-                        StatusCode::OK,
-                    );
-                    Ok(Next::Page(page.cookie(session::authz_cookie(&oauth.settings, &request.id, request_lifetime()))))
-                }
-            }
+            Ok((proceed(conn, &worker, request, client, sso.as_deref(), &origin)?, None))
         })
         .await;
+    let outcome = match outcome {
+        Ok((next, Some(failure))) => state.audit.record(vec![failure]).await.map(|()| next),
+        Ok((next, None)) => Ok(next),
+        Err(e) => Err(e),
+    };
     respond(outcome)
+}
+
+/// A valid request: signed in already (a code, or the consent page), or the sign-in page.
+fn proceed(
+    conn: &mut Conn,
+    worker: &AppState,
+    request: AuthRequest,
+    client: ClientView,
+    sso: Option<&str>,
+    origin: &Origin,
+) -> Result<Next> {
+    let oauth = &worker.oauth;
+    let current = session::current(conn, sso)?;
+    let signed_in = session_account(conn, worker, current, &client, &request)?;
+    let (prompt_none, prompt_login) = (consent::prompts(&request, "none"), consent::prompts(&request, "login"));
+    match signed_in {
+        Some((session, account)) if !prompt_login => {
+            if !consent::needed(conn, &client, &account, &request)? {
+                let granted = worker.db.write_blocking(conn, |conn| {
+                    issue_code(conn, oauth, &request, &client, &account, &session, origin)
+                })?;
+                return granted.send(conn, oauth);
+            }
+            if prompt_none {
+                return Ok(error_redirect(
+                    oauth,
+                    &request,
+                    "consent_required",
+                    "the user has not allowed this application",
+                ));
+            }
+            let request = AuthRequest { account: Some(account.id), ..request };
+            db::oauth::insert_request(conn, &request)?;
+            let page = consent::page(&request, &client, &account);
+            Ok(Next::Page(page.cookie(session::authz_cookie(&oauth.settings, &request.id, request_lifetime()))))
+        }
+        None if prompt_none => Ok(error_redirect(oauth, &request, "login_required", "the user is not signed in")),
+        _ => {
+            db::oauth::insert_request(conn, &request)?;
+            let page = sign_in_page(
+                oauth,
+                &request,
+                &client,
+                request.login_hint.as_deref().unwrap_or_default(),
+                Vec::new(),
+                StatusCode::OK,
+            );
+            Ok(Next::Page(page.cookie(session::authz_cookie(&oauth.settings, &request.id, request_lifetime()))))
+        }
+    }
 }
 
 pub fn respond(outcome: Result<Next>) -> HttpResponse {

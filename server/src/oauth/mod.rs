@@ -17,6 +17,7 @@ pub mod pages;
 pub mod par;
 pub mod passkey;
 pub mod register;
+pub mod request_object;
 pub mod response;
 pub mod scope;
 pub mod second_factor;

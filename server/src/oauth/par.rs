@@ -3,16 +3,18 @@
 //! parameters of an authorization request, which are checked as `/oauth/authorize` would check
 //! them, and receives a `request_uri` (`urn:ietf:params:oauth:request_uri:…`) that works once,
 //! for 60 seconds, for that client alone, on every replica (it is kept in the database, by
-//! hash). `/oauth/authorize` then takes the pushed parameters and nothing else.
+//! hash). `/oauth/authorize` then takes the pushed parameters and nothing else. A pushed
+//! `request` (a signed request object, RFC 9101) is verified and unpacked here: its parameters
+//! are what is stored, marked as signed.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
-use super::authorize::validate;
+use super::authorize::{validate, Via};
 use super::endpoints::client_of;
 use super::form::Form;
 use super::token_endpoint::proof_header;
-use super::OAuthError;
+use super::{request_object, OAuthError};
 use crate::db::ids::{ClientId, ClientUuid};
 use crate::db::{self, Conn};
 use crate::domain::audit::NewEvent;
@@ -43,7 +45,14 @@ pub async fn push(
     if form.get("client_id").is_some_and(|id| id != client.client_id) {
         return Err(OAuthError::invalid_request("client_id is not the authenticated client's"));
     }
-    let mut pairs: Vec<(String, String)> = form
+    let origin = shell::origin(&req);
+    // A request object: its parameters, and only those (RFC 9101); else the pushed ones.
+    let signed = form.get("request").is_some();
+    let parameters = match signed {
+        true => request_object::unpack_pushed(&state, client.id, &form, &origin).await?,
+        false => form,
+    };
+    let mut pairs: Vec<(String, String)> = parameters
         .pairs()
         .filter(|(name, _)| !CLIENT_AUTHENTICATION.contains(name))
         .map(|(n, v)| (n.into(), v.into()))
@@ -53,7 +62,7 @@ pub async fn push(
     // A DPoP proof with the push binds the code to its key, as `dpop_jkt` would (RFC 9449 §10.1).
     if let Some(proof) = proof {
         let jkt = pushed_proof(&state, &proof).await?;
-        if form.get("dpop_jkt").is_some_and(|given| given != jkt) {
+        if parameters.get("dpop_jkt").is_some_and(|given| given != jkt) {
             return Err(OAuthError::invalid_dpop_proof("DPoP proof: its key is not the dpop_jkt parameter's"));
         }
         pairs.retain(|(name, _)| name != "dpop_jkt");
@@ -61,17 +70,19 @@ pub async fn push(
     }
     let pushed = Form::from_pairs(pairs);
     let worker = state.clone();
-    let checked = state.db.run(move |conn| Ok(validate(conn, &worker.oauth, &pushed, true)?.map(|_| pushed))).await?;
+    let checked = state
+        .db
+        .run(move |conn| Ok(validate(conn, &worker.oauth, &pushed, Via { pushed: true, signed })?.map(|_| pushed)))
+        .await?;
     let pushed = checked.map_err(|refusal| refusal.oauth_error())?;
 
     let token = random_token(32);
     let hash = token_hash(&token);
-    let origin = shell::origin(&req);
     let expires_at = db::now() + chrono::Duration::seconds(LIFETIME_SECONDS);
     state
         .db
         .write(move |conn| {
-            db::pushed_requests::insert(conn, &hash, ClientUuid(client.id), &pushed.encode(), expires_at)?;
+            db::pushed_requests::insert(conn, &hash, ClientUuid(client.id), &pushed.encode(), signed, expires_at)?;
             db::audit::append(
                 conn,
                 vec![NewEvent::new(client.actor.clone(), "oauth.par")
@@ -102,9 +113,15 @@ async fn pushed_proof(state: &web::Data<AppState>, proof: &str) -> std::result::
     Ok(jkt)
 }
 
-/// The parameters pushed under `request_uri` by the client `client_id` names, taken once; none
-/// when the URI is not one of ours, expired, was used, or another client pushed it.
-pub fn redeem(conn: &mut Conn, state: &AppState, client_id: Option<&str>, request_uri: &str) -> Result<Option<Form>> {
+/// The parameters pushed under `request_uri` by the client `client_id` names, taken once, and
+/// whether they came in a signed request object; none when the URI is not one of ours,
+/// expired, was used, or another client pushed it.
+pub fn redeem(
+    conn: &mut Conn,
+    state: &AppState,
+    client_id: Option<&str>,
+    request_uri: &str,
+) -> Result<Option<(Form, bool)>> {
     let (Some(client_id), Some(token)) = (client_id, request_uri.strip_prefix(REQUEST_URI_PREFIX)) else {
         return Ok(None);
     };
@@ -113,5 +130,5 @@ pub fn redeem(conn: &mut Conn, state: &AppState, client_id: Option<&str>, reques
         db::pushed_requests::take(conn, &token_hash(token), ClientUuid(client.client.id), db::now())
     })?;
     // Stored by the push, which parsed them: they parse again.
-    Ok(taken.and_then(|parameters| Form::parse(parameters.as_bytes()).ok()))
+    Ok(taken.and_then(|(parameters, signed)| Some((Form::parse(parameters.as_bytes()).ok()?, signed))))
 }

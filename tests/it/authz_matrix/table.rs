@@ -171,10 +171,10 @@ pub(super) fn operations() -> Vec<Operation> {
         op("POST /api/v1/clients", Grants(&["clients:write@*"]), 201)
             .body(r#"{"name": "created by the matrix", "permissions": []}"#),
         op("GET /api/v1/clients/{id}", Grants(&[CLIENT_READ]), 200).at(CLIENT).hidden_without(CLIENT_READ),
-        op("PATCH /api/v1/clients/{id}", Grants(CLIENT_MANAGE), 200)
-            .at(CLIENT)
-            .hidden_without(CLIENT_READ)
-            .body(r#"{"name": "renamed by the matrix", "require_pushed_authorization_requests": true}"#),
+        op("PATCH /api/v1/clients/{id}", Grants(CLIENT_MANAGE), 200).at(CLIENT).hidden_without(CLIENT_READ).body(
+            r#"{"name": "renamed by the matrix", "require_pushed_authorization_requests": true,
+                    "require_signed_request_object": true}"#,
+        ),
         op("DELETE /api/v1/clients/{id}", Grants(CLIENT_MANAGE), 204)
             .at(&[("id", "doomed-client")])
             .hidden_without(CLIENT_READ),
