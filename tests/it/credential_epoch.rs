@@ -33,6 +33,7 @@ const NOT_READ: [(&str, &[&str]); 5] = [
             "require_pushed_authorization_requests",
             "backchannel_logout_uri",
             "backchannel_logout_session_required",
+            "require_signed_request_object",
         ],
     ),
     ("client_secrets", &[]),
