@@ -210,12 +210,29 @@ pub fn insert_each(conn: &mut Conn, accounts: &[Account]) -> Result<Vec<Result<(
     let mut inserted: HashSet<String> = HashSet::with_capacity(accounts.len());
     for chunk in accounts.chunks(INSERT_ROWS) {
         let rows = chunk.iter().map(Row::from_account).collect::<Result<Vec<Row>>>()?;
-        let ids: Vec<String> = native!(conn, |c| diesel::insert_into(accounts::table)
-            .values(&rows)
-            .on_conflict_do_nothing()
-            .returning(accounts::id)
-            .get_results(c))?;
-        inserted.extend(ids);
+        match conn {
+            Conn::Pg(c) => inserted.extend(
+                diesel::insert_into(accounts::table)
+                    .values(&rows)
+                    .on_conflict_do_nothing()
+                    .returning(accounts::id)
+                    .get_results::<String>(c)?,
+            ),
+            // diesel writes a multi-row INSERT for SQLite only when no value is DEFAULT and
+            // otherwise runs one statement per row, each expecting its row back; SQLite's
+            // statements run in-process, so one per row, each answering zero or one id.
+            Conn::Sqlite(c) => {
+                for row in &rows {
+                    inserted.extend(
+                        diesel::insert_into(accounts::table)
+                            .values(row)
+                            .on_conflict_do_nothing()
+                            .returning(accounts::id)
+                            .get_results::<String>(c)?,
+                    );
+                }
+            }
+        }
     }
     let skipped: Vec<(usize, &Account)> =
         accounts.iter().enumerate().filter(|(_, a)| !inserted.contains(&a.id.to_string())).collect();
