@@ -1,6 +1,8 @@
 //! Accounts: lookups by id, by sign-in name and by contact (compared case-folded, NFKC), keyset-paged
 //! search, versioned updates, and the unverified registrations housekeeping removes.
 
+use std::collections::{HashMap, HashSet};
+
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use gatehouse_api_types::grant::Grant;
@@ -166,6 +168,121 @@ fn one_with_groups(conn: &mut Conn, row: Option<Row>) -> Result<Option<Account>>
 pub fn insert(conn: &mut Conn, account: &Account) -> Result<()> {
     diesel::insert_into(accounts::table).values(Row::from_account(account)?).execute(conn)?;
     Ok(())
+}
+
+/// Rows per multi-row `INSERT` of accounts: 23 columns each, below SQLite's 32,766 bound
+/// parameters (and PostgreSQL's 65,535).
+const INSERT_ROWS: usize = 1_000;
+/// Keys per lookup of who holds a sign-in name.
+const LOOKUP_KEYS: usize = 500;
+
+/// A sign-in name column with a unique index per namespace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum SignInName {
+    Username,
+    Email,
+    PhoneNumber,
+}
+
+impl SignInName {
+    fn key(self, account: &Account) -> Option<String> {
+        match self {
+            SignInName::Username => account.username_key(),
+            SignInName::Email => account.email_key(),
+            SignInName::PhoneNumber => account.phone_number.clone(),
+        }
+    }
+
+    fn field(self) -> &'static str {
+        match self {
+            SignInName::Username => "username",
+            SignInName::Email => "email",
+            SignInName::PhoneNumber => "phone_number",
+        }
+    }
+}
+
+/// Inserts `accounts` in order, each as if on its own: one that takes a sign-in name already
+/// taken (before it, by an earlier one of them or an existing account) is skipped and gets the
+/// error its own `INSERT` would have got. A few multi-row `INSERT … ON CONFLICT DO NOTHING
+/// RETURNING id`, then, only if some were skipped, one lookup per sign-in name for why.
+pub fn insert_each(conn: &mut Conn, accounts: &[Account]) -> Result<Vec<Result<()>>> {
+    let mut inserted: HashSet<String> = HashSet::with_capacity(accounts.len());
+    for chunk in accounts.chunks(INSERT_ROWS) {
+        let rows = chunk.iter().map(Row::from_account).collect::<Result<Vec<Row>>>()?;
+        match conn {
+            Conn::Pg(c) => inserted.extend(
+                diesel::insert_into(accounts::table)
+                    .values(&rows)
+                    .on_conflict_do_nothing()
+                    .returning(accounts::id)
+                    .get_results::<String>(c)?,
+            ),
+            // diesel writes a multi-row INSERT for SQLite only when no value is DEFAULT and
+            // otherwise runs one statement per row, each expecting its row back; SQLite's
+            // statements run in-process, so one per row, each answering zero or one id.
+            Conn::Sqlite(c) => {
+                for row in &rows {
+                    inserted.extend(
+                        diesel::insert_into(accounts::table)
+                            .values(row)
+                            .on_conflict_do_nothing()
+                            .returning(accounts::id)
+                            .get_results::<String>(c)?,
+                    );
+                }
+            }
+        }
+    }
+    let skipped: Vec<(usize, &Account)> =
+        accounts.iter().enumerate().filter(|(_, a)| !inserted.contains(&a.id.to_string())).collect();
+    if skipped.is_empty() {
+        return Ok(accounts.iter().map(|_| Ok(())).collect());
+    }
+    // The unique index each database checks first names the field: PostgreSQL checks them in
+    // the order they were made, SQLite the other way round.
+    let order = match conn {
+        Conn::Pg(_) => [SignInName::Username, SignInName::Email, SignInName::PhoneNumber],
+        Conn::Sqlite(_) => [SignInName::PhoneNumber, SignInName::Email, SignInName::Username],
+    };
+    let namespace = &skipped[0].1.namespace;
+    let mut holders: HashMap<(SignInName, String), String> = HashMap::new();
+    for name in order {
+        let keys: Vec<String> = skipped.iter().filter_map(|(_, a)| name.key(a)).collect();
+        for keys in keys.chunks(LOOKUP_KEYS) {
+            let query = accounts::table.filter(accounts::namespace.eq(namespace));
+            let found: Vec<(Option<String>, String)> = match name {
+                SignInName::Username => query
+                    .filter(accounts::username_key.eq_any(keys))
+                    .select((accounts::username_key, accounts::id))
+                    .load(conn)?,
+                SignInName::Email => query
+                    .filter(accounts::email_key.eq_any(keys))
+                    .select((accounts::email_key, accounts::id))
+                    .load(conn)?,
+                SignInName::PhoneNumber => query
+                    .filter(accounts::phone_number.eq_any(keys))
+                    .select((accounts::phone_number, accounts::id))
+                    .load(conn)?,
+            };
+            holders.extend(found.into_iter().filter_map(|(key, id)| Some(((name, key?), id))));
+        }
+    }
+    // A name counts as taken by an existing account or one inserted before, not after.
+    let position: HashMap<String, usize> = accounts.iter().enumerate().map(|(i, a)| (a.id.to_string(), i)).collect();
+    let mut outcomes: Vec<Result<()>> = accounts.iter().map(|_| Ok(())).collect();
+    for (at, account) in skipped {
+        let taken = order.into_iter().find(|name| {
+            name.key(account)
+                .and_then(|key| holders.get(&(*name, key)))
+                .is_some_and(|holder| position.get(holder).is_none_or(|p| *p < at))
+        });
+        outcomes[at] = Err(Error::Conflict(match taken {
+            Some(name) => format!("{} is already taken", name.field()),
+            None => "the resource already exists".into(),
+        }));
+    }
+    Ok(outcomes)
 }
 
 pub fn get(conn: &mut Conn, id: AccountId) -> Result<Option<Account>> {

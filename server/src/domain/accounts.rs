@@ -494,7 +494,8 @@ pub struct ImportRow {
     pub password_hash: Option<String>,
 }
 
-/// Creates what can be created of `rows`; each row succeeds or fails on its own.
+/// Creates what can be created of `rows`; each row succeeds or fails on its own, as if
+/// inserted alone in their order (a few multi-row statements: [`db::accounts::insert_each`]).
 pub fn import_chunk(
     conn: &mut Conn,
     ctx: &Context,
@@ -503,19 +504,14 @@ pub fn import_chunk(
 ) -> Result<(u64, Vec<ImportRowError>)> {
     ctx.caller.authorize("users", "write", namespace)?;
     namespaces::find(conn, namespace)?;
-    let mut created = 0;
     let mut errors = Vec::new();
-    let mut events = Vec::new();
+    let mut indexes = Vec::with_capacity(rows.len());
+    let mut accounts = Vec::with_capacity(rows.len());
     for row in rows {
-        let outcome = Account::new(namespace, row.account, row.password_hash)
-            .and_then(|account| db::savepoint(conn, |c| db::accounts::insert(c, &account)).map(|()| account));
-        match outcome {
+        match Account::new(namespace, row.account, row.password_hash) {
             Ok(account) => {
-                created += 1;
-                events.push(
-                    user_event(ctx, "user.create", &account)
-                        .changes(json!({ "before": null, "after": account.audit_view(), "via": "import" })),
-                );
+                indexes.push(row.index);
+                accounts.push(account);
             }
             Err(e @ (Error::Conflict(_) | Error::Invalid { .. })) => {
                 errors.push(row_error(row.index, conflict_as_field_error(e)))
@@ -523,6 +519,21 @@ pub fn import_chunk(
             Err(e) => return Err(e),
         }
     }
+    let outcomes = db::accounts::insert_each(conn, &accounts)?;
+    let mut events = Vec::with_capacity(accounts.len());
+    for ((index, account), outcome) in indexes.into_iter().zip(&accounts).zip(outcomes) {
+        match outcome {
+            Ok(()) => events.push(
+                user_event(ctx, "user.create", account)
+                    .changes(json!({ "before": null, "after": account.audit_view(), "via": "import" })),
+            ),
+            Err(e @ (Error::Conflict(_) | Error::Invalid { .. })) => {
+                errors.push(row_error(index, conflict_as_field_error(e)))
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    let created = events.len() as u64;
     db::audit::append(conn, events)?;
     Ok((created, errors))
 }
