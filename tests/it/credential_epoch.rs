@@ -132,7 +132,7 @@ fn every_column_either_moves_the_epoch_or_is_named_as_not_read() {
             "INSERT INTO client_secrets (id, client_id, secret_hash, created_at) \
              VALUES ('0190aaaa-0000-7000-8000-000000000001', '{client_uuid}', 'x', {now})"
         ),
-        format!("DELETE FROM client_secrets WHERE id = '0190aaaa-0000-7000-8000-000000000001'"),
+        "DELETE FROM client_secrets WHERE id = '0190aaaa-0000-7000-8000-000000000001'".to_owned(),
         format!("DELETE FROM group_members WHERE account_id = {owner_q}"),
         format!("INSERT INTO group_members (group_id, account_id, created_at) VALUES ('{group}', {owner_q}, {now})"),
         format!("DELETE FROM account_groups WHERE id = '{group}'"),
