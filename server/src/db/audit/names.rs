@@ -5,8 +5,7 @@
 //!
 //! Only what is known to be committed enters the cache: a name read outside a transaction, or
 //! one read or written inside a transaction of [`crate::db::transaction`] once it commits. Until
-//! then it waits in this thread's pending list, which a rollback (of the transaction, or of the
-//! savepoint it was learnt in) empties. So a rollback never leaves a cached code that does not
+//! then it waits in this thread's pending list, which a rollback of the transaction empties. So a rollback never leaves a cached code that does not
 //! exist, and a code another value may get later. New codes are given under the chain head's
 //! lock (`append` takes it first), so replicas never race for them.
 //!
@@ -99,12 +98,7 @@ pub(crate) fn transaction_committed() {
     }
 }
 
-/// How many names are pending: a savepoint notes it, and [`rolled_back_to`] it on failure.
-pub(crate) fn pending_mark() -> usize {
-    PENDING.with(|p| p.borrow().len())
-}
-
-/// Forgets what was learnt since `mark` (a savepoint or the transaction rolled back).
+/// Forgets what was learnt since `mark` (0: the transaction rolled back).
 pub(crate) fn rolled_back_to(mark: usize) {
     PENDING.with(|p| p.borrow_mut().truncate(mark));
 }
