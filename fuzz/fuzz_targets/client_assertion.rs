@@ -11,40 +11,19 @@
 //!   panic, and a set both accept gives a usable key for every member.
 #![no_main]
 
-use std::sync::OnceLock;
+#[path = "common/jwt_keys.rs"]
+mod jwt_keys;
 
 use chrono::Utc;
 use gatehouse::domain::client_assertion::{check_key_set, claimed_client_id, verify};
-use gatehouse::domain::signing_keys::{jwt_algorithm, SigningKey};
-use gatehouse_api_types::{KeyState, SigningAlg};
+use gatehouse::domain::signing_keys::jwt_algorithm;
 use jsonwebtoken::jwk::JwkSet;
+use jwt_keys::{keys, text};
 use libfuzzer_sys::fuzz_target;
 use serde_json::{json, Value};
 
 const CLIENT: &str = "client-1";
 const AUDIENCE: &str = "https://id.example.test";
-
-fn keys() -> &'static (Vec<SigningKey>, JwkSet) {
-    static KEYS: OnceLock<(Vec<SigningKey>, JwkSet)> = OnceLock::new();
-    KEYS.get_or_init(|| {
-        let keys: Vec<SigningKey> = [(SigningAlg::ES256, "es"), (SigningAlg::EdDSA, "ed")]
-            .into_iter()
-            .map(|(alg, kid)| {
-                let mut key = SigningKey::generate(alg, KeyState::Current).expect("key generation");
-                key.kid = kid.into();
-                key.jwk["kid"] = json!(kid);
-                key
-            })
-            .collect();
-        let set = serde_json::from_value(json!({ "keys": keys.iter().map(|k| k.jwk.clone()).collect::<Vec<_>>() }))
-            .expect("a JWK Set");
-        (keys, set)
-    })
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 fuzz_target!(|data: &[u8]| {
     let Some((&mode, rest)) = data.split_first() else { return };

@@ -11,40 +11,18 @@
 //!   character of an accepted object is never accepted with other parameters.
 #![no_main]
 
-use std::sync::OnceLock;
+#[path = "common/jwt_keys.rs"]
+mod jwt_keys;
 
 use chrono::Utc;
 use gatehouse::domain::request_object::{unverified_claims, verify};
-use gatehouse::domain::signing_keys::{jwt_algorithm, SigningKey};
-use gatehouse_api_types::{KeyState, SigningAlg};
-use jsonwebtoken::jwk::JwkSet;
+use gatehouse::domain::signing_keys::jwt_algorithm;
+use jwt_keys::{keys, text};
 use libfuzzer_sys::fuzz_target;
 use serde_json::json;
 
 const CLIENT: &str = "client-1";
 const ISSUER: &str = "https://id.example.test";
-
-fn keys() -> &'static (Vec<SigningKey>, JwkSet) {
-    static KEYS: OnceLock<(Vec<SigningKey>, JwkSet)> = OnceLock::new();
-    KEYS.get_or_init(|| {
-        let keys: Vec<SigningKey> = [(SigningAlg::ES256, "es"), (SigningAlg::EdDSA, "ed")]
-            .into_iter()
-            .map(|(alg, kid)| {
-                let mut key = SigningKey::generate(alg, KeyState::Current).expect("key generation");
-                key.kid = kid.into();
-                key.jwk["kid"] = json!(kid);
-                key
-            })
-            .collect();
-        let set = serde_json::from_value(json!({ "keys": keys.iter().map(|k| k.jwk.clone()).collect::<Vec<_>>() }))
-            .expect("a JWK Set");
-        (keys, set)
-    })
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 fuzz_target!(|data: &[u8]| {
     let Some((&mode, rest)) = data.split_first() else { return };
