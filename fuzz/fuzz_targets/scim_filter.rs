@@ -5,7 +5,7 @@
 //! resource without panicking.
 #![no_main]
 
-use gatehouse::scim::{filter, patch};
+use gatehouse::http::scim::{filter, patch};
 use libfuzzer_sys::fuzz_target;
 use serde_json::{json, Value};
 

@@ -73,6 +73,12 @@ impl Error {
     pub fn internal(what: impl std::fmt::Display) -> Self {
         Error::Internal(what.to_string())
     }
+
+    /// Whether the request (or one part of it) was refused for what it asked, rather than
+    /// failed because the server or its database could not go on.
+    pub fn is_refusal(&self) -> bool {
+        !matches!(self, Error::Unavailable(_) | Error::Internal(_))
+    }
 }
 
 impl From<validator::ValidationErrors> for Error {

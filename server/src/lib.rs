@@ -16,6 +16,5 @@ pub mod log_streams;
 pub mod metrics;
 pub mod oauth;
 pub mod outbox;
-pub mod scim;
 pub mod server;
 pub mod shell;

@@ -99,7 +99,7 @@ pub async fn serve(config: Config, args: ServeArgs) -> Result<()> {
             .app_data(app_state.clone())
             .wrap(from_fn(shell::observe))
             .configure(http::routes)
-            .configure(crate::scim::routes)
+            .configure(crate::http::scim::routes)
             .configure(oauth::routes)
             .configure(crate::console::routes)
     })

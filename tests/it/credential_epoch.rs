@@ -60,6 +60,8 @@ const NOT_READ: [(&str, &[&str]); 5] = [
             "scim",
         ],
     ),
+    // A group's namespace is read with a member's groups but decides nothing (the grants name
+    // their namespaces), and no API moves a group to another namespace.
     ("account_groups", &["namespace", "description", "version", "created_at", "updated_at", "external_id"]),
     ("group_members", &[]),
 ];

@@ -446,3 +446,236 @@ fn bulk_resolves_bulk_ids_and_stops_after_fail_on_errors() {
         0
     );
 }
+
+#[test]
+fn a_users_groups_are_read_only_filterable_and_shown_as_the_caller_may_read_them() {
+    let app = TestApp::start();
+    app.create_namespace("hr");
+    app.create_namespace("eng");
+    let admin = app.admin();
+    let create = |user_name: &str, external_id: &str| {
+        let body = json!({ "schemas": [USER], "userName": user_name, "externalId": external_id });
+        let created = scim(&admin, Method::POST, "/scim/v2/hr/Users", Some(&body));
+        assert_eq!(created.status, 201, "{}", created.text);
+        created.json["id"].as_str().unwrap().to_owned()
+    };
+    let alice = create("alice", "ext-alice");
+    let bob = create("bob", "ext-bob");
+    let ops = app.create_group("hr", "ops", &[]);
+    let platform = app.create_group("eng", "platform", &[]);
+    app.add_member("hr", &ops, &alice);
+    app.add_member("eng", &platform, &alice);
+
+    // The administrator reads both groups, each with its namespace's `$ref` and its name.
+    let read = scim(&admin, Method::GET, &format!("/scim/v2/hr/Users/{alice}"), None);
+    assert_eq!(read.status, 200, "{}", read.text);
+    let mut groups = read.json["groups"].as_array().unwrap().clone();
+    groups.sort_by_key(|g| g["display"].as_str().unwrap().to_owned());
+    assert_eq!(
+        groups,
+        [
+            json!({ "value": ops, "$ref": format!("{}/scim/v2/hr/Groups/{ops}", app.base), "display": "ops", "type": "direct" }),
+            json!({ "value": platform, "$ref": format!("{}/scim/v2/eng/Groups/{platform}", app.base), "display": "platform", "type": "direct" }),
+        ]
+    );
+    let version = read.json["meta"]["version"].clone();
+    assert!(scim(&admin, Method::GET, &format!("/scim/v2/hr/Users/{bob}"), None).json.get("groups").is_none());
+
+    // A directory that reads only `hr` sees that alice is in a group of `eng`, not its name.
+    let (_, reader) = app.owner_with_client("hr-reader", &["users:read@hr"], &["users:read@hr"]);
+    let seen = scim(&app.as_client(&reader), Method::GET, &format!("/scim/v2/hr/Users/{alice}"), None);
+    let seen_groups = seen.json["groups"].as_array().unwrap();
+    let other = seen_groups.iter().find(|g| g["value"] == platform.as_str()).unwrap();
+    assert!(other.get("display").is_none(), "{other}");
+    assert!(seen_groups.iter().any(|g| g["display"] == "ops"), "{}", seen.text);
+
+    // Filterable and projected like any attribute.
+    let ids = |reply: &Reply| -> Vec<String> {
+        assert_eq!(reply.status, 200, "{}", reply.text);
+        let mut ids: Vec<String> =
+            reply.json["Resources"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap().to_owned()).collect();
+        ids.sort();
+        ids
+    };
+    let mut both = vec![alice.clone(), bob.clone()];
+    both.sort();
+    let by_group =
+        scim(&admin, Method::GET, &format!("/scim/v2/hr/Users?filter=groups.value%20eq%20%22{ops}%22"), None);
+    assert_eq!(ids(&by_group), [alice.as_str()]);
+    let by_name = scim(&admin, Method::GET, "/scim/v2/hr/Users?filter=groups%5Bdisplay%20eq%20%22PLATFORM%22%5D", None);
+    assert_eq!(ids(&by_name), [alice.as_str()]);
+    let without = scim(&admin, Method::GET, "/scim/v2/hr/Users?filter=not%20(groups%20pr)", None);
+    assert!(ids(&without).contains(&bob) && !ids(&without).contains(&alice), "{}", without.text);
+    let projected = scim(&admin, Method::GET, &format!("/scim/v2/hr/Users/{alice}?excludedAttributes=groups"), None);
+    assert!(projected.json.get("groups").is_none() && projected.json.get("userName").is_some(), "{}", projected.text);
+
+    // Read-only: a PATCH that names it is refused and changes nothing; a PUT's copy is ignored.
+    let user_path = format!("/scim/v2/hr/Users/{alice}");
+    for operation in [
+        json!({ "op": "add", "path": "groups", "value": [{ "value": bob }] }),
+        json!({ "op": "remove", "path": format!("groups[value eq \"{ops}\"]") }),
+        json!({ "op": "replace", "path": "urn:ietf:params:scim:schemas:core:2.0:User:groups", "value": [] }),
+        json!({ "op": "replace", "value": { "displayName": "Alice", "groups": [] } }),
+    ] {
+        let body = json!({ "schemas": [PATCH_OP], "Operations": [operation] });
+        assert_scim_error(&scim(&admin, Method::PATCH, &user_path, Some(&body)), 400, Some("mutability"));
+    }
+    let after = scim(&admin, Method::GET, &user_path, None);
+    assert_eq!(after.json["meta"]["version"], version, "a refused PATCH changes nothing");
+    assert!(after.json.get("displayName").is_none());
+    let put = json!({ "schemas": [USER], "userName": "alice", "externalId": "ext-alice", "groups": [] });
+    let replaced = scim(&admin, Method::PUT, &user_path, Some(&put));
+    assert_eq!(replaced.status, 200, "{}", replaced.text);
+    assert_eq!(replaced.json["groups"].as_array().map(Vec::len), Some(2), "{}", replaced.text);
+    let members = admin.get(&format!("/api/v1/namespaces/hr/groups/{ops}/members"));
+    assert_eq!(members.json["items"].as_array().unwrap().len(), 1, "{}", members.text);
+
+    // Lists read through indexes where the filter allows, with the same answers.
+    let by_external = scim(&admin, Method::GET, "/scim/v2/hr/Users?filter=externalId%20eq%20%22ext-bob%22", None);
+    assert_eq!(ids(&by_external), [bob.as_str()]);
+    let case = scim(&admin, Method::GET, "/scim/v2/hr/Users?filter=externalId%20eq%20%22EXT-BOB%22", None);
+    assert_eq!(ids(&case), Vec::<String>::new(), "externalId is compared exactly");
+    let either = scim(
+        &admin,
+        Method::GET,
+        "/scim/v2/hr/Users?filter=externalId%20eq%20%22ext-alice%22%20or%20userName%20eq%20%22BOB%22",
+        None,
+    );
+    assert_eq!(ids(&either), both);
+    let by_id = scim(&admin, Method::GET, &format!("/scim/v2/hr/Users?filter=id%20eq%20%22{bob}%22"), None);
+    assert_eq!(ids(&by_id), [bob.as_str()]);
+    let elsewhere = scim(&admin, Method::GET, &format!("/scim/v2/eng/Users?filter=id%20eq%20%22{bob}%22"), None);
+    assert_eq!(ids(&elsewhere), Vec::<String>::new(), "an id of another namespace");
+    let not_an_id = scim(&admin, Method::GET, "/scim/v2/hr/Users?filter=id%20eq%20%22x%22", None);
+    assert_eq!(ids(&not_an_id), Vec::<String>::new());
+    let narrowed_and_filtered = scim(
+        &admin,
+        Method::GET,
+        "/scim/v2/hr/Users?filter=externalId%20eq%20%22ext-bob%22%20and%20userName%20eq%20%22alice%22",
+        None,
+    );
+    assert_eq!(ids(&narrowed_and_filtered), Vec::<String>::new(), "the filter still decides");
+    // A reader of another namespace is refused even when the filter names nothing.
+    let (_, outsider) = app.owner_with_client("eng-reader", &["users:read@eng"], &["users:read@eng"]);
+    let outsider = app.as_client(&outsider);
+    for filter in ["id%20eq%20%22x%22", "externalId%20eq%20%22ext-bob%22", "userName%20eq%20%22bob%22"] {
+        assert_scim_error(
+            &scim(&outsider, Method::GET, &format!("/scim/v2/hr/Users?filter={filter}"), None),
+            403,
+            None,
+        );
+        assert_scim_error(
+            &scim(&outsider, Method::GET, &format!("/scim/v2/hr/Groups?filter={filter}"), None),
+            403,
+            None,
+        );
+    }
+
+    // Groups: by externalId and id through indexes; members read only when the answer needs them.
+    let group = json!({ "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "sales", "externalId": "g-sales", "members": [{ "value": bob }] });
+    let sales = scim(&admin, Method::POST, "/scim/v2/hr/Groups", Some(&group));
+    assert_eq!(sales.status, 201, "{}", sales.text);
+    let sales = sales.json["id"].as_str().unwrap().to_owned();
+    let found = scim(&admin, Method::GET, "/scim/v2/hr/Groups?filter=externalId%20eq%20%22g-sales%22", None);
+    assert_eq!(ids(&found), [sales.as_str()]);
+    assert_eq!(found.json["Resources"][0]["members"][0]["value"], bob.as_str());
+    let lean = scim(
+        &admin,
+        Method::GET,
+        "/scim/v2/hr/Groups?filter=displayName%20eq%20%22Sales%22&excludedAttributes=members",
+        None,
+    );
+    assert_eq!(ids(&lean), [sales.as_str()]);
+    assert!(lean.json["Resources"][0].get("members").is_none(), "{}", lean.text);
+    let by_member = scim(
+        &admin,
+        Method::GET,
+        &format!("/scim/v2/hr/Groups?filter=members%5Bvalue%20eq%20%22{bob}%22%5D&attributes=displayName"),
+        None,
+    );
+    assert_eq!(ids(&by_member), [sales.as_str()], "a filter on members reads them");
+    let by_id = scim(&admin, Method::GET, &format!("/scim/v2/hr/Groups?filter=id%20eq%20%22{ops}%22"), None);
+    assert_eq!(ids(&by_id), [ops.as_str()]);
+    let user_name = scim(&admin, Method::GET, "/scim/v2/hr/Groups?filter=userName%20eq%20%22bob%22", None);
+    assert_eq!(ids(&user_name), Vec::<String>::new(), "no group has a userName");
+}
+
+#[test]
+fn bulk_commits_operations_in_groups_undoing_and_recording_only_the_ones_that_fail() {
+    let app = TestApp::start();
+    app.create_namespace("hr");
+    let api = app.admin();
+    // 250 operations: three transactions of up to 100. Every 50th is a duplicate userName (409),
+    // one PATCHes a user created in an earlier transaction by its bulkId, one names a group the
+    // caller cannot fill (a grant it does not hold), which the administrator can.
+    let mut operations = Vec::new();
+    for i in 0..250 {
+        let operation = match i {
+            i if i % 50 == 49 => json!({ "method": "POST", "path": "/Users", "bulkId": format!("dup{i}"),
+                "data": { "schemas": [USER], "userName": format!("USER{}", i - 1) } }),
+            180 => json!({ "method": "PATCH", "path": "/Users/bulkId:u3", "data": {
+                "schemas": [PATCH_OP], "Operations": [{ "op": "replace", "path": "displayName", "value": "Three" }] } }),
+            i => json!({ "method": "POST", "path": "/Users", "bulkId": format!("u{i}"),
+                "data": { "schemas": [USER], "userName": format!("user{i}"), "externalId": format!("e{i}") } }),
+        };
+        operations.push(operation);
+    }
+    let bulk = json!({ "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": operations });
+    let reply = scim(&api, Method::POST, "/scim/v2/hr/Bulk", Some(&bulk));
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let answers = reply.json["Operations"].as_array().unwrap();
+    assert_eq!(answers.len(), 250);
+    for (i, answer) in answers.iter().enumerate() {
+        let expected = match i {
+            i if i % 50 == 49 => "409",
+            180 => "200",
+            _ => "201",
+        };
+        assert_eq!(answers[i]["status"], expected, "operation {i}: {answer}");
+    }
+    let listed = scim(&api, Method::GET, "/scim/v2/hr/Users?count=1000&attributes=userName", None);
+    assert_eq!(listed.json["totalResults"], 244, "every operation that answered 201 made its user");
+    let three = scim(&api, Method::GET, answers[3]["location"].as_str().unwrap().trim_start_matches(&app.base), None);
+    assert_eq!(three.json["displayName"], "Three", "{}", three.text);
+    let mut created = 0;
+    let mut query = "action=user.create&outcome=success&namespace=hr&page_size=200".to_owned();
+    loop {
+        let page = app.admin().get(&format!("/api/v1/audit-events?{query}"));
+        created += page.json["items"].as_array().unwrap().len();
+        match page.json["next_page_token"].as_str() {
+            Some(token) => {
+                query = format!("action=user.create&outcome=success&namespace=hr&page_size=200&page_token={token}")
+            }
+            None => break,
+        }
+    }
+    assert_eq!(created, 244, "one user.create per user made");
+    let failed = audit(&app, "action=user.create&outcome=failure");
+    assert_eq!(failed.len(), 5, "each refused operation is on record: {failed:?}");
+    assert!(failed.iter().all(|e| e["changes"]["status"] == 409), "{failed:?}");
+
+    // A refusal by grant: the operation is denied and on record with the missing grant; the
+    // operations around it are made.
+    let auditors = app.create_group("hr", "auditors", &["audit:read@*"]);
+    let grants = ["users:*@hr", "permissions:write@hr"];
+    let (_, writer) = app.owner_with_client("bulk-writer", &grants, &grants);
+    let member = answers[0]["location"].as_str().unwrap().rsplit('/').next().unwrap().to_owned();
+    let bulk = json!({ "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": [
+        { "method": "POST", "path": "/Users", "data": { "schemas": [USER], "userName": "before" } },
+        { "method": "PATCH", "path": format!("/Groups/{auditors}"), "data": { "schemas": [PATCH_OP],
+            "Operations": [{ "op": "add", "path": "members", "value": [{ "value": member }] }] } },
+        { "method": "POST", "path": "/Users", "data": { "schemas": [USER], "userName": "after" } }
+    ] });
+    let reply = scim(&app.as_client(&writer), Method::POST, "/scim/v2/hr/Bulk", Some(&bulk));
+    let statuses: Vec<&str> =
+        reply.json["Operations"].as_array().unwrap().iter().map(|o| o["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["201", "403", "201"], "{}", reply.text);
+    let denied = audit(&app, "action=group.update&outcome=denied");
+    assert_eq!(denied.len(), 1, "{denied:?}");
+    assert_eq!(denied[0]["target"]["id"], auditors.as_str(), "{denied:?}");
+    assert!(denied[0]["changes"]["missing_grant"].is_string(), "{denied:?}");
+    let members = app.admin().get(&format!("/api/v1/namespaces/hr/groups/{auditors}/members"));
+    assert_eq!(members.json["items"], json!([]), "{}", members.text);
+    let chain = crate::support::gatehouse(&app.db, &["audit", "verify"], None);
+    assert_eq!(chain.code, 0, "savepoints leave the chain whole: {}{}", chain.stdout, chain.stderr);
+}

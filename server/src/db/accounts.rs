@@ -291,11 +291,13 @@ pub fn get(conn: &mut Conn, id: AccountId) -> Result<Option<Account>> {
 }
 
 /// Accounts of a namespace in id order after `after`, optionally those whose username, email
-/// or phone number starts with the folded `prefix`. Prefixes are matched as index ranges.
+/// or phone number starts with the folded `prefix` (matched as index ranges), and those a
+/// directory knows by `external_id`.
 pub fn search(
     conn: &mut Conn,
     namespace: &str,
     prefix: Option<&str>,
+    external_id: Option<&str>,
     disabled: Option<bool>,
     after: Option<&str>,
     limit: i64,
@@ -313,6 +315,9 @@ pub fn search(
                 .or(accounts::email_key.ge(prefix).and(accounts::email_key.lt(upper.clone())))
                 .or(accounts::phone_number.ge(prefix).and(accounts::phone_number.lt(upper))),
         );
+    }
+    if let Some(external_id) = external_id {
+        query = query.filter(accounts::external_id.eq(external_id));
     }
     if let Some(disabled) = disabled {
         query = query.filter(accounts::disabled.eq(disabled));

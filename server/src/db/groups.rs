@@ -37,6 +37,8 @@ pub struct Group {
 #[derive(Debug, Clone, PartialEq)]
 pub struct GroupGrants {
     pub group_id: Uuid,
+    /// The group's namespace (its members may be of any).
+    pub namespace: String,
     pub name: String,
     pub grants: Vec<Grant>,
 }
@@ -103,14 +105,24 @@ pub fn get(conn: &mut Conn, id: GroupId) -> Result<Option<Group>> {
     account_groups::table.find(id.to_string()).select(Row::as_select()).unique(conn)?.map(Row::into_group).transpose()
 }
 
-/// Groups of a namespace in id order after `after`.
-pub fn list(conn: &mut Conn, namespace: &str, after: Option<&str>, limit: i64) -> Result<Vec<Group>> {
+/// Groups of a namespace in id order after `after`, optionally those a directory knows by
+/// `external_id`.
+pub fn list(
+    conn: &mut Conn,
+    namespace: &str,
+    external_id: Option<&str>,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Group>> {
     let mut query = account_groups::table
         .filter(account_groups::namespace.eq(namespace))
         .select(Row::as_select())
         .order(account_groups::id.asc())
         .limit(limit)
         .into_boxed();
+    if let Some(external_id) = external_id {
+        query = query.filter(account_groups::external_id.eq(external_id));
+    }
     if let Some(after) = after {
         query = query.filter(account_groups::id.gt(after));
     }
@@ -214,17 +226,24 @@ pub fn grants_of(conn: &mut Conn, accounts: &[&str]) -> Result<HashMap<String, V
     }
     let query = group_members::table
         .inner_join(account_groups::table)
-        .select((group_members::account_id, account_groups::id, account_groups::name, account_groups::permissions))
+        .select((
+            group_members::account_id,
+            account_groups::id,
+            account_groups::namespace,
+            account_groups::name,
+            account_groups::permissions,
+        ))
         .order((group_members::account_id, account_groups::id));
-    let rows: Vec<(String, String, String, String)> = if let [one] = accounts {
+    let rows: Vec<(String, String, String, String, String)> = if let [one] = accounts {
         query.filter(group_members::account_id.eq(*one)).load(conn)?
     } else {
         let ids: Vec<String> = accounts.iter().map(|id| (*id).to_owned()).collect();
         query.filter(group_members::account_id.eq_any(ids)).load(conn)?
     };
-    for (account, group, name, permissions) in rows {
+    for (account, group, namespace, name, permissions) in rows {
         held.entry(account).or_default().push(GroupGrants {
             group_id: parse_uuid(&group)?,
+            namespace,
             name,
             grants: parse_stored_grants(&from_json_text::<Vec<String>>(&permissions)?),
         });

@@ -27,7 +27,7 @@
 //!   thread.
 //! - **Code already on a blocking thread** takes a pooled connection with [`Db::get`] and writes
 //!   with [`Db::write_blocking`], which on SQLite also queues the writers of this process (so not
-//!   [`transaction`] directly).
+//!   [`transaction`] directly); [`savepoint`] for a part that may fail alone inside a transaction.
 //!
 //! [`blocking`] runs work on a blocking thread without admission: startup (migrations, the
 //! signing keys), callers that took their turn with [`Db::admit`] themselves (the `Api`
@@ -433,6 +433,16 @@ pub fn transaction<T>(conn: &mut Conn, f: impl FnOnce(&mut Conn) -> Result<T>) -
             Err(error)
         }
     }
+}
+
+/// Runs `f` in a savepoint of the current transaction: on error only its own work is undone.
+pub fn savepoint<T>(conn: &mut Conn, f: impl FnOnce(&mut Conn) -> Result<T>) -> Result<T> {
+    let mark = audit::names::pending_mark();
+    let done = conn.transaction(f);
+    if done.is_err() {
+        audit::names::rolled_back_to(mark);
+    }
+    done
 }
 
 impl From<DieselError> for Error {

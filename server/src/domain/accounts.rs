@@ -230,6 +230,8 @@ pub fn get(conn: &mut Conn, ctx: &Context, namespace: &str, id: Uuid) -> Result<
 pub struct Search {
     /// Prefix of the username, email or phone number, folded like sign-in names.
     pub prefix: Option<String>,
+    /// A provisioning directory's identifier (SCIM `externalId`), exactly.
+    pub external_id: Option<String>,
     pub disabled: Option<bool>,
 }
 
@@ -247,6 +249,7 @@ pub fn list(
         conn,
         namespace,
         folded.as_deref(),
+        search.external_id.as_deref(),
         search.disabled,
         page.after.as_deref(),
         page.fetch_limit(),

@@ -74,6 +74,12 @@ impl NewEvent {
     }
 }
 
+/// Appends `events` to the chain in the caller's transaction: an adapter's record of a part of
+/// a request it refused while the rest went on (a SCIM Bulk operation).
+pub fn append(conn: &mut crate::db::Conn, events: Vec<NewEvent>) -> Result<()> {
+    crate::db::audit::append(conn, events)
+}
+
 /// An event as the audit API shows it (the list, the export and log stream batches).
 pub fn to_api(e: StoredEvent) -> Result<AuditEvent> {
     Ok(AuditEvent {

@@ -125,15 +125,17 @@ pub fn get(conn: &mut Conn, ctx: &Context, namespace: &str, id: Uuid) -> Result<
     find(conn, namespace, id)
 }
 
+/// The groups of `namespace`, optionally those a directory knows by `external_id`.
 pub fn list(
     conn: &mut Conn,
     ctx: &Context,
     namespace: &str,
+    external_id: Option<&str>,
     page: &PageRequest,
 ) -> Result<(Vec<Group>, Option<String>)> {
     ctx.caller.authorize("users", "read", namespace)?;
     namespaces::find(conn, namespace)?;
-    let rows = db::groups::list(conn, namespace, page.after.as_deref(), page.fetch_limit())?;
+    let rows = db::groups::list(conn, namespace, external_id, page.after.as_deref(), page.fetch_limit())?;
     Ok(page.finish(rows, |g| g.id.to_string()))
 }
 
@@ -355,7 +357,12 @@ mod tests {
 
     #[test]
     fn an_account_holds_its_grants_and_its_groups() {
-        let ops = GroupGrants { group_id: Uuid::nil(), name: "ops".into(), grants: vec![g("users:*@shop")] };
+        let ops = GroupGrants {
+            group_id: Uuid::nil(),
+            namespace: "shop".into(),
+            name: "ops".into(),
+            grants: vec![g("users:*@shop")],
+        };
         let held = held(&[g("users:read@shop"), g("audit:read@*")], std::slice::from_ref(&ops));
         assert_eq!(held, grant::normalize(vec![g("users:*@shop"), g("audit:read@*")]));
         let sources = sources(&[g("users:read@shop")], &[ops]);

@@ -1,5 +1,6 @@
 //! The Management API (`/api/v1`) and the operations routes: the route table, thin handlers,
-//! the `Api` extractor that authenticates callers, strict extractors and the audit middleware.
+//! the `Api` extractor that authenticates callers, strict extractors and the audit middleware;
+//! and SCIM 2.0 (`/scim/v2`, [`scim`]), another face of the same API on the same callers.
 //! It stands on [`crate::shell`] (state, request origin, bodies, problem+json).
 
 pub mod api;
@@ -8,6 +9,7 @@ pub mod extract;
 pub mod middleware;
 pub mod ops;
 pub mod routes;
+pub mod scim;
 
 use actix_web::http::header;
 use actix_web::middleware::from_fn;

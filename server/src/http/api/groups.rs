@@ -23,7 +23,7 @@ use crate::http::{created, ok_with_etag};
 pub async fn list(api: Api, path: Path<String>, query: Query<PageParams>) -> Result<HttpResponse> {
     let (ns, q) = (path.into_inner(), query.0);
     let page = PageRequest::new(q.page_size, q.page_token.as_deref())?;
-    let (items, next_page_token) = api.read(move |conn, ctx| groups::list(conn, ctx, &ns, &page)).await?;
+    let (items, next_page_token) = api.read(move |conn, ctx| groups::list(conn, ctx, &ns, None, &page)).await?;
     Ok(HttpResponse::Ok().json(Page { items: items.iter().map(|g| g.to_api()).collect(), next_page_token }))
 }
 

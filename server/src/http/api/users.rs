@@ -28,7 +28,7 @@ use crate::shell::read_body;
 pub async fn list(api: Api, path: Path<String>, query: Query<UserListParams>) -> Result<HttpResponse> {
     let (ns, q) = (path.into_inner(), query.0);
     let page = PageRequest::new(q.page_size, q.page_token.as_deref())?;
-    let search = Search { prefix: q.q, disabled: q.disabled };
+    let search = Search { prefix: q.q, external_id: None, disabled: q.disabled };
     let (items, next_page_token) = api.read(move |conn, ctx| accounts::list(conn, ctx, &ns, &search, &page)).await?;
     Ok(HttpResponse::Ok().json(Page { items: items.iter().map(|a| a.to_api()).collect(), next_page_token }))
 }

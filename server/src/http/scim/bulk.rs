@@ -1,6 +1,7 @@
 //! `POST /scim/v2/{ns}/Bulk` (RFC 7644 §3.7): many User and Group changes in one request, each
-//! made exactly as its own request would be (the same domain call, in its own transaction, with
-//! its own audit event), in order. `bulkId:<id>` in a path or anywhere in `data` names the
+//! made exactly as its own request would be (the same domain call and grants, its own audit
+//! event, a refusal on record), in order. Operations are committed in groups, each in its own
+//! savepoint: one that fails undoes only its own work. `bulkId:<id>` in a path or anywhere in `data` names the
 //! resource an earlier operation created; the request stops once `failOnErrors` operations
 //! failed.
 
@@ -11,7 +12,9 @@ use serde_json::{json, Map, Value};
 use super::filter::member;
 use super::users::Change;
 use super::{base_url, error_body, parse_id, respond, scim_error, version_tag, ScimType, SCIM_JSON};
-use crate::domain::Precondition;
+use crate::db::{self, Conn};
+use crate::domain::audit::{self, Outcome};
+use crate::domain::{Context, Precondition};
 use crate::error::{Error, Result};
 use crate::http::auth::Api;
 use crate::http::extract::Path;
@@ -21,6 +24,9 @@ pub const BULK_REQUEST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Bul
 pub const BULK_RESPONSE_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:BulkResponse";
 pub const MAX_OPERATIONS: usize = 1000;
 pub const MAX_PAYLOAD: usize = 1024 * 1024;
+/// Operations made in one transaction, each in its own savepoint: PostgreSQL commits once per
+/// hundred users, not once per user, and SQLite's write lock is held for one group at a time.
+const OPERATIONS_PER_TRANSACTION: usize = 100;
 
 /// Replaces each `bulkId:<id>` string in `value` by the id created for it.
 fn resolve(value: &mut Value, created: &Map<String, Value>) -> Result<()> {
@@ -109,54 +115,143 @@ pub async fn bulk(api: Api, path: Path<String>, payload: web::Payload) -> Result
         ),
     };
     let base = base_url(&api.req, &ns);
-    let mut created = Map::new();
-    let mut answers = Vec::new();
-    let mut errors = 0;
-    for op in operations {
-        let method = member(op, "method").and_then(Value::as_str).unwrap_or_default().to_ascii_uppercase();
-        let bulk_id = member(op, "bulkId").and_then(Value::as_str).map(str::to_owned);
-        let outcome = match parse(op, &created) {
-            Err(e) => Err(e),
-            Ok((kind, change, condition)) => {
-                let (ns, written) = (ns.clone(), base.clone());
-                let status = if matches!(change, Change::Create(_)) { StatusCode::CREATED } else { StatusCode::OK };
-                api.write(move |conn, ctx| {
-                    let done = match kind {
-                        Kind::Users => super::users::apply(conn, ctx, &ns, &written, change, condition.as_ref())?
-                            .map(|a| (format!("{written}/Users/{}", a.id), a.id, a.version)),
-                        Kind::Groups => super::groups::apply(conn, ctx, &ns, &written, change, condition.as_ref())?
-                            .map(|g| (format!("{written}/Groups/{}", g.group.id), g.group.id, g.group.version)),
-                    };
-                    Ok(done.map(|d| (status, d)))
-                })
-                .await
-            }
-        };
-        let mut answer = json!({ "method": method });
-        if let Some(bulk_id) = &bulk_id {
-            answer["bulkId"] = json!(bulk_id);
-        }
-        match outcome {
-            Ok(Some((status, (location, id, version)))) => {
-                if let Some(bulk_id) = &bulk_id {
-                    created.insert(bulk_id.clone(), json!(id));
-                }
-                answer["location"] = json!(location);
-                answer["version"] = json!(version_tag(version));
-                answer["status"] = json!(status.as_u16().to_string());
-            }
-            Ok(None) => answer["status"] = json!("204"),
-            Err(error) => {
-                errors += 1;
-                let status = error.status_code();
-                answer["status"] = json!(status.as_u16().to_string());
-                answer["response"] = error_body(status, Some(&error));
-            }
-        }
-        answers.push(answer);
-        if fail_on_errors.is_some_and(|limit| errors >= limit) {
+    let limit = fail_on_errors.unwrap_or(u64::MAX);
+    let mut done = Done::default();
+    for group in operations.chunks(OPERATIONS_PER_TRANSACTION) {
+        if done.errors >= limit {
             break;
         }
+        let (ns, base, group_ops, before) = (ns.clone(), base.clone(), group.to_vec(), done.clone());
+        let made = api
+            .write(move |conn, ctx| {
+                let mut done = before;
+                for op in &group_ops {
+                    if done.errors >= limit {
+                        break;
+                    }
+                    one(conn, ctx, &ns, &base, op, &mut done)?;
+                }
+                Ok(done)
+            })
+            .await;
+        match made {
+            Ok(made) => done = made,
+            // The group's transaction failed as a whole (the database, not an operation): none of
+            // its operations was made, each says why, and the request stops there.
+            Err(error) => {
+                let status = error.status_code();
+                for op in group {
+                    let mut answer = json!({ "method": method_of(op), "status": status.as_u16().to_string() });
+                    if let Some(bulk_id) = member(op, "bulkId").and_then(Value::as_str) {
+                        answer["bulkId"] = json!(bulk_id);
+                    }
+                    answer["response"] = error_body(status, Some(&error));
+                    done.answers.push(answer);
+                }
+                break;
+            }
+        }
     }
-    Ok(respond(StatusCode::OK, &json!({ "schemas": [BULK_RESPONSE_SCHEMA], "Operations": answers }), None, None))
+    let body = json!({ "schemas": [BULK_RESPONSE_SCHEMA], "Operations": done.answers });
+    Ok(respond(StatusCode::OK, &body, None, None))
+}
+
+/// What the operations so far made: the ids created for their `bulkId`s, their answers, and
+/// how many failed.
+#[derive(Clone, Default)]
+struct Done {
+    created: Map<String, Value>,
+    answers: Vec<Value>,
+    errors: u64,
+}
+
+fn method_of(op: &Value) -> String {
+    member(op, "method").and_then(Value::as_str).unwrap_or_default().to_ascii_uppercase()
+}
+
+/// Makes one operation in a savepoint of the group's transaction and notes its answer. A
+/// refused or failed operation undoes only its own work and is on record as the request alone
+/// would have been (its action, outcome, missing grant or status), in the same transaction.
+/// An error is returned only when the transaction itself can go no further.
+fn one(conn: &mut Conn, ctx: &Context, ns: &str, base: &str, op: &Value, done: &mut Done) -> Result<()> {
+    let method = method_of(op);
+    let bulk_id = member(op, "bulkId").and_then(Value::as_str).map(str::to_owned);
+    let parsed = parse(op, &done.created);
+    let action = match &parsed {
+        Ok((kind, change, _)) => Some((action_of(kind, change), target_of(kind, change))),
+        Err(_) => None,
+    };
+    let outcome = parsed.and_then(|(kind, change, condition)| {
+        let status = if matches!(change, Change::Create(_)) { StatusCode::CREATED } else { StatusCode::OK };
+        db::savepoint(conn, |conn| match kind {
+            Kind::Users => Ok(super::users::apply(conn, ctx, ns, base, change, condition.as_ref())?
+                .map(|a| (format!("{base}/Users/{}", a.id), a.id, a.version))),
+            Kind::Groups => Ok(super::groups::apply(conn, ctx, ns, base, change, condition.as_ref())?
+                .map(|g| (format!("{base}/Groups/{}", g.group.id), g.group.id, g.group.version))),
+        })
+        .map(|made| made.map(|made| (status, made)))
+    });
+    let mut answer = json!({ "method": method });
+    if let Some(bulk_id) = &bulk_id {
+        answer["bulkId"] = json!(bulk_id);
+    }
+    match outcome {
+        Ok(Some((status, (location, id, version)))) => {
+            if let Some(bulk_id) = &bulk_id {
+                done.created.insert(bulk_id.clone(), json!(id));
+            }
+            answer["location"] = json!(location);
+            answer["version"] = json!(version_tag(version));
+            answer["status"] = json!(status.as_u16().to_string());
+        }
+        Ok(None) => answer["status"] = json!("204"),
+        Err(error) => {
+            if !error.is_refusal() {
+                return Err(error);
+            }
+            done.errors += 1;
+            let status = error.status_code();
+            answer["status"] = json!(status.as_u16().to_string());
+            answer["response"] = error_body(status, Some(&error));
+            let (action, target) = action.unwrap_or(("scim.bulk", None));
+            let mut event = ctx.event(action).namespace(ns).outcome(if status == StatusCode::FORBIDDEN {
+                Outcome::Denied
+            } else {
+                Outcome::Failure
+            });
+            if let Some(id) = target {
+                event = event.target(if action.starts_with("group") { "group" } else { "account" }, id);
+            }
+            event = match &error {
+                Error::Forbidden { detail, missing } => {
+                    event.changes(json!({ "missing_grant": missing, "detail": detail }))
+                }
+                other => event.changes(
+                    json!({ "status": status.as_u16(), "detail": other.to_problem().detail, "bulk_id": bulk_id }),
+                ),
+            };
+            audit::append(conn, vec![event])?;
+        }
+    }
+    done.answers.push(answer);
+    Ok(())
+}
+
+/// The audit action of an operation: the one its own request would be recorded under.
+fn action_of(kind: &Kind, change: &Change) -> &'static str {
+    match (kind, change) {
+        (Kind::Users, Change::Create(_)) => "user.create",
+        (Kind::Users, Change::Replace(..) | Change::Patch(..)) => "user.update",
+        (Kind::Users, Change::Delete(_)) => "user.delete",
+        (Kind::Groups, Change::Create(_)) => "group.create",
+        (Kind::Groups, Change::Replace(..) | Change::Patch(..)) => "group.update",
+        (Kind::Groups, Change::Delete(_)) => "group.delete",
+    }
+}
+
+fn target_of(_: &Kind, change: &Change) -> Option<uuid::Uuid> {
+    match change {
+        Change::Create(_) => None,
+        Change::Replace(id, _) | Change::Patch(id, _) | Change::Delete(id) => Some(*id),
+    }
 }

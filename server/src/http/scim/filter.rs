@@ -385,6 +385,17 @@ fn case_exact(path: &AttrPath) -> bool {
 }
 
 impl Filter {
+    /// Whether the filter reads the attribute `name` (at the top of the resource).
+    pub fn reads(&self, name: &str) -> bool {
+        match self {
+            Filter::And(a, b) | Filter::Or(a, b) => a.reads(name) || b.reads(name),
+            Filter::Not(inner) => inner.reads(name),
+            Filter::Present(path) | Filter::Compare(path, _, _) | Filter::ValuePath(path, _) => {
+                path.name.eq_ignore_ascii_case(name)
+            }
+        }
+    }
+
     /// Whether `resource` (a resource's or a value's JSON form) matches.
     pub fn matches(&self, resource: &Value) -> bool {
         match self {

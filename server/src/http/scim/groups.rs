@@ -15,7 +15,8 @@ use uuid::Uuid;
 use validator::Validate;
 
 use super::filter::{member, GROUP_SCHEMA};
-use super::list::{Projection, Query};
+use super::list::{Narrowing, Projection, Query};
+use super::user_doc::namespace_base;
 use super::users::Change;
 use super::{base_url, if_match, parse_id, read_json, respond, scim_error, time, version_tag, ScimType};
 use crate::db::Conn;
@@ -45,14 +46,6 @@ fn full(conn: &mut Conn, ctx: &Context, group: Group) -> Result<Full> {
             Some(next) => token = Some(next),
             None => return Ok(Full { group, members }),
         }
-    }
-}
-
-/// The `scim/v2` URL of another namespace, beside `base` (`…/scim/v2/{ns}`).
-fn namespace_base(base: &str, namespace: &str) -> String {
-    match base.rsplit_once('/') {
-        Some((root, _)) => format!("{root}/{namespace}"),
-        None => base.to_owned(),
     }
 }
 
@@ -153,22 +146,66 @@ fn set_members(
     Ok(())
 }
 
+/// The groups of `namespace` that `narrowing` reads (the caller needs `users:read@<ns>`), each
+/// once, in id order, without their members.
+fn read_groups(conn: &mut Conn, ctx: &Context, namespace: &str, narrowing: &Narrowing) -> Result<Vec<Group>> {
+    let mut found = match narrowing {
+        Narrowing::Everything => every(conn, ctx, namespace, None)?,
+        Narrowing::ExternalId(external_id) => every(conn, ctx, namespace, Some(external_id))?,
+        Narrowing::Id(id) => {
+            ctx.caller.authorize("users", "read", namespace)?;
+            match id.map(|id| groups::get(conn, ctx, namespace, id)) {
+                Some(Ok(group)) => vec![group],
+                None | Some(Err(Error::NotFound(_))) => Vec::new(),
+                Some(Err(other)) => return Err(other),
+            }
+        }
+        // Groups have no sign-in names: no group has that `userName`.
+        Narrowing::SignInPrefix(_) => {
+            ctx.caller.authorize("users", "read", namespace)?;
+            Vec::new()
+        }
+        Narrowing::Union(parts) => {
+            let mut all = Vec::new();
+            for part in parts {
+                all.extend(read_groups(conn, ctx, namespace, part)?);
+            }
+            all
+        }
+    };
+    found.sort_by_key(|g| g.id);
+    found.dedup_by_key(|g| g.id);
+    Ok(found)
+}
+
+/// Every group of `namespace` (with that `external_id`), page by page.
+fn every(conn: &mut Conn, ctx: &Context, namespace: &str, external_id: Option<&str>) -> Result<Vec<Group>> {
+    let mut all = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = PageRequest::new(Some(200), token.as_deref())?;
+        let (items, next) = groups::list(conn, ctx, namespace, external_id, &page)?;
+        all.extend(items);
+        match next {
+            Some(next) => token = Some(next),
+            None => return Ok(all),
+        }
+    }
+}
+
 async fn query(api: Api, ns: String, query: Query) -> Result<HttpResponse> {
     let base = base_url(&api.req, &ns);
+    let narrowing = query.narrowing();
+    // Entra ID looks groups up by name without their members: a member list nobody reads is
+    // not read.
+    let with_members = query.reads("members");
     let all = api
         .read(move |conn, ctx| {
-            let mut all = Vec::new();
-            let mut token: Option<String> = None;
-            loop {
-                let page = PageRequest::new(Some(200), token.as_deref())?;
-                let (items, next) = groups::list(conn, ctx, &ns, &page)?;
-                for group in items {
-                    all.push(full(conn, ctx, group)?);
-                }
-                match next {
-                    Some(next) => token = Some(next),
-                    None => return Ok(all),
-                }
+            let found = read_groups(conn, ctx, &ns, &narrowing)?;
+            if with_members {
+                found.into_iter().map(|group| full(conn, ctx, group)).collect()
+            } else {
+                Ok(found.into_iter().map(|group| Full { group, members: Vec::new() }).collect::<Vec<_>>())
             }
         })
         .await?;

@@ -6,7 +6,7 @@ use std::cmp::Ordering;
 
 use serde_json::{json, Map, Value};
 
-use super::filter::{self, member, AttrPath, Filter};
+use super::filter::{self, member, AttrPath, CompValue, Filter, Op};
 use super::{scim_error, ScimType};
 use crate::error::Result;
 
@@ -51,6 +51,13 @@ impl Projection {
             attributes: attributes.map(|a| paths(a, "attributes")).transpose()?.unwrap_or_default(),
             excluded: excluded.map(|e| paths(e, "excludedAttributes")).transpose()?.unwrap_or_default(),
         })
+    }
+
+    /// Whether the projected resource holds the core attribute `name` (when it has one).
+    pub fn returns(&self, name: &str) -> bool {
+        let named = |p: &AttrPath| p.name.eq_ignore_ascii_case(name) && p.uri.as_deref().is_none_or(filter::is_core);
+        (self.attributes.is_empty() || self.attributes.iter().any(named))
+            && !self.excluded.iter().any(|p| named(p) && p.sub.is_none())
     }
 
     /// From a query string (a `GET` of one resource).
@@ -243,6 +250,19 @@ impl Query {
         )
     }
 
+    /// Which resources the database must read to answer.
+    pub fn narrowing(&self) -> Narrowing {
+        narrowing(self.filter.as_ref())
+    }
+
+    /// Whether the answer depends on the core attribute `name` (its filter or order reads
+    /// it, or its projection returns it): an expensive attribute nobody asked for is not read.
+    pub fn reads(&self, name: &str) -> bool {
+        self.filter.as_ref().is_some_and(|f| f.reads(name))
+            || self.sort_by.as_ref().is_some_and(|p| p.name.eq_ignore_ascii_case(name))
+            || self.projection.returns(name)
+    }
+
     /// The `ListResponse` of `docs` (every resource of the collection): filtered, sorted,
     /// paged and projected.
     pub fn answer(&self, docs: Vec<Value>) -> Value {
@@ -272,6 +292,54 @@ impl Query {
             "itemsPerPage": page.len(),
             "Resources": page,
         })
+    }
+}
+
+/// Which resources the database reads for a filter: a superset of those it matches, found
+/// through indexes. The filter itself, evaluated on each document, decides; a filter the
+/// database cannot narrow reads the whole namespace.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Narrowing {
+    Everything,
+    /// Accounts with a sign-in name starting with this (`userName eq`: the fold of a name
+    /// equal without case starts with the fold of the other); no group.
+    SignInPrefix(String),
+    /// Resources a directory knows by this `externalId` (compared exactly, as SCIM does).
+    ExternalId(String),
+    /// The resource with this id; nothing when it is not an id.
+    Id(Option<uuid::Uuid>),
+    /// Every resource any of these reads.
+    Union(Vec<Narrowing>),
+}
+
+fn is_core_attribute(path: &AttrPath, name: &str) -> bool {
+    path.name.eq_ignore_ascii_case(name) && path.sub.is_none() && path.uri.as_deref().is_none_or(filter::is_core)
+}
+
+/// The narrowing of `filter`: an equality on `userName`, `externalId` or `id`, the narrower
+/// side of an `and`, both sides of an `or`.
+fn narrowing(filter: Option<&Filter>) -> Narrowing {
+    match filter {
+        Some(Filter::Compare(path, Op::Eq, CompValue::Str(value))) => {
+            if is_core_attribute(path, "userName") {
+                Narrowing::SignInPrefix(value.clone())
+            } else if is_core_attribute(path, "externalId") {
+                Narrowing::ExternalId(value.clone())
+            } else if is_core_attribute(path, "id") {
+                Narrowing::Id(uuid::Uuid::parse_str(value).ok().filter(|id| id.to_string() == *value))
+            } else {
+                Narrowing::Everything
+            }
+        }
+        Some(Filter::And(left, right)) => match narrowing(Some(left)) {
+            Narrowing::Everything => narrowing(Some(right)),
+            narrower => narrower,
+        },
+        Some(Filter::Or(left, right)) => match (narrowing(Some(left)), narrowing(Some(right))) {
+            (Narrowing::Everything, _) | (_, Narrowing::Everything) => Narrowing::Everything,
+            (left, right) => Narrowing::Union(vec![left, right]),
+        },
+        _ => Narrowing::Everything,
     }
 }
 
@@ -355,5 +423,50 @@ mod tests {
             json!({ "schemas": [SEARCH_REQUEST_SCHEMA], "filter": "userName eq \"bob\"", "attributes": ["userName"] });
         let list = Query::from_search(&body).unwrap().answer(docs());
         assert_eq!(list["Resources"], json!([{ "id": "3", "userName": "bob" }]));
+    }
+
+    fn narrowing_of(filter: &str) -> Narrowing {
+        let query = format!("filter={}", filter.replace(' ', "+").replace('"', "%22"));
+        Query::from_query(&query).unwrap().narrowing()
+    }
+
+    #[test]
+    fn the_database_reads_a_superset_of_what_a_filter_matches() {
+        let id = "2819c223-7f76-453a-919d-413861904646";
+        assert_eq!(narrowing_of(r#"userName eq "Bjensen""#), Narrowing::SignInPrefix("Bjensen".into()));
+        assert_eq!(narrowing_of(r#"externalId eq "e-1""#), Narrowing::ExternalId("e-1".into()));
+        assert_eq!(
+            narrowing_of(&format!(r#"urn:ietf:params:scim:schemas:core:2.0:User:id eq "{id}""#)),
+            Narrowing::Id(Some(id.parse().unwrap()))
+        );
+        assert_eq!(narrowing_of(&format!(r#"id eq "{}""#, id.to_uppercase())), Narrowing::Id(None), "ids are exact");
+        assert_eq!(narrowing_of(r#"title eq "x" and externalId eq "e""#), Narrowing::ExternalId("e".into()));
+        assert_eq!(
+            narrowing_of(r#"externalId eq "a" or userName eq "b""#),
+            Narrowing::Union(vec![Narrowing::ExternalId("a".into()), Narrowing::SignInPrefix("b".into())])
+        );
+        for everything in [
+            r#"externalId eq "a" or title eq "b""#,
+            r#"not (externalId eq "a")"#,
+            r#"externalId ne "a""#,
+            r#"userName sw "a""#,
+            r#"emails[value eq "a@b"]"#,
+            r#"name.givenName eq "a""#,
+            r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:externalId eq "a""#,
+        ] {
+            assert_eq!(narrowing_of(everything), Narrowing::Everything, "{everything}");
+        }
+    }
+
+    #[test]
+    fn an_attribute_is_read_when_the_filter_the_order_or_the_projection_needs_it() {
+        let reads = |query: &str| Query::from_query(query).unwrap().reads("members");
+        assert!(reads(""));
+        assert!(!reads("excludedAttributes=members"));
+        assert!(!reads("attributes=displayName"));
+        assert!(reads("attributes=members.value"));
+        assert!(reads("excludedAttributes=members.display"), "a sub-attribute excluded leaves the others");
+        assert!(reads("excludedAttributes=members&filter=members%5Bvalue+eq+%22x%22%5D"));
+        assert!(reads("attributes=displayName&sortBy=members.value"));
     }
 }

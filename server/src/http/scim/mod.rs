@@ -1,5 +1,6 @@
-//! SCIM 2.0 provisioning (RFC 7643/7644, ADR 0018) at `/scim/v2/{ns}/`: another adapter beside
-//! `http`, over the same domain. Callers are the Management API's (the `Api` extractor: Basic
+//! SCIM 2.0 provisioning (RFC 7643/7644, ADR 0018) at `/scim/v2/{ns}/`: a second face of the
+//! Management API, inside `http` because it shares its callers, extractors and audit middleware,
+//! over the same domain. Callers are the Management API's (the `Api` extractor: Basic
 //! with a client's credentials, or a Bearer token), bound by the same owner-limited grants;
 //! every change is the domain's, with the domain's audit event; reads and refusals are audited
 //! by the Management API's middleware. Errors are SCIM error resources, made in one place

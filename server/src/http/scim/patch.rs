@@ -76,6 +76,26 @@ fn parse_operation(op: &Value) -> Result<Operation> {
     Ok(Operation { kind, path, value })
 }
 
+/// Refuses operations that would change one of `read_only` (a core attribute that only the
+/// service provider writes): a 400 with `scimType` `mutability` (RFC 7644 §3.5.2).
+pub fn refuse_read_only(operations: &[Operation], read_only: &[&str]) -> Result<()> {
+    let is_read_only = |name: &str| read_only.iter().any(|r| r.eq_ignore_ascii_case(name));
+    for operation in operations {
+        let named = match (&operation.path, &operation.value) {
+            (Some((_, path)), _) => {
+                let core = path.attr.uri.as_deref().is_none_or(filter::is_core);
+                (core && is_read_only(&path.attr.name)).then(|| path.attr.name.clone())
+            }
+            (None, Some(Value::Object(values))) => values.keys().find(|k| is_read_only(k)).cloned(),
+            (None, _) => None,
+        };
+        if let Some(name) = named {
+            return Err(scim_error(ScimType::Mutability, format!("{name} is read-only")));
+        }
+    }
+    Ok(())
+}
+
 /// The name an attribute is written under: the canonical spelling of a known one, else as sent.
 fn canonical(name: &str, known: &[&str]) -> String {
     known.iter().find(|k| k.eq_ignore_ascii_case(name)).map_or_else(|| name.to_owned(), |k| (*k).to_owned())

@@ -17,6 +17,7 @@ use validator::Validate;
 use super::filter::{member, ENTERPRISE_SCHEMA, USER_SCHEMA};
 use super::{scim_error, time, version_tag, ScimType};
 use crate::domain::accounts::{Account, Directory};
+use crate::domain::Caller;
 use crate::error::Result;
 
 /// Attributes of the enterprise extension kept as account attributes (`manager` as its id).
@@ -67,6 +68,7 @@ pub const KNOWN: &[&str] = &[
     "division",
     "department",
     "manager",
+    "groups",
 ];
 
 /// What a User document says of an account: its fields and what the directory keeps.
@@ -294,8 +296,42 @@ impl UserState {
     }
 }
 
-/// The User document of `account`; `base` is its namespace's SCIM URL.
-pub fn write(account: &Account, base: &str) -> Value {
+/// The attributes a directory reads but never writes (RFC 7643 §4.1.2's `groups`): a `PUT`
+/// that carries them is read without them, a `PATCH` that names them is refused.
+pub const READ_ONLY: &[&str] = &["groups"];
+
+/// The `scim/v2` URL of another namespace, beside `base` (`…/scim/v2/{ns}`).
+pub fn namespace_base(base: &str, namespace: &str) -> String {
+    match base.rsplit_once('/') {
+        Some((root, _)) => format!("{root}/{namespace}"),
+        None => base.to_owned(),
+    }
+}
+
+/// The account's groups (RFC 7643 §4.1.2, read-only): each group's id and `$ref` (in its own
+/// namespace, which may not be the account's), and its name where `caller` may read that
+/// namespace, as the Management API's `…/users/{id}/groups` shows them. Memberships are direct:
+/// groups do not nest.
+fn groups(account: &Account, base: &str, caller: &Caller) -> Vec<Value> {
+    account
+        .groups
+        .iter()
+        .map(|group| {
+            let mut value = json!({
+                "value": group.group_id,
+                "$ref": format!("{}/Groups/{}", namespace_base(base, &group.namespace), group.group_id),
+                "type": "direct",
+            });
+            if caller.may("users", "read", &group.namespace) {
+                value["display"] = json!(group.name);
+            }
+            value
+        })
+        .collect()
+}
+
+/// The User document of `account` as `caller` sees it; `base` is its namespace's SCIM URL.
+pub fn write(account: &Account, base: &str, caller: &Caller) -> Value {
     let mut doc = Map::new();
     let mut schemas = vec![json!(USER_SCHEMA)];
     doc.insert("id".into(), json!(account.id));
@@ -363,6 +399,10 @@ pub fn write(account: &Account, base: &str) -> Value {
     };
     if !phones.is_empty() {
         doc.insert("phoneNumbers".into(), Value::Array(phones));
+    }
+    let groups = groups(account, base, caller);
+    if !groups.is_empty() {
+        doc.insert("groups".into(), Value::Array(groups));
     }
     let mut extension = Map::new();
     for name in ENTERPRISE_ATTRIBUTES {

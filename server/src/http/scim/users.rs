@@ -6,26 +6,56 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use serde_json::Value;
 
-use super::filter::{self, CompValue, Filter, Op, ENTERPRISE_SCHEMA};
-use super::list::{Projection, Query};
+use super::filter::{self, ENTERPRISE_SCHEMA};
+use super::list::{Narrowing, Projection, Query};
 use super::user_doc::{self, UserState};
 use super::{base_url, if_match, parse_id, read_json, respond, version_tag};
 use crate::db::Conn;
 use crate::domain::accounts::{self, Account, Search};
-use crate::domain::{Context, PageRequest, Precondition};
-use crate::error::Result;
+use crate::domain::{Caller, Context, PageRequest, Precondition};
+use crate::error::{Error, Result};
 use crate::http::auth::Api;
 use crate::http::extract::Path;
 
-/// Every account of `namespace` (the caller needs `users:read@<ns>`), narrowed to those whose
-/// sign-in names start with `prefix` when the filter compares `userName` for equality.
-pub(super) fn all_accounts(
+/// The accounts of `namespace` that `narrowing` reads (the caller needs `users:read@<ns>`),
+/// each once, in id order.
+pub(super) fn read_accounts(
     conn: &mut Conn,
     ctx: &Context,
     namespace: &str,
-    prefix: Option<String>,
+    narrowing: &Narrowing,
 ) -> Result<Vec<Account>> {
-    let search = Search { prefix, disabled: None };
+    let mut found = match narrowing {
+        Narrowing::Everything => every(conn, ctx, namespace, Search::default())?,
+        Narrowing::SignInPrefix(prefix) => {
+            every(conn, ctx, namespace, Search { prefix: Some(prefix.clone()), ..Search::default() })?
+        }
+        Narrowing::ExternalId(external_id) => {
+            every(conn, ctx, namespace, Search { external_id: Some(external_id.clone()), ..Search::default() })?
+        }
+        Narrowing::Id(id) => {
+            ctx.caller.authorize("users", "read", namespace)?;
+            match id.map(|id| accounts::get(conn, ctx, namespace, id)) {
+                Some(Ok(account)) => vec![account],
+                None | Some(Err(Error::NotFound(_))) => Vec::new(),
+                Some(Err(other)) => return Err(other),
+            }
+        }
+        Narrowing::Union(parts) => {
+            let mut all = Vec::new();
+            for part in parts {
+                all.extend(read_accounts(conn, ctx, namespace, part)?);
+            }
+            all
+        }
+    };
+    found.sort_by_key(|a| a.id);
+    found.dedup_by_key(|a| a.id);
+    Ok(found)
+}
+
+/// Every account of `namespace` that `search` finds, page by page.
+fn every(conn: &mut Conn, ctx: &Context, namespace: &str, search: Search) -> Result<Vec<Account>> {
     let mut all = Vec::new();
     let mut token: Option<String> = None;
     loop {
@@ -39,26 +69,12 @@ pub(super) fn all_accounts(
     }
 }
 
-/// `userName eq "…"` (alone or and-ed first): the accounts to read are those with that prefix.
-fn user_name_prefix(filter: Option<&Filter>) -> Option<String> {
-    match filter? {
-        Filter::Compare(path, Op::Eq, CompValue::Str(name))
-            if path.name.eq_ignore_ascii_case("userName")
-                && path.sub.is_none()
-                && path.uri.as_deref().is_none_or(filter::is_core) =>
-        {
-            Some(name.clone())
-        }
-        Filter::And(left, _) => user_name_prefix(Some(left)),
-        _ => None,
-    }
-}
-
 async fn query(api: Api, ns: String, query: Query) -> Result<HttpResponse> {
     let base = base_url(&api.req, &ns);
-    let prefix = user_name_prefix(query.filter.as_ref());
-    let accounts = api.read(move |conn, ctx| all_accounts(conn, ctx, &ns, prefix)).await?;
-    let docs = accounts.iter().map(|a| user_doc::write(a, &base)).collect();
+    let narrowing = query.narrowing();
+    let ctx = api.context().await?;
+    let accounts = api.read(move |conn, ctx| read_accounts(conn, ctx, &ns, &narrowing)).await?;
+    let docs = accounts.iter().map(|a| user_doc::write(a, &base, &ctx.caller)).collect();
     Ok(respond(StatusCode::OK, &query.answer(docs), None, None))
 }
 
@@ -74,11 +90,11 @@ pub async fn search(api: Api, path: Path<String>, payload: web::Payload) -> Resu
     query(api, path.into_inner(), parsed).await
 }
 
-fn answer(account: &Account, base: &str, status: StatusCode) -> HttpResponse {
+fn answer(account: &Account, base: &str, caller: &Caller, status: StatusCode) -> HttpResponse {
     let etag = version_tag(account.version);
     let location = format!("{base}/Users/{}", account.id);
     let created = status == StatusCode::CREATED;
-    respond(status, &user_doc::write(account, base), Some(&etag), created.then_some(location.as_str()))
+    respond(status, &user_doc::write(account, base, caller), Some(&etag), created.then_some(location.as_str()))
 }
 
 /// A change of one User, as a request or a bulk operation asks for it.
@@ -113,7 +129,8 @@ pub(super) fn apply(
         Change::Patch(id, operations) => {
             let current = accounts::get(conn, ctx, ns, id)?;
             Precondition::check(condition, current.version)?;
-            let mut doc = user_doc::write(&current, base);
+            super::patch::refuse_read_only(&operations, user_doc::READ_ONLY)?;
+            let mut doc = user_doc::write(&current, base, &ctx.caller);
             super::patch::apply(&mut doc, &operations, &[ENTERPRISE_SCHEMA], user_doc::KNOWN)?;
             same_id(&doc, id)?;
             let state = user_doc::read(&doc, &current.attributes)?;
@@ -130,9 +147,10 @@ async fn answer_change(api: Api, ns: String, change: Change, condition: Option<P
     let base = base_url(&api.req, &ns);
     let status = if matches!(change, Change::Create(_)) { StatusCode::CREATED } else { StatusCode::OK };
     let written = base.clone();
+    let ctx = api.context().await?;
     let account = api.write(move |conn, ctx| apply(conn, ctx, &ns, &written, change, condition.as_ref())).await?;
     Ok(match account {
-        Some(account) => answer(&account, &base, status),
+        Some(account) => answer(&account, &base, &ctx.caller, status),
         None => HttpResponse::NoContent().finish(),
     })
 }
@@ -149,8 +167,9 @@ pub async fn get(api: Api, path: Path<(String, String)>) -> Result<HttpResponse>
     let projection = Projection::from_query(api.req.query_string())?;
     let id = parse_id(&id, "user")?;
     let base = base_url(&api.req, &ns);
+    let ctx = api.context().await?;
     let account = api.read(move |conn, ctx| accounts::get(conn, ctx, &ns, id)).await?;
-    let doc = projection.apply(user_doc::write(&account, &base));
+    let doc = projection.apply(user_doc::write(&account, &base, &ctx.caller));
     Ok(respond(StatusCode::OK, &doc, Some(&version_tag(account.version)), None))
 }
 

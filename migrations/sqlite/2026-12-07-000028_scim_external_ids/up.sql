@@ -1,0 +1,5 @@
+-- SCIM filters on externalId (issue 17, ADR 0018): Entra ID and Okta look an account or a group
+-- up by the directory's own identifier before they create it; the lookup reads an index, not
+-- the namespace.
+CREATE INDEX accounts_external_id ON accounts (namespace, external_id) WHERE external_id IS NOT NULL;
+CREATE INDEX account_groups_external_id ON account_groups (namespace, external_id) WHERE external_id IS NOT NULL;
