@@ -10,7 +10,9 @@ use actix_web::{web, HttpResponse, ResponseError};
 use serde_json::{json, Map, Value};
 
 use super::filter::member;
-use super::users::Change;
+use super::groups::Groups;
+use super::resource::{Change, Resource};
+use super::users::Users;
 use super::{base_url, error_body, parse_id, respond, scim_error, version_tag, ScimType, SCIM_JSON};
 use crate::db::{self, Conn};
 use crate::domain::audit::{self, Outcome};
@@ -184,10 +186,8 @@ fn one(conn: &mut Conn, ctx: &Context, ns: &str, base: &str, op: &Value, done: &
     let outcome = parsed.and_then(|(kind, change, condition)| {
         let status = if matches!(change, Change::Create(_)) { StatusCode::CREATED } else { StatusCode::OK };
         db::savepoint(conn, |conn| match kind {
-            Kind::Users => Ok(super::users::apply(conn, ctx, ns, base, change, condition.as_ref())?
-                .map(|a| (format!("{base}/Users/{}", a.id), a.id, a.version))),
-            Kind::Groups => Ok(super::groups::apply(conn, ctx, ns, base, change, condition.as_ref())?
-                .map(|g| (format!("{base}/Groups/{}", g.group.id), g.group.id, g.group.version))),
+            Kind::Users => made::<Users>(conn, ctx, ns, base, change, condition.as_ref()),
+            Kind::Groups => made::<Groups>(conn, ctx, ns, base, change, condition.as_ref()),
         })
         .map(|made| made.map(|made| (status, made)))
     });
@@ -235,6 +235,22 @@ fn one(conn: &mut Conn, ctx: &Context, ns: &str, base: &str, op: &Value, done: &
     }
     done.answers.push(answer);
     Ok(())
+}
+
+/// Makes `change` to a resource of type `R`: its location, id and version after it (none once
+/// deleted).
+fn made<R: Resource>(
+    conn: &mut Conn,
+    ctx: &Context,
+    ns: &str,
+    base: &str,
+    change: Change,
+    condition: Option<&Precondition>,
+) -> Result<Option<(String, uuid::Uuid, i64)>> {
+    Ok(R::apply(conn, ctx, ns, base, change, condition)?.map(|stored| {
+        let id = R::id(&stored);
+        (format!("{base}/{}/{id}", R::COLLECTION), id, R::version(&stored))
+    }))
 }
 
 /// The audit action of an operation: the one its own request would be recorded under.

@@ -8,14 +8,15 @@ use serde_json::{json, Map, Value};
 
 use super::filter::{self, member, AttrPath, CompValue, Filter, Op};
 use super::{scim_error, ScimType};
-use crate::error::Result;
+use crate::domain::PageRequest;
+use crate::error::{Error, Result};
 
 pub const LIST_RESPONSE_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 /// `count` when the request names none, and the most one page holds.
 pub const DEFAULT_COUNT: usize = 100;
 pub const MAX_COUNT: usize = 1000;
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Query {
     pub filter: Option<Filter>,
     pub sort_by: Option<AttrPath>,
@@ -310,6 +311,53 @@ pub enum Narrowing {
     Id(Option<uuid::Uuid>),
     /// Every resource any of these reads.
     Union(Vec<Narrowing>),
+}
+
+impl Narrowing {
+    /// What the narrowing reads: `lookup` of each of its parts that is not a union, each
+    /// resource once, in the order of `key`.
+    pub fn read<T, K: Ord>(
+        &self,
+        lookup: &mut impl FnMut(&Narrowing) -> Result<Vec<T>>,
+        key: impl Fn(&T) -> K + Copy,
+    ) -> Result<Vec<T>> {
+        let mut found = match self {
+            Narrowing::Union(parts) => {
+                let mut all = Vec::new();
+                for part in parts {
+                    all.extend(part.read(lookup, key)?);
+                }
+                all
+            }
+            part => lookup(part)?,
+        };
+        found.sort_by_key(key);
+        found.dedup_by(|a, b| key(a) == key(b));
+        Ok(found)
+    }
+}
+
+/// One resource read by id, as a list: empty when there is none.
+pub fn found<T>(read: Result<T>) -> Result<Vec<T>> {
+    match read {
+        Ok(one) => Ok(vec![one]),
+        Err(Error::NotFound(_)) => Ok(Vec::new()),
+        Err(other) => Err(other),
+    }
+}
+
+/// Every item of a paged domain list, 200 at a time.
+pub fn all_pages<T>(mut page: impl FnMut(&PageRequest) -> Result<(Vec<T>, Option<String>)>) -> Result<Vec<T>> {
+    let mut all = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let (items, next) = page(&PageRequest::new(Some(200), token.as_deref())?)?;
+        all.extend(items);
+        match next {
+            Some(next) => token = Some(next),
+            None => return Ok(all),
+        }
+    }
 }
 
 fn is_core_attribute(path: &AttrPath, name: &str) -> bool {

@@ -12,6 +12,7 @@ pub mod filter;
 mod groups;
 mod list;
 pub mod patch;
+mod resource;
 mod user_doc;
 mod users;
 
@@ -111,6 +112,9 @@ pub async fn scim_errors(
 
 /// The routes of `/scim/v2/{ns}`, audited like the Management API's.
 pub fn routes(cfg: &mut web::ServiceConfig) {
+    use groups::Groups;
+    use resource as handlers;
+    use users::Users;
     let resource = |path: &str, name: &str| web::resource(path).name(name);
     let scope = web::scope("/scim/v2/{ns}")
         .service(resource("/ServiceProviderConfig", "scim_discovery").route(web::get().to(discovery::config)))
@@ -121,26 +125,30 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/Schemas", "scim_discovery_schemas").route(web::get().to(discovery::schemas)))
         .service(resource("/Schemas/{urn}", "scim_discovery_schema").route(web::get().to(discovery::schema)))
         .service(
-            resource("/Users", "scim_users").route(web::get().to(users::list)).route(web::post().to(users::create)),
+            resource("/Users", "scim_users")
+                .route(web::get().to(handlers::list::<Users>))
+                .route(web::post().to(handlers::create::<Users>)),
         )
-        .service(resource("/Users/.search", "scim_users_search").route(web::post().to(users::search)))
+        .service(resource("/Users/.search", "scim_users_search").route(web::post().to(handlers::search::<Users>)))
         .service(
             resource("/Users/{id}", "scim_user")
-                .route(web::get().to(users::get))
-                .route(web::put().to(users::replace))
-                .route(web::patch().to(users::patch))
-                .route(web::delete().to(users::delete)),
+                .route(web::get().to(handlers::get::<Users>))
+                .route(web::put().to(handlers::replace::<Users>))
+                .route(web::patch().to(handlers::patch::<Users>))
+                .route(web::delete().to(handlers::delete::<Users>)),
         )
         .service(
-            resource("/Groups", "scim_groups").route(web::get().to(groups::list)).route(web::post().to(groups::create)),
+            resource("/Groups", "scim_groups")
+                .route(web::get().to(handlers::list::<Groups>))
+                .route(web::post().to(handlers::create::<Groups>)),
         )
-        .service(resource("/Groups/.search", "scim_groups_search").route(web::post().to(groups::search)))
+        .service(resource("/Groups/.search", "scim_groups_search").route(web::post().to(handlers::search::<Groups>)))
         .service(
             resource("/Groups/{id}", "scim_group")
-                .route(web::get().to(groups::get))
-                .route(web::put().to(groups::replace))
-                .route(web::patch().to(groups::patch))
-                .route(web::delete().to(groups::delete)),
+                .route(web::get().to(handlers::get::<Groups>))
+                .route(web::put().to(handlers::replace::<Groups>))
+                .route(web::patch().to(handlers::patch::<Groups>))
+                .route(web::delete().to(handlers::delete::<Groups>)),
         )
         .service(resource("/Bulk", "scim_bulk").route(web::post().to(bulk::bulk)))
         .service(resource("/.search", "scim_search").route(web::post().to(discovery::search_everything)))
