@@ -497,24 +497,24 @@ pub struct ImportRow {
     pub password_hash: Option<String>,
 }
 
-/// Creates what can be created of `rows`; each row succeeds or fails on its own, as if
-/// inserted alone in their order (a few multi-row statements: [`db::accounts::insert_each`]).
-pub fn import_chunk(
-    conn: &mut Conn,
-    ctx: &Context,
-    namespace: &str,
-    rows: Vec<ImportRow>,
-) -> Result<(u64, Vec<ImportRowError>)> {
-    ctx.caller.authorize("users", "write", namespace)?;
-    namespaces::find(conn, namespace)?;
+/// A chunk of import rows made ready without the database: the accounts to insert, each with
+/// its row's index and its `user.create` event, and the rows already refused.
+pub struct PreparedImport {
+    accounts: Vec<(u64, Account, NewEvent)>,
+    errors: Vec<ImportRowError>,
+}
+
+/// Builds the accounts of `rows` and their events (the CPU of a chunk, done while the chunk
+/// before it is written).
+pub fn prepare_import(ctx: &Context, namespace: &str, rows: Vec<ImportRow>) -> Result<PreparedImport> {
     let mut errors = Vec::new();
-    let mut indexes = Vec::with_capacity(rows.len());
     let mut accounts = Vec::with_capacity(rows.len());
     for row in rows {
         match Account::new(namespace, row.account, row.password_hash) {
             Ok(account) => {
-                indexes.push(row.index);
-                accounts.push(account);
+                let event = user_event(ctx, "user.create", &account)
+                    .changes(json!({ "before": null, "after": account.audit_view(), "via": "import" }));
+                accounts.push((row.index, account, event));
             }
             Err(e @ (Error::Conflict(_) | Error::Invalid { .. })) => {
                 errors.push(row_error(row.index, conflict_as_field_error(e)))
@@ -522,22 +522,36 @@ pub fn import_chunk(
             Err(e) => return Err(e),
         }
     }
+    Ok(PreparedImport { accounts, errors })
+}
+
+/// Creates what can be created of a prepared chunk; each row succeeds or fails on its own, as
+/// if inserted alone in their order (a few multi-row statements: [`db::accounts::insert_each`]).
+pub fn import_prepared(
+    conn: &mut Conn,
+    ctx: &Context,
+    namespace: &str,
+    prepared: PreparedImport,
+) -> Result<(u64, Vec<ImportRowError>)> {
+    ctx.caller.authorize("users", "write", namespace)?;
+    namespaces::find(conn, namespace)?;
+    let PreparedImport { accounts, mut errors } = prepared;
+    let (rows, events): (Vec<(u64, Account)>, Vec<NewEvent>) =
+        accounts.into_iter().map(|(index, account, event)| ((index, account), event)).unzip();
+    let (indexes, accounts): (Vec<u64>, Vec<Account>) = rows.into_iter().unzip();
     let outcomes = db::accounts::insert_each(conn, &accounts)?;
-    let mut events = Vec::with_capacity(accounts.len());
-    for ((index, account), outcome) in indexes.into_iter().zip(&accounts).zip(outcomes) {
+    let mut made = Vec::with_capacity(accounts.len());
+    for ((index, event), outcome) in indexes.into_iter().zip(events).zip(outcomes) {
         match outcome {
-            Ok(()) => events.push(
-                user_event(ctx, "user.create", account)
-                    .changes(json!({ "before": null, "after": account.audit_view(), "via": "import" })),
-            ),
+            Ok(()) => made.push(event),
             Err(e @ (Error::Conflict(_) | Error::Invalid { .. })) => {
                 errors.push(row_error(index, conflict_as_field_error(e)))
             }
             Err(e) => return Err(e),
         }
     }
-    let created = events.len() as u64;
-    db::audit::append(conn, events)?;
+    let created = made.len() as u64;
+    db::audit::append(conn, made)?;
     Ok((created, errors))
 }
 

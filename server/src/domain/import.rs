@@ -30,6 +30,12 @@ pub struct Parsed {
     pub row: std::result::Result<AccountImport, Vec<FieldError>>,
 }
 
+/// `rows` in chunks of [`CHUNK`], in order.
+fn chunks_of(rows: Vec<ImportRow>) -> impl Iterator<Item = Vec<ImportRow>> {
+    let mut rest = rows.into_iter().peekable();
+    std::iter::from_fn(move || rest.peek().is_some().then(|| rest.by_ref().take(CHUNK).collect()))
+}
+
 /// Splits the body into rows (0-based array positions, or lines for NDJSON) and checks each.
 pub fn parse(body: &[u8], ndjson: bool) -> Result<Vec<Parsed>> {
     let rows: Vec<Parsed> = if ndjson {
@@ -131,14 +137,33 @@ pub async fn run(
     }
     ready.sort_by_key(|r| r.index);
 
-    let mut created = 0;
-    let mut rest = ready.into_iter().peekable();
-    while rest.peek().is_some() {
-        let chunk: Vec<ImportRow> = rest.by_ref().take(CHUNK).collect();
+    // Each chunk is made ready (its accounts and events built) on one blocking thread while the
+    // chunk before it is written on another: the server's work and the database's overlap.
+    let prepare = |rows: Vec<ImportRow>| {
         let (ctx, ns) = (ctx.clone(), namespace.to_owned());
-        let (made, failed) = db.write(move |conn| accounts::import_chunk(conn, &ctx, &ns, chunk)).await?;
+        db::blocking(move || accounts::prepare_import(&ctx, &ns, rows))
+    };
+    let mut created = 0;
+    let mut chunks = chunks_of(ready);
+    let mut prepared = match chunks.next() {
+        Some(rows) => Some(prepare(rows).await?),
+        None => None,
+    };
+    while let Some(current) = prepared.take() {
+        let (ctx, ns) = (ctx.clone(), namespace.to_owned());
+        let write = db.write(move |conn| accounts::import_prepared(conn, &ctx, &ns, current));
+        let following = chunks.next().map(prepare);
+        let (written, next) = match following {
+            Some(preparing) => {
+                let (written, next) = futures_util::future::join(write, preparing).await;
+                (written, Some(next))
+            }
+            None => (write.await, None),
+        };
+        let (made, failed) = written?;
         created += made;
         errors.extend(failed);
+        prepared = next.transpose()?;
     }
     errors.sort_by_key(|e| e.index);
     let failed = errors.len() as u64;
