@@ -365,7 +365,9 @@ pub fn op() -> impl Strategy<Value = Op> {
         5 => (any::<u8>(), any::<u8>(), any::<u8>()).prop_map(|(agent, key, perm)| Op::Probe { agent, key, perm }),
         4 => (sel(), any::<bool>()).prop_map(|(caller, filtered)| Op::CreateStream { caller, filtered }),
         5 => (sel(), any::<u8>(), stream_change()).prop_map(|(caller, stream, change)| Op::PatchStream { caller, stream, change }),
-        2 => (sel(), any::<u8>()).prop_map(|(caller, stream)| Op::DeleteStream { caller, stream }),
+        // Few callers may delete a stream (its owner's `audit:read@*`): at weight 2 a full run
+        // once saw 33 attempts, none allowed, and the coverage check failed.
+        4 => (sel(), any::<u8>()).prop_map(|(caller, stream)| Op::DeleteStream { caller, stream }),
         3 => (sel(), any::<u8>()).prop_map(|(caller, ns)| Op::CreateGroup { caller, ns }),
         5 => (sel(), any::<u8>(), grants(3)).prop_map(|(caller, group, grants)| Op::SetGroupGrants { caller, group, grants }),
         7 => (sel(), any::<u8>(), any::<u8>()).prop_map(|(caller, group, account)| Op::AddMember { caller, group, account }),
