@@ -235,8 +235,23 @@ impl r2d2::ManageConnection for Manager {
 #[derive(Debug)]
 struct PoolErrors;
 
+/// When a connection was last found lost (seconds since the Unix epoch; 0: never): connections
+/// are tested on checkout for [`TEST_AFTER_LOSS`] after it.
+static CONNECTION_LOST_AT: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+const TEST_AFTER_LOSS: i64 = 60;
+
+fn connection_lost() {
+    CONNECTION_LOST_AT.store(Utc::now().timestamp(), std::sync::atomic::Ordering::Relaxed);
+}
+
+fn connection_lost_recently() -> bool {
+    let at = CONNECTION_LOST_AT.load(std::sync::atomic::Ordering::Relaxed);
+    at != 0 && Utc::now().timestamp() - at <= TEST_AFTER_LOSS
+}
+
 impl r2d2::HandleError<Error> for PoolErrors {
     fn handle_error(&self, error: Error) {
+        connection_lost();
         log::warn!("database pool: {error}");
     }
 }
@@ -325,8 +340,24 @@ impl Db {
     }
 
     /// A pooled connection, for blocking code (`503` when none frees up within the timeout).
+    ///
+    /// Connections are not tested on checkout (a `SELECT 1` per request would double a cheap
+    /// one), except for a while after a connection was lost: then idle connections opened
+    /// before the outage are dead too, and each would fail one request after the database is
+    /// back. A connection that fails the test is discarded (its failed query marks it broken)
+    /// and another taken.
     pub fn get(&self) -> Result<r2d2::PooledConnection<Manager>> {
-        self.pool.get().map_err(|e| Error::Unavailable(format!("database unavailable: {e}")))
+        let checkout = || self.pool.get().map_err(|e| Error::Unavailable(format!("database unavailable: {e}")));
+        if !connection_lost_recently() {
+            return checkout();
+        }
+        for _ in 0..=self.pool.max_size() {
+            let mut conn = checkout()?;
+            if ping(&mut conn).is_ok() {
+                return Ok(conn);
+            }
+        }
+        checkout()
     }
 
     /// Runs `f` with a pooled connection on a blocking thread.
@@ -459,6 +490,7 @@ impl From<DieselError> for Error {
                         "the resource is still referenced by, or refers to something that does not exist".into(),
                     ),
                     DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand => {
+                        connection_lost();
                         Error::Unavailable("database connection lost".into())
                     }
                     DatabaseErrorKind::SerializationFailure => Error::Unavailable("database busy, retry".into()),
