@@ -209,6 +209,13 @@ struct InsertedId {
     id: String,
 }
 
+/// Every column of `accounts`, in the order of [`insert_unnested`]'s arrays (a unit test holds
+/// it to `schema.rs`).
+const UNNESTED_COLUMNS: &str = "id, namespace, username, username_key, email, email_key, email_verified, \
+     phone_number, phone_number_verified, name, given_name, family_name, attributes, permissions, \
+     password_hash, disabled, version, created_at, updated_at, tokens_valid_after, \
+     registration_expires_at, external_id, scim";
+
 /// PostgreSQL: `rows` in one `INSERT … SELECT FROM unnest(<one array per column>) ON CONFLICT
 /// DO NOTHING RETURNING id`. Its text is the same for any number of rows, so it is parsed and
 /// planned once per connection (a multi-row `VALUES` of 1,000 rows and 23 columns was parsed
@@ -222,15 +229,13 @@ fn insert_unnested(c: &mut diesel::PgConnection, rows: Vec<Row>) -> Result<Vec<S
         };
     }
     let query = diesel::sql_query(
-        "INSERT INTO accounts (id, namespace, username, username_key, email, email_key, email_verified, \
-         phone_number, phone_number_verified, name, given_name, family_name, attributes, permissions, \
-         password_hash, disabled, version, created_at, updated_at, tokens_valid_after, \
-         registration_expires_at, external_id, scim) \
-         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
-         $7::bool[], $8::text[], $9::bool[], $10::text[], $11::text[], $12::text[], $13::text[], \
-         $14::text[], $15::text[], $16::bool[], $17::int8[], $18::timestamp[], $19::timestamp[], \
-         $20::timestamp[], $21::timestamp[], $22::text[], $23::text[]) \
-         ON CONFLICT DO NOTHING RETURNING id",
+        "INSERT INTO accounts (".to_owned()
+            + UNNESTED_COLUMNS
+            + ") SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
+             $7::bool[], $8::text[], $9::bool[], $10::text[], $11::text[], $12::text[], $13::text[], \
+             $14::text[], $15::text[], $16::bool[], $17::int8[], $18::timestamp[], $19::timestamp[], \
+             $20::timestamp[], $21::timestamp[], $22::text[], $23::text[]) \
+             ON CONFLICT DO NOTHING RETURNING id",
     )
     .bind::<Array<Text>, _>(column!(id))
     .bind::<Array<Text>, _>(column!(namespace))
@@ -451,4 +456,20 @@ pub fn expired_registrations(
         .limit(limit)
         .load(conn)?;
     with_groups(conn, rows)
+}
+
+#[cfg(test)]
+mod tests {
+    /// The PostgreSQL import's `INSERT … SELECT FROM unnest(…)` names every column of
+    /// `accounts`, in the schema's order (which the binds and the `Row` follow): a column added
+    /// to the table fails here until the statement has it too.
+    #[test]
+    fn the_unnested_insert_names_every_column_in_order() {
+        let schema = include_str!("schema.rs");
+        let table = schema.split("accounts (id) {").nth(1).expect("the accounts table").split('}').next().unwrap();
+        let columns: Vec<&str> =
+            table.lines().filter_map(|l| l.trim().split(" ->").next()).filter(|c| !c.is_empty()).collect();
+        let named: Vec<&str> = super::UNNESTED_COLUMNS.split(',').map(str::trim).collect();
+        assert_eq!(named, columns);
+    }
 }
