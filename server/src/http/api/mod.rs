@@ -29,7 +29,12 @@ use crate::shell::problem::PROBLEM_JSON;
     info(
         title = "Gatehouse Management API",
         description = "Accounts, namespaces, API clients, permissions and the audit log. Errors are \
-                       application/problem+json (RFC 9457).",
+                       application/problem+json (RFC 9457). The same accounts and groups are also served \
+                       to provisioning directories (Entra ID, Okta) as SCIM 2.0 (RFC 7643/7644) at \
+                       /scim/v2/{namespace}/ (Users, Groups, Bulk, filters, PATCH), with the same \
+                       credentials, grants and audit events; SCIM describes itself at \
+                       /scim/v2/{namespace}/ServiceProviderConfig, /ResourceTypes and /Schemas rather \
+                       than in this document.",
         version = "1"
     ),
     components(schemas(gatehouse_api_types::Problem)),
