@@ -88,7 +88,10 @@ pub async fn audit(
 }
 
 fn route(res: &ServiceResponse<actix_web::body::BoxBody>) -> &str {
-    res.request().match_name().unwrap_or("unknown")
+    match crate::shell::route(res.request()) {
+        Some(route) => route.name,
+        None => res.request().match_name().unwrap_or("unknown"),
+    }
 }
 
 /// The namespace and target of the request's route.

@@ -11,6 +11,7 @@ use actix_web::{web, HttpResponse, Scope};
 use super::api::{audit, audit_keys, clients, enrolment, factors, groups, keys, log_streams, me, namespaces, users};
 use super::ops;
 use crate::error::Error;
+use crate::shell::Route;
 
 /// One operation of the Management API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,10 +122,12 @@ pub fn allowed_methods(path: &str) -> Option<String> {
     (!methods.is_empty()).then(|| methods.join(", "))
 }
 
-/// A named resource of the Management API; other methods get a 405 problem.
-fn resource(path: &'static str, name: &str) -> actix_web::Resource {
+/// A named resource of the Management API (its [`Route`] attached); other methods get a 405
+/// problem.
+fn resource(path: &'static str, name: &'static str) -> actix_web::Resource {
     let allow = allowed_methods(path);
-    web::resource(path).name(name).default_service(web::to(move || {
+    let route = Route { name, pattern: format!("/api/v1{path}") };
+    web::resource(path).name(name).app_data(route).default_service(web::to(move || {
         let allow = allow.clone();
         async move { method_not_allowed(allow.as_deref()) }
     }))

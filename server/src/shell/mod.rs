@@ -15,5 +15,5 @@ mod state;
 
 pub use body::{read_body, read_bytes, BODY_LIMIT};
 pub use observe::observe;
-pub use request::{client_ip, origin, request_id, AuthRecord, RequestId};
+pub use request::{client_ip, origin, request_id, route, AuthRecord, RequestId, Route};
 pub use state::{AppState, OAuth, Settings};

@@ -54,9 +54,12 @@ pub async fn observe(
     if state.as_ref().is_some_and(|state| state.oauth.settings.secure_cookies()) {
         res.headers_mut().insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
     }
-    let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".to_owned());
     if let Some(state) = &state {
-        state.metrics.observe_request(method.as_str(), &route, status.as_u16(), elapsed.as_secs_f64());
+        let pattern = match super::route(res.request()) {
+            Some(route) => std::borrow::Cow::Borrowed(route.pattern.as_str()),
+            None => std::borrow::Cow::Owned(res.request().match_pattern().unwrap_or_else(|| "unmatched".to_owned())),
+        };
+        state.metrics.observe_request(method.as_str(), &pattern, status.as_u16(), elapsed.as_secs_f64());
     }
     let who = match res.request().extensions().get::<AuthRecord>() {
         Some(AuthRecord::Accepted { actor, .. }) => format!(" {}={}", actor.kind, actor.id.as_deref().unwrap_or("")),

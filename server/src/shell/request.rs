@@ -12,6 +12,23 @@ use super::AppState;
 use crate::domain::audit::Actor;
 use crate::domain::authn::Origin;
 
+/// A named route, as the route tables attach it to each of their resources (`app_data`): what
+/// the request log, the metrics and the audit middleware name a request by, read without
+/// matching the path against the whole route table again (`HttpRequest::match_name` and
+/// `match_pattern` do, with regular expressions, on every call).
+#[derive(Debug, Clone)]
+pub struct Route {
+    /// The resource name (`users`, `scim_user`, …).
+    pub name: &'static str,
+    /// The full path pattern (`/api/v1/namespaces/{ns}/users`), the metrics' label.
+    pub pattern: String,
+}
+
+/// The route that matched `req`, when its table named it.
+pub fn route(req: &HttpRequest) -> Option<&Route> {
+    req.app_data::<Route>()
+}
+
 /// The id of the current request (also sent back as `X-Request-Id`).
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);

@@ -115,7 +115,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     use groups::Groups;
     use resource as handlers;
     use users::Users;
-    let resource = |path: &str, name: &str| web::resource(path).name(name);
+    let resource = |path: &'static str, name: &'static str| {
+        web::resource(path).name(name).app_data(crate::shell::Route { name, pattern: format!("/scim/v2/{{ns}}{path}") })
+    };
     let scope = web::scope("/scim/v2/{ns}")
         .service(resource("/ServiceProviderConfig", "scim_discovery").route(web::get().to(discovery::config)))
         .service(resource("/ResourceTypes", "scim_discovery_types").route(web::get().to(discovery::resource_types)))
