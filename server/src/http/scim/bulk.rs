@@ -123,21 +123,28 @@ pub async fn bulk(api: Api, path: Path<String>, payload: web::Payload) -> Result
         if done.errors >= limit {
             break;
         }
-        let (ns, base, group_ops, before) = (ns.clone(), base.clone(), group.to_vec(), done.clone());
-        let made = api
+        let (ns, base, group_ops) = (ns.clone(), base.clone(), group.to_vec());
+        // The group starts from what earlier groups created and how many failed; its answers
+        // join theirs only once its transaction commits.
+        let mut group_done =
+            Done { created: done.created.clone(), answers: Vec::with_capacity(group.len()), errors: done.errors };
+        let written = api
             .write(move |conn, ctx| {
-                let mut done = before;
                 for op in &group_ops {
-                    if done.errors >= limit {
+                    if group_done.errors >= limit {
                         break;
                     }
-                    one(conn, ctx, &ns, &base, op, &mut done)?;
+                    one(conn, ctx, &ns, &base, op, &mut group_done)?;
                 }
-                Ok(done)
+                Ok(group_done)
             })
             .await;
-        match made {
-            Ok(made) => done = made,
+        match written {
+            Ok(group_done) => {
+                done.created = group_done.created;
+                done.errors = group_done.errors;
+                done.answers.extend(group_done.answers);
+            }
             // The group's transaction failed as a whole (the database, not an operation): none of
             // its operations was made, each says why, and the request stops there.
             Err(error) => {
@@ -160,7 +167,7 @@ pub async fn bulk(api: Api, path: Path<String>, payload: web::Payload) -> Result
 
 /// What the operations so far made: the ids created for their `bulkId`s, their answers, and
 /// how many failed.
-#[derive(Clone, Default)]
+#[derive(Default)]
 struct Done {
     created: Map<String, Value>,
     answers: Vec<Value>,
