@@ -98,20 +98,23 @@ bench_backend() {
   local web; web=$(api -d '{"name":"bench web","grant_types":["authorization_code","refresh_token"],"redirect_uris":["https://app.example/cb"],"user_namespace":"bench","password_grant_enabled":true}' "$base/api/v1/clients")
   local web_id web_secret; web_id=$(echo "$web" | json "['client_id']"); web_secret=$(echo "$web" | json "['client_secret']")
   api -d '{"username":"refresher","password":"refresher password"}' "$base/api/v1/namespaces/bench/users" >/dev/null
+  # Each wrk thread holds a few tokens beyond one per connection: wrk can lose a thread's first
+  # token as it opens its connections, and a thread short of one then sends a connection's
+  # requests without a token (refused) for the whole run.
+  local per=$((conns / 2 + 4))
   : > "$work/refresh.tokens"
-  for _ in $(seq 1 $((conns * 2))); do
+  for _ in $(seq 1 $((per * 4))); do
     curl -fsS -u "$web_id:$web_secret" -d grant_type=password -d username=refresher -d 'password=refresher password' \
       -d scope=openid "$base/oauth/token" | json "['refresh_token']" >> "$work/refresh.tokens"
   done
   # The first half warms up (each chain is used once per request); the second is measured.
-  head -n "$conns" "$work/refresh.tokens" > "$work/warm.tokens"
-  tail -n "$conns" "$work/refresh.tokens" > "$work/measured.tokens"
+  head -n $((per * 2)) "$work/refresh.tokens" > "$work/warm.tokens"
+  tail -n $((per * 2)) "$work/refresh.tokens" > "$work/measured.tokens"
   local check; check=$(curl -fsS -u "$web_id:$web_secret" -d grant_type=password -d username=refresher \
     -d 'password=refresher password' -d scope=openid "$base/oauth/token" | json "['refresh_token']")
   curl -fsS -u "$web_id:$web_secret" -d grant_type=refresh_token -d "refresh_token=$check" "$base/oauth/token" \
     | python3 -c 'import json,sys; sys.exit(0 if "id_token" in json.load(sys.stdin) else "refresh grants carry no ID token")'
   local web_auth; web_auth=$(basic_auth "$web_id" "$web_secret")
-  local per=$((conns / 2))
   REFRESH_TOKENS="$work/warm.tokens" TOKENS_PER_THREAD=$per wrk -t2 -c"$conns" -d1s -H "$web_auth" -s bench/refresh.lua "$base/oauth/token" >/dev/null
   REFRESH_TOKENS="$work/measured.tokens" TOKENS_PER_THREAD=$per run "$backend" refresh_id_token --timeout 10s -H "$web_auth" -s bench/refresh.lua "$base/oauth/token"
 

@@ -6,6 +6,10 @@
 #   bench/run.sh                 # both backends
 #   bench/run.sh sqlite          # one backend
 #   BENCH_SECONDS=20 BENCH_USERS=1000000 bench/run.sh
+#
+# Then issue 15's rows, each with its target and whether it is met: server CPU per request
+# (bench/cpu.sh, on the same backends) and, with PostgreSQL, the NDJSON import with PHC hashes
+# (bench/import.sh postgres, BENCH_IMPORT_ROWS rows, default 1,000,000).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -99,12 +103,13 @@ sys.stdout.write(''.join('{\"username\":\"u%07d\",\"email\":\"u%07d@example.com\
   local web_id web_secret; web_id=$(echo "$web" | json "['client_id']"); web_secret=$(echo "$web" | json "['client_secret']")
   api -d '{"username":"refresher","password":"refresher password"}' "$base/api/v1/namespaces/bench/users" >/dev/null
   : > "$work/refresh.tokens"
-  for _ in $(seq 1 128); do
+  # 64 connections over two wrk threads, and a few tokens to spare per thread (bench/cpu.sh says why).
+  for _ in $(seq 1 72); do
     curl -fsS -u "$web_id:$web_secret" -d grant_type=password -d username=refresher -d 'password=refresher password' "$base/oauth/token" | json "['refresh_token']" >> "$work/refresh.tokens"
   done
   local web_auth="Authorization: Basic $(printf '%s:%s' "$web_id" "$web_secret" | base64 -w0)"
   before=$(cpu_ticks "$pid")
-  out=$(REFRESH_TOKENS="$work/refresh.tokens" TOKENS_PER_THREAD=64 wrk -t2 -c64 -d"${seconds}s" --latency -H "$web_auth" -s bench/refresh.lua "$base/oauth/token")
+  out=$(REFRESH_TOKENS="$work/refresh.tokens" TOKENS_PER_THREAD=36 wrk -t2 -c64 -d"${seconds}s" --latency -H "$web_auth" -s bench/refresh.lua "$base/oauth/token")
   after=$(cpu_ticks "$pid")
   read -r rps p99 bad < <(echo "$out" | wrk_stats)
   total=$(echo "$out" | awk '/requests in/ {print $1}')
@@ -146,3 +151,12 @@ for (b, hr, hp, rr, rp, rb, hash_rate, cr, cb, ip, bp, pr, pp, pb, seed, qr, qp)
     ratio = float(bp) / float(ip) if float(ip) else 0
     print(f"| {b} | {hr} ({hp}) | {rr} ({rp}) | {pct(rr, hr)} | {qr} ({qp}) | {pct(qr, hr)} | {hash_rate} | {cr} | {pct(cr, hash_rate)} | {ip} -> {bp} ({ratio:.2f}x) | {pr} ({pp}) | {int(rb) + int(cb) + int(pb)} non-2xx; seeding took {seed}s |")
 PY
+
+say "issue 15: server CPU per request, each row against its target"
+CPU_SECONDS="$seconds" bench/cpu.sh "${backends[@]}"
+for b in "${backends[@]}"; do
+  if [ "$b" = postgres ]; then
+    say "issue 15: the NDJSON import with PHC hashes on PostgreSQL"
+    bench/import.sh postgres "${BENCH_IMPORT_ROWS:-1000000}"
+  fi
+done
