@@ -235,7 +235,9 @@ pub fn grants_of(conn: &mut Conn, accounts: &[&str]) -> Result<HashMap<String, V
         ))
         .order((group_members::account_id, account_groups::id));
     let rows: Vec<(String, String, String, String, String)> = if let [one] = accounts {
-        query.filter(group_members::account_id.eq(*one)).load(conn)?
+        // One account's groups, with every read of an account: on the concrete connection, as
+        // `accounts::get`.
+        native!(conn, |c| query.filter(group_members::account_id.eq(*one)).load(c))?
     } else {
         let ids: Vec<String> = accounts.iter().map(|id| (*id).to_owned()).collect();
         query.filter(group_members::account_id.eq_any(ids)).load(conn)?
