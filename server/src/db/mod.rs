@@ -85,8 +85,9 @@ pub mod schema;
 pub mod session_clients;
 pub mod signing_keys;
 pub mod throttle;
+mod write_group;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -276,7 +277,8 @@ pub struct Db {
     /// blocking threads on the pool's lock.
     permits: Arc<tokio::sync::Semaphore>,
     backend: Backend,
-    write_lock: Option<Arc<Mutex<()>>>,
+    /// SQLite's one writer at a time, and its group commit (`write_group`).
+    write_group: Option<Arc<write_group::WriteGroup>>,
     url: DatabaseUrl,
     /// How long a caller waits for admission (and then for a connection) before a 503.
     timeout: Duration,
@@ -296,7 +298,7 @@ impl Db {
             .error_handler(Box::new(PoolErrors))
             .build(Manager { url: url.clone() })
             .map_err(|e| Error::Unavailable(format!("cannot open the database {}: {e}", url.redacted())))?;
-        let write_lock = (url.backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
+        let write_group = (url.backend == Backend::Sqlite).then(Arc::default);
         let permits = Arc::new(tokio::sync::Semaphore::new(settings.max_size as usize));
         let credentials =
             (settings.credential_cache > 0).then(|| Arc::new(CredentialCache::new(settings.credential_cache)));
@@ -304,7 +306,7 @@ impl Db {
             pool,
             permits,
             backend: url.backend,
-            write_lock,
+            write_group,
             url: url.clone(),
             timeout: settings.timeout,
             credentials,
@@ -404,9 +406,23 @@ impl Db {
 
     /// The same, for code already on a blocking thread with its own connection.
     pub fn write_blocking<T>(&self, conn: &mut Conn, f: impl FnOnce(&mut Conn) -> Result<T>) -> Result<T> {
-        let _serialized =
-            self.write_lock.as_ref().map(|lock| lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+        let _serialized = self.write_group.as_ref().map(|group| group.serialize());
         transaction(conn, f)
+    }
+
+    /// The same for a short transaction that may share its commit with others queued meanwhile
+    /// (SQLite; see `write_group`): `f` runs in a savepoint, perhaps on another writer's
+    /// connection and thread, and its outcome comes back once the shared transaction committed.
+    /// On PostgreSQL, `f` is a transaction of its own on `conn`.
+    pub fn write_grouped<T, F>(&self, conn: &mut Conn, f: F) -> Result<T>
+    where
+        F: FnOnce(&mut Conn) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        match &self.write_group {
+            Some(group) => group.write(conn, f),
+            None => transaction(conn, f),
+        }
     }
 }
 

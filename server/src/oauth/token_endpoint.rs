@@ -21,7 +21,7 @@ use crate::domain::signin::{self, SignIn};
 use crate::domain::{client_assertion, dpop};
 use crate::domain::{factors, grant, Caller};
 use crate::error::{Refusable, Result};
-use crate::shell::AppState;
+use crate::shell::{AppState, OAuth};
 
 /// How the client presented itself.
 #[derive(Clone)]
@@ -133,7 +133,7 @@ fn checked_proof(state: &AppState, proof: &str) -> std::result::Result<dpop::Pro
 /// Runs the grant on a blocking thread. Returns the answer and the audit events that are not
 /// already committed with a change.
 fn run(
-    state: &AppState,
+    state: &web::Data<AppState>,
     presented: Presented,
     proof: Option<String>,
     form: &Form,
@@ -211,7 +211,7 @@ fn bind(state: &AppState, client: &mut TokenClient, proof: Option<dpop::Proof>) 
 /// The answer of a grant and, when nothing was written, the success event still to record.
 type GrantOutcome = Refusable<(TokenResponse, Option<NewEvent>), OAuthError>;
 
-fn grant(state: &AppState, client: &TokenClient, form: &Form, origin: &Origin) -> GrantOutcome {
+fn grant(state: &web::Data<AppState>, client: &TokenClient, form: &Form, origin: &Origin) -> GrantOutcome {
     let grant_type = form.require("grant_type").map_err(|e| e.description.clone());
     let grant_type = match grant_type {
         Ok(g) => g,
@@ -235,10 +235,15 @@ fn grant(state: &AppState, client: &TokenClient, form: &Form, origin: &Origin) -
                 Ok(c) => c.to_owned(),
                 Err(e) => return Ok(Err(e)),
             };
-            in_transaction(state, client, |conn, view| {
-                let dpop_jkt = client.dpop_jkt.as_deref();
-                let redemption = issuance::Redemption { code: &code, redirect_uri, verifier, dpop_jkt };
-                issuance::redeem_code(conn, &state.oauth, view, &client.actor, redemption)
+            let (redirect_uri, verifier) = (redirect_uri.map(str::to_owned), verifier.map(str::to_owned));
+            in_transaction(state, client, move |conn, grant| {
+                let redemption = issuance::Redemption {
+                    code: &code,
+                    redirect_uri: redirect_uri.as_deref(),
+                    verifier: verifier.as_deref(),
+                    dpop_jkt: grant.dpop_jkt,
+                };
+                issuance::redeem_code(conn, grant.oauth, grant.client, grant.actor, redemption)
             })
         }
         GrantType::RefreshToken => {
@@ -246,9 +251,10 @@ fn grant(state: &AppState, client: &TokenClient, form: &Form, origin: &Origin) -
                 Ok(t) => t.to_owned(),
                 Err(e) => return Ok(Err(e)),
             };
-            in_transaction(state, client, |conn, view| {
-                let jkt = client.dpop_jkt.as_deref();
-                issuance::refresh(conn, &state.oauth, view, &client.actor, &token, form.get("scope"), jkt)
+            let scope = form.get("scope").map(str::to_owned);
+            in_transaction(state, client, move |conn, grant| {
+                let (oauth, view, actor, jkt) = (grant.oauth, grant.client, grant.actor, grant.dpop_jkt);
+                issuance::refresh(conn, oauth, view, actor, &token, scope.as_deref(), jkt)
             })
         }
         GrantType::Password => password(state, client, form, origin),
@@ -257,35 +263,49 @@ fn grant(state: &AppState, client: &TokenClient, form: &Form, origin: &Origin) -
                 Ok(c) => c.to_owned(),
                 Err(e) => return Ok(Err(e)),
             };
-            in_transaction(state, client, |conn, view| {
-                super::device::poll(conn, &state.oauth, view, &client.actor, &code, client.dpop_jkt.as_deref())
+            in_transaction(state, client, move |conn, grant| {
+                super::device::poll(conn, grant.oauth, grant.client, grant.actor, &code, grant.dpop_jkt)
             })
         }
     }
 }
 
-/// Runs a grant that writes, with its audit event, in one transaction, and signs its tokens
-/// once it has committed (no signing under SQLite's write lock); a refusal that revoked
-/// something still commits.
+/// What a grant's transaction knows of its request: the token service, the client as the
+/// database holds it, the actor of its events and the request's DPoP key.
+struct GrantInput<'a> {
+    oauth: &'a OAuth,
+    client: &'a ClientView,
+    actor: &'a Actor,
+    dpop_jkt: Option<&'a str>,
+}
+
+/// Runs a grant that writes, with its audit event, in one write transaction (on SQLite shared
+/// with the grants that queue meanwhile: `Db::write_grouped`), and signs its tokens once it has
+/// committed (no signing under SQLite's write lock); a refusal that revoked something still
+/// commits.
 fn in_transaction(
-    state: &AppState,
+    state: &web::Data<AppState>,
     client: &TokenClient,
-    f: impl FnOnce(&mut Conn, &ClientView) -> Result<TokenOutcome>,
+    f: impl FnOnce(&mut Conn, GrantInput<'_>) -> Result<TokenOutcome> + Send + 'static,
 ) -> GrantOutcome {
     let mut conn = state.db.get()?;
     let Some(view) = db::clients::get(&mut conn, ClientUuid(client.id))? else {
         return Ok(Err(OAuthError::invalid_client(false)));
     };
-    let decided = state.db.write_blocking(&mut conn, |conn| match f(conn, &view)? {
-        Ok((tokens, event)) => {
-            db::audit::append(conn, vec![event])?;
-            Ok(Ok(tokens))
+    let (worker, actor, dpop_jkt) = (state.clone(), client.actor.clone(), client.dpop_jkt.clone());
+    let decided = state.db.write_grouped(&mut conn, move |conn| {
+        let grant = GrantInput { oauth: &worker.oauth, client: &view, actor: &actor, dpop_jkt: dpop_jkt.as_deref() };
+        match f(conn, grant)? {
+            Ok((tokens, event)) => {
+                db::audit::append(conn, vec![event])?;
+                Ok(Ok(tokens))
+            }
+            Err((error, Some(event))) => {
+                db::audit::append(conn, vec![event])?;
+                Ok(Err(error))
+            }
+            Err((error, None)) => Ok(Err(error)),
         }
-        Err((error, Some(event))) => {
-            db::audit::append(conn, vec![event])?;
-            Ok(Err(error))
-        }
-        Err((error, None)) => Ok(Err(error)),
     })?;
     match decided {
         Ok(tokens) => Ok(Ok((tokens.sign(&mut conn, &state.oauth)?, None))),
