@@ -10,6 +10,9 @@
 #   CPU_SECONDS=5 bench/cpu.sh    # shorter runs
 #   BENCH_PROFILE=profiling bench/cpu.sh   # the build with line tables (for perf), same code
 #   CPU_PERF=1 bench/cpu.sh       # also `perf record` each row (perf-<row>.data in $CPU_PERF_DIR)
+#   CPU_BIN=/path/to/gatehouse bench/cpu.sh   # another build's server (e.g. the one before a
+#                                 # change, built with CARGO_TARGET_DIR elsewhere): run it and
+#                                 # this one in turns to compare them on a noisy machine
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -26,6 +29,7 @@ export BENCH_LOG_DEFAULT=1
 apt_install wrk python3
 say "building the $profile server and bench helpers"
 cargo build --profile "$profile" --quiet -p gatehouse -p gatehouse-bench
+[ -z "${CPU_BIN:-}" ] || bin=$CPU_BIN
 work=$(mktemp -d)
 new_master_key
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT

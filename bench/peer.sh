@@ -135,9 +135,9 @@ for l in "${layouts[@]}"; do
 done
 stop_server
 
-python3 - "$pinned" "$backend" "$threads" "$conns" "$seconds" "${rows[@]}" <<'PY'
+python3 - "$pinned" "$backend" "$threads" "$conns" "$seconds" "$profile" "${rows[@]}" <<'PY'
 import sys
-version, backend, threads, conns, seconds, *raw = sys.argv[1:]
+version, backend, threads, conns, seconds, profile, *raw = sys.argv[1:]
 rows, layouts = {}, []
 for r in raw:
     layout, label, alg, rps, p99, cpu, bad = r.split("|")
@@ -150,7 +150,7 @@ targets = {"JWT RS256": 1.6, "JWT ES256": 3.0}
 for layout in layouts:
     print()
     print(f"client_credentials grants, wrk -t{threads} -c{conns}, {seconds} s each, {where[layout]}; "
-          f"Gatehouse (release, {backend}, every grant's audit event committed before the answer) vs "
+          f"Gatehouse ({profile} build, {backend}, every grant's audit event committed before the answer) vs "
           f"node-oidc-provider {version} (NODE_ENV=production, one process)")
     print()
     print("| access token | Gatehouse grants/s | p99 ms | CPU ms/grant | peer grants/s | p99 ms | CPU ms/grant "
