@@ -8,6 +8,9 @@
 #   FUZZ_TARGETS="grant scope" scripts/fuzz.sh
 #   FUZZ_RSS_MB=2048                      # memory limit per target (libFuzzer -rss_limit_mb)
 #   FUZZ_TIMEOUT=10                       # seconds one input may take before it counts as a hang
+#   FUZZ_BUILD=dev                        # unoptimized targets: built in a fraction of the time,
+#                                         # run slower (CI's bounded form: the kept corpus and a
+#                                         # few seconds of new inputs per target)
 #
 # Stable Rust is enough: the targets are built without a sanitizer (`--sanitizer none`; the
 # server forbids unsafe code, so libFuzzer's coverage, panics, debug assertions and overflow
@@ -30,12 +33,17 @@ all_targets=$(cargo fuzz list --fuzz-dir fuzz)
 targets=${FUZZ_TARGETS:-$all_targets}
 
 start=$(date +%s)
-say "building the fuzz targets (release, debug assertions, no sanitizer)"
-cargo fuzz build --fuzz-dir fuzz --sanitizer none
+build=${FUZZ_BUILD:-release}
+triple=$(rustc -vV | sed -n 's/^host: //p')
+case "$build" in
+  release) build_flags=(); bin_dir=fuzz/target/$triple/release ;;
+  dev) build_flags=(--dev); bin_dir=fuzz/target/$triple/debug ;;
+  *) echo "FUZZ_BUILD is release or dev, not '$build'" >&2; exit 2 ;;
+esac
+say "building the fuzz targets ($build, debug assertions, no sanitizer)"
+cargo fuzz build --fuzz-dir fuzz --sanitizer none ${build_flags[@]+"${build_flags[@]}"}
 built=$(date +%s)
 
-triple=$(rustc -vV | sed -n 's/^host: //p')
-bin_dir=fuzz/target/$triple/release
 log_dir=fuzz/target/fuzz-logs
 scratch=fuzz/target/fuzz-scratch
 mkdir -p "$log_dir"
@@ -77,7 +85,7 @@ say "fuzz summary: build $(( built - start ))s, fuzzing $(( end - built ))s, $to
 printf '  %s\n' "${summary[@]}"
 if [ ${#failed[@]} -gt 0 ]; then
   echo "fuzzing found crashes in: ${failed[*]} (inputs in fuzz/artifacts/; reproduce with" \
-       "fuzz/target/$triple/release/<target> <file>)" >&2
+       "$bin_dir/<target> <file>)" >&2
   exit 1
 fi
 say "no crashes in $(echo $targets | wc -w) targets"
