@@ -140,7 +140,9 @@ mod tests {
         let path = dir.path().join("group.db");
         let mut setup = connect(&path);
         match &mut setup {
-            Conn::Sqlite(c) => c.batch_execute("PRAGMA journal_mode = WAL; CREATE TABLE t (n INTEGER NOT NULL)").unwrap(),
+            Conn::Sqlite(c) => {
+                c.batch_execute("PRAGMA journal_mode = WAL; CREATE TABLE t (n INTEGER NOT NULL)").unwrap()
+            }
             Conn::Pg(_) => unreachable!(),
         }
         let group = Arc::new(WriteGroup::default());
@@ -176,8 +178,10 @@ mod tests {
         let ran_on = ran_on.lock().unwrap();
         assert_eq!(ran_on.len(), 12);
         assert!(ran_on.iter().all(|t| *t == ran_on[0]), "all queued work ran in one leader's transaction");
-        let rows: Vec<Count> = diesel::sql_query("SELECT count(*) AS n FROM t WHERE n % 4 != 0").load(&mut setup).unwrap();
-        let refused: Vec<Count> = diesel::sql_query("SELECT count(*) AS n FROM t WHERE n % 4 = 0").load(&mut setup).unwrap();
+        let rows: Vec<Count> =
+            diesel::sql_query("SELECT count(*) AS n FROM t WHERE n % 4 != 0").load(&mut setup).unwrap();
+        let refused: Vec<Count> =
+            diesel::sql_query("SELECT count(*) AS n FROM t WHERE n % 4 = 0").load(&mut setup).unwrap();
         assert_eq!((rows[0].n, refused[0].n), (9, 0));
     }
 
