@@ -39,15 +39,13 @@ pub struct GroupCreate {
         schema(min_length = 1, max_length = 100, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")
     )]
     pub name: String,
+    /// Absent or `null`: no description.
     #[serde(default)]
     #[validate(
         length(max = 1000, message = "must be at most 1000 characters"),
         custom(function = "checks::plain_text")
     )]
-    #[cfg_attr(
-        feature = "openapi",
-        schema(max_length = 1000, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$", nullable = false)
-    )]
+    #[cfg_attr(feature = "openapi", schema(max_length = 1000, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$"))]
     pub description: Option<String>,
 }
 
