@@ -150,9 +150,9 @@ impl Codes {
 }
 
 /// The ids of the clients `account_id` owns: events by them or about them involve the account.
-/// The clients `account_id` owns. An id that is not a UUID owns none and is not looked up: an
-/// `involving` filter is the caller's text, and PostgreSQL refuses some text outright (a NUL
-/// character), which would fail the page, or an export already streaming.
+/// An id that is not a UUID owns none and is not looked up: an `involving` filter is the
+/// caller's text, and PostgreSQL refuses some text outright (a NUL character), which would fail
+/// the page, or an export already streaming.
 fn owned_clients(conn: &mut Conn, account_id: &str) -> Result<Vec<String>> {
     if uuid::Uuid::try_parse(account_id).is_err() {
         return Ok(Vec::new());
