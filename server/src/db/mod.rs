@@ -62,6 +62,7 @@ macro_rules! delete_batch {
 pub mod accounts;
 pub mod audit;
 pub mod audit_archive;
+mod chunks;
 pub mod client_assertions;
 pub mod clients;
 pub mod codes;
@@ -87,6 +88,8 @@ pub mod session_clients;
 pub mod signing_keys;
 pub mod throttle;
 mod write_group;
+
+pub use chunks::{ChunkDone, Committed, Writing};
 
 use pool::connection_lost;
 pub use pool::{Db, Manager, PoolSettings};
@@ -231,7 +234,18 @@ where
     F: FnOnce() -> Result<T> + Send + 'static,
     T: Send + 'static,
 {
-    actix_web::rt::task::spawn_blocking(f).await.map_err(|e| Error::Internal(format!("blocking task failed: {e}")))?
+    start_blocking(f).await
+}
+
+/// Starts blocking work off the async workers now; the future answers its result. The work
+/// runs to its end whether or not the future is awaited.
+pub fn start_blocking<T, F>(f: F) -> impl std::future::Future<Output = Result<T>> + Send + 'static
+where
+    F: FnOnce() -> Result<T> + Send + 'static,
+    T: Send + 'static,
+{
+    let started = actix_web::rt::task::spawn_blocking(f);
+    async move { started.await.map_err(|e| Error::Internal(format!("blocking task failed: {e}")))? }
 }
 
 /// A write transaction. On SQLite it is `BEGIN IMMEDIATE`, which takes the write lock up front

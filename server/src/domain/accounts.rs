@@ -8,7 +8,7 @@ use gatehouse_api_types::{Account as ApiAccount, AccountCreate, AccountPatch, Fi
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
-use super::audit::{NewEvent, REDACTED};
+use super::audit::{NewEvent, PreparedEvent, REDACTED};
 use super::power::{require_power_over, Control};
 use super::{grant_strings, names, namespaces, Context, PageRequest, Precondition};
 pub use crate::db::accounts::Account;
@@ -500,7 +500,7 @@ pub struct ImportRow {
 /// A chunk of import rows made ready without the database: the accounts to insert, each with
 /// its row's index and its `user.create` event, and the rows already refused.
 pub struct PreparedImport {
-    accounts: Vec<(u64, Account, NewEvent)>,
+    accounts: Vec<(u64, Account, PreparedEvent)>,
     errors: Vec<ImportRowError>,
 }
 
@@ -514,7 +514,7 @@ pub fn prepare_import(ctx: &Context, namespace: &str, rows: Vec<ImportRow>) -> R
             Ok(account) => {
                 let event = user_event(ctx, "user.create", &account)
                     .changes(json!({ "before": null, "after": account.audit_view(), "via": "import" }));
-                accounts.push((row.index, account, event));
+                accounts.push((row.index, account, PreparedEvent::from(event)));
             }
             Err(e @ (Error::Conflict(_) | Error::Invalid { .. })) => {
                 errors.push(row_error(row.index, conflict_as_field_error(e)))
@@ -525,18 +525,26 @@ pub fn prepare_import(ctx: &Context, namespace: &str, rows: Vec<ImportRow>) -> R
     Ok(PreparedImport { accounts, errors })
 }
 
+/// A chunk whose accounts are inserted, in a transaction not yet committed: the `user.create`
+/// events of the rows created, and the rows refused.
+pub struct InsertedImport {
+    made: Vec<PreparedEvent>,
+    errors: Vec<ImportRowError>,
+}
+
 /// Creates what can be created of a prepared chunk; each row succeeds or fails on its own, as
 /// if inserted alone in their order (a few multi-row statements: [`db::accounts::insert_each`]).
-pub fn import_prepared(
+/// Their events are appended by [`record_inserted`], in the same transaction.
+pub fn insert_prepared(
     conn: &mut Conn,
     ctx: &Context,
     namespace: &str,
     prepared: PreparedImport,
-) -> Result<(u64, Vec<ImportRowError>)> {
+) -> Result<InsertedImport> {
     ctx.caller.authorize("users", "write", namespace)?;
     namespaces::find(conn, namespace)?;
     let PreparedImport { accounts, mut errors } = prepared;
-    let (rows, events): (Vec<(u64, Account)>, Vec<NewEvent>) =
+    let (rows, events): (Vec<(u64, Account)>, Vec<PreparedEvent>) =
         accounts.into_iter().map(|(index, account, event)| ((index, account), event)).unzip();
     let (indexes, accounts): (Vec<u64>, Vec<Account>) = rows.into_iter().unzip();
     let outcomes = db::accounts::insert_each(conn, &accounts)?;
@@ -550,8 +558,15 @@ pub fn import_prepared(
             Err(e) => return Err(e),
         }
     }
+    Ok(InsertedImport { made, errors })
+}
+
+/// Appends the events of an inserted chunk; returns how many accounts it created and the rows
+/// it refused.
+pub fn record_inserted(conn: &mut Conn, inserted: InsertedImport) -> Result<(u64, Vec<ImportRowError>)> {
+    let InsertedImport { made, errors } = inserted;
     let created = made.len() as u64;
-    db::audit::append(conn, made)?;
+    db::audit::append_prepared(conn, made)?;
     Ok((created, errors))
 }
 

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use crate::error::{Error, Result};
 
-pub use crate::db::audit::{Actor, ChainCheck, NewEvent, Outcome, StoredEvent, GENESIS_HASH};
+pub use crate::db::audit::{Actor, ChainCheck, NewEvent, Outcome, PreparedEvent, StoredEvent, GENESIS_HASH};
 
 /// Shown in place of any secret, password or hash in an event's changes.
 pub const REDACTED: &str = "[redacted]";

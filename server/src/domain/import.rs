@@ -3,11 +3,14 @@
 //! transaction each, a few multi-row statements per chunk that skip a row whose sign-in name is
 //! taken (as if each row were inserted alone), so one bad row never fails the others.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use gatehouse_api_types::{AccountImport, FieldError, ImportResult, ImportRowError};
 use serde::de::DeserializeOwned;
 use validator::Validate;
+
+use tokio::sync::SemaphorePermit;
 
 use super::accounts::{self, row_error, ImportRow};
 use super::hashing::HashPool;
@@ -96,6 +99,9 @@ fn without_position(message: &str) -> String {
     message.find(" at line ").map(|i| message[..i].to_owned()).unwrap_or_else(|| message.to_owned())
 }
 
+/// A chunk's outcome: how many accounts it created, and the rows it refused.
+type Written = (u64, Vec<ImportRowError>);
+
 pub async fn run(
     db: &Db,
     hasher: &HashPool,
@@ -138,7 +144,7 @@ pub async fn run(
     ready.sort_by_key(|r| r.index);
 
     // Each chunk is made ready (its accounts and events built) on one blocking thread while the
-    // chunk before it is written on another: the server's work and the database's overlap.
+    // chunks before it are written: the server's work and the database's overlap.
     let prepare = |rows: Vec<ImportRow>| {
         let (ctx, ns) = (ctx.clone(), namespace.to_owned());
         db::blocking(move || accounts::prepare_import(&ctx, &ns, rows))
@@ -149,21 +155,39 @@ pub async fn run(
         Some(rows) => Some(prepare(rows).await?),
         None => None,
     };
+    // Chunks are written in order, two at a time at most (`Db::write_chunk`): the next one's
+    // accounts go in while this one appends its events and commits.
+    let mut writing: VecDeque<(SemaphorePermit, db::ChunkDone<Written>)> = VecDeque::new();
+    let mut previous = None;
     while let Some(current) = prepared.take() {
+        let permit = db.admit().await?;
         let (ctx, ns) = (ctx.clone(), namespace.to_owned());
-        let write = db.write(move |conn| accounts::import_prepared(conn, &ctx, &ns, current));
-        let following = chunks.next().map(prepare);
-        let (written, next) = match following {
-            Some(preparing) => {
-                let (written, next) = futures_util::future::join(write, preparing).await;
-                (written, Some(next))
-            }
-            None => (write.await, None),
+        let chunk = db.write_chunk(
+            previous.take(),
+            move |conn| accounts::insert_prepared(conn, &ctx, &ns, current),
+            accounts::record_inserted,
+        );
+        previous = Some(chunk.committed);
+        writing.push_back((permit, chunk.done));
+        let next = match chunks.next() {
+            Some(rows) => Some(prepare(rows).await?),
+            None => None,
         };
-        let (made, failed) = written?;
+        // The next chunk starts once this one's accounts are in and the one before it is done.
+        // A chunk that failed before its accounts were in is awaited too: its error answers.
+        let keep = usize::from(chunk.inserted.await.is_ok());
+        while writing.len() > keep {
+            let (_permit, done) = writing.pop_front().expect("a chunk is being written");
+            let (made, failed) = done.await?;
+            created += made;
+            errors.extend(failed);
+        }
+        prepared = next;
+    }
+    while let Some((_permit, done)) = writing.pop_front() {
+        let (made, failed) = done.await?;
         created += made;
         errors.extend(failed);
-        prepared = next.transpose()?;
     }
     errors.sort_by_key(|e| e.index);
     let failed = errors.len() as u64;

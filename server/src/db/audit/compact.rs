@@ -321,7 +321,13 @@ pub(super) fn names_of(e: &StoredEvent) -> Vec<Name> {
 
 impl Row {
     /// `codes` holds the code of each of [`names_of`]`(e)`; `salt` is the database's.
-    pub(super) fn pack(e: &StoredEvent, codes: &HashMap<Name, i32>, salt: &[u8]) -> Result<Row> {
+    /// `changes` is `e.changes` packed ([`pack_json`]), done before the chain's head was locked.
+    pub(super) fn pack(
+        e: &StoredEvent,
+        changes: Option<Vec<u8>>,
+        codes: &HashMap<Name, i32>,
+        salt: &[u8],
+    ) -> Result<Row> {
         let code = |kind: Kind, value: Vec<u8>| {
             codes.get(&(kind, value)).copied().ok_or_else(|| Error::Internal("an audit name has no code".into()))
         };
@@ -341,7 +347,7 @@ impl Row {
             id: (e.id != derived_id(salt, e.seq, e.time)).then(|| pack_id(&e.id)),
             request_id: e.request_id.as_deref().map(pack_id),
             ip: e.ip.as_deref().map(pack_ip),
-            changes: e.changes.as_deref().map(pack_json),
+            changes,
             hash: hex::decode(&e.hash).map_err(|_| Error::Internal("an audit hash is not hex".into()))?,
         })
     }

@@ -85,7 +85,20 @@ pub struct StoredEvent {
 
 impl StoredEvent {
     /// Places `event` at `seq` after an event whose hash is `prev_hash`, and seals it.
-    pub fn seal(event: NewEvent, seq: i64, id: String, time: DateTime<Utc>, prev_hash: String) -> StoredEvent {
+    pub fn seal(mut event: NewEvent, seq: i64, id: String, time: DateTime<Utc>, prev_hash: String) -> StoredEvent {
+        let changes = event.changes.take().map(|c| c.to_string());
+        StoredEvent::seal_rendered(event, changes, seq, id, time, prev_hash)
+    }
+
+    /// [`StoredEvent::seal`] for an event whose changes were rendered as `changes`.
+    fn seal_rendered(
+        event: NewEvent,
+        changes: Option<String>,
+        seq: i64,
+        id: String,
+        time: DateTime<Utc>,
+        prev_hash: String,
+    ) -> StoredEvent {
         let (target_type, target_id) = event.target.unzip();
         let mut stored = StoredEvent {
             seq,
@@ -101,7 +114,7 @@ impl StoredEvent {
             outcome: event.outcome.as_str().to_owned(),
             request_id: event.request_id,
             ip: event.ip,
-            changes: event.changes.map(|c| c.to_string()),
+            changes,
             prev_hash,
             hash: String::new(),
         };
@@ -211,9 +224,34 @@ use names::Name;
 /// Rows per `INSERT` statement: 15 columns each, well below SQLite's 32,766 bound parameters.
 const INSERT_CHUNK: usize = 256;
 
+/// An event made ready to append without the database: its changes rendered as the JSON text
+/// that is hashed and packed as it is stored. Appending it then does only what depends on the
+/// chain, while the chain's head is locked ([`append_prepared`]); an import prepares a chunk's
+/// events while the chunk before it is written.
+pub struct PreparedEvent {
+    /// The event, its changes taken out into the two fields below.
+    event: NewEvent,
+    changes: Option<String>,
+    packed: Option<Vec<u8>>,
+}
+
+impl From<NewEvent> for PreparedEvent {
+    fn from(mut event: NewEvent) -> PreparedEvent {
+        let changes = event.changes.take().map(|c| c.to_string());
+        let packed = changes.as_deref().map(compact::pack_json);
+        PreparedEvent { event, changes, packed }
+    }
+}
+
 /// Appends events to the chain. Call it inside the transaction of the change the events
 /// describe, as late as possible: the chain's head stays locked until that transaction ends.
 pub fn append(conn: &mut Conn, events: Vec<NewEvent>) -> Result<()> {
+    // Rendered before the head is locked: the changes' text depends on nothing the lock guards.
+    append_prepared(conn, events.into_iter().map(PreparedEvent::from).collect())
+}
+
+/// [`append`] for events made ready beforehand.
+pub fn append_prepared(conn: &mut Conn, events: Vec<PreparedEvent>) -> Result<()> {
     if events.is_empty() {
         return Ok(());
     }
@@ -233,18 +271,25 @@ pub fn append(conn: &mut Conn, events: Vec<NewEvent>) -> Result<()> {
         }
     }
     let mut sealed = Vec::with_capacity(events.len());
-    for (offset, event) in events.into_iter().enumerate() {
+    let mut packed = Vec::with_capacity(events.len());
+    for (offset, prepared) in events.into_iter().enumerate() {
         let seq = last_seq - count + 1 + offset as i64;
-        let stored = StoredEvent::seal(event, seq, compact::derived_id(&salt, seq, time), time, prev_hash);
+        let id = compact::derived_id(&salt, seq, time);
+        let stored = StoredEvent::seal_rendered(prepared.event, prepared.changes, seq, id, time, prev_hash);
         prev_hash = stored.hash.clone();
         sealed.push(stored);
+        packed.push(prepared.packed);
     }
     // Codes for the names, new ones given under the head's lock (taken above).
     let mut wanted: Vec<Name> = sealed.iter().flat_map(compact::names_of).collect();
     wanted.sort_unstable_by(|a, b| (a.0 as i16, &a.1).cmp(&(b.0 as i16, &b.1)));
     wanted.dedup();
     let codes = names::codes_or_new(conn, &salt, &wanted)?;
-    let rows = sealed.iter().map(|e| Row::pack(e, &codes, &salt)).collect::<Result<Vec<Row>>>()?;
+    let rows = sealed
+        .iter()
+        .zip(packed)
+        .map(|(e, changes)| Row::pack(e, changes, &codes, &salt))
+        .collect::<Result<Vec<_>>>()?;
     // Multi-row INSERTs, in chunks that stay below SQLite's limit of bound parameters.
     for chunk in rows.chunks(INSERT_CHUNK) {
         native!(conn, |c| diesel::insert_into(audit_events::table).values(chunk).execute(c))?;
