@@ -34,9 +34,10 @@ pub struct Writing<T> {
 }
 
 impl Db {
-    /// Starts writing a chunk on a blocking thread, in a transaction of its own: `insert`, then,
-    /// once `previous` committed, `then`. See the module's comment.
-    pub fn write_chunk<I, T, A, B>(&self, previous: Option<Committed>, insert: A, then: B) -> Writing<T>
+    /// Starts writing a chunk on a blocking thread once admitted to the pool (the turn is held
+    /// until the chunk is done), in a transaction of its own: `insert`, then, once `previous`
+    /// committed, `then`. See the module's comment.
+    pub async fn write_chunk<I, T, A, B>(&self, previous: Option<Committed>, insert: A, then: B) -> Result<Writing<T>>
     where
         A: FnOnce(&mut Conn) -> Result<I> + Send + 'static,
         B: FnOnce(&mut Conn, I) -> Result<T> + Send + 'static,
@@ -45,8 +46,10 @@ impl Db {
     {
         let (inserted_tx, inserted) = oneshot::channel();
         let (committed_tx, committed) = oneshot::channel();
+        let turn = self.admit_owned().await?;
         let db = self.clone();
         let done = start_blocking(move || {
+            let _turn = turn;
             let mut conn = db.get()?;
             let outcome = db.write_blocking(&mut conn, |conn| {
                 let inserted = insert(conn)?;
@@ -61,7 +64,7 @@ impl Db {
             let _ = committed_tx.send(outcome.is_ok());
             outcome
         });
-        Writing { done: Box::pin(done), inserted, committed: Committed(committed) }
+        Ok(Writing { done: Box::pin(done), inserted, committed: Committed(committed) })
     }
 }
 
@@ -110,15 +113,21 @@ mod tests {
     async fn nothing_commits_after_a_chunk_that_failed() {
         let dir = tempfile::tempdir().unwrap();
         let db = sqlite(&dir);
-        let first = db.write_chunk(None, |c| write(c, 1, "insert"), |c, ()| write(c, 1, "then"));
+        let first = db.write_chunk(None, |c| write(c, 1, "insert"), |c, ()| write(c, 1, "then")).await.unwrap();
         first.inserted.await.unwrap();
-        let second = db.write_chunk(
-            Some(first.committed),
-            |c| write(c, 2, "insert"),
-            |_, ()| Err::<(), _>(Error::Internal("the second chunk's events".into())),
-        );
+        let second = db
+            .write_chunk(
+                Some(first.committed),
+                |c| write(c, 2, "insert"),
+                |_, ()| Err::<(), _>(Error::Internal("the second chunk's events".into())),
+            )
+            .await
+            .unwrap();
         second.inserted.await.unwrap();
-        let third = db.write_chunk(Some(second.committed), |c| write(c, 3, "insert"), |c, ()| write(c, 3, "then"));
+        let third = db
+            .write_chunk(Some(second.committed), |c| write(c, 3, "insert"), |c, ()| write(c, 3, "then"))
+            .await
+            .unwrap();
         first.done.await.unwrap();
         assert!(matches!(second.done.await, Err(Error::Internal(_))));
         assert!(matches!(third.done.await, Err(Error::Unavailable(_))));
@@ -135,18 +144,21 @@ mod tests {
         let mut previous = None;
         let mut writing = Vec::new();
         for chunk in 1..=6 {
-            let w = db.write_chunk(
-                previous.take(),
-                move |c| write(c, chunk, "insert"),
-                move |c, ()| {
-                    // Every chunk before this one is in (committed), none after it.
-                    let before = diesel::sql_query(format!("SELECT COUNT(*) AS n FROM t WHERE chunk < {chunk}"))
-                        .get_result::<Count>(c)?
-                        .n;
-                    assert_eq!(before, 2 * (chunk - 1));
-                    write(c, chunk, "then")
-                },
-            );
+            let w = db
+                .write_chunk(
+                    previous.take(),
+                    move |c| write(c, chunk, "insert"),
+                    move |c, ()| {
+                        // Every chunk before this one is in (committed), none after it.
+                        let before = diesel::sql_query(format!("SELECT COUNT(*) AS n FROM t WHERE chunk < {chunk}"))
+                            .get_result::<Count>(c)?
+                            .n;
+                        assert_eq!(before, 2 * (chunk - 1));
+                        write(c, chunk, "then")
+                    },
+                )
+                .await
+                .unwrap();
             w.inserted.await.unwrap();
             previous = Some(w.committed);
             writing.push(w.done);

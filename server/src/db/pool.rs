@@ -196,6 +196,14 @@ impl Db {
         }
     }
 
+    /// [`Db::admit`], for a turn held by work that outlives the caller's borrow.
+    pub async fn admit_owned(&self) -> Result<tokio::sync::OwnedSemaphorePermit> {
+        match tokio::time::timeout(self.timeout, self.permits.clone().acquire_owned()).await {
+            Ok(permit) => permit.map_err(|_| Error::Unavailable("the database pool is closed".into())),
+            Err(_) => Err(Error::Unavailable("database unavailable: no connection freed up in time".into())),
+        }
+    }
+
     /// Runs `f` in one write transaction on a blocking thread: all of it commits or none does.
     pub async fn write<T, F>(&self, f: F) -> Result<T>
     where

@@ -10,8 +10,6 @@ use gatehouse_api_types::{AccountImport, FieldError, ImportResult, ImportRowErro
 use serde::de::DeserializeOwned;
 use validator::Validate;
 
-use tokio::sync::SemaphorePermit;
-
 use super::accounts::{self, row_error, ImportRow};
 use super::hashing::HashPool;
 use super::password;
@@ -157,18 +155,19 @@ pub async fn run(
     };
     // Chunks are written in order, two at a time at most (`Db::write_chunk`): the next one's
     // accounts go in while this one appends its events and commits.
-    let mut writing: VecDeque<(SemaphorePermit, db::ChunkDone<Written>)> = VecDeque::new();
+    let mut writing: VecDeque<db::ChunkDone<Written>> = VecDeque::new();
     let mut previous = None;
     while let Some(current) = prepared.take() {
-        let permit = db.admit().await?;
         let (ctx, ns) = (ctx.clone(), namespace.to_owned());
-        let chunk = db.write_chunk(
-            previous.take(),
-            move |conn| accounts::insert_prepared(conn, &ctx, &ns, current),
-            accounts::record_inserted,
-        );
+        let chunk = db
+            .write_chunk(
+                previous.take(),
+                move |conn| accounts::insert_prepared(conn, &ctx, &ns, current),
+                accounts::record_inserted,
+            )
+            .await?;
         previous = Some(chunk.committed);
-        writing.push_back((permit, chunk.done));
+        writing.push_back(chunk.done);
         let next = match chunks.next() {
             Some(rows) => Some(prepare(rows).await?),
             None => None,
@@ -177,14 +176,13 @@ pub async fn run(
         // A chunk that failed before its accounts were in is awaited too: its error answers.
         let keep = usize::from(chunk.inserted.await.is_ok());
         while writing.len() > keep {
-            let (_permit, done) = writing.pop_front().expect("a chunk is being written");
-            let (made, failed) = done.await?;
+            let (made, failed) = writing.pop_front().expect("a chunk is being written").await?;
             created += made;
             errors.extend(failed);
         }
         prepared = next;
     }
-    while let Some((_permit, done)) = writing.pop_front() {
+    while let Some(done) = writing.pop_front() {
         let (made, failed) = done.await?;
         created += made;
         errors.extend(failed);
