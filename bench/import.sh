@@ -96,7 +96,7 @@ fi
 [ "$stored" = "$created" ] || { echo "answers say $created created, the database holds $stored" >&2; exit 1; }
 echo "$BACKEND: $stored accounts stored, as answered"
 # How fast this machine is today: rows/s from different days compare only beside this.
-sign_ms=$(openssl speed -seconds 1 rsa2048 2>/dev/null | awk '/^rsa 2048/ {printf "%.3f", $4 * 1000}')
+sign_ms=$(openssl speed -seconds 1 rsa2048 2>/dev/null | awk '/^rsa 2048/ {printf "%.3f", $4 * 1000}' || true)
 echo "machine reference: one RSA-2048 signature (openssl speed) ${sign_ms:-?} ms"
 rate=$(cat "$work/rate")
 if [ "$BACKEND" = postgres ]; then
