@@ -46,7 +46,7 @@ impl Db {
     {
         let (inserted_tx, inserted) = oneshot::channel();
         let (committed_tx, committed) = oneshot::channel();
-        let turn = self.admit_owned().await?;
+        let turn = self.admit().await?;
         let db = self.clone();
         let done = start_blocking(move || {
             let _turn = turn;

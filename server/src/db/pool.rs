@@ -188,16 +188,9 @@ impl Db {
 
     /// Waits for a turn at the pool (a blocking call of this process then finds a connection);
     /// `503` when no turn comes within the pool timeout, e.g. while every connection is stuck on
-    /// a database that stopped answering.
-    pub async fn admit(&self) -> Result<tokio::sync::SemaphorePermit<'_>> {
-        match tokio::time::timeout(self.timeout, self.permits.acquire()).await {
-            Ok(permit) => permit.map_err(|_| Error::Unavailable("the database pool is closed".into())),
-            Err(_) => Err(Error::Unavailable("database unavailable: no connection freed up in time".into())),
-        }
-    }
-
-    /// [`Db::admit`], for a turn held by work that outlives the caller's borrow.
-    pub async fn admit_owned(&self) -> Result<tokio::sync::OwnedSemaphorePermit> {
+    /// a database that stopped answering. The turn is held until it is dropped, also by work
+    /// that outlives the caller (`write_chunk`).
+    pub async fn admit(&self) -> Result<tokio::sync::OwnedSemaphorePermit> {
         match tokio::time::timeout(self.timeout, self.permits.clone().acquire_owned()).await {
             Ok(permit) => permit.map_err(|_| Error::Unavailable("the database pool is closed".into())),
             Err(_) => Err(Error::Unavailable("database unavailable: no connection freed up in time".into())),
