@@ -14,8 +14,6 @@ use gatehouse_api_types::{KeyState, SigningAlg};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use ring::rand::SystemRandom;
 use ring::signature::{EcdsaKeyPair, Ed25519KeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
-use rsa::pkcs1::EncodeRsaPrivateKey;
-use rsa::traits::PublicKeyParts;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
@@ -144,9 +142,11 @@ fn generate(alg: SigningAlg) -> Result<Generated> {
     let rng = SystemRandom::new();
     let (private_der, public) = match alg {
         SigningAlg::RS256 => {
-            let key = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048).map_err(Error::internal)?;
-            let der = key.to_pkcs1_der().map_err(Error::internal)?.as_bytes().to_vec();
-            let public = json!({ "kty": "RSA", "n": b64(&key.n().to_bytes_be()), "e": b64(&key.e().to_bytes_be()) });
+            // OpenSSL, which signs RS256 as well: the pure-Rust generator took seconds in an
+            // unoptimized (fuzzing) build, and its time varies with the primes it tries.
+            let key = openssl::rsa::Rsa::generate(2048).map_err(Error::internal)?;
+            let der = key.private_key_to_der().map_err(Error::internal)?;
+            let public = json!({ "kty": "RSA", "n": b64(&key.n().to_vec()), "e": b64(&key.e().to_vec()) });
             (der, public)
         }
         SigningAlg::ES256 => {
