@@ -91,6 +91,7 @@ pub async fn serve(config: Config, args: ServeArgs) -> Result<()> {
         args.audit_archive_dir.clone(),
         state.oauth.master.clone(),
     );
+    let blocking_threads = db.blocking_threads_per_worker();
     actix_web::rt::spawn(housekeeping::run(db, retention, audit_retention));
 
     let app_state = state.clone();
@@ -103,14 +104,19 @@ pub async fn serve(config: Config, args: ServeArgs) -> Result<()> {
             .configure(oauth::routes)
             .configure(crate::console::routes)
     })
-    .workers(args.workers.unwrap_or_else(cpus))
-    .shutdown_timeout(args.shutdown_timeout)
-    .keep_alive(match args.keep_alive {
-        0 => KeepAlive::Disabled,
-        seconds => KeepAlive::Timeout(Duration::from_secs(seconds)),
-    })
-    .listen(listener)
-    .map_err(|e| Error::Unavailable(format!("cannot listen on {bound}: {e}")))?;
+    .workers(args.workers.unwrap_or_else(cpus));
+    let server = match blocking_threads {
+        Some(threads) => server.worker_max_blocking_threads(threads),
+        None => server,
+    };
+    let server = server
+        .shutdown_timeout(args.shutdown_timeout)
+        .keep_alive(match args.keep_alive {
+            0 => KeepAlive::Disabled,
+            seconds => KeepAlive::Timeout(Duration::from_secs(seconds)),
+        })
+        .listen(listener)
+        .map_err(|e| Error::Unavailable(format!("cannot listen on {bound}: {e}")))?;
     for addr in server.addrs() {
         log::info!("gatehouse listening on http://{addr}");
     }

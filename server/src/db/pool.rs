@@ -44,6 +44,10 @@ struct PoolErrors;
 static CONNECTION_LOST_AT: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
 const TEST_AFTER_LOSS: i64 = 60;
 
+/// Blocking threads per async worker on SQLite (ADR 0023; measured with 2, 4, 8 and the
+/// default in `bench/cpu.sh`).
+const SQLITE_BLOCKING_THREADS_PER_WORKER: usize = 2;
+
 pub(super) fn connection_lost() {
     CONNECTION_LOST_AT.store(Utc::now().timestamp(), std::sync::atomic::Ordering::Relaxed);
 }
@@ -118,6 +122,19 @@ impl Db {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The threads each async worker may run blocking work on, or None for the runtime's
+    /// default (ADR 0023). On SQLite a query is CPU work on a local file: threads beyond a few
+    /// per worker only add wake-ups and context switches (a read cost 10–30% more CPU with the
+    /// default), and work beyond them waits in the worker's queue, where a finishing thread
+    /// takes it without being woken. A PostgreSQL query mostly waits for its server, so there
+    /// the pool's admission alone bounds the work in flight.
+    pub fn blocking_threads_per_worker(&self) -> Option<usize> {
+        match self.backend {
+            Backend::Sqlite => Some(SQLITE_BLOCKING_THREADS_PER_WORKER),
+            Backend::Postgres => None,
+        }
     }
 
     pub fn url(&self) -> &DatabaseUrl {
