@@ -6,8 +6,10 @@ parts of a request (docs/performance.md, "Where a request's CPU goes").
 
 Each sample goes to the first category (in the order below) one of whose markers appears in
 any frame of its stack, so a category counts everything under it (inclusive), and the more
-specific categories come first. Prints the share of each category, and with --top the hottest
-leaf functions of each.
+specific categories come first. The layers that wrap everything else (WRAPPERS: the handlers
+and middleware, actix's routing, actix-http, the kernel) are decided by the innermost frame
+that names one of them instead: a sample in the router, which the middleware calls, is
+routing. Prints the share of each category, and with --top the hottest leaf functions of each.
 """
 import re
 import sys
@@ -22,9 +24,8 @@ CATEGORIES = [
     ("argon2", ["argon2::"]),
     ("request log line (env_logger)", ["env_logger", "log::__private_api"]),
     ("metrics (prometheus)", ["prometheus::", "Metrics::observe_request"]),
-    ("audit of the request (middleware, summaries)", ["gatehouse::http::middleware::audit", "audit_log::summaries",
-                                                      "AuditLog>::read", "AuditLog>::record", "AuditLog::read",
-                                                      "AuditLog::record", "touch_client"]),
+    ("audit of the request (middleware, summaries)", ["audit_log::summaries", "AuditLog>::read", "AuditLog>::record",
+                                                      "AuditLog::read", "AuditLog::record", "touch_client"]),
     ("credential check: query", ["db::clients::credential"]),
     ("credential check: cache, hashes", ["VerifiedSecrets", "CredentialKey"]),
     ("credential check: token standing query", ["bearer::standing", "db::oauth::is_revoked"]),
@@ -38,6 +39,10 @@ CATEGORIES = [
                                                            "tokio::runtime::task::waker", "Condvar",
                                                            "Semaphore", "batch_semaphore"]),
     ("JSON (serde_json)", ["serde_json::"]),
+]
+
+# Decided by the innermost frame that names one of them (see above).
+WRAPPERS = [
     ("handler and extractors", ["gatehouse::http::", "gatehouse::oauth::", "gatehouse::shell::",
                                 "gatehouse::domain::"]),
     ("actix routing and service stack", ["actix_web::"]),
@@ -80,6 +85,9 @@ def main():
             if any(m in f for f in frames for m in markers):
                 category = name
                 break
+        if category == "other":
+            category = next((name for f in frames for name, markers in WRAPPERS if any(m in f for m in markers)),
+                            "other")
         if category == "other" and frames and frames[0].startswith(("mi_", "_mi_", "malloc", "_int_", "cfree")):
             category = "allocation outside the above"
         counts[category] += 1
