@@ -277,6 +277,24 @@ pub fn transaction<T>(conn: &mut Conn, f: impl FnOnce(&mut Conn) -> Result<T>) -
     }
 }
 
+/// Reads that see one snapshot of the database. On SQLite they run in one deferred (read)
+/// transaction, so the statements share one read lock of the WAL where each would take and
+/// release its own; nothing in `f` may write. On PostgreSQL they run as they are: a `BEGIN` and
+/// a `COMMIT` would be two more round trips.
+pub fn read_snapshot<T>(conn: &mut Conn, f: impl FnOnce(&mut Conn) -> Result<T>) -> Result<T> {
+    let Conn::Sqlite(c) = conn else { return f(conn) };
+    AnsiTransactionManager::begin_transaction_sql(c, "BEGIN DEFERRED")?;
+    let done = f(conn);
+    // A read transaction has nothing to keep or undo: it ends either way.
+    if let Err(end) = <Conn as Connection>::TransactionManager::commit_transaction(conn) {
+        log::warn!("ending a read transaction failed: {end}");
+        if <Conn as Connection>::TransactionManager::rollback_transaction(conn).is_err() {
+            return Err(end.into());
+        }
+    }
+    done
+}
+
 /// Runs `f` in a savepoint of the current transaction: on error only its own work is undone.
 pub fn savepoint<T>(conn: &mut Conn, f: impl FnOnce(&mut Conn) -> Result<T>) -> Result<T> {
     let mark = audit::names::pending_mark();
@@ -425,6 +443,44 @@ pub fn prefix_upper_bound(prefix: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_read_snapshot_sees_one_state_and_refuses_writes_on_sqlite() {
+        use diesel::sql_types::BigInt;
+        use diesel::RunQueryDsl;
+        #[derive(diesel::QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = BigInt)]
+            n: i64,
+        }
+        let count = |conn: &mut Conn| -> Result<i64> {
+            Ok(diesel::sql_query("SELECT COUNT(*) AS n FROM t").get_result::<Count>(conn)?.n)
+        };
+        let insert =
+            |conn: &mut Conn| -> Result<usize> { Ok(diesel::sql_query("INSERT INTO t VALUES (1)").execute(conn)?) };
+        let dir = tempfile::tempdir().unwrap();
+        let url = DatabaseUrl::parse(&format!("sqlite://{}", dir.path().join("snapshot.db").display())).unwrap();
+        let settings =
+            PoolSettings { max_size: 2, timeout: std::time::Duration::from_secs(5), min_idle: 0, credential_cache: 0 };
+        let db = Db::connect(&url, &settings).unwrap();
+        let (mut reader, mut writer) = (db.get().unwrap(), db.get().unwrap());
+        diesel::sql_query("CREATE TABLE t (n INTEGER NOT NULL)").execute(&mut *writer).unwrap();
+        transaction(&mut writer, insert).unwrap();
+
+        let seen = read_snapshot(&mut reader, |conn| {
+            let before = count(conn)?;
+            // Another connection commits meanwhile: the snapshot does not see it.
+            transaction(&mut writer, insert)?;
+            Ok((before, count(conn)?))
+        })
+        .unwrap();
+        assert_eq!(seen, (1, 1));
+        assert_eq!(count(&mut reader).unwrap(), 2, "a new statement after the snapshot sees the commit");
+
+        assert!(read_snapshot(&mut reader, |conn| transaction(conn, insert)).is_err(), "no write inside a snapshot");
+        assert_eq!(count(&mut reader).unwrap(), 2);
+        assert!(read_snapshot(&mut reader, count).is_ok(), "the connection is usable after a refused write");
+    }
 
     #[test]
     fn parses_database_urls() {

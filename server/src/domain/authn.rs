@@ -65,6 +65,25 @@ pub fn throttle_keys(subject: String, origin: &Origin) -> Vec<(String, Policy)> 
     keys
 }
 
+/// The answer to a client's id and secret when that secret was verified before (see
+/// [`VerifiedSecrets`]): the client's state and its owner's grants read fresh on `conn`, no
+/// hashing, nothing counted, nothing written. None when [`client_secret`] must decide.
+pub fn client_secret_verified_before(
+    db: &Db,
+    conn: &mut Conn,
+    verified: &VerifiedSecrets,
+    client_id: &str,
+    secret: &str,
+) -> Result<Option<Authentication>> {
+    let Some(credential) = db.credential(conn, ClientId(client_id), db::now())? else { return Ok(None) };
+    let key = CredentialKey::new(client_id, secret);
+    if !verified.confirms(key, credential.secret_hashes.iter().map(String::as_str)) {
+        return Ok(None);
+    }
+    let actor = Actor::client(credential.id.to_string(), credential.owner.as_ref().map(|o| o.id.to_string()));
+    Ok(Some(accept(credential, actor, false)))
+}
+
 /// Checks a client's id and secret against its stored hashes, remembering a successful
 /// verification (see [`VerifiedSecrets`]); the client's state and its owner's grants are
 /// always read fresh. No connection is held while argon2 runs.

@@ -14,10 +14,11 @@ use base64::Engine;
 
 use crate::console;
 use crate::db::{self, Conn};
+use crate::domain::audit::Actor;
 use crate::domain::authn::{self, Authentication, Origin};
 use crate::domain::crypto::same;
 use crate::domain::idempotency::{self, Claim, Outcome, Reply};
-use crate::domain::{Context, Precondition};
+use crate::domain::{Caller, Context, Precondition};
 use crate::error::{Error, Result};
 use crate::oauth::bearer;
 use crate::shell::{client_ip, request_id, AppState, AuthRecord, OAuth};
@@ -114,6 +115,49 @@ struct Done<T> {
     value: Result<T>,
 }
 
+/// How presented credentials went: the caller and whether a secret was hashed for it, or the
+/// refusal's reason, the actor it names and the error to answer.
+type Accepted = std::result::Result<(Caller, bool), (&'static str, Option<Actor>, Error)>;
+
+/// The outcome of a client's id and secret (HTTP Basic).
+fn basic(state: &AppState, authentication: Authentication) -> Accepted {
+    match authentication {
+        Authentication::Accepted { caller, verified_now, .. } => {
+            state.audit.touch_client(caller.id());
+            Ok((caller, verified_now))
+        }
+        Authentication::Rejected { reason, actor } => {
+            Err((reason, Some(actor), Error::Unauthenticated { reason, bearer: false }))
+        }
+        Authentication::Throttled { retry_after, actor } => {
+            Err(("locked out after repeated failures", Some(actor), Error::TooManyRequests { retry_after }))
+        }
+    }
+}
+
+/// The caller's context and its record, or the refusal's record and error.
+fn outcome(
+    credentials: &Credentials,
+    accepted: Accepted,
+    request_id: String,
+    ip: Option<String>,
+) -> std::result::Result<(Arc<Context>, AuthRecord), (AuthRecord, Error)> {
+    match accepted {
+        Ok((caller, verified_now)) => {
+            let record = AuthRecord::Accepted { actor: caller.actor(), verified_now };
+            Ok((Arc::new(Context { caller, request_id, ip }), record))
+        }
+        Err((reason, actor, error)) => {
+            let bearer = matches!(credentials, Credentials::Bearer(_) | Credentials::DPoP { .. });
+            let client_id = match credentials {
+                Credentials::Basic { client_id, .. } => Some(authn::shown_client_id(client_id)),
+                _ => None,
+            };
+            Err((AuthRecord::Rejected { reason, actor, bearer, client_id }, error))
+        }
+    }
+}
+
 impl Api {
     /// Authenticates (once per request) and returns the caller's context.
     pub async fn context(&self) -> Result<Arc<Context>> {
@@ -151,34 +195,60 @@ impl Api {
         let (method, url) = (self.req.method().as_str().to_owned(), self.state.oauth.settings.url(self.req.path()));
         let _permit = self.state.db.admit().await?;
         let done = db::blocking(move || {
-            let (ctx, record) = match known {
-                Some(ctx) => (ctx, None),
+            let mut work = Some(f);
+            let mut run_work = |conn: &mut Conn, ctx: &Context| {
+                let f = work.take().expect("the work runs once");
+                if write {
+                    state.db.write_blocking(conn, |conn| f(conn, ctx))
+                } else {
+                    f(conn, ctx)
+                }
+            };
+            let checked = match known {
+                Some(ctx) => Ok((ctx, None)),
                 None => {
+                    // A read with a secret verified before: authentication and the read in one
+                    // snapshot of the database (one read transaction on SQLite).
+                    if let (false, Credentials::Basic { client_id, secret }) = (write, &credentials) {
+                        let mut conn = state.db.get()?;
+                        let done = db::read_snapshot(&mut conn, |conn| {
+                            let Some(answer) = authn::client_secret_verified_before(
+                                &state.db,
+                                conn,
+                                &state.verified,
+                                client_id,
+                                secret,
+                            )?
+                            else {
+                                return Ok(None);
+                            };
+                            Ok(Some(
+                                match outcome(&credentials, basic(&state, answer), request_id.clone(), ip.clone()) {
+                                    Ok((ctx, record)) => {
+                                        let value = run_work(conn, &ctx);
+                                        Done { record, ctx: Some(ctx), value }
+                                    }
+                                    Err((record, error)) => Done { record, ctx: None, value: Err(error) },
+                                },
+                            ))
+                        })?;
+                        if let Some(done) = done {
+                            return Ok(done);
+                        }
+                    }
                     let origin = Origin { ip: ip.clone(), request_id: Some(request_id.clone()) };
                     let accepted = match &credentials {
-                        Credentials::Basic { client_id, secret } => {
-                            match authn::client_secret(
+                        Credentials::Basic { client_id, secret } => basic(
+                            &state,
+                            authn::client_secret(
                                 &state.db,
                                 &state.hasher,
                                 &state.verified,
                                 client_id,
                                 secret,
                                 &origin,
-                            )? {
-                                Authentication::Accepted { caller, verified_now, .. } => {
-                                    state.audit.touch_client(caller.id());
-                                    Ok((caller, verified_now))
-                                }
-                                Authentication::Rejected { reason, actor } => {
-                                    Err((reason, Some(actor), Error::Unauthenticated { reason, bearer: false }))
-                                }
-                                Authentication::Throttled { retry_after, actor } => Err((
-                                    "locked out after repeated failures",
-                                    Some(actor),
-                                    Error::TooManyRequests { retry_after },
-                                )),
-                            }
-                        }
+                            )?,
+                        ),
                         Credentials::Bearer(token) | Credentials::DPoP { token, .. } => {
                             let presentation = match &credentials {
                                 Credentials::DPoP { proof, .. } => {
@@ -198,26 +268,14 @@ impl Api {
                             Err(reason) => Err((reason, None, Error::Unauthenticated { reason, bearer: false })),
                         },
                     };
-                    match accepted {
-                        Ok((caller, verified_now)) => {
-                            let record = AuthRecord::Accepted { actor: caller.actor(), verified_now };
-                            (Arc::new(Context { caller, request_id, ip }), Some(record))
-                        }
-                        Err((reason, actor, error)) => {
-                            let bearer = matches!(credentials, Credentials::Bearer(_) | Credentials::DPoP { .. });
-                            let client_id = match &credentials {
-                                Credentials::Basic { client_id, .. } => Some(authn::shown_client_id(client_id)),
-                                _ => None,
-                            };
-                            let record = AuthRecord::Rejected { reason, actor, bearer, client_id };
-                            return Ok(Done { record, ctx: None, value: Err(error) });
-                        }
-                    }
+                    outcome(&credentials, accepted, request_id, ip).map(|(ctx, record)| (ctx, Some(record)))
                 }
             };
-            let mut conn = state.db.get()?;
-            let value =
-                if write { state.db.write_blocking(&mut conn, |conn| f(conn, &ctx)) } else { f(&mut conn, &ctx) };
+            let (ctx, record) = match checked {
+                Ok(checked) => checked,
+                Err((record, error)) => return Ok(Done { record, ctx: None, value: Err(error) }),
+            };
+            let value = run_work(&mut *state.db.get()?, &ctx);
             Ok(Done {
                 record: record.unwrap_or(AuthRecord::Accepted { actor: ctx.caller.actor(), verified_now: false }),
                 ctx: Some(ctx),
