@@ -115,45 +115,51 @@ struct Done<T> {
     value: Result<T>,
 }
 
-/// How presented credentials went: the caller and whether a secret was hashed for it, or the
-/// refusal's reason, the actor it names and the error to answer.
-type Accepted = std::result::Result<(Caller, bool), (&'static str, Option<Actor>, Error)>;
+/// How presented credentials went.
+enum Checked {
+    /// `verified_now`: a secret was hashed for this request.
+    Accepted { caller: Caller, verified_now: bool },
+    /// The refusal's reason, the actor it names and the error to answer.
+    Refused { reason: &'static str, actor: Option<Actor>, error: Error },
+}
 
 /// The outcome of a client's id and secret (HTTP Basic).
-fn basic(state: &AppState, authentication: Authentication) -> Accepted {
+fn basic(state: &AppState, authentication: Authentication) -> Checked {
     match authentication {
         Authentication::Accepted { caller, verified_now, .. } => {
             state.audit.touch_client(caller.id());
-            Ok((caller, verified_now))
+            Checked::Accepted { caller, verified_now }
         }
         Authentication::Rejected { reason, actor } => {
-            Err((reason, Some(actor), Error::Unauthenticated { reason, bearer: false }))
+            Checked::Refused { reason, actor: Some(actor), error: Error::Unauthenticated { reason, bearer: false } }
         }
-        Authentication::Throttled { retry_after, actor } => {
-            Err(("locked out after repeated failures", Some(actor), Error::TooManyRequests { retry_after }))
-        }
+        Authentication::Throttled { retry_after, actor } => Checked::Refused {
+            reason: "locked out after repeated failures",
+            actor: Some(actor),
+            error: Error::TooManyRequests { retry_after },
+        },
     }
 }
 
-/// The caller's context and its record, or the refusal's record and error.
-fn outcome(
-    credentials: &Credentials,
-    accepted: Accepted,
-    request_id: String,
-    ip: Option<String>,
-) -> std::result::Result<(Arc<Context>, AuthRecord), (AuthRecord, Error)> {
-    match accepted {
-        Ok((caller, verified_now)) => {
+/// The caller's context, or the refusal's error; either way the record of how it went.
+enum Authenticated {
+    Caller(Arc<Context>, AuthRecord),
+    Refused(AuthRecord, Error),
+}
+
+fn authenticated(credentials: &Credentials, checked: Checked, request_id: String, ip: Option<String>) -> Authenticated {
+    match checked {
+        Checked::Accepted { caller, verified_now } => {
             let record = AuthRecord::Accepted { actor: caller.actor(), verified_now };
-            Ok((Arc::new(Context { caller, request_id, ip }), record))
+            Authenticated::Caller(Arc::new(Context { caller, request_id, ip }), record)
         }
-        Err((reason, actor, error)) => {
+        Checked::Refused { reason, actor, error } => {
             let bearer = matches!(credentials, Credentials::Bearer(_) | Credentials::DPoP { .. });
             let client_id = match credentials {
                 Credentials::Basic { client_id, .. } => Some(authn::shown_client_id(client_id)),
                 _ => None,
             };
-            Err((AuthRecord::Rejected { reason, actor, bearer, client_id }, error))
+            Authenticated::Refused(AuthRecord::Rejected { reason, actor, bearer, client_id }, error)
         }
     }
 }
@@ -204,8 +210,8 @@ impl Api {
                     f(conn, ctx)
                 }
             };
-            let checked = match known {
-                Some(ctx) => Ok((ctx, None)),
+            let (ctx, record) = match known {
+                Some(ctx) => (ctx, None),
                 None => {
                     // A read with a secret verified before: authentication and the read in one
                     // snapshot of the database (one read transaction on SQLite).
@@ -223,12 +229,15 @@ impl Api {
                                 return Ok(None);
                             };
                             Ok(Some(
-                                match outcome(&credentials, basic(&state, answer), request_id.clone(), ip.clone()) {
-                                    Ok((ctx, record)) => {
+                                match authenticated(&credentials, basic(&state, answer), request_id.clone(), ip.clone())
+                                {
+                                    Authenticated::Caller(ctx, record) => {
                                         let value = run_work(conn, &ctx);
                                         Done { record, ctx: Some(ctx), value }
                                     }
-                                    Err((record, error)) => Done { record, ctx: None, value: Err(error) },
+                                    Authenticated::Refused(record, error) => {
+                                        Done { record, ctx: None, value: Err(error) }
+                                    }
                                 },
                             ))
                         })?;
@@ -237,7 +246,7 @@ impl Api {
                         }
                     }
                     let origin = Origin { ip: ip.clone(), request_id: Some(request_id.clone()) };
-                    let accepted = match &credentials {
+                    let checked = match &credentials {
                         Credentials::Basic { client_id, secret } => basic(
                             &state,
                             authn::client_secret(
@@ -258,22 +267,31 @@ impl Api {
                             };
                             let mut conn = state.db.get()?;
                             match bearer::authenticate(&state.db, &mut conn, &state.oauth, token, &presentation)? {
-                                Ok((caller, _)) => Ok((caller, false)),
-                                Err(reason) => Err((reason, None, Error::Unauthenticated { reason, bearer: true })),
+                                Ok((caller, _)) => Checked::Accepted { caller, verified_now: false },
+                                Err(reason) => Checked::Refused {
+                                    reason,
+                                    actor: None,
+                                    error: Error::Unauthenticated { reason, bearer: true },
+                                },
                             }
                         }
                         // Its CSRF header was checked when the request arrived.
                         Credentials::Console { cookie } => match console::session::authenticate(&state, cookie)? {
-                            Ok((caller, _)) => Ok((caller, false)),
-                            Err(reason) => Err((reason, None, Error::Unauthenticated { reason, bearer: false })),
+                            Ok((caller, _)) => Checked::Accepted { caller, verified_now: false },
+                            Err(reason) => Checked::Refused {
+                                reason,
+                                actor: None,
+                                error: Error::Unauthenticated { reason, bearer: false },
+                            },
                         },
                     };
-                    outcome(&credentials, accepted, request_id, ip).map(|(ctx, record)| (ctx, Some(record)))
+                    match authenticated(&credentials, checked, request_id, ip) {
+                        Authenticated::Caller(ctx, record) => (ctx, Some(record)),
+                        Authenticated::Refused(record, error) => {
+                            return Ok(Done { record, ctx: None, value: Err(error) })
+                        }
+                    }
                 }
-            };
-            let (ctx, record) = match checked {
-                Ok(checked) => checked,
-                Err((record, error)) => return Ok(Done { record, ctx: None, value: Err(error) }),
             };
             let value = run_work(&mut *state.db.get()?, &ctx);
             Ok(Done {
