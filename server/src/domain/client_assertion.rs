@@ -222,10 +222,15 @@ pub fn authenticate(
 
 /// The key sets of clients' `jwks_uri`, fetched on first use, kept five minutes, fetched again
 /// sooner when an assertion names a `kid` the set lacks (a client rotated its keys) — at most
-/// every ten seconds per URL, so that unknown `kid`s cannot make the server fetch in a loop.
+/// every five seconds per URL, so that unknown `kid`s cannot make the server fetch in a loop. A
+/// fetch that failed is not tried again for as long: a `jwks_uri` that hangs would otherwise
+/// hold a blocking thread for the fetch's timeout on every request naming its client, and
+/// client ids are not secret.
 #[derive(Default)]
 pub struct JwksCache {
     entries: Mutex<HashMap<String, (Instant, Arc<JwkSet>)>>,
+    /// URLs whose last fetch failed: when, and why.
+    failures: Mutex<HashMap<String, (Instant, &'static str)>>,
 }
 
 const FRESH: Duration = Duration::from_secs(300);
@@ -241,7 +246,10 @@ impl JwksCache {
                 return Ok(keys.clone());
             }
         }
-        match fetch(uri) {
+        let failed_lately = (self.failures.lock().expect("jwks failures").get(uri))
+            .filter(|(at, _)| at.elapsed() < REFETCH_AFTER)
+            .map(|&(_, reason)| reason);
+        match failed_lately.map_or_else(|| fetch(uri), Err) {
             Ok(keys) => {
                 let keys = Arc::new(keys);
                 let mut entries = self.entries.lock().expect("jwks cache");
@@ -249,13 +257,23 @@ impl JwksCache {
                     entries.clear();
                 }
                 entries.insert(uri.to_owned(), (Instant::now(), keys.clone()));
+                self.failures.lock().expect("jwks failures").remove(uri);
                 Ok(keys)
             }
             // An unreachable URL: the keys fetched last, while they are fresh.
-            Err(reason) => match cached {
-                Some((fetched, keys)) if fetched.elapsed() < FRESH => Ok(keys),
-                _ => Err(reason),
-            },
+            Err(reason) => {
+                if failed_lately.is_none() {
+                    let mut failures = self.failures.lock().expect("jwks failures");
+                    if failures.len() >= 1024 {
+                        failures.clear();
+                    }
+                    failures.insert(uri.to_owned(), (Instant::now(), reason));
+                }
+                match cached {
+                    Some((fetched, keys)) if fetched.elapsed() < FRESH => Ok(keys),
+                    _ => Err(reason),
+                }
+            }
         }
     }
 }
@@ -286,6 +304,33 @@ fn fetch(uri: &str) -> std::result::Result<JwkSet, &'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failed_jwks_uri_fetch_is_not_tried_again_for_a_while() {
+        use std::io::{Read, Write};
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let uri = format!("http://{}/jwks", listener.local_addr().unwrap());
+        let requests = Arc::new(AtomicUsize::new(0));
+        let counted = requests.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let mut stream = stream.unwrap();
+                counted.fetch_add(1, Ordering::SeqCst);
+                let _ = stream.read(&mut [0u8; 4096]);
+                let _ = stream.write_all(b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\n\r\n");
+            }
+        });
+        let cache = JwksCache::default();
+        let first = cache.keys(&uri, Some("k1")).unwrap_err();
+        assert_eq!(first, "the client's jwks_uri could not be fetched");
+        assert_eq!(cache.keys(&uri, Some("k2")).unwrap_err(), first, "the same answer, not fetched again");
+        assert_eq!(requests.load(Ordering::SeqCst), 1);
+        // Once the failure is older than REFETCH_AFTER, the URL is tried again.
+        cache.failures.lock().unwrap().get_mut(&uri).unwrap().0 -= REFETCH_AFTER;
+        assert!(cache.keys(&uri, None).is_err());
+        assert_eq!(requests.load(Ordering::SeqCst), 2);
+    }
 
     #[test]
     fn the_claimed_client_is_read_from_sub_then_iss() {
