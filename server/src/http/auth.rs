@@ -141,6 +141,32 @@ fn basic(state: &AppState, authentication: Authentication) -> Checked {
     }
 }
 
+/// A read presented with HTTP Basic whose secret was verified before: authentication and the
+/// read in one snapshot of the database, one read transaction on SQLite (ADR 0024). None when
+/// the secret must be verified (the usual path, with its throttle and hashing).
+fn read_verified_before<T>(
+    state: &AppState,
+    credentials: &Credentials,
+    (client_id, secret): (&str, &str),
+    (request_id, ip): (&str, &Option<String>),
+    read: impl FnOnce(&mut Conn, &Context) -> Result<T>,
+) -> Result<Option<Done<T>>> {
+    let mut conn = state.db.get()?;
+    db::read_snapshot(&mut conn, |conn| {
+        let Some(answer) = authn::client_secret_verified_before(&state.db, conn, &state.verified, client_id, secret)?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(match authenticated(credentials, basic(state, answer), request_id.to_owned(), ip.clone()) {
+            Authenticated::Caller(ctx, record) => {
+                let value = read(conn, &ctx);
+                Done { record, ctx: Some(ctx), value }
+            }
+            Authenticated::Refused(record, error) => Done { record, ctx: None, value: Err(error) },
+        }))
+    })
+}
+
 /// The caller's context, or the refusal's error; either way the record of how it went.
 enum Authenticated {
     Caller(Arc<Context>, AuthRecord),
@@ -213,35 +239,15 @@ impl Api {
             let (ctx, record) = match known {
                 Some(ctx) => (ctx, None),
                 None => {
-                    // A read with a secret verified before: authentication and the read in one
-                    // snapshot of the database (one read transaction on SQLite).
                     if let (false, Credentials::Basic { client_id, secret }) = (write, &credentials) {
-                        let mut conn = state.db.get()?;
-                        let done = db::read_snapshot(&mut conn, |conn| {
-                            let Some(answer) = authn::client_secret_verified_before(
-                                &state.db,
-                                conn,
-                                &state.verified,
-                                client_id,
-                                secret,
-                            )?
-                            else {
-                                return Ok(None);
-                            };
-                            Ok(Some(
-                                match authenticated(&credentials, basic(&state, answer), request_id.clone(), ip.clone())
-                                {
-                                    Authenticated::Caller(ctx, record) => {
-                                        let value = run_work(conn, &ctx);
-                                        Done { record, ctx: Some(ctx), value }
-                                    }
-                                    Authenticated::Refused(record, error) => {
-                                        Done { record, ctx: None, value: Err(error) }
-                                    }
-                                },
-                            ))
-                        })?;
-                        if let Some(done) = done {
+                        let verified_before = read_verified_before(
+                            &state,
+                            &credentials,
+                            (client_id, secret),
+                            (&request_id, &ip),
+                            &mut run_work,
+                        )?;
+                        if let Some(done) = verified_before {
                             return Ok(done);
                         }
                     }
