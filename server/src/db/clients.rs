@@ -9,6 +9,7 @@ use gatehouse_api_types::grant::Grant;
 use gatehouse_api_types::{GrantType, SigningAlg, TokenEndpointAuthMethod};
 use uuid::Uuid;
 
+use super::audit::Actor;
 use super::groups::{self, GroupGrants};
 use super::ids::{AccountId, ClientId, ClientUuid};
 use super::schema::{accounts, client_secrets, clients};
@@ -321,6 +322,13 @@ pub struct Credential {
     pub jwks_uri: Option<String>,
     /// Access tokens of the client itself issued before this no longer count.
     pub tokens_valid_after: Option<DateTime<Utc>>,
+}
+
+impl Credential {
+    /// The client as the audit log names it: its id and its owner's.
+    pub fn actor(&self) -> Actor {
+        Actor::client(self.id.to_string(), self.owner.as_ref().map(|o| o.id.to_string()))
+    }
 }
 
 /// The credential of `client_id` at `now`, read in full, with the earliest expiry of the secrets

@@ -80,7 +80,7 @@ pub fn client_secret_verified_before(
     if !verified.confirms(key, credential.secret_hashes.iter().map(String::as_str)) {
         return Ok(None);
     }
-    let actor = Actor::client(credential.id.to_string(), credential.owner.as_ref().map(|o| o.id.to_string()));
+    let actor = credential.actor();
     Ok(Some(accept(credential, actor, false)))
 }
 
@@ -98,9 +98,7 @@ pub fn client_secret(
     let mut conn = db.get()?;
     let found = db.credential(&mut conn, ClientId(client_id), db::now())?;
     let (actor, subject) = match &found {
-        Some(c) => {
-            (Actor::client(c.id.to_string(), c.owner.as_ref().map(|o| o.id.to_string())), throttle::client_key(c.id))
-        }
+        Some(c) => (c.actor(), throttle::client_key(c.id)),
         None => (Actor::anonymous(), throttle::presented_key("client-id", "", client_id)),
     };
     let key = CredentialKey::new(client_id, secret);

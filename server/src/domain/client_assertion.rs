@@ -196,7 +196,7 @@ pub fn authenticate(
     let Some(credential) = found else {
         return Ok(Authentication::Rejected { reason: "unknown client_id", actor: Actor::anonymous() });
     };
-    let actor = Actor::client(credential.id.to_string(), credential.owner.as_ref().map(|o| o.id.to_string()));
+    let actor = credential.actor();
     let rejected = |reason| Ok(Authentication::Rejected { reason, actor: actor.clone() });
     if credential.profile.token_endpoint_auth_method != TokenEndpointAuthMethod::PrivateKeyJwt {
         return rejected("the client is not registered for private_key_jwt");

@@ -115,6 +115,12 @@ struct Done<T> {
     value: Result<T>,
 }
 
+impl<T> Done<T> {
+    fn refused(record: AuthRecord, error: Error) -> Done<T> {
+        Done { record, ctx: None, value: Err(error) }
+    }
+}
+
 /// How presented credentials went.
 enum Checked {
     /// `verified_now`: a secret was hashed for this request.
@@ -162,7 +168,7 @@ fn read_verified_before<T>(
                 let value = read(conn, &ctx);
                 Done { record, ctx: Some(ctx), value }
             }
-            Authenticated::Refused(record, error) => Done { record, ctx: None, value: Err(error) },
+            Authenticated::Refused(record, error) => Done::refused(record, error),
         }))
     })
 }
@@ -293,9 +299,7 @@ impl Api {
                     };
                     match authenticated(&credentials, checked, request_id, ip) {
                         Authenticated::Caller(ctx, record) => (ctx, Some(record)),
-                        Authenticated::Refused(record, error) => {
-                            return Ok(Done { record, ctx: None, value: Err(error) })
-                        }
+                        Authenticated::Refused(record, error) => return Ok(Done::refused(record, error)),
                     }
                 }
             };

@@ -493,7 +493,7 @@ pub fn authenticate_client(
                         && !c.disabled
                         && c.owner.as_ref().is_some_and(|o| !o.disabled) =>
                 {
-                    let actor = Actor::client(c.id.to_string(), c.owner.as_ref().map(|o| o.id.to_string()));
+                    let actor = c.actor();
                     Ok(Ok(TokenClient {
                         id: c.id,
                         client_id: c.client_id,
