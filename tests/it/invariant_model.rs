@@ -262,7 +262,8 @@ fn random_sequences_never_raise_power() {
     // Until every kind of operation succeeded at least once (so that the search cannot pass by
     // having every request refused), a few more cases: at most 5 rounds of 4 (with 25 kinds of
     // operation, a rare one — deleting a group, which needs every grant of the group — can miss
-    // three rounds by chance: seen once on PostgreSQL, 0 of 24 attempts).
+    // three rounds by chance: seen on PostgreSQL, 0 of 24 attempts, then 0 of 49 with the rounds;
+    // its weight is now twice what it was then).
     let mut topped_up = 0;
     while result.is_ok() && cases >= 8 && topped_up < 20 && !never_succeeded(&stats.borrow()).is_empty() {
         topped_up += 4;

@@ -372,7 +372,10 @@ pub fn op() -> impl Strategy<Value = Op> {
         5 => (sel(), any::<u8>(), grants(3)).prop_map(|(caller, group, grants)| Op::SetGroupGrants { caller, group, grants }),
         7 => (sel(), any::<u8>(), any::<u8>()).prop_map(|(caller, group, account)| Op::AddMember { caller, group, account }),
         4 => (sel(), any::<u8>()).prop_map(|(caller, pick)| Op::RemoveMember { caller, pick }),
-        3 => (sel(), any::<u8>()).prop_map(|(caller, group)| Op::DeleteGroup { caller, group }),
+        // Deleting a group needs `users:write` and `permissions:write` there and every grant of
+        // the group: in practice the administrator alone. At weight 3, 13% of 47 attempts were
+        // allowed in a 66-sequence run, and a full run once saw 0 of 49 (the coverage check failed).
+        6 => (sel(), any::<u8>()).prop_map(|(caller, group)| Op::DeleteGroup { caller, group }),
         4 => (any::<u8>(), any::<u8>()).prop_map(|(agent, key)| Op::EnrolFactor { agent, key }),
         4 => (sel(), any::<u8>()).prop_map(|(caller, pick)| Op::RemoveFactor { caller, pick }),
     ]
