@@ -225,54 +225,59 @@ pub fn authenticate(
 /// every five seconds per URL, so that unknown `kid`s cannot make the server fetch in a loop. A
 /// fetch that failed is not tried again for as long: a `jwks_uri` that hangs would otherwise
 /// hold a blocking thread for the fetch's timeout on every request naming its client, and
-/// client ids are not secret.
+/// client ids are not secret. One fetch per URL is in flight at a time: requests that need the
+/// same URL meanwhile wait for its outcome instead of fetching it again.
 #[derive(Default)]
 pub struct JwksCache {
-    entries: Mutex<HashMap<String, (Instant, Arc<JwkSet>)>>,
-    /// URLs whose last fetch failed: when, and why.
-    failures: Mutex<HashMap<String, (Instant, &'static str)>>,
+    urls: Mutex<HashMap<String, Arc<Mutex<Known>>>>,
+}
+
+/// What is known of one URL. Its lock is held while the URL is fetched.
+#[derive(Default)]
+struct Known {
+    /// The keys fetched last, and when.
+    keys: Option<(Instant, Arc<JwkSet>)>,
+    /// The last fetch, when it failed: when, and why.
+    failed: Option<(Instant, &'static str)>,
 }
 
 const FRESH: Duration = Duration::from_secs(300);
 const REFETCH_AFTER: Duration = Duration::from_secs(5);
 const MAX_DOCUMENT: u64 = 256 * 1024;
+/// URLs remembered at most (all are forgotten at once beyond it: clients rarely have one).
+const MAX_URLS: usize = 1024;
 
 impl JwksCache {
     pub fn keys(&self, uri: &str, kid: Option<&str>) -> std::result::Result<Arc<JwkSet>, &'static str> {
-        let cached = self.entries.lock().expect("jwks cache").get(uri).cloned();
-        if let Some((fetched, keys)) = &cached {
+        let url = {
+            let mut urls = self.urls.lock().expect("jwks cache");
+            if urls.len() >= MAX_URLS && !urls.contains_key(uri) {
+                urls.clear();
+            }
+            urls.entry(uri.to_owned()).or_default().clone()
+        };
+        // A fetch that panicked left nothing half-written: its outcome was never stored.
+        let mut known = url.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let fresh = known.keys.clone().filter(|(fetched, _)| fetched.elapsed() < FRESH);
+        if let Some((fetched, keys)) = &fresh {
             let has_kid = kid.is_none_or(|kid| keys.find(kid).is_some());
-            if (has_kid && fetched.elapsed() < FRESH) || fetched.elapsed() < REFETCH_AFTER {
+            if has_kid || fetched.elapsed() < REFETCH_AFTER {
                 return Ok(keys.clone());
             }
         }
-        let failed_lately = (self.failures.lock().expect("jwks failures").get(uri))
-            .filter(|(at, _)| at.elapsed() < REFETCH_AFTER)
-            .map(|&(_, reason)| reason);
+        let failed_lately = known.failed.filter(|(at, _)| at.elapsed() < REFETCH_AFTER).map(|(_, reason)| reason);
         match failed_lately.map_or_else(|| fetch(uri), Err) {
             Ok(keys) => {
                 let keys = Arc::new(keys);
-                let mut entries = self.entries.lock().expect("jwks cache");
-                if entries.len() >= 1024 {
-                    entries.clear();
-                }
-                entries.insert(uri.to_owned(), (Instant::now(), keys.clone()));
-                self.failures.lock().expect("jwks failures").remove(uri);
+                *known = Known { keys: Some((Instant::now(), keys.clone())), failed: None };
                 Ok(keys)
             }
             // An unreachable URL: the keys fetched last, while they are fresh.
             Err(reason) => {
                 if failed_lately.is_none() {
-                    let mut failures = self.failures.lock().expect("jwks failures");
-                    if failures.len() >= 1024 {
-                        failures.clear();
-                    }
-                    failures.insert(uri.to_owned(), (Instant::now(), reason));
+                    known.failed = Some((Instant::now(), reason));
                 }
-                match cached {
-                    Some((fetched, keys)) if fetched.elapsed() < FRESH => Ok(keys),
-                    _ => Err(reason),
-                }
+                fresh.map(|(_, keys)| keys).ok_or(reason)
             }
         }
     }
@@ -305,31 +310,60 @@ fn fetch(uri: &str) -> std::result::Result<JwkSet, &'static str> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_failed_jwks_uri_fetch_is_not_tried_again_for_a_while() {
+    /// A local `jwks_uri` that answers every request with 500 after `delay`, and the number of
+    /// requests it has had.
+    fn failing_jwks_uri(delay: Duration) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
         use std::io::{Read, Write};
-        use std::sync::atomic::{AtomicUsize, Ordering};
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let uri = format!("http://{}/jwks", listener.local_addr().unwrap());
-        let requests = Arc::new(AtomicUsize::new(0));
+        let requests = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let counted = requests.clone();
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let mut stream = stream.unwrap();
-                counted.fetch_add(1, Ordering::SeqCst);
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 let _ = stream.read(&mut [0u8; 4096]);
+                std::thread::sleep(delay);
                 let _ = stream.write_all(b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\n\r\n");
             }
         });
+        (uri, requests)
+    }
+
+    #[test]
+    fn a_failed_jwks_uri_fetch_is_not_tried_again_for_a_while() {
+        use std::sync::atomic::Ordering;
+        let (uri, requests) = failing_jwks_uri(Duration::ZERO);
         let cache = JwksCache::default();
         let first = cache.keys(&uri, Some("k1")).unwrap_err();
         assert_eq!(first, "the client's jwks_uri could not be fetched");
         assert_eq!(cache.keys(&uri, Some("k2")).unwrap_err(), first, "the same answer, not fetched again");
         assert_eq!(requests.load(Ordering::SeqCst), 1);
         // Once the failure is older than REFETCH_AFTER, the URL is tried again.
-        cache.failures.lock().unwrap().get_mut(&uri).unwrap().0 -= REFETCH_AFTER;
+        {
+            let url = cache.urls.lock().unwrap()[&uri].clone();
+            let mut known = url.lock().unwrap();
+            known.failed = known.failed.map(|(at, reason)| (at - REFETCH_AFTER, reason));
+        }
         assert!(cache.keys(&uri, None).is_err());
         assert_eq!(requests.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn requests_for_a_url_being_fetched_wait_for_that_fetch() {
+        use std::sync::atomic::Ordering;
+        let (uri, requests) = failing_jwks_uri(Duration::from_millis(300));
+        let cache = Arc::new(JwksCache::default());
+        let callers: Vec<_> = (0..6)
+            .map(|i| {
+                let (cache, uri) = (cache.clone(), uri.clone());
+                std::thread::spawn(move || cache.keys(&uri, Some(&format!("k{i}"))))
+            })
+            .collect();
+        for caller in callers {
+            assert_eq!(caller.join().unwrap().unwrap_err(), "the client's jwks_uri could not be fetched");
+        }
+        assert_eq!(requests.load(Ordering::SeqCst), 1, "six concurrent first uses, one fetch");
     }
 
     #[test]
