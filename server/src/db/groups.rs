@@ -1,7 +1,8 @@
-//! Groups (`account_groups`) and their members (`group_members`), and the one query that reads
-//! the grants accounts hold through their groups ([`grants_of`]): every load of an account or of
-//! a client's owner goes through it, batched, so that what an account holds is read fresh with
-//! it, on every request and every replica.
+//! Groups (`account_groups`) and their members (`group_members`), and how the grants accounts
+//! hold through their groups are read: every load of an account or of a client's owner reads
+//! them with it ([`grants_of`], batched; joined into the statement of `accounts::get`, the read
+//! of one account by id), so that what an account holds is read fresh with it, on every request
+//! and every replica. [`GroupGrants::from_columns`] makes them from the stored columns.
 
 use std::collections::HashMap;
 
@@ -226,29 +227,40 @@ pub fn grants_of(conn: &mut Conn, accounts: &[&str]) -> Result<HashMap<String, V
     }
     let query = group_members::table
         .inner_join(account_groups::table)
-        .select((
-            group_members::account_id,
-            account_groups::id,
-            account_groups::namespace,
-            account_groups::name,
-            account_groups::permissions,
-        ))
+        .select((group_members::account_id, GROUP_GRANTS_COLUMNS))
         .order((group_members::account_id, account_groups::id));
-    let rows: Vec<(String, String, String, String, String)> = if let [one] = accounts {
-        // One account's groups, with every read of an account: on the concrete connection, as
-        // `accounts::get`.
+    let rows: Vec<(String, (String, String, String, String))> = if let [one] = accounts {
+        // One account's groups (an account read by name, a client's owner): on the concrete
+        // connection, as `accounts::get`.
         native!(conn, |c| query.filter(group_members::account_id.eq(*one)).load(c))?
     } else {
         let ids: Vec<String> = accounts.iter().map(|id| (*id).to_owned()).collect();
         query.filter(group_members::account_id.eq_any(ids)).load(conn)?
     };
-    for (account, group, namespace, name, permissions) in rows {
-        held.entry(account).or_default().push(GroupGrants {
+    for (account, group) in rows {
+        held.entry(account).or_default().push(GroupGrants::from_columns(group)?);
+    }
+    Ok(held)
+}
+
+/// The columns of `account_groups` that make a [`GroupGrants`], in the order
+/// [`GroupGrants::from_columns`] takes them.
+pub(super) type GroupGrantsColumns =
+    (account_groups::id, account_groups::namespace, account_groups::name, account_groups::permissions);
+
+pub(super) const GROUP_GRANTS_COLUMNS: GroupGrantsColumns =
+    (account_groups::id, account_groups::namespace, account_groups::name, account_groups::permissions);
+
+impl GroupGrants {
+    /// From [`GROUP_GRANTS_COLUMNS`] as stored: id, namespace, name, permissions.
+    pub(super) fn from_columns(
+        (group, namespace, name, permissions): (String, String, String, String),
+    ) -> Result<Self> {
+        Ok(GroupGrants {
             group_id: parse_uuid(&group)?,
             namespace,
             name,
             grants: parse_stored_grants(&from_json_text::<Vec<String>>(&permissions)?),
-        });
+        })
     }
-    Ok(held)
 }
