@@ -347,7 +347,7 @@ pub fn get(conn: &mut Conn, id: AccountId) -> Result<Option<Account>> {
     // statement cache knows the query by its type and so never builds its SQL again (through
     // `Conn`, building it was a tenth of a read's CPU).
     let key = id.to_string();
-    let rows: Vec<(Row, Option<(String, String, String, String)>)> = native!(conn, |c| accounts::table
+    let rows: Vec<(Row, Option<groups::GroupGrantsRow>)> = native!(conn, |c| accounts::table
         .left_join(group_members::table.inner_join(account_groups::table))
         .filter(accounts::id.eq(&key))
         .select((Row::as_select(), groups::GROUP_GRANTS_COLUMNS.nullable()))

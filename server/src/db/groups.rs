@@ -229,7 +229,7 @@ pub fn grants_of(conn: &mut Conn, accounts: &[&str]) -> Result<HashMap<String, V
         .inner_join(account_groups::table)
         .select((group_members::account_id, GROUP_GRANTS_COLUMNS))
         .order((group_members::account_id, account_groups::id));
-    let rows: Vec<(String, (String, String, String, String))> = if let [one] = accounts {
+    let rows: Vec<(String, GroupGrantsRow)> = if let [one] = accounts {
         // One account's groups (an account read by name, a client's owner): on the concrete
         // connection, as `accounts::get`.
         native!(conn, |c| query.filter(group_members::account_id.eq(*one)).load(c))?
@@ -248,14 +248,15 @@ pub fn grants_of(conn: &mut Conn, accounts: &[&str]) -> Result<HashMap<String, V
 pub(super) type GroupGrantsColumns =
     (account_groups::id, account_groups::namespace, account_groups::name, account_groups::permissions);
 
+/// How [`GROUP_GRANTS_COLUMNS`] load.
+pub(super) type GroupGrantsRow = (String, String, String, String);
+
 pub(super) const GROUP_GRANTS_COLUMNS: GroupGrantsColumns =
     (account_groups::id, account_groups::namespace, account_groups::name, account_groups::permissions);
 
 impl GroupGrants {
     /// From [`GROUP_GRANTS_COLUMNS`] as stored: id, namespace, name, permissions.
-    pub(super) fn from_columns(
-        (group, namespace, name, permissions): (String, String, String, String),
-    ) -> Result<Self> {
+    pub(super) fn from_columns((group, namespace, name, permissions): GroupGrantsRow) -> Result<Self> {
         Ok(GroupGrants {
             group_id: parse_uuid(&group)?,
             namespace,

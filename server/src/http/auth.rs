@@ -147,23 +147,21 @@ fn basic(state: &AppState, authentication: Authentication) -> Checked {
     }
 }
 
-/// A read presented with HTTP Basic whose secret was verified before: authentication and the
-/// read in one snapshot of the database, one read transaction on SQLite (ADR 0024). None when
-/// the secret must be verified (the usual path, with its throttle and hashing).
-fn read_verified_before<T>(
+/// Authentication and a read in one snapshot of the database, one read transaction on SQLite
+/// (ADR 0024): for a read presented with HTTP Basic whose secret was verified before, or with a
+/// Bearer token (neither writes). `check` answers None when the credential must take the usual
+/// path (a secret to verify, with its throttle and hashing).
+fn read_in_snapshot<T>(
     state: &AppState,
     credentials: &Credentials,
-    (client_id, secret): (&str, &str),
     (request_id, ip): (&str, &Option<String>),
+    check: impl FnOnce(&mut Conn) -> Result<Option<Checked>>,
     read: impl FnOnce(&mut Conn, &Context) -> Result<T>,
 ) -> Result<Option<Done<T>>> {
     let mut conn = state.db.get()?;
     db::read_snapshot(&mut conn, |conn| {
-        let Some(answer) = authn::client_secret_verified_before(&state.db, conn, &state.verified, client_id, secret)?
-        else {
-            return Ok(None);
-        };
-        Ok(Some(match authenticated(credentials, basic(state, answer), request_id.to_owned(), ip.clone()) {
+        let Some(checked) = check(conn)? else { return Ok(None) };
+        Ok(Some(match authenticated(credentials, checked, request_id.to_owned(), ip.clone()) {
             Authenticated::Caller(ctx, record) => {
                 let value = read(conn, &ctx);
                 Done { record, ctx: Some(ctx), value }
@@ -171,6 +169,14 @@ fn read_verified_before<T>(
             Authenticated::Refused(record, error) => Done::refused(record, error),
         }))
     })
+}
+
+/// The outcome of an access token (Bearer or DPoP), with its claims.
+fn token_outcome<Claims>(outcome: std::result::Result<(Caller, Claims), &'static str>) -> Checked {
+    match outcome {
+        Ok((caller, _)) => Checked::Accepted { caller, verified_now: false },
+        Err(reason) => Checked::Refused { reason, actor: None, error: Error::Unauthenticated { reason, bearer: true } },
+    }
 }
 
 /// The caller's context, or the refusal's error; either way the record of how it went.
@@ -245,17 +251,38 @@ impl Api {
             let (ctx, record) = match known {
                 Some(ctx) => (ctx, None),
                 None => {
-                    if let (false, Credentials::Basic { client_id, secret }) = (write, &credentials) {
-                        let verified_before = read_verified_before(
-                            &state,
-                            &credentials,
-                            (client_id, secret),
-                            (&request_id, &ip),
-                            &mut run_work,
-                        )?;
-                        if let Some(done) = verified_before {
-                            return Ok(done);
+                    let at = (request_id.as_str(), &ip);
+                    let in_snapshot = match (write, &credentials) {
+                        (false, Credentials::Basic { client_id, secret }) => {
+                            let verified_before = |conn: &mut Conn| {
+                                let answer = authn::client_secret_verified_before(
+                                    &state.db,
+                                    conn,
+                                    &state.verified,
+                                    client_id,
+                                    secret,
+                                )?;
+                                Ok(answer.map(|answer| basic(&state, answer)))
+                            };
+                            read_in_snapshot(&state, &credentials, at, verified_before, &mut run_work)?
                         }
+                        (false, Credentials::Bearer(token)) => {
+                            let token_checked = |conn: &mut Conn| {
+                                let presentation = bearer::Presentation::Bearer;
+                                Ok(Some(token_outcome(bearer::authenticate(
+                                    &state.db,
+                                    conn,
+                                    &state.oauth,
+                                    token,
+                                    &presentation,
+                                )?)))
+                            };
+                            read_in_snapshot(&state, &credentials, at, token_checked, &mut run_work)?
+                        }
+                        _ => None,
+                    };
+                    if let Some(done) = in_snapshot {
+                        return Ok(done);
                     }
                     let origin = Origin { ip: ip.clone(), request_id: Some(request_id.clone()) };
                     let checked = match &credentials {
@@ -278,14 +305,13 @@ impl Api {
                                 _ => bearer::Presentation::Bearer,
                             };
                             let mut conn = state.db.get()?;
-                            match bearer::authenticate(&state.db, &mut conn, &state.oauth, token, &presentation)? {
-                                Ok((caller, _)) => Checked::Accepted { caller, verified_now: false },
-                                Err(reason) => Checked::Refused {
-                                    reason,
-                                    actor: None,
-                                    error: Error::Unauthenticated { reason, bearer: true },
-                                },
-                            }
+                            token_outcome(bearer::authenticate(
+                                &state.db,
+                                &mut conn,
+                                &state.oauth,
+                                token,
+                                &presentation,
+                            )?)
                         }
                         // Its CSRF header was checked when the request arrived.
                         Credentials::Console { cookie } => match console::session::authenticate(&state, cookie)? {
