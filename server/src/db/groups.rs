@@ -244,7 +244,9 @@ pub fn grants_of(conn: &mut Conn, accounts: &[&str]) -> Result<HashMap<String, V
 }
 
 /// The columns of `account_groups` that make a [`GroupGrants`], in the order
-/// [`GroupGrants::from_columns`] takes them.
+/// [`GroupGrants::from_columns`] takes them. A tuple of columns, not a `Selectable` struct:
+/// [`grants_of`] builds its query once for all three connection types, and `as_select()` is
+/// bound to one backend.
 pub(super) type GroupGrantsColumns =
     (account_groups::id, account_groups::namespace, account_groups::name, account_groups::permissions);
 

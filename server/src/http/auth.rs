@@ -171,12 +171,22 @@ fn read_in_snapshot<T>(
     })
 }
 
-/// The outcome of an access token (Bearer or DPoP), with its claims.
-fn token_outcome<Claims>(outcome: std::result::Result<(Caller, Claims), &'static str>) -> Checked {
+/// The outcome of an access token (`bearer`) or a console session: the caller, or why not.
+fn presented<Claims>(outcome: std::result::Result<(Caller, Claims), &'static str>, bearer: bool) -> Checked {
     match outcome {
         Ok((caller, _)) => Checked::Accepted { caller, verified_now: false },
-        Err(reason) => Checked::Refused { reason, actor: None, error: Error::Unauthenticated { reason, bearer: true } },
+        Err(reason) => Checked::Refused { reason, actor: None, error: Error::Unauthenticated { reason, bearer } },
     }
+}
+
+/// An access token, checked on `conn`.
+fn token_checked(
+    state: &AppState,
+    conn: &mut Conn,
+    token: &str,
+    presentation: &bearer::Presentation,
+) -> Result<Checked> {
+    Ok(presented(bearer::authenticate(&state.db, conn, &state.oauth, token, presentation)?, true))
 }
 
 /// The caller's context, or the refusal's error; either way the record of how it went.
@@ -267,17 +277,10 @@ impl Api {
                             read_in_snapshot(&state, &credentials, at, verified_before, &mut run_work)?
                         }
                         (false, Credentials::Bearer(token)) => {
-                            let token_checked = |conn: &mut Conn| {
-                                let presentation = bearer::Presentation::Bearer;
-                                Ok(Some(token_outcome(bearer::authenticate(
-                                    &state.db,
-                                    conn,
-                                    &state.oauth,
-                                    token,
-                                    &presentation,
-                                )?)))
+                            let check = |conn: &mut Conn| {
+                                Ok(Some(token_checked(&state, conn, token, &bearer::Presentation::Bearer)?))
                             };
-                            read_in_snapshot(&state, &credentials, at, token_checked, &mut run_work)?
+                            read_in_snapshot(&state, &credentials, at, check, &mut run_work)?
                         }
                         _ => None,
                     };
@@ -304,24 +307,12 @@ impl Api {
                                 }
                                 _ => bearer::Presentation::Bearer,
                             };
-                            let mut conn = state.db.get()?;
-                            token_outcome(bearer::authenticate(
-                                &state.db,
-                                &mut conn,
-                                &state.oauth,
-                                token,
-                                &presentation,
-                            )?)
+                            token_checked(&state, &mut *state.db.get()?, token, &presentation)?
                         }
                         // Its CSRF header was checked when the request arrived.
-                        Credentials::Console { cookie } => match console::session::authenticate(&state, cookie)? {
-                            Ok((caller, _)) => Checked::Accepted { caller, verified_now: false },
-                            Err(reason) => Checked::Refused {
-                                reason,
-                                actor: None,
-                                error: Error::Unauthenticated { reason, bearer: false },
-                            },
-                        },
+                        Credentials::Console { cookie } => {
+                            presented(console::session::authenticate(&state, cookie)?, false)
+                        }
                     };
                     match authenticated(&credentials, checked, request_id, ip) {
                         Authenticated::Caller(ctx, record) => (ctx, Some(record)),
