@@ -163,9 +163,11 @@ impl DatabaseUrl {
             Backend::Sqlite => {
                 let mut conn = SqliteConnection::establish(&self.target).map_err(unavailable)?;
                 // busy_timeout first: switching to WAL may itself have to wait for a lock.
+                // temp_store = MEMORY keeps a savepoint's journal (each grouped write runs in
+                // one, ADR 0021) in memory: on a file it cost ~13 page writes per refresh grant.
                 conn.batch_execute(
                     "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
-                     PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+                     PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;",
                 )
                 .map_err(Error::from)?;
                 Conn::Sqlite(conn)
