@@ -73,6 +73,7 @@ pub mod device_authorizations;
 pub mod dpop_proofs;
 pub mod factor_challenges;
 pub mod factors;
+mod fixed;
 pub mod groups;
 pub mod idempotency;
 pub mod ids;
@@ -91,6 +92,7 @@ mod write_group;
 
 pub use chunks::{ChunkDone, Committed, Writing};
 
+pub use fixed::{bind, fixed};
 use pool::connection_lost;
 pub use pool::{Db, Manager, PoolSettings};
 

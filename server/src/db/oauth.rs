@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
+use diesel::sql_types::{Text, Timestamp};
 use uuid::Uuid;
 
 use super::ids::{AccountId, ClientUuid};
@@ -422,9 +423,12 @@ pub fn find_refresh(conn: &mut Conn, token_hash: &str) -> Result<Option<RefreshT
 
 /// Marks the token used (rotated); false when it already was.
 pub fn use_refresh(conn: &mut Conn, id: &str, now: DateTime<Utc>) -> Result<bool> {
-    let changed = diesel::update(refresh_tokens::table.find(id).filter(refresh_tokens::used_at.is_null()))
-        .set(refresh_tokens::used_at.eq(to_db_time(now)))
-        .execute(conn)?;
+    // Every refresh grant runs this: a fixed text, kept prepared (see `db::fixed`).
+    let spend = super::fixed(
+        "UPDATE refresh_tokens SET used_at = ? WHERE id = ? AND used_at IS NULL",
+        (super::bind::<Timestamp, _>(to_db_time(now)), super::bind::<Text, _>(id)),
+    );
+    let changed = native!(conn, |c| spend.execute(c))?;
     Ok(changed == 1)
 }
 

@@ -12,11 +12,12 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::schema::{audit_chain_head, audit_events};
-use super::Conn;
+use super::{bind, fixed, Conn};
 use crate::error::Result;
 
 /// The `prev_hash` of the chain's first event.
@@ -256,10 +257,14 @@ pub fn append_prepared(conn: &mut Conn, events: Vec<PreparedEvent>) -> Result<()
         return Ok(());
     }
     let count = events.len() as i64;
-    let (last_seq, mut prev_hash, salt): (i64, String, Vec<u8>) = diesel::update(audit_chain_head::table.find(1))
-        .set(audit_chain_head::seq.eq(audit_chain_head::seq + count))
-        .returning((audit_chain_head::seq, audit_chain_head::hash, audit_chain_head::id_salt))
-        .get_result(conn)?;
+    // The head is taken (and locked) first, then read. Every audited change and grant runs
+    // this: a fixed text, kept prepared (see `db::fixed`).
+    let take = fixed("UPDATE audit_chain_head SET seq = seq + ? WHERE id = 1", bind::<BigInt, _>(count));
+    native!(conn, |c| take.execute(c))?;
+    let (last_seq, mut prev_hash, salt): (i64, String, Vec<u8>) = audit_chain_head::table
+        .find(1)
+        .select((audit_chain_head::seq, audit_chain_head::hash, audit_chain_head::id_salt))
+        .first(conn)?;
     // Never before the previous event, even if the clock stepped back: a time window of the
     // audit API is a seq range (filter.rs).
     let mut time = super::now();
@@ -294,7 +299,8 @@ pub fn append_prepared(conn: &mut Conn, events: Vec<PreparedEvent>) -> Result<()
     for chunk in rows.chunks(INSERT_CHUNK) {
         native!(conn, |c| diesel::insert_into(audit_events::table).values(chunk).execute(c))?;
     }
-    diesel::update(audit_chain_head::table.find(1)).set(audit_chain_head::hash.eq(prev_hash)).execute(conn)?;
+    let seal = fixed("UPDATE audit_chain_head SET hash = ? WHERE id = 1", bind::<Text, _>(prev_hash));
+    native!(conn, |c| seal.execute(c))?;
     Ok(())
 }
 
