@@ -17,8 +17,8 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::schema::{audit_chain_head, audit_events};
-use super::{bind, fixed, Conn};
-use crate::error::Result;
+use super::{bind, fixed, Conn, Unique};
+use crate::error::{Error, Result};
 
 /// The `prev_hash` of the chain's first event.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -264,13 +264,14 @@ pub fn append_prepared(conn: &mut Conn, events: Vec<PreparedEvent>) -> Result<()
     let (last_seq, mut prev_hash, salt): (i64, String, Vec<u8>) = audit_chain_head::table
         .find(1)
         .select((audit_chain_head::seq, audit_chain_head::hash, audit_chain_head::id_salt))
-        .first(conn)?;
+        .unique(conn)?
+        .ok_or_else(|| Error::internal("the audit chain has no head"))?;
     // Never before the previous event, even if the clock stepped back: a time window of the
     // audit API is a seq range (filter.rs).
     let mut time = super::now();
     if last_seq > count {
         let previous: Option<i64> =
-            audit_events::table.find(last_seq - count).select(audit_events::time).first(conn).optional()?;
+            audit_events::table.find(last_seq - count).select(audit_events::time).unique(conn)?;
         if let Some(previous) = previous.and_then(DateTime::from_timestamp_micros) {
             time = time.max(previous);
         }
