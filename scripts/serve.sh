@@ -18,7 +18,7 @@ export GATEHOUSE_ISSUER="${GATEHOUSE_ISSUER:-http://localhost:${bind##*:}}"
 ./scripts/build-console.sh
 say "building gatehouse (release)"
 cargo build --release --quiet -p gatehouse
-bin=target/release/gatehouse
+bin="${CARGO_TARGET_DIR:-target}/release/gatehouse"
 
 password="${GATEHOUSE_ADMIN_PASSWORD:-$(head -c 18 /dev/urandom | base64 | tr '+/' '-_')}"
 if boot=$(printf '%s' "$password" | "$bin" bootstrap --username admin --password-stdin 2>/tmp/gatehouse-bootstrap.err); then
