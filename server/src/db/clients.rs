@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::audit::Actor;
 use super::groups::{self, GroupGrants};
 use super::ids::{AccountId, ClientId, ClientUuid};
-use super::schema::{accounts, client_secrets, clients};
+use super::schema::{account_groups, accounts, client_secrets, clients, group_members};
 use super::{
     from_db_time, from_json_text, grant_strings, parse_stored_grants, parse_text, parse_uuid, to_db_time, to_json_text,
     Conn, Unique,
@@ -288,22 +288,42 @@ pub fn insert(conn: &mut Conn, client: &Client) -> Result<()> {
     Ok(())
 }
 
+/// A client, its owner and a group of the owner's (a row per group, one row in none).
+type ViewRow = (Row, Option<OwnerRow>, Option<groups::GroupGrantsRow>);
+
+// `get` and `get_by_client_id` run before every grant that writes (refresh, code, device)
+// and every Management API request about a client: one statement for the client, its owner
+// and the owner's groups (a round trip less on PostgreSQL than reading the groups apart), on
+// the concrete connection (see `native!`), like `accounts::get`.
+macro_rules! view_where {
+    ($conn:expr, $condition:expr) => {{
+        let rows: Vec<ViewRow> = native!($conn, |c| clients::table
+            .left_join(accounts::table.left_join(group_members::table.inner_join(account_groups::table)))
+            .filter($condition)
+            .select((Row::as_select(), Option::<OwnerRow>::as_select(), groups::GROUP_GRANTS_COLUMNS.nullable()))
+            .order(account_groups::id.asc())
+            .load(c))?;
+        into_view(rows)
+    }};
+}
+
 pub fn get(conn: &mut Conn, id: ClientUuid) -> Result<Option<ClientView>> {
-    let row = clients::table
-        .left_join(accounts::table)
-        .filter(clients::id.eq(id.to_string()))
-        .select((Row::as_select(), Option::<OwnerRow>::as_select()))
-        .unique(conn)?;
-    Ok(into_views(conn, row.into_iter().collect())?.pop())
+    let key = id.to_string();
+    view_where!(conn, clients::id.eq(&key))
 }
 
 pub fn get_by_client_id(conn: &mut Conn, client_id: ClientId) -> Result<Option<ClientView>> {
-    let row = clients::table
-        .left_join(accounts::table)
-        .filter(clients::client_id.eq(client_id.0))
-        .select((Row::as_select(), Option::<OwnerRow>::as_select()))
-        .unique(conn)?;
-    Ok(into_views(conn, row.into_iter().collect())?.pop())
+    view_where!(conn, clients::client_id.eq(&client_id.0))
+}
+
+/// The view of one client from its rows (see [`ViewRow`]).
+fn into_view(rows: Vec<ViewRow>) -> Result<Option<ClientView>> {
+    let mut rows = rows.into_iter();
+    let Some((client, owner, first)) = rows.next() else { return Ok(None) };
+    let groups = first.into_iter().chain(rows.filter_map(|(_, _, group)| group)).map(GroupGrants::from_columns);
+    let groups = groups.collect::<Result<Vec<_>>>()?;
+    let owner = owner.map(|row| row.into_owner().map(|owner| OwningAccount { groups, ..owner })).transpose()?;
+    Ok(Some(ClientView { client: client.into_client()?, owner }))
 }
 
 /// What authenticating a client needs, in one statement: the client, its owner and the hashes
