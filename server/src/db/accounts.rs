@@ -217,9 +217,10 @@ const UNNESTED_COLUMNS: &str = "id, namespace, username, username_key, email, em
      registration_expires_at, external_id, scim";
 
 /// PostgreSQL: `rows` in one `INSERT … SELECT FROM unnest(<one array per column>) ON CONFLICT
-/// DO NOTHING RETURNING id`. Its text is the same for any number of rows, so it is parsed and
-/// planned once per connection (a multi-row `VALUES` of 1,000 rows and 23 columns was parsed
-/// and planned again for every chunk: a fifth of PostgreSQL's time in an import). Rows are
+/// DO NOTHING RETURNING id`. Its text is short and the same for any number of rows, so parsing
+/// and planning it is cheap (diesel prepares a `sql_query` anew on every call, see `db::fixed`;
+/// a multi-row `VALUES` of 1,000 rows and 23 columns, parsed and planned for every chunk, was a
+/// fifth of PostgreSQL's time in an import). Rows are
 /// inserted in order, so a row that repeats an earlier row's sign-in name is the one skipped.
 fn insert_unnested(c: &mut diesel::PgConnection, rows: Vec<Row>) -> Result<Vec<String>> {
     use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamp};
@@ -355,8 +356,7 @@ pub fn get(conn: &mut Conn, id: AccountId) -> Result<Option<Account>> {
         .load(c))?;
     let mut rows = rows.into_iter();
     let Some((row, first)) = rows.next() else { return Ok(None) };
-    let groups = first.into_iter().chain(rows.filter_map(|(_, group)| group)).map(GroupGrants::from_columns);
-    let groups = groups.collect::<Result<Vec<_>>>()?;
+    let groups = GroupGrants::from_joined(std::iter::once(first).chain(rows.map(|(_, group)| group)))?;
     row.into_account().map(|account| Some(Account { groups, ..account }))
 }
 

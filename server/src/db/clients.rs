@@ -320,8 +320,7 @@ pub fn get_by_client_id(conn: &mut Conn, client_id: ClientId) -> Result<Option<C
 fn into_view(rows: Vec<ViewRow>) -> Result<Option<ClientView>> {
     let mut rows = rows.into_iter();
     let Some((client, owner, first)) = rows.next() else { return Ok(None) };
-    let groups = first.into_iter().chain(rows.filter_map(|(_, _, group)| group)).map(GroupGrants::from_columns);
-    let groups = groups.collect::<Result<Vec<_>>>()?;
+    let groups = GroupGrants::from_joined(std::iter::once(first).chain(rows.map(|(_, _, group)| group)))?;
     let owner = owner.map(|row| row.into_owner().map(|owner| OwningAccount { groups, ..owner })).transpose()?;
     Ok(Some(ClientView { client: client.into_client()?, owner }))
 }

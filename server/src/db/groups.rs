@@ -257,6 +257,12 @@ pub(super) const GROUP_GRANTS_COLUMNS: GroupGrantsColumns =
     (account_groups::id, account_groups::namespace, account_groups::name, account_groups::permissions);
 
 impl GroupGrants {
+    /// The groups of an account read with them left-joined: one row per group, or one row
+    /// without a group (None) when it is in none.
+    pub(super) fn from_joined(rows: impl IntoIterator<Item = Option<GroupGrantsRow>>) -> Result<Vec<Self>> {
+        rows.into_iter().flatten().map(GroupGrants::from_columns).collect()
+    }
+
     /// From [`GROUP_GRANTS_COLUMNS`] as stored: id, namespace, name, permissions.
     pub(super) fn from_columns((group, namespace, name, permissions): GroupGrantsRow) -> Result<Self> {
         Ok(GroupGrants {
