@@ -295,14 +295,23 @@ type ViewRow = (Row, Option<OwnerRow>, Option<groups::GroupGrantsRow>);
 // and every Management API request about a client: one statement for the client, its owner
 // and the owner's groups (a round trip less on PostgreSQL than reading the groups apart), on
 // the concrete connection (see `native!`), like `accounts::get`.
-macro_rules! view_where {
-    ($conn:expr, $condition:expr) => {{
-        let rows: Vec<ViewRow> = native!($conn, |c| clients::table
-            .left_join(accounts::table.left_join(group_members::table.inner_join(account_groups::table)))
+macro_rules! view_query {
+    ($condition:expr) => {
+        // Joined left to right, as `accounts::get` (a parenthesised join on the right of a LEFT
+        // JOIN is materialised by SQLite: every account, for each lookup).
+        clients::table
+            .left_join(accounts::table)
+            .left_join(group_members::table.on(group_members::account_id.eq(accounts::id)))
+            .left_join(account_groups::table.on(account_groups::id.eq(group_members::group_id)))
             .filter($condition)
             .select((Row::as_select(), Option::<OwnerRow>::as_select(), groups::GROUP_GRANTS_COLUMNS.nullable()))
-            .order(account_groups::id.asc())
-            .load(c))?;
+            .order(group_members::group_id.asc())
+    };
+}
+
+macro_rules! view_where {
+    ($conn:expr, $condition:expr) => {{
+        let rows: Vec<ViewRow> = native!($conn, |c| view_query!($condition).load(c))?;
         into_view(rows)
     }};
 }
@@ -544,4 +553,21 @@ pub fn delete_expired_secrets(conn: &mut Conn, client: ClientUuid, now: DateTime
     )
     .execute(conn)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The view of a client searches each table by key on SQLite, by either of its keys.
+    #[test]
+    fn the_lookups_search_by_key() {
+        let key = String::new();
+        for sql in [
+            diesel::debug_query::<diesel::sqlite::Sqlite, _>(&view_query!(clients::id.eq(&key))).to_string(),
+            diesel::debug_query::<diesel::sqlite::Sqlite, _>(&view_query!(clients::client_id.eq(&key))).to_string(),
+        ] {
+            crate::db::tests::assert_searches_by_key(&sql);
+        }
+    }
 }

@@ -448,6 +448,30 @@ pub fn prefix_upper_bound(prefix: &str) -> String {
 mod tests {
     use super::*;
 
+    /// Fails unless SQLite (the bundled one, on the migrated schema) runs the statement `sql`
+    /// (as `diesel::debug_query` prints it) by searching each table by a key: no table scanned,
+    /// no join materialised, no index built on the fly, no sort.
+    pub(crate) fn assert_searches_by_key(sql: &str) {
+        use diesel::sql_types::Text;
+        use diesel::RunQueryDsl;
+        #[derive(diesel::QueryableByName)]
+        struct Step {
+            #[diesel(sql_type = Text)]
+            detail: String,
+        }
+        let sql = sql.split(" -- binds:").next().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let url = DatabaseUrl::parse(&format!("sqlite://{}", dir.path().join("plan.db").display())).unwrap();
+        let mut conn = url.connect().unwrap();
+        migrate(&mut conn).unwrap();
+        let plan: Vec<Step> = diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}")).load(&mut conn).unwrap();
+        let plan: Vec<String> = plan.into_iter().map(|step| step.detail).collect();
+        assert!(!plan.is_empty());
+        for step in &plan {
+            assert!(step.starts_with("SEARCH ") && !step.contains("AUTOMATIC"), "{step} in the plan {plan:?} of {sql}");
+        }
+    }
+
     #[test]
     fn a_read_snapshot_sees_one_state_and_refuses_writes_on_sqlite() {
         use diesel::sql_types::BigInt;
