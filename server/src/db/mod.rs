@@ -95,6 +95,7 @@ pub use chunks::{ChunkDone, Committed, Writing};
 pub use fixed::{bind, fixed};
 use pool::connection_lost;
 pub use pool::{Db, Manager, PoolSettings};
+pub use write_group::Grouped;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};

@@ -10,7 +10,8 @@ use diesel::r2d2::R2D2Connection;
 use super::clients::{self, Credential};
 use super::credential_cache::CredentialCache;
 use super::ids::ClientId;
-use super::{blocking, ping, transaction, write_group, Backend, Conn, DatabaseUrl};
+use super::write_group::{self, Grouped};
+use super::{blocking, ping, transaction, Backend, Conn, DatabaseUrl};
 use crate::error::{Error, Result};
 
 /// Opens connections for the pool (the backend is fixed by the URL).
@@ -105,7 +106,7 @@ impl Db {
             .error_handler(Box::new(PoolErrors))
             .build(Manager { url: url.clone() })
             .map_err(|e| Error::Unavailable(format!("cannot open the database {}: {e}", url.redacted())))?;
-        let write_group = (url.backend == Backend::Sqlite).then(Arc::default);
+        let write_group = (url.backend == Backend::Sqlite).then(|| Arc::new(write_group::WriteGroup::new(url.clone())));
         let permits = Arc::new(tokio::sync::Semaphore::new(settings.max_size as usize));
         let credentials =
             (settings.credential_cache > 0).then(|| Arc::new(CredentialCache::new(settings.credential_cache)));
@@ -231,18 +232,19 @@ impl Db {
         transaction(conn, f)
     }
 
-    /// The same for a short transaction that may share its commit with others queued meanwhile
-    /// (SQLite; see `write_group`): `f` runs in a savepoint, perhaps on another writer's
-    /// connection and thread, and its outcome comes back once the shared transaction committed.
-    /// On PostgreSQL, `f` is a transaction of its own on `conn`.
-    pub fn write_grouped<T, F>(&self, conn: &mut Conn, f: F) -> Result<T>
+    /// The same for a short transaction that may share its commit with others (SQLite; see
+    /// `write_group`): `f` runs in a savepoint on the writer thread, and its outcome comes back
+    /// once the shared transaction committed, to be awaited without holding a thread
+    /// ([`Grouped::committed`]). On PostgreSQL, `f` runs now in a transaction of its own on
+    /// `conn`.
+    pub fn write_grouped<T, F>(&self, conn: &mut Conn, f: F) -> Grouped<T>
     where
         F: FnOnce(&mut Conn) -> Result<T> + Send + 'static,
         T: Send + 'static,
     {
         match &self.write_group {
-            Some(group) => group.write(conn, f),
-            None => transaction(conn, f),
+            Some(group) => Grouped::Queued(group.submit(f)),
+            None => Grouped::Done(transaction(conn, f)),
         }
     }
 }

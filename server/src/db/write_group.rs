@@ -5,96 +5,174 @@
 //! then costs a `BEGIN IMMEDIATE`, a journal write and an `fsync` (`synchronous = FULL`): for a
 //! refresh grant that was about a fifth of its CPU above its signatures.
 //!
-//! [`Db::write_grouped`] shares one transaction among the writers that queue meanwhile: each
-//! writer puts its work in the group's queue, then waits for the lock. Whoever gets the lock
-//! and finds its own work still queued leads: it takes everything queued, runs each piece in
-//! its own savepoint in one transaction, commits once, and hands every piece its answer
-//! before it lets the lock go. A writer whose work an earlier leader took finds its answer
-//! waiting when it gets the lock. Nothing is answered before the commit it depends on, and a
-//! piece that fails undoes only its own savepoint. No thread is added and no writer waits for
-//! company: a writer alone commits alone.
+//! [`Db::write_grouped`] hands short write work to the group's writer thread and lets its caller
+//! wait for the outcome without holding a thread ([`Grouped::committed`]). The writer takes the
+//! lock, takes everything queued meanwhile, runs each piece in its own savepoint of one
+//! transaction, commits once, and hands every piece its outcome. Nothing is answered before
+//! the commit it depends on, and a piece that fails undoes only its own savepoint. The writer
+//! never waits for company: a piece queued alone commits alone. Because the callers wait
+//! asynchronously, a group can hold the work of every request in flight, not only of the
+//! requests that hold a blocking thread (ADR 0023).
 //!
 //! PostgreSQL takes writers concurrently and commits each on its own.
+//!
+//! [`Db::write_blocking`]: super::Db::write_blocking
+//! [`Db::write_grouped`]: super::Db::write_grouped
 
-use std::sync::mpsc::{sync_channel, TryRecvError};
-use std::sync::{Mutex, MutexGuard};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
-use super::{savepoint, transaction, Conn};
+use tokio::sync::oneshot;
+
+use super::{savepoint, transaction, Conn, DatabaseUrl};
 use crate::error::{Error, Result};
 
-/// A piece of queued work: run by the leader in its savepoint, it returns what hands the
-/// outcome to its writer once the transaction's fate is known.
-type Work = Box<dyn FnOnce(&mut Conn) -> Answer + Send>;
-/// Hands a writer its outcome: `Ok` once the transaction committed, the commit's failure
+/// A piece of queued work. The writer runs it in its savepoint and gets back what hands the
+/// outcome to its caller once the transaction's fate is known; or, when the work cannot run
+/// (no connection, or the group's transaction could not begin), tells it why.
+type Work = Box<dyn FnOnce(std::result::Result<&mut Conn, &Error>) -> Option<Answer> + Send>;
+/// Hands a caller its outcome: `Ok` once the transaction committed, the commit's failure
 /// otherwise.
 type Answer = Box<dyn FnOnce(std::result::Result<(), &Error>) + Send>;
 
-/// A writer's queued work, and what tells it why its work never ran (the group's transaction
-/// could not begin).
-struct Queued {
-    work: Work,
-    refuse: Box<dyn FnOnce(&Error) + Send>,
+pub struct WriteGroup {
+    lock: Arc<Mutex<()>>,
+    /// Where the writer thread opens its own connection (outside the pool, which it would
+    /// otherwise hold one of for good).
+    url: DatabaseUrl,
+    /// The writer thread's queue, started with the first grouped write.
+    writer: OnceLock<Sender<Work>>,
 }
 
-#[derive(Default)]
-pub struct WriteGroup {
-    lock: Mutex<()>,
-    queued: Mutex<Vec<Queued>>,
+/// The outcome of a grouped write: known now (PostgreSQL ran it in its own transaction), or
+/// once the group's writer has committed it (SQLite).
+pub enum Grouped<T> {
+    Done(Result<T>),
+    Queued(oneshot::Receiver<Result<T>>),
+}
+
+impl<T> Grouped<T> {
+    /// Waits for the outcome without holding a thread.
+    pub async fn committed(self) -> Result<T> {
+        match self {
+            Grouped::Done(outcome) => outcome,
+            Grouped::Queued(answer) => answer.await.unwrap_or_else(|_| Err(lost())),
+        }
+    }
+
+    /// Waits for the outcome on a blocking thread.
+    pub fn wait(self) -> Result<T> {
+        match self {
+            Grouped::Done(outcome) => outcome,
+            Grouped::Queued(answer) => answer.blocking_recv().unwrap_or_else(|_| Err(lost())),
+        }
+    }
 }
 
 impl WriteGroup {
+    pub fn new(url: DatabaseUrl) -> WriteGroup {
+        WriteGroup { lock: Arc::default(), url, writer: OnceLock::new() }
+    }
+
     /// The write lock, for a writer with a transaction of its own.
     pub fn serialize(&self) -> MutexGuard<'_, ()> {
         self.lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Runs `f` in a savepoint of a write transaction shared with the writers queued meanwhile
-    /// (see the module's comment), on `conn` if this writer leads.
-    pub fn write<T, F>(&self, conn: &mut Conn, f: F) -> Result<T>
+    /// Queues `f` for the writer thread, to run in a savepoint of a transaction shared with
+    /// whatever else is queued (see the module's comment).
+    pub fn submit<T, F>(&self, f: F) -> oneshot::Receiver<Result<T>>
     where
         F: FnOnce(&mut Conn) -> Result<T> + Send + 'static,
         T: Send + 'static,
     {
-        let (answer, answered) = sync_channel::<Result<T>>(1);
-        let refused = answer.clone();
-        let work: Work = Box::new(move |conn| {
-            let value = savepoint(conn, f);
-            Box::new(move |committed| {
-                let outcome = match committed {
-                    Ok(()) => value,
-                    Err(e) => Err(not_committed(e)),
-                };
-                let _ = answer.send(outcome);
-            })
-        });
-        let refuse = Box::new(move |e: &Error| {
-            let _ = refused.send(Err(not_committed(e)));
-        });
-        self.queued.lock().unwrap_or_else(|p| p.into_inner()).push(Queued { work, refuse });
-        let _serialized = self.serialize();
-        match answered.try_recv() {
-            Ok(outcome) => return outcome,
-            // Taken by a leader that did not hand it back: it panicked running the group.
-            Err(TryRecvError::Disconnected) => return Err(Error::internal("a grouped write was lost")),
-            Err(TryRecvError::Empty) => {}
-        }
-        // Still queued: this writer leads, with everything queued so far (its own work too).
-        let mut waiting = std::mem::take(&mut *self.queued.lock().unwrap_or_else(|p| p.into_inner()));
-        let mut answers = Vec::with_capacity(waiting.len());
-        let committed = transaction(conn, |conn| {
-            answers.extend(waiting.drain(..).map(|queued| (queued.work)(conn)));
-            Ok(())
-        });
-        for answer in answers {
-            answer(committed.as_ref().map(|_| ()));
-        }
-        if let Err(e) = &committed {
-            for queued in waiting {
-                (queued.refuse)(e);
+        let (answer, answered) = oneshot::channel::<Result<T>>();
+        let work: Work = Box::new(move |conn| match conn {
+            Ok(conn) => {
+                let value = savepoint(conn, f);
+                Some(Box::new(move |committed| {
+                    let outcome = match committed {
+                        Ok(()) => value,
+                        Err(e) => Err(not_committed(e)),
+                    };
+                    let _ = answer.send(outcome);
+                }))
             }
-        }
-        answered.recv().map_err(|_| Error::internal("a grouped write was lost"))?
+            Err(e) => {
+                let _ = answer.send(Err(not_committed(e)));
+                None
+            }
+        });
+        let writer = self.writer.get_or_init(|| self.start_writer());
+        // A send fails only if the writer thread is gone; the dropped answer then tells the
+        // caller its write was lost.
+        let _ = writer.send(work);
+        answered
     }
+
+    fn start_writer(&self) -> Sender<Work> {
+        let (queue, incoming) = channel();
+        let (lock, url) = (self.lock.clone(), self.url.clone());
+        let started = std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || write_groups(&lock, &url, &incoming));
+        if let Err(e) = started {
+            log::error!("cannot start the SQLite writer thread: {e}");
+        }
+        queue
+    }
+}
+
+/// The writer thread: one group per turn of the lock, until every handle on the database is
+/// gone. It writes on a connection of its own, kept between groups: SQLite empties a
+/// connection's page cache when another connection has written since, so the connection that
+/// does most of the writing keeps the pages it writes to in its cache. A panic in a group's
+/// work loses that group (its callers are told) but not the thread.
+fn write_groups(lock: &Mutex<()>, url: &DatabaseUrl, incoming: &Receiver<Work>) {
+    let mut kept = None;
+    while let Ok(first) = incoming.recv() {
+        let _serialized = lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let group: Vec<Work> = std::iter::once(first).chain(incoming.try_iter()).collect();
+        let conn = match kept.take().map_or_else(|| url.connect(), Ok) {
+            Ok(conn) => conn,
+            Err(e) => {
+                group.into_iter().for_each(|work| drop(work(Err(&e))));
+                continue;
+            }
+        };
+        match catch_unwind(AssertUnwindSafe(|| write_group(conn, group))) {
+            Ok(conn) => kept = conn,
+            Err(_) => log::error!("a grouped write panicked: its group did not commit"),
+        }
+    }
+}
+
+/// Runs every piece of `group` in one transaction and answers each once it has committed;
+/// hands back the connection when it committed (after a failure the next group opens another).
+fn write_group(mut conn: Conn, mut group: Vec<Work>) -> Option<Conn> {
+    let mut answers = Vec::with_capacity(group.len());
+    let committed = transaction(&mut conn, |conn| {
+        answers.extend(group.drain(..).filter_map(|work| work(Ok(&mut *conn))));
+        Ok(())
+    });
+    for answer in answers {
+        answer(committed.as_ref().map(|_| ()));
+    }
+    match &committed {
+        Ok(()) => Some(conn),
+        Err(e) => {
+            // The transaction could not begin, or did not commit: what did not run is told why.
+            for work in group {
+                drop(work(Err(e)));
+            }
+            None
+        }
+    }
+}
+
+fn lost() -> Error {
+    Error::internal("a grouped write was lost")
 }
 
 /// What each writer of a group that did not commit is told.
@@ -110,12 +188,11 @@ mod tests {
     use std::sync::{Arc, Mutex};
     use std::thread::ThreadId;
 
-    use diesel::connection::SimpleConnection;
+    use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
     use diesel::prelude::*;
     use diesel::sql_types::{BigInt, Integer};
 
     use super::*;
-    use crate::db::DatabaseUrl;
 
     #[derive(QueryableByName)]
     struct Count {
@@ -123,85 +200,86 @@ mod tests {
         n: i64,
     }
 
-    fn connect(path: &std::path::Path) -> Conn {
-        let mut conn = DatabaseUrl::parse(&format!("sqlite://{}", path.display())).unwrap().connect().unwrap();
-        match &mut conn {
-            Conn::Sqlite(c) => c.batch_execute("PRAGMA busy_timeout = 5000").unwrap(),
-            Conn::Pg(_) => unreachable!(),
-        }
-        conn
-    }
-
-    /// Writers queued while the lock is held share one transaction, run by one of them; a
-    /// writer whose work fails gets its error and leaves nothing behind, the others commit.
-    #[test]
-    fn queued_writers_share_one_commit_and_a_failure_undoes_only_its_own_work() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("group.db");
-        let mut setup = connect(&path);
-        match &mut setup {
-            Conn::Sqlite(c) => {
-                c.batch_execute("PRAGMA journal_mode = WAL; CREATE TABLE t (n INTEGER NOT NULL)").unwrap()
-            }
-            Conn::Pg(_) => unreachable!(),
-        }
-        let group = Arc::new(WriteGroup::default());
-        let ran_on: Arc<Mutex<Vec<ThreadId>>> = Arc::default();
-        let held = group.serialize();
-        let writers: Vec<_> = (0..12)
-            .map(|n: i32| {
-                let (group, ran_on, path) = (group.clone(), ran_on.clone(), path.clone());
-                std::thread::spawn(move || {
-                    let mut conn = connect(&path);
-                    group.write(&mut conn, move |conn| {
-                        ran_on.lock().unwrap().push(std::thread::current().id());
-                        diesel::sql_query("INSERT INTO t (n) VALUES (?)").bind::<Integer, _>(n).execute(conn)?;
-                        if n % 4 == 0 {
-                            return Err(Error::Conflict(format!("writer {n} refuses")));
-                        }
-                        Ok(n)
-                    })
-                })
-            })
-            .collect();
-        while group.queued.lock().unwrap().len() < writers.len() {
-            std::thread::sleep(std::time::Duration::from_millis(5));
-        }
-        drop(held);
-        for (n, writer) in writers.into_iter().enumerate() {
-            match writer.join().unwrap() {
-                Ok(value) => assert_eq!(value, n as i32),
-                Err(Error::Conflict(detail)) => assert!(n % 4 == 0 && detail == format!("writer {n} refuses")),
-                Err(other) => panic!("writer {n}: {other}"),
-            }
-        }
-        let ran_on = ran_on.lock().unwrap();
-        assert_eq!(ran_on.len(), 12);
-        assert!(ran_on.iter().all(|t| *t == ran_on[0]), "all queued work ran in one leader's transaction");
-        let rows: Vec<Count> =
-            diesel::sql_query("SELECT count(*) AS n FROM t WHERE n % 4 != 0").load(&mut setup).unwrap();
-        let refused: Vec<Count> =
-            diesel::sql_query("SELECT count(*) AS n FROM t WHERE n % 4 = 0").load(&mut setup).unwrap();
-        assert_eq!((rows[0].n, refused[0].n), (9, 0));
-    }
-
-    /// A writer alone commits alone, on its own connection.
-    #[test]
-    fn a_writer_alone_commits_its_own_transaction() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("alone.db");
-        let mut conn = connect(&path);
+    /// A database with one table `t`, its URL and a connection to it.
+    fn database(dir: &tempfile::TempDir) -> (DatabaseUrl, Conn) {
+        let url = DatabaseUrl::parse(&format!("sqlite://{}", dir.path().join("group.db").display())).unwrap();
+        let mut conn = url.connect().unwrap();
         match &mut conn {
             Conn::Sqlite(c) => c.batch_execute("CREATE TABLE t (n INTEGER NOT NULL)").unwrap(),
             Conn::Pg(_) => unreachable!(),
         }
-        let group = WriteGroup::default();
-        let value = group
-            .write(&mut conn, |conn| Ok(diesel::sql_query("INSERT INTO t (n) VALUES (7)").execute(conn)?))
-            .unwrap();
-        assert_eq!(value, 1);
-        assert!(group.queued.lock().unwrap().is_empty());
-        let rows: Vec<Count> = diesel::sql_query("SELECT count(*) AS n FROM t").load(&mut conn).unwrap();
-        assert_eq!(rows[0].n, 1);
+        (url, conn)
+    }
+
+    fn count(conn: &mut Conn, filter: &str) -> i64 {
+        let rows: Vec<Count> =
+            diesel::sql_query(format!("SELECT count(*) AS n FROM t WHERE {filter}")).load(conn).unwrap();
+        rows[0].n
+    }
+
+    /// The depth of the transaction `conn` is in (1: a transaction, 2: a savepoint in one).
+    fn depth(conn: &mut Conn) -> u32 {
+        let Conn::Sqlite(c) = conn else { unreachable!() };
+        AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth().unwrap().map_or(0, |d| d.get())
+    }
+
+    /// Work queued while the lock is held runs in one transaction on the writer's thread, each
+    /// piece in its own savepoint; a piece that fails gets its error and leaves nothing behind,
+    /// the others commit.
+    #[test]
+    fn queued_work_shares_one_commit_and_a_failure_undoes_only_its_own_work() {
+        let dir = tempfile::tempdir().unwrap();
+        let (url, mut conn) = database(&dir);
+        let group = WriteGroup::new(url);
+        let ran: Arc<Mutex<Vec<(ThreadId, u32)>>> = Arc::default();
+        let held = group.serialize();
+        let answers: Vec<_> = (0..12)
+            .map(|n: i32| {
+                let ran = ran.clone();
+                group.submit(move |conn| {
+                    ran.lock().unwrap().push((std::thread::current().id(), depth(conn)));
+                    diesel::sql_query("INSERT INTO t (n) VALUES (?)").bind::<Integer, _>(n).execute(conn)?;
+                    if n % 4 == 0 {
+                        return Err(Error::Conflict(format!("piece {n} refuses")));
+                    }
+                    Ok(n)
+                })
+            })
+            .collect();
+        assert!(ran.lock().unwrap().is_empty(), "nothing runs while the lock is held");
+        drop(held);
+        for (n, answer) in answers.into_iter().enumerate() {
+            match Grouped::Queued(answer).wait() {
+                Ok(value) => assert_eq!(value, n as i32),
+                Err(Error::Conflict(detail)) => assert!(n % 4 == 0 && detail == format!("piece {n} refuses")),
+                Err(other) => panic!("piece {n}: {other}"),
+            }
+        }
+        let ran = ran.lock().unwrap();
+        assert_eq!(ran.len(), 12);
+        assert!(ran.iter().all(|(thread, _)| *thread == ran[0].0 && *thread != std::thread::current().id()));
+        assert!(ran.iter().all(|(_, depth)| *depth == 2), "each piece ran in a savepoint of one transaction");
+        assert_eq!((count(&mut conn, "n % 4 != 0"), count(&mut conn, "n % 4 = 0")), (9, 0));
+    }
+
+    /// A piece queued alone commits alone, and the writer keeps going after a piece panics:
+    /// that piece's caller is told its write was lost.
+    #[test]
+    fn a_piece_alone_commits_and_a_panic_loses_only_its_group() {
+        let dir = tempfile::tempdir().unwrap();
+        let (url, mut conn) = database(&dir);
+        let group = WriteGroup::new(url);
+        let written = |n: i32| {
+            Grouped::Queued(group.submit(move |conn| {
+                Ok(diesel::sql_query("INSERT INTO t (n) VALUES (?)").bind::<Integer, _>(n).execute(conn)?)
+            }))
+            .wait()
+        };
+        assert_eq!(written(7).unwrap(), 1);
+        assert_eq!(count(&mut conn, "n = 7"), 1);
+        let panicked = Grouped::Queued(group.submit(|_| -> Result<()> { panic!("a piece panics") })).wait();
+        assert!(matches!(panicked, Err(Error::Internal(detail)) if detail.contains("lost")));
+        assert_eq!(written(8).unwrap(), 1);
+        assert_eq!(count(&mut conn, "n IN (7, 8)"), 2);
     }
 }

@@ -8,12 +8,12 @@ use gatehouse_api_types::{GrantType, TokenEndpointAuthMethod};
 use serde_json::json;
 
 use super::form::Form;
-use super::issuance::{self, TokenOutcome, TokenResponse, UserTokens};
+use super::issuance::{self, TokenOutcome, TokenResponse, UnsignedTokens, UserTokens};
 use super::scope::Scopes;
 use super::tokens::{self, AccessTokenSpec};
 use super::OAuthError;
 use crate::db::ids::{AccountId, ClientId, ClientUuid};
-use crate::db::{self, Conn};
+use crate::db::{self, Conn, Grouped};
 use crate::domain::audit::{Actor, NewEvent, Outcome};
 use crate::domain::authn::{self, Authentication, Origin};
 use crate::domain::clients::{ClientView, OAuthProfile};
@@ -94,12 +94,29 @@ async fn answer(
     let presented = presented(&req, &form)?;
     let proof = proof_header(&req)?;
     let grant_type = form.require("grant_type")?.to_owned();
+    let refusals = Refusals {
+        grant_type: grant_type.clone(),
+        presented_id: authn::shown_client_id(presented.client_id()),
+        origin: origin.clone(),
+    };
     let _permit = state.db.admit().await?;
-    let worker = state.clone();
-    let (outcome, events) = db::blocking(move || Ok(run(&worker, presented, proof, &form, &origin))).await?;
+    let (worker, refused) = (state.clone(), refusals.clone());
+    let (outcome, events) = db::blocking(move || Ok(run(&worker, presented, proof, &form, &origin, &refused))).await?;
     // An issued token is on record before it is handed out (a crash loses no grant decision).
     state.audit.record(events).await?;
-    let response = outcome?;
+    let response = match outcome? {
+        Issued::Signed(response) => response,
+        Issued::AfterCommit { written, actor } => match written.committed().await? {
+            Ok(tokens) => {
+                let worker = state.clone();
+                db::blocking(move || tokens.sign(&mut *worker.db.get()?, &worker.oauth)).await?
+            }
+            Err(error) => {
+                state.audit.record(vec![refusals.event(actor, &error)]).await?;
+                return Err(error);
+            }
+        },
+    };
     log::debug!("issued tokens by {grant_type}");
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -130,6 +147,41 @@ fn checked_proof(state: &AppState, proof: &str) -> std::result::Result<dpop::Pro
     Ok(parsed)
 }
 
+/// What a refused token request puts on record.
+#[derive(Clone)]
+struct Refusals {
+    grant_type: String,
+    /// The client id as presented, shortened and stripped of control characters.
+    presented_id: String,
+    origin: Origin,
+}
+
+impl Refusals {
+    /// The event of a refusal, by `actor` (anonymous until the client is known).
+    fn event(&self, actor: Actor, error: &OAuthError) -> NewEvent {
+        let outcome = if error.status.as_u16() == 429 || error.error == "unauthorized_client" {
+            Outcome::Denied
+        } else {
+            Outcome::Failure
+        };
+        NewEvent::new(actor, "oauth.token")
+            .outcome(outcome)
+            .request(self.origin.request_id.clone(), self.origin.ip.clone())
+            .changes(json!({
+                "grant_type": self.grant_type, "client_id": self.presented_id,
+                "error": error.error, "error_description": error.description,
+            }))
+    }
+}
+
+/// What a grant hands out: its tokens signed, or tokens decided in a grouped write (SQLite,
+/// `Db::write_grouped`) still to commit, signed once it has, off the writer's thread. The grant's
+/// own event is committed with them; a refusal is put on record by `actor`.
+enum Issued {
+    Signed(TokenResponse),
+    AfterCommit { written: Grouped<std::result::Result<UnsignedTokens, OAuthError>>, actor: Actor },
+}
+
 /// Runs the grant on a blocking thread. Returns the answer and the audit events that are not
 /// already committed with a change.
 fn run(
@@ -138,19 +190,9 @@ fn run(
     proof: Option<String>,
     form: &Form,
     origin: &Origin,
-) -> (std::result::Result<TokenResponse, OAuthError>, Vec<NewEvent>) {
-    let grant_type = form.get("grant_type").unwrap_or_default().to_owned();
-    let presented_id = authn::shown_client_id(presented.client_id());
-    let failed = |actor: Actor, error: &OAuthError| {
-        let outcome = if error.status.as_u16() == 429 || error.error == "unauthorized_client" {
-            Outcome::Denied
-        } else {
-            Outcome::Failure
-        };
-        NewEvent::new(actor, "oauth.token").outcome(outcome).request(origin.request_id.clone(), origin.ip.clone()).changes(json!({
-            "grant_type": grant_type, "client_id": presented_id, "error": error.error, "error_description": error.description,
-        }))
-    };
+    refusals: &Refusals,
+) -> (std::result::Result<Issued, OAuthError>, Vec<NewEvent>) {
+    let failed = |actor: Actor, error: &OAuthError| refusals.event(actor, error);
     // The proof is checked before the client authenticates (a nonce round costs no secret
     // hashing and spends no client assertion); its jti is recorded only once the client has.
     let proof = match proof.as_deref().map(|p| checked_proof(state, p)).transpose() {
@@ -209,7 +251,7 @@ fn bind(state: &AppState, client: &mut TokenClient, proof: Option<dpop::Proof>) 
 }
 
 /// The answer of a grant and, when nothing was written, the success event still to record.
-type GrantOutcome = Refusable<(TokenResponse, Option<NewEvent>), OAuthError>;
+type GrantOutcome = Refusable<(Issued, Option<NewEvent>), OAuthError>;
 
 fn grant(state: &web::Data<AppState>, client: &TokenClient, form: &Form, origin: &Origin) -> GrantOutcome {
     let grant_type = form.require("grant_type").map_err(|e| e.description.clone());
@@ -281,8 +323,8 @@ struct GrantInput<'a> {
 
 /// Runs a grant that writes, with its audit event, in one write transaction (on SQLite shared
 /// with the grants that queue meanwhile: `Db::write_grouped`), and signs its tokens once it has
-/// committed (no signing under SQLite's write lock); a refusal that revoked something still
-/// commits.
+/// committed (no signing under SQLite's write lock: see [`Issued::AfterCommit`]); a refusal
+/// that revoked something still commits.
 fn in_transaction(
     state: &web::Data<AppState>,
     client: &TokenClient,
@@ -293,7 +335,8 @@ fn in_transaction(
         return Ok(Err(OAuthError::invalid_client(false)));
     };
     let (worker, actor, dpop_jkt) = (state.clone(), client.actor.clone(), client.dpop_jkt.clone());
-    let decided = state.db.write_grouped(&mut conn, move |conn| {
+    let refused_by = client.actor.clone();
+    let written = state.db.write_grouped(&mut conn, move |conn| {
         let grant = GrantInput { oauth: &worker.oauth, client: &view, actor: &actor, dpop_jkt: dpop_jkt.as_deref() };
         match f(conn, grant)? {
             Ok((tokens, event)) => {
@@ -306,10 +349,13 @@ fn in_transaction(
             }
             Err((error, None)) => Ok(Err(error)),
         }
-    })?;
-    match decided {
-        Ok(tokens) => Ok(Ok((tokens.sign(&mut conn, &state.oauth)?, None))),
-        Err(error) => Ok(Err(error)),
+    });
+    match written {
+        Grouped::Done(decided) => match decided? {
+            Ok(tokens) => Ok(Ok((Issued::Signed(tokens.sign(&mut conn, &state.oauth)?), None))),
+            Err(error) => Ok(Err(error)),
+        },
+        queued => Ok(Ok((Issued::AfterCommit { written: queued, actor: refused_by }, None))),
     }
 }
 
@@ -360,7 +406,7 @@ fn client_credentials(state: &AppState, client: &TokenClient, form: &Form) -> Gr
         refresh_token: None,
         id_token: None,
     };
-    Ok(Ok((response, Some(event))))
+    Ok(Ok((Issued::Signed(response), Some(event))))
 }
 
 fn password(state: &AppState, client: &TokenClient, form: &Form, origin: &Origin) -> GrantOutcome {
@@ -428,7 +474,7 @@ fn password(state: &AppState, client: &TokenClient, form: &Form, origin: &Origin
         db::audit::append(conn, vec![event])?;
         Ok(issued)
     })?;
-    Ok(Ok((issued.sign(&mut conn, &state.oauth)?, None)))
+    Ok(Ok((Issued::Signed(issued.sign(&mut conn, &state.oauth)?), None)))
 }
 
 /// The token endpoint's client after an authentication answer; `refused` words a rejection.
