@@ -179,7 +179,7 @@ impl Refusals {
 /// own event is committed with them; a refusal is put on record by `actor`.
 enum Issued {
     Signed(TokenResponse),
-    AfterCommit { written: Grouped<std::result::Result<UnsignedTokens, OAuthError>>, actor: Actor },
+    AfterCommit { written: Box<Grouped<std::result::Result<UnsignedTokens, OAuthError>>>, actor: Actor },
 }
 
 /// Runs the grant on a blocking thread. Returns the answer and the audit events that are not
@@ -355,7 +355,7 @@ fn in_transaction(
             Ok(tokens) => Ok(Ok((Issued::Signed(tokens.sign(&mut conn, &state.oauth)?), None))),
             Err(error) => Ok(Err(error)),
         },
-        queued => Ok(Ok((Issued::AfterCommit { written: queued, actor: refused_by }, None))),
+        queued => Ok(Ok((Issued::AfterCommit { written: Box::new(queued), actor: refused_by }, None))),
     }
 }
 
