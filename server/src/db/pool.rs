@@ -7,6 +7,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use diesel::r2d2::R2D2Connection;
 
+use super::audit::{self, NewEvent};
 use super::clients::{self, Credential};
 use super::credential_cache::CredentialCache;
 use super::ids::ClientId;
@@ -236,15 +237,20 @@ impl Db {
     /// `write_group`): `f` runs in a savepoint on the writer thread, and its outcome comes back
     /// once the shared transaction committed, to be awaited without holding a thread
     /// ([`Grouped::committed`]). On PostgreSQL, `f` runs now in a transaction of its own on
-    /// `conn`.
+    /// `conn`. `f` returns its value and the audit events appended with what it wrote (on
+    /// SQLite with those of its whole group, in one batch).
     pub fn write_grouped<T, F>(&self, conn: &mut Conn, f: F) -> Grouped<T>
     where
-        F: FnOnce(&mut Conn) -> Result<T> + Send + 'static,
+        F: FnOnce(&mut Conn) -> Result<(T, Vec<NewEvent>)> + Send + 'static,
         T: Send + 'static,
     {
         match &self.write_group {
             Some(group) => Grouped::Queued(group.submit(f)),
-            None => Grouped::Done(transaction(conn, f)),
+            None => Grouped::Done(transaction(conn, |conn| {
+                let (value, events) = f(conn)?;
+                audit::append(conn, events)?;
+                Ok(value)
+            })),
         }
     }
 }

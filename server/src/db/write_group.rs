@@ -8,7 +8,8 @@
 //! [`Db::write_grouped`] hands short write work to the group's writer thread and lets its caller
 //! wait for the outcome without holding a thread ([`Grouped::committed`]). The writer takes the
 //! lock, takes everything queued meanwhile, runs each piece in its own savepoint of one
-//! transaction, commits once, and hands every piece its outcome. Nothing is answered before
+//! transaction, appends the audit events of the pieces that succeeded in one batch (one turn
+//! of the chain's head for the group), commits once, and hands every piece its outcome. Nothing is answered before
 //! the commit it depends on, and a piece that fails undoes only its own savepoint. The writer
 //! never waits for company: a piece queued alone commits alone. Because the callers wait
 //! asynchronously, a group can hold the work of every request in flight, not only of the
@@ -25,13 +26,15 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use tokio::sync::oneshot;
 
+use super::audit::{self, NewEvent, PreparedEvent};
 use super::{savepoint, transaction, Conn, DatabaseUrl};
 use crate::error::{Error, Result};
 
-/// A piece of queued work. The writer runs it in its savepoint and gets back what hands the
-/// outcome to its caller once the transaction's fate is known; or, when the work cannot run
-/// (no connection, or the group's transaction could not begin), tells it why.
-type Work = Box<dyn FnOnce(std::result::Result<&mut Conn, &Error>) -> Option<Answer> + Send>;
+/// A piece of queued work. The writer runs it in its savepoint, collects the audit events of
+/// the piece if it succeeded, and gets back what hands the outcome to its caller once the
+/// transaction's fate is known; or, when the work cannot run (no connection, or the group's
+/// transaction could not begin), tells it why.
+type Work = Box<dyn FnOnce(std::result::Result<&mut Conn, &Error>, &mut Vec<PreparedEvent>) -> Option<Answer> + Send>;
 /// Hands a caller its outcome: `Ok` once the transaction committed, the commit's failure
 /// otherwise.
 type Answer = Box<dyn FnOnce(std::result::Result<(), &Error>) + Send>;
@@ -81,16 +84,20 @@ impl WriteGroup {
     }
 
     /// Queues `f` for the writer thread, to run in a savepoint of a transaction shared with
-    /// whatever else is queued (see the module's comment).
+    /// whatever else is queued (see the module's comment). `f` returns its value and the
+    /// audit events to append with what it wrote.
     pub fn submit<T, F>(&self, f: F) -> oneshot::Receiver<Result<T>>
     where
-        F: FnOnce(&mut Conn) -> Result<T> + Send + 'static,
+        F: FnOnce(&mut Conn) -> Result<(T, Vec<NewEvent>)> + Send + 'static,
         T: Send + 'static,
     {
         let (answer, answered) = oneshot::channel::<Result<T>>();
-        let work: Work = Box::new(move |conn| match conn {
+        let work: Work = Box::new(move |conn, appended| match conn {
             Ok(conn) => {
-                let value = savepoint(conn, f);
+                let value = savepoint(conn, f).map(|(value, events)| {
+                    appended.extend(events.into_iter().map(PreparedEvent::from));
+                    value
+                });
                 Some(Box::new(move |committed| {
                     let outcome = match committed {
                         Ok(()) => value,
@@ -137,7 +144,7 @@ fn write_groups(lock: &Mutex<()>, url: &DatabaseUrl, incoming: &Receiver<Work>) 
         let conn = match kept.take().map_or_else(|| url.connect(), Ok) {
             Ok(conn) => conn,
             Err(e) => {
-                group.into_iter().for_each(|work| drop(work(Err(&e))));
+                group.into_iter().for_each(|work| drop(work(Err(&e), &mut Vec::new())));
                 continue;
             }
         };
@@ -148,13 +155,15 @@ fn write_groups(lock: &Mutex<()>, url: &DatabaseUrl, incoming: &Receiver<Work>) 
     }
 }
 
-/// Runs every piece of `group` in one transaction and answers each once it has committed;
-/// hands back the connection when it committed (after a failure the next group opens another).
+/// Runs every piece of `group` in one transaction, then appends their events, and answers
+/// each once it has committed; hands back the connection when it committed (after a failure
+/// the next group opens another).
 fn write_group(mut conn: Conn, mut group: Vec<Work>) -> Option<Conn> {
     let mut answers = Vec::with_capacity(group.len());
+    let mut events = Vec::new();
     let committed = transaction(&mut conn, |conn| {
-        answers.extend(group.drain(..).filter_map(|work| work(Ok(&mut *conn))));
-        Ok(())
+        answers.extend(group.drain(..).filter_map(|work| work(Ok(&mut *conn), &mut events)));
+        audit::append_prepared(conn, events)
     });
     for answer in answers {
         answer(committed.as_ref().map(|_| ()));
@@ -164,7 +173,7 @@ fn write_group(mut conn: Conn, mut group: Vec<Work>) -> Option<Conn> {
         Err(e) => {
             // The transaction could not begin, or did not commit: what did not run is told why.
             for work in group {
-                drop(work(Err(e)));
+                drop(work(Err(e), &mut Vec::new()));
             }
             None
         }
@@ -192,7 +201,10 @@ mod tests {
     use diesel::prelude::*;
     use diesel::sql_types::{BigInt, Integer};
 
+    use serde_json::json;
+
     use super::*;
+    use crate::domain::audit::Actor;
 
     #[derive(QueryableByName)]
     struct Count {
@@ -200,10 +212,11 @@ mod tests {
         n: i64,
     }
 
-    /// A database with one table `t`, its URL and a connection to it.
+    /// A database with the schema and a table `t`, its URL and a connection to it.
     fn database(dir: &tempfile::TempDir) -> (DatabaseUrl, Conn) {
         let url = DatabaseUrl::parse(&format!("sqlite://{}", dir.path().join("group.db").display())).unwrap();
         let mut conn = url.connect().unwrap();
+        crate::db::migrate(&mut conn).unwrap();
         match &mut conn {
             Conn::Sqlite(c) => c.batch_execute("CREATE TABLE t (n INTEGER NOT NULL)").unwrap(),
             Conn::Pg(_) => unreachable!(),
@@ -224,8 +237,8 @@ mod tests {
     }
 
     /// Work queued while the lock is held runs in one transaction on the writer's thread, each
-    /// piece in its own savepoint; a piece that fails gets its error and leaves nothing behind,
-    /// the others commit.
+    /// piece in its own savepoint; a piece that fails gets its error and leaves nothing behind
+    /// (its audit event neither), the others commit with theirs.
     #[test]
     fn queued_work_shares_one_commit_and_a_failure_undoes_only_its_own_work() {
         let dir = tempfile::tempdir().unwrap();
@@ -242,7 +255,7 @@ mod tests {
                     if n % 4 == 0 {
                         return Err(Error::Conflict(format!("piece {n} refuses")));
                     }
-                    Ok(n)
+                    Ok((n, vec![NewEvent::new(Actor::anonymous(), "test.piece").changes(json!({ "n": n }))]))
                 })
             })
             .collect();
@@ -260,6 +273,12 @@ mod tests {
         assert!(ran.iter().all(|(thread, _)| *thread == ran[0].0 && *thread != std::thread::current().id()));
         assert!(ran.iter().all(|(_, depth)| *depth == 2), "each piece ran in a savepoint of one transaction");
         assert_eq!((count(&mut conn, "n % 4 != 0"), count(&mut conn, "n % 4 = 0")), (9, 0));
+        let audited: Vec<Count> = diesel::sql_query("SELECT count(*) AS n FROM audit_events").load(&mut conn).unwrap();
+        assert_eq!(audited[0].n, 9, "the events of the pieces that committed, and only theirs");
+        assert!(
+            matches!(audit::verify(&mut conn).unwrap(), audit::ChainStatus::Intact { events: 9 }),
+            "the chain holds"
+        );
     }
 
     /// A piece queued alone commits alone, and the writer keeps going after a piece panics:
@@ -271,13 +290,14 @@ mod tests {
         let group = WriteGroup::new(url);
         let written = |n: i32| {
             Grouped::Queued(group.submit(move |conn| {
-                Ok(diesel::sql_query("INSERT INTO t (n) VALUES (?)").bind::<Integer, _>(n).execute(conn)?)
+                Ok((diesel::sql_query("INSERT INTO t (n) VALUES (?)").bind::<Integer, _>(n).execute(conn)?, vec![]))
             }))
             .wait()
         };
         assert_eq!(written(7).unwrap(), 1);
         assert_eq!(count(&mut conn, "n = 7"), 1);
-        let panicked = Grouped::Queued(group.submit(|_| -> Result<()> { panic!("a piece panics") })).wait();
+        let panicked =
+            Grouped::Queued(group.submit(|_| -> Result<((), Vec<NewEvent>)> { panic!("a piece panics") })).wait();
         assert!(matches!(panicked, Err(Error::Internal(detail)) if detail.contains("lost")));
         assert_eq!(written(8).unwrap(), 1);
         assert_eq!(count(&mut conn, "n IN (7, 8)"), 2);

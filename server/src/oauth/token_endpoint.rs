@@ -338,17 +338,10 @@ fn in_transaction(
     let refused_by = client.actor.clone();
     let written = state.db.write_grouped(&mut conn, move |conn| {
         let grant = GrantInput { oauth: &worker.oauth, client: &view, actor: &actor, dpop_jkt: dpop_jkt.as_deref() };
-        match f(conn, grant)? {
-            Ok((tokens, event)) => {
-                db::audit::append(conn, vec![event])?;
-                Ok(Ok(tokens))
-            }
-            Err((error, Some(event))) => {
-                db::audit::append(conn, vec![event])?;
-                Ok(Err(error))
-            }
-            Err((error, None)) => Ok(Err(error)),
-        }
+        Ok(match f(conn, grant)? {
+            Ok((tokens, event)) => (Ok(tokens), vec![event]),
+            Err((error, event)) => (Err(error), event.into_iter().collect()),
+        })
     });
     match written {
         Grouped::Done(decided) => match decided? {
