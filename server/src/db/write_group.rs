@@ -132,10 +132,9 @@ impl WriteGroup {
 }
 
 /// The writer thread: one group per turn of the lock, until every handle on the database is
-/// gone. It writes on a connection of its own, kept between groups: SQLite empties a
-/// connection's page cache when another connection has written since, so the connection that
-/// does most of the writing keeps the pages it writes to in its cache. A panic in a group's
-/// work loses that group (its callers are told) but not the thread.
+/// gone. It writes on a connection of its own, kept between groups, so that it never waits for
+/// the pool nor holds one of its connections (ADR 0021). A panic in a group's work loses that
+/// group (its callers are told) but not the thread.
 fn write_groups(lock: &Mutex<()>, url: &DatabaseUrl, incoming: &Receiver<Work>) {
     let mut kept = None;
     while let Ok(first) = incoming.recv() {
