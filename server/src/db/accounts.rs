@@ -413,11 +413,11 @@ fn search_probing(conn: &mut Conn, s: Search<'_>, probe: i64) -> Result<Vec<Acco
         .limit(s.limit)
         .into_boxed();
     if let Some(prefix) = s.prefix {
-        match prefix_matches(conn, s.namespace, prefix, probe)? {
+        let upper = prefix_upper_bound(prefix);
+        match prefix_matches(conn, s.namespace, (prefix, &upper), probe)? {
             // Few enough to gather: the page is taken among them, by their ids.
             Some(ids) => query = query.filter(accounts::id.eq_any(ids)),
             None => {
-                let upper = prefix_upper_bound(prefix);
                 query = query.filter(
                     (accounts::username_key.ge(prefix).and(accounts::username_key.lt(upper.clone())))
                         .or(accounts::email_key.ge(prefix).and(accounts::email_key.lt(upper.clone())))
@@ -439,16 +439,20 @@ fn search_probing(conn: &mut Conn, s: Search<'_>, probe: i64) -> Result<Vec<Acco
     with_groups(conn, rows)
 }
 
-/// The ids of the accounts of `namespace` whose username, email or phone number starts with
-/// `prefix`, read from the three indexes; None as soon as one of them holds more than `probe`
-/// (counted on the index alone, before any row is read).
-fn prefix_matches(conn: &mut Conn, namespace: &str, prefix: &str, probe: i64) -> Result<Option<Vec<String>>> {
+/// The ids of the accounts of `namespace` whose username, email or phone number is in the
+/// range of a prefix (`prefix`, `upper`), read from the three indexes; None as soon as one of
+/// them holds more than `probe` (counted on the index alone, before any row is read).
+fn prefix_matches(
+    conn: &mut Conn,
+    namespace: &str,
+    (prefix, upper): (&str, &str),
+    probe: i64,
+) -> Result<Option<Vec<String>>> {
     use diesel::dsl::sql;
     use diesel::sql_types::Integer;
-    let upper = prefix_upper_bound(prefix);
     macro_rules! in_range {
         ($key:expr) => {
-            accounts::table.filter(accounts::namespace.eq(namespace)).filter($key.ge(prefix).and($key.lt(&upper)))
+            accounts::table.filter(accounts::namespace.eq(namespace)).filter($key.ge(prefix).and($key.lt(upper)))
         };
     }
     macro_rules! within_probe {

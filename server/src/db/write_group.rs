@@ -64,7 +64,8 @@ impl<T> Grouped<T> {
         }
     }
 
-    /// Waits for the outcome on a blocking thread.
+    /// Waits for the outcome on a blocking thread (the tests' way).
+    #[cfg(test)]
     pub fn wait(self) -> Result<T> {
         match self {
             Grouped::Done(outcome) => outcome,
