@@ -13,11 +13,15 @@
 //! on PostgreSQL). Run it on the concrete connection (`native!`): the MultiConnection asks
 //! each statement again whether it may be cached, through a reference, and gets diesel's
 //! default answer.
+//!
+//! [`FixedRows`] is the same for a statement that answers rows of a given SQL type: an
+//! `UPDATE … RETURNING`, which takes a row and reads it in one statement (one round trip on
+//! PostgreSQL where an `UPDATE` and a `SELECT` take two).
 
 use std::marker::PhantomData;
 
 use diesel::backend::Backend;
-use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::serialize::ToSql;
 use diesel::sql_types::HasSqlType;
 use diesel::{QueryResult, RunQueryDsl};
@@ -92,10 +96,38 @@ impl<B> QueryId for Fixed<B> {
 
 impl<B, C> RunQueryDsl<C> for Fixed<B> {}
 
+/// A statement of fixed text that answers rows of SQL type `ST`, with its bind values.
+pub struct FixedRows<B, ST> {
+    statement: Fixed<B>,
+    rows: PhantomData<ST>,
+}
+
+/// `sql` answering rows of SQL type `ST`, with `binds` as for [`fixed`].
+pub fn fixed_rows<ST, B>(sql: &'static str, binds: B) -> FixedRows<B, ST> {
+    FixedRows { statement: fixed(sql, binds), rows: PhantomData }
+}
+
+impl<DB: Backend, B: Binds<DB>, ST> QueryFragment<DB> for FixedRows<B, ST> {
+    fn walk_ast<'b>(&'b self, out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        self.statement.walk_ast(out)
+    }
+}
+
+impl<B, ST> QueryId for FixedRows<B, ST> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<B, ST: diesel::sql_types::SqlType> Query for FixedRows<B, ST> {
+    type SqlType = ST;
+}
+
+impl<B, ST, C> RunQueryDsl<C> for FixedRows<B, ST> {}
+
 #[cfg(test)]
 mod tests {
     use diesel::connection::SimpleConnection;
-    use diesel::sql_types::{BigInt, Text};
+    use diesel::sql_types::{BigInt, Nullable, Text};
     use diesel::sqlite::Sqlite;
     use diesel::{Connection, SqliteConnection};
 
@@ -119,6 +151,24 @@ mod tests {
         let short = fixed("UPDATE t SET n = ? WHERE id = ?", bind::<BigInt, _>(1_i64));
         assert!(short.execute(&mut conn).is_err(), "a missing bind value is an error, not a NULL");
         let by_reference = &update();
+        assert!(QueryFragment::<Sqlite>::is_safe_to_cache_prepared(&by_reference, &Sqlite).unwrap());
+    }
+
+    /// A fixed statement that answers rows reads them back, typed, and may be kept prepared.
+    #[test]
+    fn a_fixed_statement_answers_its_rows() {
+        let mut conn = SqliteConnection::establish(":memory:").unwrap();
+        conn.batch_execute("CREATE TABLE t (id INTEGER PRIMARY KEY, n BIGINT NOT NULL, s TEXT NOT NULL); INSERT INTO t VALUES (1, 5, 'a')")
+            .unwrap();
+        let take = |by: i64| {
+            fixed_rows::<(BigInt, Text, Nullable<BigInt>), _>(
+                "UPDATE t SET n = n + ? WHERE id = 1 RETURNING n, s, (SELECT id FROM t AS o WHERE o.n = t.n - ?)",
+                (bind::<BigInt, _>(by), bind::<BigInt, _>(by)),
+            )
+        };
+        assert_eq!(take(2).get_result::<(i64, String, Option<i64>)>(&mut conn).unwrap(), (7, "a".to_owned(), None));
+        assert_eq!(take(0).get_result::<(i64, String, Option<i64>)>(&mut conn).unwrap(), (7, "a".to_owned(), Some(1)));
+        let by_reference = &take(1);
         assert!(QueryFragment::<Sqlite>::is_safe_to_cache_prepared(&by_reference, &Sqlite).unwrap());
     }
 

@@ -92,7 +92,7 @@ mod write_group;
 
 pub use chunks::{ChunkDone, Committed, Writing};
 
-pub use fixed::{bind, fixed};
+pub use fixed::{bind, fixed, fixed_rows};
 use pool::connection_lost;
 pub use pool::{Db, Manager, PoolSettings};
 pub use write_group::Grouped;

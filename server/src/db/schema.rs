@@ -130,6 +130,7 @@ diesel::table! {
         anchor_seq -> BigInt,
         anchor_hash -> Text,
         id_salt -> Binary,
+        last_time -> BigInt,
     }
 }
 

@@ -12,12 +12,12 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text};
+use diesel::sql_types::{BigInt, Binary, Text};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::schema::{audit_chain_head, audit_events};
-use super::{bind, fixed, Conn, Unique};
+use super::{bind, fixed, fixed_rows, Conn};
 use crate::error::{Error, Result};
 
 /// The `prev_hash` of the chain's first event.
@@ -257,24 +257,21 @@ pub fn append_prepared(conn: &mut Conn, events: Vec<PreparedEvent>) -> Result<()
         return Ok(());
     }
     let count = events.len() as i64;
-    // The head is taken (and locked) first, then read. Every audited change and grant runs
-    // this: a fixed text, kept prepared (see `db::fixed`).
-    let take = fixed("UPDATE audit_chain_head SET seq = seq + ? WHERE id = 1", bind::<BigInt, _>(count));
-    native!(conn, |c| take.execute(c))?;
-    let (last_seq, mut prev_hash, salt): (i64, String, Vec<u8>) = audit_chain_head::table
-        .find(1)
-        .select((audit_chain_head::seq, audit_chain_head::hash, audit_chain_head::id_salt))
-        .unique(conn)?
-        .ok_or_else(|| Error::internal("the audit chain has no head"))?;
-    // Never before the previous event, even if the clock stepped back: a time window of the
+    // The head is taken (and locked) and read in one statement, with the time of the newest
+    // event. Every audited change and grant runs this: a fixed text, kept prepared (see
+    // `db::fixed`), one round trip on PostgreSQL.
+    let take = fixed_rows::<(BigInt, Text, Binary, BigInt), _>(
+        "UPDATE audit_chain_head SET seq = seq + ? WHERE id = 1 RETURNING seq, hash, id_salt, last_time",
+        bind::<BigInt, _>(count),
+    );
+    let (last_seq, mut prev_hash, salt, newest): (i64, String, Vec<u8>, i64) =
+        native!(conn, |c| take.get_result(c).optional())?
+            .ok_or_else(|| Error::internal("the audit chain has no head"))?;
+    // Never before the newest event, even if the clock stepped back: a time window of the
     // audit API is a seq range (filter.rs).
     let mut time = super::now();
-    if last_seq > count {
-        let previous: Option<i64> =
-            audit_events::table.find(last_seq - count).select(audit_events::time).unique(conn)?;
-        if let Some(previous) = previous.and_then(DateTime::from_timestamp_micros) {
-            time = time.max(previous);
-        }
+    if let Some(newest) = DateTime::from_timestamp_micros(newest) {
+        time = time.max(newest);
     }
     let mut sealed = Vec::with_capacity(events.len());
     let mut packed = Vec::with_capacity(events.len());
@@ -300,7 +297,10 @@ pub fn append_prepared(conn: &mut Conn, events: Vec<PreparedEvent>) -> Result<()
     for chunk in rows.chunks(INSERT_CHUNK) {
         native!(conn, |c| diesel::insert_into(audit_events::table).values(chunk).execute(c))?;
     }
-    let seal = fixed("UPDATE audit_chain_head SET hash = ? WHERE id = 1", bind::<Text, _>(prev_hash));
+    let seal = fixed(
+        "UPDATE audit_chain_head SET hash = ?, last_time = ? WHERE id = 1",
+        (bind::<Text, _>(prev_hash), bind::<BigInt, _>(time.timestamp_micros())),
+    );
     native!(conn, |c| seal.execute(c))?;
     Ok(())
 }
@@ -470,6 +470,46 @@ mod tests {
         }
         let last = events.last().map(|e| (e.seq, e.hash.clone())).unwrap_or((0, GENESIS_HASH.into()));
         c.finish(last.0, &last.1)
+    }
+
+    #[derive(diesel::QueryableByName)]
+    struct Number {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+
+    fn number(conn: &mut Conn, sql: &str) -> i64 {
+        diesel::sql_query(sql).get_result::<Number>(conn).unwrap().n
+    }
+
+    /// The head keeps its newest event's time, and an event is never stamped before it: a
+    /// replica whose clock is behind another's appends after it without going back in time.
+    #[test]
+    fn an_event_is_never_stamped_before_the_newest_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = super::super::DatabaseUrl::parse(&format!("sqlite://{}", dir.path().join("a.db").display())).unwrap();
+        let mut conn = url.connect().unwrap();
+        super::super::migrate(&mut conn).unwrap();
+        let event = || NewEvent {
+            actor: Actor { kind: "system", id: None, owner_account_id: None },
+            action: "test.event".into(),
+            target: None,
+            namespace: None,
+            outcome: Outcome::Success,
+            request_id: None,
+            ip: None,
+            changes: None,
+        };
+        append(&mut conn, vec![event()]).unwrap();
+        let first = number(&mut conn, "SELECT time AS n FROM audit_events WHERE seq = 1");
+        assert_eq!(number(&mut conn, "SELECT last_time AS n FROM audit_chain_head"), first);
+        let ahead = first + 3_600_000_000;
+        diesel::sql_query(format!("UPDATE audit_chain_head SET last_time = {ahead}")).execute(&mut conn).unwrap();
+        append(&mut conn, vec![event(), event()]).unwrap();
+        assert_eq!(number(&mut conn, "SELECT min(time) AS n FROM audit_events WHERE seq > 1"), ahead);
+        assert_eq!(number(&mut conn, "SELECT seq AS n FROM audit_chain_head"), 3);
+        assert_eq!(number(&mut conn, "SELECT last_time AS n FROM audit_chain_head"), ahead);
+        assert!(matches!(verify(&mut conn).unwrap(), ChainStatus::Intact { events: 3 }));
     }
 
     #[test]
