@@ -27,14 +27,16 @@ new_master_key() {
 }
 
 # fresh_database <sqlite|postgres> <work dir> <name>: creates an empty database and exports
-# GATEHOUSE_DATABASE_URL.
+# GATEHOUSE_DATABASE_URL. PostgreSQL is reached over loopback without TLS, as a deployment
+# whose database shares its host would (Debian's PostgreSQL has `ssl = on`, and libpq's default
+# `sslmode=prefer` would encrypt every round trip); BENCH_PG_SSLMODE=prefer measures with TLS.
 fresh_database() {
   local backend=$1 work=$2 name=$3
   if [ "$backend" = sqlite ]; then
     GATEHOUSE_DATABASE_URL="sqlite://$work/$name.db"
   else
     PGOPTIONS=--client-min-messages=warning psql "$pg_base/postgres" -qc "DROP DATABASE IF EXISTS $name WITH (FORCE)" -c "CREATE DATABASE $name" >/dev/null
-    GATEHOUSE_DATABASE_URL="$pg_base/$name"
+    GATEHOUSE_DATABASE_URL="$pg_base/$name?sslmode=${BENCH_PG_SSLMODE:-disable}"
   fi
   export GATEHOUSE_DATABASE_URL
 }
