@@ -449,6 +449,14 @@ pub fn prefix_upper_bound(prefix: &str) -> String {
 mod tests {
     use super::*;
 
+    /// A connection to a new SQLite database in `dir`, migrated to the current schema.
+    pub(crate) fn migrated_sqlite(dir: &tempfile::TempDir) -> Conn {
+        let url = DatabaseUrl::parse(&format!("sqlite://{}", dir.path().join("migrated.db").display())).unwrap();
+        let mut conn = url.connect().unwrap();
+        migrate(&mut conn).unwrap();
+        conn
+    }
+
     /// Fails unless SQLite (the bundled one, on the migrated schema) runs the statement `sql`
     /// (as `diesel::debug_query` prints it) by searching each table by a key: no table scanned,
     /// no join materialised, no index built on the fly, no sort.
@@ -462,9 +470,7 @@ mod tests {
         }
         let sql = sql.split(" -- binds:").next().unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let url = DatabaseUrl::parse(&format!("sqlite://{}", dir.path().join("plan.db").display())).unwrap();
-        let mut conn = url.connect().unwrap();
-        migrate(&mut conn).unwrap();
+        let mut conn = migrated_sqlite(&dir);
         let plan: Vec<Step> = diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}")).load(&mut conn).unwrap();
         let plan: Vec<String> = plan.into_iter().map(|step| step.detail).collect();
         assert!(!plan.is_empty());

@@ -487,19 +487,8 @@ mod tests {
     #[test]
     fn an_event_is_never_stamped_before_the_newest_one() {
         let dir = tempfile::tempdir().unwrap();
-        let url = super::super::DatabaseUrl::parse(&format!("sqlite://{}", dir.path().join("a.db").display())).unwrap();
-        let mut conn = url.connect().unwrap();
-        super::super::migrate(&mut conn).unwrap();
-        let event = || NewEvent {
-            actor: Actor { kind: "system", id: None, owner_account_id: None },
-            action: "test.event".into(),
-            target: None,
-            namespace: None,
-            outcome: Outcome::Success,
-            request_id: None,
-            ip: None,
-            changes: None,
-        };
+        let mut conn = crate::db::tests::migrated_sqlite(&dir);
+        let event = || NewEvent::new(Actor::anonymous(), "test.event");
         append(&mut conn, vec![event()]).unwrap();
         let first = number(&mut conn, "SELECT time AS n FROM audit_events WHERE seq = 1");
         assert_eq!(number(&mut conn, "SELECT last_time AS n FROM audit_chain_head"), first);
