@@ -561,7 +561,7 @@ mod tests {
     fn a_prefix_search_pages_alike_by_either_path() {
         use diesel::connection::SimpleConnection;
         let dir = tempfile::tempdir().unwrap();
-        let mut conn = crate::db::tests::migrated_sqlite(&dir);
+        let (_, mut conn) = crate::db::tests::migrated_sqlite(&dir);
         let mut sql = String::from(
             "INSERT INTO namespaces (slug, display_name, version, created_at, updated_at, mfa) \
              VALUES ('n', 'N', 1, '2026-12-07 00:00:00', '2026-12-07 00:00:00', 'optional');",

@@ -449,12 +449,13 @@ pub fn prefix_upper_bound(prefix: &str) -> String {
 mod tests {
     use super::*;
 
-    /// A connection to a new SQLite database in `dir`, migrated to the current schema.
-    pub(crate) fn migrated_sqlite(dir: &tempfile::TempDir) -> Conn {
+    /// A new SQLite database in `dir`, migrated to the current schema: its URL and a
+    /// connection to it.
+    pub(crate) fn migrated_sqlite(dir: &tempfile::TempDir) -> (DatabaseUrl, Conn) {
         let url = DatabaseUrl::parse(&format!("sqlite://{}", dir.path().join("migrated.db").display())).unwrap();
         let mut conn = url.connect().unwrap();
         migrate(&mut conn).unwrap();
-        conn
+        (url, conn)
     }
 
     /// Fails unless SQLite (the bundled one, on the migrated schema) runs the statement `sql`
@@ -470,7 +471,7 @@ mod tests {
         }
         let sql = sql.split(" -- binds:").next().unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let mut conn = migrated_sqlite(&dir);
+        let (_, mut conn) = migrated_sqlite(&dir);
         let plan: Vec<Step> = diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}")).load(&mut conn).unwrap();
         let plan: Vec<String> = plan.into_iter().map(|step| step.detail).collect();
         assert!(!plan.is_empty());

@@ -9,11 +9,11 @@
 //! wait for the outcome without holding a thread ([`Grouped::committed`]). The writer takes the
 //! lock, takes everything queued meanwhile, runs each piece in its own savepoint of one
 //! transaction, appends the audit events of the pieces that succeeded in one batch (one turn
-//! of the chain's head for the group), commits once, and hands every piece its outcome. Nothing is answered before
-//! the commit it depends on, and a piece that fails undoes only its own savepoint. The writer
-//! never waits for company: a piece queued alone commits alone. Because the callers wait
-//! asynchronously, a group can hold the work of every request in flight, not only of the
-//! requests that hold a blocking thread (ADR 0023).
+//! of the chain's head for the group), commits once, and hands every piece its outcome.
+//! Nothing is answered before the commit it depends on, and a piece that fails undoes only its
+//! own savepoint. The writer never waits for company: a piece queued alone commits alone.
+//! Because the callers wait asynchronously, a group can hold the work of every request in
+//! flight, not only of the requests that hold a blocking thread (ADR 0023).
 //!
 //! PostgreSQL takes writers concurrently and commits each on its own.
 //!
@@ -214,9 +214,7 @@ mod tests {
 
     /// A database with the schema and a table `t`, its URL and a connection to it.
     fn database(dir: &tempfile::TempDir) -> (DatabaseUrl, Conn) {
-        let url = DatabaseUrl::parse(&format!("sqlite://{}", dir.path().join("group.db").display())).unwrap();
-        let mut conn = url.connect().unwrap();
-        crate::db::migrate(&mut conn).unwrap();
+        let (url, mut conn) = crate::db::tests::migrated_sqlite(dir);
         match &mut conn {
             Conn::Sqlite(c) => c.batch_execute("CREATE TABLE t (n INTEGER NOT NULL)").unwrap(),
             Conn::Pg(_) => unreachable!(),

@@ -487,7 +487,7 @@ mod tests {
     #[test]
     fn an_event_is_never_stamped_before_the_newest_one() {
         let dir = tempfile::tempdir().unwrap();
-        let mut conn = crate::db::tests::migrated_sqlite(&dir);
+        let (_, mut conn) = crate::db::tests::migrated_sqlite(&dir);
         let event = || NewEvent::new(Actor::anonymous(), "test.event");
         append(&mut conn, vec![event()]).unwrap();
         let first = number(&mut conn, "SELECT time AS n FROM audit_events WHERE seq = 1");
