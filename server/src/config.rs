@@ -112,7 +112,8 @@ pub struct Config {
     #[arg(long, env = "GATEHOUSE_DB_POOL_TIMEOUT", default_value_t = 5, global = true)]
     pub db_pool_timeout: u64,
     /// Clients' credentials each process remembers while no change has moved the credential
-    /// epoch (ADR 0020); 0 reads every credential from the database on every request.
+    /// epoch (ADR 0020), with the access tokens it found not revoked while no revocation has
+    /// moved the revocation epoch (ADR 0026); 0 reads both from the database on every request.
     #[arg(long, env = "GATEHOUSE_CREDENTIAL_CACHE_SIZE", default_value_t = 10_000, global = true)]
     pub credential_cache_size: usize,
     /// A file holding the master key (32 bytes, base64). `GATEHOUSE_MASTER_KEY` (the key itself)

@@ -3,7 +3,8 @@
 //! change that can alter a credential. These tests hold the triggers to that: every column of
 //! the tables a credential is read from either moves the epoch or is named here as one that
 //! authentication does not read, and a change made in SQL behind the servers' backs reaches
-//! the next request on every replica.
+//! the next request on every replica. The same holds for the access tokens each replica found
+//! not revoked, under the revocation epoch (ADR 0026).
 
 use std::collections::BTreeSet;
 
@@ -243,4 +244,76 @@ fn a_token_whose_signature_was_verified_once_is_not_trusted_with_other_claims() 
     let forged = format!("{}.{}.{}", parts[0], parts[1], b64.encode(signature));
     assert_eq!(bearer(&forged), 401);
     assert_eq!(bearer(&token), 200);
+}
+
+fn revocation_epoch(db: &TestDb) -> i64 {
+    db.number("SELECT epoch AS n FROM revocation_epoch WHERE id = 1")
+}
+
+/// ADR 0026: each replica remembers the access tokens it found not revoked, under the
+/// revocation epoch. A revocation, through the API on either replica or in SQL behind their
+/// backs, reaches the next request on both; the Management API, introspection and the reads
+/// themselves leave the epoch alone.
+#[test]
+fn a_revoked_token_is_refused_at_the_next_request_on_every_replica() {
+    use reqwest::Method;
+    let app = TestApp::start();
+    let replica = app.replica();
+    app.create_namespace("shop");
+    let (_, creds) = app.owner_with_client("owner", &["namespaces:read@shop"], &["namespaces:read@shop"]);
+    let client = app.as_client(&creds);
+    let issue = || {
+        let answer =
+            client.send(client.request(Method::POST, "/oauth/token").form(&[("grant_type", "client_credentials")]));
+        answer.json["access_token"].as_str().expect("an access token").to_owned()
+    };
+    let both = |token: &str| {
+        (
+            app.anonymous().with_bearer(token).get("/api/v1/namespaces/shop").status,
+            replica.anonymous().with_bearer(token).get("/api/v1/namespaces/shop").status,
+        )
+    };
+    let active_at_replica = |token: &str| {
+        let asker = replica.as_client(&creds);
+        let answer = asker.send(asker.request(Method::POST, "/oauth/introspect").form(&[("token", token)]));
+        assert_eq!(answer.status, 200, "{}", answer.text);
+        answer.json["active"].as_bool().expect("active")
+    };
+
+    // Revoked through the API on one replica: refused on both at once.
+    let (token, other) = (issue(), issue());
+    let before = revocation_epoch(&app.db);
+    for _ in 0..2 {
+        assert_eq!(both(&token), (200, 200));
+        assert_eq!(both(&other), (200, 200));
+        assert!(active_at_replica(&token));
+    }
+    assert_eq!(revocation_epoch(&app.db), before, "using and introspecting tokens moves nothing");
+    let revoked = client.send(client.request(Method::POST, "/oauth/revoke").form(&[("token", token.as_str())]));
+    assert_eq!(revoked.status, 200, "{}", revoked.text);
+    assert!(revocation_epoch(&app.db) > before, "a revocation moves the epoch");
+    assert_eq!(both(&token), (401, 401), "remembered as not revoked before, refused now");
+    assert!(!active_at_replica(&token));
+    assert_eq!(both(&other), (200, 200), "another token of the same client still counts");
+
+    // Revoked in SQL, behind both servers' backs.
+    let jti = {
+        use base64::Engine;
+        let claims = other.split('.').nth(1).expect("a JWT");
+        let claims = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(claims).expect("base64url claims");
+        let claims: serde_json::Value = serde_json::from_slice(&claims).expect("JSON claims");
+        claims["jti"].as_str().expect("a jti").to_owned()
+    };
+    let later = if app.db.is_postgres() {
+        "(now() at time zone 'utc') + interval '1 hour'"
+    } else {
+        "datetime('now', '+1 hour')"
+    };
+    app.db.execute(&format!("INSERT INTO revoked_access_tokens (jti, expires_at) VALUES ('{jti}', {later})"));
+    assert_eq!(both(&other), (401, 401));
+
+    // Forgetting an expired revocation moves nothing (nothing remembered can be wrong by it).
+    let epoch = revocation_epoch(&app.db);
+    app.db.execute(&format!("DELETE FROM revoked_access_tokens WHERE jti = '{jti}'"));
+    assert_eq!(revocation_epoch(&app.db), epoch);
 }

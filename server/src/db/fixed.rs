@@ -32,7 +32,7 @@ pub struct Fixed<B> {
     binds: B,
 }
 
-/// `sql` with `binds` (a [`Bind`], or a pair of them), one per `?` in order.
+/// `sql` with `binds` (see [`Binds`]), one per `?` in order.
 pub fn fixed<B>(sql: &'static str, binds: B) -> Fixed<B> {
     Fixed { sql, binds }
 }
@@ -44,8 +44,11 @@ pub fn bind<ST, U>(value: U) -> Bind<ST, U> {
     Bind(value, PhantomData)
 }
 
-/// The bind values of a statement, pushed by their position.
+/// The bind values of a statement, pushed by their position: a [`Bind`], `()`, or a pair of
+/// them (nested pairs for more: `(a, (b, c))`).
 pub trait Binds<DB: Backend> {
+    /// How many values.
+    fn count(&self) -> usize;
     fn push<'b>(&'b self, position: usize, out: &mut AstPass<'_, 'b, DB>) -> QueryResult<()>;
 }
 
@@ -54,6 +57,10 @@ where
     DB: Backend + HasSqlType<ST>,
     U: ToSql<ST, DB>,
 {
+    fn count(&self) -> usize {
+        1
+    }
+
     fn push<'b>(&'b self, position: usize, out: &mut AstPass<'_, 'b, DB>) -> QueryResult<()> {
         match position {
             0 => out.push_bind_param::<ST, U>(&self.0),
@@ -62,12 +69,28 @@ where
     }
 }
 
+/// No bind values: a statement without placeholders.
+impl<DB: Backend> Binds<DB> for () {
+    fn count(&self) -> usize {
+        0
+    }
+
+    fn push<'b>(&'b self, _position: usize, _out: &mut AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        Err(too_few_binds())
+    }
+}
+
 impl<DB: Backend, A: Binds<DB>, B: Binds<DB>> Binds<DB> for (A, B) {
+    fn count(&self) -> usize {
+        self.0.count() + self.1.count()
+    }
+
     fn push<'b>(&'b self, position: usize, out: &mut AstPass<'_, 'b, DB>) -> QueryResult<()> {
-        match position {
-            0 => self.0.push(0, out),
-            1 => self.1.push(0, out),
-            _ => Err(too_few_binds()),
+        let first = self.0.count();
+        if position < first {
+            self.0.push(position, out)
+        } else {
+            self.1.push(position - first, out)
         }
     }
 }
@@ -152,6 +175,14 @@ mod tests {
         assert!(short.execute(&mut conn).is_err(), "a missing bind value is an error, not a NULL");
         let by_reference = &update();
         assert!(QueryFragment::<Sqlite>::is_safe_to_cache_prepared(&by_reference, &Sqlite).unwrap());
+        let nested = fixed(
+            "UPDATE t SET n = ?, s = ? || ? WHERE id = ?",
+            (bind::<BigInt, _>(1_i64), ((bind::<Text, _>("x"), bind::<Text, _>("y")), bind::<BigInt, _>(1_i64))),
+        );
+        assert_eq!(nested.execute(&mut conn).unwrap(), 1, "nested pairs bind in order");
+        let row: (i64, String) =
+            diesel::sql_query("SELECT n, s FROM t").get_result::<Row>(&mut conn).map(|r| (r.n, r.s)).unwrap();
+        assert_eq!(row, (1, "xy".to_owned()));
     }
 
     /// A fixed statement that answers rows reads them back, typed, and may be kept prepared.

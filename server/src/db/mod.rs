@@ -94,7 +94,7 @@ pub use chunks::{ChunkDone, Committed, Writing};
 
 pub use fixed::{bind, fixed, fixed_rows};
 use pool::connection_lost;
-pub use pool::{Db, Manager, PoolSettings};
+pub use pool::{Db, Manager, PoolSettings, Probe};
 pub use write_group::Grouped;
 
 use chrono::{DateTime, NaiveDateTime, Utc};

@@ -9,7 +9,7 @@ use diesel::r2d2::R2D2Connection;
 
 use super::audit::{self, NewEvent};
 use super::clients::{self, Credential};
-use super::credential_cache::CredentialCache;
+use super::credential_cache::{self, CredentialCache, Epochs};
 use super::ids::ClientId;
 use super::write_group::{self, Grouped};
 use super::{blocking, ping, transaction, Backend, Conn, DatabaseUrl};
@@ -91,9 +91,14 @@ pub struct Db {
     url: DatabaseUrl,
     /// How long a caller waits for admission (and then for a connection) before a 503.
     timeout: Duration,
-    /// Clients' credentials under the credential epoch (None: read on every request).
+    /// Clients' credentials and tokens found not revoked, under their epochs (None: read on
+    /// every request).
     credentials: Option<Arc<CredentialCache>>,
 }
+
+/// The epochs one request read before trusting what its replica remembers ([`Db::probe`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Probe(Option<Epochs>);
 
 impl Db {
     pub fn connect(url: &DatabaseUrl, settings: &PoolSettings) -> Result<Db> {
@@ -143,12 +148,42 @@ impl Db {
         &self.url
     }
 
-    /// A client's credential as the database holds it now: remembered under the credential epoch
-    /// when the cache is on (ADR 0020), read in full otherwise.
-    pub fn credential(&self, conn: &mut Conn, client_id: ClientId, now: DateTime<Utc>) -> Result<Option<Credential>> {
+    /// What a request reads before trusting anything this replica remembers: the credential
+    /// and revocation epochs (one statement; ADR 0020, ADR 0026). Nothing when the cache is off.
+    pub fn probe(&self, conn: &mut Conn) -> Result<Probe> {
         match &self.credentials {
-            Some(cache) => cache.credential(conn, client_id, now),
-            None => Ok(clients::credential_until(conn, client_id, now)?.map(|(credential, _)| credential)),
+            Some(_) => Ok(Probe(Some(credential_cache::current_epochs(conn)?))),
+            None => Ok(Probe(None)),
+        }
+    }
+
+    /// A client's credential as the database holds it now: remembered under the credential epoch
+    /// when the cache is on (ADR 0020), read in full otherwise. Probes first.
+    pub fn credential(&self, conn: &mut Conn, client_id: ClientId, now: DateTime<Utc>) -> Result<Option<Credential>> {
+        let probe = self.probe(conn)?;
+        self.credential_probed(conn, &probe, client_id, now)
+    }
+
+    /// [`Db::credential`] under the `probe` this request read first.
+    pub fn credential_probed(
+        &self,
+        conn: &mut Conn,
+        probe: &Probe,
+        client_id: ClientId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Credential>> {
+        match (&self.credentials, probe.0) {
+            (Some(cache), Some(epochs)) => cache.credential(conn, epochs, client_id, now),
+            _ => Ok(clients::credential_until(conn, client_id, now)?.map(|(credential, _)| credential)),
+        }
+    }
+
+    /// Whether the access token `jti`, its signature verified, was revoked: looked up unless
+    /// this replica found it not revoked under the revocation epoch of `probe` (ADR 0026).
+    pub fn is_revoked(&self, conn: &mut Conn, probe: &Probe, jti: &str) -> Result<bool> {
+        match (&self.credentials, probe.0) {
+            (Some(cache), Some(epochs)) => cache.is_revoked(conn, epochs, jti),
+            _ => super::oauth::is_revoked(conn, jti),
         }
     }
 

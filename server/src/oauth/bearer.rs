@@ -17,7 +17,7 @@ use super::scope::{Scopes, ACCOUNT};
 use super::tokens::{self, AccessClaims, Rejection};
 use crate::db::clients::Credential;
 use crate::db::ids::{AccountId, ClientId};
-use crate::db::{self, Conn, Db};
+use crate::db::{self, Conn, Db, Probe};
 use crate::domain::accounts::Account;
 use crate::domain::clients::CONSOLE_CLIENT_ID;
 use crate::domain::{dpop, Caller};
@@ -32,9 +32,10 @@ pub enum Standing {
     Account { account: Box<Account>, client: Credential },
 }
 
-/// Whether a verified token still counts, and whose it is.
-pub fn standing(db: &Db, conn: &mut Conn, claims: &AccessClaims) -> Refusable<Standing, Rejection> {
-    let Some(client) = db.credential(conn, ClientId(&claims.client_id), db::now())? else {
+/// Whether a verified token still counts, and whose it is (under the `probe` the request read
+/// first, as for its revocation).
+pub fn standing(db: &Db, conn: &mut Conn, probe: &Probe, claims: &AccessClaims) -> Refusable<Standing, Rejection> {
+    let Some(client) = db.credential_probed(conn, probe, ClientId(&claims.client_id), db::now())? else {
         return Ok(Err("the token's client no longer exists"));
     };
     let is_console = client.client_id == CONSOLE_CLIENT_ID;
@@ -127,7 +128,9 @@ pub fn authenticate(
     presentation: &Presentation<'_>,
 ) -> Refusable<(Caller, AccessClaims), Rejection> {
     let audience = oauth.settings.api_audience();
-    let claims = match tokens::verify_access(conn, &oauth.keys, &oauth.settings, token, Some(&audience))? {
+    // One read of the epochs for the token's revocation and its client's credential.
+    let probe = db.probe(conn)?;
+    let claims = match tokens::verify_access(db, conn, &probe, &oauth.keys, &oauth.settings, token, Some(&audience))? {
         Ok(claims) => claims,
         Err(reason) => return Ok(Err(reason)),
     };
@@ -135,7 +138,7 @@ pub fn authenticate(
         return Ok(Err(reason));
     }
     let Ok(scope) = Scopes::parse(&claims.scope) else { return Ok(Err("token scope does not parse")) };
-    let caller = match standing(db, conn, &claims)? {
+    let caller = match standing(db, conn, &probe, &claims)? {
         Err(reason) => return Ok(Err(reason)),
         Ok(Standing::Client(client)) => {
             let owner = client.owner.expect("an active client has an owner");

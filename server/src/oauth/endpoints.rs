@@ -57,8 +57,9 @@ pub async fn userinfo(
     let claims = state
         .db
         .run(move |conn| {
-            let oauth = &worker.oauth;
-            let claims = match tokens::verify_access(conn, &oauth.keys, &oauth.settings, &token, None)? {
+            let (db, oauth) = (&worker.db, &worker.oauth);
+            let probe = db.probe(conn)?;
+            let claims = match tokens::verify_access(db, conn, &probe, &oauth.keys, &oauth.settings, &token, None)? {
                 Ok(c) => c,
                 Err(reason) => return Ok(Err(OAuthError::invalid_token(reason))),
             };
@@ -68,7 +69,7 @@ pub async fn userinfo(
             } else {
                 bearer::Presentation::Bearer
             };
-            if let Err(reason) = bearer::sender_constrained(&worker.db, conn, oauth, &claims, &token, &presentation)? {
+            if let Err(reason) = bearer::sender_constrained(db, conn, oauth, &claims, &token, &presentation)? {
                 return Ok(Err(OAuthError::resource_refusal(reason)));
             }
             let scope = Scopes::parse(&claims.scope).unwrap_or_default();
@@ -78,7 +79,7 @@ pub async fn userinfo(
                     ..OAuthError::new("insufficient_scope", "the token was not granted openid for a user")
                 }));
             }
-            let account = match bearer::standing(&worker.db, conn, &claims)? {
+            let account = match bearer::standing(db, conn, &probe, &claims)? {
                 Ok(Standing::Account { account, .. }) => account,
                 Ok(Standing::Client(_)) => return Ok(Err(OAuthError::invalid_token("not a user's token"))),
                 Err(reason) => return Ok(Err(OAuthError::invalid_token(reason))),
@@ -147,12 +148,15 @@ pub async fn revoke(
                     let revoked = db::oauth::revoke_family(conn, &refresh.family_id, now)?;
                     changes = Some(json!({ "token_type": "refresh_token", "revoked": revoked }));
                 }
-            } else if let Ok(Ok(claims)) =
-                tokens::verify_access(conn, &worker.oauth.keys, &worker.oauth.settings, &token, None)
-            {
-                if claims.client_id == client.client_id {
-                    tokens::revoke_access(conn, &claims)?;
-                    changes = Some(json!({ "token_type": "access_token", "jti": claims.jti }));
+            } else {
+                let (db, oauth) = (&worker.db, &worker.oauth);
+                let probe = db.probe(conn)?;
+                let verified = tokens::verify_access(db, conn, &probe, &oauth.keys, &oauth.settings, &token, None);
+                if let Ok(Ok(claims)) = verified {
+                    if claims.client_id == client.client_id {
+                        tokens::revoke_access(conn, &claims)?;
+                        changes = Some(json!({ "token_type": "access_token", "jti": claims.jti }));
+                    }
                 }
             }
             if let Some(changes) = changes {
@@ -210,13 +214,14 @@ fn introspection(db: &Db, conn: &mut Conn, oauth: &OAuth, client: &TokenClient, 
             "iss": oauth.settings.issuer,
         }));
     }
-    let claims = match tokens::verify_access(conn, &oauth.keys, &oauth.settings, token, None)? {
+    let probe = db.probe(conn)?;
+    let claims = match tokens::verify_access(db, conn, &probe, &oauth.keys, &oauth.settings, token, None)? {
         Ok(c) => c,
         Err(_) => return Ok(inactive),
     };
     // Stopped at once when its client, the client's owner or its account is disabled, or its
     // tokens were ended since it was issued.
-    if bearer::standing(db, conn, &claims)?.is_err() {
+    if bearer::standing(db, conn, &probe, &claims)?.is_err() {
         return Ok(inactive);
     }
     let mut answer = json!({

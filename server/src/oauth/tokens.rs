@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use gatehouse_api_types::SigningAlg;
 
 use super::scope::Scopes;
-use crate::db::{self, Conn};
+use crate::db::{self, Conn, Db, Probe};
 use crate::domain::accounts::Account;
 use crate::domain::signing_keys::{jwt_algorithm, KeyStore, SigningKey, VerifiedSignatures};
 use crate::error::{Error, Refusable, Result};
@@ -261,9 +261,12 @@ pub fn user_claims(
 pub type Rejection = &'static str;
 
 /// Verifies an access token issued here: signature with a published key, `typ: at+jwt` (an ID
-/// token is not an access token), issuer, audience, expiry, not revoked.
+/// token is not an access token), issuer, audience, expiry, not revoked (under `probe`, which
+/// the request read first: see [`Db::is_revoked`]).
 pub fn verify_access(
+    db: &Db,
     conn: &mut Conn,
+    probe: &Probe,
     keys: &KeyStore,
     settings: &Settings,
     token: &str,
@@ -274,7 +277,7 @@ pub fn verify_access(
         Ok(claims) => claims,
         Err(reason) => return Ok(Err(reason)),
     };
-    if db::oauth::is_revoked(conn, &claims.jti)? {
+    if db.is_revoked(conn, probe, &claims.jti)? {
         return Ok(Err("revoked token"));
     }
     Ok(Ok(claims))

@@ -1,0 +1,3 @@
+DROP TRIGGER revocation_epoch_update;
+DROP TRIGGER revocation_epoch_insert;
+DROP TABLE revocation_epoch;
