@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Text, Timestamp};
+use diesel::sql_types::{Nullable, Text, Timestamp};
 use uuid::Uuid;
 
 use super::ids::{AccountId, ClientUuid};
@@ -400,25 +400,78 @@ pub fn find_refresh(conn: &mut Conn, token_hash: &str) -> Result<Option<RefreshT
         .filter(refresh_tokens::token_hash.eq(token_hash))
         .select(RefreshRow::as_select())
         .unique(conn)?;
-    row.map(|r| {
+    row.map(RefreshRow::into_token).transpose()
+}
+
+/// A refresh token's columns, in [`RefreshRow`]'s order.
+type RefreshColumns = (
+    Text,
+    Text,
+    Text,
+    Text,
+    Text,
+    Nullable<Text>,
+    Text,
+    Timestamp,
+    Timestamp,
+    Timestamp,
+    Nullable<Timestamp>,
+    Nullable<Timestamp>,
+    Text,
+    Nullable<Text>,
+    Nullable<Text>,
+);
+
+/// Spends a refresh token in one statement: marks it used and answers it when it is `client`'s,
+/// unused, unrevoked and unexpired at `now`, and bound to no DPoP key or to `dpop_jkt`. None,
+/// with nothing changed, otherwise: the caller then reads it ([`find_refresh`]) to tell why.
+/// Every refresh grant runs this: a fixed text, kept prepared (see `db::fixed`), one round trip
+/// on PostgreSQL where finding and spending took two.
+pub fn spend_refresh(
+    conn: &mut Conn,
+    token_hash: &str,
+    client: ClientUuid,
+    dpop_jkt: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Option<RefreshToken>> {
+    let (client, now) = (client.to_string(), to_db_time(now));
+    let spend = super::fixed_rows::<RefreshColumns, _>(
+        "UPDATE refresh_tokens SET used_at = ? \
+         WHERE token_hash = ? AND client_id = ? AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ? \
+         AND (dpop_jkt IS NULL OR dpop_jkt = ?) \
+         RETURNING id, token_hash, family_id, client_id, account_id, session_id, scope, auth_time, created_at, \
+         expires_at, used_at, revoked_at, amr, claims, dpop_jkt",
+        (
+            (super::bind::<Timestamp, _>(now), super::bind::<Text, _>(token_hash)),
+            (
+                (super::bind::<Text, _>(client.as_str()), super::bind::<Timestamp, _>(now)),
+                super::bind::<Nullable<Text>, _>(dpop_jkt),
+            ),
+        ),
+    );
+    let row: Option<RefreshRow> = native!(conn, |c| spend.get_result(c).optional())?;
+    row.map(RefreshRow::into_token).transpose()
+}
+
+impl RefreshRow {
+    fn into_token(self) -> Result<RefreshToken> {
         Ok(RefreshToken {
-            id: r.id,
-            token_hash: r.token_hash,
-            family_id: r.family_id,
-            client: parse_uuid(&r.client_id)?,
-            account: parse_uuid(&r.account_id)?,
-            session_id: r.session_id,
-            scope: r.scope,
-            auth_time: from_db_time(r.auth_time),
-            expires_at: from_db_time(r.expires_at),
-            used_at: r.used_at.map(from_db_time),
-            revoked_at: r.revoked_at.map(from_db_time),
-            amr: r.amr,
-            claims: r.claims,
-            dpop_jkt: r.dpop_jkt,
+            id: self.id,
+            token_hash: self.token_hash,
+            family_id: self.family_id,
+            client: parse_uuid(&self.client_id)?,
+            account: parse_uuid(&self.account_id)?,
+            session_id: self.session_id,
+            scope: self.scope,
+            auth_time: from_db_time(self.auth_time),
+            expires_at: from_db_time(self.expires_at),
+            used_at: self.used_at.map(from_db_time),
+            revoked_at: self.revoked_at.map(from_db_time),
+            amr: self.amr,
+            claims: self.claims,
+            dpop_jkt: self.dpop_jkt,
         })
-    })
-    .transpose()
+    }
 }
 
 /// Marks the token used (rotated); false when it already was.

@@ -12,7 +12,7 @@ use super::claims::ClaimsRequest;
 use super::scope::Scopes;
 use super::tokens::{self, AccessTokenSpec, IdTokenSpec};
 use super::OAuthError;
-use crate::db::ids::AccountId;
+use crate::db::ids::{AccountId, ClientUuid};
 use crate::db::oauth::{Code, RefreshToken};
 use crate::db::{self, Conn};
 use crate::domain::accounts::Account;
@@ -305,33 +305,15 @@ pub fn refresh(
 ) -> Result<TokenOutcome> {
     let refuse = |why: &str| Ok(Err((OAuthError::invalid_grant(why.to_owned()), None)));
     let now = db::now();
-    let Some(stored) = db::oauth::find_refresh(conn, &token_hash(token))? else {
-        return refuse("the refresh token is invalid");
+    let hash = token_hash(token);
+    // Found and spent in one statement when it may be; otherwise read to tell why it is refused.
+    let stored = match db::oauth::spend_refresh(conn, &hash, ClientUuid(client.client.id), dpop_jkt, now)? {
+        Some(spent) => spent,
+        None => match unspendable(conn, client, actor, &hash, dpop_jkt, now)? {
+            Ok(stored) => stored,
+            Err(refusal) => return Ok(Err(refusal)),
+        },
     };
-    if stored.client != client.client.id || stored.revoked_at.is_some() {
-        return refuse("the refresh token is invalid");
-    }
-    // A refresh token issued with a DPoP proof is bound to its key (RFC 9449 §5): refreshed
-    // only with a proof by that key, never without one. Checked before it is used:
-    // a proof by another key does not spend the holder's token.
-    if stored.dpop_jkt.is_some() && stored.dpop_jkt.as_deref() != dpop_jkt {
-        return refuse("the refresh token is bound to another DPoP key");
-    }
-    if stored.used_at.is_some() || !db::oauth::use_refresh(conn, &stored.id, now)? {
-        // A rotated token came back: someone holds a copy. Revoke the whole family.
-        let revoked = db::oauth::revoke_family(conn, &stored.family_id, now)?;
-        let event = token_event(actor, GrantType::RefreshToken, None)
-            .target("account", stored.account)
-            .outcome(Outcome::Denied)
-            .changes(json!({ "grant_type": GrantType::RefreshToken, "reason": "refresh token reused", "revoked_refresh_tokens": revoked }));
-        return Ok(Err((
-            OAuthError::invalid_grant("the refresh token was already used; its family is revoked"),
-            Some(event),
-        )));
-    }
-    if stored.expires_at <= now {
-        return refuse("the refresh token has expired");
-    }
     let granted = Scopes::parse(&stored.scope).map_err(crate::error::Error::internal)?;
     let scope = match scope {
         Some(text) => match Scopes::parse(text) {
@@ -366,6 +348,48 @@ pub fn refresh(
         json!({ "scope": issued.scope(), "jti": issued.jti() }),
     );
     Ok(Ok((issued, event)))
+}
+
+/// Why a refresh token that [`db::oauth::spend_refresh`] would not spend is refused: the checks
+/// of that statement, one by one. A token that comes back after its rotation revokes its whole
+/// family. Answers the token only if it could be spent after all (nothing refused it here).
+fn unspendable(
+    conn: &mut Conn,
+    client: &ClientView,
+    actor: &Actor,
+    hash: &str,
+    dpop_jkt: Option<&str>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<std::result::Result<RefreshToken, (OAuthError, Option<NewEvent>)>> {
+    let refuse = |why: &str| Ok(Err((OAuthError::invalid_grant(why.to_owned()), None)));
+    let Some(stored) = db::oauth::find_refresh(conn, hash)? else {
+        return refuse("the refresh token is invalid");
+    };
+    if stored.client != client.client.id || stored.revoked_at.is_some() {
+        return refuse("the refresh token is invalid");
+    }
+    // A refresh token issued with a DPoP proof is bound to its key (RFC 9449 §5): refreshed
+    // only with a proof by that key, never without one. Checked before it is used:
+    // a proof by another key does not spend the holder's token.
+    if stored.dpop_jkt.is_some() && stored.dpop_jkt.as_deref() != dpop_jkt {
+        return refuse("the refresh token is bound to another DPoP key");
+    }
+    if stored.used_at.is_some() || !db::oauth::use_refresh(conn, &stored.id, now)? {
+        // A rotated token came back: someone holds a copy. Revoke the whole family.
+        let revoked = db::oauth::revoke_family(conn, &stored.family_id, now)?;
+        let event = token_event(actor, GrantType::RefreshToken, None)
+            .target("account", stored.account)
+            .outcome(Outcome::Denied)
+            .changes(json!({ "grant_type": GrantType::RefreshToken, "reason": "refresh token reused", "revoked_refresh_tokens": revoked }));
+        return Ok(Err((
+            OAuthError::invalid_grant("the refresh token was already used; its family is revoked"),
+            Some(event),
+        )));
+    }
+    if stored.expires_at <= now {
+        return refuse("the refresh token has expired");
+    }
+    Ok(Ok(stored))
 }
 
 #[cfg(test)]
