@@ -10,6 +10,9 @@
 #   CPU_SECONDS=5 bench/cpu.sh    # shorter runs
 #   BENCH_PROFILE=profiling bench/cpu.sh   # the build with line tables (for perf), same code
 #   CPU_PERF=1 bench/cpu.sh       # also `perf record` each row (perf-<row>.data in $CPU_PERF_DIR)
+#   CPU_THREADS=1 bench/cpu.sh    # also each row's CPU per request by server thread (from
+#                                 # /proc/<pid>/task/*/stat, threads grouped by name) and the
+#                                 # audit writer's events per commit (/metrics), on stderr
 #   CPU_BIN=/path/to/gatehouse bench/cpu.sh   # another build's server (e.g. the one before a
 #                                 # change, built with CARGO_TARGET_DIR elsewhere): run it and
 #                                 # this one in turns to compare them on a noisy machine
@@ -50,18 +53,68 @@ perf_stop() {
   kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null || true; perf_pid=
 }
 
+# thread_ticks <pid>: "tid name ticks" per thread of the server, digits dropped from the names.
+thread_ticks() {
+  python3 - "$1" <<'PY'
+import os, re, sys
+pid = sys.argv[1]
+for tid in os.listdir(f"/proc/{pid}/task"):
+    try:
+        stat = open(f"/proc/{pid}/task/{tid}/stat").read()
+    except OSError:
+        continue
+    name = re.sub(r"[0-9]+", "N", stat[stat.index("(") + 1:stat.rindex(")")]).replace(" ", "_")
+    fields = stat[stat.rindex(")") + 2:].split()
+    print(tid, name, int(fields[11]) + int(fields[12]))
+PY
+}
+
+# audit_batches <base>: "events commits" of the audit writer so far.
+audit_batches() {
+  curl -fsS "$1/metrics" | awk '/^gatehouse_audit_batch_events_sum/ {s = $2} /^gatehouse_audit_batch_events_count/ {c = $2} END {print s + 0, c + 0}'
+}
+
+# thread_report <row> <requests> <before> <after> <batches before> <batches after>: with
+# CPU_THREADS, the row's CPU per request by thread group and the events per audit commit.
+thread_report() {
+  python3 - "$@" "$tick" <<'PY' >&2
+import sys
+row, total, before, after, b0, b1, tick = sys.argv[1:]
+total = max(int(total), 1)
+def load(path):
+    out = {}
+    for line in open(path):
+        tid, name, ticks = line.split()
+        out[tid] = (name, int(ticks))
+    return out
+b, a = load(before), load(after)
+groups = {}
+for tid, (name, ticks) in a.items():
+    groups[name] = groups.get(name, 0) + ticks - b.get(tid, (name, 0))[1]
+parts = ", ".join(f"{n} {t / int(tick) / total * 1000:.4f}" for n, t in sorted(groups.items(), key=lambda x: -x[1]) if t)
+e0, c0 = map(float, b0.split()); e1, c1 = map(float, b1.split())
+batch = f"; audit events per commit {(e1 - e0) / (c1 - c0):.1f}" if c1 > c0 else ""
+print(f"  {row}: ms per request by thread: {parts}{batch}")
+PY
+}
+
 # run <backend> <row> <wrk args…>: the measured run (after any warm-up); appends
 # "backend|row|req/s|CPU ms per request|non-2xx" to rows.
 run() {
   local backend=$1 row=$2; shift 2
   local before after out rps p99 bad total
   perf_start "$backend" "$row"
+  if [ -n "${CPU_THREADS:-}" ]; then thread_ticks "$server_pid" > "$work/threads.before"; batches0=$(audit_batches "$base"); fi
   before=$(cpu_ticks "$server_pid")
   out=$(wrk -t2 -c"$conns" -d"${seconds}s" --latency "$@")
   after=$(cpu_ticks "$server_pid")
   perf_stop
   read -r rps p99 bad < <(echo "$out" | wrk_stats)
   total=$(echo "$out" | awk '/requests in/ {print $1}')
+  if [ -n "${CPU_THREADS:-}" ]; then
+    thread_ticks "$server_pid" > "$work/threads.after"
+    thread_report "$backend $row" "$total" "$work/threads.before" "$work/threads.after" "$batches0" "$(audit_batches "$base")"
+  fi
   rows+=("$backend|$row|$rps|$(python3 -c "print(f'{($after - $before) / $tick / max($total, 1) * 1000:.4f}')")|$bad")
 }
 
