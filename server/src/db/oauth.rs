@@ -332,8 +332,12 @@ pub fn record_code_issue(conn: &mut Conn, code_hash: &str, family_id: Option<&st
 
 // ---------------------------------------------------------------- refresh tokens
 
+/// `None` is inserted as NULL, not as `DEFAULT` (no nullable column has another default): the
+/// insert's text is then the same on every call and diesel keeps it prepared, keyed by its type,
+/// where a `DEFAULT` that comes and goes made it build the SQL again on every grant (and, on
+/// PostgreSQL, parse it again).
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = refresh_tokens)]
+#[diesel(table_name = refresh_tokens, treat_none_as_default_value = false)]
 struct RefreshRow {
     id: String,
     token_hash: String,

@@ -33,8 +33,10 @@ use crate::error::{Error, Result};
 /// Marks a value kept as text.
 const TEXT: u8 = 0xFF;
 
+/// `None` is inserted as NULL, not as `DEFAULT` (no column has another default): a one-row
+/// insert then has the same text on every call, and diesel keeps it prepared.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = audit_events)]
+#[diesel(table_name = audit_events, treat_none_as_default_value = false)]
 pub(super) struct Row {
     pub seq: i64,
     pub time: i64,

@@ -293,9 +293,15 @@ pub fn append_prepared(conn: &mut Conn, events: Vec<PreparedEvent>) -> Result<()
         .zip(packed)
         .map(|(e, changes)| Row::pack(e, changes, &codes, &salt))
         .collect::<Result<Vec<_>>>()?;
-    // Multi-row INSERTs, in chunks that stay below SQLite's limit of bound parameters.
-    for chunk in rows.chunks(INSERT_CHUNK) {
-        native!(conn, |c| diesel::insert_into(audit_events::table).values(chunk).execute(c))?;
+    if let [row] = rows.as_slice() {
+        // One event (a change or a grant in its own transaction): a one-row INSERT, whose text
+        // never changes, kept prepared (a multi-row one is built and prepared on every call).
+        native!(conn, |c| diesel::insert_into(audit_events::table).values(row).execute(c))?;
+    } else {
+        // Multi-row INSERTs, in chunks that stay below SQLite's limit of bound parameters.
+        for chunk in rows.chunks(INSERT_CHUNK) {
+            native!(conn, |c| diesel::insert_into(audit_events::table).values(chunk).execute(c))?;
+        }
     }
     let seal = fixed(
         "UPDATE audit_chain_head SET hash = ?, last_time = ? WHERE id = 1",
