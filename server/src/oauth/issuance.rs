@@ -19,7 +19,7 @@ use crate::domain::accounts::Account;
 use crate::domain::audit::{Actor, NewEvent, Outcome};
 use crate::domain::clients::ClientView;
 use crate::domain::crypto::{random_token, same, token_hash};
-use crate::error::Result;
+use crate::error::{Refusable, Result};
 use crate::shell::OAuth;
 
 /// The token endpoint's answer.
@@ -360,7 +360,7 @@ fn unspendable(
     hash: &str,
     dpop_jkt: Option<&str>,
     now: chrono::DateTime<chrono::Utc>,
-) -> Result<std::result::Result<RefreshToken, (OAuthError, Option<NewEvent>)>> {
+) -> Refusable<RefreshToken, (OAuthError, Option<NewEvent>)> {
     let refuse = |why: &str| Ok(Err((OAuthError::invalid_grant(why.to_owned()), None)));
     let Some(stored) = db::oauth::find_refresh(conn, hash)? else {
         return refuse("the refresh token is invalid");
