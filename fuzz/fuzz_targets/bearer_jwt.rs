@@ -8,11 +8,15 @@
 //!   accepted exactly when issuer, audience, expiry, `typ`, `kid` and `alg` are right, and the
 //!   claims come back unchanged; any one changed character of the token is rejected.
 //! - 3: an arbitrary payload signed with a real key: accepted only if it holds valid claims.
+//!
+//! Every token is decoded afresh and then twice through the process's cache of verified tokens
+//! (the second time from the cache): the three verdicts must agree.
 #![no_main]
 
 use std::sync::{Arc, OnceLock};
 
 use base64::Engine;
+use gatehouse::domain::access_claims::VerifiedTokens;
 use gatehouse::domain::signing_keys::{jwt_algorithm, SigningKey};
 use gatehouse::oauth::tokens::{decode_access, AccessClaims, Confirmation, ACCESS_TOKEN_TYP};
 use gatehouse::shell::Settings;
@@ -25,6 +29,7 @@ struct Fixture {
     settings: Settings,
     audience: String,
     keys: Vec<Arc<SigningKey>>,
+    verified: VerifiedTokens,
 }
 
 fn fixture() -> &'static Fixture {
@@ -39,14 +44,28 @@ fn fixture() -> &'static Fixture {
                 Arc::new(key)
             })
             .collect();
-        Fixture { audience: settings.api_audience(), settings, keys }
+        Fixture { audience: settings.api_audience(), settings, keys, verified: VerifiedTokens::new(1024) }
     })
 }
 
 fn verify(token: &str, audience: Option<&str>) -> Result<AccessClaims, &'static str> {
     let f = fixture();
-    decode_access(&f.settings, token, audience, |kid| Ok(f.keys.iter().find(|k| k.kid == kid).cloned()), None)
-        .expect("no storage error without storage")
+    let decode = |verified| {
+        decode_access(&f.settings, token, audience, |kid| Ok(f.keys.iter().find(|k| k.kid == kid).cloned()), verified)
+            .expect("no storage error without storage")
+    };
+    let fresh = decode(None);
+    let as_values = |verdict: &Result<AccessClaims, &'static str>| {
+        verdict.as_ref().map(|c| serde_json::to_value(c).unwrap()).map_err(|e| *e)
+    };
+    for _ in 0..2 {
+        assert_eq!(
+            as_values(&decode(Some(&f.verified))),
+            as_values(&fresh),
+            "the cache changed the verdict on {token}"
+        );
+    }
+    fresh
 }
 
 fn now() -> i64 {

@@ -42,7 +42,7 @@ struct Entry {
     credential: Arc<Credential>,
 }
 
-/// How many access tokens found not revoked a replica remembers (as many as verified signatures).
+/// How many access tokens found not revoked a replica remembers (as many as verified tokens).
 const NOT_REVOKED: usize = 50_000;
 
 /// The two counters a request reads before trusting anything remembered, in one statement.

@@ -5,6 +5,7 @@
 //! stored records ([`accounts::Account`], [`clients::Client`], …: defined in `db`, re-exported
 //! here, their rules in this module's `impl` blocks).
 
+pub mod access_claims;
 pub mod accounts;
 pub mod audit;
 pub mod audit_access;

@@ -19,45 +19,10 @@ use sha2::{Digest, Sha256};
 
 use crate::db::signing_keys::KeyRow;
 use crate::db::{self, parse_text, Conn};
+use crate::domain::access_claims::{VerifiedTokens, VERIFIED_TOKENS};
 use crate::domain::audit::{Actor, NewEvent};
 use crate::domain::crypto::MasterKey;
 use crate::error::{Error, Result};
-
-/// How many verified token signatures a process remembers.
-const VERIFIED_SIGNATURES: usize = 50_000;
-
-/// Tokens whose signature this process has verified, by a digest of the key id and the whole
-/// token (header, claims and signature): a token presented again skips only the public-key
-/// operation. Everything else is checked on every presentation — that the key is still
-/// published, the algorithm, issuer, audience, expiry, and (by the caller) revocation and the
-/// standing of the token's client and account. Changing any byte of a token changes its digest.
-pub struct VerifiedSignatures {
-    seen: quick_cache::sync::Cache<[u8; 32], ()>,
-}
-
-impl VerifiedSignatures {
-    pub fn new(capacity: usize) -> VerifiedSignatures {
-        VerifiedSignatures { seen: quick_cache::sync::Cache::new(capacity.max(1)) }
-    }
-
-    fn digest(kid: &str, token: &str) -> [u8; 32] {
-        let mut hash = Sha256::new();
-        hash.update(kid.as_bytes());
-        hash.update([0]);
-        hash.update(token.as_bytes());
-        hash.finalize().into()
-    }
-
-    /// Whether `token`'s signature by the key `kid` was verified here before.
-    pub fn contains(&self, kid: &str, token: &str) -> bool {
-        self.seen.get(&Self::digest(kid, token)).is_some()
-    }
-
-    /// Remembers that `token`'s signature by the key `kid` verified.
-    pub fn remember(&self, kid: &str, token: &str) {
-        self.seen.insert(Self::digest(kid, token), ());
-    }
-}
 
 /// How long a replica trusts its cached view of the keys.
 const CACHE_FOR: Duration = Duration::from_secs(5);
@@ -234,8 +199,8 @@ struct Cache {
 
 pub struct KeyStore {
     master: MasterKey,
-    /// Access tokens whose signature this process has checked.
-    pub verified: VerifiedSignatures,
+    /// Access tokens this process has verified, with their claims.
+    pub verified: VerifiedTokens,
     cache: RwLock<Cache>,
     /// How often the keys were read from the database (a metric).
     loads: std::sync::atomic::AtomicU64,
@@ -250,7 +215,7 @@ impl KeyStore {
             master,
             cache: RwLock::new(Cache { loaded_at: None, keys: Vec::new() }),
             loads: Default::default(),
-            verified: VerifiedSignatures::new(VERIFIED_SIGNATURES),
+            verified: VerifiedTokens::new(VERIFIED_TOKENS),
         };
         store.ensure(conn, db)?;
         Ok(store)

@@ -4,7 +4,6 @@ use std::sync::Arc;
 
 use base64::Engine;
 use jsonwebtoken::{decode, decode_header, Header, Validation};
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
@@ -12,50 +11,14 @@ use gatehouse_api_types::SigningAlg;
 
 use super::scope::Scopes;
 use crate::db::{self, Conn, Db, Probe};
+pub use crate::domain::access_claims::{AccessClaims, Confirmation};
+use crate::domain::access_claims::{Verified, VerifiedTokens};
 use crate::domain::accounts::Account;
-use crate::domain::signing_keys::{jwt_algorithm, KeyStore, SigningKey, VerifiedSignatures};
+use crate::domain::signing_keys::{jwt_algorithm, KeyStore, SigningKey};
 use crate::error::{Error, Refusable, Result};
 use crate::shell::Settings;
 
 pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct AccessClaims {
-    pub iss: String,
-    /// An account id, or the client_id for tokens of the client itself.
-    pub sub: String,
-    pub aud: String,
-    pub exp: i64,
-    pub iat: i64,
-    pub jti: String,
-    pub client_id: String,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub scope: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub auth_time: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sid: Option<String>,
-    /// The user claims UserInfo releases besides those of the scopes: the `userinfo` member of
-    /// the authorization request's `claims` parameter (space-separated names).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub userinfo_claims: Option<String>,
-    /// The key the token is bound to (DPoP, RFC 9449): it counts only with a proof by that key.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cnf: Option<Confirmation>,
-}
-
-/// `cnf` (RFC 7800) of a DPoP-bound token: the RFC 7638 thumbprint of the client's key.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Confirmation {
-    pub jkt: String,
-}
-
-impl AccessClaims {
-    /// A token of a client acting for itself (client credentials).
-    pub fn is_client_token(&self) -> bool {
-        self.sub == self.client_id
-    }
-}
 
 /// What the token endpoint needs to issue an access token.
 pub struct AccessTokenSpec<'a> {
@@ -284,13 +247,18 @@ pub fn verify_access(
 }
 
 /// What [`verify_access`] checks without the database; `key` finds a published key by `kid`.
+/// A token in `verified` is neither verified nor parsed again: what can have changed since it
+/// was is checked ([`VerifiedTokens`]).
 pub fn decode_access(
     settings: &Settings,
     token: &str,
     audience: Option<&str>,
     key: impl FnOnce(&str) -> Result<Option<Arc<SigningKey>>>,
-    verified: Option<&VerifiedSignatures>,
+    verified: Option<&VerifiedTokens>,
 ) -> Refusable<AccessClaims, Rejection> {
+    if let Some(known) = verified.and_then(|v| v.get(token)) {
+        return still_valid(settings, &known, audience, key);
+    }
     let Ok(header) = decode_header(token) else { return Ok(Err("malformed token")) };
     let typ_ok = header
         .typ
@@ -313,19 +281,34 @@ pub fn decode_access(
         None => validation.validate_aud = false,
     }
     validation.set_required_spec_claims(&["exp", "iss", "sub", "aud"]);
-    // A token whose signature this process verified before is not verified again; its claims
-    // are (expiry, issuer, audience).
-    let known = verified.is_some_and(|v| v.contains(&kid, token));
-    if known {
-        validation.insecure_disable_signature_validation();
-    }
     let Ok(data) = decode::<AccessClaims>(token, &key.decoding, &validation) else {
         return Ok(Err("invalid or expired token"));
     };
-    if let (false, Some(verified)) = (known, verified) {
-        verified.remember(&kid, token);
+    if let Some(verified) = verified {
+        verified.remember(token, Verified { kid, alg: key.alg, claims: data.claims.clone() });
     }
     Ok(Ok(data.claims))
+}
+
+/// The checks of [`decode_access`] whose outcome can change after a token verified: its key is
+/// still published (with the same algorithm), the issuer and audience asked for, its expiry
+/// (as `jsonwebtoken` checks it, without leeway).
+fn still_valid(
+    settings: &Settings,
+    known: &Verified,
+    audience: Option<&str>,
+    key: impl FnOnce(&str) -> Result<Option<Arc<SigningKey>>>,
+) -> Refusable<AccessClaims, Rejection> {
+    let Some(key) = key(&known.kid)? else { return Ok(Err("unknown signing key")) };
+    if key.alg != known.alg {
+        return Ok(Err("algorithm does not match the key"));
+    }
+    let claims = &known.claims;
+    let expired = u64::try_from(claims.exp).map_or(true, |exp| exp < jsonwebtoken::get_current_timestamp());
+    if claims.iss != settings.issuer || audience.is_some_and(|aud| claims.aud != aud) || expired {
+        return Ok(Err("invalid or expired token"));
+    }
+    Ok(Ok(claims.clone()))
 }
 
 /// Revokes an access token until it would have expired anyway.
@@ -351,5 +334,56 @@ mod tests {
     fn at_hash_matches_the_oidc_example() {
         // OpenID Connect Core, A.3: access token and its at_hash.
         assert_eq!(half_hash("jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y"), "77QmUPtjPfzWtF2AnpK9RQ");
+    }
+
+    /// A token taken from the cache of verified tokens is refused for everything that can have
+    /// changed since it verified: its key retired, another audience or issuer, its expiry.
+    #[test]
+    fn a_verified_token_is_checked_again_where_it_can_have_changed() {
+        use gatehouse_api_types::KeyState;
+        let settings = Settings::new("https://id.example.test".into());
+        let key = Arc::new(SigningKey::generate(SigningAlg::ES256, KeyState::Current).unwrap());
+        let claims = AccessClaims {
+            iss: settings.issuer.clone(),
+            sub: "c".into(),
+            aud: settings.api_audience(),
+            exp: db::now().timestamp() + 300,
+            iat: db::now().timestamp(),
+            jti: "j".into(),
+            client_id: "c".into(),
+            scope: String::new(),
+            auth_time: None,
+            sid: None,
+            userinfo_claims: None,
+            cnf: None,
+        };
+        let mut header = Header::new(jwt_algorithm(key.alg));
+        header.kid = Some(key.kid.clone());
+        header.typ = Some(ACCESS_TOKEN_TYP.into());
+        let token = key.sign(&header, &claims).unwrap();
+        let cache = VerifiedTokens::new(16);
+        let published = |_: &str| Ok(Some(key.clone()));
+        let aud = settings.api_audience();
+        type Lookup<'a> = &'a dyn Fn(&str) -> Result<Option<Arc<SigningKey>>>;
+        let decode = |settings: &Settings, audience: Option<&str>, key: Lookup<'_>| {
+            decode_access(settings, &token, audience, key, Some(&cache)).unwrap()
+        };
+
+        assert_eq!(decode(&settings, Some(&aud), &published).map(|c| c.jti), Ok("j".into()));
+        assert!(cache.get(&token).is_some(), "remembered");
+        assert_eq!(decode(&settings, Some(&aud), &published).map(|c| c.jti), Ok("j".into()), "from the cache");
+        assert_eq!(decode(&settings, None, &published).map(|c| c.jti), Ok("j".into()));
+        assert!(decode(&settings, Some("https://elsewhere.example"), &published).is_err());
+        assert!(decode(&Settings::new("https://other.example".into()), Some(&aud), &published).is_err());
+        assert_eq!(decode(&settings, Some(&aud), &|_: &str| Ok(None)).map(|c| c.jti), Err("unknown signing key"));
+        // A key of another algorithm under the same id.
+        let mut other = SigningKey::generate(SigningAlg::RS256, KeyState::Current).unwrap();
+        other.kid = key.kid.clone();
+        let other = Arc::new(other);
+        assert!(decode(&settings, Some(&aud), &|_: &str| Ok(Some(other.clone()))).is_err());
+        // Expired since it was verified.
+        let expired = AccessClaims { exp: db::now().timestamp() - 1, ..claims };
+        cache.remember(&token, Verified { kid: key.kid.clone(), alg: key.alg, claims: expired });
+        assert_eq!(decode(&settings, Some(&aud), &published).map(|c| c.jti), Err("invalid or expired token"));
     }
 }
