@@ -7,8 +7,8 @@ use gatehouse_api_types::SigningAlg;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-/// How many verified access tokens a process remembers with their claims (a few hundred bytes
-/// each).
+/// How many verified access tokens a process remembers with their claims (~650 bytes each, so
+/// up to ~30 MiB when full; ADR 0027).
 pub const VERIFIED_TOKENS: usize = 50_000;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
